@@ -1,0 +1,25 @@
+package intake
+
+// ActorKind says who is acting on an incident.
+type ActorKind string
+
+// The kinds of actor.
+const (
+	// ActorAgent is a help-desk agent, identified by name.
+	ActorAgent ActorKind = "agent"
+	// ActorReporter is the incident's reporter, already verified by the
+	// channel (sender address, reply token, Slack user or signed link).
+	ActorReporter ActorKind = "reporter"
+	// ActorSystem is the bot itself (timeouts, system events).
+	ActorSystem ActorKind = "system"
+)
+
+// Actor is who does something to an incident, and through which channel.
+type Actor struct {
+	Kind  ActorKind
+	Name  string
+	Admin bool
+	// Via is how the act reached us: "api", "cli", "email", "slack", "web",
+	// or "phone" when an agent records what a reporter said on the phone.
+	Via string
+}

@@ -1,0 +1,13 @@
+package intake
+
+import "errors"
+
+// Error kinds shared by every layer, so that the HTTP API, Slack and email
+// paths answer a refused operation the same way without importing each other.
+// Wrap them with fmt.Errorf("%w: ...") to add detail.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrInvalid   = errors.New("invalid")
+	ErrConflict  = errors.New("conflict")
+	ErrForbidden = errors.New("forbidden")
+)

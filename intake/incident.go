@@ -1,0 +1,204 @@
+// Package intake is the help-desk domain: what an incident is and how a
+// report becomes one (classification, configuration item, priority, language).
+// It knows nothing about Redis, HTTP, mail or Slack.
+package intake
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Channel is where a report came from, and where the reporter is answered.
+type Channel string
+
+// The channels a report may arrive on.
+const (
+	ChannelEmail Channel = "email"
+	ChannelSlack Channel = "slack"
+	ChannelWeb   Channel = "web"
+	ChannelPhone Channel = "phone"
+	ChannelEvent Channel = "event"
+)
+
+// Valid reports whether c is one of the known channels.
+func (c Channel) Valid() bool {
+	switch c {
+	case ChannelEmail, ChannelSlack, ChannelWeb, ChannelPhone, ChannelEvent:
+		return true
+	}
+	return false
+}
+
+// Lang is a language the bot speaks to reporters.
+type Lang string
+
+// The languages every reporter-facing text exists in.
+const (
+	English Lang = "en"
+	Spanish Lang = "es"
+)
+
+// Langs lists every supported language; templates must exist in each.
+func Langs() []Lang { return []Lang{English, Spanish} }
+
+// Valid reports whether l is a supported language.
+func (l Lang) Valid() bool { return l == English || l == Spanish }
+
+// Level grades impact and urgency.
+type Level string
+
+// The three levels of the ITIL impact x urgency matrix.
+const (
+	High   Level = "high"
+	Medium Level = "medium"
+	Low    Level = "low"
+)
+
+// Valid reports whether l is high, medium or low.
+func (l Level) Valid() bool { return l == High || l == Medium || l == Low }
+
+// Priority is P1 (most urgent) to P5.
+type Priority string
+
+// Valid reports whether p is P1..P5.
+func (p Priority) Valid() bool {
+	return len(p) == 2 && p[0] == 'P' && p[1] >= '1' && p[1] <= '5'
+}
+
+// State is a step of the service model. The workflow package owns the list
+// of states and the rules that move between them.
+type State string
+
+// Reporter is the person (or system) who reported the incident.
+type Reporter struct {
+	Name     string `json:"name"`
+	Email    string `json:"email,omitempty"`
+	SlackID  string `json:"slack_id,omitempty"`
+	Language Lang   `json:"language"`
+}
+
+// Action is an agent's note on the work done: diagnosis, tasks, the solution.
+type Action struct {
+	Author string    `json:"author"`
+	At     time.Time `json:"at"`
+	Text   string    `json:"text"`
+}
+
+// Comment is something the reporter (or another participant) said after the
+// report. Via says how it arrived (email, slack, web, phone).
+type Comment struct {
+	Author string    `json:"author"`
+	At     time.Time `json:"at"`
+	Text   string    `json:"text"`
+	Via    string    `json:"via,omitempty"`
+}
+
+// Survey steps.
+const (
+	SurveyValidation   = "validation"
+	SurveySatisfaction = "satisfaction"
+)
+
+// SurveyResult is one answer to the validation (yes/no) or satisfaction
+// (rating) question.
+type SurveyResult struct {
+	Step     string    `json:"step"`
+	Answer   string    `json:"answer,omitempty"` // "yes" or "no" for validation
+	Rating   int       `json:"rating,omitempty"` // 1..5 for satisfaction
+	Comment  string    `json:"comment,omitempty"`
+	At       time.Time `json:"at"`
+	Via      string    `json:"via"`                // email, slack, web, phone
+	Recorder string    `json:"recorder,omitempty"` // the agent who took a phone answer
+}
+
+// HistoryEntry is one change of an incident, in order.
+type HistoryEntry struct {
+	At    time.Time `json:"at"`
+	Actor string    `json:"actor"`
+	Event string    `json:"event"`
+	From  State     `json:"from,omitempty"`
+	To    State     `json:"to,omitempty"`
+	Note  string    `json:"note,omitempty"`
+	Via   string    `json:"via,omitempty"`
+}
+
+// Incident is a registered report and everything that happened to it.
+type Incident struct {
+	ID          string   `json:"id"`
+	Channel     Channel  `json:"channel"`
+	Reporter    Reporter `json:"reporter"`
+	Subject     string   `json:"subject"`
+	Description string   `json:"description"`
+	CI          string   `json:"ci"`
+	Category    string   `json:"category"`
+	Impact      Level    `json:"impact"`
+	Urgency     Level    `json:"urgency"`
+	Priority    Priority `json:"priority"`
+	Group       string   `json:"group"`
+	Level       int      `json:"level"`
+	Owner       string   `json:"owner"`
+	State       State    `json:"state"`
+
+	ReportedAt   time.Time           `json:"reported_at"`
+	RegisteredAt time.Time           `json:"registered_at"`
+	EnteredAt    map[State]time.Time `json:"entered_at"`
+	ClosedAt     *time.Time          `json:"closed_at,omitempty"`
+
+	Actions     []Action       `json:"actions"`
+	Comments    []Comment      `json:"comments"`
+	Surveys     []SurveyResult `json:"surveys"`
+	ReopenCount int            `json:"reopen_count"`
+	RelatedID   string         `json:"related_id,omitempty"`
+	History     []HistoryEntry `json:"history"`
+
+	// Version counts the changes applied; it lets readers tell stale copies.
+	Version int64 `json:"version"`
+}
+
+// FormatID renders the incident number n as INC-000123 (at least 6 digits).
+func FormatID(n int64) string { return fmt.Sprintf("INC-%06d", n) }
+
+// ParseID returns the number inside an incident id, or an error naming what
+// is wrong with it.
+func ParseID(id string) (int64, error) {
+	digits, ok := strings.CutPrefix(id, "INC-")
+	if !ok || len(digits) < 6 {
+		return 0, fmt.Errorf("%w: %q is not an incident id like INC-000123", ErrInvalid, id)
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || n <= 0 || FormatID(n) != id {
+		return 0, fmt.Errorf("%w: %q is not an incident id like INC-000123", ErrInvalid, id)
+	}
+	return n, nil
+}
+
+// ReplyChannel is the channel the reporter is answered on: the one they
+// wrote from when we can answer there, else e-mail, else Slack, else none.
+func (inc *Incident) ReplyChannel() Channel {
+	switch {
+	case inc.Channel == ChannelSlack && inc.Reporter.SlackID != "":
+		return ChannelSlack
+	case inc.Reporter.Email != "":
+		return ChannelEmail
+	case inc.Reporter.SlackID != "":
+		return ChannelSlack
+	}
+	return ""
+}
+
+// Outgoing is a rendered message to a reporter, ready for a channel. ID is
+// its idempotency key: a channel must not send the same ID twice.
+type Outgoing struct {
+	ID         string  `json:"id"`
+	IncidentID string  `json:"incident"`
+	Kind       string  `json:"kind"`
+	Channel    Channel `json:"channel"`
+	Lang       Lang    `json:"lang"`
+	Email      string  `json:"email,omitempty"`
+	SlackID    string  `json:"slack_id,omitempty"`
+	Subject    string  `json:"subject"`
+	Text       string  `json:"text"`
+	Attempt    int     `json:"attempt"`
+}

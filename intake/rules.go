@@ -1,0 +1,363 @@
+package intake
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Category is a configured incident category and the words that point to it.
+// Keywords may be in any language; they are matched as whole words, ignoring
+// case and accents.
+type Category struct {
+	Name     string   `yaml:"name" json:"name"`
+	Keywords []string `yaml:"keywords" json:"keywords"`
+	// Group is the support group a new incident of this category goes to.
+	Group string `yaml:"group" json:"group"`
+}
+
+// ConfigItem is an entry of the configuration item catalogue.
+type ConfigItem struct {
+	Name    string   `yaml:"name" json:"name"`
+	Aliases []string `yaml:"aliases" json:"aliases"`
+}
+
+// Matrix maps impact, then urgency, to a priority.
+type Matrix map[Level]map[Level]Priority
+
+// DefaultMatrix is the usual ITIL 3x3 impact x urgency table.
+func DefaultMatrix() Matrix {
+	return Matrix{
+		High:   {High: "P1", Medium: "P2", Low: "P3"},
+		Medium: {High: "P2", Medium: "P3", Low: "P4"},
+		Low:    {High: "P3", Medium: "P4", Low: "P5"},
+	}
+}
+
+// Rules is the registration configuration: how a report is classified and
+// prioritised. Build it with NewRules, which checks it and prepares the
+// keyword tables once.
+type Rules struct {
+	defaultLang     Lang
+	defaultCategory string
+	defaultGroup    string
+	defaultImpact   Level
+	defaultUrgency  Level
+	categories      []Category
+	cis             []ConfigItem
+	impactWords     map[Level][]string
+	urgencyWords    map[Level][]string
+	matrix          Matrix
+}
+
+// RulesConfig is the configuration NewRules checks and prepares.
+type RulesConfig struct {
+	DefaultLanguage Lang
+	DefaultCategory string
+	DefaultGroup    string
+	DefaultImpact   Level
+	DefaultUrgency  Level
+	Categories      []Category
+	CIs             []ConfigItem
+	ImpactKeywords  map[Level][]string
+	UrgencyKeywords map[Level][]string
+	Matrix          Matrix
+}
+
+// NewRules validates the configuration and returns ready-to-use rules.
+func NewRules(c RulesConfig) (*Rules, error) {
+	if !c.DefaultLanguage.Valid() {
+		return nil, fmt.Errorf("%w: default language %q is not en or es", ErrInvalid, c.DefaultLanguage)
+	}
+	if c.DefaultCategory == "" {
+		return nil, fmt.Errorf("%w: a default category is required", ErrInvalid)
+	}
+	if !c.DefaultImpact.Valid() || !c.DefaultUrgency.Valid() {
+		return nil, fmt.Errorf("%w: default impact and urgency must be high, medium or low", ErrInvalid)
+	}
+	if c.Matrix == nil {
+		c.Matrix = DefaultMatrix()
+	}
+	for _, i := range []Level{High, Medium, Low} {
+		for _, u := range []Level{High, Medium, Low} {
+			if p := c.Matrix[i][u]; !p.Valid() {
+				return nil, fmt.Errorf("%w: priority matrix has no valid priority for impact %s, urgency %s", ErrInvalid, i, u)
+			}
+		}
+	}
+	r := &Rules{
+		defaultLang:     c.DefaultLanguage,
+		defaultCategory: c.DefaultCategory,
+		defaultGroup:    c.DefaultGroup,
+		defaultImpact:   c.DefaultImpact,
+		defaultUrgency:  c.DefaultUrgency,
+		matrix:          c.Matrix,
+		impactWords:     foldLevelWords(c.ImpactKeywords),
+		urgencyWords:    foldLevelWords(c.UrgencyKeywords),
+	}
+	seen := map[string]bool{}
+	for _, cat := range c.Categories {
+		if cat.Name == "" || seen[cat.Name] {
+			return nil, fmt.Errorf("%w: category names must be present and unique (%q)", ErrInvalid, cat.Name)
+		}
+		seen[cat.Name] = true
+		r.categories = append(r.categories, Category{Name: cat.Name, Group: cat.Group, Keywords: foldAll(cat.Keywords)})
+	}
+	for _, ci := range c.CIs {
+		if ci.Name == "" {
+			return nil, fmt.Errorf("%w: a configuration item needs a name", ErrInvalid)
+		}
+		r.cis = append(r.cis, ConfigItem{Name: ci.Name, Aliases: foldAll(append([]string{ci.Name}, ci.Aliases...))})
+	}
+	return r, nil
+}
+
+// DefaultLanguage is the language used when neither the channel nor the
+// text tells.
+func (r *Rules) DefaultLanguage() Lang { return r.defaultLang }
+
+// HasCategory reports whether name is a configured category (or the default).
+func (r *Rules) HasCategory(name string) bool {
+	if name == r.defaultCategory {
+		return true
+	}
+	for _, c := range r.categories {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Priority looks impact x urgency up in the matrix.
+func (r *Rules) Priority(impact, urgency Level) Priority { return r.matrix[impact][urgency] }
+
+// Report is what a channel knows when someone reports an incident. Explicit
+// values (set by an agent or a form) win over what is inferred from the text.
+type Report struct {
+	Channel     Channel
+	Reporter    Reporter
+	Subject     string
+	Description string
+	ReportedAt  time.Time
+	RelatedID   string
+
+	CI       string
+	Category string
+	Impact   Level
+	Urgency  Level
+	Group    string
+}
+
+// Register turns a report into a new incident (without id or state, which
+// the store and the workflow give it). It never fails on odd text: what it
+// cannot infer takes the configured default.
+func (r *Rules) Register(rep Report, now time.Time) (Incident, error) {
+	if !rep.Channel.Valid() {
+		return Incident{}, fmt.Errorf("%w: unknown channel %q", ErrInvalid, rep.Channel)
+	}
+	if strings.TrimSpace(rep.Subject) == "" && strings.TrimSpace(rep.Description) == "" {
+		return Incident{}, fmt.Errorf("%w: a report needs a subject or a description", ErrInvalid)
+	}
+	for _, l := range []Level{rep.Impact, rep.Urgency} {
+		if l != "" && !l.Valid() {
+			return Incident{}, fmt.Errorf("%w: impact and urgency must be high, medium or low, not %q", ErrInvalid, l)
+		}
+	}
+	if rep.Category != "" && !r.HasCategory(rep.Category) {
+		return Incident{}, fmt.Errorf("%w: unknown category %q", ErrInvalid, rep.Category)
+	}
+	if rep.Reporter.Language != "" && !rep.Reporter.Language.Valid() {
+		return Incident{}, fmt.Errorf("%w: language must be en or es, not %q", ErrInvalid, rep.Reporter.Language)
+	}
+	text := words(rep.Subject + "\n" + rep.Description)
+
+	inc := Incident{
+		Channel:      rep.Channel,
+		Reporter:     rep.Reporter,
+		Subject:      strings.TrimSpace(rep.Subject),
+		Description:  strings.TrimSpace(rep.Description),
+		RelatedID:    rep.RelatedID,
+		ReportedAt:   rep.ReportedAt,
+		RegisteredAt: now,
+		Level:        1,
+	}
+	if inc.ReportedAt.IsZero() {
+		inc.ReportedAt = now
+	}
+	if inc.Subject == "" {
+		inc.Subject = firstLine(inc.Description, 80)
+	}
+	if inc.Reporter.Language == "" {
+		inc.Reporter.Language = DetectLanguage(rep.Subject+"\n"+rep.Description, r.defaultLang)
+	}
+
+	inc.Category, inc.Group = rep.Category, rep.Group
+	if inc.Category == "" {
+		inc.Category = r.classify(text)
+	}
+	if inc.Group == "" {
+		inc.Group = r.groupOf(inc.Category)
+	}
+	inc.CI = rep.CI
+	if inc.CI == "" {
+		inc.CI = r.detectCI(text)
+	}
+	inc.Impact = pick(rep.Impact, r.impactWords, text, r.defaultImpact)
+	inc.Urgency = pick(rep.Urgency, r.urgencyWords, text, r.defaultUrgency)
+	inc.Priority = r.Priority(inc.Impact, inc.Urgency)
+	return inc, nil
+}
+
+// classify picks the category with the most keyword hits; ties go to the
+// one configured first, and no hit at all to the default.
+func (r *Rules) classify(text string) string {
+	best, bestHits := r.defaultCategory, 0
+	for _, c := range r.categories {
+		hits := 0
+		for _, kw := range c.Keywords {
+			if containsWord(text, kw) {
+				hits++
+			}
+		}
+		if hits > bestHits {
+			best, bestHits = c.Name, hits
+		}
+	}
+	return best
+}
+
+func (r *Rules) groupOf(category string) string {
+	for _, c := range r.categories {
+		if c.Name == category && c.Group != "" {
+			return c.Group
+		}
+	}
+	return r.defaultGroup
+}
+
+// detectCI returns the catalogue item named earliest in the text, so that
+// "the VPN drops when I open Outlook" is about the VPN.
+func (r *Rules) detectCI(text string) string {
+	best, bestAt := "", len(text)+1
+	for _, ci := range r.cis {
+		for _, alias := range ci.Aliases {
+			if at := wordIndex(text, alias); at >= 0 && at < bestAt {
+				best, bestAt = ci.Name, at
+			}
+		}
+	}
+	return best
+}
+
+// pick returns the explicit level when given, else the highest level whose
+// keywords appear in the text, else the default.
+func pick(explicit Level, table map[Level][]string, text string, def Level) Level {
+	if explicit != "" {
+		return explicit
+	}
+	for _, l := range []Level{High, Medium, Low} {
+		for _, kw := range table[l] {
+			if containsWord(text, kw) {
+				return l
+			}
+		}
+	}
+	return def
+}
+
+func firstLine(s string, max int) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	if r := []rune(line); len(r) > max {
+		line = string(r[:max-1]) + "…"
+	}
+	return strings.TrimSpace(line)
+}
+
+// fold lowercases s and removes accents, so that "Caído" matches "caido".
+func fold(s string) string {
+	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	out, _, err := transform.String(t, s)
+	if err != nil {
+		out = s
+	}
+	return strings.ToLower(out)
+}
+
+// words folds s and reduces it to single-space separated words wrapped in
+// spaces, so that a keyword is found as a whole word with a plain substring
+// search for " keyword ".
+func words(s string) string {
+	f := strings.FieldsFunc(fold(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+	return " " + strings.Join(f, " ") + " "
+}
+
+func foldAll(list []string) []string {
+	out := make([]string, 0, len(list))
+	for _, s := range list {
+		if w := strings.TrimSpace(words(s)); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+func foldLevelWords(m map[Level][]string) map[Level][]string {
+	out := make(map[Level][]string, len(m))
+	for l, list := range m {
+		out[l] = foldAll(list)
+	}
+	return out
+}
+
+func containsWord(text, kw string) bool { return wordIndex(text, kw) >= 0 }
+
+func wordIndex(text, kw string) int { return strings.Index(text, " "+kw+" ") }
+
+// DetectLanguage guesses English or Spanish from common words and Spanish
+// spelling; when the text gives no clear sign it returns def.
+func DetectLanguage(text string, def Lang) Lang {
+	es, en := 0, 0
+	for _, r := range text {
+		switch r {
+		case 'ñ', 'Ñ', '¿', '¡', 'á', 'é', 'í', 'ó', 'ú':
+			es++
+		}
+	}
+	for _, w := range strings.Fields(words(text)) {
+		if spanishWords[w] {
+			es++
+		}
+		if englishWords[w] {
+			en++
+		}
+	}
+	switch {
+	case es > en:
+		return Spanish
+	case en > es:
+		return English
+	}
+	return def
+}
+
+var spanishWords = setOf("el", "la", "los", "las", "de", "del", "que", "y", "en", "por", "para", "con", "una", "un",
+	"es", "esta", "mi", "me", "se", "funciona", "hola", "gracias", "buenos", "dias", "tardes", "desde", "manana",
+	"puedo", "ayuda", "correo", "pero", "como", "cuando", "tengo", "hay", "nos", "al", "lo", "le", "sin", "todavia", "sigue")
+
+var englishWords = setOf("the", "is", "are", "my", "it", "to", "and", "of", "in", "for", "with", "please", "hello",
+	"hi", "thanks", "thank", "can", "cannot", "since", "this", "that", "not", "doesn", "working", "help", "we",
+	"i", "have", "has", "from", "morning", "still", "an", "be", "on", "at")
+
+func setOf(list ...string) map[string]bool {
+	m := make(map[string]bool, len(list))
+	for _, w := range list {
+		m[w] = true
+	}
+	return m
+}

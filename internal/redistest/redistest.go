@@ -1,0 +1,114 @@
+// Package redistest gives tests a real Redis: the server named by
+// INTAKEBOT_TEST_REDIS_URL, or a throwaway redis-server it starts itself.
+// Each test gets its own key prefix, removed when the test ends, so that
+// packages and tests can share one server in parallel.
+package redistest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// EnvURL names the Redis the tests use; redis+cluster:// URLs work too.
+const EnvURL = "INTAKEBOT_TEST_REDIS_URL"
+
+// Main runs the package's tests; when EnvURL is unset it first starts a
+// redis-server on a free loopback port (and stops it afterwards). Use it
+// from TestMain: os.Exit(redistest.Main(m)).
+func Main(m *testing.M) int {
+	if os.Getenv(EnvURL) != "" {
+		return m.Run()
+	}
+	stop, url, err := startServer()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "redistest: %v\nInstall redis-server (apt-get install redis-server) or set %s.\n", err, EnvURL)
+		return 2
+	}
+	defer stop()
+	os.Setenv(EnvURL, url)
+	return m.Run()
+}
+
+func startServer() (stop func(), url string, err error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, "", fmt.Errorf("no redis-server on PATH and %s is not set", EnvURL)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", os.TempDir())
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	url = fmt.Sprintf("redis://127.0.0.1:%d", port)
+	opt, _ := redis.ParseURL(url)
+	c := redis.NewClient(opt)
+	defer c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := c.Ping(context.Background()).Err(); err == nil {
+			return stop, url, nil
+		} else if time.Now().After(deadline) {
+			stop()
+			return nil, "", fmt.Errorf("redis-server on port %d did not answer: %w", port, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Connector opens a client for a URL; the store package's Connect.
+type Connector func(url string) (redis.UniversalClient, error)
+
+// New returns a client for the test Redis and a key prefix of the test's
+// own; the prefix's keys are deleted when the test ends.
+func New(t testing.TB, connect Connector) (redis.UniversalClient, string) {
+	t.Helper()
+	url := os.Getenv(EnvURL)
+	if url == "" {
+		t.Fatalf("%s is not set: call redistest.Main from TestMain", EnvURL)
+	}
+	rdb, err := connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	prefix := "test" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		deleteKeys(rdb, prefix)
+		rdb.Close()
+	})
+	return rdb, prefix
+}
+
+func deleteKeys(rdb redis.UniversalClient, prefix string) {
+	ctx := context.Background()
+	del := func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+		return iter.Err()
+	}
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		_ = c.ForEachMaster(ctx, del)
+	case *redis.Client:
+		_ = del(ctx, c)
+	}
+}
+

@@ -1,0 +1,251 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/intakebot/intakebot/intake"
+)
+
+// Store keeps incidents. Create and Apply are each atomic: a crash leaves
+// either all of a change (state, history, indexes, queued messages) or none.
+type Store interface {
+	// Create allocates an id, stores the incident in analysis and queues the
+	// notices, and returns the incident as stored.
+	Create(ctx context.Context, inc *intake.Incident, notify []NoticeKind) (*intake.Incident, error)
+	// Apply picks the plan's outcome for the incident's current facts and,
+	// when allowed, applies it with the change; a refusal is the outcome's
+	// *RuleError.
+	Apply(ctx context.Context, id string, ch Change) (*intake.Incident, error)
+	// Get returns the incident with its actions, comments, surveys and history.
+	Get(ctx context.Context, id string) (*intake.Incident, error)
+}
+
+// Change is everything one event writes, besides what the plan decides.
+type Change struct {
+	Plan     Plan                 `json:"plan"`
+	Event    EventKind            `json:"event"`
+	Actor    string               `json:"actor"`
+	Via      string               `json:"via"`
+	Note     string               `json:"note"`
+	At       time.Time            `json:"at"`
+	Owner    string               `json:"owner,omitempty"`    // assign
+	Group    string               `json:"group,omitempty"`    // escalate
+	Level    int                  `json:"level,omitempty"`    // escalate
+	Category string               `json:"category,omitempty"` // recategorize
+	Action   *intake.Action       `json:"action,omitempty"`
+	Comment  *intake.Comment      `json:"comment,omitempty"`
+	Survey   *intake.SurveyResult `json:"survey,omitempty"`
+}
+
+// Limits on what people may write, so that one oversized note cannot bloat
+// an incident that every list and page reads.
+const (
+	MaxTextBytes = 64 << 10
+	MaxNameBytes = 200
+)
+
+// Engine applies the service model to incidents kept in a Store.
+type Engine struct {
+	store   Store
+	rules   *intake.Rules
+	metrics *Metrics
+	now     func() time.Time
+}
+
+// NewEngine returns an engine; now is the clock (time.Now in production).
+func NewEngine(store Store, rules *intake.Rules, metrics *Metrics, now func() time.Time) *Engine {
+	return &Engine{store: store, rules: rules, metrics: metrics, now: now}
+}
+
+// Register classifies a report, stores it as a new incident in analysis and
+// queues the acknowledgment, all in one atomic step.
+func (e *Engine) Register(ctx context.Context, rep intake.Report) (*intake.Incident, error) {
+	for _, s := range []string{rep.Subject, rep.Description} {
+		if err := checkText(s, MaxTextBytes); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range []string{rep.Reporter.Name, rep.Reporter.Email, rep.Reporter.SlackID, rep.CI, rep.Group} {
+		if err := checkText(s, MaxNameBytes); err != nil {
+			return nil, err
+		}
+	}
+	inc, err := e.rules.Register(rep, e.now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	inc.State = Analysis
+	stored, err := e.store.Create(ctx, &inc, []NoticeKind{NoticeAck})
+	if err != nil {
+		return nil, err
+	}
+	e.metrics.registered(inc.Channel)
+	return stored, nil
+}
+
+// Get returns one incident.
+func (e *Engine) Get(ctx context.Context, id string) (*intake.Incident, error) {
+	if _, err := intake.ParseID(id); err != nil {
+		return nil, err
+	}
+	return e.store.Get(ctx, id)
+}
+
+// AddAction records an agent's work note.
+func (e *Engine) AddAction(ctx context.Context, id string, by intake.Actor, text string) (*intake.Incident, error) {
+	if err := requireText(text); err != nil {
+		return nil, err
+	}
+	ch := Change{Action: &intake.Action{Author: by.Name, Text: text}}
+	return e.apply(ctx, id, Event{Kind: EventAction, Actor: by}, ch)
+}
+
+// Move takes the incident to another state (solution, validation, closed).
+func (e *Engine) Move(ctx context.Context, id string, by intake.Actor, to intake.State, note string) (*intake.Incident, error) {
+	if err := checkText(note, MaxTextBytes); err != nil {
+		return nil, err
+	}
+	return e.apply(ctx, id, Event{Kind: EventMove, Actor: by, To: to}, Change{Note: note})
+}
+
+// Assign makes owner the incident's owner.
+func (e *Engine) Assign(ctx context.Context, id string, by intake.Actor, owner, note string) (*intake.Incident, error) {
+	owner = strings.TrimSpace(owner)
+	if owner == "" {
+		return nil, fmt.Errorf("%w: an owner is required", intake.ErrInvalid)
+	}
+	if err := checkText(owner, MaxNameBytes); err != nil {
+		return nil, err
+	}
+	return e.apply(ctx, id, Event{Kind: EventAssign, Actor: by}, Change{Owner: owner, Note: note})
+}
+
+// Escalate hands the incident to another support group and/or level (1-3).
+func (e *Engine) Escalate(ctx context.Context, id string, by intake.Actor, group string, level int, note string) (*intake.Incident, error) {
+	group = strings.TrimSpace(group)
+	if group == "" && level == 0 {
+		return nil, fmt.Errorf("%w: escalation needs a group or a level", intake.ErrInvalid)
+	}
+	if level < 0 || level > 3 {
+		return nil, fmt.Errorf("%w: level must be 1, 2 or 3", intake.ErrInvalid)
+	}
+	if err := checkText(group, MaxNameBytes); err != nil {
+		return nil, err
+	}
+	return e.apply(ctx, id, Event{Kind: EventEscalate, Actor: by}, Change{Group: group, Level: level, Note: note})
+}
+
+// Recategorize corrects the incident's category.
+func (e *Engine) Recategorize(ctx context.Context, id string, by intake.Actor, category, note string) (*intake.Incident, error) {
+	if !e.rules.HasCategory(category) {
+		return nil, fmt.Errorf("%w: unknown category %q", intake.ErrInvalid, category)
+	}
+	return e.apply(ctx, id, Event{Kind: EventRecategorize, Actor: by}, Change{Category: category, Note: note})
+}
+
+// AnswerValidation records the reporter's answer to "is the service back to
+// normal?". Yes moves to satisfaction; no goes back to analysis at once, the
+// reason kept.
+func (e *Engine) AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (*intake.Incident, error) {
+	if err := checkText(note, MaxTextBytes); err != nil {
+		return nil, err
+	}
+	s := &intake.SurveyResult{Step: intake.SurveyValidation, Answer: "no", Comment: note, Via: by.Via}
+	kind := EventAnswerNo
+	if yes {
+		s.Answer, kind = "yes", EventAnswerYes
+	}
+	if by.Kind == intake.ActorAgent {
+		s.Recorder = by.Name
+	}
+	return e.apply(ctx, id, Event{Kind: kind, Actor: by}, Change{Survey: s, Note: note})
+}
+
+// Rate records the satisfaction rating (1-5); the incident moves to review.
+func (e *Engine) Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (*intake.Incident, error) {
+	if rating < 1 || rating > 5 {
+		return nil, fmt.Errorf("%w: rating must be 1 to 5", intake.ErrInvalid)
+	}
+	if err := checkText(comment, MaxTextBytes); err != nil {
+		return nil, err
+	}
+	s := &intake.SurveyResult{Step: intake.SurveySatisfaction, Rating: rating, Comment: comment, Via: by.Via}
+	if by.Kind == intake.ActorAgent {
+		s.Recorder = by.Name
+	}
+	return e.apply(ctx, id, Event{Kind: EventRating, Actor: by}, Change{Survey: s, Note: comment})
+}
+
+// Comment records something the reporter (or another participant) said.
+func (e *Engine) Comment(ctx context.Context, id string, by intake.Actor, text string) (*intake.Incident, error) {
+	if err := requireText(text); err != nil {
+		return nil, err
+	}
+	c := &intake.Comment{Author: by.Name, Text: text, Via: by.Via}
+	return e.apply(ctx, id, Event{Kind: EventComment, Actor: by}, Change{Comment: c})
+}
+
+func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (*intake.Incident, error) {
+	if _, err := intake.ParseID(id); err != nil {
+		return nil, err
+	}
+	if ev.Actor.Kind == "" || ev.Actor.Name == "" {
+		return nil, fmt.Errorf("%w: every change needs an actor", intake.ErrInvalid)
+	}
+	now := e.now().UTC()
+	ch.Plan, ch.Event, ch.Actor, ch.Via, ch.At = PlanFor(ev), ev.Kind, ev.Actor.Name, ev.Actor.Via, now
+	for _, t := range []*time.Time{timeOf(ch.Action), timeOf(ch.Comment), timeOf(ch.Survey)} {
+		if t != nil {
+			*t = now
+		}
+	}
+	inc, err := e.store.Apply(ctx, id, ch)
+	var re *RuleError
+	switch {
+	case errors.As(err, &re):
+		e.metrics.refused(ev.Kind, re.Code)
+	case err == nil:
+		e.metrics.applied(ev.Kind)
+	}
+	return inc, err
+}
+
+func timeOf(v any) *time.Time {
+	switch x := v.(type) {
+	case *intake.Action:
+		if x != nil {
+			return &x.At
+		}
+	case *intake.Comment:
+		if x != nil {
+			return &x.At
+		}
+	case *intake.SurveyResult:
+		if x != nil {
+			return &x.At
+		}
+	}
+	return nil
+}
+
+func requireText(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return fmt.Errorf("%w: text is required", intake.ErrInvalid)
+	}
+	return checkText(s, MaxTextBytes)
+}
+
+func checkText(s string, max int) error {
+	if len(s) > max {
+		return fmt.Errorf("%w: text longer than %d bytes", intake.ErrInvalid, max)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w: text is not valid UTF-8", intake.ErrInvalid)
+	}
+	return nil
+}

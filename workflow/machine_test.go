@@ -1,0 +1,216 @@
+package workflow
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/intakebot/intakebot/intake"
+)
+
+var (
+	alice    = intake.Actor{Kind: intake.ActorAgent, Name: "alice", Via: "api"}
+	bob      = intake.Actor{Kind: intake.ActorAgent, Name: "bob", Via: "api"}
+	admin    = intake.Actor{Kind: intake.ActorAgent, Name: "root", Admin: true, Via: "api"}
+	phone    = intake.Actor{Kind: intake.ActorAgent, Name: "alice", Via: "phone"}
+	reporter = intake.Actor{Kind: intake.ActorReporter, Name: "Ana", Via: "email"}
+	system   = intake.Actor{Kind: intake.ActorSystem, Name: "intakebot"}
+)
+
+// allEvents is every event an actor can send, with every move target.
+func allEvents() []Event {
+	var evs []Event
+	for _, to := range States() {
+		evs = append(evs, Event{Kind: EventMove, To: to})
+	}
+	for _, k := range []EventKind{EventAction, EventAssign, EventEscalate, EventRecategorize, EventAnswerYes, EventAnswerNo, EventRating, EventComment, EventReopen} {
+		evs = append(evs, Event{Kind: k})
+	}
+	return evs
+}
+
+// expected is the service model written out by hand, independent of Table:
+// for each state, the events an agent (owner alice) may send and where each
+// leads. Anything not listed must be refused.
+var expected = map[intake.State]map[string][]intake.State{
+	Analysis: {"move:solution": {Solution}, "action": nil, "assign": nil, "escalate": nil, "recategorize": nil, "comment": nil},
+	Solution: {"move:validation": {Validation}, "action": nil, "assign": nil, "escalate": nil, "recategorize": nil, "comment": nil},
+	// In validation an agent can do nothing but record a phone answer.
+	Validation:   {"comment": nil},
+	NoSolution:   {},
+	Satisfaction: {"assign": nil, "comment": nil},
+	Review:       {"move:closed": {Closed}, "assign": nil, "comment": nil},
+	Closed:       {},
+}
+
+var expectedAnswers = map[intake.State]map[string][]intake.State{
+	Validation:   {"answer_yes": {Satisfaction}, "answer_no": {NoSolution, Analysis}, "comment": nil},
+	Satisfaction: {"rating": {Review}, "comment": nil},
+	Analysis:     {"comment": nil},
+	Solution:     {"comment": nil},
+	Review:       {"comment": nil},
+}
+
+func key(ev Event) string {
+	if ev.Kind == EventMove {
+		return "move:" + string(ev.To)
+	}
+	return string(ev.Kind)
+}
+
+// TestEveryStateAndEvent covers every (state, event) pair for an owning
+// agent and for the reporter.
+func TestEveryStateAndEvent(t *testing.T) {
+	for _, s := range States() {
+		for _, base := range allEvents() {
+			for _, who := range []struct {
+				name  string
+				actor intake.Actor
+				want  map[intake.State]map[string][]intake.State
+			}{{"agent", alice, expected}, {"reporter", reporter, expectedAnswers}} {
+				ev := base
+				ev.Actor = who.actor
+				t.Run(fmt.Sprintf("%s/%s/%s", s, key(ev), who.name), func(t *testing.T) {
+					d, err := Decide(Facts{State: s, Owner: "alice"}, ev)
+					path, ok := who.want[s][key(ev)]
+					if !ok {
+						var re *RuleError
+						if !errors.As(err, &re) {
+							t.Fatalf("allowed (%v), want a refusal", d.Path)
+						}
+						if !errors.Is(err, intake.ErrConflict) && !errors.Is(err, intake.ErrForbidden) {
+							t.Fatalf("refusal %v wraps neither conflict nor forbidden", err)
+						}
+						if re.State != s {
+							t.Fatalf("refusal names state %s, want %s", re.State, s)
+						}
+						return
+					}
+					if err != nil {
+						t.Fatalf("refused: %v", err)
+					}
+					if !slices.Equal(d.Path, path) {
+						t.Fatalf("path %v, want %v", d.Path, path)
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestValidationLocksAgents(t *testing.T) {
+	for _, ev := range []Event{{Kind: EventAction}, {Kind: EventMove, To: Solution}, {Kind: EventMove, To: Analysis},
+		{Kind: EventAssign}, {Kind: EventEscalate}, {Kind: EventRecategorize}, {Kind: EventMove, To: Closed}} {
+		ev.Actor = admin
+		_, err := Decide(Facts{State: Validation, Owner: "alice"}, ev)
+		var re *RuleError
+		if !errors.As(err, &re) || re.Code != CodeLocked || !errors.Is(err, intake.ErrConflict) {
+			t.Errorf("%s in validation: %v, want locked conflict", key(ev), err)
+		}
+	}
+}
+
+func TestAnswerNoReturnsToAnalysisAtOnce(t *testing.T) {
+	d, err := Decide(Facts{State: Validation, Owner: "alice"}, Event{Kind: EventAnswerNo, Actor: reporter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(d.Path, []intake.State{NoSolution, Analysis}) || !d.Reopen || d.Final() != Analysis {
+		t.Fatalf("decision %+v", d)
+	}
+	if !slices.Equal(d.Events, []EventKind{EventAnswerNo, EventReopen}) || !slices.Equal(d.Notify, []NoticeKind{NoticeReopened}) {
+		t.Fatalf("events %v notify %v", d.Events, d.Notify)
+	}
+}
+
+func TestWhoMayAnswer(t *testing.T) {
+	for _, c := range []struct {
+		actor intake.Actor
+		ok    bool
+	}{{reporter, true}, {phone, true}, {system, true}, {alice, false}, {admin, false}} {
+		_, err := Decide(Facts{State: Validation, Owner: "alice"}, Event{Kind: EventAnswerYes, Actor: c.actor})
+		if (err == nil) != c.ok {
+			t.Errorf("%+v answering: err=%v, want ok=%v", c.actor, err, c.ok)
+		}
+		_, err = Decide(Facts{State: Satisfaction, Owner: "alice"}, Event{Kind: EventRating, Actor: c.actor})
+		if (err == nil) != c.ok {
+			t.Errorf("%+v rating: err=%v, want ok=%v", c.actor, err, c.ok)
+		}
+	}
+	_, err := Decide(Facts{State: Satisfaction}, Event{Kind: EventRating, Actor: alice})
+	if !errors.Is(err, intake.ErrForbidden) {
+		t.Fatalf("agent rating not via phone: %v, want forbidden", err)
+	}
+}
+
+func TestOnlyOwnerOrAdminCloses(t *testing.T) {
+	close := func(a intake.Actor, owner string) error {
+		_, err := Decide(Facts{State: Review, Owner: owner}, Event{Kind: EventMove, To: Closed, Actor: a})
+		return err
+	}
+	if err := close(alice, "alice"); err != nil {
+		t.Fatalf("owner: %v", err)
+	}
+	if err := close(admin, "alice"); err != nil {
+		t.Fatalf("admin: %v", err)
+	}
+	if err := close(bob, "alice"); !errors.Is(err, intake.ErrForbidden) {
+		t.Fatalf("other agent: %v, want forbidden", err)
+	}
+	if err := close(bob, ""); !errors.Is(err, intake.ErrForbidden) {
+		t.Fatalf("no owner, plain agent: %v, want forbidden", err)
+	}
+}
+
+func TestFirstAgentToActBecomesOwner(t *testing.T) {
+	d, _ := Decide(Facts{State: Analysis}, Event{Kind: EventAction, Actor: bob})
+	if !d.TakeOwnership {
+		t.Fatal("first acting agent did not take ownership")
+	}
+	d, _ = Decide(Facts{State: Analysis, Owner: "alice"}, Event{Kind: EventAction, Actor: bob})
+	if d.TakeOwnership {
+		t.Fatal("an owned incident changed hands on an action")
+	}
+	d, _ = Decide(Facts{State: Analysis}, Event{Kind: EventAssign, Actor: bob})
+	if d.TakeOwnership {
+		t.Fatal("assign must set the named owner, not the actor")
+	}
+	d, _ = Decide(Facts{State: Analysis}, Event{Kind: EventComment, Actor: reporter})
+	if d.TakeOwnership {
+		t.Fatal("a reporter took ownership")
+	}
+}
+
+func TestRefusalNamesStateAndTargets(t *testing.T) {
+	_, err := Decide(Facts{State: Analysis}, Event{Kind: EventMove, To: Closed, Actor: alice})
+	var re *RuleError
+	if !errors.As(err, &re) || re.Code != CodeInvalidTransition || !slices.Equal(re.Allowed, []intake.State{Solution}) {
+		t.Fatalf("err = %#v", err)
+	}
+	if want := `cannot move from analysis to "closed"; allowed from analysis: solution`; re.Message != want {
+		t.Fatalf("message %q, want %q", re.Message, want)
+	}
+}
+
+func TestPlanAgreesWithDecide(t *testing.T) {
+	for _, base := range allEvents() {
+		for _, actor := range []intake.Actor{alice, bob, admin, phone, reporter, system} {
+			ev := base
+			ev.Actor = actor
+			p := PlanFor(ev)
+			for _, s := range States() {
+				for _, owner := range []string{"", "alice", "bob", "root", "zed"} {
+					f := Facts{State: s, Owner: owner}
+					d, err := Decide(f, ev)
+					o := p.For(f)
+					if (err != nil) != (o.Err != nil) || (err != nil && err.Error() != o.Err.Error()) ||
+						!slices.Equal(d.Path, o.Path) || d.TakeOwnership != o.TakeOwnership || d.Reopen != o.Reopen ||
+						!slices.Equal(d.Notify, o.Notify) {
+						t.Fatalf("%s by %s with %+v: plan %+v, decide %+v %v", key(ev), actor.Name, f, o, d, err)
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,48 @@
+package workflow
+
+import (
+	"github.com/intakebot/intakebot/intake"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics counts what the engine does, for Prometheus.
+type Metrics struct {
+	registeredTotal  *prometheus.CounterVec
+	transitionsTotal *prometheus.CounterVec
+	refusedTotal     *prometheus.CounterVec
+	deliveredTotal   *prometheus.CounterVec
+	failedTotal      *prometheus.CounterVec
+}
+
+// NewMetrics creates the engine's metrics and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		registeredTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "intakebot_incidents_registered_total", Help: "Incidents registered, by channel.",
+		}, []string{"channel"}),
+		transitionsTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "intakebot_events_applied_total", Help: "Workflow events applied, by event.",
+		}, []string{"event"}),
+		refusedTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "intakebot_events_refused_total", Help: "Workflow events refused by the service model, by event and reason.",
+		}, []string{"event", "code"}),
+		deliveredTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "intakebot_outbox_delivered_total", Help: "Messages to reporters delivered, by channel and kind.",
+		}, []string{"channel", "kind"}),
+		failedTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "intakebot_outbox_failures_total", Help: "Failed delivery attempts, by channel.",
+		}, []string{"channel"}),
+	}
+	reg.MustRegister(m.registeredTotal, m.transitionsTotal, m.refusedTotal, m.deliveredTotal, m.failedTotal)
+	return m
+}
+
+func (m *Metrics) registered(c intake.Channel) { m.registeredTotal.WithLabelValues(string(c)).Inc() }
+func (m *Metrics) applied(k EventKind)         { m.transitionsTotal.WithLabelValues(string(k)).Inc() }
+func (m *Metrics) refused(k EventKind, code string) {
+	m.refusedTotal.WithLabelValues(string(k), code).Inc()
+}
+func (m *Metrics) delivered(c intake.Channel, kind NoticeKind) {
+	m.deliveredTotal.WithLabelValues(string(c), string(kind)).Inc()
+}
+func (m *Metrics) failed(c intake.Channel) { m.failedTotal.WithLabelValues(string(c)).Inc() }

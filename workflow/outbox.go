@@ -1,0 +1,141 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/templates"
+)
+
+// Queued is a message to a reporter waiting in the outbox. It is written in
+// the same atomic step as the change that caused it; ID is its idempotency
+// key (incident, notice kind and incident version).
+type Queued struct {
+	ID        string         `json:"id"`
+	Incident  string         `json:"incident"`
+	Kind      NoticeKind     `json:"kind"`
+	Channel   intake.Channel `json:"channel"`
+	Lang      intake.Lang    `json:"lang"`
+	Email     string         `json:"email,omitempty"`
+	SlackID   string         `json:"slack_id,omitempty"`
+	CreatedAt time.Time      `json:"created_at"`
+	Attempts  int            `json:"attempts"`
+	LastError string         `json:"last_error,omitempty"`
+}
+
+// Queue is the outbox as the dispatcher needs it.
+type Queue interface {
+	// Claim leases up to max messages of the channel that are due at now; a
+	// claimed message is not handed out again until the lease ends.
+	Claim(ctx context.Context, channel intake.Channel, now time.Time, lease time.Duration, max int) ([]Queued, error)
+	// Delivered removes the message and records the delivery in the
+	// incident's history.
+	Delivered(ctx context.Context, q Queued, at time.Time) error
+	// Failed counts an attempt and makes the message due again at retryAt,
+	// or moves it to the dead letters when dead is set.
+	Failed(ctx context.Context, q Queued, reason string, retryAt time.Time, dead bool) error
+}
+
+// Notifier delivers rendered messages through one channel. Deliver must
+// use msg.ID as the idempotency key (for example in the Message-ID), so that
+// a message delivered just before a crash is recognised when retried.
+type Notifier interface {
+	Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.Incident) error
+}
+
+// Dispatcher drains the outbox of one channel through its notifier.
+type Dispatcher struct {
+	queue       Queue
+	incidents   Store
+	texts       *templates.Set
+	notifier    Notifier
+	channel     intake.Channel
+	log         *slog.Logger
+	metrics     *Metrics
+	now         func() time.Time
+	Lease       time.Duration
+	Batch       int
+	MaxAttempts int
+}
+
+// NewDispatcher returns a dispatcher for one channel.
+func NewDispatcher(q Queue, s Store, texts *templates.Set, channel intake.Channel, n Notifier, log *slog.Logger, m *Metrics, now func() time.Time) *Dispatcher {
+	return &Dispatcher{queue: q, incidents: s, texts: texts, notifier: n, channel: channel, log: log, metrics: m, now: now,
+		Lease: time.Minute, Batch: 100, MaxAttempts: 10}
+}
+
+// Drain delivers every message that is due now and returns how many went
+// out. A failed message is retried later with exponential backoff.
+func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
+	sent := 0
+	for {
+		batch, err := d.queue.Claim(ctx, d.channel, d.now(), d.Lease, d.Batch)
+		if err != nil || len(batch) == 0 {
+			return sent, err
+		}
+		for _, q := range batch {
+			if err := d.deliver(ctx, q); err != nil {
+				d.metrics.failed(d.channel)
+				dead := q.Attempts+1 >= d.MaxAttempts
+				d.log.Warn("delivery failed", "id", q.ID, "incident", q.Incident, "attempt", q.Attempts+1, "dead", dead, "err", err)
+				if ferr := d.queue.Failed(ctx, q, err.Error(), d.now().Add(Backoff(q.Attempts+1)), dead); ferr != nil {
+					return sent, ferr
+				}
+				continue
+			}
+			if err := d.queue.Delivered(ctx, q, d.now()); err != nil {
+				return sent, err
+			}
+			d.metrics.delivered(d.channel, q.Kind)
+			sent++
+		}
+		if len(batch) < d.Batch {
+			return sent, nil
+		}
+	}
+}
+
+func (d *Dispatcher) deliver(ctx context.Context, q Queued) error {
+	inc, err := d.incidents.Get(ctx, q.Incident)
+	if err != nil {
+		return err
+	}
+	msg, err := Render(d.texts, q, inc)
+	if err != nil {
+		return err
+	}
+	return d.notifier.Deliver(ctx, msg, inc)
+}
+
+// Backoff is the wait before attempt n+1: 5s doubling up to one hour.
+func Backoff(attempt int) time.Duration {
+	d := 5 * time.Second
+	for i := 1; i < attempt && d < time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, time.Hour)
+}
+
+// noticeData is what templates may use.
+type noticeData struct {
+	ID, Subject, Category, Priority, CI, ReporterName, Owner string
+}
+
+// Render turns a queued notice into the message the reporter reads, in the
+// language recorded when it was queued.
+func Render(texts *templates.Set, q Queued, inc *intake.Incident) (intake.Outgoing, error) {
+	r, err := texts.Render(string(q.Lang), string(q.Kind), noticeData{
+		ID: inc.ID, Subject: inc.Subject, Category: inc.Category, Priority: string(inc.Priority),
+		CI: inc.CI, ReporterName: inc.Reporter.Name, Owner: inc.Owner,
+	})
+	if err != nil {
+		return intake.Outgoing{}, fmt.Errorf("render %s/%s: %w", q.Lang, q.Kind, err)
+	}
+	return intake.Outgoing{
+		ID: q.ID, IncidentID: q.Incident, Kind: string(q.Kind), Channel: q.Channel, Lang: q.Lang,
+		Email: q.Email, SlackID: q.SlackID, Subject: r.Subject, Text: r.Text, Attempt: q.Attempts + 1,
+	}, nil
+}

@@ -1,0 +1,317 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/workflow"
+)
+
+func must(t testing.TB) func(*intake.Incident, error) *intake.Incident {
+	return func(inc *intake.Incident, err error) *intake.Incident {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inc
+	}
+}
+
+func historyEvents(inc *intake.Incident) []string {
+	var out []string
+	for _, h := range inc.History {
+		s := h.Event
+		if h.To != "" {
+			s += ":" + string(h.From) + ">" + string(h.To)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// TestServiceModelEndToEnd walks one incident per language through the
+// whole model, as the "done means" describes.
+func TestServiceModelEndToEnd(t *testing.T) {
+	for _, c := range []struct {
+		lang                intake.Lang
+		subject, ackPhrase  string
+		valPhrase, reopened string
+	}{
+		{intake.English, "Outlook does not open for everyone, urgent", "We have registered your incident", "Please reply YES or NO", "We are working on it again"},
+		{intake.Spanish, "No me funciona el correo desde esta mañana", "Hemos registrado su incidencia", "Responda SÍ o NO", "Volvemos a trabajar en ello"},
+	} {
+		t.Run(string(c.lang), func(t *testing.T) {
+			f := newFixture(t)
+			ctx := context.Background()
+			ok := must(t)
+			inc := ok(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: c.subject,
+				Reporter: intake.Reporter{Name: "Ana", Email: "ana@example.test"}}))
+			if inc.State != workflow.Analysis || inc.Reporter.Language != c.lang || inc.Category != "email" || inc.CI != "exchange" {
+				t.Fatalf("registered %+v", inc)
+			}
+			if !strings.HasPrefix(inc.ID, "INC-") || inc.Version != 1 {
+				t.Fatalf("id %q version %d", inc.ID, inc.Version)
+			}
+			id := inc.ID
+
+			ok(f.engine.AddAction(ctx, id, alice, "checked the mail server"))
+			ok(f.engine.Move(ctx, id, alice, workflow.Solution, "restarted the service"))
+			inc = ok(f.engine.Move(ctx, id, alice, workflow.Validation, ""))
+			if inc.Owner != "alice" {
+				t.Fatalf("owner %q, want the first agent who acted", inc.Owner)
+			}
+			_, err := f.engine.AddAction(ctx, id, alice, "one more thing")
+			if !errors.Is(err, intake.ErrConflict) {
+				t.Fatalf("action in validation: %v, want conflict", err)
+			}
+			inc = ok(f.engine.AnswerValidation(ctx, id, reporter, false, "still broken"))
+			if inc.State != workflow.Analysis || inc.ReopenCount != 1 {
+				t.Fatalf("after no: state %s reopen %d", inc.State, inc.ReopenCount)
+			}
+			ok(f.engine.Move(ctx, id, alice, workflow.Solution, ""))
+			ok(f.engine.Move(ctx, id, alice, workflow.Validation, ""))
+			inc = ok(f.engine.AnswerValidation(ctx, id, reporter, true, ""))
+			if inc.State != workflow.Satisfaction {
+				t.Fatalf("after yes: %s", inc.State)
+			}
+			inc = ok(f.engine.Rate(ctx, id, reporter, 4, "quick, thanks"))
+			if inc.State != workflow.Review {
+				t.Fatalf("after rating: %s, want review at once", inc.State)
+			}
+			if _, err := f.engine.Move(ctx, id, bob, workflow.Closed, ""); !errors.Is(err, intake.ErrForbidden) {
+				t.Fatalf("non-owner close: %v, want forbidden", err)
+			}
+			inc = ok(f.engine.Move(ctx, id, alice, workflow.Closed, "done"))
+			if inc.State != workflow.Closed || inc.ClosedAt == nil {
+				t.Fatalf("not closed: %+v", inc)
+			}
+
+			got := ok(f.engine.Get(ctx, id))
+			want := []string{
+				"registered:>analysis", "action", "move:analysis>solution", "move:solution>validation",
+				"answer_no:validation>no_solution", "reopen:no_solution>analysis",
+				"move:analysis>solution", "move:solution>validation", "answer_yes:validation>satisfaction",
+				"rating:satisfaction>review", "move:review>closed",
+			}
+			if h := historyEvents(got); !slices.Equal(h, want) {
+				t.Fatalf("history\n got %v\nwant %v", h, want)
+			}
+			if len(got.Actions) != 1 || len(got.Surveys) != 3 || got.Surveys[0].Answer != "no" || got.Surveys[0].Comment != "still broken" ||
+				got.Surveys[2].Rating != 4 {
+				t.Fatalf("actions %+v surveys %+v", got.Actions, got.Surveys)
+			}
+			for _, s := range []intake.State{workflow.Analysis, workflow.Solution, workflow.Validation, workflow.NoSolution, workflow.Satisfaction, workflow.Review, workflow.Closed} {
+				if got.EnteredAt[s].IsZero() {
+					t.Errorf("no time for entering %s", s)
+				}
+			}
+
+			// Every message the reporter must get, in their language, once.
+			rec := &recorder{}
+			n, err := f.dispatcher(intake.ChannelEmail, rec).Drain(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var kinds []string
+			for _, m := range rec.sent {
+				kinds = append(kinds, m.Kind)
+				if m.Lang != c.lang || m.Email != "ana@example.test" || !strings.Contains(m.Subject, id) {
+					t.Errorf("message %+v", m)
+				}
+			}
+			slices.Sort(kinds)
+			if wantKinds := []string{"ack", "closed", "reopened", "satisfaction", "validation", "validation"}; n != 6 || !slices.Equal(kinds, wantKinds) {
+				t.Fatalf("sent %d %v, want %v", n, kinds, wantKinds)
+			}
+			texts := map[string]string{}
+			for _, m := range rec.sent {
+				texts[m.Kind] = m.Subject + "\n" + m.Text
+			}
+			for kind, phrase := range map[string]string{"ack": c.ackPhrase, "validation": c.valPhrase, "reopened": c.reopened} {
+				if !strings.Contains(texts[kind], phrase) {
+					t.Errorf("%s message lacks %q:\n%s", kind, phrase, texts[kind])
+				}
+			}
+			if again, _ := f.dispatcher(intake.ChannelEmail, rec).Drain(ctx); again != 0 {
+				t.Fatalf("second drain sent %d more", again)
+			}
+			got = ok(f.engine.Get(ctx, id))
+			if h := historyEvents(got); h[len(h)-1] != "notified" {
+				t.Fatalf("deliveries not in history: %v", h)
+			}
+		})
+	}
+}
+
+// reach drives a fresh incident owned by alice into state s.
+func reach(t *testing.T, f *fixture, s intake.State) string {
+	t.Helper()
+	ctx := context.Background()
+	ok := must(t)
+	id := ok(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelPhone, Subject: "printer", Reporter: intake.Reporter{Name: "Ana", Email: "ana@example.test"}})).ID
+	steps := map[intake.State][]func() (*intake.Incident, error){
+		workflow.Analysis: {func() (*intake.Incident, error) { return f.engine.Assign(ctx, id, alice, "alice", "") }},
+	}
+	steps[workflow.Solution] = append(steps[workflow.Analysis], func() (*intake.Incident, error) { return f.engine.Move(ctx, id, alice, workflow.Solution, "") })
+	steps[workflow.Validation] = append(steps[workflow.Solution], func() (*intake.Incident, error) { return f.engine.Move(ctx, id, alice, workflow.Validation, "") })
+	steps[workflow.Satisfaction] = append(steps[workflow.Validation], func() (*intake.Incident, error) { return f.engine.AnswerValidation(ctx, id, reporter, true, "") })
+	steps[workflow.Review] = append(steps[workflow.Satisfaction], func() (*intake.Incident, error) { return f.engine.Rate(ctx, id, reporter, 5, "") })
+	steps[workflow.Closed] = append(steps[workflow.Review], func() (*intake.Incident, error) { return f.engine.Move(ctx, id, alice, workflow.Closed, "") })
+	for _, step := range steps[s] {
+		ok(step())
+	}
+	return id
+}
+
+// TestStoreObeysDecide applies every event in every restable state through
+// Redis and checks the stored result against the pure decision.
+func TestStoreObeysDecide(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	type call struct {
+		name string
+		ev   workflow.Event
+		do   func(id string) (*intake.Incident, error)
+	}
+	calls := []call{
+		{"action", workflow.Event{Kind: workflow.EventAction, Actor: alice}, func(id string) (*intake.Incident, error) { return f.engine.AddAction(ctx, id, alice, "x") }},
+		{"assign", workflow.Event{Kind: workflow.EventAssign, Actor: alice}, func(id string) (*intake.Incident, error) { return f.engine.Assign(ctx, id, alice, "bob", "") }},
+		{"escalate", workflow.Event{Kind: workflow.EventEscalate, Actor: alice}, func(id string) (*intake.Incident, error) { return f.engine.Escalate(ctx, id, alice, "networks", 2, "") }},
+		{"recategorize", workflow.Event{Kind: workflow.EventRecategorize, Actor: alice}, func(id string) (*intake.Incident, error) {
+			return f.engine.Recategorize(ctx, id, alice, "network", "")
+		}},
+		{"comment", workflow.Event{Kind: workflow.EventComment, Actor: reporter}, func(id string) (*intake.Incident, error) { return f.engine.Comment(ctx, id, reporter, "more") }},
+		{"yes by phone", workflow.Event{Kind: workflow.EventAnswerYes, Actor: byPhone}, func(id string) (*intake.Incident, error) {
+			return f.engine.AnswerValidation(ctx, id, byPhone, true, "")
+		}},
+		{"no", workflow.Event{Kind: workflow.EventAnswerNo, Actor: reporter}, func(id string) (*intake.Incident, error) {
+			return f.engine.AnswerValidation(ctx, id, reporter, false, "")
+		}},
+		{"rating", workflow.Event{Kind: workflow.EventRating, Actor: reporter}, func(id string) (*intake.Incident, error) { return f.engine.Rate(ctx, id, reporter, 3, "") }},
+	}
+	for _, to := range workflow.States() {
+		calls = append(calls, call{"move " + string(to), workflow.Event{Kind: workflow.EventMove, To: to, Actor: alice},
+			func(id string) (*intake.Incident, error) { return f.engine.Move(ctx, id, alice, to, "") }})
+	}
+	for _, s := range []intake.State{workflow.Analysis, workflow.Solution, workflow.Validation, workflow.Satisfaction, workflow.Review, workflow.Closed} {
+		for _, c := range calls {
+			t.Run(fmt.Sprintf("%s/%s", s, c.name), func(t *testing.T) {
+				id := reach(t, f, s)
+				before := must(t)(f.engine.Get(ctx, id))
+				d, wantErr := workflow.Decide(workflow.Facts{State: s, Owner: "alice"}, c.ev)
+				got, err := c.do(id)
+				if wantErr != nil {
+					if err == nil || err.Error() != wantErr.Error() {
+						t.Fatalf("err %v, want %v", err, wantErr)
+					}
+					after := must(t)(f.engine.Get(ctx, id))
+					if after.Version != before.Version || len(after.History) != len(before.History) {
+						t.Fatalf("a refused event changed the incident")
+					}
+					return
+				}
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				want := s
+				if fin := d.Final(); fin != "" {
+					want = fin
+				}
+				if got.State != want || got.Version != before.Version+1 {
+					t.Fatalf("state %s version %d, want %s %d", got.State, got.Version, want, before.Version+1)
+				}
+				page, err := f.store.List(ctx, redisstoreFilter(string(want), id))
+				if err != nil || !containsID(page.Incidents, id) {
+					t.Fatalf("incident not in the %s index: %v", want, err)
+				}
+				if want != s {
+					page, _ = f.store.List(ctx, redisstoreFilter(string(s), id))
+					if containsID(page.Incidents, id) {
+						t.Fatalf("incident still in the %s index", s)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestConcurrentTransitionsOneWins races many agents for the same move.
+func TestConcurrentTransitionsOneWins(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for round := 0; round < 5; round++ {
+		id := reach(t, f, workflow.Solution)
+		const n = 16
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = f.engine.Move(ctx, id, alice, workflow.Validation, "")
+			}()
+		}
+		wg.Wait()
+		wins := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, intake.ErrConflict):
+				t.Fatalf("loser got %v, want a conflict", err)
+			}
+		}
+		if wins != 1 {
+			t.Fatalf("%d moves succeeded, want exactly 1", wins)
+		}
+		inc := must(t)(f.engine.Get(ctx, id))
+		if got := historyEvents(inc); slices.Index(got, "move:solution>validation") != len(got)-1 {
+			t.Fatalf("history %v", got)
+		}
+	}
+}
+
+func TestUnknownIncident(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if _, err := f.engine.Get(ctx, "INC-999999"); !errors.Is(err, intake.ErrNotFound) {
+		t.Fatalf("get: %v", err)
+	}
+	if _, err := f.engine.AddAction(ctx, "INC-999999", alice, "x"); !errors.Is(err, intake.ErrNotFound) {
+		t.Fatalf("action: %v", err)
+	}
+	if _, err := f.engine.Get(ctx, "INC-1'); DROP"); !errors.Is(err, intake.ErrInvalid) {
+		t.Fatalf("bad id: %v", err)
+	}
+}
+
+func TestInputLimits(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	id := reach(t, f, workflow.Analysis)
+	for name, err := range map[string]error{
+		"huge action":  second(f.engine.AddAction(ctx, id, alice, strings.Repeat("x", workflow.MaxTextBytes+1))),
+		"empty action": second(f.engine.AddAction(ctx, id, alice, "  ")),
+		"bad utf8":     second(f.engine.AddAction(ctx, id, alice, "\xff\xfe")),
+		"rating 6":     second(f.engine.Rate(ctx, id, reporter, 6, "")),
+		"level 4":      second(f.engine.Escalate(ctx, id, alice, "", 4, "")),
+		"no category":  second(f.engine.Recategorize(ctx, id, alice, "nope", "")),
+		"no owner":     second(f.engine.Assign(ctx, id, alice, " ", "")),
+	} {
+		if !errors.Is(err, intake.ErrInvalid) {
+			t.Errorf("%s: %v, want invalid", name, err)
+		}
+	}
+}
+
+func second(_ *intake.Incident, err error) error { return err }
+
+func containsID(list []*intake.Incident, id string) bool {
+	return slices.ContainsFunc(list, func(i *intake.Incident) bool { return i.ID == id })
+}

@@ -1,0 +1,131 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/intakebot/intakebot/intake"
+	"github.com/redis/go-redis/v9"
+)
+
+// Filter selects incidents for a list; empty fields match everything.
+type Filter struct {
+	State    string
+	Priority string
+	Group    string
+	Owner    string
+	// Before is the cursor: only incidents numbered below it (0: newest).
+	Before int64
+	Limit  int
+}
+
+// Page is one page of a list, newest first. Next is the cursor for the
+// following page, 0 when there is none.
+type Page struct {
+	Incidents []*intake.Incident
+	Next      int64
+}
+
+// List serves a filtered, newest-first page from the indexes: one pipelined
+// round trip asks every shard for its candidates, a second reads them.
+func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	max := "+inf"
+	if f.Before > 0 {
+		max = "(" + strconv.FormatInt(f.Before, 10)
+	}
+	cmds, err := s.runPerShard(ctx, s.scripts.page, func(shard string) []string {
+		return s.indexKeys(shard, f)
+	}, max, f.Limit+1)
+	if err != nil {
+		return Page{}, fmt.Errorf("list incidents: %w", err)
+	}
+	type hit struct {
+		id  string
+		seq int64
+	}
+	var hits []hit
+	for _, c := range cmds {
+		list, _ := c.Val().([]any)
+		for i := 0; i+1 < len(list); i += 2 {
+			id, _ := list[i].(string)
+			seq, _ := strconv.ParseInt(fmt.Sprint(list[i+1]), 10, 64)
+			hits = append(hits, hit{id, seq})
+		}
+	}
+	sort.Slice(hits, func(i, j int) bool { return hits[i].seq > hits[j].seq })
+	var page Page
+	if len(hits) > f.Limit {
+		hits = hits[:f.Limit]
+		page.Next = hits[len(hits)-1].seq
+	}
+	pipe := s.rdb.Pipeline()
+	reads := make([]*redis.MapStringStringCmd, len(hits))
+	for i, h := range hits {
+		_, key, _ := s.keys(h.id)
+		reads[i] = pipe.HGetAll(ctx, key)
+	}
+	if len(hits) > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return Page{}, fmt.Errorf("read listed incidents: %w", err)
+		}
+	}
+	page.Incidents = make([]*intake.Incident, 0, len(hits))
+	for _, r := range reads {
+		if len(r.Val()) > 0 {
+			page.Incidents = append(page.Incidents, hashToIncident(r.Val()))
+		}
+	}
+	return page, nil
+}
+
+func (s *Store) indexKeys(shard string, f Filter) []string {
+	var keys []string
+	for _, kv := range [][2]string{{"state", f.State}, {"priority", f.Priority}, {"group", f.Group}, {"owner", f.Owner}} {
+		if kv[1] != "" {
+			keys = append(keys, shard+":idx:"+kv[0]+":"+kv[1])
+		}
+	}
+	if len(keys) == 0 {
+		keys = []string{shard + ":idx:all"}
+	}
+	return keys
+}
+
+// runPerShard runs a script once per shard in one pipeline, loading the
+// script first if Redis (or one cluster node) does not know it yet.
+func (s *Store) runPerShard(ctx context.Context, script *redis.Script, keys func(shard string) []string, args ...any) ([]*redis.Cmd, error) {
+	for attempt := 0; ; attempt++ {
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.Cmd, Shards)
+		for i := range Shards {
+			cmds[i] = script.EvalSha(ctx, pipe, keys(s.shardN(i)), args...)
+		}
+		_, err := pipe.Exec(ctx)
+		if errNoScript(err) && attempt == 0 {
+			if err := s.loadEverywhere(ctx, script); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil && err != redis.Nil {
+			return nil, err
+		}
+		return cmds, nil
+	}
+}
+
+// loadEverywhere loads a script on every node: on a cluster each master
+// must know it before a pipelined EVALSHA reaches it.
+func (s *Store) loadEverywhere(ctx context.Context, script *redis.Script) error {
+	if c, ok := s.rdb.(*redis.ClusterClient); ok {
+		return c.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
+			return script.Load(ctx, n).Err()
+		})
+	}
+	return script.Load(ctx, s.rdb).Err()
+}

@@ -1,0 +1,37 @@
+-- Shared by every script (prepended by the Go side). All keys one script
+-- touches share the shard's hash tag, so each script is atomic on a single
+-- Redis and on Redis Cluster alike.
+
+local function snapshot(inc)
+  return {
+    redis.call('HGETALL', inc),
+    redis.call('LRANGE', inc .. ':actions', 0, -1),
+    redis.call('LRANGE', inc .. ':comments', 0, -1),
+    redis.call('LRANGE', inc .. ':surveys', 0, -1),
+    redis.call('XRANGE', inc .. ':history', '-', '+'),
+  }
+end
+
+local function history(inc, at, actor, event, from, to, note, via)
+  redis.call('XADD', inc .. ':history', '*', 'at', at, 'actor', actor, 'event', event,
+    'from', from, 'to', to, 'note', note, 'via', via)
+end
+
+-- queue writes a message to the reporter into the shard's outbox; its id is
+-- the idempotency key, so the same notice for the same version never queues twice.
+local function queue(shard, inc, id, kind, ver, at, now_ms)
+  local f = redis.call('HMGET', inc, 'reply_via', 'lang', 'email', 'slack_id')
+  if not f[1] or f[1] == '' then return end
+  local mid = id .. ':' .. kind .. ':' .. ver
+  local rec = cjson.encode({id = mid, incident = id, kind = kind, channel = f[1], lang = f[2],
+    email = f[3], slack_id = f[4], created_at = at, attempts = 0})
+  if redis.call('HSETNX', shard .. ':outbox:rec', mid, rec) == 1 then
+    redis.call('ZADD', shard .. ':outbox:' .. f[1], now_ms, mid)
+  end
+end
+
+local function reindex(shard, kind, old, new, seq, id)
+  if old == new then return end
+  if old and old ~= '' then redis.call('ZREM', shard .. ':idx:' .. kind .. ':' .. old, id) end
+  if new and new ~= '' then redis.call('ZADD', shard .. ':idx:' .. kind .. ':' .. new, seq, id) end
+end

@@ -1,0 +1,152 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/workflow"
+	"github.com/redis/go-redis/v9"
+)
+
+// OutboxChannels are the channels whose queues exist.
+var outboxChannels = []intake.Channel{intake.ChannelEmail, intake.ChannelSlack}
+
+func (s *Store) outboxKeys(shard string, ch intake.Channel) (queue, recs, dead string) {
+	return shard + ":outbox:" + string(ch), shard + ":outbox:rec", shard + ":outbox:dead:" + string(ch)
+}
+
+// Claim leases due messages of one channel from every shard, in one
+// pipelined round trip.
+func (s *Store) Claim(ctx context.Context, channel intake.Channel, now time.Time, lease time.Duration, max int) ([]workflow.Queued, error) {
+	per := max/Shards + 1
+	cmds, err := s.runPerShard(ctx, s.scripts.claim, func(shard string) []string {
+		q, r, _ := s.outboxKeys(shard, channel)
+		return []string{q, r}
+	}, now.UnixMilli(), lease.Milliseconds(), per)
+	if err != nil {
+		return nil, fmt.Errorf("claim %s outbox: %w", channel, err)
+	}
+	var out []workflow.Queued
+	for _, c := range cmds {
+		list, _ := c.Val().([]any)
+		for _, raw := range list {
+			q, err := decodeQueued(raw)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, q)
+		}
+	}
+	return out, nil
+}
+
+func decodeQueued(raw any) (workflow.Queued, error) {
+	s, _ := raw.(string)
+	var q workflow.Queued
+	if err := json.Unmarshal([]byte(s), &q); err != nil {
+		return q, fmt.Errorf("corrupt outbox record %q: %w", s, err)
+	}
+	return q, nil
+}
+
+func (s *Store) queuedKeys(q workflow.Queued) (queue, recs, dead, inc string, err error) {
+	shard, inc, err := s.keys(q.Incident)
+	if err != nil {
+		return "", "", "", "", err
+	}
+	queue, recs, dead = s.outboxKeys(shard, q.Channel)
+	return queue, recs, dead, inc, nil
+}
+
+// Delivered removes a message and notes the delivery in the incident's history.
+func (s *Store) Delivered(ctx context.Context, q workflow.Queued, at time.Time) error {
+	queue, recs, _, inc, err := s.queuedKeys(q)
+	if err != nil {
+		return err
+	}
+	return s.scripts.delivered.Run(ctx, s.rdb, []string{queue, recs, inc}, q.ID,
+		at.UTC().Format(time.RFC3339Nano), string(q.Channel), string(q.Kind)).Err()
+}
+
+// Failed records a failed attempt and schedules the retry (or the dead letter).
+func (s *Store) Failed(ctx context.Context, q workflow.Queued, reason string, retryAt time.Time, dead bool) error {
+	queue, recs, deadKey, _, err := s.queuedKeys(q)
+	if err != nil {
+		return err
+	}
+	flag := "0"
+	if dead {
+		flag = "1"
+	}
+	return s.scripts.failed.Run(ctx, s.rdb, []string{queue, recs, deadKey}, q.ID, reason, retryAt.UnixMilli(), flag).Err()
+}
+
+// OutboxEntry is a queued (or dead) message as listed for agents.
+type OutboxEntry struct {
+	workflow.Queued
+	DueAt time.Time `json:"due_at"`
+	Dead  bool      `json:"dead"`
+}
+
+// Outbox lists up to limit messages per channel and shard, waiting or dead,
+// oldest due first. Two pipelined round trips.
+func (s *Store) Outbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
+	type ref struct {
+		shard string
+		dead  bool
+		cmd   *redis.ZSliceCmd
+	}
+	var refs []ref
+	pipe := s.rdb.Pipeline()
+	for i := range Shards {
+		shard := s.shardN(i)
+		for _, ch := range outboxChannels {
+			q, _, d := s.outboxKeys(shard, ch)
+			refs = append(refs, ref{shard, false, pipe.ZRangeWithScores(ctx, q, 0, int64(limit)-1)})
+			refs = append(refs, ref{shard, true, pipe.ZRangeWithScores(ctx, d, 0, int64(limit)-1)})
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, fmt.Errorf("list outbox: %w", err)
+	}
+	type want struct {
+		entry OutboxEntry
+		cmd   *redis.StringCmd
+	}
+	var wants []*want
+	pipe = s.rdb.Pipeline()
+	for _, r := range refs {
+		for _, z := range r.cmd.Val() {
+			id, _ := z.Member.(string)
+			_, recs, _ := s.outboxKeys(r.shard, "")
+			wants = append(wants, &want{
+				entry: OutboxEntry{DueAt: time.UnixMilli(int64(z.Score)).UTC(), Dead: r.dead},
+				cmd:   pipe.HGet(ctx, recs, id),
+			})
+		}
+	}
+	out := []OutboxEntry{}
+	if len(wants) == 0 {
+		return out, nil
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, fmt.Errorf("read outbox records: %w", err)
+	}
+	for _, w := range wants {
+		if w.cmd.Err() != nil {
+			continue // delivered between the two reads
+		}
+		q, err := decodeQueued(w.cmd.Val())
+		if err != nil {
+			return nil, err
+		}
+		w.entry.Queued = q
+		out = append(out, w.entry)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].DueAt.Before(out[j].DueAt) })
+	return out, nil
+}

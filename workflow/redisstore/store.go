@@ -1,0 +1,288 @@
+// Package redisstore keeps incidents, their indexes and the outbox in Redis.
+//
+// Key schema (P is the configured prefix, NN the shard, 00-15):
+//
+//	P:seq                               incident counter (INCR)
+//	P:{sNN}:inc:INC-000123              hash: the incident's fields
+//	P:{sNN}:inc:INC-000123:actions      list of JSON actions
+//	P:{sNN}:inc:INC-000123:comments     list of JSON comments
+//	P:{sNN}:inc:INC-000123:surveys      list of JSON survey results
+//	P:{sNN}:inc:INC-000123:history      stream: at, actor, event, from, to, note, via
+//	P:{sNN}:idx:all                     zset id -> number, and idx:state:S,
+//	P:{sNN}:idx:priority:P, idx:group:G, idx:owner:O likewise
+//	P:{sNN}:outbox:CHANNEL              zset message id -> due time (ms)
+//	P:{sNN}:outbox:dead:CHANNEL         zset of messages that ran out of attempts
+//	P:{sNN}:outbox:rec                  hash message id -> JSON record
+//	P:{agents}:byname, P:{agents}:bytoken   agents and hashes of their tokens
+//
+// An incident lives in shard number%16. Everything one change touches (the
+// incident, its indexes and its outbox messages) shares the shard's hash tag,
+// so each change is one atomic Lua call on a single Redis and on Redis
+// Cluster alike; lists merge the 16 shards.
+package redisstore
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/workflow"
+	"github.com/redis/go-redis/v9"
+)
+
+// Shards is the number of hash-tag shards incidents are spread over. It is
+// part of the key schema: changing it needs a migration.
+const Shards = 16
+
+var (
+	//go:embed lua/common.lua
+	luaCommon string
+	//go:embed lua/create.lua
+	luaCreate string
+	//go:embed lua/apply.lua
+	luaApply string
+	//go:embed lua/get.lua
+	luaGet string
+	//go:embed lua/page.lua
+	luaPage string
+	//go:embed lua/claim.lua
+	luaClaim string
+	//go:embed lua/delivered.lua
+	luaDelivered string
+	//go:embed lua/failed.lua
+	luaFailed string
+	//go:embed lua/add_agent.lua
+	luaAddAgent string
+)
+
+// Store is the Redis implementation of workflow.Store and workflow.Queue.
+type Store struct {
+	rdb     redis.UniversalClient
+	prefix  string
+	scripts scripts
+}
+
+type scripts struct {
+	create, apply, get, page, claim, delivered, failed, addAgent *redis.Script
+}
+
+// New returns a store using keys under prefix.
+func New(rdb redis.UniversalClient, prefix string) *Store {
+	s := func(body string) *redis.Script { return redis.NewScript(luaCommon + "\n" + body) }
+	return &Store{rdb: rdb, prefix: prefix, scripts: scripts{
+		create: s(luaCreate), apply: s(luaApply), get: s(luaGet), page: s(luaPage),
+		claim: s(luaClaim), delivered: s(luaDelivered), failed: s(luaFailed),
+		addAgent: redis.NewScript(luaAddAgent),
+	}}
+}
+
+// Ping reports whether Redis answers.
+func (s *Store) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
+
+func (s *Store) shard(n int64) string { return fmt.Sprintf("%s:{s%02d}", s.prefix, n%Shards) }
+
+func (s *Store) shardN(i int) string { return fmt.Sprintf("%s:{s%02d}", s.prefix, i) }
+
+func (s *Store) keys(id string) (shard, inc string, err error) {
+	n, err := intake.ParseID(id)
+	if err != nil {
+		return "", "", err
+	}
+	shard = s.shard(n)
+	return shard, shard + ":inc:" + id, nil
+}
+
+// Create allocates the next id and stores the incident, its indexes, its
+// first history entry and its notices in one atomic call (two round trips:
+// INCR, then the script).
+func (s *Store) Create(ctx context.Context, inc *intake.Incident, notify []workflow.NoticeKind) (*intake.Incident, error) {
+	n, err := s.rdb.Incr(ctx, s.prefix+":seq").Result()
+	if err != nil {
+		return nil, fmt.Errorf("allocate incident id: %w", err)
+	}
+	return s.create(ctx, n, inc, notify)
+}
+
+func (s *Store) create(ctx context.Context, n int64, inc *intake.Incident, notify []workflow.NoticeKind) (*intake.Incident, error) {
+	id := intake.FormatID(n)
+	shard, key, _ := s.keys(id)
+	fields, err := json.Marshal(hashFields(id, n, inc))
+	if err != nil {
+		return nil, err
+	}
+	notices, err := json.Marshal(notify)
+	if err != nil {
+		return nil, err
+	}
+	at := inc.RegisteredAt.UTC().Format(time.RFC3339Nano)
+	res, err := s.scripts.create.Run(ctx, s.rdb, []string{key}, shard, id, n, fields, at,
+		inc.RegisteredAt.UnixMilli(), notices, inc.Reporter.Name, string(inc.Channel)).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("store incident %s: %w", id, err)
+	}
+	return decodeResult(id, res)
+}
+
+func hashFields(id string, n int64, inc *intake.Incident) []any {
+	t := func(v time.Time) string { return v.UTC().Format(time.RFC3339Nano) }
+	return []any{
+		"id", id, "seq", n, "ver", 1,
+		"channel", string(inc.Channel), "reporter_name", inc.Reporter.Name, "email", inc.Reporter.Email,
+		"slack_id", inc.Reporter.SlackID, "lang", string(inc.Reporter.Language), "reply_via", string(inc.ReplyChannel()),
+		"subject", inc.Subject, "description", inc.Description, "ci", inc.CI, "category", inc.Category,
+		"impact", string(inc.Impact), "urgency", string(inc.Urgency), "priority", string(inc.Priority),
+		"group", inc.Group, "level", inc.Level, "owner", inc.Owner, "state", string(inc.State),
+		"reported_at", t(inc.ReportedAt), "registered_at", t(inc.RegisteredAt), "updated_at", t(inc.RegisteredAt),
+		"entered_" + string(inc.State), t(inc.RegisteredAt),
+		"reopen_count", 0, "related_id", inc.RelatedID,
+	}
+}
+
+// Apply applies a change in one round trip: the script reads the facts,
+// picks the plan's outcome and writes everything, or nothing.
+func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (*intake.Incident, error) {
+	shard, key, err := s.keys(id)
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(ch)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.scripts.apply.Run(ctx, s.rdb, []string{key}, shard, id, body, ch.At.UnixMilli()).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("apply %s to %s: %w", ch.Event, id, err)
+	}
+	if len(res) == 2 && res[0] == "REFUSED" {
+		i, ok := res[1].(int64)
+		if !ok || int(i) >= len(ch.Plan.Outcomes) || ch.Plan.Outcomes[i].Err == nil {
+			return nil, fmt.Errorf("apply %s to %s: unexpected refusal %v", ch.Event, id, res)
+		}
+		return nil, ch.Plan.Outcomes[i].Err
+	}
+	return decodeResult(id, res)
+}
+
+// Get reads an incident whole in one round trip.
+func (s *Store) Get(ctx context.Context, id string) (*intake.Incident, error) {
+	_, key, err := s.keys(id)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.scripts.get.Run(ctx, s.rdb, []string{key}).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", id, err)
+	}
+	return decodeResult(id, res)
+}
+
+func decodeResult(id string, res []any) (*intake.Incident, error) {
+	if len(res) == 0 {
+		return nil, fmt.Errorf("empty reply for %s", id)
+	}
+	switch res[0] {
+	case "OK", "EXISTS":
+	case "NOTFOUND":
+		return nil, fmt.Errorf("%w: incident %s", intake.ErrNotFound, id)
+	default:
+		return nil, fmt.Errorf("unexpected reply for %s: %v", id, res)
+	}
+	parts, ok := res[1].([]any)
+	if !ok || len(parts) != 5 {
+		return nil, fmt.Errorf("malformed snapshot of %s", id)
+	}
+	return decodeSnapshot(parts)
+}
+
+func decodeSnapshot(parts []any) (*intake.Incident, error) {
+	h := pairs(parts[0])
+	inc := hashToIncident(h)
+	if err := decodeList(parts[1], &inc.Actions); err != nil {
+		return nil, err
+	}
+	if err := decodeList(parts[2], &inc.Comments); err != nil {
+		return nil, err
+	}
+	if err := decodeList(parts[3], &inc.Surveys); err != nil {
+		return nil, err
+	}
+	entries, _ := parts[4].([]any)
+	inc.History = make([]intake.HistoryEntry, 0, len(entries))
+	for _, e := range entries {
+		kv, _ := e.([]any)
+		if len(kv) != 2 {
+			continue
+		}
+		f := pairs(kv[1])
+		inc.History = append(inc.History, intake.HistoryEntry{
+			At: parseTime(f["at"]), Actor: f["actor"], Event: f["event"], From: intake.State(f["from"]),
+			To: intake.State(f["to"]), Note: f["note"], Via: f["via"],
+		})
+	}
+	return inc, nil
+}
+
+func hashToIncident(h map[string]string) *intake.Incident {
+	inc := &intake.Incident{
+		ID: h["id"], Channel: intake.Channel(h["channel"]),
+		Reporter: intake.Reporter{Name: h["reporter_name"], Email: h["email"], SlackID: h["slack_id"], Language: intake.Lang(h["lang"])},
+		Subject:  h["subject"], Description: h["description"], CI: h["ci"], Category: h["category"],
+		Impact: intake.Level(h["impact"]), Urgency: intake.Level(h["urgency"]), Priority: intake.Priority(h["priority"]),
+		Group: h["group"], Owner: h["owner"], State: intake.State(h["state"]), RelatedID: h["related_id"],
+		ReportedAt: parseTime(h["reported_at"]), RegisteredAt: parseTime(h["registered_at"]),
+		EnteredAt: map[intake.State]time.Time{},
+		Actions:   []intake.Action{}, Comments: []intake.Comment{}, Surveys: []intake.SurveyResult{}, History: []intake.HistoryEntry{},
+	}
+	inc.Level, _ = strconv.Atoi(h["level"])
+	inc.ReopenCount, _ = strconv.Atoi(h["reopen_count"])
+	inc.Version, _ = strconv.ParseInt(h["ver"], 10, 64)
+	if v := h["closed_at"]; v != "" {
+		t := parseTime(v)
+		inc.ClosedAt = &t
+	}
+	for k, v := range h {
+		if st, ok := strings.CutPrefix(k, "entered_"); ok {
+			inc.EnteredAt[intake.State(st)] = parseTime(v)
+		}
+	}
+	return inc
+}
+
+func pairs(v any) map[string]string {
+	list, _ := v.([]any)
+	m := make(map[string]string, len(list)/2)
+	for i := 0; i+1 < len(list); i += 2 {
+		k, _ := list[i].(string)
+		val, _ := list[i+1].(string)
+		m[k] = val
+	}
+	return m
+}
+
+func decodeList[T any](v any, out *[]T) error {
+	list, _ := v.([]any)
+	for _, item := range list {
+		s, _ := item.(string)
+		var x T
+		if err := json.Unmarshal([]byte(s), &x); err != nil {
+			return fmt.Errorf("corrupt list entry %q: %w", s, err)
+		}
+		*out = append(*out, x)
+	}
+	return nil
+}
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+// errNoScript tells whether a pipelined EVALSHA found its script missing.
+func errNoScript(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
+}
