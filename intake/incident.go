@@ -151,7 +151,9 @@ type Incident struct {
 	Surveys     []SurveyResult `json:"surveys"`
 	ReopenCount int            `json:"reopen_count"`
 	RelatedID   string         `json:"related_id,omitempty"`
-	History     []HistoryEntry `json:"history"`
+	// RegisteredBy is the agent who registered the report, if an agent did.
+	RegisteredBy string         `json:"registered_by,omitempty"`
+	History      []HistoryEntry `json:"history"`
 
 	// Version counts the changes applied; it lets readers tell stale copies.
 	Version int64 `json:"version"`

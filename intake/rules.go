@@ -53,6 +53,7 @@ type Rules struct {
 	impactWords     map[Level][]string
 	urgencyWords    map[Level][]string
 	matrix          Matrix
+	groups          []string
 }
 
 // RulesConfig is the configuration NewRules checks and prepares.
@@ -67,6 +68,9 @@ type RulesConfig struct {
 	ImpactKeywords  map[Level][]string
 	UrgencyKeywords map[Level][]string
 	Matrix          Matrix
+	// Groups are the support groups; when set, every group named elsewhere
+	// (default, categories, escalations) must be one of them.
+	Groups []string
 }
 
 // NewRules validates the configuration and returns ready-to-use rules.
@@ -99,6 +103,10 @@ func NewRules(c RulesConfig) (*Rules, error) {
 		matrix:          c.Matrix,
 		impactWords:     foldLevelWords(c.ImpactKeywords),
 		urgencyWords:    foldLevelWords(c.UrgencyKeywords),
+		groups:          c.Groups,
+	}
+	if c.DefaultGroup != "" && !r.HasGroup(c.DefaultGroup) {
+		return nil, fmt.Errorf("%w: default group %q is not among the groups", ErrInvalid, c.DefaultGroup)
 	}
 	seen := map[string]bool{}
 	for _, cat := range c.Categories {
@@ -106,6 +114,9 @@ func NewRules(c RulesConfig) (*Rules, error) {
 			return nil, fmt.Errorf("%w: category names must be present and unique (%q)", ErrInvalid, cat.Name)
 		}
 		seen[cat.Name] = true
+		if cat.Group != "" && !r.HasGroup(cat.Group) {
+			return nil, fmt.Errorf("%w: category %q names unknown group %q", ErrInvalid, cat.Name, cat.Group)
+		}
 		r.categories = append(r.categories, Category{Name: cat.Name, Group: cat.Group, Keywords: foldAll(cat.Keywords)})
 	}
 	for _, ci := range c.CIs {
@@ -134,6 +145,20 @@ func (r *Rules) HasCategory(name string) bool {
 	return false
 }
 
+// HasGroup reports whether name is a configured support group; with no
+// groups configured every name is accepted.
+func (r *Rules) HasGroup(name string) bool {
+	if len(r.groups) == 0 {
+		return true
+	}
+	for _, g := range r.groups {
+		if g == name {
+			return true
+		}
+	}
+	return false
+}
+
 // Priority looks impact x urgency up in the matrix.
 func (r *Rules) Priority(impact, urgency Level) Priority { return r.matrix[impact][urgency] }
 
@@ -146,6 +171,8 @@ type Report struct {
 	Description string
 	ReportedAt  time.Time
 	RelatedID   string
+	// Agent is the agent who registered the report (a phone call), if any.
+	Agent string
 
 	CI       string
 	Category string
@@ -169,6 +196,9 @@ func (r *Rules) Register(rep Report, now time.Time) (Incident, error) {
 			return Incident{}, fmt.Errorf("%w: impact and urgency must be high, medium or low, not %q", ErrInvalid, l)
 		}
 	}
+	if rep.Group != "" && !r.HasGroup(rep.Group) {
+		return Incident{}, fmt.Errorf("%w: unknown group %q", ErrInvalid, rep.Group)
+	}
 	if rep.Category != "" && !r.HasCategory(rep.Category) {
 		return Incident{}, fmt.Errorf("%w: unknown category %q", ErrInvalid, rep.Category)
 	}
@@ -183,6 +213,7 @@ func (r *Rules) Register(rep Report, now time.Time) (Incident, error) {
 		Subject:      strings.TrimSpace(rep.Subject),
 		Description:  strings.TrimSpace(rep.Description),
 		RelatedID:    rep.RelatedID,
+		RegisteredBy: rep.Agent,
 		ReportedAt:   rep.ReportedAt,
 		RegisteredAt: now,
 		Level:        1,

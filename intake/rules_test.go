@@ -166,3 +166,28 @@ func TestIDs(t *testing.T) {
 		}
 	}
 }
+
+func TestGroupsAreChecked(t *testing.T) {
+	base := RulesConfig{DefaultLanguage: English, DefaultCategory: "g", DefaultImpact: Low, DefaultUrgency: Low,
+		Groups: []string{"desk", "net"}, DefaultGroup: "desk"}
+	r, err := NewRules(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.HasGroup("net") || r.HasGroup("nope") {
+		t.Fatal("HasGroup does not follow the configured groups")
+	}
+	if _, err := r.Register(Report{Channel: ChannelPhone, Description: "x", Group: "nope"}, time.Now()); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("unknown group accepted: %v", err)
+	}
+	bad := base
+	bad.DefaultGroup = "nope"
+	if _, err := NewRules(bad); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("unknown default group accepted: %v", err)
+	}
+	bad = base
+	bad.Categories = []Category{{Name: "c", Group: "nope"}}
+	if _, err := NewRules(bad); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("category with unknown group accepted: %v", err)
+	}
+}

@@ -134,8 +134,8 @@ func (e *Engine) Escalate(ctx context.Context, id string, by intake.Actor, group
 	if level < 0 || level > 3 {
 		return nil, fmt.Errorf("%w: level must be 1, 2 or 3", intake.ErrInvalid)
 	}
-	if err := checkText(group, MaxNameBytes); err != nil {
-		return nil, err
+	if group != "" && !e.rules.HasGroup(group) {
+		return nil, fmt.Errorf("%w: unknown group %q", intake.ErrInvalid, group)
 	}
 	return e.apply(ctx, id, Event{Kind: EventEscalate, Actor: by}, Change{Group: group, Level: level, Note: note})
 }

@@ -303,3 +303,6 @@ func list(states []intake.State) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// ErrorCode is the stable code of the refusal, for API clients.
+func (e *RuleError) ErrorCode() string { return e.Code }

@@ -42,7 +42,7 @@ func (m *Metrics) applied(k EventKind)         { m.transitionsTotal.WithLabelVal
 func (m *Metrics) refused(k EventKind, code string) {
 	m.refusedTotal.WithLabelValues(string(k), code).Inc()
 }
-func (m *Metrics) delivered(c intake.Channel, kind NoticeKind) {
-	m.deliveredTotal.WithLabelValues(string(c), string(kind)).Inc()
+func (m *Metrics) delivered(c intake.Channel, kind string) {
+	m.deliveredTotal.WithLabelValues(string(c), kind).Inc()
 }
 func (m *Metrics) failed(c intake.Channel) { m.failedTotal.WithLabelValues(string(c)).Inc() }

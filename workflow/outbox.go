@@ -10,33 +10,17 @@ import (
 	"github.com/intakebot/intakebot/templates"
 )
 
-// Queued is a message to a reporter waiting in the outbox. It is written in
-// the same atomic step as the change that caused it; ID is its idempotency
-// key (incident, notice kind and incident version).
-type Queued struct {
-	ID        string         `json:"id"`
-	Incident  string         `json:"incident"`
-	Kind      NoticeKind     `json:"kind"`
-	Channel   intake.Channel `json:"channel"`
-	Lang      intake.Lang    `json:"lang"`
-	Email     string         `json:"email,omitempty"`
-	SlackID   string         `json:"slack_id,omitempty"`
-	CreatedAt time.Time      `json:"created_at"`
-	Attempts  int            `json:"attempts"`
-	LastError string         `json:"last_error,omitempty"`
-}
-
 // Queue is the outbox as the dispatcher needs it.
 type Queue interface {
 	// Claim leases up to max messages of the channel that are due at now; a
 	// claimed message is not handed out again until the lease ends.
-	Claim(ctx context.Context, channel intake.Channel, now time.Time, lease time.Duration, max int) ([]Queued, error)
+	Claim(ctx context.Context, channel intake.Channel, now time.Time, lease time.Duration, max int) ([]intake.Notice, error)
 	// Delivered removes the message and records the delivery in the
 	// incident's history.
-	Delivered(ctx context.Context, q Queued, at time.Time) error
+	Delivered(ctx context.Context, q intake.Notice, at time.Time) error
 	// Failed counts an attempt and makes the message due again at retryAt,
 	// or moves it to the dead letters when dead is set.
-	Failed(ctx context.Context, q Queued, reason string, retryAt time.Time, dead bool) error
+	Failed(ctx context.Context, q intake.Notice, reason string, retryAt time.Time, dead bool) error
 }
 
 // Notifier delivers rendered messages through one channel. Deliver must
@@ -98,7 +82,7 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 	}
 }
 
-func (d *Dispatcher) deliver(ctx context.Context, q Queued) error {
+func (d *Dispatcher) deliver(ctx context.Context, q intake.Notice) error {
 	inc, err := d.incidents.Get(ctx, q.Incident)
 	if err != nil {
 		return err
@@ -126,8 +110,8 @@ type noticeData struct {
 
 // Render turns a queued notice into the message the reporter reads, in the
 // language recorded when it was queued.
-func Render(texts *templates.Set, q Queued, inc *intake.Incident) (intake.Outgoing, error) {
-	r, err := texts.Render(string(q.Lang), string(q.Kind), noticeData{
+func Render(texts *templates.Set, q intake.Notice, inc *intake.Incident) (intake.Outgoing, error) {
+	r, err := texts.Render(string(q.Lang), q.Kind, noticeData{
 		ID: inc.ID, Subject: inc.Subject, Category: inc.Category, Priority: string(inc.Priority),
 		CI: inc.CI, ReporterName: inc.Reporter.Name, Owner: inc.Owner,
 	})
@@ -135,7 +119,7 @@ func Render(texts *templates.Set, q Queued, inc *intake.Incident) (intake.Outgoi
 		return intake.Outgoing{}, fmt.Errorf("render %s/%s: %w", q.Lang, q.Kind, err)
 	}
 	return intake.Outgoing{
-		ID: q.ID, IncidentID: q.Incident, Kind: string(q.Kind), Channel: q.Channel, Lang: q.Lang,
+		ID: q.ID, IncidentID: q.Incident, Kind: q.Kind, Channel: q.Channel, Lang: q.Lang,
 		Email: q.Email, SlackID: q.SlackID, Subject: r.Subject, Text: r.Text, Attempt: q.Attempts + 1,
 	}, nil
 }

@@ -15,13 +15,6 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Agent is a help-desk agent allowed to use the API.
-type Agent struct {
-	Name      string    `json:"name"`
-	Admin     bool      `json:"admin"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
 func (s *Store) agentKeys() (byName, byToken string) {
 	return s.prefix + ":{agents}:byname", s.prefix + ":{agents}:bytoken"
 }
@@ -45,7 +38,7 @@ func (s *Store) AddAgent(ctx context.Context, name string, admin bool, now time.
 		return "", err
 	}
 	token := "ibt_" + base64.RawURLEncoding.EncodeToString(raw)
-	doc, err := json.Marshal(Agent{Name: name, Admin: admin, CreatedAt: now.UTC()})
+	doc, err := json.Marshal(intake.Agent{Name: name, Admin: admin, CreatedAt: now.UTC()})
 	if err != nil {
 		return "", err
 	}
@@ -62,35 +55,35 @@ func (s *Store) AddAgent(ctx context.Context, name string, admin bool, now time.
 }
 
 // Authenticate returns the agent a token belongs to.
-func (s *Store) Authenticate(ctx context.Context, token string) (Agent, error) {
+func (s *Store) Authenticate(ctx context.Context, token string) (intake.Agent, error) {
 	byName, byToken := s.agentKeys()
 	name, err := s.rdb.HGet(ctx, byToken, tokenHash(token)).Result()
 	if err == redis.Nil {
-		return Agent{}, fmt.Errorf("%w: unknown token", intake.ErrForbidden)
+		return intake.Agent{}, fmt.Errorf("%w: unknown token", intake.ErrForbidden)
 	}
 	if err != nil {
-		return Agent{}, err
+		return intake.Agent{}, err
 	}
 	return s.agent(ctx, byName, name)
 }
 
 // Agent returns one agent by name.
-func (s *Store) Agent(ctx context.Context, name string) (Agent, error) {
+func (s *Store) Agent(ctx context.Context, name string) (intake.Agent, error) {
 	byName, _ := s.agentKeys()
 	return s.agent(ctx, byName, name)
 }
 
-func (s *Store) agent(ctx context.Context, byName, name string) (Agent, error) {
+func (s *Store) agent(ctx context.Context, byName, name string) (intake.Agent, error) {
 	doc, err := s.rdb.HGet(ctx, byName, name).Result()
 	if err == redis.Nil {
-		return Agent{}, fmt.Errorf("%w: agent %q", intake.ErrNotFound, name)
+		return intake.Agent{}, fmt.Errorf("%w: agent %q", intake.ErrNotFound, name)
 	}
 	if err != nil {
-		return Agent{}, err
+		return intake.Agent{}, err
 	}
-	var a Agent
+	var a intake.Agent
 	if err := json.Unmarshal([]byte(doc), &a); err != nil {
-		return Agent{}, fmt.Errorf("corrupt agent %q: %w", name, err)
+		return intake.Agent{}, fmt.Errorf("corrupt agent %q: %w", name, err)
 	}
 	return a, nil
 }

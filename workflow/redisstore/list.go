@@ -10,27 +10,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Filter selects incidents for a list; empty fields match everything.
-type Filter struct {
-	State    string
-	Priority string
-	Group    string
-	Owner    string
-	// Before is the cursor: only incidents numbered below it (0: newest).
-	Before int64
-	Limit  int
-}
-
-// Page is one page of a list, newest first. Next is the cursor for the
-// following page, 0 when there is none.
-type Page struct {
-	Incidents []*intake.Incident
-	Next      int64
-}
-
 // List serves a filtered, newest-first page from the indexes: one pipelined
 // round trip asks every shard for its candidates, a second reads them.
-func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
+func (s *Store) List(ctx context.Context, f intake.ListFilter) (intake.Page, error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
@@ -42,7 +24,7 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 		return s.indexKeys(shard, f)
 	}, max, f.Limit+1)
 	if err != nil {
-		return Page{}, fmt.Errorf("list incidents: %w", err)
+		return intake.Page{}, fmt.Errorf("list incidents: %w", err)
 	}
 	type hit struct {
 		id  string
@@ -58,7 +40,7 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 		}
 	}
 	sort.Slice(hits, func(i, j int) bool { return hits[i].seq > hits[j].seq })
-	var page Page
+	var page intake.Page
 	if len(hits) > f.Limit {
 		hits = hits[:f.Limit]
 		page.Next = hits[len(hits)-1].seq
@@ -71,7 +53,7 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 	}
 	if len(hits) > 0 {
 		if _, err := pipe.Exec(ctx); err != nil {
-			return Page{}, fmt.Errorf("read listed incidents: %w", err)
+			return intake.Page{}, fmt.Errorf("read listed incidents: %w", err)
 		}
 	}
 	page.Incidents = make([]*intake.Incident, 0, len(hits))
@@ -83,7 +65,7 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 	return page, nil
 }
 
-func (s *Store) indexKeys(shard string, f Filter) []string {
+func (s *Store) indexKeys(shard string, f intake.ListFilter) []string {
 	var keys []string
 	for _, kv := range [][2]string{{"state", f.State}, {"priority", f.Priority}, {"group", f.Group}, {"owner", f.Owner}} {
 		if kv[1] != "" {

@@ -6,11 +6,10 @@ import (
 
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/workflow"
-	"github.com/intakebot/intakebot/workflow/redisstore"
 )
 
-func redisstoreFilter(state, _ string) redisstore.Filter {
-	return redisstore.Filter{State: state, Limit: 1000}
+func redisstoreFilter(state, _ string) intake.ListFilter {
+	return intake.ListFilter{State: state, Limit: 1000}
 }
 
 func TestListFiltersAndPages(t *testing.T) {
@@ -32,7 +31,7 @@ func TestListFiltersAndPages(t *testing.T) {
 	var seen []string
 	var cursor int64
 	for {
-		page, err := f.store.List(ctx, redisstore.Filter{Before: cursor, Limit: 7})
+		page, err := f.store.List(ctx, intake.ListFilter{Before: cursor, Limit: 7})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -52,7 +51,7 @@ func TestListFiltersAndPages(t *testing.T) {
 			t.Fatalf("position %d: %s, want %s (newest first)", i, id, ids[39-i])
 		}
 	}
-	count := func(fl redisstore.Filter) int {
+	count := func(fl intake.ListFilter) int {
 		fl.Limit = 100
 		page, err := f.store.List(ctx, fl)
 		if err != nil {
@@ -60,19 +59,19 @@ func TestListFiltersAndPages(t *testing.T) {
 		}
 		return len(page.Incidents)
 	}
-	if n := count(redisstore.Filter{Priority: "P1"}); n != 10 {
+	if n := count(intake.ListFilter{Priority: "P1"}); n != 10 {
 		t.Errorf("P1: %d, want 10", n)
 	}
-	if n := count(redisstore.Filter{Owner: "bob"}); n != 14 {
+	if n := count(intake.ListFilter{Owner: "bob"}); n != 14 {
 		t.Errorf("owner bob: %d, want 14", n)
 	}
-	if n := count(redisstore.Filter{Owner: "bob", Priority: "P1", State: string(workflow.Analysis)}); n != 4 {
+	if n := count(intake.ListFilter{Owner: "bob", Priority: "P1", State: string(workflow.Analysis)}); n != 4 {
 		t.Errorf("bob+P1+analysis: %d, want 4", n)
 	}
-	if n := count(redisstore.Filter{Group: "networks"}); n != 10 {
+	if n := count(intake.ListFilter{Group: "networks"}); n != 10 {
 		t.Errorf("group networks: %d, want 10", n)
 	}
-	if n := count(redisstore.Filter{State: string(workflow.Closed)}); n != 0 {
+	if n := count(intake.ListFilter{State: string(workflow.Closed)}); n != 0 {
 		t.Errorf("closed: %d, want 0", n)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
-	"github.com/intakebot/intakebot/workflow"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -21,7 +20,7 @@ func (s *Store) outboxKeys(shard string, ch intake.Channel) (queue, recs, dead s
 
 // Claim leases due messages of one channel from every shard, in one
 // pipelined round trip.
-func (s *Store) Claim(ctx context.Context, channel intake.Channel, now time.Time, lease time.Duration, max int) ([]workflow.Queued, error) {
+func (s *Store) Claim(ctx context.Context, channel intake.Channel, now time.Time, lease time.Duration, max int) ([]intake.Notice, error) {
 	per := max/Shards + 1
 	cmds, err := s.runPerShard(ctx, s.scripts.claim, func(shard string) []string {
 		q, r, _ := s.outboxKeys(shard, channel)
@@ -30,7 +29,7 @@ func (s *Store) Claim(ctx context.Context, channel intake.Channel, now time.Time
 	if err != nil {
 		return nil, fmt.Errorf("claim %s outbox: %w", channel, err)
 	}
-	var out []workflow.Queued
+	var out []intake.Notice
 	for _, c := range cmds {
 		list, _ := c.Val().([]any)
 		for _, raw := range list {
@@ -44,16 +43,16 @@ func (s *Store) Claim(ctx context.Context, channel intake.Channel, now time.Time
 	return out, nil
 }
 
-func decodeQueued(raw any) (workflow.Queued, error) {
+func decodeQueued(raw any) (intake.Notice, error) {
 	s, _ := raw.(string)
-	var q workflow.Queued
+	var q intake.Notice
 	if err := json.Unmarshal([]byte(s), &q); err != nil {
 		return q, fmt.Errorf("corrupt outbox record %q: %w", s, err)
 	}
 	return q, nil
 }
 
-func (s *Store) queuedKeys(q workflow.Queued) (queue, recs, dead, inc string, err error) {
+func (s *Store) queuedKeys(q intake.Notice) (queue, recs, dead, inc string, err error) {
 	shard, inc, err := s.keys(q.Incident)
 	if err != nil {
 		return "", "", "", "", err
@@ -63,7 +62,7 @@ func (s *Store) queuedKeys(q workflow.Queued) (queue, recs, dead, inc string, er
 }
 
 // Delivered removes a message and notes the delivery in the incident's history.
-func (s *Store) Delivered(ctx context.Context, q workflow.Queued, at time.Time) error {
+func (s *Store) Delivered(ctx context.Context, q intake.Notice, at time.Time) error {
 	queue, recs, _, inc, err := s.queuedKeys(q)
 	if err != nil {
 		return err
@@ -73,7 +72,7 @@ func (s *Store) Delivered(ctx context.Context, q workflow.Queued, at time.Time) 
 }
 
 // Failed records a failed attempt and schedules the retry (or the dead letter).
-func (s *Store) Failed(ctx context.Context, q workflow.Queued, reason string, retryAt time.Time, dead bool) error {
+func (s *Store) Failed(ctx context.Context, q intake.Notice, reason string, retryAt time.Time, dead bool) error {
 	queue, recs, deadKey, _, err := s.queuedKeys(q)
 	if err != nil {
 		return err
@@ -85,16 +84,9 @@ func (s *Store) Failed(ctx context.Context, q workflow.Queued, reason string, re
 	return s.scripts.failed.Run(ctx, s.rdb, []string{queue, recs, deadKey}, q.ID, reason, retryAt.UnixMilli(), flag).Err()
 }
 
-// OutboxEntry is a queued (or dead) message as listed for agents.
-type OutboxEntry struct {
-	workflow.Queued
-	DueAt time.Time `json:"due_at"`
-	Dead  bool      `json:"dead"`
-}
-
 // Outbox lists up to limit messages per channel and shard, waiting or dead,
 // oldest due first. Two pipelined round trips.
-func (s *Store) Outbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
+func (s *Store) Outbox(ctx context.Context, limit int) ([]intake.Notice, error) {
 	type ref struct {
 		shard string
 		dead  bool
@@ -114,7 +106,7 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
 		return nil, fmt.Errorf("list outbox: %w", err)
 	}
 	type want struct {
-		entry OutboxEntry
+		entry intake.Notice
 		cmd   *redis.StringCmd
 	}
 	var wants []*want
@@ -124,12 +116,12 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
 			id, _ := z.Member.(string)
 			_, recs, _ := s.outboxKeys(r.shard, "")
 			wants = append(wants, &want{
-				entry: OutboxEntry{DueAt: time.UnixMilli(int64(z.Score)).UTC(), Dead: r.dead},
+				entry: intake.Notice{DueAt: time.UnixMilli(int64(z.Score)).UTC(), Dead: r.dead},
 				cmd:   pipe.HGet(ctx, recs, id),
 			})
 		}
 	}
-	out := []OutboxEntry{}
+	out := []intake.Notice{}
 	if len(wants) == 0 {
 		return out, nil
 	}
@@ -144,8 +136,8 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]OutboxEntry, error) {
 		if err != nil {
 			return nil, err
 		}
-		w.entry.Queued = q
-		out = append(out, w.entry)
+		q.DueAt, q.Dead = w.entry.DueAt, w.entry.Dead
+		out = append(out, q)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].DueAt.Before(out[j].DueAt) })
 	return out, nil

@@ -121,11 +121,22 @@ func (s *Store) create(ctx context.Context, n int64, inc *intake.Incident, notif
 	}
 	at := inc.RegisteredAt.UTC().Format(time.RFC3339Nano)
 	res, err := s.scripts.create.Run(ctx, s.rdb, []string{key}, shard, id, n, fields, at,
-		inc.RegisteredAt.UnixMilli(), notices, inc.Reporter.Name, string(inc.Channel)).Slice()
+		inc.RegisteredAt.UnixMilli(), notices, registrar(inc), string(inc.Channel)).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("store incident %s: %w", id, err)
 	}
 	return decodeResult(id, res)
+}
+
+// registrar is who the history names as registering the incident.
+func registrar(inc *intake.Incident) string {
+	if inc.RegisteredBy != "" {
+		return inc.RegisteredBy
+	}
+	if inc.Reporter.Name != "" {
+		return inc.Reporter.Name
+	}
+	return inc.Reporter.Email
 }
 
 func hashFields(id string, n int64, inc *intake.Incident) []any {
@@ -139,7 +150,7 @@ func hashFields(id string, n int64, inc *intake.Incident) []any {
 		"group", inc.Group, "level", inc.Level, "owner", inc.Owner, "state", string(inc.State),
 		"reported_at", t(inc.ReportedAt), "registered_at", t(inc.RegisteredAt), "updated_at", t(inc.RegisteredAt),
 		"entered_" + string(inc.State), t(inc.RegisteredAt),
-		"reopen_count", 0, "related_id", inc.RelatedID,
+		"reopen_count", 0, "related_id", inc.RelatedID, "registered_by", inc.RegisteredBy,
 	}
 }
 
@@ -233,7 +244,7 @@ func hashToIncident(h map[string]string) *intake.Incident {
 		Reporter: intake.Reporter{Name: h["reporter_name"], Email: h["email"], SlackID: h["slack_id"], Language: intake.Lang(h["lang"])},
 		Subject:  h["subject"], Description: h["description"], CI: h["ci"], Category: h["category"],
 		Impact: intake.Level(h["impact"]), Urgency: intake.Level(h["urgency"]), Priority: intake.Priority(h["priority"]),
-		Group: h["group"], Owner: h["owner"], State: intake.State(h["state"]), RelatedID: h["related_id"],
+		Group: h["group"], Owner: h["owner"], State: intake.State(h["state"]), RelatedID: h["related_id"], RegisteredBy: h["registered_by"],
 		ReportedAt: parseTime(h["reported_at"]), RegisteredAt: parseTime(h["registered_at"]),
 		EnteredAt: map[intake.State]time.Time{},
 		Actions:   []intake.Action{}, Comments: []intake.Comment{}, Surveys: []intake.SurveyResult{}, History: []intake.HistoryEntry{},

@@ -1,0 +1,452 @@
+// Package web serves the agent HTTP API (JSON under /api/v1, bearer
+// tokens), health and Prometheus metrics.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/intakebot/intakebot/intake"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Incidents is the workflow engine as the API drives it.
+type Incidents interface {
+	Register(ctx context.Context, rep intake.Report) (*intake.Incident, error)
+	Get(ctx context.Context, id string) (*intake.Incident, error)
+	AddAction(ctx context.Context, id string, by intake.Actor, text string) (*intake.Incident, error)
+	Move(ctx context.Context, id string, by intake.Actor, to intake.State, note string) (*intake.Incident, error)
+	Assign(ctx context.Context, id string, by intake.Actor, owner, note string) (*intake.Incident, error)
+	Escalate(ctx context.Context, id string, by intake.Actor, group string, level int, note string) (*intake.Incident, error)
+	Recategorize(ctx context.Context, id string, by intake.Actor, category, note string) (*intake.Incident, error)
+	AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (*intake.Incident, error)
+	Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (*intake.Incident, error)
+}
+
+// Lister serves incident lists from the store's indexes.
+type Lister interface {
+	List(ctx context.Context, f intake.ListFilter) (intake.Page, error)
+}
+
+// OutboxReader lists the messages waiting to go out.
+type OutboxReader interface {
+	Outbox(ctx context.Context, limit int) ([]intake.Notice, error)
+}
+
+// Agents authenticates API tokens and knows the agents.
+type Agents interface {
+	Authenticate(ctx context.Context, token string) (intake.Agent, error)
+	Agent(ctx context.Context, name string) (intake.Agent, error)
+}
+
+// Pinger tells whether the store answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Deps is what the API needs.
+type Deps struct {
+	Incidents Incidents
+	Lister    Lister
+	Outbox    OutboxReader
+	Agents    Agents
+	Health    Pinger
+	// States are the valid state ids, for checking list filters.
+	States  []intake.State
+	Metrics http.Handler
+	Log     *slog.Logger
+	// Registerer receives the HTTP metrics.
+	Registerer prometheus.Registerer
+}
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 1 << 20
+
+// Server is the HTTP API.
+type Server struct {
+	d        Deps
+	mux      *http.ServeMux
+	paths    map[string]bool // paths that already answer other methods with 405
+	requests *prometheus.CounterVec
+}
+
+// NewServer builds the API's routes.
+func NewServer(d Deps) *Server {
+	s := &Server{d: d, mux: http.NewServeMux(), paths: map[string]bool{}, requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "intakebot_http_requests_total", Help: "HTTP requests, by route and status code.",
+	}, []string{"route", "code"})}
+	d.Registerer.MustRegister(s.requests)
+
+	s.route("GET /healthz", s.healthz)
+	s.mux.Handle("GET /metrics", d.Metrics)
+	s.route("POST /api/v1/incidents", s.agent(s.createIncident))
+	s.route("GET /api/v1/incidents", s.agent(s.listIncidents))
+	s.route("GET /api/v1/incidents/{id}", s.agent(s.getIncident))
+	s.route("POST /api/v1/incidents/{id}/actions", s.agent(s.addAction))
+	s.route("POST /api/v1/incidents/{id}/transitions", s.agent(s.transition))
+	s.route("POST /api/v1/incidents/{id}/assign", s.agent(s.assign))
+	s.route("POST /api/v1/incidents/{id}/escalate", s.agent(s.escalate))
+	s.route("POST /api/v1/incidents/{id}/recategorize", s.agent(s.recategorize))
+	s.route("POST /api/v1/incidents/{id}/survey", s.agent(s.survey))
+	s.route("GET /api/v1/outbox", s.agent(s.outbox))
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
+	})
+	return s
+}
+
+// ServeHTTP counts the request by route and serves it.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+	s.mux.ServeHTTP(rec, r)
+	route := r.Pattern
+	if route == "" || route == "/" {
+		route = "other"
+	}
+	s.requests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) { r.code = code; r.ResponseWriter.WriteHeader(code) }
+
+// route registers a handler and, for its path, a JSON 405 for other methods.
+func (s *Server) route(pattern string, h http.HandlerFunc) {
+	_, path, _ := strings.Cut(pattern, " ")
+	s.mux.HandleFunc(pattern, h)
+	if s.paths[path] {
+		return
+	}
+	s.paths[path] = true
+	s.mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+path)
+	})
+}
+
+type agentHandler func(w http.ResponseWriter, r *http.Request, by intake.Actor)
+
+// agent authenticates the bearer token before the handler runs.
+func (s *Server) agent(h agentHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || strings.TrimSpace(token) == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="intakebot"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "a bearer token is required")
+			return
+		}
+		a, err := s.d.Agents.Authenticate(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			if errors.Is(err, intake.ErrForbidden) || errors.Is(err, intake.ErrNotFound) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="intakebot", error="invalid_token"`)
+				writeError(w, http.StatusUnauthorized, "unauthorized", "the token is not valid")
+				return
+			}
+			s.fail(w, r, err)
+			return
+		}
+		h(w, r, intake.Actor{Kind: intake.ActorAgent, Name: a.Name, Admin: a.Admin, Via: "api"})
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.d.Health.Ping(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "code": "redis_unavailable", "error": "redis: " + err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "redis": "ok"})
+}
+
+type reporterBody struct {
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+	SlackID  string `json:"slack_id"`
+	Language string `json:"language"`
+}
+
+type createBody struct {
+	Channel     string       `json:"channel"`
+	Subject     string       `json:"subject"`
+	Description string       `json:"description"`
+	Reporter    reporterBody `json:"reporter"`
+	CI          string       `json:"ci"`
+	Category    string       `json:"category"`
+	Impact      string       `json:"impact"`
+	Urgency     string       `json:"urgency"`
+	Group       string       `json:"group"`
+	ReportedAt  *time.Time   `json:"reported_at"`
+	RelatedID   string       `json:"related_id"`
+}
+
+func (s *Server) createIncident(w http.ResponseWriter, r *http.Request, by intake.Actor) {
+	var b createBody
+	if !s.decode(w, r, &b) {
+		return
+	}
+	if b.Channel == "" {
+		b.Channel = string(intake.ChannelPhone)
+	}
+	if b.RelatedID != "" {
+		if _, err := intake.ParseID(b.RelatedID); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	rep := intake.Report{
+		Channel: intake.Channel(b.Channel), Subject: b.Subject, Description: b.Description,
+		Reporter: intake.Reporter{Name: b.Reporter.Name, Email: strings.ToLower(b.Reporter.Email), SlackID: b.Reporter.SlackID, Language: intake.Lang(b.Reporter.Language)},
+		CI:       b.CI, Category: b.Category, Impact: intake.Level(b.Impact), Urgency: intake.Level(b.Urgency), Group: b.Group,
+		RelatedID: b.RelatedID, Agent: by.Name,
+	}
+	if b.ReportedAt != nil {
+		rep.ReportedAt = *b.ReportedAt
+	}
+	inc, err := s.d.Incidents.Register(r.Context(), rep)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/incidents/"+inc.ID)
+	writeJSON(w, http.StatusCreated, inc)
+}
+
+func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ intake.Actor) {
+	q := r.URL.Query()
+	for k := range q {
+		if !slices.Contains([]string{"state", "priority", "group", "owner", "limit", "cursor"}, k) {
+			writeError(w, http.StatusBadRequest, "invalid", "unknown query parameter "+strconv.Quote(k))
+			return
+		}
+	}
+	f := intake.ListFilter{State: q.Get("state"), Priority: q.Get("priority"), Group: q.Get("group"), Owner: q.Get("owner"), Limit: 50}
+	if f.State != "" && !slices.Contains(s.d.States, intake.State(f.State)) {
+		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("unknown state %q", f.State))
+		return
+	}
+	if f.Priority != "" && !intake.Priority(f.Priority).Valid() {
+		writeError(w, http.StatusBadRequest, "invalid", "priority must be P1 to P5")
+		return
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			writeError(w, http.StatusBadRequest, "invalid", "limit must be 1 to 500")
+			return
+		}
+		f.Limit = n
+	}
+	if v := q.Get("cursor"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, "invalid", "bad cursor")
+			return
+		}
+		f.Before = n
+	}
+	page, err := s.d.Lister.List(r.Context(), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := map[string]any{"incidents": page.Incidents}
+	if page.Next > 0 {
+		out["next_cursor"] = strconv.FormatInt(page.Next, 10)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) getIncident(w http.ResponseWriter, r *http.Request, _ intake.Actor) {
+	s.reply(w, r, http.StatusOK)(s.d.Incidents.Get(r.Context(), r.PathValue("id")))
+}
+
+func (s *Server) addAction(w http.ResponseWriter, r *http.Request, by intake.Actor) {
+	var b struct {
+		Text string `json:"text"`
+	}
+	if s.decode(w, r, &b) {
+		s.reply(w, r, http.StatusCreated)(s.d.Incidents.AddAction(r.Context(), r.PathValue("id"), by, b.Text))
+	}
+}
+
+func (s *Server) transition(w http.ResponseWriter, r *http.Request, by intake.Actor) {
+	var b struct {
+		To   string `json:"to"`
+		Note string `json:"note"`
+	}
+	if !s.decode(w, r, &b) {
+		return
+	}
+	if b.To == "" {
+		writeError(w, http.StatusBadRequest, "invalid", `"to" is required`)
+		return
+	}
+	s.reply(w, r, http.StatusOK)(s.d.Incidents.Move(r.Context(), r.PathValue("id"), by, intake.State(b.To), b.Note))
+}
+
+func (s *Server) assign(w http.ResponseWriter, r *http.Request, by intake.Actor) {
+	var b struct {
+		Owner string `json:"owner"`
+		Note  string `json:"note"`
+	}
+	if !s.decode(w, r, &b) {
+		return
+	}
+	if _, err := s.d.Agents.Agent(r.Context(), b.Owner); err != nil {
+		if errors.Is(err, intake.ErrNotFound) {
+			writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("no agent named %q", b.Owner))
+			return
+		}
+		s.fail(w, r, err)
+		return
+	}
+	s.reply(w, r, http.StatusOK)(s.d.Incidents.Assign(r.Context(), r.PathValue("id"), by, b.Owner, b.Note))
+}
+
+func (s *Server) escalate(w http.ResponseWriter, r *http.Request, by intake.Actor) {
+	var b struct {
+		Group string `json:"group"`
+		Level int    `json:"level"`
+		Note  string `json:"note"`
+	}
+	if s.decode(w, r, &b) {
+		s.reply(w, r, http.StatusOK)(s.d.Incidents.Escalate(r.Context(), r.PathValue("id"), by, b.Group, b.Level, b.Note))
+	}
+}
+
+func (s *Server) recategorize(w http.ResponseWriter, r *http.Request, by intake.Actor) {
+	var b struct {
+		Category string `json:"category"`
+		Note     string `json:"note"`
+	}
+	if s.decode(w, r, &b) {
+		s.reply(w, r, http.StatusOK)(s.d.Incidents.Recategorize(r.Context(), r.PathValue("id"), by, b.Category, b.Note))
+	}
+}
+
+// survey records an answer the reporter gave by phone.
+func (s *Server) survey(w http.ResponseWriter, r *http.Request, by intake.Actor) {
+	var b struct {
+		Step    string `json:"step"`
+		Answer  string `json:"answer"`
+		Note    string `json:"note"`
+		Rating  int    `json:"rating"`
+		Comment string `json:"comment"`
+	}
+	if !s.decode(w, r, &b) {
+		return
+	}
+	by.Via = "phone"
+	id := r.PathValue("id")
+	switch {
+	case b.Step == intake.SurveyValidation && (b.Answer == "yes" || b.Answer == "no") && b.Rating == 0 && b.Comment == "":
+		s.reply(w, r, http.StatusOK)(s.d.Incidents.AnswerValidation(r.Context(), id, by, b.Answer == "yes", b.Note))
+	case b.Step == intake.SurveySatisfaction && b.Answer == "" && b.Note == "":
+		s.reply(w, r, http.StatusOK)(s.d.Incidents.Rate(r.Context(), id, by, b.Rating, b.Comment))
+	default:
+		writeError(w, http.StatusBadRequest, "invalid",
+			`send {"step":"validation","answer":"yes"|"no","note":"..."} or {"step":"satisfaction","rating":1-5,"comment":"..."}`)
+	}
+}
+
+func (s *Server) outbox(w http.ResponseWriter, r *http.Request, _ intake.Actor) {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, "invalid", "limit must be 1 to 1000")
+			return
+		}
+		limit = n
+	}
+	msgs, err := s.d.Outbox.Outbox(r.Context(), limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+}
+
+// decode reads a JSON body strictly: bounded size, no unknown fields, one
+// value. It answers 400 itself and returns false on any problem.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+		err = errors.New("more than one JSON value")
+	}
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusBadRequest, "too_large", fmt.Sprintf("body larger than %d bytes", MaxBodyBytes))
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "invalid", "bad JSON body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (s *Server) reply(w http.ResponseWriter, r *http.Request, code int) func(*intake.Incident, error) {
+	return func(inc *intake.Incident, err error) {
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, code, inc)
+	}
+}
+
+// fail answers an error with the status its kind asks for.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := ""
+	var coded interface{ ErrorCode() string }
+	if errors.As(err, &coded) {
+		code = coded.ErrorCode()
+	}
+	switch {
+	case errors.Is(err, intake.ErrInvalid):
+		writeError(w, http.StatusBadRequest, or(code, "invalid"), err.Error())
+	case errors.Is(err, intake.ErrNotFound):
+		writeError(w, http.StatusNotFound, or(code, "not_found"), err.Error())
+	case errors.Is(err, intake.ErrForbidden):
+		writeError(w, http.StatusForbidden, or(code, "forbidden"), err.Error())
+	case errors.Is(err, intake.ErrConflict):
+		writeError(w, http.StatusConflict, or(code, "conflict"), err.Error())
+	default:
+		s.d.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "internal error; see the server log")
+	}
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg, "code": code})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,290 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/intakebot/intakebot/channels/web"
+	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/internal/redistest"
+	"github.com/intakebot/intakebot/workflow"
+	"github.com/intakebot/intakebot/workflow/redisstore"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
+
+type api struct {
+	t      *testing.T
+	srv    *httptest.Server
+	store  *redisstore.Store
+	tokens map[string]string
+}
+
+func newAPI(t *testing.T) *api {
+	rdb, prefix := redistest.New(t, redisstore.Connect)
+	return newAPIOn(t, redisstore.New(rdb, prefix))
+}
+
+func newAPIOn(t *testing.T, store *redisstore.Store) *api {
+	rules, err := intake.NewRules(intake.RulesConfig{
+		DefaultLanguage: intake.English, DefaultCategory: "general", DefaultImpact: intake.Medium, DefaultUrgency: intake.Medium,
+		Categories: []intake.Category{{Name: "email", Keywords: []string{"email", "correo"}}},
+		Groups:     []string{"desk", "networks"}, DefaultGroup: "desk",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	m := workflow.NewMetrics(reg)
+	engine := workflow.NewEngine(store, rules, m, time.Now)
+	s := web.NewServer(web.Deps{Incidents: engine, Lister: store, Outbox: store, Agents: store, Health: store,
+		States: workflow.States(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Log: slog.New(slog.DiscardHandler), Registerer: reg})
+	a := &api{t: t, srv: httptest.NewServer(s), store: store, tokens: map[string]string{}}
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+func (a *api) agent(name string, admin bool) {
+	tok, err := a.store.AddAgent(context.Background(), name, admin, time.Now())
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.tokens[name] = tok
+}
+
+// call sends a request as agent ("" for none) and decodes the JSON answer.
+func (a *api) call(as, method, path, body string) (int, map[string]any) {
+	a.t.Helper()
+	req, _ := http.NewRequest(method, a.srv.URL+path, strings.NewReader(body))
+	if as != "" {
+		req.Header.Set("Authorization", "Bearer "+a.tokens[as])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		a.t.Fatalf("%s %s: status %d, body is not JSON: %q", method, path, resp.StatusCode, raw)
+	}
+	return resp.StatusCode, out
+}
+
+func (a *api) expect(as, method, path, body string, status int) map[string]any {
+	a.t.Helper()
+	code, out := a.call(as, method, path, body)
+	if code != status {
+		a.t.Fatalf("%s %s %s: status %d, want %d: %v", method, path, body, code, status, out)
+	}
+	if status >= 400 && (out["error"] == nil || out["code"] == nil) {
+		a.t.Fatalf("error answer without error and code: %v", out)
+	}
+	return out
+}
+
+func TestAgentWorksAnIncidentThroughTheAPI(t *testing.T) {
+	for _, c := range []struct{ lang, subject, category string }{
+		{"en", "My email is not syncing", "email"},
+		{"es", "No me funciona el correo desde esta mañana", "email"},
+	} {
+		t.Run(c.lang, func(t *testing.T) {
+			a := newAPI(t)
+			a.agent("alice", false)
+			a.agent("bob", false)
+			inc := a.expect("alice", "POST", "/api/v1/incidents", `{"subject": "`+c.subject+`", "reporter": {"name": "Ana", "email": "Ana@Example.test"}}`, 201)
+			id := inc["id"].(string)
+			for k, want := range map[string]any{"state": "analysis", "channel": "phone", "category": c.category, "priority": "P3", "registered_by": "alice"} {
+				if inc[k] != want {
+					t.Fatalf("%s = %v, want %v", k, inc[k], want)
+				}
+			}
+			if rep := inc["reporter"].(map[string]any); rep["language"] != c.lang || rep["email"] != "ana@example.test" {
+				t.Fatalf("reporter %v", rep)
+			}
+			p := "/api/v1/incidents/" + id
+			a.expect("alice", "POST", p+"/actions", `{"text": "looked at the logs"}`, 201)
+			a.expect("alice", "POST", p+"/transitions", `{"to": "solution", "note": "found it"}`, 200)
+			a.expect("alice", "POST", p+"/transitions", `{"to": "validation"}`, 200)
+			out := a.expect("alice", "POST", p+"/actions", `{"text": "x"}`, 409)
+			if out["code"] != "locked_in_validation" {
+				t.Fatalf("code %v", out["code"])
+			}
+			a.expect("alice", "POST", p+"/assign", `{"owner": "bob"}`, 409)
+			inc = a.expect("alice", "POST", p+"/survey", `{"step": "validation", "answer": "no", "note": "still failing"}`, 200)
+			if inc["state"] != "analysis" || inc["reopen_count"] != float64(1) {
+				t.Fatalf("after no: %v %v", inc["state"], inc["reopen_count"])
+			}
+			a.expect("alice", "POST", p+"/transitions", `{"to": "solution"}`, 200)
+			a.expect("alice", "POST", p+"/transitions", `{"to": "validation"}`, 200)
+			a.expect("alice", "POST", p+"/survey", `{"step": "validation", "answer": "yes"}`, 200)
+			inc = a.expect("alice", "POST", p+"/survey", `{"step": "satisfaction", "rating": 4, "comment": "fine"}`, 200)
+			if inc["state"] != "review" {
+				t.Fatalf("after rating: %v", inc["state"])
+			}
+			out = a.expect("bob", "POST", p+"/transitions", `{"to": "closed"}`, 403)
+			if out["code"] != "forbidden" {
+				t.Fatalf("code %v", out["code"])
+			}
+			a.expect("alice", "POST", p+"/transitions", `{"to": "closed", "note": "done"}`, 200)
+			inc = a.expect("bob", "GET", p, "", 200)
+			for _, k := range []string{"id", "state", "channel", "subject", "description", "category", "ci", "impact", "urgency",
+				"priority", "group", "level", "owner", "reporter", "actions", "comments", "surveys", "reopen_count", "history"} {
+				if _, ok := inc[k]; !ok {
+					t.Errorf("incident lacks %q", k)
+				}
+			}
+			if h := inc["history"].([]any); len(h) != 11 {
+				t.Fatalf("history has %d entries, want 11: %v", len(h), h)
+			}
+			var vias []string
+			for _, s := range inc["surveys"].([]any) {
+				vias = append(vias, s.(map[string]any)["via"].(string)+"/"+s.(map[string]any)["recorder"].(string))
+			}
+			if strings.Join(vias, ",") != "phone/alice,phone/alice,phone/alice" {
+				t.Fatalf("surveys recorded as %v", vias)
+			}
+			msgs := a.expect("alice", "GET", "/api/v1/outbox", "", 200)["messages"].([]any)
+			if len(msgs) != 6 {
+				t.Fatalf("outbox has %d messages, want 6 (ack, validation x2, reopened, satisfaction, closed)", len(msgs))
+			}
+			for _, m := range msgs {
+				if m.(map[string]any)["lang"] != c.lang {
+					t.Fatalf("message in the wrong language: %v", m)
+				}
+			}
+		})
+	}
+}
+
+func TestAPIRefusesBadRequests(t *testing.T) {
+	a := newAPI(t)
+	a.agent("alice", false)
+	id := a.expect("alice", "POST", "/api/v1/incidents", `{"subject": "printer"}`, 201)["id"].(string)
+	p := "/api/v1/incidents/" + id
+	for _, c := range []struct {
+		as, method, path, body string
+		status                 int
+		code                   string
+	}{
+		{"", "GET", "/api/v1/incidents", "", 401, "unauthorized"},
+		{"nobody", "GET", "/api/v1/incidents", "", 401, "unauthorized"},
+		{"alice", "POST", "/api/v1/incidents", `{"subject": "x", "colour": "red"}`, 400, "invalid"},
+		{"alice", "POST", "/api/v1/incidents", `{"subject": "x"} {"subject": "y"}`, 400, "invalid"},
+		{"alice", "POST", "/api/v1/incidents", `{"subject": `, 400, "invalid"},
+		{"alice", "POST", "/api/v1/incidents", `[]`, 400, "invalid"},
+		{"alice", "POST", "/api/v1/incidents", `{"subject": "x", "channel": "fax"}`, 400, "invalid"},
+		{"alice", "POST", "/api/v1/incidents", `{"subject": "x", "impact": "extreme"}`, 400, "invalid"},
+		{"alice", "POST", "/api/v1/incidents", `{"subject": "x", "group": "nope"}`, 400, "invalid"},
+		{"alice", "POST", "/api/v1/incidents", `{"subject": "x", "related_id": "INC-1"}`, 400, "invalid"},
+		{"alice", "POST", "/api/v1/incidents", `{"subject": "` + strings.Repeat("x", web.MaxBodyBytes) + `"}`, 400, "too_large"},
+		{"alice", "GET", "/api/v1/incidents/INC-1", "", 400, "invalid"},
+		{"alice", "GET", "/api/v1/incidents/..%2f..%2fetc", "", 400, "invalid"},
+		{"alice", "GET", "/api/v1/incidents/INC-999999", "", 404, "not_found"},
+		{"alice", "POST", "/api/v1/incidents/INC-999999/actions", `{"text": "x"}`, 404, "not_found"},
+		{"alice", "GET", "/api/v1/incidents?state=limbo", "", 400, "invalid"},
+		{"alice", "GET", "/api/v1/incidents?priority=P9", "", 400, "invalid"},
+		{"alice", "GET", "/api/v1/incidents?limit=0", "", 400, "invalid"},
+		{"alice", "GET", "/api/v1/incidents?cursor=abc", "", 400, "invalid"},
+		{"alice", "GET", "/api/v1/incidents?sort=asc", "", 400, "invalid"},
+		{"alice", "POST", p + "/actions", `{"text": ""}`, 400, "invalid"},
+		{"alice", "POST", p + "/transitions", `{}`, 400, "invalid"},
+		{"alice", "POST", p + "/transitions", `{"to": "closed"}`, 409, "invalid_transition"},
+		{"alice", "POST", p + "/transitions", `{"to": "nowhere"}`, 409, "invalid_transition"},
+		{"alice", "POST", p + "/assign", `{"owner": "ghost"}`, 400, "invalid"},
+		{"alice", "POST", p + "/escalate", `{"group": "nope"}`, 400, "invalid"},
+		{"alice", "POST", p + "/escalate", `{"level": 7}`, 400, "invalid"},
+		{"alice", "POST", p + "/recategorize", `{"category": "nope"}`, 400, "invalid"},
+		{"alice", "POST", p + "/survey", `{"step": "validation", "answer": "maybe"}`, 400, "invalid"},
+		{"alice", "POST", p + "/survey", `{"step": "satisfaction", "rating": 9}`, 400, "invalid"},
+		{"alice", "POST", p + "/survey", `{"step": "validation", "answer": "yes"}`, 409, "not_allowed_in_state"},
+		{"alice", "DELETE", p, "", 405, "method_not_allowed"},
+		{"alice", "GET", "/api/v1/nothing", "", 404, "not_found"},
+	} {
+		if c.as == "nobody" {
+			a.tokens["nobody"] = "ibt_forged"
+		}
+		out := a.expect(c.as, c.method, c.path, c.body, c.status)
+		if out["code"] != c.code {
+			t.Errorf("%s %s %.60s: code %v, want %s (%v)", c.method, c.path, c.body, out["code"], c.code, out["error"])
+		}
+	}
+	out := a.expect("alice", "POST", p+"/transitions", `{"to": "closed"}`, 409)
+	if msg := out["error"].(string); !strings.Contains(msg, "analysis") || !strings.Contains(msg, "allowed from analysis: solution") {
+		t.Fatalf("message does not name the state and the allowed targets: %q", msg)
+	}
+}
+
+func TestListThroughAPI(t *testing.T) {
+	a := newAPI(t)
+	a.agent("alice", false)
+	a.agent("bob", false)
+	for i := range 5 {
+		id := a.expect("alice", "POST", "/api/v1/incidents", `{"subject": "printer `+string(rune('a'+i))+`"}`, 201)["id"].(string)
+		if i%2 == 0 {
+			a.expect("alice", "POST", "/api/v1/incidents/"+id+"/assign", `{"owner": "bob"}`, 200)
+		}
+	}
+	out := a.expect("alice", "GET", "/api/v1/incidents?limit=2", "", 200)
+	if n := len(out["incidents"].([]any)); n != 2 || out["next_cursor"] == nil {
+		t.Fatalf("first page: %d incidents, cursor %v", n, out["next_cursor"])
+	}
+	first := out["incidents"].([]any)[0].(map[string]any)["id"]
+	if first != "INC-000005" {
+		t.Fatalf("newest first: got %v", first)
+	}
+	out = a.expect("alice", "GET", "/api/v1/incidents?limit=2&cursor="+out["next_cursor"].(string), "", 200)
+	if got := out["incidents"].([]any)[0].(map[string]any)["id"]; got != "INC-000003" {
+		t.Fatalf("second page starts at %v", got)
+	}
+	out = a.expect("alice", "GET", "/api/v1/incidents?owner=bob&state=analysis", "", 200)
+	if n := len(out["incidents"].([]any)); n != 3 {
+		t.Fatalf("owner=bob: %d, want 3", n)
+	}
+}
+
+func TestHealthAndMetrics(t *testing.T) {
+	a := newAPI(t)
+	a.expect("", "GET", "/healthz", "", 200)
+	a.agent("alice", false)
+	a.expect("alice", "POST", "/api/v1/incidents", `{"subject": "x"}`, 201)
+	resp, err := http.Get(a.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`intakebot_incidents_registered_total{channel="phone"} 1`, `intakebot_http_requests_total{code="201",route="POST /api/v1/incidents"} 1`} {
+		if !bytes.Contains(raw, []byte(want)) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+
+	// With Redis gone, health says so and the API answers 500 without detail.
+	dead, err := redisstore.Connect("redis://127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := newAPIOn(t, redisstore.New(dead, "x"))
+	out := down.expect("", "GET", "/healthz", "", 503)
+	if out["status"] != "unavailable" {
+		t.Fatalf("health %v", out)
+	}
+	down.tokens["alice"] = "ibt_x"
+	if out := down.expect("alice", "GET", "/api/v1/incidents", "", 500); out["code"] != "internal" {
+		t.Fatalf("%v", out)
+	}
+}

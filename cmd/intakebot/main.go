@@ -1,0 +1,99 @@
+// Command intakebot runs the help-desk intake bot (serve) and talks to a
+// running one as an agent (incidents ...), or administers it (agents add).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `intakebot: help-desk incident intake
+
+Usage:
+  intakebot serve [--config FILE]            run the bot (no config: embedded defaults)
+  intakebot agents add NAME [--admin]        create an agent; prints its API token last
+  intakebot incidents list|show|create|act|move|assign|escalate|recategorize|survey|close ...
+                                             work incidents through the API (see: intakebot incidents help)
+  intakebot config example                   print a commented example configuration
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "intakebot:", err)
+		var u usageError
+		if errors.As(err, &u) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// usageError is a mistake in the command line (exit status 2).
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{"no command given"}
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr, env)
+	case "agents":
+		return agentsCmd(ctx, args[1:], stdout, stderr, env)
+	case "incidents":
+		return incidentsCmd(ctx, args[1:], stdout, stderr, env)
+	case "config":
+		if len(args) == 2 && args[1] == "example" {
+			_, err := stdout.Write(defaultConfig)
+			return err
+		}
+		return usageError{"usage: intakebot config example"}
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usageError{fmt.Sprintf("unknown command %q", args[0])}
+}
+
+// newFlags returns a flag set that reports errors instead of exiting.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parse parses flags wherever they stand among the positional arguments,
+// so that "move INC-000001 solution --note x" works as typed.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err.Error()}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

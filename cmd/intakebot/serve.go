@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/intakebot/intakebot/channels/web"
+	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/templates"
+	"github.com/intakebot/intakebot/workflow"
+	"github.com/intakebot/intakebot/workflow/redisstore"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+	"github.com/robfig/cron/v3"
+)
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
+	fs := newFlags("serve", stderr)
+	configPath := fs.String("config", "", "YAML configuration file (default: embedded defaults)")
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usageError{"serve takes no arguments"}
+	}
+	cfg, err := loadConfig(*configPath, env)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	rules, err := cfg.rules()
+	if err != nil {
+		return err
+	}
+	texts, err := templates.Load()
+	if err != nil {
+		return err
+	}
+
+	rdb, closeRedis, err := openRedis(ctx, cfg, stdout, log)
+	if err != nil {
+		return err
+	}
+	defer closeRedis()
+	store := redisstore.New(rdb, cfg.Redis.Prefix)
+	if err := store.Ping(ctx); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := workflow.NewMetrics(reg)
+	engine := workflow.NewEngine(store, rules, metrics, time.Now)
+
+	if cfg.Redis.URL == "" {
+		token, err := store.AddAgent(ctx, "admin", true, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Embedded mode: agent \"admin\" (an admin) has the API token:\n  export INTAKEBOT_TOKEN=%s\n", token)
+	}
+
+	// The channels that deliver messages to reporters plug in here; until a
+	// channel is configured its messages stay queued and visible in /api/v1/outbox.
+	notifiers := map[intake.Channel]workflow.Notifier{}
+	sched := cron.New(cron.WithChain(cron.Recover(cronLogger{log}), cron.SkipIfStillRunning(cronLogger{log})))
+	for ch, n := range notifiers {
+		d := workflow.NewDispatcher(store, store, texts, ch, n, log, metrics, time.Now)
+		if _, err := sched.AddFunc(cfg.Outbox.Poll, func() {
+			if _, err := d.Drain(ctx); err != nil {
+				log.Error("outbox drain failed", "channel", ch, "err", err)
+			}
+		}); err != nil {
+			return fmt.Errorf("outbox.poll %q: %w", cfg.Outbox.Poll, err)
+		}
+	}
+	sched.Start()
+	defer func() { <-sched.Stop().Done() }()
+
+	api := web.NewServer(web.Deps{
+		Incidents: engine, Lister: store, Outbox: store, Agents: store, Health: store,
+		States: workflow.States(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: log, Registerer: reg,
+	})
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute}
+	fmt.Fprintf(stdout, "intakebot is serving the API on http://%s (try: curl http://%s/healthz)\n", ln.Addr(), ln.Addr())
+	log.Info("serving", "listen", ln.Addr().String())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.HTTP.ShutdownTimeout))
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// openRedis connects to the configured Redis, or starts the embedded store
+// when none is configured.
+func openRedis(ctx context.Context, cfg *Config, stdout io.Writer, log *slog.Logger) (redis.UniversalClient, func(), error) {
+	if cfg.Redis.URL != "" {
+		rdb, err := redisstore.Connect(cfg.Redis.URL)
+		if err != nil {
+			return nil, nil, err
+		}
+		return rdb, func() { rdb.Close() }, nil
+	}
+	m := miniredis.NewMiniRedis()
+	if err := m.StartAddr(cfg.Redis.EmbeddedListen); err != nil {
+		return nil, nil, fmt.Errorf("embedded store: %w", err)
+	}
+	url := "redis://" + m.Addr()
+	fmt.Fprintf(stdout, `
+  WARNING: no redis.url is configured, so intakebot runs on an embedded
+  in-memory store at %s. Nothing survives a restart.
+  Set INTAKEBOT_REDIS_URL (or redis.url) to keep state in a real Redis.
+
+`, url)
+	log.Warn("using the embedded in-memory store: state will not survive a restart", "addr", url)
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	return rdb, func() { rdb.Close(); m.Close() }, nil
+}
+
+func newLogger(cfg *Config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.Log.Level)); err != nil {
+		return nil, fmt.Errorf("log.level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(cfg.Log.Format) {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log.format must be text or json, not %q", cfg.Log.Format)
+}
+
+// cronLogger lets robfig/cron log through slog.
+type cronLogger struct{ log *slog.Logger }
+
+func (c cronLogger) Info(msg string, kv ...any) { c.log.Debug(msg, kv...) }
+func (c cronLogger) Error(err error, msg string, kv ...any) {
+	c.log.Error(msg, append(kv, "err", err)...)
+}

@@ -1,0 +1,47 @@
+package intake
+
+import "time"
+
+// ListFilter selects incidents for a list; empty fields match everything.
+type ListFilter struct {
+	State    string
+	Priority string
+	Group    string
+	Owner    string
+	// Before is the cursor: only incidents numbered below it (0: newest).
+	Before int64
+	Limit  int
+}
+
+// Page is one page of a list, newest first. Next is the cursor for the
+// following page, 0 when there is none.
+type Page struct {
+	Incidents []*Incident `json:"incidents"`
+	Next      int64       `json:"next_cursor,omitempty"`
+}
+
+// Agent is a help-desk agent allowed to use the API.
+type Agent struct {
+	Name      string    `json:"name"`
+	Admin     bool      `json:"admin"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Notice is a message to a reporter waiting in the outbox. It is written in
+// the same atomic step as the change that caused it; ID is its idempotency
+// key (incident, kind and incident version).
+type Notice struct {
+	ID        string    `json:"id"`
+	Incident  string    `json:"incident"`
+	Kind      string    `json:"kind"`
+	Channel   Channel   `json:"channel"`
+	Lang      Lang      `json:"lang"`
+	Email     string    `json:"email,omitempty"`
+	SlackID   string    `json:"slack_id,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	Attempts  int       `json:"attempts"`
+	LastError string    `json:"last_error,omitempty"`
+	// DueAt and Dead are filled when the outbox is listed.
+	DueAt time.Time `json:"due_at,omitzero"`
+	Dead  bool      `json:"dead,omitempty"`
+}
