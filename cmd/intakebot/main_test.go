@@ -1,0 +1,242 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/intakebot/intakebot/internal/redistest"
+	"github.com/intakebot/intakebot/workflow/redisstore"
+)
+
+func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
+
+func envOf(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+// started is a running "intakebot serve" inside the test.
+type started struct {
+	url, token string
+	lines      []string
+	done       chan error
+	stop       context.CancelFunc
+}
+
+// startServe runs serve with env and waits until it listens.
+func startServe(t *testing.T, env map[string]string) *started {
+	t.Helper()
+	env["INTAKEBOT_HTTP_LISTEN"] = "127.0.0.1:0"
+	env["INTAKEBOT_LOG_LEVEL"] = "error"
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	s := &started{done: make(chan error, 1), stop: cancel}
+	go func() {
+		err := run(ctx, []string{"serve"}, pw, io.Discard, envOf(env))
+		pw.CloseWithError(io.EOF)
+		s.done <- err
+	}()
+	listening := regexp.MustCompile(`serving the API on (http://\S+)`)
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		line := sc.Text()
+		s.lines = append(s.lines, line)
+		if m := regexp.MustCompile(`INTAKEBOT_TOKEN=(\S+)`).FindStringSubmatch(line); m != nil {
+			s.token = m[1]
+		}
+		if m := listening.FindStringSubmatch(line); m != nil {
+			s.url = m[1]
+			break
+		}
+	}
+	if s.url == "" {
+		t.Fatalf("serve did not start: %v\n%s", <-s.done, strings.Join(s.lines, "\n"))
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-s.done; err != nil {
+			t.Errorf("serve ended with %v", err)
+		}
+	})
+	return s
+}
+
+// cli runs one intakebot command and returns its output and error.
+func cli(env map[string]string, args ...string) (string, error) {
+	var out bytes.Buffer
+	err := run(context.Background(), args, &out, &out, envOf(env))
+	return out.String(), err
+}
+
+func TestCLIWalksTheServiceModel(t *testing.T) {
+	_, prefix := redistest.New(t, redisstore.Connect)
+	redisURL := os.Getenv(redistest.EnvURL)
+	s := startServe(t, map[string]string{"INTAKEBOT_REDIS_URL": redisURL, "INTAKEBOT_REDIS_PREFIX": prefix})
+
+	redisEnv := map[string]string{"INTAKEBOT_REDIS_URL": redisURL, "INTAKEBOT_REDIS_PREFIX": prefix}
+	out, err := cli(redisEnv, "agents", "add", "alice")
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	token := lines[len(lines)-1]
+	if !strings.HasPrefix(token, "ibt_") || strings.Contains(token, " ") {
+		t.Fatalf("last line is not the token alone: %q", token)
+	}
+	if out, err := cli(redisEnv, "agents", "add", "alice"); err == nil {
+		t.Fatalf("adding alice twice worked: %s", out)
+	}
+
+	env := map[string]string{"INTAKEBOT_URL": s.url, "INTAKEBOT_TOKEN": token}
+	step := func(want string, args ...string) string {
+		t.Helper()
+		out, err := cli(env, args...)
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		if !strings.Contains(out, want) {
+			t.Fatalf("%v printed %q, want it to contain %q", args, out, want)
+		}
+		return out
+	}
+	step("INC-", "incidents", "create", "--subject", "Printer on floor 2 is jammed", "--reporter-name", "Bea", "--reporter-email", "bea@example.test")
+	id := "INC-000001"
+	step("analysis", "incidents", "act", id, "cleared", "the", "tray")
+	step("solution", "incidents", "move", id, "solution", "--note", "replaced the roller")
+	step("validation", "incidents", "move", id, "validation")
+	if out, err := cli(env, "incidents", "act", id, "late note"); err == nil || !strings.Contains(err.Error(), "409") {
+		t.Fatalf("action in validation: %v %s", err, out)
+	}
+	step("analysis", "incidents", "survey", id, "no", "--note", "jams again")
+	step("solution", "incidents", "move", id, "solution")
+	step("validation", "incidents", "move", id, "validation")
+	step("satisfaction", "incidents", "survey", id, "yes")
+	step("review", "incidents", "survey", id, "--rating", "4")
+	step("closed", "incidents", "close", id)
+	out = step("closed", "incidents", "show", id)
+	for _, want := range []string{"answer_no", "reopen", "no_solution -> analysis", "rating", "review -> closed", "4/5", "cleared the tray", "Reopened        1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
+	}
+	step(id, "incidents", "list", "--state", "closed")
+	step(`"state": "closed"`, "incidents", "show", id, "--json")
+	if _, err := cli(env, "incidents", "move", id); err == nil {
+		t.Fatal("move without a state worked")
+	}
+	if _, err := cli(map[string]string{"INTAKEBOT_URL": s.url, "INTAKEBOT_TOKEN": "ibt_bad"}, "incidents", "list"); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("bad token: %v", err)
+	}
+}
+
+func TestServeWithEmbeddedStore(t *testing.T) {
+	s := startServe(t, map[string]string{})
+	if !strings.Contains(strings.Join(s.lines, "\n"), "Nothing survives a restart") {
+		t.Fatalf("no loud warning about the embedded store:\n%s", strings.Join(s.lines, "\n"))
+	}
+	if s.token == "" {
+		t.Fatal("no admin token printed")
+	}
+	resp, err := http.Get(s.url + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	env := map[string]string{"INTAKEBOT_URL": s.url, "INTAKEBOT_TOKEN": s.token}
+	for _, args := range [][]string{
+		{"incidents", "create", "--subject", "La VPN está caída para todos", "--reporter-email", "eva@example.test"},
+		{"incidents", "move", "INC-000001", "solution"},
+		{"incidents", "move", "INC-000001", "validation"},
+		{"incidents", "survey", "INC-000001", "no"},
+		{"incidents", "list"},
+	} {
+		if out, err := cli(env, args...); err != nil {
+			t.Fatalf("%v: %v %s", args, err, out)
+		}
+	}
+	out, _ := cli(env, "incidents", "show", "INC-000001", "--json")
+	for _, want := range []string{`"priority": "P1"`, `"language": "es"`, `"state": "analysis"`, `"reopen_count": 1`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("embedded store result lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+func TestConfig(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "redis-url")
+	os.WriteFile(secret, []byte("redis://secret-host:6379\n"), 0o600)
+	file := filepath.Join(dir, "c.yaml")
+	os.WriteFile(file, []byte("http:\n  listen: 0.0.0.0:9000\ngroups: [a, b]\ndefault_group: a\ncategories: []\n"), 0o600)
+	c, err := loadConfig(file, envOf(map[string]string{
+		"INTAKEBOT_REDIS_URL_FILE":        secret,
+		"INTAKEBOT_LANGUAGE_DEFAULT":      "es",
+		"INTAKEBOT_HTTP_SHUTDOWN_TIMEOUT": "3s",
+		"INTAKEBOT_CIS":                   "[{name: crm, aliases: [salesforce]}]",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Redis.URL != "redis://secret-host:6379" || c.HTTP.Listen != "0.0.0.0:9000" || c.Language.Default != "es" ||
+		time.Duration(c.HTTP.ShutdownTimeout) != 3*time.Second || len(c.CIs) != 1 || c.CIs[0].Aliases[0] != "salesforce" ||
+		strings.Join(c.Groups, ",") != "a,b" || len(c.Categories) != 0 || c.Redis.Prefix != "intakebot" {
+		t.Fatalf("config %+v", c)
+	}
+	if _, err := c.rules(); err != nil {
+		t.Fatal(err)
+	}
+
+	os.WriteFile(file, []byte("http:\n  lisen: x\n"), 0o600)
+	if _, err := loadConfig(file, envOf(nil)); err == nil || !strings.Contains(err.Error(), "lisen") {
+		t.Fatalf("unknown key: %v", err)
+	}
+	if _, err := loadConfig("", envOf(map[string]string{"INTAKEBOT_HTTP_SHUTDOWN_TIMEOUT": "soon"})); err == nil {
+		t.Fatal("bad duration accepted")
+	}
+	if _, err := loadConfig("", envOf(map[string]string{"INTAKEBOT_REDIS_URL_FILE": "/nonexistent"})); err == nil {
+		t.Fatal("missing secret file accepted")
+	}
+	c, _ = loadConfig("", envOf(map[string]string{"INTAKEBOT_PRIORITY_MATRIX": "{high: {high: P1}}"}))
+	if _, err := c.rules(); err == nil {
+		t.Fatal("incomplete matrix accepted")
+	}
+}
+
+func TestConfigExampleIsTheDefaults(t *testing.T) {
+	out, err := cli(nil, "config", "example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "c.yaml"), []byte(out), 0o600)
+	c, err := loadConfig(filepath.Join(dir, "c.yaml"), envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.rules(); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"redis:", "url:", "http:", "listen:", "language:", "categories:", "cis:", "matrix:", "groups:"} {
+		if !strings.Contains(out, key) {
+			t.Errorf("example lacks %s", key)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"agents"}, {"agents", "add"}, {"config"}, {"incidents", "teleport"}, {"serve", "extra"}} {
+		_, err := cli(map[string]string{"INTAKEBOT_TOKEN": "x"}, args...)
+		if _, ok := err.(usageError); !ok {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+}

@@ -1,0 +1,42 @@
+package redisstore_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/workflow"
+	"github.com/redis/go-redis/v9"
+)
+
+// TestEmbeddedStoreRunsTheScripts checks that the embedded store that
+// "intakebot serve" uses without Redis runs every script the same way.
+func TestEmbeddedStoreRunsTheScripts(t *testing.T) {
+	m := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	defer rdb.Close()
+	f := newFixtureOn(t, rdb, "embedded")
+	ctx := context.Background()
+	ok := must(t)
+	id := ok(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "VPN caída", Reporter: intake.Reporter{Email: "a@example.test"}})).ID
+	ok(f.engine.Move(ctx, id, alice, workflow.Solution, ""))
+	ok(f.engine.Move(ctx, id, alice, workflow.Validation, ""))
+	ok(f.engine.AnswerValidation(ctx, id, reporter, false, "no"))
+	ok(f.engine.Move(ctx, id, alice, workflow.Solution, ""))
+	ok(f.engine.Move(ctx, id, alice, workflow.Validation, ""))
+	ok(f.engine.AnswerValidation(ctx, id, reporter, true, ""))
+	ok(f.engine.Rate(ctx, id, reporter, 5, ""))
+	inc := ok(f.engine.Move(ctx, id, alice, workflow.Closed, ""))
+	if inc.State != workflow.Closed || inc.ReopenCount != 1 || len(inc.History) != 10 {
+		t.Fatalf("%s reopen %d history %d", inc.State, inc.ReopenCount, len(inc.History))
+	}
+	page, err := f.store.List(ctx, intake.ListFilter{State: "closed"})
+	if err != nil || len(page.Incidents) != 1 {
+		t.Fatalf("list %v %v", page, err)
+	}
+	rec := &recorder{}
+	if n, err := f.dispatcher(intake.ChannelEmail, rec).Drain(ctx); n != 6 || err != nil {
+		t.Fatalf("drained %d %v", n, err)
+	}
+}

@@ -1,0 +1,118 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/workflow"
+)
+
+func TestOutboxRetriesWithBackoffThenDeadLetters(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	inc := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "VPN down",
+		Reporter: intake.Reporter{Email: "eva@example.test"}}))
+	rec := &recorder{fail: errors.New("smtp: 451 try later")}
+	d := f.dispatcher(intake.ChannelEmail, rec)
+	d.MaxAttempts = 3
+
+	if n, err := d.Drain(ctx); n != 0 || err != nil {
+		t.Fatalf("failing drain: %d %v", n, err)
+	}
+	list, err := f.store.Outbox(ctx, 10)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("outbox %v %v", list, err)
+	}
+	if q := list[0]; q.Attempts != 1 || q.LastError != "smtp: 451 try later" || q.Dead || !q.DueAt.Equal(f.clock.Now().Add(workflow.Backoff(1)).Truncate(time.Millisecond)) {
+		t.Fatalf("after one failure: %+v", q)
+	}
+	// Not due yet: nothing is attempted.
+	if n, _ := d.Drain(ctx); n != 0 {
+		t.Fatal("retried before the backoff ended")
+	}
+	f.clock.Add(workflow.Backoff(1))
+	d.Drain(ctx)
+	f.clock.Add(workflow.Backoff(2))
+	d.Drain(ctx)
+	list, _ = f.store.Outbox(ctx, 10)
+	if len(list) != 1 || !list[0].Dead || list[0].Attempts != 3 {
+		t.Fatalf("after 3 failures: %+v", list)
+	}
+	// A dead message is never claimed again.
+	rec.fail = nil
+	f.clock.Add(24 * time.Hour)
+	if n, _ := d.Drain(ctx); n != 0 || len(rec.sent) != 0 {
+		t.Fatalf("dead letter delivered: %d", n)
+	}
+	got := must(t)(f.engine.Get(ctx, inc.ID))
+	if h := historyEvents(got); len(h) != 1 {
+		t.Fatalf("history records a delivery that did not happen: %v", h)
+	}
+}
+
+func TestOutboxLeaseHidesClaimedMessages(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "x", Reporter: intake.Reporter{Email: "a@example.test"}}))
+	first, err := f.store.Claim(ctx, intake.ChannelEmail, f.clock.Now(), time.Minute, 10)
+	if err != nil || len(first) != 1 {
+		t.Fatalf("claim: %v %v", first, err)
+	}
+	// A second bot claiming at the same time gets nothing...
+	if again, _ := f.store.Claim(ctx, intake.ChannelEmail, f.clock.Now(), time.Minute, 10); len(again) != 0 {
+		t.Fatalf("claimed twice: %v", again)
+	}
+	// ...until the lease of a crashed claimer runs out.
+	f.clock.Add(time.Minute + time.Second)
+	later, _ := f.store.Claim(ctx, intake.ChannelEmail, f.clock.Now(), time.Minute, 10)
+	if len(later) != 1 || later[0].ID != first[0].ID {
+		t.Fatalf("after the lease: %v", later)
+	}
+	// Delivered is idempotent: the history notes it once.
+	for range 2 {
+		if err := f.store.Delivered(ctx, later[0], f.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inc := must(t)(f.engine.Get(ctx, later[0].Incident))
+	if h := strings.Join(historyEvents(inc), ","); h != "registered:>analysis,notified" {
+		t.Fatalf("history %s", h)
+	}
+	// A late failure report for a delivered message changes nothing.
+	if err := f.store.Failed(ctx, later[0], "late", f.clock.Now(), false); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := f.store.Outbox(ctx, 10); len(list) != 0 {
+		t.Fatalf("delivered message came back: %v", list)
+	}
+}
+
+func TestNoReachableReporterQueuesNothing(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	inc := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelPhone, Subject: "walk-in", Reporter: intake.Reporter{Name: "Visitor"}}))
+	if list, _ := f.store.Outbox(ctx, 10); len(list) != 0 {
+		t.Fatalf("queued %v for a reporter with no address", list)
+	}
+	if inc.State != workflow.Analysis {
+		t.Fatal(inc.State)
+	}
+}
+
+func TestSlackReporterIsAnsweredOnSlack(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelSlack, Description: "no me funciona el correo",
+		Reporter: intake.Reporter{Name: "Ana", SlackID: "U123", Email: "ana@example.test"}}))
+	q, err := f.store.Claim(ctx, intake.ChannelSlack, f.clock.Now(), time.Minute, 10)
+	if err != nil || len(q) != 1 || q[0].SlackID != "U123" || q[0].Lang != intake.Spanish {
+		t.Fatalf("slack queue %+v %v", q, err)
+	}
+	if e, _ := f.store.Claim(ctx, intake.ChannelEmail, f.clock.Now(), time.Minute, 10); len(e) != 0 {
+		t.Fatalf("also queued by email: %v", e)
+	}
+}
