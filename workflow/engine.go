@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -18,8 +19,10 @@ type Store interface {
 	// notices, and returns the incident as stored.
 	Create(ctx context.Context, inc *intake.Incident, notify []NoticeKind) (*intake.Incident, error)
 	// Apply picks the plan's outcome for the incident's current facts and,
-	// when allowed, applies it with the change; a refusal is the outcome's
-	// *RuleError.
+	// when allowed, applies it with the change, in one round trip; a refusal
+	// is the outcome's *RuleError. It returns the incident's fields after
+	// the change; its actions, comments, surveys and history are left nil
+	// (read them with Get).
 	Apply(ctx context.Context, id string, ch Change) (*intake.Incident, error)
 	// Get returns the incident with its actions, comments, surveys and history.
 	Get(ctx context.Context, id string) (*intake.Incident, error)
@@ -55,6 +58,17 @@ type Engine struct {
 	rules   *intake.Rules
 	metrics *Metrics
 	now     func() time.Time
+	plans   sync.Map // planKey -> Plan: Decide's answers never change
+}
+
+// planKey is everything about an event that Decide looks at, except the
+// actor's name, which the store compares with the owner.
+type planKey struct {
+	kind      EventKind
+	to        intake.State
+	actorKind intake.ActorKind
+	admin     bool
+	via       string
 }
 
 // NewEngine returns an engine; now is the clock (time.Now in production).
@@ -198,7 +212,7 @@ func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (*in
 		return nil, fmt.Errorf("%w: every change needs an actor", intake.ErrInvalid)
 	}
 	now := e.now().UTC()
-	ch.Plan, ch.Event, ch.Actor, ch.Via, ch.At = PlanFor(ev), ev.Kind, ev.Actor.Name, ev.Actor.Via, now
+	ch.Plan, ch.Event, ch.Actor, ch.Via, ch.At = e.plan(ev), ev.Kind, ev.Actor.Name, ev.Actor.Via, now
 	for _, t := range []*time.Time{timeOf(ch.Action), timeOf(ch.Comment), timeOf(ch.Survey)} {
 		if t != nil {
 			*t = now
@@ -213,6 +227,23 @@ func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (*in
 		e.metrics.applied(ev.Kind)
 	}
 	return inc, err
+}
+
+// plan returns PlanFor(ev), computed once per kind of event.
+func (e *Engine) plan(ev Event) Plan {
+	key := planKey{ev.Kind, ev.To, ev.Actor.Kind, ev.Actor.Admin, ev.Actor.Via}
+	if p, ok := e.plans.Load(key); ok {
+		plan := p.(Plan)
+		plan.Actor = ev.Actor.Name
+		return plan
+	}
+	// The outcomes do not depend on the name: compute with a neutral one.
+	neutral := ev
+	neutral.Actor.Name = "\x00actor"
+	plan := PlanFor(neutral)
+	e.plans.Store(key, plan)
+	plan.Actor = ev.Actor.Name
+	return plan
 }
 
 func timeOf(v any) *time.Time {

@@ -400,8 +400,14 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// reply answers a change with the whole incident. A change returns only
+// the incident's fields (one round trip); the lists and history are read
+// afterwards, so a change is never slowed by the size of its history.
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, code int) func(*intake.Incident, error) {
 	return func(inc *intake.Incident, err error) {
+		if err == nil && inc.History == nil {
+			inc, err = s.d.Incidents.Get(r.Context(), inc.ID)
+		}
 		if err != nil {
 			s.fail(w, r, err)
 			return

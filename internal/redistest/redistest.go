@@ -111,4 +111,3 @@ func deleteKeys(rdb redis.UniversalClient, prefix string) {
 		_ = del(ctx, c)
 	}
 }
-

@@ -20,9 +20,9 @@ func (s *Store) List(ctx context.Context, f intake.ListFilter) (intake.Page, err
 	if f.Before > 0 {
 		max = "(" + strconv.FormatInt(f.Before, 10)
 	}
-	cmds, err := s.runPerShard(ctx, s.scripts.page, func(shard string) []string {
-		return s.indexKeys(shard, f)
-	}, max, f.Limit+1)
+	cmds, err := s.runPerShard(ctx, s.scripts.page, func(shard string) ([]string, []any) {
+		return s.indexKeys(shard, f), []any{max, f.Limit + 1}
+	})
 	if err != nil {
 		return intake.Page{}, fmt.Errorf("list incidents: %w", err)
 	}
@@ -80,12 +80,13 @@ func (s *Store) indexKeys(shard string, f intake.ListFilter) []string {
 
 // runPerShard runs a script once per shard in one pipeline, loading the
 // script first if Redis (or one cluster node) does not know it yet.
-func (s *Store) runPerShard(ctx context.Context, script *redis.Script, keys func(shard string) []string, args ...any) ([]*redis.Cmd, error) {
+func (s *Store) runPerShard(ctx context.Context, script *redis.Script, call func(shard string) ([]string, []any)) ([]*redis.Cmd, error) {
 	for attempt := 0; ; attempt++ {
 		pipe := s.rdb.Pipeline()
 		cmds := make([]*redis.Cmd, Shards)
 		for i := range Shards {
-			cmds[i] = script.EvalSha(ctx, pipe, keys(s.shardN(i)), args...)
+			keys, args := call(s.shardN(i))
+			cmds[i] = script.EvalSha(ctx, pipe, keys, args...)
 		}
 		_, err := pipe.Exec(ctx)
 		if errNoScript(err) && attempt == 0 {

@@ -27,7 +27,8 @@ func TestEmbeddedStoreRunsTheScripts(t *testing.T) {
 	ok(f.engine.Move(ctx, id, alice, workflow.Validation, ""))
 	ok(f.engine.AnswerValidation(ctx, id, reporter, true, ""))
 	ok(f.engine.Rate(ctx, id, reporter, 5, ""))
-	inc := ok(f.engine.Move(ctx, id, alice, workflow.Closed, ""))
+	ok(f.engine.Move(ctx, id, alice, workflow.Closed, ""))
+	inc := ok(f.engine.Get(ctx, id))
 	if inc.State != workflow.Closed || inc.ReopenCount != 1 || len(inc.History) != 10 {
 		t.Fatalf("%s reopen %d history %d", inc.State, inc.ReopenCount, len(inc.History))
 	}

@@ -2,9 +2,9 @@ package redisstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
@@ -14,18 +14,20 @@ import (
 // OutboxChannels are the channels whose queues exist.
 var outboxChannels = []intake.Channel{intake.ChannelEmail, intake.ChannelSlack}
 
-func (s *Store) outboxKeys(shard string, ch intake.Channel) (queue, recs, dead string) {
-	return shard + ":outbox:" + string(ch), shard + ":outbox:rec", shard + ":outbox:dead:" + string(ch)
+func (s *Store) outboxKeys(shard string, ch intake.Channel) (queue, dead string) {
+	return shard + ":outbox:" + string(ch), shard + ":outbox:dead:" + string(ch)
 }
+
+func messageKey(shard, id string) string { return shard + ":outbox:msg:" + id }
 
 // Claim leases due messages of one channel from every shard, in one
 // pipelined round trip.
 func (s *Store) Claim(ctx context.Context, channel intake.Channel, now time.Time, lease time.Duration, max int) ([]intake.Notice, error) {
 	per := max/Shards + 1
-	cmds, err := s.runPerShard(ctx, s.scripts.claim, func(shard string) []string {
-		q, r, _ := s.outboxKeys(shard, channel)
-		return []string{q, r}
-	}, now.UnixMilli(), lease.Milliseconds(), per)
+	cmds, err := s.runPerShard(ctx, s.scripts.claim, func(shard string) ([]string, []any) {
+		q, _ := s.outboxKeys(shard, channel)
+		return []string{q}, []any{shard, now.UnixMilli(), lease.Milliseconds(), per}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("claim %s outbox: %w", channel, err)
 	}
@@ -33,47 +35,43 @@ func (s *Store) Claim(ctx context.Context, channel intake.Channel, now time.Time
 	for _, c := range cmds {
 		list, _ := c.Val().([]any)
 		for _, raw := range list {
-			q, err := decodeQueued(raw)
-			if err != nil {
-				return out, err
-			}
-			out = append(out, q)
+			out = append(out, decodeNotice(pairs(raw)))
 		}
 	}
 	return out, nil
 }
 
-func decodeQueued(raw any) (intake.Notice, error) {
-	s, _ := raw.(string)
-	var q intake.Notice
-	if err := json.Unmarshal([]byte(s), &q); err != nil {
-		return q, fmt.Errorf("corrupt outbox record %q: %w", s, err)
+func decodeNotice(h map[string]string) intake.Notice {
+	attempts, _ := strconv.Atoi(h["attempts"])
+	return intake.Notice{
+		ID: h["id"], Incident: h["incident"], Kind: h["kind"], Channel: intake.Channel(h["channel"]),
+		Lang: intake.Lang(h["lang"]), Email: h["email"], SlackID: h["slack_id"], CreatedAt: parseTime(h["created_at"]),
+		Attempts: attempts, LastError: h["last_error"],
 	}
-	return q, nil
 }
 
-func (s *Store) queuedKeys(q intake.Notice) (queue, recs, dead, inc string, err error) {
+func (s *Store) noticeKeys(q intake.Notice) (queue, msg, dead, inc string, err error) {
 	shard, inc, err := s.keys(q.Incident)
 	if err != nil {
 		return "", "", "", "", err
 	}
-	queue, recs, dead = s.outboxKeys(shard, q.Channel)
-	return queue, recs, dead, inc, nil
+	queue, dead = s.outboxKeys(shard, q.Channel)
+	return queue, messageKey(shard, q.ID), dead, inc, nil
 }
 
 // Delivered removes a message and notes the delivery in the incident's history.
 func (s *Store) Delivered(ctx context.Context, q intake.Notice, at time.Time) error {
-	queue, recs, _, inc, err := s.queuedKeys(q)
+	queue, msg, _, inc, err := s.noticeKeys(q)
 	if err != nil {
 		return err
 	}
-	return s.scripts.delivered.Run(ctx, s.rdb, []string{queue, recs, inc}, q.ID,
+	return s.scripts.delivered.Run(ctx, s.rdb, []string{queue, msg, inc}, q.ID,
 		at.UTC().Format(time.RFC3339Nano), string(q.Channel), string(q.Kind)).Err()
 }
 
 // Failed records a failed attempt and schedules the retry (or the dead letter).
 func (s *Store) Failed(ctx context.Context, q intake.Notice, reason string, retryAt time.Time, dead bool) error {
-	queue, recs, deadKey, _, err := s.queuedKeys(q)
+	queue, msg, deadKey, _, err := s.noticeKeys(q)
 	if err != nil {
 		return err
 	}
@@ -81,7 +79,7 @@ func (s *Store) Failed(ctx context.Context, q intake.Notice, reason string, retr
 	if dead {
 		flag = "1"
 	}
-	return s.scripts.failed.Run(ctx, s.rdb, []string{queue, recs, deadKey}, q.ID, reason, retryAt.UnixMilli(), flag).Err()
+	return s.scripts.failed.Run(ctx, s.rdb, []string{queue, msg, deadKey}, q.ID, reason, retryAt.UnixMilli(), flag).Err()
 }
 
 // Outbox lists up to limit messages per channel and shard, waiting or dead,
@@ -97,7 +95,7 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]intake.Notice, error) 
 	for i := range Shards {
 		shard := s.shardN(i)
 		for _, ch := range outboxChannels {
-			q, _, d := s.outboxKeys(shard, ch)
+			q, d := s.outboxKeys(shard, ch)
 			refs = append(refs, ref{shard, false, pipe.ZRangeWithScores(ctx, q, 0, int64(limit)-1)})
 			refs = append(refs, ref{shard, true, pipe.ZRangeWithScores(ctx, d, 0, int64(limit)-1)})
 		}
@@ -107,17 +105,16 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]intake.Notice, error) 
 	}
 	type want struct {
 		entry intake.Notice
-		cmd   *redis.StringCmd
+		cmd   *redis.MapStringStringCmd
 	}
 	var wants []*want
 	pipe = s.rdb.Pipeline()
 	for _, r := range refs {
 		for _, z := range r.cmd.Val() {
 			id, _ := z.Member.(string)
-			_, recs, _ := s.outboxKeys(r.shard, "")
 			wants = append(wants, &want{
 				entry: intake.Notice{DueAt: time.UnixMilli(int64(z.Score)).UTC(), Dead: r.dead},
-				cmd:   pipe.HGet(ctx, recs, id),
+				cmd:   pipe.HGetAll(ctx, messageKey(r.shard, id)),
 			})
 		}
 	}
@@ -129,13 +126,10 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]intake.Notice, error) 
 		return nil, fmt.Errorf("read outbox records: %w", err)
 	}
 	for _, w := range wants {
-		if w.cmd.Err() != nil {
+		if len(w.cmd.Val()) == 0 {
 			continue // delivered between the two reads
 		}
-		q, err := decodeQueued(w.cmd.Val())
-		if err != nil {
-			return nil, err
-		}
+		q := decodeNotice(w.cmd.Val())
 		q.DueAt, q.Dead = w.entry.DueAt, w.entry.Dead
 		out = append(out, q)
 	}

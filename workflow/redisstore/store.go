@@ -26,6 +26,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -111,21 +112,28 @@ func (s *Store) Create(ctx context.Context, inc *intake.Incident, notify []workf
 func (s *Store) create(ctx context.Context, n int64, inc *intake.Incident, notify []workflow.NoticeKind) (*intake.Incident, error) {
 	id := intake.FormatID(n)
 	shard, key, _ := s.keys(id)
-	fields, err := json.Marshal(hashFields(id, n, inc))
-	if err != nil {
-		return nil, err
-	}
-	notices, err := json.Marshal(notify)
-	if err != nil {
-		return nil, err
-	}
 	at := inc.RegisteredAt.UTC().Format(time.RFC3339Nano)
-	res, err := s.scripts.create.Run(ctx, s.rdb, []string{key}, shard, id, n, fields, at,
-		inc.RegisteredAt.UnixMilli(), notices, registrar(inc), string(inc.Channel)).Slice()
+	kinds := make([]string, len(notify))
+	for i, k := range notify {
+		kinds[i] = string(k)
+	}
+	args := append([]any{shard, id, n, at, inc.RegisteredAt.UnixMilli(), registrar(inc), string(inc.Channel),
+		strings.Join(kinds, ",")}, hashFields(id, n, inc)...)
+	res, err := s.scripts.create.Run(ctx, s.rdb, []string{key}, args...).Text()
 	if err != nil {
 		return nil, fmt.Errorf("store incident %s: %w", id, err)
 	}
-	return decodeResult(id, res)
+	if res == "EXISTS" {
+		return s.Get(ctx, id)
+	}
+	// The script stored exactly this; building the answer here saves
+	// reading it back.
+	stored := *inc
+	stored.ID, stored.Version = id, 1
+	stored.EnteredAt = map[intake.State]time.Time{inc.State: inc.RegisteredAt}
+	stored.Actions, stored.Comments, stored.Surveys = []intake.Action{}, []intake.Comment{}, []intake.SurveyResult{}
+	stored.History = []intake.HistoryEntry{{At: inc.RegisteredAt, Actor: registrar(inc), Event: "registered", To: inc.State, Via: string(inc.Channel)}}
+	return &stored, nil
 }
 
 // registrar is who the history names as registering the incident.
@@ -161,22 +169,76 @@ func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (*inta
 	if err != nil {
 		return nil, err
 	}
-	body, err := json.Marshal(ch)
-	if err != nil {
-		return nil, err
+	args := []any{shard, id, ch.At.UnixMilli(), ch.At.UTC().Format(time.RFC3339Nano), ch.Actor, string(ch.Event),
+		ch.Via, ch.Note, ch.Owner, ch.Group, "", ch.Category}
+	if ch.Level > 0 {
+		args[10] = ch.Level
 	}
-	res, err := s.scripts.apply.Run(ctx, s.rdb, []string{key}, shard, id, body, ch.At.UnixMilli()).Slice()
+	for _, v := range []any{ch.Action, ch.Comment, ch.Survey} {
+		doc := ""
+		if !reflect.ValueOf(v).IsNil() {
+			raw, err := json.Marshal(v)
+			if err != nil {
+				return nil, err
+			}
+			doc = string(raw)
+		}
+		args = append(args, doc)
+	}
+	args = append(args, encodePick(ch.Plan))
+	for _, o := range ch.Plan.Outcomes {
+		args = append(args, encodeOutcome(o))
+	}
+	res, err := s.scripts.apply.Run(ctx, s.rdb, []string{key}, args...).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("apply %s to %s: %w", ch.Event, id, err)
 	}
-	if len(res) == 2 && res[0] == "REFUSED" {
+	switch {
+	case len(res) == 2 && res[0] == "REFUSED":
 		i, ok := res[1].(int64)
 		if !ok || int(i) >= len(ch.Plan.Outcomes) || ch.Plan.Outcomes[i].Err == nil {
 			return nil, fmt.Errorf("apply %s to %s: unexpected refusal %v", ch.Event, id, res)
 		}
 		return nil, ch.Plan.Outcomes[i].Err
+	case len(res) == 2 && res[0] == "OK":
+		inc := hashToIncident(pairs(res[1]))
+		inc.Actions, inc.Comments, inc.Surveys, inc.History = nil, nil, nil, nil
+		return inc, nil
 	}
-	return decodeResult(id, res)
+	return nil, replyError(id, res)
+}
+
+// encodePick writes the plan's choice table as the script reads it:
+// ";state=none,self,other" for every state.
+func encodePick(p workflow.Plan) string {
+	var b strings.Builder
+	for st, pick := range p.Pick {
+		fmt.Fprintf(&b, ";%s=%d,%d,%d", st, pick[workflow.OwnerNone], pick[workflow.OwnerSelf], pick[workflow.OwnerOther])
+	}
+	return b.String()
+}
+
+// encodeOutcome writes one outcome as "path|events|own|reopen|notify", or
+// "ERR" for a refusal (the script only reports its index).
+func encodeOutcome(o workflow.Outcome) string {
+	if o.Err != nil {
+		return "ERR"
+	}
+	flag := func(b bool) string {
+		if b {
+			return "1"
+		}
+		return "0"
+	}
+	return strings.Join([]string{joinList(o.Path), joinList(o.Events), flag(o.TakeOwnership), flag(o.Reopen), joinList(o.Notify)}, "|")
+}
+
+func joinList[T ~string](list []T) string {
+	s := make([]string, len(list))
+	for i, v := range list {
+		s[i] = string(v)
+	}
+	return strings.Join(s, ",")
 }
 
 // Get reads an incident whole in one round trip.
@@ -193,21 +255,22 @@ func (s *Store) Get(ctx context.Context, id string) (*intake.Incident, error) {
 }
 
 func decodeResult(id string, res []any) (*intake.Incident, error) {
-	if len(res) == 0 {
-		return nil, fmt.Errorf("empty reply for %s", id)
-	}
-	switch res[0] {
-	case "OK", "EXISTS":
-	case "NOTFOUND":
-		return nil, fmt.Errorf("%w: incident %s", intake.ErrNotFound, id)
-	default:
-		return nil, fmt.Errorf("unexpected reply for %s: %v", id, res)
+	if len(res) != 2 || res[0] != "OK" {
+		return nil, replyError(id, res)
 	}
 	parts, ok := res[1].([]any)
 	if !ok || len(parts) != 5 {
 		return nil, fmt.Errorf("malformed snapshot of %s", id)
 	}
 	return decodeSnapshot(parts)
+}
+
+// replyError explains a script reply that is not a success.
+func replyError(id string, res []any) error {
+	if len(res) == 1 && res[0] == "NOTFOUND" {
+		return fmt.Errorf("%w: incident %s", intake.ErrNotFound, id)
+	}
+	return fmt.Errorf("unexpected reply for %s: %v", id, res)
 }
 
 func decodeSnapshot(parts []any) (*intake.Incident, error) {

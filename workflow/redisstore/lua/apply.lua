@@ -1,63 +1,70 @@
--- KEYS[1] incident hash. ARGV: shard, id, change (JSON), now_ms.
--- Picks the plan's outcome for the facts found here and applies it whole.
-local inc, shard, id, now_ms = KEYS[1], ARGV[1], ARGV[2], ARGV[4]
-local c = cjson.decode(ARGV[3])
+-- KEYS[1] incident hash. ARGV: shard, id, now_ms, at, actor, event, via,
+-- note, owner, group, level, category, action, comment, survey (JSON or ''),
+-- pick, then one outcome per plan index.
+--
+-- pick is ";state=none,self,other;..." giving, for each state and owner
+-- relation, the plan index of the outcome. An outcome is "ERR" (refused:
+-- the caller knows why) or "path|events|own|reopen|notify" with
+-- comma-separated lists.
+local inc, shard, id, now_ms, at = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local actor, event, via, note = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local cur = redis.call('HMGET', inc, 'state', 'owner', 'seq', 'ver', 'group')
 if not cur[1] then return {'NOTFOUND'} end
 local state, owner, seq, ver = cur[1], cur[2] or '', cur[3], tonumber(cur[4]) + 1
 
-local rel = 1
+local none, self, other = string.match(ARGV[16], ';' .. state .. '=(%d+),(%d+),(%d+)')
+if not none then return {'BADSTATE', state} end
+local index = none
 if owner ~= '' then
-  if owner == c.plan.actor then rel = 2 else rel = 3 end
+  if owner == actor then index = self else index = other end
 end
-local pick = c.plan.pick[state]
-if not pick then return {'BADSTATE', state} end
-local index = pick[rel]
-local o = c.plan.outcomes[index + 1]
-if o.err then return {'REFUSED', index} end
+local spec = ARGV[17 + tonumber(index)]
+if spec == 'ERR' then return {'REFUSED', tonumber(index)} end
+local parts = {}
+for p in string.gmatch(spec .. '|', '([^|]*)|') do parts[#parts + 1] = p end
+local path, events, own, reopen, notify = split(parts[1], ','), split(parts[2], ','), parts[3] == '1', parts[4] == '1', split(parts[5], ',')
 
-local function str(v) if v == nil or v == cjson.null then return '' end return v end
-local note, via = str(c.note), str(c.via)
-local sets = {'ver', ver, 'updated_at', c.at}
+local sets = {'ver', ver, 'updated_at', at}
 local function set(k, v) sets[#sets + 1] = k; sets[#sets + 1] = v end
 
 local newOwner = owner
-if str(c.owner) ~= '' then newOwner = c.owner elseif o.own then newOwner = c.actor end
+if ARGV[9] ~= '' then newOwner = ARGV[9] elseif own then newOwner = actor end
 if newOwner ~= owner then
   reindex(shard, 'owner', owner, newOwner, seq, id)
   set('owner', newOwner)
 end
-if str(c.group) ~= '' and c.group ~= cur[5] then
-  reindex(shard, 'group', cur[5], c.group, seq, id)
-  set('group', c.group)
+if ARGV[10] ~= '' and ARGV[10] ~= cur[5] then
+  reindex(shard, 'group', cur[5], ARGV[10], seq, id)
+  set('group', ARGV[10])
 end
-if c.level and c.level ~= cjson.null and c.level > 0 then set('level', c.level) end
-if str(c.category) ~= '' then set('category', c.category) end
+if ARGV[11] ~= '' then set('level', ARGV[11]) end
+if ARGV[12] ~= '' then set('category', ARGV[12]) end
 
-local path, events = o.path or {}, o.events or {}
 local from = state
 for i, to in ipairs(path) do
   if i == 1 then
-    history(inc, c.at, c.actor, events[i], from, to, note, via)
+    history(inc, at, actor, events[i], from, to, note, via)
   else
-    history(inc, c.at, 'intakebot', events[i], from, to, '', '')
+    history(inc, at, 'intakebot', events[i], from, to, '', '')
   end
-  set('entered_' .. to, c.at)
+  set('entered_' .. to, at)
   from = to
 end
-if #path == 0 then history(inc, c.at, c.actor, c.event, '', '', note, via) end
+if #path == 0 then history(inc, at, actor, event, '', '', note, via) end
 if from ~= state then
   reindex(shard, 'state', state, from, seq, id)
   set('state', from)
-  if from == 'closed' then set('closed_at', c.at) end
+  if from == 'closed' then set('closed_at', at) end
 end
-if o.reopen then redis.call('HINCRBY', inc, 'reopen_count', 1) end
+if reopen then redis.call('HINCRBY', inc, 'reopen_count', 1) end
 redis.call('HSET', inc, unpack(sets))
 
-if c.action then redis.call('RPUSH', inc .. ':actions', cjson.encode(c.action)) end
-if c.comment then redis.call('RPUSH', inc .. ':comments', cjson.encode(c.comment)) end
-if c.survey then redis.call('RPUSH', inc .. ':surveys', cjson.encode(c.survey)) end
-for _, kind in ipairs(o.notify or {}) do
-  queue(shard, inc, id, kind, ver, c.at, now_ms)
+if ARGV[13] ~= '' then redis.call('RPUSH', inc .. ':actions', ARGV[13]) end
+if ARGV[14] ~= '' then redis.call('RPUSH', inc .. ':comments', ARGV[14]) end
+if ARGV[15] ~= '' then redis.call('RPUSH', inc .. ':surveys', ARGV[15]) end
+for _, kind in ipairs(notify) do
+  queue(shard, inc, id, kind, ver, at, now_ms)
 end
-return {'OK', snapshot(inc)}
+-- Only the fields: reading the lists and history back here would cost
+-- more than the change itself.
+return {'OK', redis.call('HGETALL', inc)}

@@ -1,8 +1,8 @@
--- KEYS[1] the channel's outbox queue, KEYS[2] the records hash, KEYS[3] the
+-- KEYS[1] the channel's outbox queue, KEYS[2] the message hash, KEYS[3] the
 -- incident hash. ARGV: message id, at, channel, kind. Idempotent: only the
 -- first call records the delivery in the incident's history.
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
-  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('DEL', KEYS[2])
   history(KEYS[3], ARGV[2], 'intakebot', 'notified', '', '', ARGV[4], ARGV[3])
 end
 return 1
