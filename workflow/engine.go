@@ -20,9 +20,8 @@ type Store interface {
 	Create(ctx context.Context, inc *intake.Incident, notify []NoticeKind) (*intake.Incident, error)
 	// Apply picks the plan's outcome for the incident's current facts and,
 	// when allowed, applies it with the change, in one round trip; a refusal
-	// is the outcome's *RuleError. It returns the incident's fields after
-	// the change; its actions, comments, surveys and history are left nil
-	// (read them with Get).
+	// is the outcome's *RuleError. It returns only the incident's id, state,
+	// owner and version after the change (History nil); Get reads the rest.
 	Apply(ctx context.Context, id string, ch Change) (*intake.Incident, error)
 	// Get returns the incident with its actions, comments, surveys and history.
 	Get(ctx context.Context, id string) (*intake.Incident, error)

@@ -70,7 +70,8 @@ func TestServiceModelEndToEnd(t *testing.T) {
 			if !errors.Is(err, intake.ErrConflict) {
 				t.Fatalf("action in validation: %v, want conflict", err)
 			}
-			inc = ok(f.engine.AnswerValidation(ctx, id, reporter, false, "still broken"))
+			ok(f.engine.AnswerValidation(ctx, id, reporter, false, "still broken"))
+			inc = ok(f.engine.Get(ctx, id))
 			if inc.State != workflow.Analysis || inc.ReopenCount != 1 {
 				t.Fatalf("after no: state %s reopen %d", inc.State, inc.ReopenCount)
 			}
@@ -87,8 +88,10 @@ func TestServiceModelEndToEnd(t *testing.T) {
 			if _, err := f.engine.Move(ctx, id, bob, workflow.Closed, ""); !errors.Is(err, intake.ErrForbidden) {
 				t.Fatalf("non-owner close: %v, want forbidden", err)
 			}
-			inc = ok(f.engine.Move(ctx, id, alice, workflow.Closed, "done"))
-			if inc.State != workflow.Closed || inc.ClosedAt == nil {
+			if inc = ok(f.engine.Move(ctx, id, alice, workflow.Closed, "done")); inc.State != workflow.Closed {
+				t.Fatalf("not closed: %+v", inc)
+			}
+			if inc = ok(f.engine.Get(ctx, id)); inc.State != workflow.Closed || inc.ClosedAt == nil {
 				t.Fatalf("not closed: %+v", inc)
 			}
 

@@ -201,9 +201,9 @@ func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (*inta
 		}
 		return nil, ch.Plan.Outcomes[i].Err
 	case len(res) == 2 && res[0] == "OK":
-		inc := hashToIncident(pairs(res[1]))
-		inc.Actions, inc.Comments, inc.Surveys, inc.History = nil, nil, nil, nil
-		return inc, nil
+		h := pairs(res[1])
+		ver, _ := strconv.ParseInt(h["ver"], 10, 64)
+		return &intake.Incident{ID: id, State: intake.State(h["state"]), Owner: h["owner"], Version: ver}, nil
 	}
 	return nil, replyError(id, res)
 }
