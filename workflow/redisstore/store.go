@@ -12,7 +12,8 @@
 //	P:{sNN}:idx:priority:P, idx:group:G, idx:owner:O likewise
 //	P:{sNN}:outbox:CHANNEL              zset message id -> due time (ms)
 //	P:{sNN}:outbox:dead:CHANNEL         zset of messages that ran out of attempts
-//	P:{sNN}:outbox:rec                  hash message id -> JSON record
+//	P:{sNN}:outbox:msg:ID               hash: one queued message (id, incident, kind,
+//	                                    channel, lang, email, slack_id, attempts, ...)
 //	P:{agents}:byname, P:{agents}:bytoken   agents and hashes of their tokens
 //
 // An incident lives in shard number%16. Everything one change touches (the
