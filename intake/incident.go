@@ -203,4 +203,8 @@ type Outgoing struct {
 	Subject    string  `json:"subject"`
 	Text       string  `json:"text"`
 	Attempt    int     `json:"attempt"`
+	// InReplyTo and References thread an e-mail answer under the
+	// reporter's own mail (Message-IDs without angle brackets).
+	InReplyTo  string   `json:"in_reply_to,omitempty"`
+	References []string `json:"references,omitempty"`
 }
