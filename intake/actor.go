@@ -22,4 +22,8 @@ type Actor struct {
 	// Via is how the act reached us: "api", "cli", "email", "slack", "web",
 	// or "phone" when an agent records what a reporter said on the phone.
 	Via string
+	// Ref identifies the source message of the act (a Message-ID, a Slack
+	// event id): an act with a Ref already applied to the incident is not
+	// applied again, so a redelivered message changes nothing twice.
+	Ref string
 }

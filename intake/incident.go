@@ -152,8 +152,11 @@ type Incident struct {
 	ReopenCount int            `json:"reopen_count"`
 	RelatedID   string         `json:"related_id,omitempty"`
 	// RegisteredBy is the agent who registered the report, if an agent did.
-	RegisteredBy string         `json:"registered_by,omitempty"`
-	History      []HistoryEntry `json:"history"`
+	RegisteredBy string `json:"registered_by,omitempty"`
+	// MailIDs are the Message-IDs of the mails the reporter sent about it,
+	// oldest first, so that our answers thread under them.
+	MailIDs []string       `json:"mail_ids,omitempty"`
+	History []HistoryEntry `json:"history"`
 
 	// Version counts the changes applied; it lets readers tell stale copies.
 	Version int64 `json:"version"`

@@ -173,6 +173,13 @@ type Report struct {
 	RelatedID   string
 	// Agent is the agent who registered the report (a phone call), if any.
 	Agent string
+	// Key identifies the source message (a Message-ID, a Slack event id, a
+	// hash of the raw mail): registering the same key twice gives the
+	// incident the first registration created, so a retry never duplicates.
+	Key string
+	// MessageID is the report's e-mail Message-ID, so that answers thread
+	// under it.
+	MessageID string
 
 	CI       string
 	Category string
@@ -214,6 +221,7 @@ func (r *Rules) Register(rep Report, now time.Time) (Incident, error) {
 		Description:  strings.TrimSpace(rep.Description),
 		RelatedID:    rep.RelatedID,
 		RegisteredBy: rep.Agent,
+		MailIDs:      nonEmpty(rep.MessageID),
 		ReportedAt:   rep.ReportedAt,
 		RegisteredAt: now,
 		Level:        1,
@@ -391,4 +399,11 @@ func setOf(list ...string) map[string]bool {
 		m[w] = true
 	}
 	return m
+}
+
+func nonEmpty(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return []string{s}
 }

@@ -16,8 +16,9 @@ import (
 // either all of a change (state, history, indexes, queued messages) or none.
 type Store interface {
 	// Create allocates an id, stores the incident in analysis and queues the
-	// notices, and returns the incident as stored.
-	Create(ctx context.Context, inc *intake.Incident, notify []NoticeKind) (*intake.Incident, error)
+	// notices, and returns the incident as stored. A non-empty key makes it
+	// idempotent: creating with a key used before returns that incident.
+	Create(ctx context.Context, key string, inc *intake.Incident, notify []NoticeKind) (*intake.Incident, error)
 	// Apply picks the plan's outcome for the incident's current facts and,
 	// when allowed, applies it with the change, in one round trip; a refusal
 	// is the outcome's *RuleError. It returns only the incident's id, state,
@@ -29,7 +30,10 @@ type Store interface {
 
 // Change is everything one event writes, besides what the plan decides.
 type Change struct {
-	Plan     Plan                 `json:"plan"`
+	Plan Plan `json:"plan"`
+	// Ref is the source message's id; a change whose Ref was already
+	// applied to the incident is a no-op that succeeds.
+	Ref      string               `json:"ref,omitempty"`
 	Event    EventKind            `json:"event"`
 	Actor    string               `json:"actor"`
 	Via      string               `json:"via"`
@@ -93,7 +97,7 @@ func (e *Engine) Register(ctx context.Context, rep intake.Report) (*intake.Incid
 		return nil, err
 	}
 	inc.State = Analysis
-	stored, err := e.store.Create(ctx, &inc, []NoticeKind{NoticeAck})
+	stored, err := e.store.Create(ctx, rep.Key, &inc, []NoticeKind{NoticeAck})
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +215,7 @@ func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (*in
 		return nil, fmt.Errorf("%w: every change needs an actor", intake.ErrInvalid)
 	}
 	now := e.now().UTC()
-	ch.Plan, ch.Event, ch.Actor, ch.Via, ch.At = e.plan(ev), ev.Kind, ev.Actor.Name, ev.Actor.Via, now
+	ch.Plan, ch.Event, ch.Actor, ch.Via, ch.Ref, ch.At = e.plan(ev), ev.Kind, ev.Actor.Name, ev.Actor.Via, ev.Actor.Ref, now
 	for _, t := range []*time.Time{timeOf(ch.Action), timeOf(ch.Comment), timeOf(ch.Survey)} {
 		if t != nil {
 			*t = now

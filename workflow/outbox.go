@@ -121,5 +121,13 @@ func Render(texts *templates.Set, q intake.Notice, inc *intake.Incident) (intake
 	return intake.Outgoing{
 		ID: q.ID, IncidentID: q.Incident, Kind: q.Kind, Channel: q.Channel, Lang: q.Lang,
 		Email: q.Email, SlackID: q.SlackID, Subject: r.Subject, Text: r.Text, Attempt: q.Attempts + 1,
+		InReplyTo: last(inc.MailIDs), References: inc.MailIDs,
 	}, nil
+}
+
+func last(list []string) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return list[len(list)-1]
 }

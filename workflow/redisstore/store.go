@@ -8,6 +8,7 @@
 //	P:{sNN}:inc:INC-000123:comments     list of JSON comments
 //	P:{sNN}:inc:INC-000123:surveys      list of JSON survey results
 //	P:{sNN}:inc:INC-000123:history      stream: at, actor, event, from, to, note, via
+//	P:{sNN}:inc:INC-000123:refs         set of source message ids already applied
 //	P:{sNN}:idx:all                     zset id -> number, and idx:state:S,
 //	P:{sNN}:idx:priority:P, idx:group:G, idx:owner:O likewise
 //	P:{sNN}:outbox:CHANNEL              zset message id -> due time (ms)
@@ -15,6 +16,8 @@
 //	P:{sNN}:outbox:msg:ID               hash: one queued message (id, incident, kind,
 //	                                    channel, lang, email, slack_id, attempts, ...)
 //	P:{agents}:byname, P:{agents}:bytoken   agents and hashes of their tokens
+//	P:{keys}:report:HASH                incident number of a report's source key
+//	P:{mail}:thread:MESSAGE-ID          incident a mail belongs to
 //
 // An incident lives in shard number%16. Everything one change touches (the
 // incident, its indexes and its outbox messages) shares the shard's hash tag,
@@ -24,7 +27,9 @@ package redisstore
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -60,6 +65,8 @@ var (
 	luaFailed string
 	//go:embed lua/add_agent.lua
 	luaAddAgent string
+	//go:embed lua/remember_mail.lua
+	luaRememberMail string
 )
 
 // Store is the Redis implementation of workflow.Store and workflow.Queue.
@@ -70,7 +77,7 @@ type Store struct {
 }
 
 type scripts struct {
-	create, apply, get, page, claim, delivered, failed, addAgent *redis.Script
+	create, apply, get, page, claim, delivered, failed, addAgent, rememberMail *redis.Script
 }
 
 // New returns a store using keys under prefix.
@@ -79,7 +86,7 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 	return &Store{rdb: rdb, prefix: prefix, scripts: scripts{
 		create: s(luaCreate), apply: s(luaApply), get: s(luaGet), page: s(luaPage),
 		claim: s(luaClaim), delivered: s(luaDelivered), failed: s(luaFailed),
-		addAgent: redis.NewScript(luaAddAgent),
+		addAgent: redis.NewScript(luaAddAgent), rememberMail: redis.NewScript(luaRememberMail),
 	}}
 }
 
@@ -102,12 +109,36 @@ func (s *Store) keys(id string) (shard, inc string, err error) {
 // Create allocates the next id and stores the incident, its indexes, its
 // first history entry and its notices in one atomic call (two round trips:
 // INCR, then the script).
-func (s *Store) Create(ctx context.Context, inc *intake.Incident, notify []workflow.NoticeKind) (*intake.Incident, error) {
+func (s *Store) Create(ctx context.Context, key string, inc *intake.Incident, notify []workflow.NoticeKind) (*intake.Incident, error) {
 	n, err := s.rdb.Incr(ctx, s.prefix+":seq").Result()
 	if err != nil {
 		return nil, fmt.Errorf("allocate incident id: %w", err)
 	}
+	if key != "" {
+		// The key keeps the number of its first registration; a retry after
+		// a crash anywhere below finds it and creates (or finds) the same
+		// incident. The number INCR gave a retry is simply not used.
+		prev, err := s.rdb.SetArgs(ctx, s.keyClaim(key), n, redis.SetArgs{Mode: "NX", Get: true, TTL: keyClaimTTL}).Result()
+		switch {
+		case err == redis.Nil:
+		case err != nil:
+			return nil, fmt.Errorf("claim report key: %w", err)
+		default:
+			if n, err = strconv.ParseInt(prev, 10, 64); err != nil {
+				return nil, fmt.Errorf("corrupt report key claim %q", prev)
+			}
+		}
+	}
 	return s.create(ctx, n, inc, notify)
+}
+
+// keyClaimTTL is how long a report key is remembered: far longer than any
+// redelivery of the same message.
+const keyClaimTTL = 90 * 24 * time.Hour
+
+func (s *Store) keyClaim(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return s.prefix + ":{keys}:report:" + hex.EncodeToString(sum[:16])
 }
 
 func (s *Store) create(ctx context.Context, n int64, inc *intake.Incident, notify []workflow.NoticeKind) (*intake.Incident, error) {
@@ -160,6 +191,7 @@ func hashFields(id string, n int64, inc *intake.Incident) []any {
 		"reported_at", t(inc.ReportedAt), "registered_at", t(inc.RegisteredAt), "updated_at", t(inc.RegisteredAt),
 		"entered_" + string(inc.State), t(inc.RegisteredAt),
 		"reopen_count", 0, "related_id", inc.RelatedID, "registered_by", inc.RegisteredBy,
+		"mail_ids", strings.Join(inc.MailIDs, " "),
 	}
 }
 
@@ -186,7 +218,7 @@ func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (*inta
 		}
 		args = append(args, doc)
 	}
-	args = append(args, encodePick(ch.Plan))
+	args = append(args, ch.Ref, encodePick(ch.Plan))
 	for _, o := range ch.Plan.Outcomes {
 		args = append(args, encodeOutcome(o))
 	}
@@ -201,7 +233,7 @@ func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (*inta
 			return nil, fmt.Errorf("apply %s to %s: unexpected refusal %v", ch.Event, id, res)
 		}
 		return nil, ch.Plan.Outcomes[i].Err
-	case len(res) == 2 && res[0] == "OK":
+	case len(res) == 2 && (res[0] == "OK" || res[0] == "DUP"):
 		h := pairs(res[1])
 		ver, _ := strconv.ParseInt(h["ver"], 10, 64)
 		return &intake.Incident{ID: id, State: intake.State(h["state"]), Owner: h["owner"], Version: ver}, nil
@@ -316,6 +348,7 @@ func hashToIncident(h map[string]string) *intake.Incident {
 	inc.Level, _ = strconv.Atoi(h["level"])
 	inc.ReopenCount, _ = strconv.Atoi(h["reopen_count"])
 	inc.Version, _ = strconv.ParseInt(h["ver"], 10, 64)
+	inc.MailIDs = strings.Fields(h["mail_ids"])
 	if v := h["closed_at"]; v != "" {
 		t := parseTime(v)
 		inc.ClosedAt = &t

@@ -1,6 +1,6 @@
 -- KEYS[1] incident hash. ARGV: shard, id, now_ms, at, actor, event, via,
 -- note, owner, group, level, category, action, comment, survey (JSON or ''),
--- pick, then one outcome per plan index.
+-- ref (the source message's id, or ''), pick, then one outcome per plan index.
 --
 -- pick is ";state=none,self,other;..." giving, for each state and owner
 -- relation, the plan index of the outcome. An outcome is "ERR" (refused:
@@ -12,13 +12,18 @@ local cur = redis.call('HMGET', inc, 'state', 'owner', 'seq', 'ver', 'group')
 if not cur[1] then return {'NOTFOUND'} end
 local state, owner, seq, ver = cur[1], cur[2] or '', cur[3], tonumber(cur[4]) + 1
 
-local none, self, other = string.match(ARGV[16], ';' .. state .. '=(%d+),(%d+),(%d+)')
+local ref = ARGV[16]
+if ref ~= '' and redis.call('SISMEMBER', inc .. ':refs', ref) == 1 then
+  return {'DUP', {'id', id, 'state', state, 'owner', owner, 'ver', tostring(ver - 1)}}
+end
+
+local none, self, other = string.match(ARGV[17], ';' .. state .. '=(%d+),(%d+),(%d+)')
 if not none then return {'BADSTATE', state} end
 local index = none
 if owner ~= '' then
   if owner == actor then index = self else index = other end
 end
-local spec = ARGV[17 + tonumber(index)]
+local spec = ARGV[18 + tonumber(index)]
 if spec == 'ERR' then return {'REFUSED', tonumber(index)} end
 local parts = {}
 for p in string.gmatch(spec .. '|', '([^|]*)|') do parts[#parts + 1] = p end
@@ -57,6 +62,7 @@ if from ~= state then
   if from == 'closed' then set('closed_at', at) end
 end
 if reopen then redis.call('HINCRBY', inc, 'reopen_count', 1) end
+if ref ~= '' then redis.call('SADD', inc .. ':refs', ref) end
 redis.call('HSET', inc, unpack(sets))
 
 if ARGV[13] ~= '' then redis.call('RPUSH', inc .. ':actions', ARGV[13]) end

@@ -1,0 +1,58 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// threadTTL is how long a Message-ID keeps pointing at its incident.
+const threadTTL = 400 * 24 * time.Hour
+
+// maxMailIDs bounds the Message-IDs kept on an incident for References.
+const maxMailIDs = 20
+
+func (s *Store) threadKey(messageID string) string { return s.prefix + ":{mail}:thread:" + messageID }
+
+// RememberMail records that a mail belongs to an incident: its Message-ID
+// joins the incident's thread (for In-Reply-To and References of our
+// answers) and the thread index (so replies to it find the incident). Both
+// writes are idempotent, so a retry after a crash between them is harmless.
+func (s *Store) RememberMail(ctx context.Context, incidentID, messageID string) error {
+	if messageID == "" {
+		return nil
+	}
+	_, key, err := s.keys(incidentID)
+	if err != nil {
+		return err
+	}
+	if err := s.scripts.rememberMail.Run(ctx, s.rdb, []string{key}, messageID, maxMailIDs).Err(); err != nil && err != redis.Nil {
+		return fmt.Errorf("remember mail of %s: %w", incidentID, err)
+	}
+	return s.rdb.Set(ctx, s.threadKey(messageID), incidentID, threadTTL).Err()
+}
+
+// ThreadOf returns the incident the first known Message-ID belongs to, or
+// "" when none is known. All thread keys share one hash tag, so this is one
+// MGET even on Redis Cluster.
+func (s *Store) ThreadOf(ctx context.Context, messageIDs []string) (string, error) {
+	if len(messageIDs) == 0 {
+		return "", nil
+	}
+	keys := make([]string, len(messageIDs))
+	for i, id := range messageIDs {
+		keys[i] = s.threadKey(id)
+	}
+	vals, err := s.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return "", fmt.Errorf("look up mail thread: %w", err)
+	}
+	for _, v := range vals {
+		if id, ok := v.(string); ok && id != "" {
+			return id, nil
+		}
+	}
+	return "", nil
+}
