@@ -12,6 +12,9 @@ const (
 	ActorReporter ActorKind = "reporter"
 	// ActorSystem is the bot itself (timeouts, system events).
 	ActorSystem ActorKind = "system"
+	// ActorParticipant is someone else in the conversation (a colleague in
+	// copy): what they say is kept, but they answer no survey.
+	ActorParticipant ActorKind = "participant"
 )
 
 // Actor is who does something to an incident, and through which channel.

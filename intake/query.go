@@ -45,3 +45,27 @@ type Notice struct {
 	DueAt time.Time `json:"due_at,omitzero"`
 	Dead  bool      `json:"dead,omitempty"`
 }
+
+// Inbound outcomes: what became of a message that reached the bot.
+const (
+	OutcomeCreated      = "created"
+	OutcomeAppended     = "appended"
+	OutcomeSurveyAnswer = "survey_answer"
+	OutcomeIgnored      = "ignored"
+	OutcomeQuarantined  = "quarantined"
+)
+
+// InboundRecord is the recorded outcome of one inbound message.
+type InboundRecord struct {
+	ID        string    `json:"id"` // position in the ledger, also the list cursor
+	At        time.Time `json:"at"`
+	Channel   Channel   `json:"channel"`
+	Source    string    `json:"source"` // e.g. mailbox/uidvalidity/uid
+	MessageID string    `json:"message_id,omitempty"`
+	From      string    `json:"from,omitempty"`
+	Subject   string    `json:"subject,omitempty"`
+	Outcome   string    `json:"outcome"`
+	Incident  string    `json:"incident,omitempty"`
+	Step      string    `json:"step,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+}

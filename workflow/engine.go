@@ -198,6 +198,12 @@ func (e *Engine) Rate(ctx context.Context, id string, by intake.Actor, rating in
 	return e.apply(ctx, id, Event{Kind: EventRating, Actor: by}, Change{Survey: s, Note: comment})
 }
 
+// Reask sends the open survey question again (after an unclear answer).
+// Give by.Ref a value unique to the step's current entry to ask only once.
+func (e *Engine) Reask(ctx context.Context, id string, by intake.Actor) (*intake.Incident, error) {
+	return e.apply(ctx, id, Event{Kind: EventReask, Actor: by}, Change{})
+}
+
 // Comment records something the reporter (or another participant) said.
 func (e *Engine) Comment(ctx context.Context, id string, by intake.Actor, text string) (*intake.Incident, error) {
 	if err := requireText(text); err != nil {

@@ -43,6 +43,7 @@ const (
 	EventRating       EventKind = "rating"       // satisfaction survey answered
 	EventComment      EventKind = "comment"      // the reporter says something more
 	EventReopen       EventKind = "reopen"       // automatic: no_solution sends the case back
+	EventReask        EventKind = "reask"        // an unclear answer: the question is sent again
 )
 
 // Who may cause a transition.
@@ -118,6 +119,9 @@ func Table() []Rule {
 		{From: Validation, Event: EventComment, Who: Participant},
 		{From: Satisfaction, Event: EventComment, Who: Participant},
 		{From: Review, Event: EventComment, Who: Participant},
+
+		{From: Validation, Event: EventReask, Who: Answerer, Notify: NoticeValidation},
+		{From: Satisfaction, Event: EventReask, Who: Answerer, Notify: NoticeSatisfaction},
 	}
 }
 
@@ -194,6 +198,9 @@ func Decide(f Facts, ev Event) (Decision, error) {
 	var d Decision
 	if ev.Actor.Kind == intake.ActorAgent && f.Owner == "" && ev.Kind != EventAssign {
 		d.TakeOwnership = true
+	}
+	if rule.To == "" && rule.Notify != "" {
+		d.Notify = append(d.Notify, rule.Notify)
 	}
 	for rule.To != "" {
 		d.Path = append(d.Path, rule.To)

@@ -24,7 +24,7 @@ func allEvents() []Event {
 	for _, to := range States() {
 		evs = append(evs, Event{Kind: EventMove, To: to})
 	}
-	for _, k := range []EventKind{EventAction, EventAssign, EventEscalate, EventRecategorize, EventAnswerYes, EventAnswerNo, EventRating, EventComment, EventReopen} {
+	for _, k := range []EventKind{EventAction, EventAssign, EventEscalate, EventRecategorize, EventAnswerYes, EventAnswerNo, EventRating, EventComment, EventReopen, EventReask} {
 		evs = append(evs, Event{Kind: k})
 	}
 	return evs
@@ -45,8 +45,8 @@ var expected = map[intake.State]map[string][]intake.State{
 }
 
 var expectedAnswers = map[intake.State]map[string][]intake.State{
-	Validation:   {"answer_yes": {Satisfaction}, "answer_no": {NoSolution, Analysis}, "comment": nil},
-	Satisfaction: {"rating": {Review}, "comment": nil},
+	Validation:   {"answer_yes": {Satisfaction}, "answer_no": {NoSolution, Analysis}, "comment": nil, "reask": nil},
+	Satisfaction: {"rating": {Review}, "comment": nil, "reask": nil},
 	Analysis:     {"comment": nil},
 	Solution:     {"comment": nil},
 	Review:       {"comment": nil},
@@ -212,5 +212,17 @@ func TestPlanAgreesWithDecide(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestReaskSendsTheOpenQuestionAgain(t *testing.T) {
+	for s, want := range map[intake.State]NoticeKind{Validation: NoticeValidation, Satisfaction: NoticeSatisfaction} {
+		d, err := Decide(Facts{State: s}, Event{Kind: EventReask, Actor: reporter})
+		if err != nil || len(d.Path) != 0 || !slices.Equal(d.Notify, []NoticeKind{want}) {
+			t.Errorf("%s: %+v %v", s, d, err)
+		}
+	}
+	if _, err := Decide(Facts{State: Analysis}, Event{Kind: EventReask, Actor: reporter}); err == nil {
+		t.Error("reask outside a survey step accepted")
 	}
 }

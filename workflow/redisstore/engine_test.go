@@ -197,6 +197,7 @@ func TestStoreObeysDecide(t *testing.T) {
 			return f.engine.AnswerValidation(ctx, id, reporter, false, "")
 		}},
 		{"rating", workflow.Event{Kind: workflow.EventRating, Actor: reporter}, func(id string) (*intake.Incident, error) { return f.engine.Rate(ctx, id, reporter, 3, "") }},
+		{"reask", workflow.Event{Kind: workflow.EventReask, Actor: reporter}, func(id string) (*intake.Incident, error) { return f.engine.Reask(ctx, id, reporter) }},
 	}
 	for _, to := range workflow.States() {
 		calls = append(calls, call{"move " + string(to), workflow.Event{Kind: workflow.EventMove, To: to, Actor: alice},

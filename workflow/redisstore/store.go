@@ -18,6 +18,8 @@
 //	P:{agents}:byname, P:{agents}:bytoken   agents and hashes of their tokens
 //	P:{keys}:report:HASH                incident number of a report's source key
 //	P:{mail}:thread:MESSAGE-ID          incident a mail belongs to
+//	P:{inbound}:msg:HASH                claim and outcome of one inbound message
+//	P:{inbound}:log:CHANNEL             stream: the ledger of inbound outcomes
 //
 // An incident lives in shard number%16. Everything one change touches (the
 // incident, its indexes and its outbox messages) shares the shard's hash tag,
@@ -67,6 +69,10 @@ var (
 	luaAddAgent string
 	//go:embed lua/remember_mail.lua
 	luaRememberMail string
+	//go:embed lua/inbound_begin.lua
+	luaInboundBegin string
+	//go:embed lua/inbound_record.lua
+	luaInboundRecord string
 )
 
 // Store is the Redis implementation of workflow.Store and workflow.Queue.
@@ -78,6 +84,7 @@ type Store struct {
 
 type scripts struct {
 	create, apply, get, page, claim, delivered, failed, addAgent, rememberMail *redis.Script
+	inboundBegin, inboundRecord                                                *redis.Script
 }
 
 // New returns a store using keys under prefix.
@@ -87,6 +94,7 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 		create: s(luaCreate), apply: s(luaApply), get: s(luaGet), page: s(luaPage),
 		claim: s(luaClaim), delivered: s(luaDelivered), failed: s(luaFailed),
 		addAgent: redis.NewScript(luaAddAgent), rememberMail: redis.NewScript(luaRememberMail),
+		inboundBegin: redis.NewScript(luaInboundBegin), inboundRecord: redis.NewScript(luaInboundRecord),
 	}}
 }
 

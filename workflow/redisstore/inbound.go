@@ -1,0 +1,109 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/intakebot/intakebot/intake"
+	"github.com/redis/go-redis/v9"
+)
+
+// The ledger of inbound messages lives under one hash tag, {inbound}, so
+// that a claim and its ledger entry are written by one script.
+const (
+	inboundTTL       = 90 * 24 * time.Hour
+	inboundLedgerMax = 200000
+)
+
+func (s *Store) inboundClaim(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return s.prefix + ":{inbound}:msg:" + hex.EncodeToString(sum[:16])
+}
+
+func (s *Store) inboundLog(ch intake.Channel) string {
+	return s.prefix + ":{inbound}:log:" + string(ch)
+}
+
+// Begin claims an inbound message by its key (Message-ID, or a hash of the
+// raw message) before any effect. It returns nil for a first sighting, else
+// what the claim holds: the source that first brought it and, once
+// recorded, its outcome and incident.
+func (s *Store) Begin(ctx context.Context, key, source string, now time.Time) (*intake.InboundRecord, error) {
+	res, err := s.scripts.inboundBegin.Run(ctx, s.rdb, []string{s.inboundClaim(key)}, source,
+		now.UTC().Format(time.RFC3339Nano), int(inboundTTL.Seconds())).Slice()
+	if err != nil {
+		return nil, fmt.Errorf("claim inbound message: %w", err)
+	}
+	if len(res) == 0 {
+		return nil, nil
+	}
+	r := recordOf(pairs(res))
+	return &r, nil
+}
+
+// Record writes a message's outcome once under key: into its claim and as
+// a ledger entry. It reports whether this call wrote it.
+func (s *Store) Record(ctx context.Context, key string, r intake.InboundRecord) (bool, error) {
+	fields := []any{
+		"outcome", r.Outcome, "at", r.At.UTC().Format(time.RFC3339Nano), "channel", string(r.Channel),
+		"source", r.Source, "message_id", r.MessageID, "from", r.From, "subject", r.Subject,
+		"incident", r.Incident, "step", r.Step, "reason", r.Reason,
+	}
+	args := append([]any{int(inboundTTL.Seconds()), inboundLedgerMax}, fields...)
+	n, err := s.scripts.inboundRecord.Run(ctx, s.rdb, []string{s.inboundClaim(key), s.inboundLog(r.Channel)}, args...).Int()
+	if err != nil {
+		return false, fmt.Errorf("record inbound outcome: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Inbound lists a channel's recorded outcomes, newest first; before is the
+// cursor (an entry id) of the previous page's last entry.
+func (s *Store) Inbound(ctx context.Context, ch intake.Channel, limit int, before string) ([]intake.InboundRecord, string, error) {
+	max := "+"
+	if before != "" {
+		if !validStreamID(before) {
+			return nil, "", fmt.Errorf("%w: bad cursor %q", intake.ErrInvalid, before)
+		}
+		max = "(" + before
+	}
+	entries, err := s.rdb.XRevRangeN(ctx, s.inboundLog(ch), max, "-", int64(limit)+1).Result()
+	if err != nil && err != redis.Nil {
+		return nil, "", fmt.Errorf("list inbound: %w", err)
+	}
+	next := ""
+	if len(entries) > limit {
+		entries = entries[:limit]
+		next = entries[len(entries)-1].ID
+	}
+	out := make([]intake.InboundRecord, 0, len(entries))
+	for _, e := range entries {
+		f := make(map[string]string, len(e.Values))
+		for k, v := range e.Values {
+			f[k], _ = v.(string)
+		}
+		r := recordOf(f)
+		r.ID = e.ID
+		out = append(out, r)
+	}
+	return out, next, nil
+}
+
+func recordOf(f map[string]string) intake.InboundRecord {
+	return intake.InboundRecord{
+		At: parseTime(f["at"]), Channel: intake.Channel(f["channel"]), Source: f["source"], MessageID: f["message_id"],
+		From: f["from"], Subject: f["subject"], Outcome: f["outcome"], Incident: f["incident"], Step: f["step"], Reason: f["reason"],
+	}
+}
+
+func validStreamID(id string) bool {
+	ms, seq, ok := strings.Cut(id, "-")
+	_, err1 := strconv.ParseUint(ms, 10, 64)
+	_, err2 := strconv.ParseUint(seq, 10, 64)
+	return ok && err1 == nil && err2 == nil
+}
