@@ -1,0 +1,338 @@
+// Package inbound turns one received mail into exactly one recorded outcome:
+// a new incident, a comment on one, a survey answer, or a reasoned refusal
+// (ignored, quarantined). It is the part of the e-mail channel that does not
+// speak IMAP: the mailbox watcher hands it raw messages and moves each away
+// once Process has returned without error.
+package inbound
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/intakebot/intakebot/channels/email/message"
+	"github.com/intakebot/intakebot/channels/email/quote"
+	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/workflow/answer"
+)
+
+// Incidents is the workflow engine as the mail channel drives it.
+type Incidents interface {
+	Register(ctx context.Context, rep intake.Report) (*intake.Incident, error)
+	Get(ctx context.Context, id string) (*intake.Incident, error)
+	Comment(ctx context.Context, id string, by intake.Actor, text string) (*intake.Incident, error)
+	AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (*intake.Incident, error)
+	Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (*intake.Incident, error)
+	Reask(ctx context.Context, id string, by intake.Actor) (*intake.Incident, error)
+}
+
+// Ledger claims inbound messages and records their outcomes once.
+type Ledger interface {
+	Begin(ctx context.Context, key, source string, now time.Time) (*intake.InboundRecord, error)
+	Record(ctx context.Context, key string, r intake.InboundRecord) (bool, error)
+}
+
+// Threads maps Message-IDs to incidents.
+type Threads interface {
+	ThreadOf(ctx context.Context, messageIDs []string) (string, error)
+	RememberMail(ctx context.Context, incidentID, messageID string) error
+}
+
+// ReplyTokens reads the incident out of a signed reply address
+// (helpdesk+INC-000123.token@...), or says the address carries none.
+type ReplyTokens interface {
+	IncidentOf(address string) (incidentID string, ok bool)
+}
+
+// Config is what the processor needs besides its collaborators.
+type Config struct {
+	// OwnDomain is the domain of the Message-IDs the bot sends; a reply
+	// naming one (<INC-000123.ack.1@domain>) belongs to that incident.
+	OwnDomain string
+	Detector  message.Detector
+	Limits    message.Options
+}
+
+// Processor handles inbound mail.
+type Processor struct {
+	cfg       Config
+	incidents Incidents
+	ledger    Ledger
+	threads   Threads
+	tokens    ReplyTokens
+	log       *slog.Logger
+	now       func() time.Time
+	ownID     *regexp.Regexp
+}
+
+// New returns a processor.
+func New(cfg Config, incidents Incidents, ledger Ledger, threads Threads, tokens ReplyTokens, log *slog.Logger, now func() time.Time) *Processor {
+	return &Processor{cfg: cfg, incidents: incidents, ledger: ledger, threads: threads, tokens: tokens, log: log, now: now,
+		ownID: regexp.MustCompile(`(?i)^(INC-[0-9]{6,})\.[a-z_]+\.[0-9]+@` + regexp.QuoteMeta(strings.ToLower(cfg.OwnDomain)) + `$`)}
+}
+
+// Source says where a mail was read: mailbox, UIDVALIDITY and UID, so that a
+// redelivery of the same mail is told from a copy that came another way.
+type Source struct {
+	Mailbox     string
+	UIDValidity uint32
+	UID         uint32
+}
+
+func (s Source) String() string { return fmt.Sprintf("%s/%d/%d", s.Mailbox, s.UIDValidity, s.UID) }
+
+// Process records exactly one outcome for raw and returns it. An error
+// means nothing final happened (Redis unreachable, say): the caller must
+// leave the mail where it is and try again later; every step is idempotent,
+// so the retry neither loses nor duplicates anything.
+func (p *Processor) Process(ctx context.Context, src Source, raw []byte) (intake.InboundRecord, error) {
+	msg, parseErr := message.Parse(raw, p.cfg.Limits)
+	key := messageKey(msg, raw)
+	rec := intake.InboundRecord{At: p.now().UTC(), Channel: intake.ChannelEmail, Source: src.String()}
+	if msg != nil {
+		rec.MessageID, rec.From, rec.Subject = msg.MessageID, msg.From.Address, clip(msg.Subject, 200)
+	}
+
+	prior, err := p.ledger.Begin(ctx, key, rec.Source, rec.At)
+	if err != nil {
+		return rec, err
+	}
+	if prior != nil && prior.Source != rec.Source {
+		// The same message reached us a second way (two of our addresses,
+		// a resend): it gets its own outcome and does nothing.
+		rec.Outcome, rec.Reason, rec.Incident = intake.OutcomeIgnored, "duplicate", prior.Incident
+		return p.record(ctx, key+"\x00"+rec.Source, rec)
+	}
+	if prior != nil && prior.Outcome != "" {
+		// A redelivery of a mail whose outcome is stored: the crash came
+		// after the record and before the mailbox was told.
+		return *prior, nil
+	}
+
+	rec = p.decide(ctx, key, msg, parseErr, rec)
+	if rec.Outcome == "" {
+		return rec, errors.New(rec.Reason)
+	}
+	return p.record(ctx, key, rec)
+}
+
+func (p *Processor) record(ctx context.Context, key string, rec intake.InboundRecord) (intake.InboundRecord, error) {
+	if _, err := p.ledger.Record(ctx, key, rec); err != nil {
+		return rec, err
+	}
+	p.log.Info("inbound mail", "outcome", rec.Outcome, "incident", rec.Incident, "reason", rec.Reason,
+		"message_id", rec.MessageID, "from", rec.From, "source", rec.Source)
+	return rec, nil
+}
+
+// decide applies the mail and fills in the outcome. An empty outcome means
+// a transient failure (Reason says which); the mail will be processed again.
+func (p *Processor) decide(ctx context.Context, key string, msg *message.Message, parseErr error, rec intake.InboundRecord) intake.InboundRecord {
+	if msg != nil && (parseErr == nil || errors.Is(parseErr, message.ErrNoFrom)) {
+		if reason, auto := p.cfg.Detector.Automated(msg); auto {
+			rec.Outcome, rec.Reason = intake.OutcomeIgnored, reason
+			return rec
+		}
+	}
+	if parseErr != nil {
+		rec.Outcome, rec.Reason = intake.OutcomeQuarantined, parseErr.Error()
+		return rec
+	}
+
+	inc, verified, err := p.findIncident(ctx, msg)
+	if err != nil {
+		return transient(rec, err)
+	}
+	by := intake.Actor{Kind: intake.ActorReporter, Name: senderName(msg), Via: "email", Ref: key}
+	text := visibleText(msg)
+
+	if inc == nil || inc.State == "closed" {
+		related := ""
+		if inc != nil {
+			related = inc.ID
+		}
+		reported := msg.Date
+		if reported.After(rec.At) {
+			reported = time.Time{} // a sender's clock in the future
+		}
+		created, err := p.incidents.Register(ctx, intake.Report{
+			Channel: intake.ChannelEmail, Subject: msg.Subject, Description: text, ReportedAt: reported,
+			Reporter: intake.Reporter{Name: msg.From.Name, Email: msg.From.Address},
+			Key:      key, MessageID: msg.MessageID, RelatedID: related,
+		})
+		if err != nil {
+			if errors.Is(err, intake.ErrInvalid) {
+				rec.Outcome, rec.Reason = intake.OutcomeQuarantined, err.Error()
+				return rec
+			}
+			return transient(rec, err)
+		}
+		rec.Outcome, rec.Incident = intake.OutcomeCreated, created.ID
+		return p.remember(ctx, rec, msg)
+	}
+
+	rec.Incident = inc.ID
+	if !verified {
+		// Someone other than the reporter: their words are kept, and
+		// nothing they say answers a survey.
+		by.Kind = intake.ActorParticipant
+	}
+	if verified && (inc.State == "validation" || inc.State == "satisfaction") {
+		answered, err := p.answer(ctx, inc, by, text)
+		if err != nil {
+			return transient(rec, err)
+		}
+		if answered {
+			rec.Outcome, rec.Step = intake.OutcomeSurveyAnswer, string(inc.State)
+			return p.remember(ctx, rec, msg)
+		}
+	}
+	if text == "" {
+		rec.Outcome, rec.Reason = intake.OutcomeIgnored, "empty reply"
+		return rec
+	}
+	if _, err := p.incidents.Comment(ctx, inc.ID, by, text); err != nil {
+		return transient(rec, err)
+	}
+	rec.Outcome = intake.OutcomeAppended
+	return p.remember(ctx, rec, msg)
+}
+
+// answer reads a survey answer from the reporter's reply and reports
+// whether it answered the open question. When it did not, the caller keeps
+// the reply as a comment.
+func (p *Processor) answer(ctx context.Context, inc *intake.Incident, by intake.Actor, text string) (bool, error) {
+	a := answer.Parse(text)
+	var err error
+	switch {
+	case inc.State == "validation" && (a.Kind == answer.Yes || a.Kind == answer.No):
+		_, err = p.incidents.AnswerValidation(ctx, inc.ID, by, a.Kind == answer.Yes, strings.TrimSpace(a.Comment))
+	case inc.State == "satisfaction" && a.Kind == answer.Rating:
+		_, err = p.incidents.Rate(ctx, inc.ID, by, a.Rating, strings.TrimSpace(a.Comment))
+	default:
+		// Unclear: the question goes out once more, once per time the
+		// step is entered (the Ref makes a second reask a no-op).
+		reask := by
+		reask.Ref = fmt.Sprintf("reask:%s:%d", inc.State, inc.EnteredAt[inc.State].UnixNano())
+		_, err = p.incidents.Reask(ctx, inc.ID, reask)
+		if errors.Is(err, intake.ErrConflict) {
+			err = nil
+		}
+		return false, err
+	}
+	if errors.Is(err, intake.ErrConflict) {
+		// Answered meanwhile (another channel, an earlier reply): the
+		// words are kept as a comment.
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// findIncident follows, in order of trust, the signed reply address, our
+// own Message-IDs and the thread index, then a subject tag (reporter only).
+// verified says the sender is the reporter or holds the incident's token.
+func (p *Processor) findIncident(ctx context.Context, msg *message.Message) (*intake.Incident, bool, error) {
+	if p.tokens != nil {
+		for _, a := range append(append([]message.Address{}, msg.To...), msg.Cc...) {
+			if id, ok := p.tokens.IncidentOf(a.Address); ok {
+				inc, err := p.get(ctx, id)
+				return inc, inc != nil, err
+			}
+		}
+	}
+	ids := append([]string{msg.InReplyTo}, msg.References...)
+	var others []string
+	for _, ref := range ids {
+		if m := p.ownID.FindStringSubmatch(ref); m != nil {
+			return p.withSender(ctx, strings.ToUpper(m[1]), msg)
+		}
+		if ref != "" {
+			others = append(others, ref)
+		}
+	}
+	if id, err := p.threads.ThreadOf(ctx, others); err != nil {
+		return nil, false, err
+	} else if id != "" {
+		return p.withSender(ctx, id, msg)
+	}
+	if m := subjectTag.FindStringSubmatch(msg.Subject); m != nil {
+		inc, verified, err := p.withSender(ctx, m[1], msg)
+		if err != nil || !verified {
+			// A tag from a stranger opens a new incident.
+			return nil, false, err
+		}
+		return inc, true, nil
+	}
+	return nil, false, nil
+}
+
+var subjectTag = regexp.MustCompile(`\[(INC-[0-9]{6,})\]`)
+
+func (p *Processor) withSender(ctx context.Context, id string, msg *message.Message) (*intake.Incident, bool, error) {
+	inc, err := p.get(ctx, id)
+	if err != nil || inc == nil {
+		return nil, false, err
+	}
+	return inc, strings.EqualFold(inc.Reporter.Email, msg.From.Address), nil
+}
+
+// get returns nil for an id that does not exist (a stale or forged reference).
+func (p *Processor) get(ctx context.Context, id string) (*intake.Incident, error) {
+	inc, err := p.incidents.Get(ctx, id)
+	if errors.Is(err, intake.ErrNotFound) || errors.Is(err, intake.ErrInvalid) {
+		return nil, nil
+	}
+	return inc, err
+}
+
+func (p *Processor) remember(ctx context.Context, rec intake.InboundRecord, msg *message.Message) intake.InboundRecord {
+	if err := p.threads.RememberMail(ctx, rec.Incident, msg.MessageID); err != nil {
+		return transient(rec, err)
+	}
+	return rec
+}
+
+func transient(rec intake.InboundRecord, err error) intake.InboundRecord {
+	rec.Outcome, rec.Reason = "", err.Error()
+	return rec
+}
+
+// messageKey is the Message-ID, or a hash of the raw bytes when there is
+// none (or the mail could not be parsed).
+func messageKey(msg *message.Message, raw []byte) string {
+	if msg != nil && msg.MessageID != "" {
+		return "mid:" + msg.MessageID
+	}
+	sum := sha256.Sum256(raw)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// visibleText is what the sender newly wrote, or the whole text when
+// stripping would leave nothing (a forwarded report, say).
+func visibleText(msg *message.Message) string {
+	v := strings.TrimSpace(quote.Visible(msg.Text))
+	if v == "" {
+		v = strings.TrimSpace(msg.Text)
+	}
+	return v
+}
+
+func senderName(msg *message.Message) string {
+	if msg.From.Name != "" {
+		return msg.From.Name
+	}
+	return msg.From.Address
+}
+
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
+}

@@ -1,0 +1,312 @@
+package inbound_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/intakebot/intakebot/channels/email/inbound"
+	"github.com/intakebot/intakebot/channels/email/message"
+	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/internal/redistest"
+	"github.com/intakebot/intakebot/workflow"
+	"github.com/intakebot/intakebot/workflow/redisstore"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
+
+type env struct {
+	t      *testing.T
+	store  *redisstore.Store
+	engine *workflow.Engine
+	proc   *inbound.Processor
+	uid    uint32
+}
+
+// tokens stands in for the SMTP side's signed reply addresses: a plain
+// table, since signing is that package's business and tested there.
+type tokens map[string]string
+
+func (t tokens) IncidentOf(addr string) (string, bool) { id, ok := t[strings.ToLower(addr)]; return id, ok }
+
+func newEnv(t *testing.T, tok tokens) *env {
+	rdb, prefix := redistest.New(t, redisstore.Connect)
+	store := redisstore.New(rdb, prefix)
+	rules, err := intake.NewRules(intake.RulesConfig{
+		DefaultLanguage: intake.English, DefaultCategory: "general", DefaultImpact: intake.Medium, DefaultUrgency: intake.Medium,
+		Categories: []intake.Category{{Name: "email", Keywords: []string{"correo", "email", "outlook"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine := workflow.NewEngine(store, rules, workflow.NewMetrics(prometheus.NewRegistry()), time.Now)
+	proc := inbound.New(inbound.Config{
+		OwnDomain: "helpdesk.example.test",
+		Detector:  message.Detector{OwnAddresses: []string{"helpdesk@example.test"}, LoopHeader: "X-Intakebot-Loop"},
+	}, engine, store, store, tok, slog.New(slog.DiscardHandler), time.Now)
+	return &env{t: t, store: store, engine: engine, proc: proc}
+}
+
+// deliver processes a raw mail as the next UID of the help-desk mailbox.
+func (e *env) deliver(raw string) intake.InboundRecord {
+	e.t.Helper()
+	e.uid++
+	rec, err := e.proc.Process(context.Background(), inbound.Source{Mailbox: "helpdesk", UIDValidity: 1, UID: e.uid}, []byte(raw))
+	if err != nil {
+		e.t.Fatalf("process: %v", err)
+	}
+	return rec
+}
+
+func (e *env) get(id string) *intake.Incident {
+	e.t.Helper()
+	inc, err := e.engine.Get(context.Background(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return inc
+}
+
+func (e *env) agent(id string, to intake.State) {
+	e.t.Helper()
+	if _, err := e.engine.Move(context.Background(), id, intake.Actor{Kind: intake.ActorAgent, Name: "alice", Via: "api"}, to, ""); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func mail(from, subject, msgID, inReplyTo, body string, extra ...string) string {
+	h := []string{
+		"From: " + from, "To: Help desk <helpdesk@example.test>", "Subject: " + subject,
+		"Date: Wed, 25 Nov 2026 09:00:00 +0100", "Message-ID: <" + msgID + ">",
+		"MIME-Version: 1.0", "Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: 8bit",
+	}
+	if inReplyTo != "" {
+		h = append(h, "In-Reply-To: <"+inReplyTo+">", "References: <"+inReplyTo+">")
+	}
+	h = append(h, extra...)
+	return strings.Join(h, "\r\n") + "\r\n\r\n" + strings.ReplaceAll(body, "\n", "\r\n")
+}
+
+const ana = "Ana Pérez <ana@example.test>"
+
+func ours(id, kind string) string { return fmt.Sprintf("%s.%s.1@helpdesk.example.test", id, kind) }
+
+func TestSpanishMailThroughTheWholeModel(t *testing.T) {
+	e := newEnv(t, nil)
+	rec := e.deliver(mail(ana, "No me funciona el correo", "m1@example.test", "", "Hola,\nno me funciona el correo desde esta mañana.\n\nEnviado desde mi iPhone"))
+	if rec.Outcome != intake.OutcomeCreated || rec.Incident == "" {
+		t.Fatalf("first mail: %+v", rec)
+	}
+	id := rec.Incident
+	inc := e.get(id)
+	if inc.Reporter.Language != intake.Spanish || inc.Reporter.Email != "ana@example.test" || inc.Category != "email" ||
+		strings.Contains(inc.Description, "iPhone") || len(inc.MailIDs) != 1 {
+		t.Fatalf("registered %+v", inc)
+	}
+
+	// More detail, replying to our acknowledgment: a comment, quote stripped.
+	rec = e.deliver(mail(ana, "Re: [INC] acuse", "m2@example.test", ours(id, "ack"),
+		"Además tampoco abre el calendario.\n\nEl mié, 25 nov 2026 a las 9:01, Help desk <helpdesk@example.test> escribió:\n> Hemos registrado su incidencia"))
+	if rec.Outcome != intake.OutcomeAppended || rec.Incident != id {
+		t.Fatalf("reply: %+v", rec)
+	}
+	if c := e.get(id).Comments; len(c) != 1 || c[0].Text != "Además tampoco abre el calendario." {
+		t.Fatalf("comments %+v", c)
+	}
+
+	e.agent(id, workflow.Solution)
+	e.agent(id, workflow.Validation)
+	rec = e.deliver(mail(ana, "Re: ¿Vuelve a funcionar?", "m3@example.test", ours(id, "validation"), "Sí, ya funciona. Gracias"))
+	if rec.Outcome != intake.OutcomeSurveyAnswer || rec.Step != "validation" || e.get(id).State != workflow.Satisfaction {
+		t.Fatalf("yes: %+v state %s", rec, e.get(id).State)
+	}
+	rec = e.deliver(mail(ana, "Re: ¿Qué tal lo hemos hecho?", "m4@example.test", ours(id, "satisfaction"), "5\n\nEl jue, 26 nov escribió:\n> Responda con un número"))
+	inc = e.get(id)
+	if rec.Outcome != intake.OutcomeSurveyAnswer || inc.State != workflow.Review || inc.Surveys[1].Rating != 5 || inc.Surveys[1].Via != "email" {
+		t.Fatalf("rating: %+v %+v", rec, inc.Surveys)
+	}
+
+	// Every mail has exactly one ledger entry, newest first.
+	list, _, err := e.store.Inbound(context.Background(), intake.ChannelEmail, 10, "")
+	if err != nil || len(list) != 4 || list[0].MessageID != "m4@example.test" || list[3].Outcome != intake.OutcomeCreated {
+		t.Fatalf("ledger %+v %v", list, err)
+	}
+}
+
+func TestEnglishNoGoesBackAndUnclearAsksOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	id := e.deliver(mail("Bob <bob@example.test>", "Outlook crashes", "b1@example.test", "", "Outlook crashes when I open it.")).Incident
+	e.agent(id, workflow.Solution)
+	e.agent(id, workflow.Validation)
+	for i, body := range []string{"I am not sure, let me check tomorrow", "hmm, maybe?"} {
+		rec := e.deliver(mail("bob@example.test", "Re: x", fmt.Sprintf("b-unclear-%d@example.test", i), ours(id, "validation"), body))
+		if rec.Outcome != intake.OutcomeAppended {
+			t.Fatalf("unclear reply %d: %+v", i, rec)
+		}
+	}
+	inc := e.get(id)
+	if inc.State != workflow.Validation || len(inc.Comments) != 2 {
+		t.Fatalf("after unclear replies: %s, %d comments", inc.State, len(inc.Comments))
+	}
+	if n := countQueued(t, e, "validation"); n != 2 {
+		t.Fatalf("%d validation questions queued, want the first and one repeat", n)
+	}
+	rec := e.deliver(mail("bob@example.test", "Re: x", "b2@example.test", ours(id, "validation"), "No, it is still broken"))
+	inc = e.get(id)
+	if rec.Outcome != intake.OutcomeSurveyAnswer || inc.State != workflow.Analysis || inc.ReopenCount != 1 || inc.Surveys[0].Comment == "" {
+		t.Fatalf("no: %+v %s %d %+v", rec, inc.State, inc.ReopenCount, inc.Surveys)
+	}
+}
+
+func countQueued(t *testing.T, e *env, kind string) int {
+	list, err := e.store.Outbox(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, q := range list {
+		if q.Kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+func TestRedeliveryAndDuplicates(t *testing.T) {
+	e := newEnv(t, nil)
+	raw := mail(ana, "VPN caída", "dup@example.test", "", "La VPN está caída")
+	first, err := e.proc.Process(context.Background(), inbound.Source{Mailbox: "helpdesk", UIDValidity: 7, UID: 42}, []byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same mail again from the same place: a crash before the mailbox
+	// was told. Same outcome, nothing new.
+	again, err := e.proc.Process(context.Background(), inbound.Source{Mailbox: "helpdesk", UIDValidity: 7, UID: 42}, []byte(raw))
+	if err != nil || again.Outcome != intake.OutcomeCreated || again.Incident != first.Incident {
+		t.Fatalf("redelivery: %+v %v", again, err)
+	}
+	// The same Message-ID from another mailbox: its own outcome, no effect.
+	dup, err := e.proc.Process(context.Background(), inbound.Source{Mailbox: "support", UIDValidity: 1, UID: 1}, []byte(raw))
+	if err != nil || dup.Outcome != intake.OutcomeIgnored || dup.Reason != "duplicate" || dup.Incident != first.Incident {
+		t.Fatalf("duplicate: %+v %v", dup, err)
+	}
+	list, _, _ := e.store.Inbound(context.Background(), intake.ChannelEmail, 10, "")
+	if len(list) != 2 {
+		t.Fatalf("%d ledger entries, want 2 (created, duplicate)", len(list))
+	}
+	if n := countQueued(t, e, "ack"); n != 1 {
+		t.Fatalf("%d acknowledgments, want 1", n)
+	}
+}
+
+func TestAutomatedMailIsIgnored(t *testing.T) {
+	e := newEnv(t, nil)
+	id := e.deliver(mail(ana, "Impresora", "p1@example.test", "", "La impresora no imprime")).Incident
+	for _, c := range []struct{ raw, reason string }{
+		{mail(ana, "Fuera de la oficina", "ooo@example.test", ours(id, "ack"), "Estoy de vacaciones", "Auto-Submitted: auto-replied"), message.ReasonAutoReply},
+		{mail("MAILER-DAEMON@mx.example.test", "Undelivered", "bounce@mx", "", "550 no such user"), message.ReasonBounce},
+		{mail("helpdesk@example.test", "[INC] loop", "loop@x", "", "our own mail", "X-Intakebot-Loop: helpdesk@example.test"), message.ReasonLoop},
+	} {
+		rec := e.deliver(c.raw)
+		if rec.Outcome != intake.OutcomeIgnored || rec.Reason != c.reason {
+			t.Errorf("%s: %+v", c.reason, rec)
+		}
+	}
+	if inc := e.get(id); len(inc.Comments) != 0 || inc.Version != 1 {
+		t.Fatalf("an automated mail changed the incident: %+v", inc)
+	}
+	if n := countQueued(t, e, "ack"); n != 1 {
+		t.Fatalf("%d acknowledgments, want only the first mail's", n)
+	}
+}
+
+func TestWhoMayAnswerAndThreading(t *testing.T) {
+	e := newEnv(t, tokens{})
+	id := e.deliver(mail(ana, "Correo caído", "root@example.test", "", "El correo está caído")).Incident
+	e.agent(id, workflow.Solution)
+	e.agent(id, workflow.Validation)
+
+	// A colleague answering "yes" on the thread: a comment, no answer.
+	rec := e.deliver(mail("Carlos <carlos@example.test>", "Re: Correo caído", "c1@example.test", "root@example.test", "Sí, a mí ya me funciona"))
+	inc := e.get(id)
+	if rec.Outcome != intake.OutcomeAppended || inc.State != workflow.Validation || inc.Comments[0].Text == "" {
+		t.Fatalf("colleague: %+v %s", rec, inc.State)
+	}
+	// A stranger with only a subject tag opens a new incident.
+	rec = e.deliver(mail("mallory@example.test", "Re: ["+id+"] yes", "s1@example.test", "", "yes"))
+	if rec.Outcome != intake.OutcomeCreated || rec.Incident == id {
+		t.Fatalf("stranger: %+v", rec)
+	}
+	// The reporter with only a subject tag (a new mail, no thread headers) answers.
+	rec = e.deliver(mail(ana, "Re: ["+id+"] ¿funciona?", "a2@example.test", "", "no, sigue igual"))
+	if rec.Outcome != intake.OutcomeSurveyAnswer || e.get(id).State != workflow.Analysis {
+		t.Fatalf("reporter by tag: %+v", rec)
+	}
+}
+
+func TestReplyTokenProvesTheReporter(t *testing.T) {
+	e := newEnv(t, nil)
+	id := e.deliver(mail(ana, "Correo", "t0@example.test", "", "no funciona el correo")).Incident
+	e.proc = inbound.New(inbound.Config{OwnDomain: "helpdesk.example.test"}, e.engine, e.store, e.store,
+		tokens{"helpdesk+" + strings.ToLower(id) + ".secret@example.test": id}, slog.New(slog.DiscardHandler), time.Now)
+	e.agent(id, workflow.Solution)
+	e.agent(id, workflow.Validation)
+	// Ana answers from her phone's other address, to the signed Reply-To.
+	raw := strings.Replace(mail("Ana <ana.perez@personal.example>", "Re: x", "t1@example.test", "", "sí"),
+		"To: Help desk <helpdesk@example.test>", "To: helpdesk+"+id+".secret@example.test", 1)
+	if rec := e.deliver(raw); rec.Outcome != intake.OutcomeSurveyAnswer {
+		t.Fatalf("token reply: %+v", rec)
+	}
+}
+
+func TestReplyToClosedIncidentOpensALinkedOne(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	id := e.deliver(mail(ana, "Correo", "c0@example.test", "", "no funciona el correo")).Incident
+	alice := intake.Actor{Kind: intake.ActorAgent, Name: "alice", Via: "api", Admin: true}
+	e.agent(id, workflow.Solution)
+	e.agent(id, workflow.Validation)
+	by := intake.Actor{Kind: intake.ActorReporter, Name: "Ana", Via: "phone"}
+	e.engine.AnswerValidation(ctx, id, by, true, "")
+	e.engine.Rate(ctx, id, by, 4, "")
+	if _, err := e.engine.Move(ctx, id, alice, workflow.Closed, ""); err != nil {
+		t.Fatal(err)
+	}
+	rec := e.deliver(mail(ana, "Re: cerrada", "c9@example.test", ours(id, "closed"), "Ha vuelto a fallar"))
+	if rec.Outcome != intake.OutcomeCreated || rec.Incident == id || e.get(rec.Incident).RelatedID != id {
+		t.Fatalf("after close: %+v", rec)
+	}
+}
+
+func TestBadMailIsQuarantinedNotFatal(t *testing.T) {
+	e := newEnv(t, nil)
+	for name, raw := range map[string]string{
+		"no header separator": "this is not a mail at all",
+		"no from":             "Subject: hi\r\nMessage-ID: <nofrom@x>\r\n\r\nbody",
+	} {
+		rec := e.deliver(raw)
+		if rec.Outcome != intake.OutcomeQuarantined || rec.Reason == "" {
+			t.Errorf("%s: %+v", name, rec)
+		}
+	}
+	huge := mail(ana, "big", "big@example.test", "", strings.Repeat("x", 26<<20))
+	if rec := e.deliver(huge); rec.Outcome != intake.OutcomeQuarantined || !strings.Contains(rec.Reason, "too large") {
+		t.Errorf("huge: %+v", rec)
+	}
+}
+
+func TestRedisDownIsAnErrorNotAnOutcome(t *testing.T) {
+	dead, _ := redisstore.Connect("redis://127.0.0.1:1")
+	store := redisstore.New(dead, "x")
+	rules, _ := intake.NewRules(intake.RulesConfig{DefaultLanguage: intake.English, DefaultCategory: "g", DefaultImpact: intake.Low, DefaultUrgency: intake.Low})
+	engine := workflow.NewEngine(store, rules, workflow.NewMetrics(prometheus.NewRegistry()), time.Now)
+	p := inbound.New(inbound.Config{}, engine, store, store, nil, slog.New(slog.DiscardHandler), time.Now)
+	if _, err := p.Process(context.Background(), inbound.Source{Mailbox: "m", UID: 1}, []byte(mail(ana, "x", "x@x", "", "x"))); err == nil {
+		t.Fatal("no error with Redis down")
+	}
+}
