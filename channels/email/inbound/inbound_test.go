@@ -32,7 +32,10 @@ type env struct {
 // table, since signing is that package's business and tested there.
 type tokens map[string]string
 
-func (t tokens) IncidentOf(addr string) (string, bool) { id, ok := t[strings.ToLower(addr)]; return id, ok }
+func (t tokens) IncidentOf(addr string) (string, bool) {
+	id, ok := t[strings.ToLower(addr)]
+	return id, ok
+}
 
 func newEnv(t *testing.T, tok tokens) *env {
 	rdb, prefix := redistest.New(t, redisstore.Connect)
