@@ -7,7 +7,7 @@ import (
 )
 
 type sample struct {
-	ID, Subject, Category, Priority, CI, ReporterName string
+	ID, Subject, Category, Priority, CI, ReporterName, SurveyURL string
 }
 
 func TestEveryTemplateExistsInEveryLanguageAndRenders(t *testing.T) {
@@ -73,5 +73,24 @@ func TestUnknownFieldIsAnError(t *testing.T) {
 	}
 	if _, err := s.Render("en", "ack", map[string]string{}); err == nil {
 		t.Fatal("rendering with a missing key succeeded")
+	}
+}
+
+func TestSurveyQuestionsCarryTheWebLinkInBothLanguages(t *testing.T) {
+	s, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range s.Langs() {
+		for _, kind := range []string{"validation", "satisfaction"} {
+			with, err := s.Render(lang, kind, sample{ID: "INC-000001", ReporterName: "Ana", SurveyURL: "https://hd.example.test/s/TOKEN"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			without, _ := s.Render(lang, kind, sample{ID: "INC-000001", ReporterName: "Ana"})
+			if !strings.Contains(with.Text, "https://hd.example.test/s/TOKEN") || strings.Contains(without.Text, "/s/") || strings.Contains(without.Text, "web") {
+				t.Errorf("%s/%s: link shown wrongly:\n%s\n---\n%s", lang, kind, with.Text, without.Text)
+			}
+		}
 	}
 }

@@ -30,8 +30,14 @@ type Notifier interface {
 	Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.Incident) error
 }
 
+// SurveyLinks signs the web link of a survey question.
+type SurveyLinks interface {
+	Link(incidentID, step string) (string, error)
+}
+
 // Dispatcher drains the outbox of one channel through its notifier.
 type Dispatcher struct {
+	links       SurveyLinks
 	queue       Queue
 	incidents   Store
 	texts       *templates.Set
@@ -45,9 +51,10 @@ type Dispatcher struct {
 	MaxAttempts int
 }
 
-// NewDispatcher returns a dispatcher for one channel.
-func NewDispatcher(q Queue, s Store, texts *templates.Set, channel intake.Channel, n Notifier, log *slog.Logger, m *Metrics, now func() time.Time) *Dispatcher {
-	return &Dispatcher{queue: q, incidents: s, texts: texts, notifier: n, channel: channel, log: log, metrics: m, now: now,
+// NewDispatcher returns a dispatcher for one channel. links may be nil:
+// survey questions then carry no web link.
+func NewDispatcher(q Queue, s Store, texts *templates.Set, links SurveyLinks, channel intake.Channel, n Notifier, log *slog.Logger, m *Metrics, now func() time.Time) *Dispatcher {
+	return &Dispatcher{queue: q, incidents: s, texts: texts, links: links, notifier: n, channel: channel, log: log, metrics: m, now: now,
 		Lease: time.Minute, Batch: 100, MaxAttempts: 10}
 }
 
@@ -87,7 +94,7 @@ func (d *Dispatcher) deliver(ctx context.Context, q intake.Notice) error {
 	if err != nil {
 		return err
 	}
-	msg, err := Render(d.texts, q, inc)
+	msg, err := Render(d.texts, d.links, q, inc)
 	if err != nil {
 		return err
 	}
@@ -106,15 +113,27 @@ func Backoff(attempt int) time.Duration {
 // noticeData is what templates may use.
 type noticeData struct {
 	ID, Subject, Category, Priority, CI, ReporterName, Owner string
+	// SurveyURL is the signed web link of a survey question, when links
+	// are configured.
+	SurveyURL string
 }
 
 // Render turns a queued notice into the message the reporter reads, in the
-// language recorded when it was queued.
-func Render(texts *templates.Set, q intake.Notice, inc *intake.Incident) (intake.Outgoing, error) {
-	r, err := texts.Render(string(q.Lang), q.Kind, noticeData{
+// language recorded when it was queued. Survey links are signed now, at
+// delivery, so a link always belongs to the step's current round.
+func Render(texts *templates.Set, links SurveyLinks, q intake.Notice, inc *intake.Incident) (intake.Outgoing, error) {
+	data := noticeData{
 		ID: inc.ID, Subject: inc.Subject, Category: inc.Category, Priority: string(inc.Priority),
 		CI: inc.CI, ReporterName: inc.Reporter.Name, Owner: inc.Owner,
-	})
+	}
+	if step := q.Kind; links != nil && (step == string(NoticeValidation) || step == string(NoticeSatisfaction)) {
+		url, err := links.Link(inc.ID, step)
+		if err != nil {
+			return intake.Outgoing{}, fmt.Errorf("sign survey link: %w", err)
+		}
+		data.SurveyURL = url
+	}
+	r, err := texts.Render(string(q.Lang), q.Kind, data)
 	if err != nil {
 		return intake.Outgoing{}, fmt.Errorf("render %s/%s: %w", q.Lang, q.Kind, err)
 	}

@@ -225,3 +225,19 @@ func checkID(id string) error {
 func URL(baseURL, token string) string {
 	return strings.TrimRight(baseURL, "/") + "/s/" + url.PathEscape(token)
 }
+
+// Linker builds survey links under one base URL; it is what the outbox
+// asks for when it writes a survey question.
+type Linker struct {
+	Signer  *Signer
+	BaseURL string
+}
+
+// Link signs a token for the incident's step and returns its URL.
+func (l Linker) Link(incidentID, step string) (string, error) {
+	token, err := l.Signer.Sign(incidentID, step)
+	if err != nil {
+		return "", err
+	}
+	return URL(l.BaseURL, token), nil
+}

@@ -26,6 +26,11 @@ type Config struct {
 		Listen          string   `yaml:"listen"`
 		ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	} `yaml:"http"`
+	Web struct {
+		BaseURL string   `yaml:"base_url"`
+		LinkKey string   `yaml:"link_key"`
+		LinkTTL Duration `yaml:"link_ttl"`
+	} `yaml:"web"`
 	Log struct {
 		Format string `yaml:"format"`
 		Level  string `yaml:"level"`

@@ -151,6 +151,12 @@ func TestServeWithEmbeddedStore(t *testing.T) {
 		t.Fatalf("healthz: %v %v", err, resp)
 	}
 	resp.Body.Close()
+	// The survey pages are served beside the API.
+	resp, err = http.Get(s.url + "/s/forged-token")
+	if err != nil || resp.StatusCode != 400 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("survey page: %v %v", err, resp)
+	}
+	resp.Body.Close()
 	env := map[string]string{"INTAKEBOT_URL": s.url, "INTAKEBOT_TOKEN": s.token}
 	for _, args := range [][]string{
 		{"incidents", "create", "--subject", "La VPN está caída para todos", "--reporter-email", "eva@example.test"},

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/intakebot/intakebot/channels/surveylink"
 	"github.com/intakebot/intakebot/channels/web"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/templates"
@@ -72,12 +75,30 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 		fmt.Fprintf(stdout, "Embedded mode: agent \"admin\" (an admin) has the API token:\n  export INTAKEBOT_TOKEN=%s\n", token)
 	}
 
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return err
+	}
+	signer, err := surveySigner(cfg, log)
+	if err != nil {
+		return err
+	}
+	baseURL := cfg.Web.BaseURL
+	if baseURL == "" {
+		baseURL = "http://" + ln.Addr().String()
+	}
+	links := surveylink.Linker{Signer: signer, BaseURL: baseURL}
+	pages, err := templates.LoadPages()
+	if err != nil {
+		return err
+	}
+
 	// The channels that deliver messages to reporters plug in here; until a
 	// channel is configured its messages stay queued and visible in /api/v1/outbox.
 	notifiers := map[intake.Channel]workflow.Notifier{}
 	sched := cron.New(cron.WithChain(cron.Recover(cronLogger{log}), cron.SkipIfStillRunning(cronLogger{log})))
 	for ch, n := range notifiers {
-		d := workflow.NewDispatcher(store, store, texts, ch, n, log, metrics, time.Now)
+		d := workflow.NewDispatcher(store, store, texts, links, ch, n, log, metrics, time.Now)
 		if _, err := sched.AddFunc(cfg.Outbox.Poll, func() {
 			if _, err := d.Drain(ctx); err != nil {
 				log.Error("outbox drain failed", "channel", ch, "err", err)
@@ -93,11 +114,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 		Incidents: engine, Lister: store, Outbox: store, Agents: store, Health: store,
 		States: workflow.States(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: log, Registerer: reg,
 	})
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute}
+	root := http.NewServeMux()
+	root.Handle("/s/", surveylink.NewHandler(surveylink.Deps{Signer: signer, Incidents: engine, Answerer: engine,
+		Spender: store, Pages: pages, Log: log}))
+	root.Handle("/", api)
+	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute}
 	fmt.Fprintf(stdout, "intakebot is serving the API on http://%s (try: curl http://%s/healthz)\n", ln.Addr(), ln.Addr())
 	log.Info("serving", "listen", ln.Addr().String())
 
@@ -118,6 +139,23 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 		return err
 	}
 	return nil
+}
+
+// surveySigner signs survey links with the configured key, or with a
+// random one (links then die with the process) when none is set.
+func surveySigner(cfg *Config, log *slog.Logger) (*surveylink.Signer, error) {
+	key, err := base64.StdEncoding.DecodeString(cfg.Web.LinkKey)
+	if err != nil {
+		return nil, fmt.Errorf("web.link_key is not base64: %w", err)
+	}
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		log.Warn("web.link_key is not set: survey links use a random key and stop working when intakebot restarts")
+	}
+	return surveylink.NewSigner(key, time.Duration(cfg.Web.LinkTTL), time.Now)
 }
 
 // openRedis connects to the configured Redis, or starts the embedded store

@@ -3,9 +3,11 @@ package redisstore_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/intakebot/intakebot/channels/surveylink"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/workflow"
 )
@@ -105,8 +107,39 @@ func TestMailThread(t *testing.T) {
 	}
 	// Answers thread under the reporter's mails.
 	q, _ := f.store.Claim(ctx, intake.ChannelEmail, f.clock.Now(), 0, 10)
-	msg, err := workflow.Render(f.texts, q[0], inc)
+	msg, err := workflow.Render(f.texts, nil, q[0], inc)
 	if err != nil || msg.InReplyTo != "r2@a" || !slices.Equal(msg.References, inc.MailIDs) {
 		t.Fatalf("threading %q %v %v", msg.InReplyTo, msg.References, err)
+	}
+}
+
+func TestSurveyQuestionsAreRenderedWithASignedLink(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	id := reach(t, f, workflow.Validation)
+	signer, err := surveylink.NewSigner(make([]byte, 32), 0, f.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := surveylink.Linker{Signer: signer, BaseURL: "https://hd.example.test/"}
+	queued, _ := f.store.Claim(ctx, intake.ChannelEmail, f.clock.Now(), 0, 10)
+	inc := must(t)(f.engine.Get(ctx, id))
+	for _, q := range queued {
+		msg, err := workflow.Render(f.texts, links, q, inc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hasLink := strings.Contains(msg.Text, "https://hd.example.test/s/")
+		if hasLink != (q.Kind == "validation") {
+			t.Errorf("%s message: link %v\n%s", q.Kind, hasLink, msg.Text)
+		}
+		if q.Kind == "validation" {
+			token := msg.Text[strings.Index(msg.Text, "/s/")+3:]
+			token = strings.Fields(token)[0]
+			c, err := signer.Verify(token)
+			if err != nil || c.IncidentID != id || c.Step != "validation" {
+				t.Fatalf("link does not verify: %+v %v", c, err)
+			}
+		}
 	}
 }

@@ -76,7 +76,7 @@ func newFixtureOn(t testing.TB, rdb redis.UniversalClient, prefix string) *fixtu
 }
 
 func (f *fixture) dispatcher(ch intake.Channel, n workflow.Notifier) *workflow.Dispatcher {
-	return workflow.NewDispatcher(f.store, f.store, f.texts, ch, n, slog.New(slog.DiscardHandler), f.m, f.clock.Now)
+	return workflow.NewDispatcher(f.store, f.store, f.texts, nil, ch, n, slog.New(slog.DiscardHandler), f.m, f.clock.Now)
 }
 
 // recorder is a notifier that keeps what it was asked to deliver; the real
