@@ -122,6 +122,8 @@ type HistoryEntry struct {
 	To    State     `json:"to,omitempty"`
 	Note  string    `json:"note,omitempty"`
 	Via   string    `json:"via,omitempty"`
+	// Detail says what else changed, old -> new ("owner: alice -> bob").
+	Detail string `json:"detail,omitempty"`
 }
 
 // Incident is a registered report and everything that happened to it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -220,6 +221,13 @@ func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (*in
 	if ev.Actor.Kind == "" || ev.Actor.Name == "" {
 		return nil, fmt.Errorf("%w: every change needs an actor", intake.ErrInvalid)
 	}
+	// Only known states reach the plan cache, which must stay bounded.
+	if ev.Kind == EventMove && !slices.Contains(States(), ev.To) {
+		return nil, fmt.Errorf("%w: unknown state %q (states: %s)", intake.ErrInvalid, clipText(string(ev.To), 40), list(States()))
+	}
+	if err := checkText(ch.Note, MaxTextBytes); err != nil {
+		return nil, err
+	}
 	now := e.now().UTC()
 	ch.Plan, ch.Event, ch.Actor, ch.Via, ch.Ref, ch.At = e.plan(ev), ev.Kind, ev.Actor.Name, ev.Actor.Via, ev.Actor.Ref, now
 	for _, t := range []*time.Time{timeOf(ch.Action), timeOf(ch.Comment), timeOf(ch.Survey)} {
@@ -271,6 +279,13 @@ func timeOf(v any) *time.Time {
 		}
 	}
 	return nil
+}
+
+func clipText(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
 }
 
 func requireText(s string) error {

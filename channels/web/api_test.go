@@ -203,7 +203,7 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 		{"alice", "POST", p + "/actions", `{"text": ""}`, 400, "invalid"},
 		{"alice", "POST", p + "/transitions", `{}`, 400, "invalid"},
 		{"alice", "POST", p + "/transitions", `{"to": "closed"}`, 409, "invalid_transition"},
-		{"alice", "POST", p + "/transitions", `{"to": "nowhere"}`, 409, "invalid_transition"},
+		{"alice", "POST", p + "/transitions", `{"to": "nowhere"}`, 400, "invalid"},
 		{"alice", "POST", p + "/assign", `{"owner": "ghost"}`, 400, "invalid"},
 		{"alice", "POST", p + "/escalate", `{"group": "nope"}`, 400, "invalid"},
 		{"alice", "POST", p + "/escalate", `{"level": 7}`, 400, "invalid"},

@@ -319,3 +319,45 @@ func second(_ *intake.Incident, err error) error { return err }
 func containsID(list []*intake.Incident, id string) bool {
 	return slices.ContainsFunc(list, func(i *intake.Incident) bool { return i.ID == id })
 }
+
+func TestHistoryRecordsWhatChanged(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	id := reach(t, f, workflow.Analysis) // assigned to alice
+	must(t)(f.engine.Assign(ctx, id, alice, "bob", "holiday"))
+	must(t)(f.engine.Escalate(ctx, id, bob, "networks", 2, "needs L2"))
+	must(t)(f.engine.Recategorize(ctx, id, bob, "network", ""))
+	inc := must(t)(f.engine.Get(ctx, id))
+	var details []string
+	for _, h := range inc.History {
+		details = append(details, h.Event+"="+h.Detail)
+	}
+	want := []string{"registered=", "assign=owner:  -> alice", "assign=owner: alice -> bob",
+		"escalate=group: service-desk -> networks; level: 1 -> 2", "recategorize=category: general -> network"}
+	if !slices.Equal(details, want) {
+		t.Fatalf("history details\n got %q\nwant %q", details, want)
+	}
+}
+
+func TestCounterGoingBackNeverReusesAnIncident(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	first := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelPhone, Subject: "Ana's printer"}))
+	keyed := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "keyed", Key: "<k@x>"}))
+	// A failover that lost the counter's latest writes.
+	keys, _ := f.rdb.Keys(ctx, "*:seq").Result()
+	for _, k := range keys {
+		f.rdb.Set(ctx, k, 0, 0)
+	}
+	second := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelPhone, Subject: "printer on fire"}))
+	if second.ID == first.ID || second.ID == keyed.ID || second.Subject != "printer on fire" {
+		t.Fatalf("new report answered with %s %q", second.ID, second.Subject)
+	}
+	if got := must(t)(f.engine.Get(ctx, first.ID)); got.Subject != "Ana's printer" {
+		t.Fatalf("first incident overwritten: %q", got.Subject)
+	}
+	again := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "keyed", Key: "<k@x>"}))
+	if again.ID != keyed.ID {
+		t.Fatalf("the keyed report's retry gave %s, want %s", again.ID, keyed.ID)
+	}
+}

@@ -33,6 +33,7 @@ import (
 	_ "embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -118,27 +119,41 @@ func (s *Store) keys(id string) (shard, inc string, err error) {
 // first history entry and its notices in one atomic call (two round trips:
 // INCR, then the script).
 func (s *Store) Create(ctx context.Context, key string, inc *intake.Incident, notify []workflow.NoticeKind) (*intake.Incident, error) {
-	n, err := s.rdb.Incr(ctx, s.prefix+":seq").Result()
-	if err != nil {
-		return nil, fmt.Errorf("allocate incident id: %w", err)
-	}
-	if key != "" {
-		// The key keeps the number of its first registration; a retry after
-		// a crash anywhere below finds it and creates (or finds) the same
-		// incident. The number INCR gave a retry is simply not used.
-		prev, err := s.rdb.SetArgs(ctx, s.keyClaim(key), n, redis.SetArgs{Mode: "NX", Get: true, TTL: keyClaimTTL}).Result()
-		switch {
-		case err == redis.Nil:
-		case err != nil:
-			return nil, fmt.Errorf("claim report key: %w", err)
-		default:
-			if n, err = strconv.ParseInt(prev, 10, 64); err != nil {
-				return nil, fmt.Errorf("corrupt report key claim %q", prev)
+	// A number can be taken only if the counter went back (a failover that
+	// lost writes, a restore): then the next one is tried, a few times.
+	for attempt := 0; attempt < 5; attempt++ {
+		n, err := s.rdb.Incr(ctx, s.prefix+":seq").Result()
+		if err != nil {
+			return nil, fmt.Errorf("allocate incident id: %w", err)
+		}
+		if key != "" {
+			// The key keeps the number of its first registration; a retry
+			// after a crash anywhere below finds it and creates (or finds)
+			// the same incident. The number INCR gave a retry is not used.
+			args := redis.SetArgs{Mode: "NX", Get: true, TTL: keyClaimTTL}
+			if attempt > 0 {
+				args.Mode = "" // the claimed number was taken: move the claim
+			}
+			prev, err := s.rdb.SetArgs(ctx, s.keyClaim(key), n, args).Result()
+			switch {
+			case err == redis.Nil || attempt > 0:
+			case err != nil:
+				return nil, fmt.Errorf("claim report key: %w", err)
+			default:
+				if n, err = strconv.ParseInt(prev, 10, 64); err != nil {
+					return nil, fmt.Errorf("corrupt report key claim %q", prev)
+				}
 			}
 		}
+		stored, err := s.create(ctx, n, key, inc, notify)
+		if !errors.Is(err, errTaken) {
+			return stored, err
+		}
 	}
-	return s.create(ctx, n, inc, notify)
+	return nil, fmt.Errorf("allocate incident id: the numbers the counter gives are taken; is %s:seq behind?", s.prefix)
 }
+
+var errTaken = errors.New("incident number taken")
 
 // keyClaimTTL is how long a report key is remembered: far longer than any
 // redelivery of the same message.
@@ -149,22 +164,25 @@ func (s *Store) keyClaim(key string) string {
 	return s.prefix + ":{keys}:report:" + hex.EncodeToString(sum[:16])
 }
 
-func (s *Store) create(ctx context.Context, n int64, inc *intake.Incident, notify []workflow.NoticeKind) (*intake.Incident, error) {
+func (s *Store) create(ctx context.Context, n int64, key string, inc *intake.Incident, notify []workflow.NoticeKind) (*intake.Incident, error) {
 	id := intake.FormatID(n)
-	shard, key, _ := s.keys(id)
+	shard, incKey, _ := s.keys(id)
 	at := inc.RegisteredAt.UTC().Format(time.RFC3339Nano)
 	kinds := make([]string, len(notify))
 	for i, k := range notify {
 		kinds[i] = string(k)
 	}
 	args := append([]any{shard, id, n, at, inc.RegisteredAt.UnixMilli(), registrar(inc), string(inc.Channel),
-		strings.Join(kinds, ",")}, hashFields(id, n, inc)...)
-	res, err := s.scripts.create.Run(ctx, s.rdb, []string{key}, args...).Text()
+		strings.Join(kinds, ","), key}, hashFields(id, n, inc)...)
+	res, err := s.scripts.create.Run(ctx, s.rdb, []string{incKey}, args...).Text()
 	if err != nil {
 		return nil, fmt.Errorf("store incident %s: %w", id, err)
 	}
-	if res == "EXISTS" {
+	switch res {
+	case "EXISTS":
 		return s.Get(ctx, id)
+	case "TAKEN":
+		return nil, errTaken
 	}
 	// The script stored exactly this; building the answer here saves
 	// reading it back.
@@ -336,7 +354,7 @@ func decodeSnapshot(parts []any) (*intake.Incident, error) {
 		f := pairs(kv[1])
 		inc.History = append(inc.History, intake.HistoryEntry{
 			At: parseTime(f["at"]), Actor: f["actor"], Event: f["event"], From: intake.State(f["from"]),
-			To: intake.State(f["to"]), Note: f["note"], Via: f["via"],
+			To: intake.State(f["to"]), Note: f["note"], Via: f["via"], Detail: f["detail"],
 		})
 	}
 	return inc, nil

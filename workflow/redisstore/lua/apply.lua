@@ -8,7 +8,7 @@
 -- comma-separated lists.
 local inc, shard, id, now_ms, at = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local actor, event, via, note = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local cur = redis.call('HMGET', inc, 'state', 'owner', 'seq', 'ver', 'group')
+local cur = redis.call('HMGET', inc, 'state', 'owner', 'seq', 'ver', 'group', 'level', 'category')
 if not cur[1] then return {'NOTFOUND'} end
 local state, owner, seq, ver = cur[1], cur[2] or '', cur[3], tonumber(cur[4]) + 1
 
@@ -31,31 +31,43 @@ local path, events, own, reopen, notify = split(parts[1], ','), split(parts[2], 
 
 local sets = {'ver', ver, 'updated_at', at}
 local function set(k, v) sets[#sets + 1] = k; sets[#sets + 1] = v end
+-- detail says what a change did besides moving the state, old -> new.
+local changes = {}
+local function changed(k, old, new) changes[#changes + 1] = k .. ': ' .. (old or '') .. ' -> ' .. new end
 
 local newOwner = owner
 if ARGV[9] ~= '' then newOwner = ARGV[9] elseif own then newOwner = actor end
 if newOwner ~= owner then
   reindex(shard, 'owner', owner, newOwner, seq, id)
   set('owner', newOwner)
+  changed('owner', owner, newOwner)
 end
 if ARGV[10] ~= '' and ARGV[10] ~= cur[5] then
   reindex(shard, 'group', cur[5], ARGV[10], seq, id)
   set('group', ARGV[10])
+  changed('group', cur[5], ARGV[10])
 end
-if ARGV[11] ~= '' then set('level', ARGV[11]) end
-if ARGV[12] ~= '' then set('category', ARGV[12]) end
+if ARGV[11] ~= '' and ARGV[11] ~= cur[6] then
+  set('level', ARGV[11])
+  changed('level', cur[6], ARGV[11])
+end
+if ARGV[12] ~= '' and ARGV[12] ~= cur[7] then
+  set('category', ARGV[12])
+  changed('category', cur[7], ARGV[12])
+end
+local detail = table.concat(changes, '; ')
 
 local from = state
 for i, to in ipairs(path) do
   if i == 1 then
-    history(inc, at, actor, events[i], from, to, note, via)
+    history(inc, at, actor, events[i], from, to, note, via, detail)
   else
     history(inc, at, 'intakebot', events[i], from, to, '', '')
   end
   set('entered_' .. to, at)
   from = to
 end
-if #path == 0 then history(inc, at, actor, event, '', '', note, via) end
+if #path == 0 then history(inc, at, actor, event, '', '', note, via, detail) end
 if from ~= state then
   reindex(shard, 'state', state, from, seq, id)
   set('state', from)

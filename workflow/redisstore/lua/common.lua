@@ -13,9 +13,9 @@ local function snapshot(inc)
   }
 end
 
-local function history(inc, at, actor, event, from, to, note, via)
+local function history(inc, at, actor, event, from, to, note, via, detail)
   redis.call('XADD', inc .. ':history', '*', 'at', at, 'actor', actor, 'event', event,
-    'from', from, 'to', to, 'note', note, 'via', via)
+    'from', from, 'to', to, 'note', note, 'via', via, 'detail', detail or '')
 end
 
 local function split(s, sep)

@@ -1,8 +1,16 @@
 -- KEYS[1] incident hash. ARGV: shard, id, seq, at, now_ms, registrar, via,
--- notices (comma separated), then the hash's field, value pairs.
-local inc, shard, id, seq = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
-if redis.call('EXISTS', inc) == 1 then return 'EXISTS' end
-redis.call('HSET', inc, unpack(ARGV, 9))
+-- notices (comma separated), source key ('' for none), then the hash's
+-- field, value pairs.
+-- Returns OK; EXISTS when this very report (same source key) was created
+-- before; TAKEN when another incident holds the number (the counter went
+-- back, as after a failover that lost writes): the caller takes another.
+local inc, shard, id, seq, key = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[9]
+if redis.call('EXISTS', inc) == 1 then
+  if key ~= '' and redis.call('HGET', inc, 'source_key') == key then return 'EXISTS' end
+  return 'TAKEN'
+end
+redis.call('HSET', inc, unpack(ARGV, 10))
+redis.call('HSET', inc, 'source_key', key)
 local f = redis.call('HMGET', inc, 'state', 'priority', 'group', 'owner')
 redis.call('ZADD', shard .. ':idx:all', seq, id)
 reindex(shard, 'state', '', f[1], seq, id)
