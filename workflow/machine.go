@@ -240,7 +240,7 @@ func findRule(s intake.State, ev Event) (Rule, error) {
 		}
 	}
 	if s == Validation && ev.Actor.Kind == intake.ActorAgent && ev.Actor.Via != "phone" {
-		return Rule{}, &RuleError{Code: CodeLocked, State: s, kind: intake.ErrConflict,
+		return Rule{}, &RuleError{Code: CodeLocked, State: s, Allowed: moveTargets(s), kind: intake.ErrConflict,
 			Message: "the incident is in validation: only the reporter's answer may change it now"}
 	}
 	if ev.Kind == EventMove {
@@ -249,7 +249,7 @@ func findRule(s intake.State, ev Event) (Rule, error) {
 			Message: fmt.Sprintf("cannot move from %s to %q; allowed from %s: %s", s, ev.To, s, list(targets))}
 	}
 	states := statesFor(ev.Kind)
-	return Rule{}, &RuleError{Code: CodeNotAllowedInState, State: s, kind: intake.ErrConflict,
+	return Rule{}, &RuleError{Code: CodeNotAllowedInState, State: s, Allowed: moveTargets(s), kind: intake.ErrConflict,
 		Message: fmt.Sprintf("%s is not allowed in state %s; allowed in: %s", ev.Kind, s, list(states))}
 }
 
@@ -277,7 +277,7 @@ func allowed(who Who, f Facts, a intake.Actor) error {
 	if msg == "" {
 		msg = "not allowed"
 	}
-	return &RuleError{Code: CodeForbidden, State: f.State, Message: msg, kind: intake.ErrForbidden}
+	return &RuleError{Code: CodeForbidden, State: f.State, Allowed: moveTargets(f.State), Message: msg, kind: intake.ErrForbidden}
 }
 
 func moveTargets(s intake.State) []intake.State {
@@ -313,3 +313,7 @@ func list(states []intake.State) string {
 
 // ErrorCode is the stable code of the refusal, for API clients.
 func (e *RuleError) ErrorCode() string { return e.Code }
+
+// Refusal gives the incident's state and the moves allowed from it, so that
+// an API answer can carry them without knowing this type.
+func (e *RuleError) Refusal() (intake.State, []intake.State) { return e.State, e.Allowed }

@@ -140,8 +140,8 @@ type agentHandler func(w http.ResponseWriter, r *http.Request, by intake.Actor)
 // agent authenticates the bearer token before the handler runs.
 func (s *Server) agent(h agentHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || strings.TrimSpace(token) == "" {
+		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="intakebot"`)
 			writeError(w, http.StatusUnauthorized, "unauthorized", "a bearer token is required")
 			return
@@ -156,7 +156,17 @@ func (s *Server) agent(h agentHandler) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		h(w, r, intake.Actor{Kind: intake.ActorAgent, Name: a.Name, Admin: a.Admin, Via: "api"})
+		by := intake.Actor{Kind: intake.ActorAgent, Name: a.Name, Admin: a.Admin, Via: "api"}
+		if key := r.Header.Get("Idempotency-Key"); key != "" {
+			if len(key) > 200 {
+				writeError(w, http.StatusBadRequest, "invalid", "Idempotency-Key longer than 200 bytes")
+				return
+			}
+			// A client retrying after a lost answer sends the same key: the
+			// change is then applied once.
+			by.Ref = "api:" + a.Name + ":" + key
+		}
+		h(w, r, by)
 	}
 }
 
@@ -209,18 +219,16 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request, by intak
 		Channel: intake.Channel(b.Channel), Subject: b.Subject, Description: b.Description,
 		Reporter: intake.Reporter{Name: b.Reporter.Name, Email: strings.ToLower(b.Reporter.Email), SlackID: b.Reporter.SlackID, Language: intake.Lang(b.Reporter.Language)},
 		CI:       b.CI, Category: b.Category, Impact: intake.Level(b.Impact), Urgency: intake.Level(b.Urgency), Group: b.Group,
-		RelatedID: b.RelatedID, Agent: by.Name,
+		RelatedID: b.RelatedID, Agent: by.Name, Key: by.Ref,
 	}
 	if b.ReportedAt != nil {
 		rep.ReportedAt = *b.ReportedAt
 	}
 	inc, err := s.d.Incidents.Register(r.Context(), rep)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	if err == nil {
+		w.Header().Set("Location", "/api/v1/incidents/"+inc.ID)
 	}
-	w.Header().Set("Location", "/api/v1/incidents/"+inc.ID)
-	writeJSON(w, http.StatusCreated, inc)
+	s.reply(w, r, http.StatusCreated)(inc, err)
 }
 
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ intake.Actor) {
@@ -401,16 +409,21 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 // reply answers a change with the whole incident. A change returns only
-// the incident's fields (one round trip); the lists and history are read
-// afterwards, so a change is never slowed by the size of its history.
+// what it changed (one round trip), so the incident is read afterwards.
+// When only that read fails the change stands: the answer is then the short
+// incident, not an error that would invite a retry.
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, code int) func(*intake.Incident, error) {
 	return func(inc *intake.Incident, err error) {
-		if err == nil && inc.History == nil {
-			inc, err = s.d.Incidents.Get(r.Context(), inc.ID)
-		}
 		if err != nil {
 			s.fail(w, r, err)
 			return
+		}
+		if inc.History == nil {
+			if full, err := s.d.Incidents.Get(r.Context(), inc.ID); err == nil {
+				inc = full
+			} else {
+				s.d.Log.Warn("read after change failed; answering with the short incident", "incident", inc.ID, "err", err)
+			}
 		}
 		writeJSON(w, code, inc)
 	}
@@ -422,6 +435,23 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var coded interface{ ErrorCode() string }
 	if errors.As(err, &coded) {
 		code = coded.ErrorCode()
+	}
+	var refusal interface {
+		Refusal() (intake.State, []intake.State)
+	}
+	if errors.As(err, &refusal) {
+		// The service model said no: say where the incident is and where
+		// it may go from there.
+		state, allowed := refusal.Refusal()
+		if allowed == nil {
+			allowed = []intake.State{}
+		}
+		status := http.StatusConflict
+		if errors.Is(err, intake.ErrForbidden) {
+			status = http.StatusForbidden
+		}
+		writeJSON(w, status, map[string]any{"error": err.Error(), "code": code, "state": state, "allowed": allowed})
+		return
 	}
 	switch {
 	case errors.Is(err, intake.ErrInvalid):

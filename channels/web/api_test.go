@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -226,6 +227,9 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 	if msg := out["error"].(string); !strings.Contains(msg, "analysis") || !strings.Contains(msg, "allowed from analysis: solution") {
 		t.Fatalf("message does not name the state and the allowed targets: %q", msg)
 	}
+	if out["state"] != "analysis" || fmt.Sprint(out["allowed"]) != "[solution]" {
+		t.Fatalf("refusal body: %v", out)
+	}
 }
 
 func TestListThroughAPI(t *testing.T) {
@@ -286,5 +290,43 @@ func TestHealthAndMetrics(t *testing.T) {
 	down.tokens["alice"] = "ibt_x"
 	if out := down.expect("alice", "GET", "/api/v1/incidents", "", 500); out["code"] != "internal" {
 		t.Fatalf("%v", out)
+	}
+}
+
+func TestIdempotencyKeyAppliesOnce(t *testing.T) {
+	a := newAPI(t)
+	a.agent("alice", false)
+	send := func(path, body string) (int, map[string]any) {
+		req, _ := http.NewRequest("POST", a.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "bearer "+a.tokens["alice"]) // the scheme is case-insensitive
+		req.Header.Set("Idempotency-Key", "retry-"+path)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	code1, first := send("/api/v1/incidents", `{"subject": "printer"}`)
+	code2, second := send("/api/v1/incidents", `{"subject": "printer"}`)
+	if code1 != 201 || code2 != 201 || first["id"] != second["id"] {
+		t.Fatalf("retried create: %d %v / %d %v", code1, first["id"], code2, second["id"])
+	}
+	p := "/api/v1/incidents/" + first["id"].(string) + "/actions"
+	send(p, `{"text": "rebooted"}`)
+	_, inc := send(p, `{"text": "rebooted"}`)
+	if n := len(inc["actions"].([]any)); n != 1 {
+		t.Fatalf("retried action recorded %d times", n)
+	}
+	for range 2 {
+		a.expect("alice", "POST", "/api/v1/incidents", `{"subject": "vpn", "reporter": {"email": "eva@example.test"}}`, 201)
+	}
+	if n := len(a.expect("alice", "GET", "/api/v1/outbox?limit=1", "", 200)["messages"].([]any)); n != 1 {
+		t.Fatalf("outbox?limit=1 gave %d messages", n)
+	}
+	if n := len(a.expect("alice", "GET", "/api/v1/outbox", "", 200)["messages"].([]any)); n != 2 {
+		t.Fatalf("outbox gave %d messages, want 2", n)
 	}
 }

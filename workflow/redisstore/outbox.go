@@ -11,7 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// OutboxChannels are the channels whose queues exist.
+// outboxChannels are the channels whose queues exist.
 var outboxChannels = []intake.Channel{intake.ChannelEmail, intake.ChannelSlack}
 
 func (s *Store) outboxKeys(shard string, ch intake.Channel) (queue, dead string) {
@@ -82,8 +82,8 @@ func (s *Store) Failed(ctx context.Context, q intake.Notice, reason string, retr
 	return s.scripts.failed.Run(ctx, s.rdb, []string{queue, msg, deadKey}, q.ID, reason, retryAt.UnixMilli(), flag).Err()
 }
 
-// Outbox lists up to limit messages per channel and shard, waiting or dead,
-// oldest due first. Two pipelined round trips.
+// Outbox lists up to limit messages, waiting or dead, soonest due first.
+// Two pipelined round trips.
 func (s *Store) Outbox(ctx context.Context, limit int) ([]intake.Notice, error) {
 	type ref struct {
 		shard string
@@ -134,5 +134,8 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]intake.Notice, error) 
 		out = append(out, q)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].DueAt.Before(out[j].DueAt) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
 	return out, nil
 }
