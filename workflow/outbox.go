@@ -13,13 +13,14 @@ import (
 // Queue is the outbox as the dispatcher needs it.
 type Queue interface {
 	// Claim leases up to max messages of the channel that are due at now; a
-	// claimed message is not handed out again until the lease ends.
+	// claimed message is not handed out again until the lease ends. Each
+	// claim counts as an attempt.
 	Claim(ctx context.Context, channel intake.Channel, now time.Time, lease time.Duration, max int) ([]intake.Notice, error)
 	// Delivered removes the message and records the delivery in the
 	// incident's history.
 	Delivered(ctx context.Context, q intake.Notice, at time.Time) error
-	// Failed counts an attempt and makes the message due again at retryAt,
-	// or moves it to the dead letters when dead is set.
+	// Failed records why an attempt failed and makes the message due again
+	// at retryAt, or moves it to the dead letters when dead is set.
 	Failed(ctx context.Context, q intake.Notice, reason string, retryAt time.Time, dead bool) error
 }
 
@@ -59,7 +60,8 @@ func NewDispatcher(q Queue, s Store, texts *templates.Set, links SurveyLinks, ch
 }
 
 // Drain delivers every message that is due now and returns how many went
-// out. A failed message is retried later with exponential backoff.
+// out. A failed message is retried later with exponential backoff. It
+// claims until nothing is due, since one shard may hold more than its share.
 func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 	sent := 0
 	for {
@@ -68,11 +70,18 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 			return sent, err
 		}
 		for _, q := range batch {
-			if err := d.deliver(ctx, q); err != nil {
+			// Attempts counts this claim too.
+			dead := q.Attempts >= d.MaxAttempts
+			var err error
+			if q.Attempts > d.MaxAttempts {
+				err = fmt.Errorf("%d attempts without a recorded outcome (crashes during delivery?)", q.Attempts-1)
+			} else {
+				err = d.deliver(ctx, q)
+			}
+			if err != nil {
 				d.metrics.failed(d.channel)
-				dead := q.Attempts+1 >= d.MaxAttempts
-				d.log.Warn("delivery failed", "id", q.ID, "incident", q.Incident, "attempt", q.Attempts+1, "dead", dead, "err", err)
-				if ferr := d.queue.Failed(ctx, q, err.Error(), d.now().Add(Backoff(q.Attempts+1)), dead); ferr != nil {
+				d.log.Warn("delivery failed", "id", q.ID, "incident", q.Incident, "attempt", q.Attempts, "dead", dead, "err", err)
+				if ferr := d.queue.Failed(ctx, q, err.Error(), d.now().Add(Backoff(q.Attempts)), dead); ferr != nil {
 					return sent, ferr
 				}
 				continue
@@ -82,9 +91,6 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 			}
 			d.metrics.delivered(d.channel, q.Kind)
 			sent++
-		}
-		if len(batch) < d.Batch {
-			return sent, nil
 		}
 	}
 }
@@ -139,7 +145,7 @@ func Render(texts *templates.Set, links SurveyLinks, q intake.Notice, inc *intak
 	}
 	return intake.Outgoing{
 		ID: q.ID, IncidentID: q.Incident, Kind: q.Kind, Channel: q.Channel, Lang: q.Lang,
-		Email: q.Email, SlackID: q.SlackID, Subject: r.Subject, Text: r.Text, Attempt: q.Attempts + 1,
+		Email: q.Email, SlackID: q.SlackID, Subject: r.Subject, Text: r.Text, Attempt: q.Attempts,
 		InReplyTo: last(inc.MailIDs), References: inc.MailIDs,
 	}, nil
 }

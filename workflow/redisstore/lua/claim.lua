@@ -1,13 +1,15 @@
 -- KEYS[1] the channel's outbox queue. ARGV: shard, now_ms, lease_ms, max.
--- Returns each claimed message's fields.
+-- Returns each claimed message's fields. A claim counts as an attempt, so
+-- a message whose delivery crashes the process still runs out of attempts.
 local shard, now = ARGV[1], tonumber(ARGV[2])
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[4]))
 local out = {}
 for _, mid in ipairs(ids) do
-  local rec = redis.call('HGETALL', shard .. ':outbox:msg:' .. mid)
-  if #rec > 0 then
+  local key = shard .. ':outbox:msg:' .. mid
+  if redis.call('EXISTS', key) == 1 then
     redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), mid)
-    out[#out + 1] = rec
+    redis.call('HINCRBY', key, 'attempts', 1)
+    out[#out + 1] = redis.call('HGETALL', key)
   else
     redis.call('ZREM', KEYS[1], mid)
   end

@@ -1,7 +1,6 @@
 -- KEYS[1] the channel's outbox queue, KEYS[2] the message hash, KEYS[3] the
 -- channel's dead letters. ARGV: message id, reason, retry_ms, dead ('1'/'0').
 if redis.call('EXISTS', KEYS[2]) == 0 or not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
-redis.call('HINCRBY', KEYS[2], 'attempts', 1)
 redis.call('HSET', KEYS[2], 'last_error', ARGV[2])
 if ARGV[4] == '1' then
   redis.call('ZREM', KEYS[1], ARGV[1])

@@ -14,9 +14,11 @@ for i = 2, #KEYS do
     rest[#rest + 1] = KEYS[i]
   end
 end
-local out, offset, batch = {}, 0, math.max(limit * 2, 64)
+-- Each batch starts below the last score seen (numbers are unique), so the
+-- walk costs what it reads, never a growing offset.
+local out, max, batch = {}, ARGV[1], math.max(limit * 2, 64)
 while true do
-  local got = redis.call('ZREVRANGEBYSCORE', primary, ARGV[1], '-inf', 'WITHSCORES', 'LIMIT', offset, batch)
+  local got = redis.call('ZREVRANGEBYSCORE', primary, max, '-inf', 'WITHSCORES', 'LIMIT', 0, batch)
   if #got == 0 then return out end
   for i = 1, #got, 2 do
     local keep = true
@@ -28,5 +30,5 @@ while true do
       if #out >= limit * 2 then return out end
     end
   end
-  offset = offset + batch
+  max = '(' .. got[#got]
 end
