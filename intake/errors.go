@@ -10,4 +10,7 @@ var (
 	ErrInvalid   = errors.New("invalid")
 	ErrConflict  = errors.New("conflict")
 	ErrForbidden = errors.New("forbidden")
+	// ErrUndeliverable is a delivery that can never succeed (the recipient
+	// does not exist): retrying it is pointless.
+	ErrUndeliverable = errors.New("undeliverable")
 )

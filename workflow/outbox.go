@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -79,6 +80,7 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 				err = d.deliver(ctx, q)
 			}
 			if err != nil {
+				dead = dead || errors.Is(err, intake.ErrUndeliverable)
 				d.metrics.failed(d.channel)
 				d.log.Warn("delivery failed", "id", q.ID, "incident", q.Incident, "attempt", q.Attempts, "dead", dead, "err", err)
 				if ferr := d.queue.Failed(ctx, q, err.Error(), d.now().Add(Backoff(q.Attempts)), dead); ferr != nil {

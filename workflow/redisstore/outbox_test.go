@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +115,19 @@ func TestSlackReporterIsAnsweredOnSlack(t *testing.T) {
 	}
 	if e, _ := f.store.Claim(ctx, intake.ChannelEmail, f.clock.Now(), time.Minute, 10); len(e) != 0 {
 		t.Fatalf("also queued by email: %v", e)
+	}
+}
+
+func TestUndeliverableGoesStraightToDeadLetters(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "x", Reporter: intake.Reporter{Email: "nobody@example.test"}}))
+	rec := &recorder{fail: fmt.Errorf("550 no such user: %w", intake.ErrUndeliverable)}
+	if _, err := f.dispatcher(intake.ChannelEmail, rec).Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	list, _ := f.store.Outbox(ctx, 10)
+	if len(list) != 1 || !list[0].Dead || list[0].Attempts != 1 {
+		t.Fatalf("after a permanent failure: %+v", list)
 	}
 }

@@ -47,7 +47,7 @@ type Threads interface {
 // ReplyTokens reads the incident out of a signed reply address
 // (helpdesk+INC-000123.token@...), or says the address carries none.
 type ReplyTokens interface {
-	IncidentOf(address string) (incidentID string, ok bool)
+	ParseReplyAddress(address string) (incidentID string, ok bool)
 }
 
 // Config is what the processor needs besides its collaborators.
@@ -240,7 +240,7 @@ func (p *Processor) answer(ctx context.Context, inc *intake.Incident, by intake.
 func (p *Processor) findIncident(ctx context.Context, msg *message.Message) (*intake.Incident, bool, error) {
 	if p.tokens != nil {
 		for _, a := range append(append([]message.Address{}, msg.To...), msg.Cc...) {
-			if id, ok := p.tokens.IncidentOf(a.Address); ok {
+			if id, ok := p.tokens.ParseReplyAddress(a.Address); ok {
 				inc, err := p.get(ctx, id)
 				return inc, inc != nil, err
 			}

@@ -32,7 +32,7 @@ type env struct {
 // table, since signing is that package's business and tested there.
 type tokens map[string]string
 
-func (t tokens) IncidentOf(addr string) (string, bool) {
+func (t tokens) ParseReplyAddress(addr string) (string, bool) {
 	id, ok := t[strings.ToLower(addr)]
 	return id, ok
 }
