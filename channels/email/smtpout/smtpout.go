@@ -1,0 +1,389 @@
+// Package smtpout delivers the bot's messages to reporters by SMTP.
+//
+// A Sender has the method set of workflow.Notifier: the outbox dispatcher
+// hands it one rendered intake.Outgoing at a time, and a returned error means
+// "try again later". Errors that no retry can fix wrap ErrPermanent so that a
+// caller may dead-letter the message at once.
+//
+// Each message goes out on its own connection. The bot sends a handful of
+// mails per incident, so connection reuse would buy little and would add
+// state (a half-dead pooled connection) that a retry would have to reason
+// about.
+package smtpout
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/intakebot/intakebot/intake"
+)
+
+// ErrPermanent marks a failure that retrying the same message cannot fix: the
+// server rejected the recipient or the message with a 5xx reply (other than
+// a 5.7.x policy refusal, see stageErr), or the message itself is unusable
+// (no recipient address). Test with errors.Is. It wraps
+// intake.ErrUndeliverable, which the outbox dead-letters at once.
+var ErrPermanent = fmt.Errorf("permanent delivery failure: %w", intake.ErrUndeliverable)
+
+// TLS modes accepted in Config.TLS.
+const (
+	TLSImplicit = "implicit" // TLS from the first byte (SMTPS, port 465)
+	TLSStartTLS = "starttls" // plaintext greeting, then STARTTLS (submission, port 587)
+	TLSNone     = "none"     // no encryption at all; meant for a relay on the same host
+)
+
+// Defaults applied by New when the corresponding Config field is zero.
+const (
+	DefaultLoopHeader = "X-Intakebot-Loop"
+	DefaultTimeout    = 30 * time.Second
+	// MinReplyKeyBytes is the shortest ReplyKey accepted: an HMAC-SHA256 key
+	// shorter than the hash output weakens it for no benefit.
+	MinReplyKeyBytes = 32
+)
+
+// Config says how to reach the mail server and how to present our mails.
+type Config struct {
+	Host string
+	// Port defaults to 465 for implicit TLS, 587 for STARTTLS, 25 for none.
+	Port int
+	// TLS is "implicit", "starttls" or "none"; empty means "starttls".
+	TLS string
+	// Username and Password are used for AUTH PLAIN when Username is set.
+	Username string
+	Password string
+	// TLSConfig overrides the TLS client settings. It exists so that tests
+	// (and deployments behind a private CA) can pass RootCAs; ServerName
+	// defaults to Host. There is deliberately no configuration-file switch
+	// for skipping certificate verification, and New refuses
+	// InsecureSkipVerify unless Host is a loopback address.
+	TLSConfig *tls.Config
+	// Timeout bounds one whole delivery, from dialling to the answer to the
+	// final dot; 30s when zero. A hung server then costs one retry, not a
+	// stuck outbox.
+	Timeout time.Duration
+	// From is the help-desk address, e.g. "Help desk <helpdesk@example.test>".
+	// It is also the envelope sender, so bounces come back to the help-desk
+	// mailbox where the intake recognises them.
+	From string
+	// Domain is the right-hand side of our Message-IDs and the name we give
+	// in EHLO; From's domain when empty.
+	Domain string
+	// LoopHeader names the header that marks mail as ours (default
+	// X-Intakebot-Loop); its value is From's address. The intake drops mail
+	// carrying it, so two bots cannot answer each other forever.
+	LoopHeader string
+	// ReplyKey signs the reply tokens in Reply-To; at least 32 bytes. Use a
+	// key of its own, not one shared with other signers (survey links).
+	ReplyKey []byte
+	// Now is the clock for the Date header; time.Now when nil.
+	Now func() time.Time
+}
+
+// Sender delivers intake.Outgoing messages by SMTP. It is safe for
+// concurrent use: it holds no connection between deliveries.
+type Sender struct {
+	addr       string
+	tlsMode    string
+	tlsConfig  *tls.Config
+	username   string
+	password   string
+	timeout    time.Duration
+	from       *mail.Address
+	domain     string
+	loopHeader string
+	now        func() time.Time
+	replies    *ReplyAddresses
+}
+
+// New checks cfg and returns a Sender. It does not connect: a mail server
+// that is down at start-up only delays the outbox, it must not stop the bot.
+func New(cfg Config) (*Sender, error) {
+	if cfg.Host == "" {
+		return nil, errors.New("smtpout: Host is required")
+	}
+	mode := strings.ToLower(cfg.TLS)
+	if mode == "" {
+		mode = TLSStartTLS
+	}
+	port := cfg.Port
+	switch mode {
+	case TLSImplicit:
+		port = cmp(port, 465)
+	case TLSStartTLS:
+		port = cmp(port, 587)
+	case TLSNone:
+		port = cmp(port, 25)
+	default:
+		return nil, fmt.Errorf("smtpout: TLS %q: want implicit, starttls or none", cfg.TLS)
+	}
+	if port < 1 || port > 65535 {
+		return nil, fmt.Errorf("smtpout: Port %d out of range", port)
+	}
+	loopback := isLoopback(cfg.Host)
+	// AUTH PLAIN sends the password base64-encoded, which is to say in the
+	// clear: anyone on the path could read it. Without TLS we only allow it
+	// to a relay on this very host, where the bytes never leave the machine.
+	if mode == TLSNone && cfg.Username != "" && !loopback {
+		return nil, fmt.Errorf("smtpout: refusing AUTH without TLS to %s: the password would cross the network in clear (use implicit or starttls, or a relay on localhost)", cfg.Host)
+	}
+	if cfg.Password != "" && cfg.Username == "" {
+		return nil, errors.New("smtpout: Password set without Username")
+	}
+
+	var tc *tls.Config
+	if cfg.TLSConfig != nil {
+		tc = cfg.TLSConfig.Clone()
+	} else {
+		tc = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	if tc.ServerName == "" {
+		tc.ServerName = cfg.Host
+	}
+	// Skipping verification turns TLS into theatre against an active
+	// attacker; it is tolerated only where no network is crossed.
+	if tc.InsecureSkipVerify && !loopback {
+		return nil, fmt.Errorf("smtpout: InsecureSkipVerify refused for non-loopback host %s", cfg.Host)
+	}
+
+	if cfg.From == "" {
+		return nil, errors.New("smtpout: From is required")
+	}
+	from, err := mail.ParseAddress(cfg.From)
+	if err != nil {
+		return nil, fmt.Errorf("smtpout: From %q: %w", cfg.From, err)
+	}
+	from.Name = cleanText(from.Name)
+	_, fromDomain, _ := strings.Cut(from.Address, "@")
+
+	domain := cfg.Domain
+	if domain == "" {
+		domain = fromDomain
+	}
+	if !isDotAtom(domain) {
+		return nil, fmt.Errorf("smtpout: Domain %q is not a valid message-id domain", domain)
+	}
+
+	loop := cfg.LoopHeader
+	if loop == "" {
+		loop = DefaultLoopHeader
+	}
+	if !isFieldName(loop) {
+		return nil, fmt.Errorf("smtpout: LoopHeader %q is not a valid header field name", loop)
+	}
+
+	replies, err := NewReplyAddresses(cfg.From, cfg.ReplyKey)
+	if err != nil {
+		return nil, err
+	}
+
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Sender{
+		addr:       net.JoinHostPort(cfg.Host, strconv.Itoa(port)),
+		tlsMode:    mode,
+		tlsConfig:  tc,
+		username:   cfg.Username,
+		password:   cfg.Password,
+		timeout:    timeout,
+		from:       from,
+		domain:     domain,
+		loopHeader: loop,
+		now:        now,
+		replies:    replies,
+	}, nil
+}
+
+// ReplyAddress is the Reply-To address for an incident: From's local part
+// plus the incident id and its signed token, e.g.
+// helpdesk+INC-000001.k3j5...@example.test.
+func (s *Sender) ReplyAddress(incidentID string) string { return s.replies.ReplyAddress(incidentID) }
+
+// ParseReplyAddress returns the incident id carried by a reply address, and
+// false when addr is not one of ours or its token does not verify.
+func (s *Sender) ParseReplyAddress(addr string) (string, bool) {
+	return s.replies.ParseReplyAddress(addr)
+}
+
+// Deliver sends msg to msg.Email. inc, when given, supplies the reporter's
+// name for the To header; it may be nil.
+//
+// SMTP has no idempotency key: a server that accepted the message just
+// before we lost the connection will receive it again on retry, and nothing
+// in the protocol lets us ask. What we can do is make the duplicate
+// recognisable: the Message-ID is derived from msg.ID, so both copies carry
+// the same one and mail clients (and many servers) fold them into one.
+func (s *Sender) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.Incident) error {
+	if strings.TrimSpace(msg.Email) == "" {
+		return fmt.Errorf("smtpout: %s: %w: no recipient e-mail address", msg.ID, ErrPermanent)
+	}
+	var reporterName string
+	if inc != nil {
+		reporterName = inc.Reporter.Name
+	}
+	rcpt, raw, err := s.compose(msg, reporterName)
+	if err != nil {
+		// compose fails only on data no retry can change.
+		return fmt.Errorf("smtpout: %s: %w: %w", msg.ID, ErrPermanent, err)
+	}
+	if err := s.send(ctx, rcpt, raw); err != nil {
+		return fmt.Errorf("smtpout: %s to %s: %w", msg.ID, rcpt, err)
+	}
+	return nil
+}
+
+// send runs one SMTP transaction on a fresh connection.
+func (s *Sender) send(ctx context.Context, rcpt string, raw []byte) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	conn, err := s.dial(ctx)
+	if err != nil {
+		return stageErr(ctx, "connect", err)
+	}
+	// go-smtp sets and clears its own per-command deadlines (five minutes
+	// before our settings apply), so a deadline of ours on the connection
+	// would be overwritten. Closing the connection when ctx ends (cancelled
+	// by the caller, or our Timeout) reliably interrupts a blocked read or
+	// write.
+	closed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		conn.Close()
+		close(closed)
+	})
+	defer func() {
+		// If the callback already started, wait for it: it must not outlive
+		// this call.
+		if !stop() {
+			<-closed
+		}
+	}()
+
+	var c *smtp.Client
+	if s.tlsMode == TLSStartTLS {
+		// NewClientStartTLS fails when the server does not offer STARTTLS
+		// rather than carrying on in plaintext: no silent downgrade. Its
+		// first EHLO (before TLS) says "localhost"; ours follows below.
+		c, err = smtp.NewClientStartTLS(conn, s.tlsConfig)
+		if err != nil {
+			conn.Close()
+			return stageErr(ctx, "starttls", err)
+		}
+	} else {
+		c = smtp.NewClient(conn)
+	}
+	defer func() {
+		if err != nil {
+			c.Close()
+		}
+	}()
+	c.CommandTimeout = s.timeout
+	c.SubmissionTimeout = s.timeout
+	// EHLO should name the sending host; go-smtp would say "localhost",
+	// which some servers reject, so we give the mail domain.
+	if err := c.Hello(s.domain); err != nil {
+		return stageErr(ctx, "ehlo", err)
+	}
+
+	if s.username != "" {
+		if ok, _ := c.Extension("AUTH"); !ok || !c.SupportsAuth(sasl.Plain) {
+			return stageErr(ctx, "auth", errors.New("server does not offer AUTH PLAIN"))
+		}
+		// An authentication failure is not ErrPermanent: it is about our
+		// configuration, not this message, and dead-lettering every message
+		// while an operator fixes the password would lose them all.
+		if err := c.Auth(sasl.NewPlainClient("", s.username, s.password)); err != nil {
+			return stageErr(ctx, "auth", err)
+		}
+	}
+
+	var opts *smtp.MailOptions
+	if !isASCII(rcpt) {
+		opts = &smtp.MailOptions{UTF8: true}
+	}
+	if err := c.Mail(s.from.Address, opts); err != nil {
+		return stageErr(ctx, "mail from", err)
+	}
+	if err := c.Rcpt(rcpt, nil); err != nil {
+		return stageErr(ctx, "rcpt to", err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return stageErr(ctx, "data", err)
+	}
+	if _, err := w.Write(raw); err != nil {
+		w.Close()
+		return stageErr(ctx, "data", err)
+	}
+	if err := w.Close(); err != nil {
+		return stageErr(ctx, "data", err)
+	}
+	// The message is accepted once the final dot is answered; a failing
+	// QUIT must not turn a delivery into a retry (and so a duplicate).
+	if qerr := c.Quit(); qerr != nil {
+		c.Close()
+	}
+	return nil
+}
+
+func (s *Sender) dial(ctx context.Context) (net.Conn, error) {
+	d := &net.Dialer{}
+	if s.tlsMode == TLSImplicit {
+		td := &tls.Dialer{NetDialer: d, Config: s.tlsConfig}
+		return td.DialContext(ctx, "tcp", s.addr)
+	}
+	return d.DialContext(ctx, "tcp", s.addr)
+}
+
+// stageErr names the SMTP step that failed and decides whether the failure
+// is permanent. A 5xx answer to RCPT or DATA judges this recipient or this
+// message, and the same message would be refused again, so it is permanent,
+// with one exception: enhanced status 5.7.x (security or policy: relaying
+// denied, SPF/DMARC failure, a blocklisted IP) usually judges our sending
+// setup, and would refuse every message until an operator fixes it; those
+// are retried, so that the backlog goes out once they do. A 5xx to the
+// greeting, EHLO, AUTH or MAIL FROM concerns our setup too, and 4xx answers
+// and network errors are temporary by definition.
+func stageErr(ctx context.Context, stage string, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("%s: %w (%w)", stage, cerr, err)
+	}
+	var se *smtp.SMTPError
+	if errors.As(err, &se) && se.Code >= 500 && se.Code < 600 &&
+		(stage == "rcpt to" || stage == "data") && se.EnhancedCode[1] != 7 {
+		return fmt.Errorf("%s: %w: %w", stage, ErrPermanent, err)
+	}
+	return fmt.Errorf("%s: %w", stage, err)
+}
+
+func cmp(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// isLoopback reports whether host is this machine. Only the literal name
+// "localhost" and loopback IPs count: a name is not resolved, because what
+// DNS says today is not a promise that the traffic stays local.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
