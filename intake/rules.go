@@ -2,6 +2,7 @@ package intake
 
 import (
 	"fmt"
+	"net/mail"
 	"strings"
 	"time"
 	"unicode"
@@ -86,6 +87,16 @@ func NewRules(c RulesConfig) (*Rules, error) {
 	}
 	if c.Matrix == nil {
 		c.Matrix = DefaultMatrix()
+	}
+	for i, row := range c.Matrix {
+		for u := range row {
+			if !i.Valid() || !u.Valid() {
+				return nil, fmt.Errorf("%w: priority matrix names level %q/%q; levels are high, medium and low", ErrInvalid, i, u)
+			}
+		}
+	}
+	if len(c.Matrix) == 0 {
+		return nil, fmt.Errorf("%w: empty priority matrix", ErrInvalid)
 	}
 	for _, i := range []Level{High, Medium, Low} {
 		for _, u := range []Level{High, Medium, Low} {
@@ -212,6 +223,16 @@ func (r *Rules) Register(rep Report, now time.Time) (Incident, error) {
 	if rep.Reporter.Language != "" && !rep.Reporter.Language.Valid() {
 		return Incident{}, fmt.Errorf("%w: language must be en or es, not %q", ErrInvalid, rep.Reporter.Language)
 	}
+	if rep.Reporter.Email != "" {
+		a, err := mail.ParseAddress(rep.Reporter.Email)
+		if err != nil || a.Address != rep.Reporter.Email {
+			return Incident{}, fmt.Errorf("%w: reporter email %q is not a plain address like ana@example.com", ErrInvalid, rep.Reporter.Email)
+		}
+	}
+	// One-line fields end up in mail headers and tables: no line breaks
+	// or other control characters get through.
+	rep.Subject, rep.CI, rep.Group = oneLine(rep.Subject), oneLine(rep.CI), oneLine(rep.Group)
+	rep.Reporter.Name, rep.Reporter.SlackID = oneLine(rep.Reporter.Name), oneLine(rep.Reporter.SlackID)
 	text := words(rep.Subject + "\n" + rep.Description)
 
 	inc := Incident{
@@ -308,6 +329,12 @@ func pick(explicit Level, table map[Level][]string, text string, def Level) Leve
 		}
 	}
 	return def
+}
+
+// oneLine replaces control characters (line breaks included) by spaces and
+// trims the result.
+func oneLine(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return unicode.IsControl(r) || r == ' ' }), " ")
 }
 
 func firstLine(s string, max int) string {

@@ -106,6 +106,8 @@ func TestRegisterRejectsBadReports(t *testing.T) {
 		"bad impact":       {Channel: ChannelPhone, Description: "x", Impact: "huge"},
 		"unknown category": {Channel: ChannelPhone, Description: "x", Category: "nope"},
 		"bad language":     {Channel: ChannelPhone, Description: "x", Reporter: Reporter{Language: "fr"}},
+		"not an email":     {Channel: ChannelPhone, Description: "x", Reporter: Reporter{Email: "not an email"}},
+		"email with name":  {Channel: ChannelPhone, Description: "x", Reporter: Reporter{Email: "Ana <ana@example.test>"}},
 	} {
 		if _, err := r.Register(rep, time.Now()); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
@@ -189,5 +191,25 @@ func TestGroupsAreChecked(t *testing.T) {
 	bad.Categories = []Category{{Name: "c", Group: "nope"}}
 	if _, err := NewRules(bad); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("category with unknown group accepted: %v", err)
+	}
+}
+
+func TestOneLineFieldsLoseControlCharacters(t *testing.T) {
+	inc, err := testRules(t).Register(Report{Channel: ChannelPhone, Subject: "VPN\r\nBcc: evil@example.test\tdown",
+		Reporter: Reporter{Name: "Ana\nPérez"}, Description: "line one\nline two"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Subject != "VPN Bcc: evil@example.test down" || inc.Reporter.Name != "Ana Pérez" || inc.Description != "line one\nline two" {
+		t.Fatalf("subject %q name %q description %q", inc.Subject, inc.Reporter.Name, inc.Description)
+	}
+}
+
+func TestMatrixLevelsAreChecked(t *testing.T) {
+	m := DefaultMatrix()
+	m["huge"] = map[Level]Priority{High: "P1"}
+	_, err := NewRules(RulesConfig{DefaultLanguage: English, DefaultCategory: "g", DefaultImpact: Low, DefaultUrgency: Low, Matrix: m})
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("unknown level accepted: %v", err)
 	}
 }

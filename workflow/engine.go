@@ -97,6 +97,13 @@ func (e *Engine) Register(ctx context.Context, rep intake.Report) (*intake.Incid
 	if err != nil {
 		return nil, err
 	}
+	if inc.RelatedID != "" {
+		if _, err := e.store.Get(ctx, inc.RelatedID); errors.Is(err, intake.ErrNotFound) {
+			return nil, fmt.Errorf("%w: related incident %s does not exist", intake.ErrInvalid, inc.RelatedID)
+		} else if err != nil {
+			return nil, err
+		}
+	}
 	inc.State = Analysis
 	stored, err := e.store.Create(ctx, rep.Key, &inc, []NoticeKind{NoticeAck})
 	if err != nil {
