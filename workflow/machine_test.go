@@ -85,6 +85,9 @@ func TestEveryStateAndEvent(t *testing.T) {
 						if re.State != s {
 							t.Fatalf("refusal names state %s, want %s", re.State, s)
 						}
+						if want := wantCode(s, ev, who.want); re.Code != want {
+							t.Fatalf("refusal code %s, want %s (%s)", re.Code, want, re.Message)
+						}
 						return
 					}
 					if err != nil {
@@ -225,4 +228,25 @@ func TestReaskSendsTheOpenQuestionAgain(t *testing.T) {
 	if _, err := Decide(Facts{State: Analysis}, Event{Kind: EventReask, Actor: reporter}); err == nil {
 		t.Error("reask outside a survey step accepted")
 	}
+}
+
+// wantCode is the refusal an event must get where the tables above do not
+// allow it, derived independently of Table.
+func wantCode(s intake.State, ev Event, allowedFor map[intake.State]map[string][]intake.State) string {
+	other := expected
+	if ev.Actor.Kind == intake.ActorAgent {
+		other = expectedAnswers
+	}
+	_, allowedForOther := other[s][key(ev)]
+	switch {
+	case s == Closed:
+		return CodeClosed
+	case allowedForOther && ev.Kind != EventComment:
+		return CodeForbidden // the event exists here, for someone else
+	case s == Validation && ev.Actor.Kind == intake.ActorAgent:
+		return CodeLocked
+	case ev.Kind == EventMove:
+		return CodeInvalidTransition
+	}
+	return CodeNotAllowedInState
 }
