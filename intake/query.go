@@ -17,7 +17,7 @@ type ListFilter struct {
 // following page, 0 when there is none.
 type Page struct {
 	Incidents []*Incident `json:"incidents"`
-	Next      int64       `json:"next_cursor,omitempty"`
+	Next      int64       `json:"-"`
 }
 
 // Agent is a help-desk agent allowed to use the API.

@@ -174,7 +174,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.d.Health.Ping(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "code": "redis_unavailable", "error": "redis: " + err.Error()})
+		// The detail (addresses, say) goes to the log, not to anyone who asks.
+		s.d.Log.Error("health check: redis does not answer", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "code": "redis_unavailable", "error": "redis does not answer"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "redis": "ok"})

@@ -261,7 +261,14 @@ func printIncident(w io.Writer, inc *intake.Incident) {
 	row("Incident", inc.ID)
 	row("State", string(inc.State))
 	row("Subject", inc.Subject)
-	row("Reporter", strings.TrimSpace(fmt.Sprintf("%s <%s> %s (%s)", inc.Reporter.Name, inc.Reporter.Email, inc.Reporter.SlackID, inc.Reporter.Language)))
+	reporter := []string{inc.Reporter.Name}
+	if inc.Reporter.Email != "" {
+		reporter = append(reporter, "<"+inc.Reporter.Email+">")
+	}
+	if inc.Reporter.SlackID != "" {
+		reporter = append(reporter, "slack:"+inc.Reporter.SlackID)
+	}
+	row("Reporter", strings.TrimSpace(strings.Join(reporter, " "))+" ("+string(inc.Reporter.Language)+")")
 	row("Channel", string(inc.Channel))
 	row("Category", inc.Category)
 	row("CI", dash(inc.CI))
@@ -269,6 +276,10 @@ func printIncident(w io.Writer, inc *intake.Incident) {
 	row("Group/level", fmt.Sprintf("%s / %d", inc.Group, inc.Level))
 	row("Owner", dash(inc.Owner))
 	row("Reported", inc.ReportedAt.Local().Format(time.DateTime))
+	row("Registered", inc.RegisteredAt.Local().Format(time.DateTime))
+	if inc.ClosedAt != nil {
+		row("Closed", inc.ClosedAt.Local().Format(time.DateTime))
+	}
 	row("Reopened", strconv.Itoa(inc.ReopenCount))
 	if inc.RelatedID != "" {
 		row("Related", inc.RelatedID)
@@ -317,7 +328,8 @@ func printIncident(w io.Writer, inc *intake.Incident) {
 			if h.Via != "" {
 				via = "via " + h.Via
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", h.At.Local().Format(time.DateTime), h.Actor, h.Event, move, via, h.Note)
+			note := strings.TrimSpace(h.Detail + "  " + h.Note)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", h.At.Local().Format(time.DateTime), h.Actor, h.Event, move, via, note)
 		}
 		tw.Flush()
 	}

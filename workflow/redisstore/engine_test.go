@@ -230,12 +230,12 @@ func TestStoreObeysDecide(t *testing.T) {
 				if got.State != want || got.Version != before.Version+1 {
 					t.Fatalf("state %s version %d, want %s %d", got.State, got.Version, want, before.Version+1)
 				}
-				page, err := f.store.List(ctx, redisstoreFilter(string(want), id))
+				page, err := f.store.List(ctx, intake.ListFilter{State: string(want), Limit: 1000})
 				if err != nil || !containsID(page.Incidents, id) {
 					t.Fatalf("incident not in the %s index: %v", want, err)
 				}
 				if want != s {
-					page, _ = f.store.List(ctx, redisstoreFilter(string(s), id))
+					page, _ = f.store.List(ctx, intake.ListFilter{State: string(s), Limit: 1000})
 					if containsID(page.Incidents, id) {
 						t.Fatalf("incident still in the %s index", s)
 					}

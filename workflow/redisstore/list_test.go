@@ -8,10 +8,6 @@ import (
 	"github.com/intakebot/intakebot/workflow"
 )
 
-func redisstoreFilter(state, _ string) intake.ListFilter {
-	return intake.ListFilter{State: state, Limit: 1000}
-}
-
 func TestListFiltersAndPages(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()

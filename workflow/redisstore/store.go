@@ -35,7 +35,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -234,13 +233,9 @@ func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (*inta
 		args[10] = ch.Level
 	}
 	for _, v := range []any{ch.Action, ch.Comment, ch.Survey} {
-		doc := ""
-		if !reflect.ValueOf(v).IsNil() {
-			raw, err := json.Marshal(v)
-			if err != nil {
-				return nil, err
-			}
-			doc = string(raw)
+		doc, err := jsonOrEmpty(v)
+		if err != nil {
+			return nil, err
 		}
 		args = append(args, doc)
 	}
@@ -265,6 +260,27 @@ func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (*inta
 		return &intake.Incident{ID: id, State: intake.State(h["state"]), Owner: h["owner"], Version: ver}, nil
 	}
 	return nil, replyError(id, res)
+}
+
+// jsonOrEmpty encodes a change's action, comment or survey, or gives ""
+// for a nil one (the script then adds nothing).
+func jsonOrEmpty(v any) (string, error) {
+	switch x := v.(type) {
+	case *intake.Action:
+		if x == nil {
+			return "", nil
+		}
+	case *intake.Comment:
+		if x == nil {
+			return "", nil
+		}
+	case *intake.SurveyResult:
+		if x == nil {
+			return "", nil
+		}
+	}
+	raw, err := json.Marshal(v)
+	return string(raw), err
 }
 
 // encodePick writes the plan's choice table as the script reads it:
