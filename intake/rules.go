@@ -20,12 +20,16 @@ type Category struct {
 	Keywords []string `yaml:"keywords" json:"keywords"`
 	// Group is the support group a new incident of this category goes to.
 	Group string `yaml:"group" json:"group"`
+	// Labels are what reporters read, by language; the name otherwise.
+	Labels map[Lang]string `yaml:"labels" json:"labels,omitempty"`
 }
 
 // ConfigItem is an entry of the configuration item catalogue.
 type ConfigItem struct {
 	Name    string   `yaml:"name" json:"name"`
 	Aliases []string `yaml:"aliases" json:"aliases"`
+	// Labels are what reporters read, by language; the name otherwise.
+	Labels map[Lang]string `yaml:"labels" json:"labels,omitempty"`
 }
 
 // Matrix maps impact, then urgency, to a priority.
@@ -55,20 +59,23 @@ type Rules struct {
 	urgencyWords    map[Level][]string
 	matrix          Matrix
 	groups          []string
+	labels          map[string]map[Lang]string // category or CI name -> labels
 }
 
 // RulesConfig is the configuration NewRules checks and prepares.
 type RulesConfig struct {
 	DefaultLanguage Lang
 	DefaultCategory string
-	DefaultGroup    string
-	DefaultImpact   Level
-	DefaultUrgency  Level
-	Categories      []Category
-	CIs             []ConfigItem
-	ImpactKeywords  map[Level][]string
-	UrgencyKeywords map[Level][]string
-	Matrix          Matrix
+	// DefaultCategoryLabels are the default category's labels by language.
+	DefaultCategoryLabels map[Lang]string
+	DefaultGroup          string
+	DefaultImpact         Level
+	DefaultUrgency        Level
+	Categories            []Category
+	CIs                   []ConfigItem
+	ImpactKeywords        map[Level][]string
+	UrgencyKeywords       map[Level][]string
+	Matrix                Matrix
 	// Groups are the support groups; when set, every group named elsewhere
 	// (default, categories, escalations) must be one of them.
 	Groups []string
@@ -115,6 +122,7 @@ func NewRules(c RulesConfig) (*Rules, error) {
 		impactWords:     foldLevelWords(c.ImpactKeywords),
 		urgencyWords:    foldLevelWords(c.UrgencyKeywords),
 		groups:          c.Groups,
+		labels:          map[string]map[Lang]string{c.DefaultCategory: c.DefaultCategoryLabels},
 	}
 	if c.DefaultGroup != "" && !r.HasGroup(c.DefaultGroup) {
 		return nil, fmt.Errorf("%w: default group %q is not among the groups", ErrInvalid, c.DefaultGroup)
@@ -129,14 +137,27 @@ func NewRules(c RulesConfig) (*Rules, error) {
 			return nil, fmt.Errorf("%w: category %q names unknown group %q", ErrInvalid, cat.Name, cat.Group)
 		}
 		r.categories = append(r.categories, Category{Name: cat.Name, Group: cat.Group, Keywords: foldAll(cat.Keywords)})
+		r.labels[cat.Name] = cat.Labels
 	}
 	for _, ci := range c.CIs {
 		if ci.Name == "" {
 			return nil, fmt.Errorf("%w: a configuration item needs a name", ErrInvalid)
 		}
 		r.cis = append(r.cis, ConfigItem{Name: ci.Name, Aliases: foldAll(append([]string{ci.Name}, ci.Aliases...))})
+		if _, taken := r.labels[ci.Name]; !taken {
+			r.labels[ci.Name] = ci.Labels
+		}
 	}
 	return r, nil
+}
+
+// Label is what a reporter reading lang is shown for a category or
+// configuration item name: its configured label, else the name itself.
+func (r *Rules) Label(name string, lang Lang) string {
+	if l := r.labels[name][lang]; l != "" {
+		return l
+	}
+	return name
 }
 
 // DefaultLanguage is the language used when neither the channel nor the

@@ -213,3 +213,23 @@ func TestMatrixLevelsAreChecked(t *testing.T) {
 		t.Fatalf("unknown level accepted: %v", err)
 	}
 }
+
+func TestLabelsFollowTheReportersLanguage(t *testing.T) {
+	r, err := NewRules(RulesConfig{DefaultLanguage: English, DefaultCategory: "general", DefaultImpact: Low, DefaultUrgency: Low,
+		DefaultCategoryLabels: map[Lang]string{Spanish: "General"},
+		Categories:            []Category{{Name: "email", Labels: map[Lang]string{English: "E-mail", Spanish: "Correo"}}},
+		CIs:                   []ConfigItem{{Name: "vpn-gw", Labels: map[Lang]string{Spanish: "VPN corporativa"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		lang Lang
+		want string
+	}{{"email", Spanish, "Correo"}, {"email", English, "E-mail"}, {"vpn-gw", Spanish, "VPN corporativa"}, {"vpn-gw", English, "vpn-gw"},
+		{"general", Spanish, "General"}, {"unknown", Spanish, "unknown"}} {
+		if got := r.Label(c.name, c.lang); got != c.want {
+			t.Errorf("Label(%s, %s) = %q, want %q", c.name, c.lang, got, c.want)
+		}
+	}
+}

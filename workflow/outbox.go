@@ -37,12 +37,26 @@ type SurveyLinks interface {
 	Link(incidentID, step string) (string, error)
 }
 
+// Labeler names categories and configuration items in the reporter's
+// language (intake.Rules does).
+type Labeler interface {
+	Label(name string, lang intake.Lang) string
+}
+
+// Renderer turns queued notices into the messages reporters read.
+type Renderer struct {
+	Texts *templates.Set
+	// Links signs survey links; nil leaves them out.
+	Links SurveyLinks
+	// Labels names categories and items; nil shows their ids.
+	Labels Labeler
+}
+
 // Dispatcher drains the outbox of one channel through its notifier.
 type Dispatcher struct {
-	links       SurveyLinks
+	render      Renderer
 	queue       Queue
 	incidents   Store
-	texts       *templates.Set
 	notifier    Notifier
 	channel     intake.Channel
 	log         *slog.Logger
@@ -53,10 +67,9 @@ type Dispatcher struct {
 	MaxAttempts int
 }
 
-// NewDispatcher returns a dispatcher for one channel. links may be nil:
-// survey questions then carry no web link.
-func NewDispatcher(q Queue, s Store, texts *templates.Set, links SurveyLinks, channel intake.Channel, n Notifier, log *slog.Logger, m *Metrics, now func() time.Time) *Dispatcher {
-	return &Dispatcher{queue: q, incidents: s, texts: texts, links: links, notifier: n, channel: channel, log: log, metrics: m, now: now,
+// NewDispatcher returns a dispatcher for one channel.
+func NewDispatcher(q Queue, s Store, r Renderer, channel intake.Channel, n Notifier, log *slog.Logger, m *Metrics, now func() time.Time) *Dispatcher {
+	return &Dispatcher{queue: q, incidents: s, render: r, notifier: n, channel: channel, log: log, metrics: m, now: now,
 		Lease: time.Minute, Batch: 100, MaxAttempts: 10}
 }
 
@@ -102,7 +115,7 @@ func (d *Dispatcher) deliver(ctx context.Context, q intake.Notice) error {
 	if err != nil {
 		return err
 	}
-	msg, err := Render(d.texts, d.links, q, inc)
+	msg, err := d.render.Render(q, inc)
 	if err != nil {
 		return err
 	}
@@ -129,25 +142,31 @@ type noticeData struct {
 // Render turns a queued notice into the message the reporter reads, in the
 // language recorded when it was queued. Survey links are signed now, at
 // delivery, so a link always belongs to the step's current round.
-func Render(texts *templates.Set, links SurveyLinks, q intake.Notice, inc *intake.Incident) (intake.Outgoing, error) {
-	data := noticeData{
-		ID: inc.ID, Subject: inc.Subject, Category: inc.Category, Priority: string(inc.Priority),
-		CI: inc.CI, ReporterName: inc.Reporter.Name, Owner: inc.Owner,
+func (r Renderer) Render(q intake.Notice, inc *intake.Incident) (intake.Outgoing, error) {
+	label := func(name string) string {
+		if r.Labels == nil || name == "" {
+			return name
+		}
+		return r.Labels.Label(name, q.Lang)
 	}
-	if step := q.Kind; links != nil && (step == string(NoticeValidation) || step == string(NoticeSatisfaction)) {
-		url, err := links.Link(inc.ID, step)
+	data := noticeData{
+		ID: inc.ID, Subject: inc.Subject, Category: label(inc.Category), Priority: string(inc.Priority),
+		CI: label(inc.CI), ReporterName: inc.Reporter.Name, Owner: inc.Owner,
+	}
+	if step := q.Kind; r.Links != nil && (step == string(NoticeValidation) || step == string(NoticeSatisfaction)) {
+		url, err := r.Links.Link(inc.ID, step)
 		if err != nil {
 			return intake.Outgoing{}, fmt.Errorf("sign survey link: %w", err)
 		}
 		data.SurveyURL = url
 	}
-	r, err := texts.Render(string(q.Lang), q.Kind, data)
+	text, err := r.Texts.Render(string(q.Lang), q.Kind, data)
 	if err != nil {
 		return intake.Outgoing{}, fmt.Errorf("render %s/%s: %w", q.Lang, q.Kind, err)
 	}
 	return intake.Outgoing{
 		ID: q.ID, IncidentID: q.Incident, Kind: q.Kind, Channel: q.Channel, Lang: q.Lang,
-		Email: q.Email, SlackID: q.SlackID, Subject: r.Subject, Text: r.Text, Attempt: q.Attempts,
+		Email: q.Email, SlackID: q.SlackID, Subject: text.Subject, Text: text.Text, Attempt: q.Attempts,
 		InReplyTo: last(inc.MailIDs), References: inc.MailIDs,
 	}, nil
 }

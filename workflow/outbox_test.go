@@ -22,7 +22,7 @@ func TestEveryNoticeRendersInEveryLanguage(t *testing.T) {
 		for _, kind := range Notices() {
 			q := intake.Notice{ID: "INC-000007:" + string(kind) + ":3", Incident: inc.ID, Kind: string(kind), Lang: lang,
 				Channel: intake.ChannelEmail, Email: "eva@example.test", CreatedAt: time.Now(), Attempts: 1}
-			msg, err := Render(texts, nil, q, inc)
+			msg, err := Renderer{Texts: texts}.Render(q, inc)
 			if err != nil {
 				t.Fatalf("%s/%s: %v", lang, kind, err)
 			}

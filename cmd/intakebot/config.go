@@ -43,12 +43,13 @@ type Config struct {
 	Outbox struct {
 		Poll string `yaml:"poll"`
 	} `yaml:"outbox"`
-	Groups          []string            `yaml:"groups"`
-	DefaultGroup    string              `yaml:"default_group"`
-	DefaultCategory string              `yaml:"default_category"`
-	Categories      []intake.Category   `yaml:"categories"`
-	CIs             []intake.ConfigItem `yaml:"cis"`
-	Priority        struct {
+	Groups                []string               `yaml:"groups"`
+	DefaultGroup          string                 `yaml:"default_group"`
+	DefaultCategory       string                 `yaml:"default_category"`
+	DefaultCategoryLabels map[intake.Lang]string `yaml:"default_category_labels"`
+	Categories            []intake.Category      `yaml:"categories"`
+	CIs                   []intake.ConfigItem    `yaml:"cis"`
+	Priority              struct {
 		DefaultImpact   string                                            `yaml:"default_impact"`
 		DefaultUrgency  string                                            `yaml:"default_urgency"`
 		ImpactKeywords  map[intake.Level][]string                         `yaml:"impact_keywords"`
@@ -151,16 +152,17 @@ func (c *Config) rules() (*intake.Rules, error) {
 		matrix = intake.Matrix(c.Priority.Matrix)
 	}
 	return intake.NewRules(intake.RulesConfig{
-		DefaultLanguage: intake.Lang(c.Language.Default),
-		DefaultCategory: c.DefaultCategory,
-		DefaultGroup:    c.DefaultGroup,
-		DefaultImpact:   intake.Level(c.Priority.DefaultImpact),
-		DefaultUrgency:  intake.Level(c.Priority.DefaultUrgency),
-		Categories:      c.Categories,
-		CIs:             c.CIs,
-		ImpactKeywords:  c.Priority.ImpactKeywords,
-		UrgencyKeywords: c.Priority.UrgencyKeywords,
-		Matrix:          matrix,
-		Groups:          c.Groups,
+		DefaultLanguage:       intake.Lang(c.Language.Default),
+		DefaultCategory:       c.DefaultCategory,
+		DefaultCategoryLabels: c.DefaultCategoryLabels,
+		DefaultGroup:          c.DefaultGroup,
+		DefaultImpact:         intake.Level(c.Priority.DefaultImpact),
+		DefaultUrgency:        intake.Level(c.Priority.DefaultUrgency),
+		Categories:            c.Categories,
+		CIs:                   c.CIs,
+		ImpactKeywords:        c.Priority.ImpactKeywords,
+		UrgencyKeywords:       c.Priority.UrgencyKeywords,
+		Matrix:                matrix,
+		Groups:                c.Groups,
 	})
 }

@@ -98,7 +98,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	notifiers := map[intake.Channel]workflow.Notifier{}
 	sched := cron.New(cron.WithChain(cron.Recover(cronLogger{log}), cron.SkipIfStillRunning(cronLogger{log})))
 	for ch, n := range notifiers {
-		d := workflow.NewDispatcher(store, store, texts, links, ch, n, log, metrics, time.Now)
+		d := workflow.NewDispatcher(store, store, workflow.Renderer{Texts: texts, Links: links, Labels: rules}, ch, n, log, metrics, time.Now)
 		if _, err := sched.AddFunc(cfg.Outbox.Poll, func() {
 			if _, err := d.Drain(ctx); err != nil {
 				log.Error("outbox drain failed", "channel", ch, "err", err)

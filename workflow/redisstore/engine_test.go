@@ -43,8 +43,8 @@ func TestServiceModelEndToEnd(t *testing.T) {
 		subject, ackPhrase  string
 		valPhrase, reopened string
 	}{
-		{intake.English, "Outlook does not open for everyone, urgent", "We have registered your incident", "Please reply YES or NO", "We are working on it again"},
-		{intake.Spanish, "No me funciona el correo desde esta mañana", "Hemos registrado su incidencia", "Responda SÍ o NO", "Volvemos a trabajar en ello"},
+		{intake.English, "Outlook does not open for everyone, urgent", "Category: E-mail", "Please reply YES or NO", "We are working on it again"},
+		{intake.Spanish, "No me funciona el correo desde esta mañana", "Categoría: Correo electrónico", "Responda SÍ o NO", "Volvemos a trabajar en ello"},
 	} {
 		t.Run(string(c.lang), func(t *testing.T) {
 			f := newFixture(t)

@@ -107,7 +107,7 @@ func TestMailThread(t *testing.T) {
 	}
 	// Answers thread under the reporter's mails.
 	q, _ := f.store.Claim(ctx, intake.ChannelEmail, f.clock.Now(), 0, 10)
-	msg, err := workflow.Render(f.texts, nil, q[0], inc)
+	msg, err := workflow.Renderer{Texts: f.texts}.Render(q[0], inc)
 	if err != nil || msg.InReplyTo != "r2@a" || !slices.Equal(msg.References, inc.MailIDs) {
 		t.Fatalf("threading %q %v %v", msg.InReplyTo, msg.References, err)
 	}
@@ -125,7 +125,7 @@ func TestSurveyQuestionsAreRenderedWithASignedLink(t *testing.T) {
 	queued, _ := f.store.Claim(ctx, intake.ChannelEmail, f.clock.Now(), 0, 10)
 	inc := must(t)(f.engine.Get(ctx, id))
 	for _, q := range queued {
-		msg, err := workflow.Render(f.texts, links, q, inc)
+		msg, err := workflow.Renderer{Texts: f.texts, Links: links}.Render(q, inc)
 		if err != nil {
 			t.Fatal(err)
 		}

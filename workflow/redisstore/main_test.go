@@ -33,6 +33,7 @@ func (c *clock) Add(d time.Duration) {
 }
 
 type fixture struct {
+	rules  *intake.Rules
 	rdb    redis.UniversalClient
 	store  *redisstore.Store
 	engine *workflow.Engine
@@ -46,7 +47,8 @@ func rules(t testing.TB) *intake.Rules {
 		DefaultLanguage: intake.English, DefaultCategory: "general", DefaultGroup: "service-desk",
 		DefaultImpact: intake.Medium, DefaultUrgency: intake.Medium,
 		Categories: []intake.Category{
-			{Name: "email", Keywords: []string{"email", "correo", "outlook"}, Group: "messaging"},
+			{Name: "email", Keywords: []string{"email", "correo", "outlook"}, Group: "messaging",
+				Labels: map[intake.Lang]string{intake.English: "E-mail", intake.Spanish: "Correo electrónico"}},
 			{Name: "network", Keywords: []string{"vpn", "red", "wifi"}, Group: "networks"},
 		},
 		CIs:             []intake.ConfigItem{{Name: "exchange", Aliases: []string{"outlook", "correo"}}},
@@ -72,11 +74,12 @@ func newFixtureOn(t testing.TB, rdb redis.UniversalClient, prefix string) *fixtu
 	c := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
 	store := redisstore.New(rdb, prefix)
 	m := workflow.NewMetrics(prometheus.NewRegistry())
-	return &fixture{rdb: rdb, store: store, engine: workflow.NewEngine(store, rules(t), m, c.Now), clock: c, texts: texts, m: m}
+	r := rules(t)
+	return &fixture{rdb: rdb, store: store, engine: workflow.NewEngine(store, r, m, c.Now), clock: c, texts: texts, m: m, rules: r}
 }
 
 func (f *fixture) dispatcher(ch intake.Channel, n workflow.Notifier) *workflow.Dispatcher {
-	return workflow.NewDispatcher(f.store, f.store, f.texts, nil, ch, n, slog.New(slog.DiscardHandler), f.m, f.clock.Now)
+	return workflow.NewDispatcher(f.store, f.store, workflow.Renderer{Texts: f.texts, Labels: f.rules}, ch, n, slog.New(slog.DiscardHandler), f.m, f.clock.Now)
 }
 
 // recorder is a notifier that keeps what it was asked to deliver; the real
