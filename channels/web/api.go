@@ -42,6 +42,11 @@ type OutboxReader interface {
 	Outbox(ctx context.Context, limit int) ([]intake.Notice, error)
 }
 
+// InboundReader lists the recorded outcomes of inbound messages.
+type InboundReader interface {
+	Inbound(ctx context.Context, ch intake.Channel, limit int, before string) ([]intake.InboundRecord, string, error)
+}
+
 // Agents authenticates API tokens and knows the agents.
 type Agents interface {
 	Authenticate(ctx context.Context, token string) (intake.Agent, error)
@@ -58,6 +63,7 @@ type Deps struct {
 	Incidents Incidents
 	Lister    Lister
 	Outbox    OutboxReader
+	Inbound   InboundReader
 	Agents    Agents
 	Health    Pinger
 	// States are the valid state ids, for checking list filters.
@@ -98,6 +104,7 @@ func NewServer(d Deps) *Server {
 	s.route("POST /api/v1/incidents/{id}/recategorize", s.agent(s.recategorize))
 	s.route("POST /api/v1/incidents/{id}/survey", s.agent(s.survey))
 	s.route("GET /api/v1/outbox", s.agent(s.outbox))
+	s.route("GET /api/v1/inbound", s.agent(s.inbound))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
 	})
@@ -387,6 +394,38 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request, _ intake.Actor) 
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+}
+
+// inbound lists what became of each message that reached a channel.
+func (s *Server) inbound(w http.ResponseWriter, r *http.Request, _ intake.Actor) {
+	q := r.URL.Query()
+	ch := intake.Channel(q.Get("channel"))
+	if ch == "" {
+		ch = intake.ChannelEmail
+	}
+	if !ch.Valid() {
+		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("unknown channel %q", ch))
+		return
+	}
+	limit := 50
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			writeError(w, http.StatusBadRequest, "invalid", "limit must be 1 to 500")
+			return
+		}
+		limit = n
+	}
+	list, next, err := s.d.Inbound.Inbound(r.Context(), ch, limit, q.Get("cursor"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := map[string]any{"messages": list}
+	if next != "" {
+		out["next_cursor"] = next
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // decode reads a JSON body strictly: bounded size, no unknown fields, one

@@ -49,7 +49,7 @@ func newAPIOn(t *testing.T, store *redisstore.Store) *api {
 	reg := prometheus.NewRegistry()
 	m := workflow.NewMetrics(reg)
 	engine := workflow.NewEngine(store, rules, m, time.Now)
-	s := web.NewServer(web.Deps{Incidents: engine, Lister: store, Outbox: store, Agents: store, Health: store,
+	s := web.NewServer(web.Deps{Incidents: engine, Lister: store, Outbox: store, Inbound: store, Agents: store, Health: store,
 		States: workflow.States(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Log: slog.New(slog.DiscardHandler), Registerer: reg})
 	a := &api{t: t, srv: httptest.NewServer(s), store: store, tokens: map[string]string{}}
@@ -331,5 +331,35 @@ func TestIdempotencyKeyAppliesOnce(t *testing.T) {
 	}
 	if n := len(a.expect("alice", "GET", "/api/v1/outbox", "", 200)["messages"].([]any)); n != 2 {
 		t.Fatalf("outbox gave %d messages, want 2", n)
+	}
+}
+
+func TestInboundLedgerThroughAPI(t *testing.T) {
+	a := newAPI(t)
+	a.agent("alice", false)
+	ctx := context.Background()
+	for i := range 3 {
+		key := fmt.Sprintf("mid:m%d@example.test", i)
+		if _, err := a.store.Begin(ctx, key, "helpdesk/1/1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.store.Record(ctx, key, intake.InboundRecord{At: time.Now(), Channel: intake.ChannelEmail, Source: fmt.Sprintf("helpdesk/1/%d", i),
+			MessageID: fmt.Sprintf("m%d@example.test", i), From: "ana@example.test", Subject: "hola", Outcome: intake.OutcomeIgnored, Reason: "auto-reply"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := a.expect("alice", "GET", "/api/v1/inbound?channel=email&limit=2", "", 200)
+	msgs := out["messages"].([]any)
+	if len(msgs) != 2 || msgs[0].(map[string]any)["message_id"] != "m2@example.test" || out["next_cursor"] == nil {
+		t.Fatalf("first page %v", out)
+	}
+	out = a.expect("alice", "GET", "/api/v1/inbound?channel=email&limit=2&cursor="+out["next_cursor"].(string), "", 200)
+	if msgs := out["messages"].([]any); len(msgs) != 1 || msgs[0].(map[string]any)["reason"] != "auto-reply" {
+		t.Fatalf("second page %v", out)
+	}
+	a.expect("alice", "GET", "/api/v1/inbound?channel=fax", "", 400)
+	a.expect("alice", "GET", "/api/v1/inbound?cursor=abc", "", 400)
+	if out := a.expect("alice", "GET", "/api/v1/inbound?channel=slack", "", 200); len(out["messages"].([]any)) != 0 {
+		t.Fatalf("slack ledger %v", out)
 	}
 }

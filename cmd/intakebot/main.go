@@ -20,6 +20,7 @@ Usage:
   intakebot agents add NAME [--admin]        create an agent; prints its API token last
   intakebot incidents list|show|create|act|move|assign|escalate|recategorize|survey|close ...
                                              work incidents through the API (see: intakebot incidents help)
+  intakebot inbound list [--channel email]   what became of each inbound message, newest first
   intakebot config example                   print a commented example configuration
 `
 
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 		return agentsCmd(ctx, args[1:], stdout, stderr, env)
 	case "incidents":
 		return incidentsCmd(ctx, args[1:], stdout, stderr, env)
+	case "inbound":
+		return inboundCmd(ctx, args[1:], stdout, stderr, env)
 	case "config":
 		if len(args) == 2 && args[1] == "example" {
 			_, err := stdout.Write(defaultConfig)

@@ -129,6 +129,7 @@ func TestCLIWalksTheServiceModel(t *testing.T) {
 		}
 	}
 	step(id, "incidents", "list", "--state", "closed")
+	step("OUTCOME", "inbound", "list")
 	step(`"state": "closed"`, "incidents", "show", id, "--json")
 	if _, err := cli(env, "incidents", "move", id); err == nil {
 		t.Fatal("move without a state worked")
@@ -239,7 +240,7 @@ func TestConfigExampleIsTheDefaults(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{}, {"frobnicate"}, {"agents"}, {"agents", "add"}, {"config"}, {"incidents", "teleport"}, {"serve", "extra"}} {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"agents"}, {"agents", "add"}, {"config"}, {"incidents", "teleport"}, {"serve", "extra"}, {"inbound"}, {"inbound", "list", "extra"}} {
 		_, err := cli(map[string]string{"INTAKEBOT_TOKEN": "x"}, args...)
 		if _, ok := err.(usageError); !ok {
 			t.Errorf("%v: %v, want a usage error", args, err)

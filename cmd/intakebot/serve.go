@@ -111,7 +111,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	defer func() { <-sched.Stop().Done() }()
 
 	api := web.NewServer(web.Deps{
-		Incidents: engine, Lister: store, Outbox: store, Agents: store, Health: store,
+		Incidents: engine, Lister: store, Outbox: store, Inbound: store, Agents: store, Health: store,
 		States: workflow.States(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: log, Registerer: reg,
 	})
 	root := http.NewServeMux()
