@@ -52,8 +52,26 @@ type Renderer struct {
 	Labels Labeler
 }
 
+// Limiter caps how many messages go to one recipient and about one
+// incident in a window, so that no mail loop can turn into a storm.
+type Limiter interface {
+	Allow(ctx context.Context, msg intake.Outgoing, perRecipient, perIncident int, window time.Duration, now time.Time) (bool, error)
+}
+
+// Caps are the outgoing limits; zero values disable them.
+type Caps struct {
+	PerRecipient int
+	PerIncident  int
+	Window       time.Duration
+}
+
+// errCapped delays a message past the current window.
+var errCapped = errors.New("outgoing cap reached")
+
 // Dispatcher drains the outbox of one channel through its notifier.
 type Dispatcher struct {
+	limiter     Limiter
+	caps        Caps
 	render      Renderer
 	queue       Queue
 	incidents   Store
@@ -65,6 +83,13 @@ type Dispatcher struct {
 	Lease       time.Duration
 	Batch       int
 	MaxAttempts int
+}
+
+// WithCaps makes the dispatcher hold back messages past the caps (until
+// the next window) and returns it.
+func (d *Dispatcher) WithCaps(l Limiter, c Caps) *Dispatcher {
+	d.limiter, d.caps = l, c
+	return d
 }
 
 // NewDispatcher returns a dispatcher for one channel.
@@ -94,9 +119,13 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 			}
 			if err != nil {
 				dead = dead || errors.Is(err, intake.ErrUndeliverable)
+				retry := d.now().Add(Backoff(q.Attempts))
+				if errors.Is(err, errCapped) {
+					retry = d.now().Add(d.caps.Window)
+				}
 				d.metrics.failed(d.channel)
 				d.log.Warn("delivery failed", "id", q.ID, "incident", q.Incident, "attempt", q.Attempts, "dead", dead, "err", err)
-				if ferr := d.queue.Failed(ctx, q, err.Error(), d.now().Add(Backoff(q.Attempts)), dead); ferr != nil {
+				if ferr := d.queue.Failed(ctx, q, err.Error(), retry, dead); ferr != nil {
 					return sent, ferr
 				}
 				continue
@@ -118,6 +147,16 @@ func (d *Dispatcher) deliver(ctx context.Context, q intake.Notice) error {
 	msg, err := d.render.Render(q, inc)
 	if err != nil {
 		return err
+	}
+	if d.limiter != nil && d.caps.Window > 0 {
+		ok, err := d.limiter.Allow(ctx, msg, d.caps.PerRecipient, d.caps.PerIncident, d.caps.Window, d.now())
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: at most %d messages to one recipient and %d about one incident per %s",
+				errCapped, d.caps.PerRecipient, d.caps.PerIncident, d.caps.Window)
+		}
 	}
 	return d.notifier.Deliver(ctx, msg, inc)
 }

@@ -131,3 +131,24 @@ func TestUndeliverableGoesStraightToDeadLetters(t *testing.T) {
 		t.Fatalf("after a permanent failure: %+v", list)
 	}
 }
+
+func TestOutgoingCapsHoldBackAStorm(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for range 5 {
+		must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "loop?", Reporter: intake.Reporter{Email: "robot@example.test"}}))
+	}
+	rec := &recorder{}
+	d := f.dispatcher(intake.ChannelEmail, rec).WithCaps(f.store, workflow.Caps{PerRecipient: 3, PerIncident: 10, Window: time.Hour})
+	if n, err := d.Drain(ctx); n != 3 || err != nil {
+		t.Fatalf("first hour sent %d (%v), want 3", n, err)
+	}
+	list, _ := f.store.Outbox(ctx, 10)
+	if len(list) != 2 || list[0].Dead || !strings.Contains(list[0].LastError, "cap") || list[0].DueAt.Before(f.clock.Now().Add(59*time.Minute)) {
+		t.Fatalf("held back: %+v", list)
+	}
+	f.clock.Add(time.Hour)
+	if n, _ := d.Drain(ctx); n != 2 {
+		t.Fatalf("next hour sent %d, want the 2 held back", n)
+	}
+}

@@ -20,6 +20,8 @@
 //	P:{mail}:thread:MESSAGE-ID          incident a mail belongs to
 //	P:{inbound}:msg:HASH                claim and outcome of one inbound message
 //	P:{inbound}:log:CHANNEL             stream: the ledger of inbound outcomes
+//	P:{caps}:to:CHANNEL:RECIPIENT:SLOT  messages sent to one recipient in a window
+//	P:{caps}:inc:INC-000123:SLOT        messages sent about one incident in a window
 //
 // An incident lives in shard number%16. Everything one change touches (the
 // incident, its indexes and its outbox messages) shares the shard's hash tag,
@@ -73,6 +75,8 @@ var (
 	luaInboundBegin string
 	//go:embed lua/inbound_record.lua
 	luaInboundRecord string
+	//go:embed lua/allow.lua
+	luaAllow string
 )
 
 // Store is the Redis implementation of workflow.Store and workflow.Queue.
@@ -84,7 +88,7 @@ type Store struct {
 
 type scripts struct {
 	create, apply, get, page, claim, delivered, failed, addAgent, rememberMail *redis.Script
-	inboundBegin, inboundRecord                                                *redis.Script
+	inboundBegin, inboundRecord, allow                                         *redis.Script
 }
 
 // New returns a store using keys under prefix.
@@ -95,6 +99,7 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 		claim: s(luaClaim), delivered: s(luaDelivered), failed: s(luaFailed),
 		addAgent: redis.NewScript(luaAddAgent), rememberMail: redis.NewScript(luaRememberMail),
 		inboundBegin: redis.NewScript(luaInboundBegin), inboundRecord: redis.NewScript(luaInboundRecord),
+		allow: redis.NewScript(luaAllow),
 	}}
 }
 
