@@ -49,6 +49,7 @@ start_redis() {
 }
 
 stop_redis() {
+  [ -n "${REDIS_DIR:-}" ] || return 0
   [ -f "$REDIS_DIR/redis.pid" ] && kill "$(cat "$REDIS_DIR/redis.pid")" 2>/dev/null
   rm -rf "$REDIS_DIR"
 }

@@ -58,6 +58,13 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
+// Component is a part of the bot whose health /healthz reports, such as a
+// watched mailbox.
+type Component interface {
+	Name() string
+	Status() (lastSuccess time.Time, lastErr error)
+}
+
 // Deps is what the API needs.
 type Deps struct {
 	Incidents Incidents
@@ -66,6 +73,9 @@ type Deps struct {
 	Inbound   InboundReader
 	Agents    Agents
 	Health    Pinger
+	// Components are reported in /healthz detail; one failing never makes
+	// the bot unhealthy as a whole.
+	Components []Component
 	// States are the valid state ids, for checking list filters.
 	States  []intake.State
 	Metrics http.Handler
@@ -186,7 +196,19 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "code": "redis_unavailable", "error": "redis does not answer"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "redis": "ok"})
+	parts := map[string]any{}
+	for _, c := range s.d.Components {
+		at, err := c.Status()
+		part := map[string]any{"ok": err == nil && !at.IsZero()}
+		if !at.IsZero() {
+			part["last_success"] = at
+		}
+		if err != nil {
+			part["error"] = err.Error()
+		}
+		parts[c.Name()] = part
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "redis": "ok", "components": parts})
 }
 
 type reporterBody struct {

@@ -43,6 +43,7 @@ type Config struct {
 	Outbox struct {
 		Poll string `yaml:"poll"`
 	} `yaml:"outbox"`
+	Email                 EmailConfig            `yaml:"email"`
 	Groups                []string               `yaml:"groups"`
 	DefaultGroup          string                 `yaml:"default_group"`
 	DefaultCategory       string                 `yaml:"default_category"`
@@ -115,13 +116,20 @@ func applyEnv(v reflect.Value, name string, env func(string) (string, bool)) err
 		}
 		varName := name + "_" + strings.ToUpper(key)
 		field := v.Field(i)
+		val, ok := env(varName)
 		if field.Kind() == reflect.Struct {
+			// A whole section may come as YAML; its keys' own variables
+			// still win.
+			if ok {
+				if err := yaml.Unmarshal([]byte(val), field.Addr().Interface()); err != nil {
+					return fmt.Errorf("%s: %w", varName, err)
+				}
+			}
 			if err := applyEnv(field, varName, env); err != nil {
 				return err
 			}
 			continue
 		}
-		val, ok := env(varName)
 		if file, fok := env(varName + "_FILE"); fok && !ok {
 			raw, err := os.ReadFile(file)
 			if err != nil {

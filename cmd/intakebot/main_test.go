@@ -189,13 +189,16 @@ func TestConfig(t *testing.T) {
 		"INTAKEBOT_LANGUAGE_DEFAULT":      "es",
 		"INTAKEBOT_HTTP_SHUTDOWN_TIMEOUT": "3s",
 		"INTAKEBOT_CIS":                   "[{name: crm, aliases: [salesforce]}]",
+		"INTAKEBOT_EMAIL_SMTP":            "{host: smtp.example.test, port: 2525}",
+		"INTAKEBOT_EMAIL_SMTP_PORT":       "587",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Redis.URL != "redis://secret-host:6379" || c.HTTP.Listen != "0.0.0.0:9000" || c.Language.Default != "es" ||
 		time.Duration(c.HTTP.ShutdownTimeout) != 3*time.Second || len(c.CIs) != 1 || c.CIs[0].Aliases[0] != "salesforce" ||
-		strings.Join(c.Groups, ",") != "a,b" || len(c.Categories) != 0 || c.Redis.Prefix != "intakebot" {
+		strings.Join(c.Groups, ",") != "a,b" || len(c.Categories) != 0 || c.Redis.Prefix != "intakebot" ||
+		c.Email.SMTP.Host != "smtp.example.test" || c.Email.SMTP.Port != 587 {
 		t.Fatalf("config %+v", c)
 	}
 	if _, err := c.rules(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -96,11 +97,40 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	// The channels that deliver messages to reporters plug in here; until a
 	// channel is configured its messages stay queued and visible in /api/v1/outbox.
 	notifiers := map[intake.Channel]workflow.Notifier{}
+	email, err := newEmailChannel(cfg.Email, engine, store, store, rdb, cfg.Redis.Prefix, log)
+	if err != nil {
+		return err
+	}
+	var components []web.Component
 	sched := cron.New(cron.WithChain(cron.Recover(cronLogger{log}), cron.SkipIfStillRunning(cronLogger{log})))
+	// Every goroutine started here ends before serve returns.
+	var workers sync.WaitGroup
+	defer workers.Wait()
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	if email != nil {
+		notifiers[intake.ChannelEmail] = email.sender
+		for i, w := range email.watchers {
+			components = append(components, w)
+			if _, err := sched.AddFunc(email.polls[i], w.Poll); err != nil {
+				return fmt.Errorf("email.mailboxes %s poll %q: %w", w.Name(), email.polls[i], err)
+			}
+			registerMailboxMetrics(reg, w)
+			workers.Add(1)
+			go func() {
+				defer workers.Done()
+				if err := w.Run(workCtx); err != nil {
+					log.Error("mailbox watcher stopped", "mailbox", w.Name(), "err", err)
+				}
+			}()
+		}
+	}
+	caps := workflow.Caps{PerRecipient: cfg.Email.Caps.PerRecipient, PerIncident: cfg.Email.Caps.PerIncident, Window: time.Duration(cfg.Email.Caps.Window)}
 	for ch, n := range notifiers {
-		d := workflow.NewDispatcher(store, store, workflow.Renderer{Texts: texts, Links: links, Labels: rules}, ch, n, log, metrics, time.Now)
+		d := workflow.NewDispatcher(store, store, workflow.Renderer{Texts: texts, Links: links, Labels: rules}, ch, n, log, metrics, time.Now).
+			WithCaps(store, caps)
 		if _, err := sched.AddFunc(cfg.Outbox.Poll, func() {
-			if _, err := d.Drain(ctx); err != nil {
+			if _, err := d.Drain(workCtx); err != nil {
 				log.Error("outbox drain failed", "channel", ch, "err", err)
 			}
 		}); err != nil {
@@ -111,7 +141,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	defer func() { <-sched.Stop().Done() }()
 
 	api := web.NewServer(web.Deps{
-		Incidents: engine, Lister: store, Outbox: store, Inbound: store, Agents: store, Health: store,
+		Incidents: engine, Lister: store, Outbox: store, Inbound: store, Agents: store, Health: store, Components: components,
 		States: workflow.States(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: log, Registerer: reg,
 	})
 	root := http.NewServeMux()
@@ -139,6 +169,28 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 		return err
 	}
 	return nil
+}
+
+// registerMailboxMetrics exports a mailbox's health for Prometheus.
+func registerMailboxMetrics(reg prometheus.Registerer, w web.Component) {
+	labels := prometheus.Labels{"mailbox": w.Name()}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intakebot_mailbox_up",
+			Help: "1 when the mailbox's last attempt succeeded.", ConstLabels: labels}, func() float64 {
+			if _, err := w.Status(); err != nil {
+				return 0
+			}
+			return 1
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intakebot_mailbox_last_success_timestamp_seconds",
+			Help: "When the mailbox was last read successfully.", ConstLabels: labels}, func() float64 {
+			at, _ := w.Status()
+			if at.IsZero() {
+				return 0
+			}
+			return float64(at.Unix())
+		}),
+	)
 }
 
 // surveySigner signs survey links with the configured key, or with a

@@ -83,6 +83,9 @@ type Source struct {
 	Mailbox     string
 	UIDValidity uint32
 	UID         uint32
+	// Truncated says the mailbox handed over only the first bytes of a
+	// mail over its size limit: it is quarantined, the original kept there.
+	Truncated bool
 }
 
 func (s Source) String() string { return fmt.Sprintf("%s/%d/%d", s.Mailbox, s.UIDValidity, s.UID) }
@@ -93,6 +96,9 @@ func (s Source) String() string { return fmt.Sprintf("%s/%d/%d", s.Mailbox, s.UI
 // so the retry neither loses nor duplicates anything.
 func (p *Processor) Process(ctx context.Context, src Source, raw []byte) (intake.InboundRecord, error) {
 	msg, parseErr := message.Parse(raw, p.cfg.Limits)
+	if src.Truncated {
+		parseErr = fmt.Errorf("%w: only the first %d bytes were fetched", message.ErrTooLarge, len(raw))
+	}
 	key := messageKey(msg, raw)
 	rec := intake.InboundRecord{At: p.now().UTC(), Channel: intake.ChannelEmail, Source: src.String()}
 	if msg != nil {

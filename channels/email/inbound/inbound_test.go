@@ -297,6 +297,11 @@ func TestBadMailIsQuarantinedNotFatal(t *testing.T) {
 			t.Errorf("%s: %+v", name, rec)
 		}
 	}
+	cut, err := e.proc.Process(context.Background(), inbound.Source{Mailbox: "helpdesk", UIDValidity: 1, UID: 999, Truncated: true},
+		[]byte(mail(ana, "big", "cut@example.test", "", "the first bytes")))
+	if err != nil || cut.Outcome != intake.OutcomeQuarantined || !strings.Contains(cut.Reason, "too large") {
+		t.Errorf("truncated: %+v %v", cut, err)
+	}
 	huge := mail(ana, "big", "big@example.test", "", strings.Repeat("x", 26<<20))
 	if rec := e.deliver(huge); rec.Outcome != intake.OutcomeQuarantined || !strings.Contains(rec.Reason, "too large") {
 		t.Errorf("huge: %+v", rec)

@@ -1,0 +1,245 @@
+//go:build e2e
+
+// The end-to-end suite runs the whole bot against a real Dovecot: .ci/run
+// starts one (see .ci/dovecot.sh) and runs `go test -tags e2e`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+	"github.com/intakebot/intakebot/internal/redistest"
+	"github.com/intakebot/intakebot/workflow/redisstore"
+)
+
+// maildirs delivers mail into Dovecot's maildirs, as an MTA would: the
+// help-desk mailbox receives reports, and the SMTP sink below files the
+// bot's answers into the reporter's mailbox.
+type maildirs struct {
+	root string
+	uid  int
+	n    atomic.Int64
+}
+
+func (m *maildirs) deliver(t *testing.T, user string, raw string) {
+	t.Helper()
+	dir := filepath.Join(m.root, user)
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		os.Chown(filepath.Join(dir, sub), m.uid, m.uid)
+	}
+	os.Chown(dir, m.uid, m.uid)
+	name := fmt.Sprintf("%d.%d_%d.e2e", time.Now().Unix(), os.Getpid(), m.n.Add(1))
+	tmp := filepath.Join(dir, "tmp", name)
+	if err := os.WriteFile(tmp, []byte(strings.ReplaceAll(raw, "\n", "\r\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(tmp, m.uid, m.uid)
+	if err := os.Rename(tmp, filepath.Join(dir, "new", name)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// received returns every mail in a user's maildir (new and cur).
+func (m *maildirs) received(user string) []string {
+	var out []string
+	for _, sub := range []string{"new", "cur"} {
+		files, _ := filepath.Glob(filepath.Join(m.root, user, sub, "*"))
+		for _, f := range files {
+			raw, err := os.ReadFile(f)
+			if err == nil {
+				out = append(out, string(raw))
+			}
+		}
+	}
+	return out
+}
+
+// sink is an SMTP server that files each mail into its recipients' maildirs.
+type sink struct {
+	t  *testing.T
+	md *maildirs
+}
+
+func (s sink) NewSession(*smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }
+
+type sinkSession struct {
+	s  sink
+	to []string
+}
+
+func (x *sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (x *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	x.to = append(x.to, to)
+	return nil
+}
+func (x *sinkSession) Data(r io.Reader) error {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	for _, to := range x.to {
+		x.s.md.deliver(x.s.t, to, strings.ReplaceAll(string(raw), "\r\n", "\n"))
+	}
+	return nil
+}
+func (x *sinkSession) Reset()        { x.to = nil }
+func (x *sinkSession) Logout() error { return nil }
+
+func startSink(t *testing.T, md *maildirs) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := smtp.NewServer(sink{t: t, md: md})
+	srv.Domain = "mx.example.test"
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		wg.Wait()
+	})
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// eventually waits for cond, checking every 100 ms, for at most a minute.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(time.Minute)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func TestE2EMailThroughDovecot(t *testing.T) {
+	port := os.Getenv("INTAKEBOT_E2E_IMAP_PORT")
+	root := os.Getenv("INTAKEBOT_E2E_MAILDIR")
+	uid, err := strconv.Atoi(os.Getenv("INTAKEBOT_E2E_MAIL_UID"))
+	if port == "" || root == "" || err != nil {
+		t.Fatal("INTAKEBOT_E2E_IMAP_PORT, INTAKEBOT_E2E_MAILDIR and INTAKEBOT_E2E_MAIL_UID must name a running Dovecot (.ci/dovecot.sh)")
+	}
+	md := &maildirs{root: root, uid: uid}
+	smtpPort := startSink(t, md)
+	_, prefix := redistest.New(t, redisstore.Connect)
+	redisURL := os.Getenv(redistest.EnvURL)
+	s := startServe(t, map[string]string{
+		"INTAKEBOT_REDIS_URL": redisURL, "INTAKEBOT_REDIS_PREFIX": prefix, "INTAKEBOT_OUTBOX_POLL": "@every 1s",
+		"INTAKEBOT_EMAIL_MAILBOXES": fmt.Sprintf(`[{name: helpdesk, address: helpdesk@example.test, poll: "@every 1s",
+			imap: {host: 127.0.0.1, port: %s, tls: none, username: helpdesk@example.test, password: secret}}]`, port),
+		"INTAKEBOT_EMAIL_SMTP": fmt.Sprintf(`{host: 127.0.0.1, port: %d, tls: none}`, smtpPort),
+	})
+	out, err := cli(map[string]string{"INTAKEBOT_REDIS_URL": redisURL, "INTAKEBOT_REDIS_PREFIX": prefix}, "agents", "add", "alice")
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	env := map[string]string{"INTAKEBOT_URL": s.url, "INTAKEBOT_TOKEN": lines[len(lines)-1]}
+	show := func(id string) string { out, _ := cli(env, "incidents", "show", id, "--json"); return out }
+
+	// Ana writes to the help desk in Spanish.
+	md.deliver(t, "helpdesk@example.test", `From: Ana Pérez <ana@example.test>
+To: helpdesk@example.test
+Subject: No me funciona el correo
+Message-ID: <e2e-1@example.test>
+Date: Wed, 25 Nov 2026 09:00:00 +0100
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Hola, no me funciona el correo desde esta mañana.
+`)
+	eventually(t, "the incident", func() bool { return strings.Contains(show("INC-000001"), `"state": "analysis"`) })
+	eventually(t, "the Spanish acknowledgment in Ana's mailbox", func() bool {
+		for _, m := range md.received("ana@example.test") {
+			if strings.Contains(m, "INC-000001") && strings.Contains(m, "Content-Language: es") {
+				return true
+			}
+		}
+		return false
+	})
+
+	// An out-of-office reply changes nothing and is not answered.
+	md.deliver(t, "helpdesk@example.test", `From: Ana Pérez <ana@example.test>
+To: helpdesk@example.test
+Subject: Fuera de la oficina
+Message-ID: <e2e-ooo@example.test>
+In-Reply-To: <INC-000001.ack.1@example.test>
+Auto-Submitted: auto-replied
+
+Estoy de vacaciones.
+`)
+	for _, args := range [][]string{{"incidents", "move", "INC-000001", "solution"}, {"incidents", "move", "INC-000001", "validation"}} {
+		if out, err := cli(env, args...); err != nil {
+			t.Fatal(err, out)
+		}
+	}
+	var question string
+	eventually(t, "the validation question", func() bool {
+		for _, m := range md.received("ana@example.test") {
+			if strings.Contains(m, "INC-000001.validation.") {
+				question = m
+				return true
+			}
+		}
+		return false
+	})
+	qid := regexp.MustCompile(`(?m)^Message-I[Dd]: <([^>]+)>`).FindStringSubmatch(question)
+	if qid == nil {
+		t.Fatalf("no Message-ID in the question:\n%s", question)
+	}
+	md.deliver(t, "helpdesk@example.test", fmt.Sprintf(`From: Ana Pérez <ana@example.test>
+To: helpdesk@example.test
+Subject: Re: [INC-000001] ¿Vuelve a funcionar el servicio?
+Message-ID: <e2e-2@example.test>
+In-Reply-To: <%s>
+References: <%s>
+Content-Type: text/plain; charset=utf-8
+
+Sí, ya funciona. Gracias
+
+El mié, 25 nov 2026, Help desk escribió:
+> ¿Ha vuelto el servicio a la normalidad?
+`, qid[1], qid[1]))
+	eventually(t, "the incident in satisfaction", func() bool { return strings.Contains(show("INC-000001"), `"state": "satisfaction"`) })
+
+	inbound, err := cli(env, "inbound", "list", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"outcome": "created"`, `"reason": "auto-reply"`, `"outcome": "survey_answer"`} {
+		if !strings.Contains(inbound, want) {
+			t.Errorf("ledger lacks %s:\n%s", want, inbound)
+		}
+	}
+	for _, m := range md.received("ana@example.test") {
+		if strings.Contains(m, "vacaciones") {
+			t.Fatal("the out-of-office reply was answered")
+		}
+	}
+	if err := errors.Join(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/intakebot/intakebot/channels/email/imapwatch"
+	"github.com/intakebot/intakebot/channels/email/inbound"
+	"github.com/intakebot/intakebot/channels/email/message"
+	"github.com/intakebot/intakebot/channels/email/smtpout"
+	"github.com/intakebot/intakebot/intake"
+	"github.com/redis/go-redis/v9"
+)
+
+// EmailConfig is the email: section.
+type EmailConfig struct {
+	// From is the sender of our mail; the first mailbox's address when empty.
+	From      string          `yaml:"from"`
+	Mailboxes []MailboxConfig `yaml:"mailboxes"`
+	SMTP      struct {
+		Host     string `yaml:"host"`
+		Port     int    `yaml:"port"`
+		TLS      string `yaml:"tls"`
+		Username string `yaml:"username"`
+		Password string `yaml:"password"`
+		// PasswordFile holds the password instead (a mounted secret).
+		PasswordFile string `yaml:"password_file"`
+	} `yaml:"smtp"`
+	// ReplyKey signs the reply tokens in Reply-To (base64, 32+ bytes).
+	ReplyKey        string `yaml:"reply_key"`
+	MaxMessageBytes int64  `yaml:"max_message_bytes"`
+	Caps            struct {
+		PerRecipient int      `yaml:"per_recipient"`
+		PerIncident  int      `yaml:"per_incident"`
+		Window       Duration `yaml:"window"`
+	} `yaml:"caps"`
+}
+
+// MailboxConfig is one watched mailbox.
+type MailboxConfig struct {
+	Name    string `yaml:"name"`
+	Address string `yaml:"address"`
+	IMAP    struct {
+		Host         string `yaml:"host"`
+		Port         int    `yaml:"port"`
+		TLS          string `yaml:"tls"`
+		Username     string `yaml:"username"`
+		Password     string `yaml:"password"`
+		PasswordFile string `yaml:"password_file"`
+		Folder       string `yaml:"folder"`
+	} `yaml:"imap"`
+	ProcessedFolder  string `yaml:"processed_folder"`
+	QuarantineFolder string `yaml:"quarantine_folder"`
+	Poll             string `yaml:"poll"`
+}
+
+// emailChannel is the wired e-mail channel: the sender for the outbox and
+// one watcher per mailbox.
+type emailChannel struct {
+	sender   *smtpout.Sender
+	watchers []*imapwatch.Watcher
+	polls    []string // each watcher's poll schedule
+}
+
+// imapHandler hands each fetched mail to the inbound processor and tells
+// the watcher where to file it.
+type imapHandler struct{ p *inbound.Processor }
+
+func (h imapHandler) Handle(ctx context.Context, m imapwatch.Inbound) (imapwatch.Result, error) {
+	rec, err := h.p.Process(ctx, inbound.Source{Mailbox: m.Mailbox, UIDValidity: m.UIDValidity, UID: m.UID, Truncated: m.Truncated}, m.Raw)
+	if err != nil {
+		return imapwatch.Result{}, err
+	}
+	return imapwatch.Result{Quarantine: rec.Outcome == intake.OutcomeQuarantined, Reason: rec.Reason}, nil
+}
+
+// newEmailChannel builds the e-mail channel from the configuration, or
+// returns nil when no mailbox and no SMTP server is configured.
+func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inbound.Ledger, threads inbound.Threads,
+	rdb redis.UniversalClient, prefix string, log *slog.Logger) (*emailChannel, error) {
+	if len(cfg.Mailboxes) == 0 && cfg.SMTP.Host == "" {
+		return nil, nil
+	}
+	if len(cfg.Mailboxes) == 0 || cfg.SMTP.Host == "" {
+		return nil, fmt.Errorf("email: configure both mailboxes (to read reports) and smtp (to answer them)")
+	}
+	from := cfg.From
+	if from == "" {
+		from = cfg.Mailboxes[0].Address
+	}
+	fromAddr, err := mail.ParseAddress(from)
+	if err != nil {
+		return nil, fmt.Errorf("email.from %q: %w", from, err)
+	}
+	key, err := base64.StdEncoding.DecodeString(cfg.ReplyKey)
+	if err != nil {
+		return nil, fmt.Errorf("email.reply_key is not base64: %w", err)
+	}
+	if len(key) == 0 {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, err
+		}
+		log.Warn("email.reply_key is not set: replies to mail sent before a restart are threaded by headers and subject only")
+	}
+	smtpPassword, err := secret(cfg.SMTP.Password, cfg.SMTP.PasswordFile)
+	if err != nil {
+		return nil, fmt.Errorf("email.smtp: %w", err)
+	}
+	sender, err := smtpout.New(smtpout.Config{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
+		Username: cfg.SMTP.Username, Password: smtpPassword, From: from, ReplyKey: key})
+	if err != nil {
+		return nil, fmt.Errorf("email.smtp: %w", err)
+	}
+	replies, err := smtpout.NewReplyAddresses(from, key)
+	if err != nil {
+		return nil, err
+	}
+	own := []string{strings.ToLower(fromAddr.Address)}
+	for _, mb := range cfg.Mailboxes {
+		own = append(own, strings.ToLower(mb.Address))
+	}
+	domain := fromAddr.Address[strings.LastIndex(fromAddr.Address, "@")+1:]
+	proc := inbound.New(inbound.Config{
+		OwnDomain: domain,
+		Detector:  message.Detector{OwnAddresses: own, LoopHeader: smtpout.DefaultLoopHeader},
+		Limits:    message.Options{MaxMessageBytes: cfg.MaxMessageBytes},
+	}, incidents, ledger, threads, replies, log, time.Now)
+
+	ch := &emailChannel{sender: sender}
+	state := imapwatch.NewRedisState(rdb, prefix)
+	for _, mb := range cfg.Mailboxes {
+		password, err := secret(mb.IMAP.Password, mb.IMAP.PasswordFile)
+		if err != nil {
+			return nil, fmt.Errorf("email.mailboxes %s: %w", mb.Name, err)
+		}
+		w, err := imapwatch.New(imapwatch.Config{
+			Name: mb.Name, Host: mb.IMAP.Host, Port: mb.IMAP.Port, TLS: mb.IMAP.TLS,
+			Username: mb.IMAP.Username, Password: password, Folder: mb.IMAP.Folder,
+			ProcessedFolder: or(mb.ProcessedFolder, "Processed"), QuarantineFolder: or(mb.QuarantineFolder, "Quarantine"),
+			MaxMessageBytes: cfg.MaxMessageBytes,
+		}, imapHandler{proc}, state, log.With("mailbox", mb.Name))
+		if err != nil {
+			return nil, fmt.Errorf("email.mailboxes %s: %w", mb.Name, err)
+		}
+		ch.watchers = append(ch.watchers, w)
+		ch.polls = append(ch.polls, or(mb.Poll, "@every 1m"))
+	}
+	return ch, nil
+}
+
+// secret is value, or the trimmed content of file when file is set.
+func secret(value, file string) (string, error) {
+	if file == "" {
+		return value, nil
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(raw)), nil
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
