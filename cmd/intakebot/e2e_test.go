@@ -34,7 +34,7 @@ type maildirs struct {
 	n    atomic.Int64
 }
 
-func (m *maildirs) deliver(t *testing.T, user string, raw string) {
+func (m *maildirs) deliver(t testing.TB, user string, raw string) {
 	t.Helper()
 	dir := filepath.Join(m.root, user)
 	for _, sub := range []string{"cur", "new", "tmp"} {

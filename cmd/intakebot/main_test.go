@@ -32,7 +32,7 @@ type started struct {
 }
 
 // startServe runs serve with env and waits until it listens.
-func startServe(t *testing.T, env map[string]string) *started {
+func startServe(t testing.TB, env map[string]string) *started {
 	t.Helper()
 	env["INTAKEBOT_HTTP_LISTEN"] = "127.0.0.1:0"
 	env["INTAKEBOT_LOG_LEVEL"] = "error"

@@ -1,0 +1,108 @@
+//go:build e2e
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/intakebot/intakebot/internal/redistest"
+	"github.com/intakebot/intakebot/workflow/redisstore"
+)
+
+// supportMail is a typical 3 KB report: headers of a real client, a few
+// paragraphs, a signature.
+func supportMail(i int) string {
+	body := strings.Repeat("Since this morning Outlook keeps asking for my password and then shows "+
+		"a spinning wheel. I restarted the laptop twice and cleared the credentials, nothing changed. "+
+		"Colleagues in the same office are fine.\n\n", 10)
+	return fmt.Sprintf(`From: User %d <user%d@example.test>
+To: helpdesk@example.test
+Subject: Outlook asks for my password again (%d)
+Message-ID: <bench-%d@example.test>
+Date: Wed, 25 Nov 2026 09:00:00 +0100
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+X-Mailer: Microsoft Outlook 16.0
+
+Hello,
+
+%s
+Best regards,
+User %d
+`, i, i, i, i, body, i)
+}
+
+// BenchmarkEmailIngest fills the help-desk mailbox of a local Dovecot with
+// INTAKEBOT_BENCH_MAILS (default 10,000) mails, measures a bare UID FETCH
+// 1:* of them, then runs the bot on the mailbox and measures how fast every
+// mail gets a stored outcome. Run it with scripts/bench-email; -benchtime 1x.
+func BenchmarkEmailIngest(b *testing.B) {
+	n := 10000
+	if v := os.Getenv("INTAKEBOT_BENCH_MAILS"); v != "" {
+		n, _ = strconv.Atoi(v)
+	}
+	port := os.Getenv("INTAKEBOT_E2E_IMAP_PORT")
+	uid, _ := strconv.Atoi(os.Getenv("INTAKEBOT_E2E_MAIL_UID"))
+	md := &maildirs{root: os.Getenv("INTAKEBOT_E2E_MAILDIR"), uid: uid}
+	for i := range n {
+		md.deliver(b, "helpdesk@example.test", supportMail(i))
+	}
+
+	// The raw rate: one client fetching everything, as the bot's batches do.
+	c, err := imapclient.DialInsecure("127.0.0.1:"+port, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Login("helpdesk@example.test", "secret").Wait(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	msgs, err := c.Fetch(imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{
+		UID: true, BodySection: []*imap.FetchItemBodySection{{Peek: true}}}).Collect()
+	if err != nil || len(msgs) != n {
+		b.Fatalf("fetched %d of %d: %v", len(msgs), n, err)
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "imap-fetch-mails/s")
+	c.Logout().Wait()
+
+	rdb, prefix := redistest.New(b, redisstore.Connect)
+	redisURL := os.Getenv(redistest.EnvURL)
+	ledger := prefix + ":{inbound}:log:email"
+	start = time.Now()
+	startServe(b, map[string]string{
+		"INTAKEBOT_REDIS_URL": redisURL, "INTAKEBOT_REDIS_PREFIX": prefix,
+		"INTAKEBOT_EMAIL_MAILBOXES": fmt.Sprintf(`[{name: helpdesk, address: helpdesk@example.test,
+			imap: {host: 127.0.0.1, port: %s, tls: none, username: helpdesk@example.test, password: secret}}]`, port),
+		"INTAKEBOT_EMAIL_SMTP": `{host: 127.0.0.1, port: 9, tls: none}`, // nothing is sent: only intake is measured
+	})
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		done, _ := rdb.XLen(context.Background(), ledger).Result()
+		if done >= int64(n) {
+			break
+		}
+		<-tick.C
+	}
+	elapsed := time.Since(start)
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "ingest-mails/s")
+	incidents, _ := rdb.Get(context.Background(), prefix+":seq").Int()
+	b.ReportMetric(float64(incidents), "incidents")
+	queued := 0
+	for i := range redisstore.Shards {
+		k, _ := rdb.ZCard(context.Background(), fmt.Sprintf("%s:{s%02d}:outbox:email", prefix, i)).Result()
+		queued += int(k)
+	}
+	b.ReportMetric(float64(queued), "acks-queued")
+}
