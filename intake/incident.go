@@ -113,6 +113,20 @@ type SurveyResult struct {
 	Recorder string    `json:"recorder,omitempty"` // the agent who took a phone answer
 }
 
+// Attachment is a file that came with a report or a later message. Its
+// content is kept up to a configured size and read on its own (Content is
+// not part of the incident's JSON).
+type Attachment struct {
+	Index     int       `json:"index"`
+	Name      string    `json:"name"`
+	Type      string    `json:"type"`
+	Size      int64     `json:"size"`
+	Truncated bool      `json:"truncated,omitempty"` // only the first bytes were kept
+	Via       string    `json:"via,omitempty"`
+	At        time.Time `json:"at"`
+	Content   []byte    `json:"-"`
+}
+
 // HistoryEntry is one change of an incident, in order.
 type HistoryEntry struct {
 	At    time.Time `json:"at"`
@@ -151,6 +165,7 @@ type Incident struct {
 	Actions     []Action       `json:"actions"`
 	Comments    []Comment      `json:"comments"`
 	Surveys     []SurveyResult `json:"surveys"`
+	Attachments []Attachment   `json:"attachments"`
 	ReopenCount int            `json:"reopen_count"`
 	RelatedID   string         `json:"related_id,omitempty"`
 	// RegisteredBy is the agent who registered the report, if an agent did.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -42,6 +43,11 @@ type OutboxReader interface {
 	Outbox(ctx context.Context, limit int) ([]intake.Notice, error)
 }
 
+// Files reads an incident's attachments.
+type Files interface {
+	Attachment(ctx context.Context, incidentID string, index int) (intake.Attachment, error)
+}
+
 // InboundReader lists the recorded outcomes of inbound messages.
 type InboundReader interface {
 	Inbound(ctx context.Context, ch intake.Channel, limit int, before string) ([]intake.InboundRecord, string, error)
@@ -71,6 +77,7 @@ type Deps struct {
 	Lister    Lister
 	Outbox    OutboxReader
 	Inbound   InboundReader
+	Files     Files
 	Agents    Agents
 	Health    Pinger
 	// Components are reported in /healthz detail; one failing never makes
@@ -113,6 +120,7 @@ func NewServer(d Deps) *Server {
 	s.route("POST /api/v1/incidents/{id}/escalate", s.agent(s.escalate))
 	s.route("POST /api/v1/incidents/{id}/recategorize", s.agent(s.recategorize))
 	s.route("POST /api/v1/incidents/{id}/survey", s.agent(s.survey))
+	s.route("GET /api/v1/incidents/{id}/attachments/{n}", s.agent(s.attachment))
 	s.route("GET /api/v1/outbox", s.agent(s.outbox))
 	s.route("GET /api/v1/inbound", s.agent(s.inbound))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -416,6 +424,35 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request, _ intake.Actor) 
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+}
+
+// attachment serves one attachment's kept content. It is always a
+// download: a file a stranger mailed in must not render in an agent's
+// browser as a page of ours.
+func (s *Server) attachment(w http.ResponseWriter, r *http.Request, _ intake.Actor) {
+	n, err := strconv.Atoi(r.PathValue("n"))
+	if err != nil || n < 0 {
+		writeError(w, http.StatusBadRequest, "invalid", "attachment index must be a number from 0")
+		return
+	}
+	if _, err := intake.ParseID(r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a, err := s.d.Files.Attachment(r.Context(), r.PathValue("id"), n)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Name}))
+	w.Header().Set("X-Intakebot-Content-Type", a.Type)
+	if a.Truncated {
+		w.Header().Set("X-Intakebot-Truncated", strconv.FormatInt(a.Size, 10))
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(a.Content)
 }
 
 // inbound lists what became of each message that reached a channel.

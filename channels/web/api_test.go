@@ -49,7 +49,7 @@ func newAPIOn(t *testing.T, store *redisstore.Store) *api {
 	reg := prometheus.NewRegistry()
 	m := workflow.NewMetrics(reg)
 	engine := workflow.NewEngine(store, rules, m, time.Now)
-	s := web.NewServer(web.Deps{Incidents: engine, Lister: store, Outbox: store, Inbound: store, Agents: store, Health: store,
+	s := web.NewServer(web.Deps{Incidents: engine, Lister: store, Outbox: store, Inbound: store, Files: store, Agents: store, Health: store,
 		States: workflow.States(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		Log: slog.New(slog.DiscardHandler), Registerer: reg})
 	a := &api{t: t, srv: httptest.NewServer(s), store: store, tokens: map[string]string{}}
@@ -362,4 +362,37 @@ func TestInboundLedgerThroughAPI(t *testing.T) {
 	if out := a.expect("alice", "GET", "/api/v1/inbound?channel=slack", "", 200); len(out["messages"].([]any)) != 0 {
 		t.Fatalf("slack ledger %v", out)
 	}
+}
+
+func TestAttachmentDownload(t *testing.T) {
+	a := newAPI(t)
+	a.agent("alice", false)
+	id := a.expect("alice", "POST", "/api/v1/incidents", `{"subject": "screen"}`, 201)["id"].(string)
+	err := a.store.AddAttachments(context.Background(), id, "mid:x@example.test", []intake.Attachment{
+		{Name: "captura de pantalla.png", Type: "image/png", Size: 4, Content: []byte("\x89PNG"), Via: "email", At: time.Now()},
+		{Name: "page.html", Type: "text/html", Size: 9000, Truncated: true, Content: []byte("<script>"), At: time.Now()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := a.expect("alice", "GET", "/api/v1/incidents/"+id, "", 200)
+	atts := inc["attachments"].([]any)
+	if len(atts) != 2 || atts[1].(map[string]any)["index"] != float64(1) || atts[0].(map[string]any)["content"] != nil {
+		t.Fatalf("attachments %v", atts)
+	}
+	req, _ := http.NewRequest("GET", a.srv.URL+"/api/v1/incidents/"+id+"/attachments/1", nil)
+	req.Header.Set("Authorization", "Bearer "+a.tokens["alice"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "<script>" || resp.Header.Get("Content-Type") != "application/octet-stream" ||
+		!strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") || resp.Header.Get("X-Intakebot-Truncated") != "9000" {
+		t.Fatalf("download: %q %v", body, resp.Header)
+	}
+	a.expect("alice", "GET", "/api/v1/incidents/"+id+"/attachments/2", "", 404)
+	a.expect("alice", "GET", "/api/v1/incidents/"+id+"/attachments/x", "", 400)
+	a.expect("alice", "GET", "/api/v1/incidents/INC-1/attachments/0", "", 400)
 }

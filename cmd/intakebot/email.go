@@ -36,7 +36,9 @@ type EmailConfig struct {
 	// ReplyKey signs the reply tokens in Reply-To (base64, 32+ bytes).
 	ReplyKey        string `yaml:"reply_key"`
 	MaxMessageBytes int64  `yaml:"max_message_bytes"`
-	Caps            struct {
+	// MaxAttachmentBytes is how much of each attachment is kept.
+	MaxAttachmentBytes int64 `yaml:"max_attachment_bytes"`
+	Caps               struct {
 		PerRecipient int      `yaml:"per_recipient"`
 		PerIncident  int      `yaml:"per_incident"`
 		Window       Duration `yaml:"window"`
@@ -84,7 +86,7 @@ func (h imapHandler) Handle(ctx context.Context, m imapwatch.Inbound) (imapwatch
 // newEmailChannel builds the e-mail channel from the configuration, or
 // returns nil when no mailbox and no SMTP server is configured.
 func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inbound.Ledger, threads inbound.Threads,
-	rdb redis.UniversalClient, prefix string, log *slog.Logger) (*emailChannel, error) {
+	files inbound.Files, rdb redis.UniversalClient, prefix string, log *slog.Logger) (*emailChannel, error) {
 	if len(cfg.Mailboxes) == 0 && cfg.SMTP.Host == "" {
 		return nil, nil
 	}
@@ -131,8 +133,8 @@ func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inboun
 	proc := inbound.New(inbound.Config{
 		OwnDomain: domain,
 		Detector:  message.Detector{OwnAddresses: own, LoopHeader: smtpout.DefaultLoopHeader},
-		Limits:    message.Options{MaxMessageBytes: cfg.MaxMessageBytes},
-	}, incidents, ledger, threads, replies, log, time.Now)
+		Limits:    message.Options{MaxMessageBytes: cfg.MaxMessageBytes, MaxAttachmentBytes: cfg.MaxAttachmentBytes},
+	}, inbound.Deps{Incidents: incidents, Ledger: ledger, Threads: threads, Files: files, Tokens: replies, Log: log, Now: time.Now})
 
 	ch := &emailChannel{sender: sender}
 	state := imapwatch.NewRedisState(rdb, prefix)

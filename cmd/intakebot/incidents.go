@@ -304,6 +304,15 @@ func printIncident(w io.Writer, inc *intake.Incident) {
 			fmt.Fprintf(w, "  %s  %s (%s): %s\n", c.At.Local().Format(time.DateTime), c.Author, c.Via, c.Text)
 		}
 	}
+	if section("Attachments", len(inc.Attachments)) {
+		for _, a := range inc.Attachments {
+			cut := ""
+			if a.Truncated {
+				cut = ", first bytes kept"
+			}
+			fmt.Fprintf(w, "  #%d  %s (%s, %d bytes%s)\n", a.Index, a.Name, a.Type, a.Size, cut)
+		}
+	}
 	if section("Surveys", len(inc.Surveys)) {
 		for _, s := range inc.Surveys {
 			answer := s.Answer

@@ -9,6 +9,8 @@
 //	P:{sNN}:inc:INC-000123:surveys      list of JSON survey results
 //	P:{sNN}:inc:INC-000123:history      stream: at, actor, event, from, to, note, via
 //	P:{sNN}:inc:INC-000123:refs         set of source message ids already applied
+//	P:{sNN}:inc:INC-000123:attachments  list of JSON attachment descriptions
+//	P:{sNN}:inc:INC-000123:att:N        content of attachment N (up to the limit)
 //	P:{sNN}:idx:all                     zset id -> number, and idx:state:S,
 //	P:{sNN}:idx:priority:P, idx:group:G, idx:owner:O likewise
 //	P:{sNN}:outbox:CHANNEL              zset message id -> due time (ms)
@@ -77,6 +79,8 @@ var (
 	luaInboundRecord string
 	//go:embed lua/allow.lua
 	luaAllow string
+	//go:embed lua/add_attachments.lua
+	luaAddAttachments string
 )
 
 // Store is the Redis implementation of workflow.Store and workflow.Queue.
@@ -88,7 +92,7 @@ type Store struct {
 
 type scripts struct {
 	create, apply, get, page, claim, delivered, failed, addAgent, rememberMail *redis.Script
-	inboundBegin, inboundRecord, allow                                         *redis.Script
+	inboundBegin, inboundRecord, allow, addAttachments                         *redis.Script
 }
 
 // New returns a store using keys under prefix.
@@ -99,7 +103,7 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 		claim: s(luaClaim), delivered: s(luaDelivered), failed: s(luaFailed),
 		addAgent: redis.NewScript(luaAddAgent), rememberMail: redis.NewScript(luaRememberMail),
 		inboundBegin: redis.NewScript(luaInboundBegin), inboundRecord: redis.NewScript(luaInboundRecord),
-		allow: redis.NewScript(luaAllow),
+		allow: redis.NewScript(luaAllow), addAttachments: redis.NewScript(luaCommon + "\n" + luaAddAttachments),
 	}}
 }
 
@@ -194,6 +198,7 @@ func (s *Store) create(ctx context.Context, n int64, key string, inc *intake.Inc
 	stored.ID, stored.Version = id, 1
 	stored.EnteredAt = map[intake.State]time.Time{inc.State: inc.RegisteredAt}
 	stored.Actions, stored.Comments, stored.Surveys = []intake.Action{}, []intake.Comment{}, []intake.SurveyResult{}
+	stored.Attachments = []intake.Attachment{}
 	stored.History = []intake.HistoryEntry{{At: inc.RegisteredAt, Actor: registrar(inc), Event: "registered", To: inc.State, Via: string(inc.Channel)}}
 	return &stored, nil
 }
@@ -339,7 +344,7 @@ func decodeResult(id string, res []any) (*intake.Incident, error) {
 		return nil, replyError(id, res)
 	}
 	parts, ok := res[1].([]any)
-	if !ok || len(parts) != 5 {
+	if !ok || len(parts) != 6 {
 		return nil, fmt.Errorf("malformed snapshot of %s", id)
 	}
 	return decodeSnapshot(parts)
@@ -363,6 +368,9 @@ func decodeSnapshot(parts []any) (*intake.Incident, error) {
 		return nil, err
 	}
 	if err := decodeList(parts[3], &inc.Surveys); err != nil {
+		return nil, err
+	}
+	if err := decodeList(parts[5], &inc.Attachments); err != nil {
 		return nil, err
 	}
 	entries, _ := parts[4].([]any)
@@ -391,6 +399,7 @@ func hashToIncident(h map[string]string) *intake.Incident {
 		ReportedAt: parseTime(h["reported_at"]), RegisteredAt: parseTime(h["registered_at"]),
 		EnteredAt: map[intake.State]time.Time{},
 		Actions:   []intake.Action{}, Comments: []intake.Comment{}, Surveys: []intake.SurveyResult{}, History: []intake.HistoryEntry{},
+		Attachments: []intake.Attachment{},
 	}
 	inc.Level, _ = strconv.Atoi(h["level"])
 	inc.ReopenCount, _ = strconv.Atoi(h["reopen_count"])

@@ -44,6 +44,11 @@ type Threads interface {
 	RememberMail(ctx context.Context, incidentID, messageID string) error
 }
 
+// Files keeps the attachments of a message on its incident, once per ref.
+type Files interface {
+	AddAttachments(ctx context.Context, incidentID, ref string, atts []intake.Attachment) error
+}
+
 // ReplyTokens reads the incident out of a signed reply address
 // (helpdesk+INC-000123.token@...), or says the address carries none.
 type ReplyTokens interface {
@@ -59,21 +64,28 @@ type Config struct {
 	Limits    message.Options
 }
 
+// Deps are the processor's collaborators. Tokens may be nil (no signed
+// reply addresses).
+type Deps struct {
+	Incidents Incidents
+	Ledger    Ledger
+	Threads   Threads
+	Files     Files
+	Tokens    ReplyTokens
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
 // Processor handles inbound mail.
 type Processor struct {
-	cfg       Config
-	incidents Incidents
-	ledger    Ledger
-	threads   Threads
-	tokens    ReplyTokens
-	log       *slog.Logger
-	now       func() time.Time
-	ownID     *regexp.Regexp
+	cfg   Config
+	d     Deps
+	ownID *regexp.Regexp
 }
 
 // New returns a processor.
-func New(cfg Config, incidents Incidents, ledger Ledger, threads Threads, tokens ReplyTokens, log *slog.Logger, now func() time.Time) *Processor {
-	return &Processor{cfg: cfg, incidents: incidents, ledger: ledger, threads: threads, tokens: tokens, log: log, now: now,
+func New(cfg Config, d Deps) *Processor {
+	return &Processor{cfg: cfg, d: d,
 		ownID: regexp.MustCompile(`(?i)^(INC-[0-9]{6,})\.[a-z_]+\.[0-9]+@` + regexp.QuoteMeta(strings.ToLower(cfg.OwnDomain)) + `$`)}
 }
 
@@ -100,12 +112,12 @@ func (p *Processor) Process(ctx context.Context, src Source, raw []byte) (intake
 		parseErr = fmt.Errorf("%w: only the first %d bytes were fetched", message.ErrTooLarge, len(raw))
 	}
 	key := messageKey(msg, raw)
-	rec := intake.InboundRecord{At: p.now().UTC(), Channel: intake.ChannelEmail, Source: src.String()}
+	rec := intake.InboundRecord{At: p.d.Now().UTC(), Channel: intake.ChannelEmail, Source: src.String()}
 	if msg != nil {
 		rec.MessageID, rec.From, rec.Subject = msg.MessageID, msg.From.Address, clip(msg.Subject, 200)
 	}
 
-	prior, err := p.ledger.Begin(ctx, key, rec.Source, rec.At)
+	prior, err := p.d.Ledger.Begin(ctx, key, rec.Source, rec.At)
 	if err != nil {
 		return rec, err
 	}
@@ -129,10 +141,10 @@ func (p *Processor) Process(ctx context.Context, src Source, raw []byte) (intake
 }
 
 func (p *Processor) record(ctx context.Context, key string, rec intake.InboundRecord) (intake.InboundRecord, error) {
-	if _, err := p.ledger.Record(ctx, key, rec); err != nil {
+	if _, err := p.d.Ledger.Record(ctx, key, rec); err != nil {
 		return rec, err
 	}
-	p.log.Info("inbound mail", "outcome", rec.Outcome, "incident", rec.Incident, "reason", rec.Reason,
+	p.d.Log.Info("inbound mail", "outcome", rec.Outcome, "incident", rec.Incident, "reason", rec.Reason,
 		"message_id", rec.MessageID, "from", rec.From, "source", rec.Source)
 	return rec, nil
 }
@@ -167,7 +179,7 @@ func (p *Processor) decide(ctx context.Context, key string, msg *message.Message
 		if reported.After(rec.At) {
 			reported = time.Time{} // a sender's clock in the future
 		}
-		created, err := p.incidents.Register(ctx, intake.Report{
+		created, err := p.d.Incidents.Register(ctx, intake.Report{
 			Channel: intake.ChannelEmail, Subject: msg.Subject, Description: text, ReportedAt: reported,
 			Reporter: intake.Reporter{Name: msg.From.Name, Email: msg.From.Address},
 			Key:      key, MessageID: msg.MessageID, RelatedID: related,
@@ -180,7 +192,7 @@ func (p *Processor) decide(ctx context.Context, key string, msg *message.Message
 			return transient(rec, err)
 		}
 		rec.Outcome, rec.Incident = intake.OutcomeCreated, created.ID
-		return p.remember(ctx, rec, msg)
+		return p.remember(ctx, rec, msg, key)
 	}
 
 	rec.Incident = inc.ID
@@ -196,18 +208,18 @@ func (p *Processor) decide(ctx context.Context, key string, msg *message.Message
 		}
 		if answered {
 			rec.Outcome, rec.Step = intake.OutcomeSurveyAnswer, string(inc.State)
-			return p.remember(ctx, rec, msg)
+			return p.remember(ctx, rec, msg, key)
 		}
 	}
 	if text == "" {
 		rec.Outcome, rec.Reason = intake.OutcomeIgnored, "empty reply"
 		return rec
 	}
-	if _, err := p.incidents.Comment(ctx, inc.ID, by, text); err != nil {
+	if _, err := p.d.Incidents.Comment(ctx, inc.ID, by, text); err != nil {
 		return transient(rec, err)
 	}
 	rec.Outcome = intake.OutcomeAppended
-	return p.remember(ctx, rec, msg)
+	return p.remember(ctx, rec, msg, key)
 }
 
 // answer reads a survey answer from the reporter's reply and reports
@@ -218,15 +230,15 @@ func (p *Processor) answer(ctx context.Context, inc *intake.Incident, by intake.
 	var err error
 	switch {
 	case inc.State == "validation" && (a.Kind == answer.Yes || a.Kind == answer.No):
-		_, err = p.incidents.AnswerValidation(ctx, inc.ID, by, a.Kind == answer.Yes, strings.TrimSpace(a.Comment))
+		_, err = p.d.Incidents.AnswerValidation(ctx, inc.ID, by, a.Kind == answer.Yes, strings.TrimSpace(a.Comment))
 	case inc.State == "satisfaction" && a.Kind == answer.Rating:
-		_, err = p.incidents.Rate(ctx, inc.ID, by, a.Rating, strings.TrimSpace(a.Comment))
+		_, err = p.d.Incidents.Rate(ctx, inc.ID, by, a.Rating, strings.TrimSpace(a.Comment))
 	default:
 		// Unclear: the question goes out once more, once per time the
 		// step is entered (the Ref makes a second reask a no-op).
 		reask := by
 		reask.Ref = fmt.Sprintf("reask:%s:%d", inc.State, inc.EnteredAt[inc.State].UnixNano())
-		_, err = p.incidents.Reask(ctx, inc.ID, reask)
+		_, err = p.d.Incidents.Reask(ctx, inc.ID, reask)
 		if errors.Is(err, intake.ErrConflict) {
 			err = nil
 		}
@@ -244,9 +256,9 @@ func (p *Processor) answer(ctx context.Context, inc *intake.Incident, by intake.
 // own Message-IDs and the thread index, then a subject tag (reporter only).
 // verified says the sender is the reporter or holds the incident's token.
 func (p *Processor) findIncident(ctx context.Context, msg *message.Message) (*intake.Incident, bool, error) {
-	if p.tokens != nil {
+	if p.d.Tokens != nil {
 		for _, a := range append(append([]message.Address{}, msg.To...), msg.Cc...) {
-			if id, ok := p.tokens.ParseReplyAddress(a.Address); ok {
+			if id, ok := p.d.Tokens.ParseReplyAddress(a.Address); ok {
 				inc, err := p.get(ctx, id)
 				return inc, inc != nil, err
 			}
@@ -262,7 +274,7 @@ func (p *Processor) findIncident(ctx context.Context, msg *message.Message) (*in
 			others = append(others, ref)
 		}
 	}
-	if id, err := p.threads.ThreadOf(ctx, others); err != nil {
+	if id, err := p.d.Threads.ThreadOf(ctx, others); err != nil {
 		return nil, false, err
 	} else if id != "" {
 		return p.withSender(ctx, id, msg)
@@ -290,15 +302,26 @@ func (p *Processor) withSender(ctx context.Context, id string, msg *message.Mess
 
 // get returns nil for an id that does not exist (a stale or forged reference).
 func (p *Processor) get(ctx context.Context, id string) (*intake.Incident, error) {
-	inc, err := p.incidents.Get(ctx, id)
+	inc, err := p.d.Incidents.Get(ctx, id)
 	if errors.Is(err, intake.ErrNotFound) || errors.Is(err, intake.ErrInvalid) {
 		return nil, nil
 	}
 	return inc, err
 }
 
-func (p *Processor) remember(ctx context.Context, rec intake.InboundRecord, msg *message.Message) intake.InboundRecord {
-	if err := p.threads.RememberMail(ctx, rec.Incident, msg.MessageID); err != nil {
+// remember ties the mail to its incident: its Message-ID joins the thread
+// and its attachments are kept. Both are idempotent, so a retry after a
+// crash before the outcome was recorded adds nothing twice.
+func (p *Processor) remember(ctx context.Context, rec intake.InboundRecord, msg *message.Message, key string) intake.InboundRecord {
+	if err := p.d.Threads.RememberMail(ctx, rec.Incident, msg.MessageID); err != nil {
+		return transient(rec, err)
+	}
+	var atts []intake.Attachment
+	for _, a := range msg.Attachments {
+		atts = append(atts, intake.Attachment{Name: a.Filename, Type: a.ContentType, Size: a.Size,
+			Truncated: a.Truncated, Via: "email", At: rec.At, Content: a.Content})
+	}
+	if err := p.d.Files.AddAttachments(ctx, rec.Incident, key, atts); err != nil {
 		return transient(rec, err)
 	}
 	return rec

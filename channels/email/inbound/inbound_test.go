@@ -48,10 +48,14 @@ func newEnv(t *testing.T, tok tokens) *env {
 		t.Fatal(err)
 	}
 	engine := workflow.NewEngine(store, rules, workflow.NewMetrics(prometheus.NewRegistry()), time.Now)
+	deps := inbound.Deps{Incidents: engine, Ledger: store, Threads: store, Files: store, Log: slog.New(slog.DiscardHandler), Now: time.Now}
+	if tok != nil {
+		deps.Tokens = tok
+	}
 	proc := inbound.New(inbound.Config{
 		OwnDomain: "helpdesk.example.test",
 		Detector:  message.Detector{OwnAddresses: []string{"helpdesk@example.test"}, LoopHeader: "X-Intakebot-Loop"},
-	}, engine, store, store, tok, slog.New(slog.DiscardHandler), time.Now)
+	}, deps)
 	return &env{t: t, store: store, engine: engine, proc: proc}
 }
 
@@ -255,8 +259,9 @@ func TestWhoMayAnswerAndThreading(t *testing.T) {
 func TestReplyTokenProvesTheReporter(t *testing.T) {
 	e := newEnv(t, nil)
 	id := e.deliver(mail(ana, "Correo", "t0@example.test", "", "no funciona el correo")).Incident
-	e.proc = inbound.New(inbound.Config{OwnDomain: "helpdesk.example.test"}, e.engine, e.store, e.store,
-		tokens{"helpdesk+" + strings.ToLower(id) + ".secret@example.test": id}, slog.New(slog.DiscardHandler), time.Now)
+	e.proc = inbound.New(inbound.Config{OwnDomain: "helpdesk.example.test"}, inbound.Deps{Incidents: e.engine, Ledger: e.store,
+		Threads: e.store, Files: e.store, Tokens: tokens{"helpdesk+" + strings.ToLower(id) + ".secret@example.test": id},
+		Log: slog.New(slog.DiscardHandler), Now: time.Now})
 	e.agent(id, workflow.Solution)
 	e.agent(id, workflow.Validation)
 	// Ana answers from her phone's other address, to the signed Reply-To.
@@ -313,8 +318,33 @@ func TestRedisDownIsAnErrorNotAnOutcome(t *testing.T) {
 	store := redisstore.New(dead, "x")
 	rules, _ := intake.NewRules(intake.RulesConfig{DefaultLanguage: intake.English, DefaultCategory: "g", DefaultImpact: intake.Low, DefaultUrgency: intake.Low})
 	engine := workflow.NewEngine(store, rules, workflow.NewMetrics(prometheus.NewRegistry()), time.Now)
-	p := inbound.New(inbound.Config{}, engine, store, store, nil, slog.New(slog.DiscardHandler), time.Now)
+	p := inbound.New(inbound.Config{}, inbound.Deps{Incidents: engine, Ledger: store, Threads: store, Files: store,
+		Log: slog.New(slog.DiscardHandler), Now: time.Now})
 	if _, err := p.Process(context.Background(), inbound.Source{Mailbox: "m", UID: 1}, []byte(mail(ana, "x", "x@x", "", "x"))); err == nil {
 		t.Fatal("no error with Redis down")
+	}
+}
+
+func TestAttachmentsAreKeptOnce(t *testing.T) {
+	e := newEnv(t, nil)
+	raw := strings.Join([]string{
+		"From: " + ana, "To: helpdesk@example.test", "Subject: Pantalla azul", "Message-ID: <att@example.test>",
+		"MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="b"`, "", "--b",
+		"Content-Type: text/plain; charset=utf-8", "", "Sale esta pantalla al arrancar.", "--b",
+		`Content-Type: image/png; name="pantalla.png"`, `Content-Disposition: attachment; filename="pantalla.png"`,
+		"Content-Transfer-Encoding: base64", "", "iVBORw0KGgo=", "--b--", ""}, "\r\n")
+	src := inbound.Source{Mailbox: "helpdesk", UIDValidity: 1, UID: 1}
+	for range 2 { // the second time: a crash before the mailbox was told
+		if _, err := e.proc.Process(context.Background(), src, []byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inc := e.get("INC-000001")
+	if len(inc.Attachments) != 1 || inc.Attachments[0].Name != "pantalla.png" || inc.Attachments[0].Type != "image/png" {
+		t.Fatalf("attachments %+v", inc.Attachments)
+	}
+	a, err := e.store.Attachment(context.Background(), "INC-000001", 0)
+	if err != nil || string(a.Content) != "\x89PNG\r\n\x1a\n" {
+		t.Fatalf("content %q %v", a.Content, err)
 	}
 }

@@ -10,6 +10,7 @@ local function snapshot(inc)
     redis.call('LRANGE', inc .. ':comments', 0, -1),
     redis.call('LRANGE', inc .. ':surveys', 0, -1),
     redis.call('XRANGE', inc .. ':history', '-', '+'),
+    redis.call('LRANGE', inc .. ':attachments', 0, -1),
   }
 end
 
