@@ -82,7 +82,7 @@ func BenchmarkEmailIngest(b *testing.B) {
 	start = time.Now()
 	startServe(b, map[string]string{
 		"INTAKEBOT_REDIS_URL": redisURL, "INTAKEBOT_REDIS_PREFIX": prefix,
-		"INTAKEBOT_EMAIL_MAILBOXES": fmt.Sprintf(`[{name: helpdesk, address: helpdesk@example.test,
+		"INTAKEBOT_EMAIL_MAILBOXES": fmt.Sprintf(`[{name: helpdesk, address: helpdesk@example.test, batch_size: 500,
 			imap: {host: 127.0.0.1, port: %s, tls: none, username: helpdesk@example.test, password: secret}}]`, port),
 		"INTAKEBOT_EMAIL_SMTP": `{host: 127.0.0.1, port: 9, tls: none}`, // nothing is sent: only intake is measured
 	})

@@ -36,6 +36,8 @@ type EmailConfig struct {
 	// ReplyKey signs the reply tokens in Reply-To (base64, 32+ bytes).
 	ReplyKey        string `yaml:"reply_key"`
 	MaxMessageBytes int64  `yaml:"max_message_bytes"`
+	// Workers is how many unrelated mails of a batch are processed at once.
+	Workers int `yaml:"workers"`
 	// MaxAttachmentBytes is how much of each attachment is kept.
 	MaxAttachmentBytes int64 `yaml:"max_attachment_bytes"`
 	Caps               struct {
@@ -58,6 +60,8 @@ type MailboxConfig struct {
 		PasswordFile string `yaml:"password_file"`
 		Folder       string `yaml:"folder"`
 	} `yaml:"imap"`
+	// BatchSize is how many mails one fetch brings (100 when zero).
+	BatchSize        int    `yaml:"batch_size"`
 	ProcessedFolder  string `yaml:"processed_folder"`
 	QuarantineFolder string `yaml:"quarantine_folder"`
 	Poll             string `yaml:"poll"`
@@ -71,16 +75,29 @@ type emailChannel struct {
 	polls    []string // each watcher's poll schedule
 }
 
-// imapHandler hands each fetched mail to the inbound processor and tells
-// the watcher where to file it.
-type imapHandler struct{ p *inbound.Processor }
+// imapHandler hands fetched mail to the inbound processor, a whole batch at
+// a time, and tells the watcher where to file each.
+type imapHandler struct {
+	p       *inbound.Processor
+	workers int
+}
 
 func (h imapHandler) Handle(ctx context.Context, m imapwatch.Inbound) (imapwatch.Result, error) {
-	rec, err := h.p.Process(ctx, inbound.Source{Mailbox: m.Mailbox, UIDValidity: m.UIDValidity, UID: m.UID, Truncated: m.Truncated}, m.Raw)
-	if err != nil {
-		return imapwatch.Result{}, err
+	res, errs := h.HandleBatch(ctx, []imapwatch.Inbound{m})
+	return res[0], errs[0]
+}
+
+func (h imapHandler) HandleBatch(ctx context.Context, ms []imapwatch.Inbound) ([]imapwatch.Result, []error) {
+	items := make([]inbound.Item, len(ms))
+	for i, m := range ms {
+		items[i] = inbound.Item{Source: inbound.Source{Mailbox: m.Mailbox, UIDValidity: m.UIDValidity, UID: m.UID, Truncated: m.Truncated}, Raw: m.Raw}
 	}
-	return imapwatch.Result{Quarantine: rec.Outcome == intake.OutcomeQuarantined, Reason: rec.Reason}, nil
+	recs, errs := h.p.ProcessBatch(ctx, items, h.workers)
+	results := make([]imapwatch.Result, len(ms))
+	for i, rec := range recs {
+		results[i] = imapwatch.Result{Quarantine: rec.Outcome == intake.OutcomeQuarantined, Reason: rec.Reason}
+	}
+	return results, errs
 }
 
 // newEmailChannel builds the e-mail channel from the configuration, or
@@ -147,8 +164,8 @@ func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inboun
 			Name: mb.Name, Host: mb.IMAP.Host, Port: mb.IMAP.Port, TLS: mb.IMAP.TLS,
 			Username: mb.IMAP.Username, Password: password, Folder: mb.IMAP.Folder,
 			ProcessedFolder: or(mb.ProcessedFolder, "Processed"), QuarantineFolder: or(mb.QuarantineFolder, "Quarantine"),
-			MaxMessageBytes: cfg.MaxMessageBytes,
-		}, imapHandler{proc}, state, log.With("mailbox", mb.Name))
+			MaxMessageBytes: cfg.MaxMessageBytes, BatchSize: mb.BatchSize,
+		}, imapHandler{p: proc, workers: max(cfg.Workers, 1)}, state, log.With("mailbox", mb.Name))
 		if err != nil {
 			return nil, fmt.Errorf("email.mailboxes %s: %w", mb.Name, err)
 		}

@@ -28,10 +28,23 @@ func (s *Store) RememberMail(ctx context.Context, incidentID, messageID string) 
 	if err != nil {
 		return err
 	}
-	if err := s.scripts.rememberMail.Run(ctx, s.rdb, []string{key}, messageID, maxMailIDs).Err(); err != nil && err != redis.Nil {
-		return fmt.Errorf("remember mail of %s: %w", incidentID, err)
+	// One round trip: the script and the index write are independent.
+	for attempt := 0; ; attempt++ {
+		pipe := s.rdb.Pipeline()
+		script := s.scripts.rememberMail.EvalSha(ctx, pipe, []string{key}, messageID, maxMailIDs)
+		pipe.Set(ctx, s.threadKey(messageID), incidentID, threadTTL)
+		_, err := pipe.Exec(ctx)
+		if errNoScript(script.Err()) && attempt == 0 {
+			if err := s.loadEverywhere(ctx, s.scripts.rememberMail); err != nil {
+				return fmt.Errorf("remember mail of %s: %w", incidentID, err)
+			}
+			continue
+		}
+		if err != nil && err != redis.Nil {
+			return fmt.Errorf("remember mail of %s: %w", incidentID, err)
+		}
+		return nil
 	}
-	return s.rdb.Set(ctx, s.threadKey(messageID), incidentID, threadTTL).Err()
 }
 
 // ThreadOf returns the incident the first known Message-ID belongs to, or

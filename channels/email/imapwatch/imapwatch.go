@@ -169,6 +169,15 @@ type Handler interface {
 	Handle(ctx context.Context, m Inbound) (Result, error)
 }
 
+// BatchHandler is a Handler that can take a whole fetched group at once,
+// for example to work on unrelated messages in parallel. It returns one
+// result and one error per message, in the same order; the watcher files
+// them exactly as it files Handle's.
+type BatchHandler interface {
+	Handler
+	HandleBatch(ctx context.Context, ms []Inbound) ([]Result, []error)
+}
+
 // Checkpoint records how far a mailbox was processed.
 type Checkpoint struct {
 	UIDValidity uint32

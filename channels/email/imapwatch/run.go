@@ -497,29 +497,33 @@ func (w *Watcher) group(ctx context.Context, c *imapclient.Client, cur *cursor, 
 		}
 	}
 
-	var failures []error
-	var processed, quarantined imap.UIDSet
-	var high imap.UID
+	// Hand over the whole group, then act on the results in UID order.
+	var ins []Inbound
 	for _, m := range msgs {
-		if err := ctx.Err(); err != nil {
-			return failures, context.Cause(ctx)
-		}
 		raw, ok := bodies[m.UID]
 		if !ok {
 			continue // expunged by another client since the size fetch
 		}
-		log := w.log.With("uid", m.UID, "uidvalidity", cur.validity)
 		if m.UID <= cur.checkpoint {
 			// Normal after a stop between Handle and the move, or after a
 			// failed Handle; the handler dedupes.
-			log.Info("imap: handing over again a message at or below the checkpoint", "checkpoint", cur.checkpoint)
+			w.log.Info("imap: handing over again a message at or below the checkpoint", "uid", m.UID, "checkpoint", cur.checkpoint)
 		}
 		cur.seen = max(cur.seen, m.UID)
-		in := Inbound{
+		ins = append(ins, Inbound{
 			Mailbox: w.cfg.Name, Folder: w.cfg.Folder, UIDValidity: cur.validity, UID: uint32(m.UID),
 			Size: m.RFC822Size, Raw: raw, Truncated: m.RFC822Size > w.cfg.MaxMessageBytes,
-		}
-		res, err := w.handler.Handle(ctx, in)
+		})
+	}
+	results, errs := w.handle(ctx, ins)
+
+	var failures []error
+	var processed, quarantined imap.UIDSet
+	var high imap.UID
+	for i, in := range ins {
+		uid := imap.UID(in.UID)
+		log := w.log.With("uid", uid, "uidvalidity", cur.validity)
+		res, err := results[i], errs[i]
 		if err != nil && ctx.Err() != nil {
 			// The handler gave up because we are stopping (or lost the
 			// lease); the message simply waits for the next drain.
@@ -527,7 +531,7 @@ func (w *Watcher) group(ctx context.Context, c *imapclient.Client, cur *cursor, 
 		}
 		if err != nil {
 			log.Error("imap: handler failed; message left in the folder for a retry", "err", err)
-			failures = append(failures, fmt.Errorf("uid %d: %w", m.UID, err))
+			failures = append(failures, fmt.Errorf("uid %d: %w", uid, err))
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -540,12 +544,12 @@ func (w *Watcher) group(ctx context.Context, c *imapclient.Client, cur *cursor, 
 		}
 		if res.Quarantine {
 			log.Warn("imap: quarantined", "reason", res.Reason, "truncated", in.Truncated)
-			quarantined.AddNum(m.UID)
+			quarantined.AddNum(uid)
 		} else {
 			log.Debug("imap: processed", "reason", res.Reason)
-			processed.AddNum(m.UID)
+			processed.AddNum(uid)
 		}
-		high = max(high, m.UID)
+		high = max(high, uid)
 	}
 	if high == 0 {
 		return failures, nil
@@ -561,6 +565,24 @@ func (w *Watcher) group(ctx context.Context, c *imapclient.Client, cur *cursor, 
 		cur.checkpoint = high
 	}
 	return failures, nil
+}
+
+// handle hands the messages over: all at once to a BatchHandler (which
+// may work on several at a time), else one by one in UID order, stopping
+// when ctx ends.
+func (w *Watcher) handle(ctx context.Context, ins []Inbound) ([]Result, []error) {
+	if bh, ok := w.handler.(BatchHandler); ok && len(ins) > 0 {
+		return bh.HandleBatch(ctx, ins)
+	}
+	results, errs := make([]Result, len(ins)), make([]error, len(ins))
+	for i, in := range ins {
+		if err := ctx.Err(); err != nil {
+			errs[i] = context.Cause(ctx)
+			continue
+		}
+		results[i], errs[i] = w.handler.Handle(ctx, in)
+	}
+	return results, errs
 }
 
 // file marks the handled messages \Seen and moves them to their folders.

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/intakebot/intakebot/channels/email/message"
@@ -107,10 +108,121 @@ func (s Source) String() string { return fmt.Sprintf("%s/%d/%d", s.Mailbox, s.UI
 // leave the mail where it is and try again later; every step is idempotent,
 // so the retry neither loses nor duplicates anything.
 func (p *Processor) Process(ctx context.Context, src Source, raw []byte) (intake.InboundRecord, error) {
-	msg, parseErr := message.Parse(raw, p.cfg.Limits)
+	return p.process(ctx, src, raw, p.parse(src, raw))
+}
+
+// parsed is a mail as Parse left it.
+type parsed struct {
+	msg *message.Message
+	err error
+}
+
+func (p *Processor) parse(src Source, raw []byte) parsed {
+	msg, err := message.Parse(raw, p.cfg.Limits)
 	if src.Truncated {
-		parseErr = fmt.Errorf("%w: only the first %d bytes were fetched", message.ErrTooLarge, len(raw))
+		err = fmt.Errorf("%w: only the first %d bytes were fetched", message.ErrTooLarge, len(raw))
 	}
+	return parsed{msg, err}
+}
+
+// Item is one mail of a batch.
+type Item struct {
+	Source Source
+	Raw    []byte
+}
+
+// ProcessBatch processes several mails at once: parsing on every core, and
+// mails that cannot affect each other concurrently. Mails from the same
+// sender, and mails whose Message-ID, In-Reply-To or References link them,
+// stay in order (a reply never overtakes the report it answers). It
+// returns one outcome and one error per item, as Process would.
+func (p *Processor) ProcessBatch(ctx context.Context, items []Item, workers int) ([]intake.InboundRecord, []error) {
+	workers = max(workers, 1)
+	mails := make([]parsed, len(items))
+	each(len(items), workers, func(i int) { mails[i] = p.parse(items[i].Source, items[i].Raw) })
+
+	recs, errs := make([]intake.InboundRecord, len(items)), make([]error, len(items))
+	chains := chainsOf(mails)
+	each(len(chains), workers, func(c int) {
+		for _, i := range chains[c] {
+			recs[i], errs[i] = p.process(ctx, items[i].Source, items[i].Raw, mails[i])
+		}
+	})
+	return recs, errs
+}
+
+// chainsOf groups the mails that must be processed in order: linked by
+// sender, Message-ID or references (a union-find over those keys). Each
+// chain keeps the batch's order.
+func chainsOf(mails []parsed) [][]int {
+	parent := make([]int, len(mails))
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	owner := map[string]int{}
+	link := func(i int, key string) {
+		if j, ok := owner[key]; ok {
+			parent[find(i)] = find(j)
+		} else {
+			owner[key] = i
+		}
+	}
+	for i, m := range mails {
+		if m.msg == nil {
+			continue
+		}
+		link(i, "from:"+m.msg.From.Address)
+		for _, id := range append([]string{m.msg.MessageID, m.msg.InReplyTo}, m.msg.References...) {
+			if id != "" {
+				link(i, "mid:"+id)
+			}
+		}
+	}
+	index := map[int]int{}
+	var chains [][]int
+	for i := range mails {
+		root := find(i)
+		c, ok := index[root]
+		if !ok {
+			c = len(chains)
+			index[root] = c
+			chains = append(chains, nil)
+		}
+		chains[c] = append(chains[c], i)
+	}
+	return chains
+}
+
+// each runs f(0..n-1) on up to workers goroutines and waits for them.
+func each(n, workers int, f func(i int)) {
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+func (p *Processor) process(ctx context.Context, src Source, raw []byte, m parsed) (intake.InboundRecord, error) {
+	msg, parseErr := m.msg, m.err
 	key := messageKey(msg, raw)
 	rec := intake.InboundRecord{At: p.d.Now().UTC(), Channel: intake.ChannelEmail, Source: src.String()}
 	if msg != nil {

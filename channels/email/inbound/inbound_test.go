@@ -21,7 +21,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	store  *redisstore.Store
 	engine *workflow.Engine
 	proc   *inbound.Processor
@@ -37,7 +37,7 @@ func (t tokens) ParseReplyAddress(addr string) (string, bool) {
 	return id, ok
 }
 
-func newEnv(t *testing.T, tok tokens) *env {
+func newEnv(t testing.TB, tok tokens) *env {
 	rdb, prefix := redistest.New(t, redisstore.Connect)
 	store := redisstore.New(rdb, prefix)
 	rules, err := intake.NewRules(intake.RulesConfig{
@@ -346,5 +346,45 @@ func TestAttachmentsAreKeptOnce(t *testing.T) {
 	a, err := e.store.Attachment(context.Background(), "INC-000001", 0)
 	if err != nil || string(a.Content) != "\x89PNG\r\n\x1a\n" {
 		t.Fatalf("content %q %v", a.Content, err)
+	}
+}
+
+// TestBatchKeepsThreadsInOrder processes, in one batch, a report and the
+// replies to it together with unrelated mail: the replies must join the
+// report's incident however the workers interleave.
+func TestBatchKeepsThreadsInOrder(t *testing.T) {
+	for round := range 5 {
+		e := newEnv(t, nil)
+		var items []inbound.Item
+		add := func(raw string) {
+			items = append(items, inbound.Item{Source: inbound.Source{Mailbox: "helpdesk", UIDValidity: 1, UID: uint32(len(items) + 1)}, Raw: []byte(raw)})
+		}
+		for i := range 6 {
+			add(mail(fmt.Sprintf("user%d@example.test", i), "Printer", fmt.Sprintf("u%d@example.test", i), "", "the printer jams"))
+		}
+		add(mail(ana, "Correo caído", "root@example.test", "", "El correo está caído"))
+		add(mail(ana, "Re: Correo caído", "more@example.test", "root@example.test", "Y el calendario tampoco"))
+		add(mail("Carlos <carlos@example.test>", "Re: Correo caído", "c@example.test", "root@example.test", "A mí también me pasa"))
+		recs, errs := e.proc.ProcessBatch(context.Background(), items, 8)
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d item %d: %v", round, i, err)
+			}
+		}
+		root := recs[6].Incident
+		if recs[6].Outcome != intake.OutcomeCreated || recs[7].Outcome != intake.OutcomeAppended || recs[8].Outcome != intake.OutcomeAppended ||
+			recs[7].Incident != root || recs[8].Incident != root {
+			t.Fatalf("round %d: thread %+v %+v %+v", round, recs[6], recs[7], recs[8])
+		}
+		if c := e.get(root).Comments; len(c) != 2 {
+			t.Fatalf("round %d: %d comments", round, len(c))
+		}
+		seen := map[string]bool{}
+		for _, r := range recs[:6] {
+			if r.Outcome != intake.OutcomeCreated || seen[r.Incident] {
+				t.Fatalf("round %d: unrelated mail %+v", round, r)
+			}
+			seen[r.Incident] = true
+		}
 	}
 }
