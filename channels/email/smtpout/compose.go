@@ -270,18 +270,18 @@ func linkify(line string) string {
 }
 
 // findURL returns the index of the first "http://" or "https://" in s
-// (ignoring case), or -1.
+// (ignoring ASCII case), or -1. It compares bytes of s itself: lower-casing
+// s first would shift indexes where a character grows (Ⱥ -> ⱥ).
 func findURL(s string) int {
-	lower := strings.ToLower(s)
-	i := strings.Index(lower, "http://")
-	j := strings.Index(lower, "https://")
-	switch {
-	case i < 0:
-		return j
-	case j < 0:
-		return i
+	for i := 0; i+7 <= len(s); i++ {
+		if s[i] != 'h' && s[i] != 'H' {
+			continue
+		}
+		if strings.EqualFold(s[i:i+7], "http://") || (i+8 <= len(s) && strings.EqualFold(s[i:i+8], "https://")) {
+			return i
+		}
 	}
-	return min(i, j)
+	return -1
 }
 
 // trimURL drops sentence punctuation that follows a URL in prose ("see

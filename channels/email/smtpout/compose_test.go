@@ -3,6 +3,7 @@ package smtpout
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/intakebot/intakebot/intake"
 )
@@ -97,11 +98,16 @@ func TestTextToHTMLBody(t *testing.T) {
 // FuzzTextToHTML checks that no text escapes its markup: whatever the input,
 // the only tags in the output are the ones textToHTML writes.
 func FuzzTextToHTML(f *testing.F) {
-	for _, s := range []string{"", "a <b>", "https://x.test/a\"b", "http://\n\nhttps://(x)", "¿Qué?"} {
+	// Ⱥ grows when lower-cased: the URL search once sliced past the end.
+	for _, s := range []string{"", "a <b>", "https://x.test/a\"b", "http://\n\nhttps://(x)", "¿Qué?",
+		strings.Repeat("Ⱥ", 12) + "http://a", "ȺHTTPS://X.TEST/Ⱥ"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
 		out := textToHTML(text, intake.English)
+		if utf8.ValidString(text) && !utf8.ValidString(out) {
+			t.Fatalf("invalid UTF-8 out of valid input %q", text)
+		}
 		for _, tag := range strings.Split(out, "<")[1:] {
 			name, _, _ := strings.Cut(tag, ">")
 			name, _, _ = strings.Cut(name, " ")
