@@ -49,11 +49,10 @@ type Change struct {
 	Survey   *intake.SurveyResult `json:"survey,omitempty"`
 }
 
-// Limits on what people may write, so that one oversized note cannot bloat
-// an incident that every list and page reads.
+// Limits on what people may write (see intake).
 const (
-	MaxTextBytes = 64 << 10
-	MaxNameBytes = 200
+	MaxTextBytes = intake.MaxTextBytes
+	MaxNameBytes = intake.MaxNameBytes
 )
 
 // Engine applies the service model to incidents kept in a Store.

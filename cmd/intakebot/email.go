@@ -103,7 +103,7 @@ func (h imapHandler) HandleBatch(ctx context.Context, ms []imapwatch.Inbound) ([
 // newEmailChannel builds the e-mail channel from the configuration, or
 // returns nil when no mailbox and no SMTP server is configured.
 func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inbound.Ledger, threads inbound.Threads,
-	files inbound.Files, rdb redis.UniversalClient, prefix string, log *slog.Logger) (*emailChannel, error) {
+	files inbound.Files, acts inbound.Acts, rdb redis.UniversalClient, prefix string, log *slog.Logger) (*emailChannel, error) {
 	if len(cfg.Mailboxes) == 0 && cfg.SMTP.Host == "" {
 		return nil, nil
 	}
@@ -151,7 +151,7 @@ func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inboun
 		OwnDomain: domain,
 		Detector:  message.Detector{OwnAddresses: own, LoopHeader: smtpout.DefaultLoopHeader},
 		Limits:    message.Options{MaxMessageBytes: cfg.MaxMessageBytes, MaxAttachmentBytes: cfg.MaxAttachmentBytes},
-	}, inbound.Deps{Incidents: incidents, Ledger: ledger, Threads: threads, Files: files, Tokens: replies, Log: log, Now: time.Now})
+	}, inbound.Deps{Incidents: incidents, Ledger: ledger, Threads: threads, Files: files, Acts: acts, Tokens: replies, Log: log, Now: time.Now})
 
 	ch := &emailChannel{sender: sender}
 	state := imapwatch.NewRedisState(rdb, prefix)

@@ -69,3 +69,17 @@ func (s *Store) ThreadOf(ctx context.Context, messageIDs []string) (string, erro
 	}
 	return "", nil
 }
+
+// Applied returns the event an act with this Ref applied to the incident,
+// or "" when none did.
+func (s *Store) Applied(ctx context.Context, incidentID, ref string) (string, error) {
+	_, key, err := s.keys(incidentID)
+	if err != nil {
+		return "", err
+	}
+	event, err := s.rdb.HGet(ctx, key+":refs", ref).Result()
+	if err == redis.Nil {
+		return "", nil
+	}
+	return event, err
+}

@@ -58,4 +58,3 @@ func BenchmarkVisible(b *testing.B) {
 		quote.Visible(m.Text)
 	}
 }
-

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/intakebot/intakebot/channels/email/message"
 	"github.com/intakebot/intakebot/channels/email/quote"
@@ -45,6 +46,12 @@ type Threads interface {
 	RememberMail(ctx context.Context, incidentID, messageID string) error
 }
 
+// Acts tells whether an act with a given Ref reached an incident, and
+// which event it was ("" when none did).
+type Acts interface {
+	Applied(ctx context.Context, incidentID, ref string) (string, error)
+}
+
 // Files keeps the attachments of a message on its incident, once per ref.
 type Files interface {
 	AddAttachments(ctx context.Context, incidentID, ref string, atts []intake.Attachment) error
@@ -72,6 +79,7 @@ type Deps struct {
 	Ledger    Ledger
 	Threads   Threads
 	Files     Files
+	Acts      Acts
 	Tokens    ReplyTokens
 	Log       *slog.Logger
 	Now       func() time.Time
@@ -233,21 +241,22 @@ func (p *Processor) process(ctx context.Context, src Source, raw []byte, m parse
 	if err != nil {
 		return rec, err
 	}
-	if prior != nil && prior.Source != rec.Source {
+	if prior != nil && prior.Outcome != "" {
+		if prior.Source == rec.Source {
+			// A redelivery of a mail whose outcome is stored: the crash
+			// came after the record and before the mailbox was told.
+			return *prior, nil
+		}
 		// The same message reached us a second way (two of our addresses,
 		// a resend): it gets its own outcome and does nothing.
 		rec.Outcome, rec.Reason, rec.Incident = intake.OutcomeIgnored, "duplicate", prior.Incident
 		return p.record(ctx, key+"\x00"+rec.Source, rec)
 	}
-	if prior != nil && prior.Outcome != "" {
-		// A redelivery of a mail whose outcome is stored: the crash came
-		// after the record and before the mailbox was told.
-		return *prior, nil
-	}
-
-	rec = p.decide(ctx, key, msg, parseErr, rec)
-	if rec.Outcome == "" {
-		return rec, errors.New(rec.Reason)
+	// A claim without an outcome (prior != nil) is this mail begun before
+	// and interrupted, whatever source brings it now: finish it.
+	rec, err = p.decide(ctx, key, msg, parseErr, rec, prior != nil)
+	if err != nil {
+		return rec, err
 	}
 	return p.record(ctx, key, rec)
 }
@@ -263,24 +272,24 @@ func (p *Processor) record(ctx context.Context, key string, rec intake.InboundRe
 
 // decide applies the mail and fills in the outcome. An empty outcome means
 // a transient failure (Reason says which); the mail will be processed again.
-func (p *Processor) decide(ctx context.Context, key string, msg *message.Message, parseErr error, rec intake.InboundRecord) intake.InboundRecord {
+func (p *Processor) decide(ctx context.Context, key string, msg *message.Message, parseErr error, rec intake.InboundRecord, retry bool) (intake.InboundRecord, error) {
 	if msg != nil && (parseErr == nil || errors.Is(parseErr, message.ErrNoFrom)) {
 		if reason, auto := p.cfg.Detector.Automated(msg); auto {
 			rec.Outcome, rec.Reason = intake.OutcomeIgnored, reason
-			return rec
+			return rec, nil
 		}
 	}
 	if parseErr != nil {
 		rec.Outcome, rec.Reason = intake.OutcomeQuarantined, parseErr.Error()
-		return rec
+		return rec, nil
 	}
 
 	inc, verified, err := p.findIncident(ctx, msg)
 	if err != nil {
-		return transient(rec, err)
+		return rec, err
 	}
-	by := intake.Actor{Kind: intake.ActorReporter, Name: senderName(msg), Via: "email", Ref: key}
-	text := visibleText(msg)
+	by := intake.Actor{Kind: intake.ActorReporter, Name: clipText(senderName(msg), intake.MaxNameBytes), Via: "email", Ref: key}
+	text := clipText(visibleText(msg), intake.MaxTextBytes)
 
 	if inc == nil || inc.State == "closed" {
 		related := ""
@@ -292,22 +301,29 @@ func (p *Processor) decide(ctx context.Context, key string, msg *message.Message
 			reported = time.Time{} // a sender's clock in the future
 		}
 		created, err := p.d.Incidents.Register(ctx, intake.Report{
-			Channel: intake.ChannelEmail, Subject: msg.Subject, Description: text, ReportedAt: reported,
-			Reporter: intake.Reporter{Name: msg.From.Name, Email: msg.From.Address},
+			Channel: intake.ChannelEmail, Subject: clipText(msg.Subject, intake.MaxNameBytes*5), Description: text, ReportedAt: reported,
+			Reporter: intake.Reporter{Name: by.Name, Email: msg.From.Address},
 			Key:      key, MessageID: msg.MessageID, RelatedID: related,
 		})
 		if err != nil {
-			if errors.Is(err, intake.ErrInvalid) {
-				rec.Outcome, rec.Reason = intake.OutcomeQuarantined, err.Error()
-				return rec
-			}
-			return transient(rec, err)
+			return quarantineIfInvalid(rec, err)
 		}
 		rec.Outcome, rec.Incident = intake.OutcomeCreated, created.ID
 		return p.remember(ctx, rec, msg, key)
 	}
 
 	rec.Incident = inc.ID
+	if retry {
+		// This mail was begun before and stopped short of its outcome: if
+		// its act reached the incident, record what it was rather than
+		// deciding again from a state it has already changed.
+		if event, err := p.d.Acts.Applied(ctx, inc.ID, key); err != nil {
+			return rec, err
+		} else if event != "" {
+			rec.Outcome, rec.Step = outcomeOf(event)
+			return p.remember(ctx, rec, msg, key)
+		}
+	}
 	if !verified {
 		// Someone other than the reporter: their words are kept, and
 		// nothing they say answers a survey.
@@ -316,7 +332,7 @@ func (p *Processor) decide(ctx context.Context, key string, msg *message.Message
 	if verified && (inc.State == "validation" || inc.State == "satisfaction") {
 		answered, err := p.answer(ctx, inc, by, text)
 		if err != nil {
-			return transient(rec, err)
+			return quarantineIfInvalid(rec, err)
 		}
 		if answered {
 			rec.Outcome, rec.Step = intake.OutcomeSurveyAnswer, string(inc.State)
@@ -325,13 +341,47 @@ func (p *Processor) decide(ctx context.Context, key string, msg *message.Message
 	}
 	if text == "" {
 		rec.Outcome, rec.Reason = intake.OutcomeIgnored, "empty reply"
-		return rec
+		return rec, nil
 	}
 	if _, err := p.d.Incidents.Comment(ctx, inc.ID, by, text); err != nil {
-		return transient(rec, err)
+		return quarantineIfInvalid(rec, err)
 	}
 	rec.Outcome = intake.OutcomeAppended
 	return p.remember(ctx, rec, msg, key)
+}
+
+// outcomeOf names the outcome of an act already applied.
+func outcomeOf(event string) (outcome, step string) {
+	switch event {
+	case "answer_yes", "answer_no":
+		return intake.OutcomeSurveyAnswer, intake.SurveyValidation
+	case "rating":
+		return intake.OutcomeSurveyAnswer, intake.SurveySatisfaction
+	}
+	return intake.OutcomeAppended, ""
+}
+
+// quarantineIfInvalid turns a refusal of the mail's content into its
+// outcome (retrying cannot help); anything else is transient.
+func quarantineIfInvalid(rec intake.InboundRecord, err error) (intake.InboundRecord, error) {
+	if errors.Is(err, intake.ErrInvalid) {
+		rec.Outcome, rec.Reason = intake.OutcomeQuarantined, err.Error()
+		return rec, nil
+	}
+	return rec, err
+}
+
+// clipText cuts s to at most n bytes on a character boundary, marking the cut.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const mark = "\n[…]"
+	cut := n - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + mark
 }
 
 // answer reads a survey answer from the reporter's reply and reports
@@ -424,9 +474,9 @@ func (p *Processor) get(ctx context.Context, id string) (*intake.Incident, error
 // remember ties the mail to its incident: its Message-ID joins the thread
 // and its attachments are kept. Both are idempotent, so a retry after a
 // crash before the outcome was recorded adds nothing twice.
-func (p *Processor) remember(ctx context.Context, rec intake.InboundRecord, msg *message.Message, key string) intake.InboundRecord {
+func (p *Processor) remember(ctx context.Context, rec intake.InboundRecord, msg *message.Message, key string) (intake.InboundRecord, error) {
 	if err := p.d.Threads.RememberMail(ctx, rec.Incident, msg.MessageID); err != nil {
-		return transient(rec, err)
+		return rec, err
 	}
 	var atts []intake.Attachment
 	for _, a := range msg.Attachments {
@@ -434,14 +484,9 @@ func (p *Processor) remember(ctx context.Context, rec intake.InboundRecord, msg 
 			Truncated: a.Truncated, Via: "email", At: rec.At, Content: a.Content})
 	}
 	if err := p.d.Files.AddAttachments(ctx, rec.Incident, key, atts); err != nil {
-		return transient(rec, err)
+		return rec, err
 	}
-	return rec
-}
-
-func transient(rec intake.InboundRecord, err error) intake.InboundRecord {
-	rec.Outcome, rec.Reason = "", err.Error()
-	return rec
+	return rec, nil
 }
 
 // messageKey is the Message-ID, or a hash of the raw bytes when there is

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/intakebot/intakebot/channels/email/inbound"
 	"github.com/intakebot/intakebot/channels/email/message"
@@ -48,7 +49,7 @@ func newEnv(t testing.TB, tok tokens) *env {
 		t.Fatal(err)
 	}
 	engine := workflow.NewEngine(store, rules, workflow.NewMetrics(prometheus.NewRegistry()), time.Now)
-	deps := inbound.Deps{Incidents: engine, Ledger: store, Threads: store, Files: store, Log: slog.New(slog.DiscardHandler), Now: time.Now}
+	deps := inbound.Deps{Incidents: engine, Ledger: store, Threads: store, Files: store, Acts: store, Log: slog.New(slog.DiscardHandler), Now: time.Now}
 	if tok != nil {
 		deps.Tokens = tok
 	}
@@ -260,7 +261,7 @@ func TestReplyTokenProvesTheReporter(t *testing.T) {
 	e := newEnv(t, nil)
 	id := e.deliver(mail(ana, "Correo", "t0@example.test", "", "no funciona el correo")).Incident
 	e.proc = inbound.New(inbound.Config{OwnDomain: "helpdesk.example.test"}, inbound.Deps{Incidents: e.engine, Ledger: e.store,
-		Threads: e.store, Files: e.store, Tokens: tokens{"helpdesk+" + strings.ToLower(id) + ".secret@example.test": id},
+		Threads: e.store, Files: e.store, Acts: e.store, Tokens: tokens{"helpdesk+" + strings.ToLower(id) + ".secret@example.test": id},
 		Log: slog.New(slog.DiscardHandler), Now: time.Now})
 	e.agent(id, workflow.Solution)
 	e.agent(id, workflow.Validation)
@@ -318,7 +319,7 @@ func TestRedisDownIsAnErrorNotAnOutcome(t *testing.T) {
 	store := redisstore.New(dead, "x")
 	rules, _ := intake.NewRules(intake.RulesConfig{DefaultLanguage: intake.English, DefaultCategory: "g", DefaultImpact: intake.Low, DefaultUrgency: intake.Low})
 	engine := workflow.NewEngine(store, rules, workflow.NewMetrics(prometheus.NewRegistry()), time.Now)
-	p := inbound.New(inbound.Config{}, inbound.Deps{Incidents: engine, Ledger: store, Threads: store, Files: store,
+	p := inbound.New(inbound.Config{}, inbound.Deps{Incidents: engine, Ledger: store, Threads: store, Files: store, Acts: store,
 		Log: slog.New(slog.DiscardHandler), Now: time.Now})
 	if _, err := p.Process(context.Background(), inbound.Source{Mailbox: "m", UID: 1}, []byte(mail(ana, "x", "x@x", "", "x"))); err == nil {
 		t.Fatal("no error with Redis down")
@@ -386,5 +387,68 @@ func TestBatchKeepsThreadsInOrder(t *testing.T) {
 			}
 			seen[r.Incident] = true
 		}
+	}
+}
+
+// flakyThreads fails RememberMail once: a crash (or a Redis blip) after the
+// mail's act reached the incident and before its outcome was recorded.
+type flakyThreads struct {
+	*redisstore.Store
+	failed bool
+}
+
+func (f *flakyThreads) RememberMail(ctx context.Context, id, mid string) error {
+	if !f.failed {
+		f.failed = true
+		return fmt.Errorf("connection reset")
+	}
+	return f.Store.RememberMail(ctx, id, mid)
+}
+
+func TestInterruptedAnswerIsFinishedNotDecidedAgain(t *testing.T) {
+	e := newEnv(t, nil)
+	id := e.deliver(mail(ana, "Correo", "i0@example.test", "", "no funciona el correo")).Incident
+	e.agent(id, workflow.Solution)
+	e.agent(id, workflow.Validation)
+	flaky := &flakyThreads{Store: e.store}
+	proc := inbound.New(inbound.Config{OwnDomain: "helpdesk.example.test"}, inbound.Deps{Incidents: e.engine, Ledger: e.store,
+		Threads: flaky, Files: e.store, Acts: e.store, Log: slog.New(slog.DiscardHandler), Now: time.Now})
+	raw := []byte(mail(ana, "Re: x", "i1@example.test", ours(id, "validation"), "Sí, ya funciona"))
+	src := inbound.Source{Mailbox: "helpdesk", UIDValidity: 1, UID: 50}
+	if _, err := proc.Process(context.Background(), src, raw); err == nil {
+		t.Fatal("the interrupted run reported success")
+	}
+	if e.get(id).State != workflow.Satisfaction {
+		t.Fatal("the answer did not reach the incident before the interruption")
+	}
+	// The retry comes under another UID (the folder was recreated): it must
+	// finish the same mail, not call it a duplicate nor read "Sí" as an
+	// unclear rating.
+	rec, err := proc.Process(context.Background(), inbound.Source{Mailbox: "helpdesk", UIDValidity: 2, UID: 1}, raw)
+	if err != nil || rec.Outcome != intake.OutcomeSurveyAnswer || rec.Step != "validation" {
+		t.Fatalf("retry: %+v %v", rec, err)
+	}
+	if n := countQueued(t, e, "satisfaction"); n != 1 {
+		t.Fatalf("%d satisfaction questions queued, want 1", n)
+	}
+	if c := e.get(id).Comments; len(c) != 0 {
+		t.Fatalf("the answer was also kept as a comment: %+v", c)
+	}
+}
+
+func TestHugeReplyIsClippedNotRetriedForever(t *testing.T) {
+	e := newEnv(t, nil)
+	id := e.deliver(mail(ana, "Correo", "h0@example.test", "", "no funciona el correo")).Incident
+	rec := e.deliver(mail(ana, "Re: x", "h1@example.test", ours(id, "ack"), strings.Repeat("línea de log ", 20000)))
+	if rec.Outcome != intake.OutcomeAppended {
+		t.Fatalf("huge reply: %+v", rec)
+	}
+	c := e.get(id).Comments
+	if len(c) != 1 || len(c[0].Text) > intake.MaxTextBytes || !strings.HasSuffix(c[0].Text, "[…]") || !utf8.ValidString(c[0].Text) {
+		t.Fatalf("comment of %d bytes", len(c[0].Text))
+	}
+	big := e.deliver(mail(strings.Repeat("N", 300)+" <nombre@example.test>", "Nuevo", "h2@example.test", "", strings.Repeat("x", 70000)))
+	if big.Outcome != intake.OutcomeCreated {
+		t.Fatalf("huge report: %+v", big)
 	}
 }

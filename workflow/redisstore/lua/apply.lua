@@ -13,7 +13,7 @@ if not cur[1] then return {'NOTFOUND'} end
 local state, owner, seq, ver = cur[1], cur[2] or '', cur[3], tonumber(cur[4]) + 1
 
 local ref = ARGV[16]
-if ref ~= '' and redis.call('SISMEMBER', inc .. ':refs', ref) == 1 then
+if ref ~= '' and redis.call('HEXISTS', inc .. ':refs', ref) == 1 then
   return {'DUP', {'id', id, 'state', state, 'owner', owner, 'ver', tostring(ver - 1)}}
 end
 
@@ -74,7 +74,7 @@ if from ~= state then
   if from == 'closed' then set('closed_at', at) end
 end
 if reopen then redis.call('HINCRBY', inc, 'reopen_count', 1) end
-if ref ~= '' then redis.call('SADD', inc .. ':refs', ref) end
+if ref ~= '' then redis.call('HSET', inc .. ':refs', ref, event) end
 redis.call('HSET', inc, unpack(sets))
 
 if ARGV[13] ~= '' then redis.call('RPUSH', inc .. ':actions', ARGV[13]) end
