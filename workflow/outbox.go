@@ -58,7 +58,8 @@ type Limiter interface {
 	Allow(ctx context.Context, msg intake.Outgoing, perRecipient, perIncident int, window time.Duration, now time.Time) (bool, error)
 }
 
-// Caps are the outgoing limits; zero values disable them.
+// Caps are the outgoing limits; a zero limit disables that cap, a window
+// under a second disables both.
 type Caps struct {
 	PerRecipient int
 	PerIncident  int
@@ -70,16 +71,19 @@ var errCapped = errors.New("outgoing cap reached")
 
 // Dispatcher drains the outbox of one channel through its notifier.
 type Dispatcher struct {
-	limiter     Limiter
-	caps        Caps
-	render      Renderer
-	queue       Queue
-	incidents   Store
-	notifier    Notifier
-	channel     intake.Channel
-	log         *slog.Logger
-	metrics     *Metrics
-	now         func() time.Time
+	limiter   Limiter
+	caps      Caps
+	render    Renderer
+	queue     Queue
+	incidents Store
+	notifier  Notifier
+	channel   intake.Channel
+	log       *slog.Logger
+	metrics   *Metrics
+	now       func() time.Time
+	// Lease is how long a claimed batch is hidden from other bots; keep it
+	// above Batch times the notifier's timeout, so a slow batch cannot
+	// outlive its lease and be sent by a second bot too.
 	Lease       time.Duration
 	Batch       int
 	MaxAttempts int
@@ -95,7 +99,7 @@ func (d *Dispatcher) WithCaps(l Limiter, c Caps) *Dispatcher {
 // NewDispatcher returns a dispatcher for one channel.
 func NewDispatcher(q Queue, s Store, r Renderer, channel intake.Channel, n Notifier, log *slog.Logger, m *Metrics, now func() time.Time) *Dispatcher {
 	return &Dispatcher{queue: q, incidents: s, render: r, notifier: n, channel: channel, log: log, metrics: m, now: now,
-		Lease: time.Minute, Batch: 100, MaxAttempts: 10}
+		Lease: 5 * time.Minute, Batch: 10, MaxAttempts: 10}
 }
 
 // Drain delivers every message that is due now and returns how many went
@@ -125,18 +129,34 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 				}
 				d.metrics.failed(d.channel)
 				d.log.Warn("delivery failed", "id", q.ID, "incident", q.Incident, "attempt", q.Attempts, "dead", dead, "err", err)
-				if ferr := d.queue.Failed(ctx, q, err.Error(), retry, dead); ferr != nil {
+				if ferr := d.record(ctx, func(ctx context.Context) error { return d.queue.Failed(ctx, q, err.Error(), retry, dead) }); ferr != nil {
 					return sent, ferr
 				}
 				continue
 			}
-			if err := d.queue.Delivered(ctx, q, d.now()); err != nil {
+			// Sent: the record must be written even when we are shutting
+			// down, or the message would go out again after the restart.
+			if err := d.record(ctx, func(ctx context.Context) error { return d.queue.Delivered(ctx, q, d.now()) }); err != nil {
 				return sent, err
 			}
 			d.metrics.delivered(d.channel, q.Kind)
 			sent++
 		}
 	}
+}
+
+// record writes a delivery's outcome even when ctx has ended, trying a few
+// times within a short deadline.
+func (d *Dispatcher) record(ctx context.Context, write func(context.Context) error) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = write(rctx); err == nil || rctx.Err() != nil {
+			return err
+		}
+	}
+	return err
 }
 
 func (d *Dispatcher) deliver(ctx context.Context, q intake.Notice) error {
@@ -148,7 +168,7 @@ func (d *Dispatcher) deliver(ctx context.Context, q intake.Notice) error {
 	if err != nil {
 		return err
 	}
-	if d.limiter != nil && d.caps.Window > 0 {
+	if d.limiter != nil && d.caps.Window >= time.Second && (d.caps.PerRecipient > 0 || d.caps.PerIncident > 0) {
 		ok, err := d.limiter.Allow(ctx, msg, d.caps.PerRecipient, d.caps.PerIncident, d.caps.Window, d.now())
 		if err != nil {
 			return err

@@ -152,3 +152,42 @@ func TestOutgoingCapsHoldBackAStorm(t *testing.T) {
 		t.Fatalf("next hour sent %d, want the 2 held back", n)
 	}
 }
+
+func TestZeroCapIsNoCap(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for range 3 {
+		must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "x", Reporter: intake.Reporter{Email: "eva@example.test"}}))
+	}
+	d := f.dispatcher(intake.ChannelEmail, &recorder{}).WithCaps(f.store, workflow.Caps{PerRecipient: 0, PerIncident: 1, Window: time.Hour})
+	if n, err := d.Drain(ctx); n != 3 || err != nil {
+		t.Fatalf("sent %d (%v), want all 3: a zero cap is no cap", n, err)
+	}
+}
+
+// cancelling is a notifier that delivers and then finds the process
+// shutting down, as when SIGTERM arrives during an SMTP conversation.
+type cancelling struct {
+	recorder
+	cancel context.CancelFunc
+}
+
+func (c *cancelling) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.Incident) error {
+	err := c.recorder.Deliver(ctx, msg, inc)
+	c.cancel()
+	return err
+}
+
+func TestDeliveryIsRecordedDuringShutdown(t *testing.T) {
+	f := newFixture(t)
+	must(t)(f.engine.Register(context.Background(), intake.Report{Channel: intake.ChannelEmail, Subject: "x", Reporter: intake.Reporter{Email: "eva@example.test"}}))
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &cancelling{cancel: cancel}
+	f.dispatcher(intake.ChannelEmail, n).Drain(ctx)
+	if len(n.sent) != 1 {
+		t.Fatalf("sent %d", len(n.sent))
+	}
+	if list, _ := f.store.Outbox(context.Background(), 10); len(list) != 0 {
+		t.Fatalf("a sent message is still queued after a shutdown: %+v", list)
+	}
+}
