@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -225,6 +224,29 @@ El mié, 25 nov 2026, Help desk escribió:
 `, qid[1], qid[1]))
 	eventually(t, "the incident in satisfaction", func() bool { return strings.Contains(show("INC-000001"), `"state": "satisfaction"`) })
 
+	// The satisfaction question arrives; "5" to it moves the case to review.
+	var survey string
+	eventually(t, "the satisfaction question", func() bool {
+		for _, m := range md.received("ana@example.test") {
+			if strings.Contains(m, "INC-000001.satisfaction.") {
+				survey = m
+				return true
+			}
+		}
+		return false
+	})
+	sid := regexp.MustCompile(`(?m)^Message-I[Dd]: <([^>]+)>`).FindStringSubmatch(survey)
+	md.deliver(t, "helpdesk@example.test", fmt.Sprintf(`From: Ana Pérez <ana@example.test>
+To: helpdesk@example.test
+Subject: Re: [INC-000001] ¿Qué tal lo hemos hecho?
+Message-ID: <e2e-3@example.test>
+In-Reply-To: <%s>
+Content-Type: text/plain; charset=utf-8
+
+5
+`, sid[1]))
+	eventually(t, "the incident in review", func() bool { return strings.Contains(show("INC-000001"), `"state": "review"`) })
+
 	inbound, err := cli(env, "inbound", "list", "--json")
 	if err != nil {
 		t.Fatal(err)
@@ -234,12 +256,21 @@ El mié, 25 nov 2026, Help desk escribió:
 			t.Errorf("ledger lacks %s:\n%s", want, inbound)
 		}
 	}
-	for _, m := range md.received("ana@example.test") {
-		if strings.Contains(m, "vacaciones") {
-			t.Fatal("the out-of-office reply was answered")
-		}
+	// Ana got the acknowledgment and the two questions, nothing for the
+	// out-of-office reply; the handled mail is in Processed, not in INBOX.
+	if n := len(md.received("ana@example.test")); n != 3 {
+		t.Fatalf("Ana received %d mails, want 3 (acknowledgment, validation, satisfaction)", n)
 	}
-	if err := errors.Join(); err != nil {
-		t.Fatal(err)
+	eventually(t, "the help-desk INBOX to be empty", func() bool {
+		return len(md.received("helpdesk@example.test")) == 0
+	})
+	processed, _ := filepath.Glob(filepath.Join(md.root, "helpdesk@example.test", ".Processed", "cur", "*"))
+	if len(processed) != 4 {
+		t.Fatalf("%d mails in Processed, want 4", len(processed))
+	}
+	for _, f := range processed {
+		if !strings.Contains(f, ":2,S") {
+			t.Errorf("%s is not marked \\Seen", f)
+		}
 	}
 }

@@ -146,11 +146,9 @@ func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inboun
 	for _, mb := range cfg.Mailboxes {
 		own = append(own, strings.ToLower(mb.Address))
 	}
-	domain := fromAddr.Address[strings.LastIndex(fromAddr.Address, "@")+1:]
 	proc := inbound.New(inbound.Config{
-		OwnDomain: domain,
-		Detector:  message.Detector{OwnAddresses: own, LoopHeader: smtpout.DefaultLoopHeader},
-		Limits:    message.Options{MaxMessageBytes: cfg.MaxMessageBytes, MaxAttachmentBytes: cfg.MaxAttachmentBytes},
+		Detector: message.Detector{OwnAddresses: own, LoopHeader: smtpout.DefaultLoopHeader},
+		Limits:   message.Options{MaxMessageBytes: cfg.MaxMessageBytes, MaxAttachmentBytes: cfg.MaxAttachmentBytes},
 	}, inbound.Deps{Incidents: incidents, Ledger: ledger, Threads: threads, Files: files, Acts: acts, Tokens: replies, Log: log, Now: time.Now})
 
 	ch := &emailChannel{sender: sender}

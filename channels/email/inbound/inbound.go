@@ -58,18 +58,17 @@ type Files interface {
 }
 
 // ReplyTokens reads the incident out of a signed reply address
-// (helpdesk+INC-000123.token@...), or says the address carries none.
+// (helpdesk+INC-000123.token@...) or out of a signed Message-ID of ours
+// (INC-000123.ack.1.token@...), or says it carries none.
 type ReplyTokens interface {
 	ParseReplyAddress(address string) (incidentID string, ok bool)
+	ParseMessageID(messageID string) (incidentID string, ok bool)
 }
 
 // Config is what the processor needs besides its collaborators.
 type Config struct {
-	// OwnDomain is the domain of the Message-IDs the bot sends; a reply
-	// naming one (<INC-000123.ack.1@domain>) belongs to that incident.
-	OwnDomain string
-	Detector  message.Detector
-	Limits    message.Options
+	Detector message.Detector
+	Limits   message.Options
 }
 
 // Deps are the processor's collaborators. Tokens may be nil (no signed
@@ -87,16 +86,12 @@ type Deps struct {
 
 // Processor handles inbound mail.
 type Processor struct {
-	cfg   Config
-	d     Deps
-	ownID *regexp.Regexp
+	cfg Config
+	d   Deps
 }
 
 // New returns a processor.
-func New(cfg Config, d Deps) *Processor {
-	return &Processor{cfg: cfg, d: d,
-		ownID: regexp.MustCompile(`(?i)^(INC-[0-9]{6,})\.[a-z_]+\.[0-9]+@` + regexp.QuoteMeta(strings.ToLower(cfg.OwnDomain)) + `$`)}
-}
+func New(cfg Config, d Deps) *Processor { return &Processor{cfg: cfg, d: d} }
 
 // Source says where a mail was read: mailbox, UIDVALIDITY and UID, so that a
 // redelivery of the same mail is told from a copy that came another way.
@@ -429,8 +424,10 @@ func (p *Processor) findIncident(ctx context.Context, msg *message.Message) (*in
 	ids := append([]string{msg.InReplyTo}, msg.References...)
 	var others []string
 	for _, ref := range ids {
-		if m := p.ownID.FindStringSubmatch(ref); m != nil {
-			return p.withSender(ctx, strings.ToUpper(m[1]), msg)
+		if p.d.Tokens != nil {
+			if id, ok := p.d.Tokens.ParseMessageID(ref); ok {
+				return p.withSender(ctx, id, msg)
+			}
 		}
 		if ref != "" {
 			others = append(others, ref)
@@ -442,7 +439,7 @@ func (p *Processor) findIncident(ctx context.Context, msg *message.Message) (*in
 		return p.withSender(ctx, id, msg)
 	}
 	if m := subjectTag.FindStringSubmatch(msg.Subject); m != nil {
-		inc, verified, err := p.withSender(ctx, m[1], msg)
+		inc, verified, err := p.withSender(ctx, strings.ToUpper(m[1]), msg)
 		if err != nil || !verified {
 			// A tag from a stranger opens a new incident.
 			return nil, false, err
@@ -452,7 +449,7 @@ func (p *Processor) findIncident(ctx context.Context, msg *message.Message) (*in
 	return nil, false, nil
 }
 
-var subjectTag = regexp.MustCompile(`\[(INC-[0-9]{6,})\]`)
+var subjectTag = regexp.MustCompile(`(?i)\[(INC-[0-9]{6,})\]`)
 
 func (p *Processor) withSender(ctx context.Context, id string, msg *message.Message) (*intake.Incident, bool, error) {
 	inc, err := p.get(ctx, id)

@@ -38,6 +38,17 @@ func (t tokens) ParseReplyAddress(addr string) (string, bool) {
 	return id, ok
 }
 
+// ParseMessageID accepts the Message-IDs ours() makes: the signing itself
+// is smtpout's, tested there.
+func (t tokens) ParseMessageID(mid string) (string, bool) {
+	left, _, _ := strings.Cut(mid, "@")
+	parts := strings.Split(left, ".")
+	if len(parts) < 2 || parts[len(parts)-1] != "t0k" {
+		return "", false
+	}
+	return parts[0], true
+}
+
 func newEnv(t testing.TB, tok tokens) *env {
 	rdb, prefix := redistest.New(t, redisstore.Connect)
 	store := redisstore.New(rdb, prefix)
@@ -49,13 +60,13 @@ func newEnv(t testing.TB, tok tokens) *env {
 		t.Fatal(err)
 	}
 	engine := workflow.NewEngine(store, rules, workflow.NewMetrics(prometheus.NewRegistry()), time.Now)
-	deps := inbound.Deps{Incidents: engine, Ledger: store, Threads: store, Files: store, Acts: store, Log: slog.New(slog.DiscardHandler), Now: time.Now}
-	if tok != nil {
-		deps.Tokens = tok
+	if tok == nil {
+		tok = tokens{}
 	}
+	deps := inbound.Deps{Incidents: engine, Ledger: store, Threads: store, Files: store, Acts: store, Tokens: tok,
+		Log: slog.New(slog.DiscardHandler), Now: time.Now}
 	proc := inbound.New(inbound.Config{
-		OwnDomain: "helpdesk.example.test",
-		Detector:  message.Detector{OwnAddresses: []string{"helpdesk@example.test"}, LoopHeader: "X-Intakebot-Loop"},
+		Detector: message.Detector{OwnAddresses: []string{"helpdesk@example.test"}, LoopHeader: "X-Intakebot-Loop"},
 	}, deps)
 	return &env{t: t, store: store, engine: engine, proc: proc}
 }
@@ -102,7 +113,7 @@ func mail(from, subject, msgID, inReplyTo, body string, extra ...string) string 
 
 const ana = "Ana Pérez <ana@example.test>"
 
-func ours(id, kind string) string { return fmt.Sprintf("%s.%s.1@helpdesk.example.test", id, kind) }
+func ours(id, kind string) string { return fmt.Sprintf("%s.%s.1.t0k@helpdesk.example.test", id, kind) }
 
 func TestSpanishMailThroughTheWholeModel(t *testing.T) {
 	e := newEnv(t, nil)
@@ -260,7 +271,7 @@ func TestWhoMayAnswerAndThreading(t *testing.T) {
 func TestReplyTokenProvesTheReporter(t *testing.T) {
 	e := newEnv(t, nil)
 	id := e.deliver(mail(ana, "Correo", "t0@example.test", "", "no funciona el correo")).Incident
-	e.proc = inbound.New(inbound.Config{OwnDomain: "helpdesk.example.test"}, inbound.Deps{Incidents: e.engine, Ledger: e.store,
+	e.proc = inbound.New(inbound.Config{}, inbound.Deps{Incidents: e.engine, Ledger: e.store,
 		Threads: e.store, Files: e.store, Acts: e.store, Tokens: tokens{"helpdesk+" + strings.ToLower(id) + ".secret@example.test": id},
 		Log: slog.New(slog.DiscardHandler), Now: time.Now})
 	e.agent(id, workflow.Solution)
@@ -411,8 +422,8 @@ func TestInterruptedAnswerIsFinishedNotDecidedAgain(t *testing.T) {
 	e.agent(id, workflow.Solution)
 	e.agent(id, workflow.Validation)
 	flaky := &flakyThreads{Store: e.store}
-	proc := inbound.New(inbound.Config{OwnDomain: "helpdesk.example.test"}, inbound.Deps{Incidents: e.engine, Ledger: e.store,
-		Threads: flaky, Files: e.store, Acts: e.store, Log: slog.New(slog.DiscardHandler), Now: time.Now})
+	proc := inbound.New(inbound.Config{}, inbound.Deps{Incidents: e.engine, Ledger: e.store,
+		Threads: flaky, Files: e.store, Acts: e.store, Tokens: tokens{}, Log: slog.New(slog.DiscardHandler), Now: time.Now})
 	raw := []byte(mail(ana, "Re: x", "i1@example.test", ours(id, "validation"), "Sí, ya funciona"))
 	src := inbound.Source{Mailbox: "helpdesk", UIDValidity: 1, UID: 50}
 	if _, err := proc.Process(context.Background(), src, raw); err == nil {
@@ -450,5 +461,18 @@ func TestHugeReplyIsClippedNotRetriedForever(t *testing.T) {
 	big := e.deliver(mail(strings.Repeat("N", 300)+" <nombre@example.test>", "Nuevo", "h2@example.test", "", strings.Repeat("x", 70000)))
 	if big.Outcome != intake.OutcomeCreated {
 		t.Fatalf("huge report: %+v", big)
+	}
+}
+
+func TestForgedOwnMessageIDThreadsNothing(t *testing.T) {
+	e := newEnv(t, nil)
+	id := e.deliver(mail(ana, "Correo", "f0@example.test", "", "no funciona el correo")).Incident
+	e.agent(id, workflow.Solution)
+	e.agent(id, workflow.Validation)
+	// Someone who guessed our Message-ID form, but not its token, forging
+	// Ana's address as well.
+	rec := e.deliver(mail(ana, "Re: x", "f1@example.test", id+".validation.1@helpdesk.example.test", "sí"))
+	if rec.Incident == id || e.get(id).State != workflow.Validation {
+		t.Fatalf("forged reference threaded: %+v, state %s", rec, e.get(id).State)
 	}
 }

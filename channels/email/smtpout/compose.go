@@ -26,7 +26,7 @@ func (s *Sender) compose(msg intake.Outgoing, reporterName string) (string, []by
 	}
 	to.Name = cleanText(to.Name)
 
-	msgID, err := MessageID(msg.ID, s.domain)
+	msgID, err := s.replies.MessageID(msg.ID, s.domain)
 	if err != nil {
 		return "", nil, err
 	}
@@ -102,10 +102,16 @@ func writePart(mw *gomail.InlineWriter, contentType, body string) error {
 
 // MessageID is the Message-ID (without angle brackets) of the mail for the
 // outbox message with idempotency key id: "INC-000001:ack:1" becomes
-// "INC-000001.ack.1@domain". It is a pure function of the key so that a
-// retry carries the same Message-ID as the attempt it repeats.
-func MessageID(id, domain string) (string, error) {
-	left := strings.ReplaceAll(id, ":", ".")
+// "INC-000001.ack.1.<token>@domain", the token being the incident's reply
+// token. It is a pure function of the key so that a retry carries the same
+// Message-ID as the attempt it repeats, and signed so that a stranger
+// cannot thread a mail into an incident by guessing it.
+func (r *ReplyAddresses) MessageID(id, domain string) (string, error) {
+	incident, _, _ := strings.Cut(id, ":")
+	if _, err := intake.ParseID(incident); err != nil {
+		return "", fmt.Errorf("message id %q does not start with an incident id", id)
+	}
+	left := strings.ReplaceAll(id, ":", ".") + "." + r.token(incident)
 	if !isDotAtom(left) {
 		return "", fmt.Errorf("message id %q cannot form a Message-ID", id)
 	}

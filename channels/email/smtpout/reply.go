@@ -98,6 +98,24 @@ func (r *ReplyAddresses) ParseReplyAddress(addr string) (string, bool) {
 	return id, true
 }
 
+// ParseMessageID returns the incident a Message-ID of ours belongs to, and
+// false for anyone else's or a forged one.
+func (r *ReplyAddresses) ParseMessageID(mid string) (string, bool) {
+	left, _, ok := strings.Cut(strings.Trim(strings.TrimSpace(mid), "<>"), "@")
+	parts := strings.Split(left, ".")
+	if !ok || len(parts) < 2 {
+		return "", false
+	}
+	id := strings.ToUpper(parts[0])
+	if _, err := intake.ParseID(id); err != nil {
+		return "", false
+	}
+	if !hmac.Equal([]byte(strings.ToLower(parts[len(parts)-1])), []byte(r.token(id))) {
+		return "", false
+	}
+	return id, true
+}
+
 func (r *ReplyAddresses) token(incidentID string) string {
 	m := hmac.New(sha256.New, r.key)
 	m.Write([]byte(incidentID))

@@ -177,7 +177,7 @@ func TestDeliverEnglish(t *testing.T) {
 	if d, err := m.header.Date(); err != nil || !d.Equal(clock()) {
 		t.Errorf("Date = %v, %v", d, err)
 	}
-	if id, err := m.header.MessageID(); err != nil || id != "INC-000001.ack.1@example.test" {
+	if id, err := m.header.MessageID(); err != nil || id != "INC-000001.ack.1."+s.replies.token("INC-000001")+"@example.test" {
 		t.Errorf("Message-ID = %q, %v", id, err)
 	}
 	for k, want := range map[string]string{
@@ -304,10 +304,11 @@ func TestMessageIDDeterministic(t *testing.T) {
 		}
 		ids = append(ids, id)
 	}
-	if ids[0] != "INC-000001.ack.1@example.test" || ids[1] != ids[0] {
+	tok := s.replies.token("INC-000001")
+	if ids[0] != "INC-000001.ack.1."+tok+"@example.test" || ids[1] != ids[0] {
 		t.Errorf("retry Message-IDs = %q, %q", ids[0], ids[1])
 	}
-	if ids[2] != "INC-000001.validation.1@example.test" {
+	if ids[2] != "INC-000001.validation.1."+tok+"@example.test" {
 		t.Errorf("other message's Message-ID = %q", ids[2])
 	}
 }
@@ -334,7 +335,7 @@ func TestThreadingHeaders(t *testing.T) {
 	if err != nil || strings.Join(refs, " ") != "first@client.example CAF=abc123@mail.gmail.test" {
 		t.Errorf("References = %q, %v", refs, err)
 	}
-	if id, _ := m.header.MessageID(); id != "INC-000001.ack.1@mail.example.test" {
+	if id, _ := m.header.MessageID(); id != "INC-000001.ack.1."+s.replies.token("INC-000001")+"@mail.example.test" {
 		t.Errorf("Message-ID with Domain set = %q", id)
 	}
 	if m.header.Has("Bcc") {
