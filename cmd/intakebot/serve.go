@@ -138,7 +138,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 		}
 	}
 	sched.Start()
-	defer func() { <-sched.Stop().Done() }()
+	// On the way out: stop the work first (a drain against a dead SMTP
+	// server must not hold the shutdown), then wait for the scheduler.
+	defer func() {
+		stopWork()
+		<-sched.Stop().Done()
+	}()
 
 	api := web.NewServer(web.Deps{
 		Incidents: engine, Lister: store, Outbox: store, Inbound: store, Files: store, Agents: store, Health: store, Components: components,

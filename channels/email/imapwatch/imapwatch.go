@@ -48,6 +48,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -246,6 +247,10 @@ func New(cfg Config, h Handler, st State, log *slog.Logger) (*Watcher, error) {
 	case TLSImplicit, TLSStartTLS, TLSNone:
 	default:
 		return nil, fmt.Errorf("imapwatch %s: tls %q: want %q, %q or %q", cfg.Name, cfg.TLS, TLSImplicit, TLSStartTLS, TLSNone)
+	}
+	// LOGIN sends the password as it is: without TLS only to this machine.
+	if ip := net.ParseIP(cfg.Host); cfg.TLS == TLSNone && cfg.Host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("imapwatch %s: tls none would send the password in clear to %s; only loopback hosts may use it", cfg.Name, cfg.Host)
 	}
 	if cfg.Port == 0 {
 		cfg.Port = 143

@@ -500,6 +500,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"no processed":        func(c *imapwatch.Config) { c.ProcessedFolder = "" },
 		"no quarantine":       func(c *imapwatch.Config) { c.QuarantineFolder = "" },
 		"processed is folder": func(c *imapwatch.Config) { c.ProcessedFolder = "INBOX" },
+		"clear text remote":   func(c *imapwatch.Config) { c.TLS = imapwatch.TLSNone },
 	} {
 		cfg := good
 		mutate(&cfg)
