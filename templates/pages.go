@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"sort"
 	"strings"
 )
 
@@ -71,48 +70,17 @@ func LoadPagesFS(fsys fs.FS) (*Pages, error) {
 			p.byLang[lang][name] = t
 		}
 	}
-	if err := p.checkParity(); err != nil {
+	if err := checkParity("pages", p.byLang); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
-func (p *Pages) checkParity() error {
-	langs := p.Langs()
-	if len(langs) == 0 {
-		return fmt.Errorf("no pages found")
-	}
-	ref := strings.Join(p.Names(langs[0]), ",")
-	for _, lang := range langs[1:] {
-		if names := strings.Join(p.Names(lang), ","); names != ref {
-			return fmt.Errorf("pages differ between languages: %s has [%s], %s has [%s]", langs[0], ref, lang, names)
-		}
-	}
-	if ref == "" {
-		return fmt.Errorf("no pages found")
-	}
-	return nil
-}
-
 // Langs lists the languages, sorted.
-func (p *Pages) Langs() []string {
-	out := make([]string, 0, len(p.byLang))
-	for l := range p.byLang {
-		out = append(out, l)
-	}
-	sort.Strings(out)
-	return out
-}
+func (p *Pages) Langs() []string { return sortedKeys(p.byLang) }
 
 // Names lists the pages of one language, sorted.
-func (p *Pages) Names(lang string) []string {
-	out := make([]string, 0, len(p.byLang[lang]))
-	for n := range p.byLang[lang] {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
-}
+func (p *Pages) Names(lang string) []string { return sortedKeys(p.byLang[lang]) }
 
 // Render writes the page name in lang with data. The page is executed into
 // a buffer first, so that on an error nothing reaches w and the caller can

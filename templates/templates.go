@@ -8,8 +8,9 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 	"text/template"
 )
@@ -63,49 +64,35 @@ func LoadFS(fsys fs.FS) (*Set, error) {
 			s.byLang[l.Name()][kind] = t
 		}
 	}
-	if err := s.checkParity(); err != nil {
+	if err := checkParity("templates", s.byLang); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Set) checkParity() error {
-	var ref string
-	for _, lang := range s.Langs() {
-		kinds := strings.Join(s.Kinds(lang), ",")
-		if ref == "" {
-			ref = kinds
-			continue
-		}
-		if kinds != ref {
-			return fmt.Errorf("templates differ between languages: %s has [%s], %s has [%s]", s.Langs()[0], ref, lang, kinds)
-		}
+// checkParity fails when the languages do not all have the same names: a
+// text missing in one language must never reach a reporter.
+func checkParity[T any](what string, byLang map[string]map[string]T) error {
+	langs := sortedKeys(byLang)
+	if len(langs) == 0 || len(byLang[langs[0]]) == 0 {
+		return fmt.Errorf("no %s found", what)
 	}
-	if len(s.byLang) == 0 {
-		return fmt.Errorf("no templates found")
+	ref := strings.Join(sortedKeys(byLang[langs[0]]), ",")
+	for _, lang := range langs[1:] {
+		if names := strings.Join(sortedKeys(byLang[lang]), ","); names != ref {
+			return fmt.Errorf("%s differ between languages: %s has [%s], %s has [%s]", what, langs[0], ref, lang, names)
+		}
 	}
 	return nil
 }
 
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
 // Langs lists the languages, sorted.
-func (s *Set) Langs() []string {
-	out := make([]string, 0, len(s.byLang))
-	for l := range s.byLang {
-		out = append(out, l)
-	}
-	sort.Strings(out)
-	return out
-}
+func (s *Set) Langs() []string { return sortedKeys(s.byLang) }
 
 // Kinds lists the template kinds of one language, sorted.
-func (s *Set) Kinds(lang string) []string {
-	out := make([]string, 0, len(s.byLang[lang]))
-	for k := range s.byLang[lang] {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func (s *Set) Kinds(lang string) []string { return sortedKeys(s.byLang[lang]) }
 
 // Render executes the kind's subject and text in lang with data.
 func (s *Set) Render(lang, kind string, data any) (Rendered, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strconv"
 	"text/tabwriter"
@@ -20,14 +19,7 @@ func inboundCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 		return usageError{use}
 	}
 	fs := newFlags("inbound list", stderr)
-	defURL, ok := env("INTAKEBOT_URL")
-	if !ok {
-		defURL = "http://127.0.0.1:8080"
-	}
-	defToken, _ := env("INTAKEBOT_TOKEN")
-	base := fs.String("url", defURL, "API base URL")
-	token := fs.String("token", defToken, "API token")
-	asJSON := fs.Bool("json", false, "print JSON")
+	api := addAPIFlags(fs, env)
 	channel := fs.String("channel", "email", "channel")
 	limit := fs.Int("limit", 50, "page size")
 	cursor := fs.String("cursor", "", "cursor from the previous page")
@@ -36,10 +28,10 @@ func inboundCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	} else if len(pos) != 0 {
 		return usageError{use}
 	}
-	if *token == "" {
-		return usageError{"no API token: pass --token or set INTAKEBOT_TOKEN"}
+	c, err := api.client()
+	if err != nil {
+		return err
 	}
-	c := &apiClient{base: *base, token: *token, http: &http.Client{Timeout: 30 * time.Second}}
 	q := url.Values{"channel": {*channel}, "limit": {strconv.Itoa(*limit)}}
 	if *cursor != "" {
 		q.Set("cursor", *cursor)
@@ -51,7 +43,7 @@ func inboundCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	if err := c.do(ctx, "GET", "/api/v1/inbound?"+q.Encode(), nil, &page); err != nil {
 		return err
 	}
-	if *asJSON {
+	if *api.json {
 		return printJSON(stdout, page)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)

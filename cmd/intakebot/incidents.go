@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -35,6 +36,32 @@ const incidentsUsage = `Usage: intakebot incidents COMMAND [flags]
 Every command takes --url (default $INTAKEBOT_URL or http://127.0.0.1:8080),
 --token (default $INTAKEBOT_TOKEN) and --json (print the API's JSON).
 `
+
+// apiFlags are the flags every API command takes.
+type apiFlags struct {
+	url, token *string
+	json       *bool
+}
+
+func addAPIFlags(fs *flag.FlagSet, env func(string) (string, bool)) apiFlags {
+	defURL, ok := env("INTAKEBOT_URL")
+	if !ok {
+		defURL = "http://127.0.0.1:8080"
+	}
+	defToken, _ := env("INTAKEBOT_TOKEN")
+	return apiFlags{
+		url:   fs.String("url", defURL, "API base URL"),
+		token: fs.String("token", defToken, "API token"),
+		json:  fs.Bool("json", false, "print JSON"),
+	}
+}
+
+func (a apiFlags) client() (*apiClient, error) {
+	if *a.token == "" {
+		return nil, usageError{"no API token: pass --token or set INTAKEBOT_TOKEN"}
+	}
+	return &apiClient{base: *a.url, token: *a.token, http: &http.Client{Timeout: 30 * time.Second}}, nil
+}
 
 // apiClient talks to a running intakebot's API.
 type apiClient struct {
@@ -96,14 +123,8 @@ func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	cmd := args[0]
 	fs := newFlags("incidents "+cmd, stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, incidentsUsage) }
-	defURL, ok := env("INTAKEBOT_URL")
-	if !ok {
-		defURL = "http://127.0.0.1:8080"
-	}
-	defToken, _ := env("INTAKEBOT_TOKEN")
-	base := fs.String("url", defURL, "API base URL")
-	token := fs.String("token", defToken, "API token")
-	asJSON := fs.Bool("json", false, "print JSON")
+	api := addAPIFlags(fs, env)
+	asJSON := api.json
 	note := fs.String("note", "", "note")
 	f := map[string]*string{}
 	for _, name := range []string{"state", "priority", "group", "owner", "cursor", "subject", "description", "reporter-name",
@@ -117,10 +138,10 @@ func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	if err != nil {
 		return err
 	}
-	if *token == "" {
-		return usageError{"no API token: pass --token or set INTAKEBOT_TOKEN"}
+	c, err := api.client()
+	if err != nil {
+		return err
 	}
-	c := &apiClient{base: *base, token: *token, http: &http.Client{Timeout: 30 * time.Second}}
 	need := func(n int, form string) error {
 		if len(pos) != n {
 			return usageError{"usage: intakebot incidents " + form}
