@@ -12,9 +12,9 @@ import (
 // renders them with its own struct of the same shape, and its tests render
 // every page through HTTP as well.
 type pageSample struct {
-	ID, Subject, ReporterName, Step, Answer string
-	Rating                                  int
-	TooLarge                                bool
+	ID, Subject, ReporterName, Step, Answer, Chosen string
+	Rating                                          int
+	TooLarge                                        bool
 }
 
 func TestEveryPageExistsInEveryLanguageAndRenders(t *testing.T) {
@@ -137,6 +137,24 @@ func TestMailTextsIgnorePages(t *testing.T) {
 	for _, lang := range s.Langs() {
 		if got := s.Kinds(lang); !slices.Equal(got, want) {
 			t.Fatalf("%s mail kinds = %v, want %v", lang, got, want)
+		}
+	}
+}
+
+func TestChosenAnswerIsOfferedFirst(t *testing.T) {
+	p, err := LoadPages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range p.Langs() {
+		for page, chosen := range map[string]string{"validation": "no", "satisfaction": "4"} {
+			var b strings.Builder
+			if err := p.Render(&b, lang, page, pageSample{ID: "INC-000001", Chosen: chosen}); err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(b.String(), `class="chosen" autofocus`); n != 1 || !strings.Contains(b.String(), `value="`+chosen+`" class="chosen"`) {
+				t.Errorf("%s/%s with %s chosen:\n%s", lang, page, chosen, b.String())
+			}
 		}
 	}
 }

@@ -89,6 +89,9 @@ type pageData struct {
 	Answer                    string // "yes" or "no", on thanks after validation
 	Rating                    int    // on thanks after satisfaction
 	TooLarge                  bool   // on badanswer: the form was over MaxBodyBytes
+	// Chosen is the answer the mail's link named ("yes", "no", "1".."5"):
+	// the page offers it first, and the reporter still has to confirm.
+	Chosen string
 }
 
 // show answers GET. It never changes anything: mail scanners and link
@@ -103,7 +106,21 @@ func (h *handler) show(w http.ResponseWriter, r *http.Request) {
 		h.page(w, http.StatusOK, lang, "answered", data)
 		return
 	}
+	data.Chosen = chosen(r, c.Step)
 	h.page(w, http.StatusOK, lang, c.Step, data)
+}
+
+// chosen reads the answer a mail's per-answer link names, if it is one
+// the step accepts.
+func chosen(r *http.Request, step string) string {
+	q := r.URL.Query()
+	switch a, n := q.Get("answer"), q.Get("rating"); {
+	case step == StepValidation && (a == "yes" || a == "no"):
+		return a
+	case step == StepSatisfaction && len(n) == 1 && n >= "1" && n <= "5":
+		return n
+	}
+	return ""
 }
 
 // vote answers POST: it checks the form, spends the link and records the

@@ -503,3 +503,26 @@ func TestVoteFailsAfterSpend(t *testing.T) {
 		t.Fatal("a failed vote changed the incident")
 	}
 }
+
+// TestPerAnswerLinksOfferTheirAnswer: the mails carry one link per answer;
+// following one offers that answer first and still waits for the click.
+func TestPerAnswerLinksOfferTheirAnswer(t *testing.T) {
+	f := newFixture(t)
+	id := f.reach(intake.Spanish, workflow.Validation)
+	link := f.link(id, surveylink.StepValidation)
+	r := show(t, link+"?answer=no")
+	r.want(t, http.StatusOK, `value="no" class="chosen"`)
+	if strings.Contains(r.body, `value="yes" class="chosen"`) {
+		t.Fatal("both answers offered first")
+	}
+	for _, bad := range []string{"?answer=maybe", "?rating=4"} {
+		if r := show(t, link+bad); strings.Contains(r.body, `class="chosen"`) {
+			t.Errorf("%s offered an answer", bad)
+		}
+	}
+	if f.get(id).State != workflow.Validation || f.spentMarkers() != 0 {
+		t.Fatal("following a per-answer link voted")
+	}
+	id2 := f.reach(intake.English, workflow.Satisfaction)
+	show(t, f.link(id2, surveylink.StepSatisfaction)+"?rating=4").want(t, http.StatusOK, `value="4" class="chosen"`)
+}
