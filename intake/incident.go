@@ -170,6 +170,8 @@ type Incident struct {
 	RelatedID   string         `json:"related_id,omitempty"`
 	// RegisteredBy is the agent who registered the report, if an agent did.
 	RegisteredBy string `json:"registered_by,omitempty"`
+	// Mailbox is the help-desk address the report was sent to, if any.
+	Mailbox string `json:"mailbox,omitempty"`
 	// MailIDs are the Message-IDs of the mails the reporter sent about it,
 	// oldest first, so that our answers thread under them.
 	MailIDs []string       `json:"mail_ids,omitempty"`
@@ -223,6 +225,9 @@ type Outgoing struct {
 	Subject    string  `json:"subject"`
 	Text       string  `json:"text"`
 	Attempt    int     `json:"attempt"`
+	// From is the help-desk address the reporter wrote to, if any: the
+	// answer goes out from it.
+	From string `json:"from,omitempty"`
 	// InReplyTo and References thread an e-mail answer under the
 	// reporter's own mail (Message-IDs without angle brackets).
 	InReplyTo  string   `json:"in_reply_to,omitempty"`

@@ -212,6 +212,8 @@ type Report struct {
 	// MessageID is the report's e-mail Message-ID, so that answers thread
 	// under it.
 	MessageID string
+	// Mailbox is the help-desk address the report was sent to.
+	Mailbox string
 
 	CI       string
 	Category string
@@ -264,6 +266,7 @@ func (r *Rules) Register(rep Report, now time.Time) (Incident, error) {
 		RelatedID:    rep.RelatedID,
 		RegisteredBy: rep.Agent,
 		MailIDs:      nonEmpty(rep.MessageID),
+		Mailbox:      oneLine(rep.Mailbox),
 		ReportedAt:   rep.ReportedAt,
 		RegisteredAt: now,
 		Level:        1,

@@ -226,7 +226,7 @@ func (r Renderer) Render(q intake.Notice, inc *intake.Incident) (intake.Outgoing
 	return intake.Outgoing{
 		ID: q.ID, IncidentID: q.Incident, Kind: q.Kind, Channel: q.Channel, Lang: q.Lang,
 		Email: q.Email, SlackID: q.SlackID, Subject: text.Subject, Text: text.Text, Attempt: q.Attempts,
-		InReplyTo: last(inc.MailIDs), References: inc.MailIDs,
+		InReplyTo: last(inc.MailIDs), References: inc.MailIDs, From: inc.Mailbox,
 	}, nil
 }
 

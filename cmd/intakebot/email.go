@@ -79,6 +79,7 @@ type emailChannel struct {
 // a time, and tells the watcher where to file each.
 type imapHandler struct {
 	p       *inbound.Processor
+	address string // the mailbox's help-desk address
 	workers int
 }
 
@@ -90,7 +91,8 @@ func (h imapHandler) Handle(ctx context.Context, m imapwatch.Inbound) (imapwatch
 func (h imapHandler) HandleBatch(ctx context.Context, ms []imapwatch.Inbound) ([]imapwatch.Result, []error) {
 	items := make([]inbound.Item, len(ms))
 	for i, m := range ms {
-		items[i] = inbound.Item{Source: inbound.Source{Mailbox: m.Mailbox, UIDValidity: m.UIDValidity, UID: m.UID, Truncated: m.Truncated}, Raw: m.Raw}
+		items[i] = inbound.Item{Source: inbound.Source{Mailbox: m.Mailbox, UIDValidity: m.UIDValidity, UID: m.UID,
+			Truncated: m.Truncated, Address: h.address}, Raw: m.Raw}
 	}
 	recs, errs := h.p.ProcessBatch(ctx, items, h.workers)
 	results := make([]imapwatch.Result, len(ms))
@@ -133,14 +135,18 @@ func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inboun
 	if err != nil {
 		return nil, fmt.Errorf("email.smtp: %w", err)
 	}
+	var also []string
+	for _, mb := range cfg.Mailboxes {
+		if mb.Address != "" {
+			also = append(also, mb.Address)
+		}
+	}
+	// Reporters are answered from the address they wrote to; the sender
+	// also reads the reply tokens and Message-IDs of every one of them.
 	sender, err := smtpout.New(smtpout.Config{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
-		Username: cfg.SMTP.Username, Password: smtpPassword, From: from, ReplyKey: key})
+		Username: cfg.SMTP.Username, Password: smtpPassword, From: from, Also: also, ReplyKey: key})
 	if err != nil {
 		return nil, fmt.Errorf("email.smtp: %w", err)
-	}
-	replies, err := smtpout.NewReplyAddresses(from, key)
-	if err != nil {
-		return nil, err
 	}
 	own := []string{strings.ToLower(fromAddr.Address)}
 	for _, mb := range cfg.Mailboxes {
@@ -149,7 +155,7 @@ func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inboun
 	proc := inbound.New(inbound.Config{
 		Detector: message.Detector{OwnAddresses: own, LoopHeader: smtpout.DefaultLoopHeader},
 		Limits:   message.Options{MaxMessageBytes: cfg.MaxMessageBytes, MaxAttachmentBytes: cfg.MaxAttachmentBytes},
-	}, inbound.Deps{Incidents: incidents, Ledger: ledger, Threads: threads, Files: files, Acts: acts, Tokens: replies, Log: log, Now: time.Now})
+	}, inbound.Deps{Incidents: incidents, Ledger: ledger, Threads: threads, Files: files, Acts: acts, Tokens: sender, Log: log, Now: time.Now})
 
 	ch := &emailChannel{sender: sender}
 	state := imapwatch.NewRedisState(rdb, prefix)
@@ -163,7 +169,7 @@ func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inboun
 			Username: mb.IMAP.Username, Password: password, Folder: mb.IMAP.Folder,
 			ProcessedFolder: or(mb.ProcessedFolder, "Processed"), QuarantineFolder: or(mb.QuarantineFolder, "Quarantine"),
 			MaxMessageBytes: cfg.MaxMessageBytes, BatchSize: mb.BatchSize,
-		}, imapHandler{p: proc, workers: max(cfg.Workers, 1)}, state, log.With("mailbox", mb.Name))
+		}, imapHandler{p: proc, address: mb.Address, workers: max(cfg.Workers, 1)}, state, log.With("mailbox", mb.Name))
 		if err != nil {
 			return nil, fmt.Errorf("email.mailboxes %s: %w", mb.Name, err)
 		}

@@ -226,7 +226,7 @@ func hashFields(id string, n int64, inc *intake.Incident) []any {
 		"reported_at", t(inc.ReportedAt), "registered_at", t(inc.RegisteredAt), "updated_at", t(inc.RegisteredAt),
 		"entered_" + string(inc.State), t(inc.RegisteredAt),
 		"reopen_count", 0, "related_id", inc.RelatedID, "registered_by", inc.RegisteredBy,
-		"mail_ids", strings.Join(inc.MailIDs, " "),
+		"mail_ids", strings.Join(inc.MailIDs, " "), "mailbox", inc.Mailbox,
 	}
 }
 
@@ -405,6 +405,7 @@ func hashToIncident(h map[string]string) *intake.Incident {
 	inc.ReopenCount, _ = strconv.Atoi(h["reopen_count"])
 	inc.Version, _ = strconv.ParseInt(h["ver"], 10, 64)
 	inc.MailIDs = strings.Fields(h["mail_ids"])
+	inc.Mailbox = h["mailbox"]
 	if v := h["closed_at"]; v != "" {
 		t := parseTime(v)
 		inc.ClosedAt = &t

@@ -102,6 +102,9 @@ type Source struct {
 	// Truncated says the mailbox handed over only the first bytes of a
 	// mail over its size limit: it is quarantined, the original kept there.
 	Truncated bool
+	// Address is the mailbox's help-desk address; answers to a report that
+	// came here go out from it.
+	Address string
 }
 
 func (s Source) String() string { return fmt.Sprintf("%s/%d/%d", s.Mailbox, s.UIDValidity, s.UID) }
@@ -249,7 +252,7 @@ func (p *Processor) process(ctx context.Context, src Source, raw []byte, m parse
 	}
 	// A claim without an outcome (prior != nil) is this mail begun before
 	// and interrupted, whatever source brings it now: finish it.
-	rec, err = p.decide(ctx, key, msg, parseErr, rec, prior != nil)
+	rec, err = p.decide(ctx, key, src, msg, parseErr, rec, prior != nil)
 	if err != nil {
 		return rec, err
 	}
@@ -267,7 +270,7 @@ func (p *Processor) record(ctx context.Context, key string, rec intake.InboundRe
 
 // decide applies the mail and fills in the outcome. An empty outcome means
 // a transient failure (Reason says which); the mail will be processed again.
-func (p *Processor) decide(ctx context.Context, key string, msg *message.Message, parseErr error, rec intake.InboundRecord, retry bool) (intake.InboundRecord, error) {
+func (p *Processor) decide(ctx context.Context, key string, src Source, msg *message.Message, parseErr error, rec intake.InboundRecord, retry bool) (intake.InboundRecord, error) {
 	if msg != nil && (parseErr == nil || errors.Is(parseErr, message.ErrNoFrom)) {
 		if reason, auto := p.cfg.Detector.Automated(msg); auto {
 			rec.Outcome, rec.Reason = intake.OutcomeIgnored, reason
@@ -298,7 +301,7 @@ func (p *Processor) decide(ctx context.Context, key string, msg *message.Message
 		created, err := p.d.Incidents.Register(ctx, intake.Report{
 			Channel: intake.ChannelEmail, Subject: clipText(msg.Subject, intake.MaxNameBytes*5), Description: text, ReportedAt: reported,
 			Reporter: intake.Reporter{Name: by.Name, Email: msg.From.Address},
-			Key:      key, MessageID: msg.MessageID, RelatedID: related,
+			Key:      key, MessageID: msg.MessageID, RelatedID: related, Mailbox: src.Address,
 		})
 		if err != nil {
 			return quarantineIfInvalid(rec, err)

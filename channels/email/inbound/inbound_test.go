@@ -14,6 +14,7 @@ import (
 	"github.com/intakebot/intakebot/channels/email/message"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/internal/redistest"
+	"github.com/intakebot/intakebot/templates"
 	"github.com/intakebot/intakebot/workflow"
 	"github.com/intakebot/intakebot/workflow/redisstore"
 	"github.com/prometheus/client_golang/prometheus"
@@ -474,5 +475,24 @@ func TestForgedOwnMessageIDThreadsNothing(t *testing.T) {
 	rec := e.deliver(mail(ana, "Re: x", "f1@example.test", id+".validation.1@helpdesk.example.test", "sí"))
 	if rec.Incident == id || e.get(id).State != workflow.Validation {
 		t.Fatalf("forged reference threaded: %+v, state %s", rec, e.get(id).State)
+	}
+}
+
+func TestReportRemembersTheMailboxItCameTo(t *testing.T) {
+	e := newEnv(t, nil)
+	rec, err := e.proc.Process(context.Background(), inbound.Source{Mailbox: "soporte", UIDValidity: 1, UID: 1, Address: "soporte@example.test"},
+		[]byte(mail(ana, "Impresora", "mb@example.test", "", "La impresora no imprime")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inc := e.get(rec.Incident)
+	if inc.Mailbox != "soporte@example.test" {
+		t.Fatalf("mailbox %q", inc.Mailbox)
+	}
+	texts, _ := templates.Load()
+	q, _ := e.store.Claim(context.Background(), intake.ChannelEmail, time.Now(), time.Minute, 10)
+	msg, err := workflow.Renderer{Texts: texts}.Render(q[0], inc)
+	if err != nil || msg.From != "soporte@example.test" {
+		t.Fatalf("the answer goes out from %q (%v)", msg.From, err)
 	}
 }

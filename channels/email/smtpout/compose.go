@@ -30,7 +30,8 @@ func (s *Sender) compose(msg intake.Outgoing, reporterName string) (string, []by
 	if err != nil {
 		return "", nil, err
 	}
-	replyTo := s.replies.ReplyAddress(msg.IncidentID)
+	me := s.identity(msg.From)
+	replyTo := me.replies.ReplyAddress(msg.IncidentID)
 	if replyTo == "" {
 		return "", nil, fmt.Errorf("incident id %q is not like INC-000123", msg.IncidentID)
 	}
@@ -40,9 +41,9 @@ func (s *Sender) compose(msg intake.Outgoing, reporterName string) (string, []by
 	}
 
 	var h gomail.Header
-	h.SetAddressList("From", []*gomail.Address{{Name: s.from.Name, Address: s.from.Address}})
+	h.SetAddressList("From", []*gomail.Address{{Name: me.from.Name, Address: me.from.Address}})
 	h.SetAddressList("To", []*gomail.Address{{Name: to.Name, Address: to.Address}})
-	h.SetAddressList("Reply-To", []*gomail.Address{{Name: s.from.Name, Address: replyTo}})
+	h.SetAddressList("Reply-To", []*gomail.Address{{Name: me.from.Name, Address: replyTo}})
 	// SetSubject encodes non-ASCII text as RFC 2047 encoded-words, and so
 	// would it encode a CR or LF; we flatten control characters first anyway
 	// so that a subject can never carry a line break into the header block,

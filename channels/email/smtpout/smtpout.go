@@ -82,6 +82,10 @@ type Config struct {
 	// X-Intakebot-Loop); its value is From's address. The intake drops mail
 	// carrying it, so two bots cannot answer each other forever.
 	LoopHeader string
+	// Also are the other help-desk addresses (one per mailbox): a message
+	// whose From names one of them goes out from it, so reporters are
+	// answered from the address they wrote to.
+	Also []string
 	// ReplyKey signs the reply tokens in Reply-To; at least 32 bytes. Use a
 	// key of its own, not one shared with other signers (survey links).
 	ReplyKey []byte
@@ -103,6 +107,7 @@ type Sender struct {
 	loopHeader string
 	now        func() time.Time
 	replies    *ReplyAddresses
+	also       map[string]identity // lower-cased address -> who we are there
 }
 
 // New checks cfg and returns a Sender. It does not connect: a mail server
@@ -185,6 +190,19 @@ func New(cfg Config) (*Sender, error) {
 	if err != nil {
 		return nil, err
 	}
+	also := map[string]identity{}
+	for _, a := range cfg.Also {
+		addr, err := mail.ParseAddress(a)
+		if err != nil {
+			return nil, fmt.Errorf("smtpout: address %q: %w", a, err)
+		}
+		addr.Name = cleanText(addr.Name)
+		r, err := NewReplyAddresses(a, cfg.ReplyKey)
+		if err != nil {
+			return nil, err
+		}
+		also[strings.ToLower(addr.Address)] = identity{from: addr, replies: r}
+	}
 
 	timeout := cfg.Timeout
 	if timeout <= 0 {
@@ -206,8 +224,27 @@ func New(cfg Config) (*Sender, error) {
 		loopHeader: loop,
 		now:        now,
 		replies:    replies,
+		also:       also,
 	}, nil
 }
+
+// identity is one address we send from, with its reply addresses.
+type identity struct {
+	from    *mail.Address
+	replies *ReplyAddresses
+}
+
+// identity picks the address a message goes out from: the help-desk
+// address the reporter wrote to when it is one of ours, else From.
+func (s *Sender) identity(address string) identity {
+	if id, ok := s.also[strings.ToLower(address)]; ok {
+		return id
+	}
+	return identity{from: s.from, replies: s.replies}
+}
+
+// ParseMessageID returns the incident a Message-ID of ours belongs to.
+func (s *Sender) ParseMessageID(mid string) (string, bool) { return s.replies.ParseMessageID(mid) }
 
 // ReplyAddress is the Reply-To address for an incident: From's local part
 // plus the incident id and its signed token, e.g.
@@ -217,7 +254,15 @@ func (s *Sender) ReplyAddress(incidentID string) string { return s.replies.Reply
 // ParseReplyAddress returns the incident id carried by a reply address, and
 // false when addr is not one of ours or its token does not verify.
 func (s *Sender) ParseReplyAddress(addr string) (string, bool) {
-	return s.replies.ParseReplyAddress(addr)
+	if id, ok := s.replies.ParseReplyAddress(addr); ok {
+		return id, true
+	}
+	for _, other := range s.also {
+		if id, ok := other.replies.ParseReplyAddress(addr); ok {
+			return id, true
+		}
+	}
+	return "", false
 }
 
 // Deliver sends msg to msg.Email. inc, when given, supplies the reporter's

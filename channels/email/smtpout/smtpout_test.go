@@ -707,3 +707,31 @@ func is7bit(b []byte) bool {
 	}
 	return true
 }
+
+// TestAnswerFromTheAddressWrittenTo: with several help-desk mailboxes, the
+// reporter is answered from the one they wrote to, and replies to any of
+// them are recognised.
+func TestAnswerFromTheAddressWrittenTo(t *testing.T) {
+	ts := startServer(t, &backend{}, serverOpts{})
+	s := newSender(t, ts, func(c *Config) { c.Also = []string{"Soporte <soporte@example.test>"} })
+	msg, inc := ackEN()
+	msg.From = "Soporte@example.test"
+	if err := s.Deliver(t.Context(), msg, inc); err != nil {
+		t.Fatal(err)
+	}
+	m := parseMail(t, only(t, ts.be).Data)
+	from, _ := m.header.AddressList("From")
+	reply, _ := m.header.AddressList("Reply-To")
+	if len(from) != 1 || from[0].Address != "soporte@example.test" || from[0].Name != "Soporte" ||
+		len(reply) != 1 || !strings.HasPrefix(reply[0].Address, "soporte+INC-000001.") {
+		t.Fatalf("From %v Reply-To %v", from, reply)
+	}
+	for _, addr := range []string{reply[0].Address, s.ReplyAddress("INC-000001")} {
+		if id, ok := s.ParseReplyAddress(addr); !ok || id != "INC-000001" {
+			t.Errorf("ParseReplyAddress(%q) = %q, %v", addr, id, ok)
+		}
+	}
+	if _, err := New(Config{Host: "127.0.0.1", TLS: TLSNone, From: helpdesk, Also: []string{"not an address"}, ReplyKey: make([]byte, 32)}); err == nil {
+		t.Fatal("a bad extra address was accepted")
+	}
+}
