@@ -88,7 +88,7 @@ func TestMailThread(t *testing.T) {
 	id := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "x", MessageID: "root@a",
 		Reporter: intake.Reporter{Email: "a@example.test"}})).ID
 	for _, m := range []string{"root@a", "r1@a", "r2@a", "r1@a"} {
-		if err := f.store.RememberMail(ctx, id, m); err != nil {
+		if err := f.store.RememberMail(ctx, id, m, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,10 +21,7 @@ func (s *Store) threadKey(messageID string) string { return s.prefix + ":{mail}:
 // joins the incident's thread (for In-Reply-To and References of our
 // answers) and the thread index (so replies to it find the incident). Both
 // writes are idempotent, so a retry after a crash between them is harmless.
-func (s *Store) RememberMail(ctx context.Context, incidentID, messageID string) error {
-	if messageID == "" {
-		return nil
-	}
+func (s *Store) RememberMail(ctx context.Context, incidentID, messageID string, people []string) error {
 	_, key, err := s.keys(incidentID)
 	if err != nil {
 		return err
@@ -31,8 +29,21 @@ func (s *Store) RememberMail(ctx context.Context, incidentID, messageID string) 
 	// One round trip: the script and the index write are independent.
 	for attempt := 0; ; attempt++ {
 		pipe := s.rdb.Pipeline()
-		script := s.scripts.rememberMail.EvalSha(ctx, pipe, []string{key}, messageID, maxMailIDs)
-		pipe.Set(ctx, s.threadKey(messageID), incidentID, threadTTL)
+		script := redis.NewCmd(ctx)
+		if messageID != "" {
+			script = s.scripts.rememberMail.EvalSha(ctx, pipe, []string{key}, messageID, maxMailIDs)
+			pipe.Set(ctx, s.threadKey(messageID), incidentID, threadTTL)
+		}
+		if len(people) > 0 {
+			members := make([]any, len(people))
+			for i, p := range people {
+				members[i] = strings.ToLower(p)
+			}
+			pipe.SAdd(ctx, key+":people", members...)
+		}
+		if messageID == "" && len(people) == 0 {
+			return nil
+		}
 		_, err := pipe.Exec(ctx)
 		if errNoScript(script.Err()) && attempt == 0 {
 			if err := s.loadEverywhere(ctx, s.scripts.rememberMail); err != nil {
@@ -45,6 +56,15 @@ func (s *Store) RememberMail(ctx context.Context, incidentID, messageID string) 
 		}
 		return nil
 	}
+}
+
+// IsParticipant tells whether an address was on a mail of the incident.
+func (s *Store) IsParticipant(ctx context.Context, incidentID, address string) (bool, error) {
+	_, key, err := s.keys(incidentID)
+	if err != nil {
+		return false, err
+	}
+	return s.rdb.SIsMember(ctx, key+":people", strings.ToLower(address)).Result()
 }
 
 // ThreadOf returns the incident the first known Message-ID belongs to, or

@@ -9,6 +9,7 @@
 //	P:{sNN}:inc:INC-000123:surveys      list of JSON survey results
 //	P:{sNN}:inc:INC-000123:history      stream: at, actor, event, from, to, note, via
 //	P:{sNN}:inc:INC-000123:refs         hash: source message id -> the event it applied
+//	P:{sNN}:inc:INC-000123:people       set of addresses on its mails (participants)
 //	P:{sNN}:inc:INC-000123:attachments  list of JSON attachment descriptions
 //	P:{sNN}:inc:INC-000123:att:N        content of attachment N (up to the limit)
 //	P:{sNN}:idx:all                     zset id -> number, and idx:state:S,

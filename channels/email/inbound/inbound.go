@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -43,7 +44,12 @@ type Ledger interface {
 // Threads maps Message-IDs to incidents.
 type Threads interface {
 	ThreadOf(ctx context.Context, messageIDs []string) (string, error)
-	RememberMail(ctx context.Context, incidentID, messageID string) error
+	// RememberMail ties a mail to its incident: its Message-ID for
+	// threading, and the people on it (sender and copies) as participants.
+	RememberMail(ctx context.Context, incidentID, messageID string, people []string) error
+	// IsParticipant tells whether an address took part in the incident's
+	// conversation.
+	IsParticipant(ctx context.Context, incidentID, address string) (bool, error)
 }
 
 // Acts tells whether an act with a given Ref reached an incident, and
@@ -443,11 +449,15 @@ func (p *Processor) findIncident(ctx context.Context, msg *message.Message) (*in
 	}
 	if m := subjectTag.FindStringSubmatch(msg.Subject); m != nil {
 		inc, verified, err := p.withSender(ctx, strings.ToUpper(m[1]), msg)
-		if err != nil || !verified {
-			// A tag from a stranger opens a new incident.
+		if err != nil || inc == nil || verified {
+			return inc, verified, err
+		}
+		// A participant (someone on the thread or in copy) joins it by the
+		// tag too; a tag from a stranger opens a new incident.
+		if ok, err := p.d.Threads.IsParticipant(ctx, inc.ID, msg.From.Address); err != nil || !ok {
 			return nil, false, err
 		}
-		return inc, true, nil
+		return inc, false, nil
 	}
 	return nil, false, nil
 }
@@ -460,6 +470,19 @@ func (p *Processor) withSender(ctx context.Context, id string, msg *message.Mess
 		return nil, false, err
 	}
 	return inc, strings.EqualFold(inc.Reporter.Email, msg.From.Address), nil
+}
+
+// people are the addresses on a mail, less our own.
+func (p *Processor) people(msg *message.Message) []string {
+	var out []string
+	for _, a := range append(append([]message.Address{msg.From}, msg.To...), msg.Cc...) {
+		addr := strings.ToLower(a.Address)
+		if addr != "" && !slices.ContainsFunc(p.cfg.Detector.OwnAddresses, func(own string) bool { return strings.EqualFold(own, addr) }) &&
+			!slices.Contains(out, addr) {
+			out = append(out, addr)
+		}
+	}
+	return out
 }
 
 // get returns nil for an id that does not exist (a stale or forged reference).
@@ -475,7 +498,7 @@ func (p *Processor) get(ctx context.Context, id string) (*intake.Incident, error
 // and its attachments are kept. Both are idempotent, so a retry after a
 // crash before the outcome was recorded adds nothing twice.
 func (p *Processor) remember(ctx context.Context, rec intake.InboundRecord, msg *message.Message, key string) (intake.InboundRecord, error) {
-	if err := p.d.Threads.RememberMail(ctx, rec.Incident, msg.MessageID); err != nil {
+	if err := p.d.Threads.RememberMail(ctx, rec.Incident, msg.MessageID, p.people(msg)); err != nil {
 		return rec, err
 	}
 	var atts []intake.Attachment

@@ -409,12 +409,12 @@ type flakyThreads struct {
 	failed bool
 }
 
-func (f *flakyThreads) RememberMail(ctx context.Context, id, mid string) error {
+func (f *flakyThreads) RememberMail(ctx context.Context, id, mid string, people []string) error {
 	if !f.failed {
 		f.failed = true
 		return fmt.Errorf("connection reset")
 	}
-	return f.Store.RememberMail(ctx, id, mid)
+	return f.Store.RememberMail(ctx, id, mid, people)
 }
 
 func TestInterruptedAnswerIsFinishedNotDecidedAgain(t *testing.T) {
@@ -494,5 +494,24 @@ func TestReportRemembersTheMailboxItCameTo(t *testing.T) {
 	msg, err := workflow.Renderer{Texts: texts}.Render(q[0], inc)
 	if err != nil || msg.From != "soporte@example.test" {
 		t.Fatalf("the answer goes out from %q (%v)", msg.From, err)
+	}
+}
+
+func TestParticipantMayUseTheSubjectTag(t *testing.T) {
+	e := newEnv(t, nil)
+	raw := strings.Replace(mail(ana, "Correo caído", "p0@example.test", "", "El correo está caído"),
+		"To: Help desk <helpdesk@example.test>", "To: Help desk <helpdesk@example.test>\r\nCc: Carlos <carlos@example.test>", 1)
+	id := e.deliver(raw).Incident
+	// Carlos, in copy of the report, writes a new mail with only the tag.
+	rec := e.deliver(mail("Carlos <carlos@example.test>", "["+id+"] también me pasa", "p1@example.test", "", "A mí tampoco me funciona"))
+	if rec.Outcome != intake.OutcomeAppended || rec.Incident != id {
+		t.Fatalf("participant with a tag: %+v", rec)
+	}
+	// Someone never on the thread opens a new one.
+	if rec := e.deliver(mail("eve@example.test", "["+id+"] hola", "p2@example.test", "", "hola")); rec.Incident == id {
+		t.Fatalf("a stranger joined by the tag: %+v", rec)
+	}
+	if c := e.get(id).Comments; len(c) != 1 || c[0].Author == "" {
+		t.Fatalf("comments %+v", c)
 	}
 }
