@@ -57,7 +57,8 @@ const (
 
 // InboundRecord is the recorded outcome of one inbound message.
 type InboundRecord struct {
-	ID        string    `json:"id"` // position in the ledger, also the list cursor
+	ID        string    `json:"id"`  // position in the ledger, also the list cursor
+	Key       string    `json:"key"` // the message's claim key (Message-ID or hash)
 	At        time.Time `json:"at"`
 	Channel   Channel   `json:"channel"`
 	Source    string    `json:"source"` // e.g. mailbox/uidvalidity/uid

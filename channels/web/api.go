@@ -48,9 +48,11 @@ type Files interface {
 	Attachment(ctx context.Context, incidentID string, index int) (intake.Attachment, error)
 }
 
-// InboundReader lists the recorded outcomes of inbound messages.
+// InboundReader lists the recorded outcomes of inbound messages, and
+// releases a quarantined one for reprocessing.
 type InboundReader interface {
 	Inbound(ctx context.Context, ch intake.Channel, limit int, before string) ([]intake.InboundRecord, string, error)
+	Release(ctx context.Context, key string) error
 }
 
 // Agents authenticates API tokens and knows the agents.
@@ -123,6 +125,7 @@ func NewServer(d Deps) *Server {
 	s.route("GET /api/v1/incidents/{id}/attachments/{n}", s.agent(s.attachment))
 	s.route("GET /api/v1/outbox", s.agent(s.outbox))
 	s.route("GET /api/v1/inbound", s.agent(s.inbound))
+	s.route("POST /api/v1/inbound/release", s.agent(s.release))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
 	})
@@ -485,6 +488,26 @@ func (s *Server) inbound(w http.ResponseWriter, r *http.Request, _ intake.Actor)
 		out["next_cursor"] = next
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// release forgets a quarantined message's claim: put back in the mailbox,
+// it is processed anew (after the parser or the configuration was fixed).
+func (s *Server) release(w http.ResponseWriter, r *http.Request, _ intake.Actor) {
+	var b struct {
+		Key string `json:"key"`
+	}
+	if !s.decode(w, r, &b) {
+		return
+	}
+	if b.Key == "" {
+		writeError(w, http.StatusBadRequest, "invalid", `"key" (from the ledger entry) is required`)
+		return
+	}
+	if err := s.d.Inbound.Release(r.Context(), b.Key); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"released": b.Key})
 }
 
 // decode reads a JSON body strictly: bounded size, no unknown fields, one

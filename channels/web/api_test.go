@@ -357,6 +357,12 @@ func TestInboundLedgerThroughAPI(t *testing.T) {
 	if msgs := out["messages"].([]any); len(msgs) != 1 || msgs[0].(map[string]any)["reason"] != "auto-reply" {
 		t.Fatalf("second page %v", out)
 	}
+	if key := msgs[0].(map[string]any)["key"]; key != "mid:m2@example.test" {
+		t.Fatalf("ledger key %v", key)
+	}
+	a.expect("alice", "POST", "/api/v1/inbound/release", `{"key": "mid:m2@example.test"}`, 409) // ignored, not quarantined
+	a.expect("alice", "POST", "/api/v1/inbound/release", `{"key": "mid:nope@example.test"}`, 404)
+	a.expect("alice", "POST", "/api/v1/inbound/release", `{}`, 400)
 	a.expect("alice", "GET", "/api/v1/inbound?channel=fax", "", 400)
 	a.expect("alice", "GET", "/api/v1/inbound?cursor=abc", "", 400)
 	if out := a.expect("alice", "GET", "/api/v1/inbound?channel=slack", "", 200); len(out["messages"].([]any)) != 0 {

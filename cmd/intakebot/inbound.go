@@ -14,8 +14,8 @@ import (
 
 // inboundCmd lists what became of the messages that reached a channel.
 func inboundCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
-	const use = "usage: intakebot inbound list [--channel email|slack] [--limit N] [--cursor C] [--json]"
-	if len(args) == 0 || args[0] != "list" {
+	const use = "usage: intakebot inbound list [--channel email|slack] [--limit N] [--cursor C] [--json] | inbound release KEY"
+	if len(args) == 0 || (args[0] != "list" && args[0] != "release") {
 		return usageError{use}
 	}
 	fs := newFlags("inbound list", stderr)
@@ -23,14 +23,26 @@ func inboundCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	channel := fs.String("channel", "email", "channel")
 	limit := fs.Int("limit", 50, "page size")
 	cursor := fs.String("cursor", "", "cursor from the previous page")
-	if pos, err := parse(fs, args[1:]); err != nil {
+	pos, err := parse(fs, args[1:])
+	if err != nil {
 		return err
-	} else if len(pos) != 0 {
+	}
+	if (args[0] == "list" && len(pos) != 0) || (args[0] == "release" && len(pos) != 1) {
 		return usageError{use}
 	}
 	c, err := api.client()
 	if err != nil {
 		return err
+	}
+	if args[0] == "release" {
+		// A quarantined message, once released, is processed anew when it
+		// is put back in the mailbox.
+		var out map[string]string
+		if err := c.do(ctx, "POST", "/api/v1/inbound/release", map[string]string{"key": pos[0]}, &out); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "released %s: move the mail from the quarantine folder back to the inbox to process it again\n", pos[0])
+		return nil
 	}
 	q := url.Values{"channel": {*channel}, "limit": {strconv.Itoa(*limit)}}
 	if *cursor != "" {

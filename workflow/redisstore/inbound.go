@@ -50,7 +50,7 @@ func (s *Store) Begin(ctx context.Context, key, source string, now time.Time) (*
 // a ledger entry. It reports whether this call wrote it.
 func (s *Store) Record(ctx context.Context, key string, r intake.InboundRecord) (bool, error) {
 	fields := []any{
-		"outcome", r.Outcome, "at", r.At.UTC().Format(time.RFC3339Nano), "channel", string(r.Channel),
+		"outcome", r.Outcome, "key", key, "at", r.At.UTC().Format(time.RFC3339Nano), "channel", string(r.Channel),
 		"source", r.Source, "message_id", r.MessageID, "from", r.From, "subject", r.Subject,
 		"incident", r.Incident, "step", r.Step, "reason", r.Reason,
 	}
@@ -94,9 +94,25 @@ func (s *Store) Inbound(ctx context.Context, ch intake.Channel, limit int, befor
 	return out, next, nil
 }
 
+// Release forgets the claim of a quarantined message, so that the same
+// message, put back in the mailbox, is processed anew; its ledger entry
+// stays. Messages with any other outcome cannot be released.
+func (s *Store) Release(ctx context.Context, key string) error {
+	n, err := s.scripts.inboundRelease.Run(ctx, s.rdb, []string{s.inboundClaim(key)}, intake.OutcomeQuarantined).Int()
+	switch {
+	case err != nil:
+		return fmt.Errorf("release inbound message: %w", err)
+	case n == -1:
+		return fmt.Errorf("%w: no claim for %q", intake.ErrNotFound, key)
+	case n == 0:
+		return fmt.Errorf("%w: only quarantined messages can be released", intake.ErrConflict)
+	}
+	return nil
+}
+
 func recordOf(f map[string]string) intake.InboundRecord {
 	return intake.InboundRecord{
-		At: parseTime(f["at"]), Channel: intake.Channel(f["channel"]), Source: f["source"], MessageID: f["message_id"],
+		Key: f["key"], At: parseTime(f["at"]), Channel: intake.Channel(f["channel"]), Source: f["source"], MessageID: f["message_id"],
 		From: f["from"], Subject: f["subject"], Outcome: f["outcome"], Incident: f["incident"], Step: f["step"], Reason: f["reason"],
 	}
 }

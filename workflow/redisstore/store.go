@@ -78,6 +78,8 @@ var (
 	luaInboundBegin string
 	//go:embed lua/inbound_record.lua
 	luaInboundRecord string
+	//go:embed lua/inbound_release.lua
+	luaInboundRelease string
 	//go:embed lua/allow.lua
 	luaAllow string
 	//go:embed lua/add_attachments.lua
@@ -93,7 +95,7 @@ type Store struct {
 
 type scripts struct {
 	create, apply, get, page, claim, delivered, failed, addAgent, rememberMail *redis.Script
-	inboundBegin, inboundRecord, allow, addAttachments                         *redis.Script
+	inboundBegin, inboundRecord, inboundRelease, allow, addAttachments         *redis.Script
 }
 
 // New returns a store using keys under prefix.
@@ -104,7 +106,8 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 		claim: s(luaClaim), delivered: s(luaDelivered), failed: s(luaFailed),
 		addAgent: redis.NewScript(luaAddAgent), rememberMail: redis.NewScript(luaRememberMail),
 		inboundBegin: redis.NewScript(luaInboundBegin), inboundRecord: redis.NewScript(luaInboundRecord),
-		allow: redis.NewScript(luaAllow), addAttachments: redis.NewScript(luaCommon + "\n" + luaAddAttachments),
+		inboundRelease: redis.NewScript(luaInboundRelease),
+		allow:          redis.NewScript(luaAllow), addAttachments: redis.NewScript(luaCommon + "\n" + luaAddAttachments),
 	}}
 }
 

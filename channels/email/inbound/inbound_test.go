@@ -2,6 +2,7 @@ package inbound_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -513,5 +514,31 @@ func TestParticipantMayUseTheSubjectTag(t *testing.T) {
 	}
 	if c := e.get(id).Comments; len(c) != 1 || c[0].Author == "" {
 		t.Fatalf("comments %+v", c)
+	}
+}
+
+func TestReleasedQuarantineIsProcessedAnew(t *testing.T) {
+	e := newEnv(t, nil)
+	raw := []byte(mail(ana, "Adjunto grande", "q@example.test", "", "Os envío el registro"))
+	src := inbound.Source{Mailbox: "helpdesk", UIDValidity: 1, UID: 9, Truncated: true}
+	first, err := e.proc.Process(context.Background(), src, raw)
+	if err != nil || first.Outcome != intake.OutcomeQuarantined {
+		t.Fatalf("first: %+v %v", first, err)
+	}
+	list, _, _ := e.store.Inbound(context.Background(), intake.ChannelEmail, 10, "")
+	if err := e.store.Release(context.Background(), list[0].Key); err != nil {
+		t.Fatal(err)
+	}
+	// The operator raised the size limit and put the mail back.
+	src.Truncated, src.UID = false, 10
+	again, err := e.proc.Process(context.Background(), src, raw)
+	if err != nil || again.Outcome != intake.OutcomeCreated {
+		t.Fatalf("after release: %+v %v", again, err)
+	}
+	if err := e.store.Release(context.Background(), list[0].Key); !errors.Is(err, intake.ErrConflict) {
+		t.Fatalf("releasing a created message: %v", err)
+	}
+	if err := e.store.Release(context.Background(), "mid:nope@x"); !errors.Is(err, intake.ErrNotFound) {
+		t.Fatalf("releasing an unknown message: %v", err)
 	}
 }
