@@ -97,7 +97,7 @@ func BenchmarkEmailIngest(b *testing.B) {
 	}
 	elapsed := time.Since(start)
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "ingest-mails/s")
-	incidents, _ := rdb.Get(context.Background(), prefix+":seq").Int()
+	incidents, _ := rdb.Get(context.Background(), prefix+":{keys}:seq").Int()
 	b.ReportMetric(float64(incidents), "incidents")
 	queued := 0
 	for i := range redisstore.Shards {

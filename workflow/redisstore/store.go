@@ -2,7 +2,7 @@
 //
 // Key schema (P is the configured prefix, NN the shard, 00-15):
 //
-//	P:seq                               incident counter (INCR)
+//	P:{keys}:seq                        incident counter (INCR)
 //	P:{sNN}:inc:INC-000123              hash: the incident's fields
 //	P:{sNN}:inc:INC-000123:actions      list of JSON actions
 //	P:{sNN}:inc:INC-000123:comments     list of JSON comments
@@ -74,6 +74,8 @@ var (
 	luaAddAgent string
 	//go:embed lua/remember_mail.lua
 	luaRememberMail string
+	//go:embed lua/allocate.lua
+	luaAllocate string
 	//go:embed lua/inbound_begin.lua
 	luaInboundBegin string
 	//go:embed lua/inbound_record.lua
@@ -94,8 +96,8 @@ type Store struct {
 }
 
 type scripts struct {
-	create, apply, get, page, claim, delivered, failed, addAgent, rememberMail *redis.Script
-	inboundBegin, inboundRecord, inboundRelease, allow, addAttachments         *redis.Script
+	create, apply, get, page, claim, delivered, failed, addAgent, rememberMail, allocate *redis.Script
+	inboundBegin, inboundRecord, inboundRelease, allow, addAttachments                   *redis.Script
 }
 
 // New returns a store using keys under prefix.
@@ -104,7 +106,7 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 	return &Store{rdb: rdb, prefix: prefix, scripts: scripts{
 		create: s(luaCreate), apply: s(luaApply), get: s(luaGet), page: s(luaPage),
 		claim: s(luaClaim), delivered: s(luaDelivered), failed: s(luaFailed),
-		addAgent: redis.NewScript(luaAddAgent), rememberMail: redis.NewScript(luaRememberMail),
+		addAgent: redis.NewScript(luaAddAgent), rememberMail: redis.NewScript(luaRememberMail), allocate: redis.NewScript(luaAllocate),
 		inboundBegin: redis.NewScript(luaInboundBegin), inboundRecord: redis.NewScript(luaInboundRecord),
 		inboundRelease: redis.NewScript(luaInboundRelease),
 		allow:          redis.NewScript(luaAllow), addAttachments: redis.NewScript(luaCommon + "\n" + luaAddAttachments),
@@ -131,39 +133,35 @@ func (s *Store) keys(id string) (shard, inc string, err error) {
 // first history entry and its notices in one atomic call (two round trips:
 // INCR, then the script).
 func (s *Store) Create(ctx context.Context, key string, inc *intake.Incident, notify []workflow.NoticeKind) (*intake.Incident, error) {
+	keys := []string{s.seqKey()}
+	if key != "" {
+		// The key keeps the number of its first registration; a retry
+		// after a crash anywhere below finds it and creates (or finds) the
+		// same incident.
+		keys = append(keys, s.keyClaim(key))
+	}
 	// A number can be taken only if the counter went back (a failover that
 	// lost writes, a restore): then the next one is tried, a few times.
 	for attempt := 0; attempt < 5; attempt++ {
-		n, err := s.rdb.Incr(ctx, s.prefix+":seq").Result()
+		move := "0"
+		if attempt > 0 {
+			move = "1"
+		}
+		n, err := s.scripts.allocate.Run(ctx, s.rdb, keys, int(keyClaimTTL.Seconds()), move).Int64()
 		if err != nil {
 			return nil, fmt.Errorf("allocate incident id: %w", err)
-		}
-		if key != "" {
-			// The key keeps the number of its first registration; a retry
-			// after a crash anywhere below finds it and creates (or finds)
-			// the same incident. The number INCR gave a retry is not used.
-			args := redis.SetArgs{Mode: "NX", Get: true, TTL: keyClaimTTL}
-			if attempt > 0 {
-				args.Mode = "" // the claimed number was taken: move the claim
-			}
-			prev, err := s.rdb.SetArgs(ctx, s.keyClaim(key), n, args).Result()
-			switch {
-			case err == redis.Nil || attempt > 0:
-			case err != nil:
-				return nil, fmt.Errorf("claim report key: %w", err)
-			default:
-				if n, err = strconv.ParseInt(prev, 10, 64); err != nil {
-					return nil, fmt.Errorf("corrupt report key claim %q", prev)
-				}
-			}
 		}
 		stored, err := s.create(ctx, n, key, inc, notify)
 		if !errors.Is(err, errTaken) {
 			return stored, err
 		}
 	}
-	return nil, fmt.Errorf("allocate incident id: the numbers the counter gives are taken; is %s:seq behind?", s.prefix)
+	return nil, fmt.Errorf("allocate incident id: the numbers the counter gives are taken; is %s behind?", s.seqKey())
 }
+
+// seqKey is the incident counter. It shares the {keys} hash tag with the
+// report keys' claims, so one script can read a claim and count.
+func (s *Store) seqKey() string { return s.prefix + ":{keys}:seq" }
 
 var errTaken = errors.New("incident number taken")
 
