@@ -49,17 +49,72 @@ func (s *Store) Begin(ctx context.Context, key, source string, now time.Time) (*
 // Record writes a message's outcome once under key: into its claim and as
 // a ledger entry. It reports whether this call wrote it.
 func (s *Store) Record(ctx context.Context, key string, r intake.InboundRecord) (bool, error) {
-	fields := []any{
-		"outcome", r.Outcome, "key", key, "at", r.At.UTC().Format(time.RFC3339Nano), "channel", string(r.Channel),
-		"source", r.Source, "message_id", r.MessageID, "from", r.From, "subject", r.Subject,
-		"incident", r.Incident, "step", r.Step, "reason", r.Reason,
-	}
-	args := append([]any{int(inboundTTL.Seconds()), inboundLedgerMax}, fields...)
-	n, err := s.scripts.inboundRecord.Run(ctx, s.rdb, []string{s.inboundClaim(key), s.inboundLog(r.Channel)}, args...).Int()
+	n, err := s.scripts.inboundRecord.Run(ctx, s.rdb, []string{s.inboundClaim(key), s.inboundLog(r.Channel)}, s.recordArgs(key, r)...).Int()
 	if err != nil {
 		return false, fmt.Errorf("record inbound outcome: %w", err)
 	}
 	return n == 1, nil
+}
+
+// BeginMany claims several messages in one pipelined round trip; see Begin.
+func (s *Store) BeginMany(ctx context.Context, keys, sources []string, now time.Time) ([]*intake.InboundRecord, error) {
+	out := make([]*intake.InboundRecord, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	at := now.UTC().Format(time.RFC3339Nano)
+	cmds, err := s.pipelineScript(ctx, s.scripts.inboundBegin, len(keys), func(i int) ([]string, []any) {
+		return []string{s.inboundClaim(keys[i])}, []any{sources[i], at, int(inboundTTL.Seconds())}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim inbound messages: %w", err)
+	}
+	for i, c := range cmds {
+		if list, _ := c.Val().([]any); len(list) > 0 {
+			r := recordOf(pairs(list))
+			out[i] = &r
+		}
+	}
+	return out, nil
+}
+
+// RecordMany records several outcomes in one pipelined round trip; see
+// Record.
+func (s *Store) RecordMany(ctx context.Context, keys []string, rs []intake.InboundRecord) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	_, err := s.pipelineScript(ctx, s.scripts.inboundRecord, len(keys), func(i int) ([]string, []any) {
+		return []string{s.inboundClaim(keys[i]), s.inboundLog(rs[i].Channel)}, s.recordArgs(keys[i], rs[i])
+	})
+	if err != nil {
+		return fmt.Errorf("record inbound outcomes: %w", err)
+	}
+	return nil
+}
+
+// pipelineScript runs a script n times in one pipeline, loading it first
+// if Redis does not know it yet.
+func (s *Store) pipelineScript(ctx context.Context, script *redis.Script, n int, call func(i int) ([]string, []any)) ([]*redis.Cmd, error) {
+	for attempt := 0; ; attempt++ {
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.Cmd, n)
+		for i := range n {
+			keys, args := call(i)
+			cmds[i] = script.EvalSha(ctx, pipe, keys, args...)
+		}
+		_, err := pipe.Exec(ctx)
+		if errNoScript(err) && attempt == 0 {
+			if err := s.loadEverywhere(ctx, script); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil && err != redis.Nil {
+			return nil, err
+		}
+		return cmds, nil
+	}
 }
 
 // Inbound lists a channel's recorded outcomes, newest first; before is the
@@ -108,6 +163,15 @@ func (s *Store) Release(ctx context.Context, key string) error {
 		return fmt.Errorf("%w: only quarantined messages can be released", intake.ErrConflict)
 	}
 	return nil
+}
+
+func (s *Store) recordArgs(key string, r intake.InboundRecord) []any {
+	return []any{
+		int(inboundTTL.Seconds()), inboundLedgerMax,
+		"outcome", r.Outcome, "key", key, "at", r.At.UTC().Format(time.RFC3339Nano), "channel", string(r.Channel),
+		"source", r.Source, "message_id", r.MessageID, "from", r.From, "subject", r.Subject,
+		"incident", r.Incident, "step", r.Step, "reason", r.Reason,
+	}
 }
 
 func recordOf(f map[string]string) intake.InboundRecord {

@@ -78,28 +78,9 @@ func (s *Store) indexKeys(shard string, f intake.ListFilter) []string {
 	return keys
 }
 
-// runPerShard runs a script once per shard in one pipeline, loading the
-// script first if Redis (or one cluster node) does not know it yet.
+// runPerShard runs a script once per shard in one pipeline.
 func (s *Store) runPerShard(ctx context.Context, script *redis.Script, call func(shard string) ([]string, []any)) ([]*redis.Cmd, error) {
-	for attempt := 0; ; attempt++ {
-		pipe := s.rdb.Pipeline()
-		cmds := make([]*redis.Cmd, Shards)
-		for i := range Shards {
-			keys, args := call(s.shardN(i))
-			cmds[i] = script.EvalSha(ctx, pipe, keys, args...)
-		}
-		_, err := pipe.Exec(ctx)
-		if errNoScript(err) && attempt == 0 {
-			if err := s.loadEverywhere(ctx, script); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if err != nil && err != redis.Nil {
-			return nil, err
-		}
-		return cmds, nil
-	}
+	return s.pipelineScript(ctx, script, Shards, func(i int) ([]string, []any) { return call(s.shardN(i)) })
 }
 
 // loadEverywhere loads a script on every node: on a cluster each master

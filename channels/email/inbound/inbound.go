@@ -35,10 +35,13 @@ type Incidents interface {
 	Reask(ctx context.Context, id string, by intake.Actor) (*intake.Incident, error)
 }
 
-// Ledger claims inbound messages and records their outcomes once.
+// Ledger claims inbound messages and records their outcomes once; the
+// Many forms do the same for a batch in one round trip.
 type Ledger interface {
 	Begin(ctx context.Context, key, source string, now time.Time) (*intake.InboundRecord, error)
 	Record(ctx context.Context, key string, r intake.InboundRecord) (bool, error)
+	BeginMany(ctx context.Context, keys, sources []string, now time.Time) ([]*intake.InboundRecord, error)
+	RecordMany(ctx context.Context, keys []string, rs []intake.InboundRecord) error
 }
 
 // Threads maps Message-IDs to incidents.
@@ -150,23 +153,78 @@ type Item struct {
 // returns one outcome and one error per item, as Process would.
 func (p *Processor) ProcessBatch(ctx context.Context, items []Item, workers int) ([]intake.InboundRecord, []error) {
 	workers = max(workers, 1)
-	mails := make([]parsed, len(items))
-	each(len(items), workers, func(i int) { mails[i] = p.parse(items[i].Source, items[i].Raw) })
+	n := len(items)
+	mails := make([]parsed, n)
+	each(n, workers, func(i int) { mails[i] = p.parse(items[i].Source, items[i].Raw) })
 
-	recs, errs := make([]intake.InboundRecord, len(items)), make([]error, len(items))
-	chains := chainsOf(mails)
+	// Claim every mail in one round trip, and record every outcome in one
+	// more at the end: the round trips, not the work, bound the intake.
+	keys, sources, recs := make([]string, n), make([]string, n), make([]intake.InboundRecord, n)
+	firstOf := map[string]int{}
+	dupOf := make([]int, n)
+	for i, it := range items {
+		keys[i], recs[i] = messageKey(mails[i].msg, it.Raw), p.base(it.Source, mails[i].msg)
+		sources[i] = recs[i].Source
+		dupOf[i] = -1
+		if j, ok := firstOf[keys[i]]; ok {
+			dupOf[i] = j // the same message twice in this batch
+		} else {
+			firstOf[keys[i]] = i
+		}
+	}
+	errs := make([]error, n)
+	priors, err := p.d.Ledger.BeginMany(ctx, keys, sources, recs[0].At)
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return recs, errs
+	}
+
+	recordKeys := make([]string, n)
+	chains := chainsOf(mails, keys)
 	each(len(chains), workers, func(c int) {
 		for _, i := range chains[c] {
-			recs[i], errs[i] = p.process(ctx, items[i].Source, items[i].Raw, mails[i])
+			if j := dupOf[i]; j >= 0 {
+				// Its first copy came earlier in the same chain.
+				if errs[j] != nil {
+					errs[i] = errs[j]
+					continue
+				}
+				recs[i].Outcome, recs[i].Reason, recs[i].Incident = intake.OutcomeIgnored, "duplicate", recs[j].Incident
+				recordKeys[i] = keys[i] + "\x00" + recs[i].Source
+				continue
+			}
+			recs[i], recordKeys[i], errs[i] = p.resolve(ctx, keys[i], items[i].Source, mails[i], recs[i], priors[i])
 		}
 	})
+
+	var todo []int
+	for i := range items {
+		if errs[i] == nil && recordKeys[i] != "" {
+			todo = append(todo, i)
+		}
+	}
+	batchKeys, batchRecs := make([]string, len(todo)), make([]intake.InboundRecord, len(todo))
+	for k, i := range todo {
+		batchKeys[k], batchRecs[k] = recordKeys[i], recs[i]
+	}
+	if err := p.d.Ledger.RecordMany(ctx, batchKeys, batchRecs); err != nil {
+		for _, i := range todo {
+			errs[i] = err
+		}
+		return recs, errs
+	}
+	for _, i := range todo {
+		p.logOutcome(recs[i])
+	}
 	return recs, errs
 }
 
 // chainsOf groups the mails that must be processed in order: linked by
 // sender, Message-ID or references (a union-find over those keys). Each
 // chain keeps the batch's order.
-func chainsOf(mails []parsed) [][]int {
+func chainsOf(mails []parsed, keys []string) [][]int {
 	parent := make([]int, len(mails))
 	for i := range parent {
 		parent[i] = i
@@ -188,6 +246,7 @@ func chainsOf(mails []parsed) [][]int {
 		}
 	}
 	for i, m := range mails {
+		link(i, "key:"+keys[i])
 		if m.msg == nil {
 			continue
 		}
@@ -234,44 +293,61 @@ func each(n, workers int, f func(i int)) {
 }
 
 func (p *Processor) process(ctx context.Context, src Source, raw []byte, m parsed) (intake.InboundRecord, error) {
-	msg, parseErr := m.msg, m.err
-	key := messageKey(msg, raw)
-	rec := intake.InboundRecord{At: p.d.Now().UTC(), Channel: intake.ChannelEmail, Source: src.String()}
-	if msg != nil {
-		rec.MessageID, rec.From, rec.Subject = msg.MessageID, msg.From.Address, clip(msg.Subject, 200)
-	}
-
+	key, rec := messageKey(m.msg, raw), p.base(src, m.msg)
 	prior, err := p.d.Ledger.Begin(ctx, key, rec.Source, rec.At)
 	if err != nil {
 		return rec, err
 	}
+	rec, recordKey, err := p.resolve(ctx, key, src, m, rec, prior)
+	if err != nil || recordKey == "" {
+		return rec, err
+	}
+	return p.record(ctx, recordKey, rec)
+}
+
+// base is a mail's record before its outcome is known.
+func (p *Processor) base(src Source, msg *message.Message) intake.InboundRecord {
+	rec := intake.InboundRecord{At: p.d.Now().UTC(), Channel: intake.ChannelEmail, Source: src.String()}
+	if msg != nil {
+		rec.MessageID, rec.From, rec.Subject = msg.MessageID, msg.From.Address, clip(msg.Subject, 200)
+	}
+	return rec
+}
+
+// resolve decides and applies a claimed mail. It returns the key its
+// outcome must be recorded under, or "" when the outcome is already stored.
+func (p *Processor) resolve(ctx context.Context, key string, src Source, m parsed, rec intake.InboundRecord, prior *intake.InboundRecord) (intake.InboundRecord, string, error) {
 	if prior != nil && prior.Outcome != "" {
 		if prior.Source == rec.Source {
 			// A redelivery of a mail whose outcome is stored: the crash
 			// came after the record and before the mailbox was told.
-			return *prior, nil
+			return *prior, "", nil
 		}
 		// The same message reached us a second way (two of our addresses,
 		// a resend): it gets its own outcome and does nothing.
 		rec.Outcome, rec.Reason, rec.Incident = intake.OutcomeIgnored, "duplicate", prior.Incident
-		return p.record(ctx, key+"\x00"+rec.Source, rec)
+		return rec, key + "\x00" + rec.Source, nil
 	}
 	// A claim without an outcome (prior != nil) is this mail begun before
 	// and interrupted, whatever source brings it now: finish it.
-	rec, err = p.decide(ctx, key, src, msg, parseErr, rec, prior != nil)
+	rec, err := p.decide(ctx, key, src, m.msg, m.err, rec, prior != nil)
 	if err != nil {
-		return rec, err
+		return rec, "", err
 	}
-	return p.record(ctx, key, rec)
+	return rec, key, nil
 }
 
 func (p *Processor) record(ctx context.Context, key string, rec intake.InboundRecord) (intake.InboundRecord, error) {
 	if _, err := p.d.Ledger.Record(ctx, key, rec); err != nil {
 		return rec, err
 	}
+	p.logOutcome(rec)
+	return rec, nil
+}
+
+func (p *Processor) logOutcome(rec intake.InboundRecord) {
 	p.d.Log.Info("inbound mail", "outcome", rec.Outcome, "incident", rec.Incident, "reason", rec.Reason,
 		"message_id", rec.MessageID, "from", rec.From, "source", rec.Source)
-	return rec, nil
 }
 
 // decide applies the mail and fills in the outcome. An empty outcome means

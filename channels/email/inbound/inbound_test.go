@@ -542,3 +542,37 @@ func TestReleasedQuarantineIsProcessedAnew(t *testing.T) {
 		t.Fatalf("releasing an unknown message: %v", err)
 	}
 }
+
+func TestSameMailTwiceInOneBatch(t *testing.T) {
+	e := newEnv(t, nil)
+	raw := []byte(mail(ana, "VPN", "twice@example.test", "", "La VPN no conecta"))
+	items := []inbound.Item{
+		{Source: inbound.Source{Mailbox: "helpdesk", UIDValidity: 1, UID: 1}, Raw: raw},
+		{Source: inbound.Source{Mailbox: "helpdesk", UIDValidity: 1, UID: 2}, Raw: raw},
+		{Source: inbound.Source{Mailbox: "helpdesk", UIDValidity: 1, UID: 3}, Raw: []byte("not a mail")},
+		{Source: inbound.Source{Mailbox: "helpdesk", UIDValidity: 1, UID: 4}, Raw: []byte("not a mail")},
+	}
+	recs, errs := e.proc.ProcessBatch(context.Background(), items, 4)
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if recs[0].Outcome != intake.OutcomeCreated || recs[1].Outcome != intake.OutcomeIgnored || recs[1].Reason != "duplicate" ||
+		recs[1].Incident != recs[0].Incident || recs[2].Outcome != intake.OutcomeQuarantined || recs[3].Reason != "duplicate" {
+		t.Fatalf("outcomes %+v", recs)
+	}
+	list, _, _ := e.store.Inbound(context.Background(), intake.ChannelEmail, 10, "")
+	if len(list) != 4 {
+		t.Fatalf("%d ledger entries for 4 mails", len(list))
+	}
+	// The whole batch again (a crash before the mailbox was told): the same
+	// outcomes, nothing new.
+	again, _ := e.proc.ProcessBatch(context.Background(), items, 4)
+	if again[0].Incident != recs[0].Incident || again[1].Reason != "duplicate" {
+		t.Fatalf("again %+v", again)
+	}
+	if list, _, _ := e.store.Inbound(context.Background(), intake.ChannelEmail, 10, ""); len(list) != 4 {
+		t.Fatalf("%d ledger entries after the redelivery", len(list))
+	}
+}
