@@ -58,15 +58,21 @@ func startServer() (stop func(), url string, err error) {
 	opt, _ := redis.ParseURL(url)
 	c := redis.NewClient(opt)
 	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
+	// Poll until the server answers: it needs a moment to start listening.
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
 	for {
-		if err := c.Ping(context.Background()).Err(); err == nil {
+		err := c.Ping(context.Background()).Err()
+		if err == nil {
 			return stop, url, nil
-		} else if time.Now().After(deadline) {
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
 			stop()
 			return nil, "", fmt.Errorf("redis-server on port %d did not answer: %w", port, err)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
