@@ -180,6 +180,33 @@ Hola, no me funciona el correo desde esta mañana.
 		return false
 	})
 
+	// More detail, replying to the acknowledgment: it joins the incident.
+	var ack string
+	for _, m := range md.received("ana@example.test") {
+		if strings.Contains(m, "INC-000001.ack.") {
+			ack = m
+		}
+	}
+	aid := regexp.MustCompile(`(?m)^Message-I[Dd]: <([^>]+)>`).FindStringSubmatch(ack)
+	if aid == nil {
+		t.Fatalf("no Message-ID in the acknowledgment:\n%s", ack)
+	}
+	md.deliver(t, "helpdesk@example.test", fmt.Sprintf(`From: Ana Pérez <ana@example.test>
+To: helpdesk@example.test
+Subject: Re: [INC-000001] Hemos registrado su incidencia
+Message-ID: <e2e-detail@example.test>
+In-Reply-To: <%s>
+Content-Type: text/plain; charset=utf-8
+
+Tampoco se abre el calendario.
+
+El mié, 25 nov 2026, Help desk escribió:
+> Hemos registrado su aviso como la incidencia INC-000001.
+`, aid[1]))
+	eventually(t, "the detail as a comment", func() bool {
+		return strings.Contains(show("INC-000001"), `"text": "Tampoco se abre el calendario."`)
+	})
+
 	// An out-of-office reply changes nothing and is not answered.
 	md.deliver(t, "helpdesk@example.test", `From: Ana Pérez <ana@example.test>
 To: helpdesk@example.test
@@ -251,7 +278,7 @@ Content-Type: text/plain; charset=utf-8
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"outcome": "created"`, `"reason": "auto-reply"`, `"outcome": "survey_answer"`} {
+	for _, want := range []string{`"outcome": "created"`, `"outcome": "appended"`, `"reason": "auto-reply"`, `"outcome": "survey_answer"`} {
 		if !strings.Contains(inbound, want) {
 			t.Errorf("ledger lacks %s:\n%s", want, inbound)
 		}
@@ -265,8 +292,8 @@ Content-Type: text/plain; charset=utf-8
 		return len(md.received("helpdesk@example.test")) == 0
 	})
 	processed, _ := filepath.Glob(filepath.Join(md.root, "helpdesk@example.test", ".Processed", "cur", "*"))
-	if len(processed) != 4 {
-		t.Fatalf("%d mails in Processed, want 4", len(processed))
+	if len(processed) != 5 {
+		t.Fatalf("%d mails in Processed, want 5", len(processed))
 	}
 	for _, f := range processed {
 		if !strings.Contains(f, ":2,S") {
