@@ -62,6 +62,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	if err := store.Ping(ctx); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
+	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

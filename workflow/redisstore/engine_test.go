@@ -361,3 +361,28 @@ func TestCounterGoingBackNeverReusesAnIncident(t *testing.T) {
 		t.Fatalf("the keyed report's retry gave %s, want %s", again.ID, keyed.ID)
 	}
 }
+
+func TestMigrateCarriesTheOldCounter(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for range 3 {
+		must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelPhone, Subject: "x"}))
+	}
+	// An older deployment kept the counter at P:seq.
+	keys, _ := f.rdb.Keys(ctx, "*:{keys}:seq").Result()
+	prefix := strings.TrimSuffix(keys[0], ":{keys}:seq")
+	f.rdb.Rename(ctx, keys[0], prefix+":seq")
+	if err := f.store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	inc := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelPhone, Subject: "after the upgrade"}))
+	if inc.ID != "INC-000004" {
+		t.Fatalf("after migrating: %s", inc.ID)
+	}
+	if err := f.store.Migrate(ctx); err != nil { // twice is harmless
+		t.Fatal(err)
+	}
+	if inc := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelPhone, Subject: "y"})); inc.ID != "INC-000005" {
+		t.Fatalf("second migration moved the counter: %s", inc.ID)
+	}
+}

@@ -70,6 +70,9 @@ func (s *Store) BeginMany(ctx context.Context, keys, sources []string, now time.
 		return nil, fmt.Errorf("claim inbound messages: %w", err)
 	}
 	for i, c := range cmds {
+		if err := c.Err(); err != nil && err != redis.Nil {
+			return nil, fmt.Errorf("claim inbound message: %w", err)
+		}
 		if list, _ := c.Val().([]any); len(list) > 0 {
 			r := recordOf(pairs(list))
 			out[i] = &r
@@ -168,7 +171,7 @@ func (s *Store) Release(ctx context.Context, key string) error {
 func (s *Store) recordArgs(key string, r intake.InboundRecord) []any {
 	return []any{
 		int(inboundTTL.Seconds()), inboundLedgerMax,
-		"outcome", r.Outcome, "key", key, "at", r.At.UTC().Format(time.RFC3339Nano), "channel", string(r.Channel),
+		"outcome", r.Outcome, "key", or(r.Key, key), "at", r.At.UTC().Format(time.RFC3339Nano), "channel", string(r.Channel),
 		"source", r.Source, "message_id", r.MessageID, "from", r.From, "subject", r.Subject,
 		"incident", r.Incident, "step", r.Step, "reason", r.Reason,
 	}
@@ -186,4 +189,11 @@ func validStreamID(id string) bool {
 	_, err1 := strconv.ParseUint(ms, 10, 64)
 	_, err2 := strconv.ParseUint(seq, 10, 64)
 	return ok && err1 == nil && err2 == nil
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -159,6 +159,24 @@ func (s *Store) Create(ctx context.Context, key string, inc *intake.Incident, no
 	return nil, fmt.Errorf("allocate incident id: the numbers the counter gives are taken; is %s behind?", s.seqKey())
 }
 
+// Migrate brings an older key schema up to date; serve calls it at start.
+// The counter moved from P:seq to P:{keys}:seq: without carrying its value
+// over, every new report would hit numbers already taken. Two commands, as
+// the keys live in different slots; SET NX makes a race harmless.
+func (s *Store) Migrate(ctx context.Context) error {
+	old, err := s.rdb.Get(ctx, s.prefix+":seq").Result()
+	if err == redis.Nil {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("migrate counter: %w", err)
+	}
+	if err := s.rdb.SetNX(ctx, s.seqKey(), old, 0).Err(); err != nil {
+		return fmt.Errorf("migrate counter: %w", err)
+	}
+	return nil
+}
+
 // seqKey is the incident counter. It shares the {keys} hash tag with the
 // report keys' claims, so one script can read a claim and count.
 func (s *Store) seqKey() string { return s.prefix + ":{keys}:seq" }

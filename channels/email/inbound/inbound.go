@@ -154,6 +154,9 @@ type Item struct {
 func (p *Processor) ProcessBatch(ctx context.Context, items []Item, workers int) ([]intake.InboundRecord, []error) {
 	workers = max(workers, 1)
 	n := len(items)
+	if n == 0 {
+		return nil, nil
+	}
 	mails := make([]parsed, n)
 	each(n, workers, func(i int) { mails[i] = p.parse(items[i].Source, items[i].Raw) })
 
@@ -184,7 +187,14 @@ func (p *Processor) ProcessBatch(ctx context.Context, items []Item, workers int)
 	recordKeys := make([]string, n)
 	chains := chainsOf(mails, keys)
 	each(len(chains), workers, func(c int) {
+		var failed error
 		for _, i := range chains[c] {
+			if failed != nil {
+				// A later mail of a chain must not overtake a failed earlier
+				// one (a reply would open its own incident): both wait.
+				errs[i] = failed
+				continue
+			}
 			if j := dupOf[i]; j >= 0 {
 				// Its first copy came earlier in the same chain.
 				if errs[j] != nil {
@@ -192,10 +202,11 @@ func (p *Processor) ProcessBatch(ctx context.Context, items []Item, workers int)
 					continue
 				}
 				recs[i].Outcome, recs[i].Reason, recs[i].Incident = intake.OutcomeIgnored, "duplicate", recs[j].Incident
-				recordKeys[i] = keys[i] + "\x00" + recs[i].Source
+				recs[i].Key, recordKeys[i] = keys[i], keys[i]+"\x00"+recs[i].Source
 				continue
 			}
 			recs[i], recordKeys[i], errs[i] = p.resolve(ctx, keys[i], items[i].Source, mails[i], recs[i], priors[i])
+			failed = errs[i]
 		}
 	})
 
@@ -209,7 +220,11 @@ func (p *Processor) ProcessBatch(ctx context.Context, items []Item, workers int)
 	for k, i := range todo {
 		batchKeys[k], batchRecs[k] = recordKeys[i], recs[i]
 	}
-	if err := p.d.Ledger.RecordMany(ctx, batchKeys, batchRecs); err != nil {
+	// The effects are done: their outcomes are written even when we are
+	// shutting down, or the whole batch would be worked again.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := p.d.Ledger.RecordMany(rctx, batchKeys, batchRecs); err != nil {
 		for _, i := range todo {
 			errs[i] = err
 		}
@@ -325,7 +340,7 @@ func (p *Processor) resolve(ctx context.Context, key string, src Source, m parse
 		}
 		// The same message reached us a second way (two of our addresses,
 		// a resend): it gets its own outcome and does nothing.
-		rec.Outcome, rec.Reason, rec.Incident = intake.OutcomeIgnored, "duplicate", prior.Incident
+		rec.Outcome, rec.Reason, rec.Incident, rec.Key = intake.OutcomeIgnored, "duplicate", prior.Incident, key
 		return rec, key + "\x00" + rec.Source, nil
 	}
 	// A claim without an outcome (prior != nil) is this mail begun before
@@ -371,6 +386,18 @@ func (p *Processor) decide(ctx context.Context, key string, src Source, msg *mes
 	by := intake.Actor{Kind: intake.ActorReporter, Name: clipText(senderName(msg), intake.MaxNameBytes), Via: "email", Ref: key}
 	text := clipText(visibleText(msg), intake.MaxTextBytes)
 
+	if retry && inc != nil {
+		// This mail was begun before and stopped short of its outcome: if
+		// its act reached the incident, record what it was rather than
+		// deciding again from a state it has changed since (even closed).
+		if event, err := p.d.Acts.Applied(ctx, inc.ID, key); err != nil {
+			return rec, err
+		} else if event != "" {
+			rec.Outcome, rec.Step = outcomeOf(event)
+			rec.Incident = inc.ID
+			return p.remember(ctx, rec, msg, key, verified)
+		}
+	}
 	if inc == nil || inc.State == "closed" {
 		related := ""
 		if inc != nil {
@@ -389,21 +416,10 @@ func (p *Processor) decide(ctx context.Context, key string, src Source, msg *mes
 			return quarantineIfInvalid(rec, err)
 		}
 		rec.Outcome, rec.Incident = intake.OutcomeCreated, created.ID
-		return p.remember(ctx, rec, msg, key)
+		return p.remember(ctx, rec, msg, key, true)
 	}
 
 	rec.Incident = inc.ID
-	if retry {
-		// This mail was begun before and stopped short of its outcome: if
-		// its act reached the incident, record what it was rather than
-		// deciding again from a state it has already changed.
-		if event, err := p.d.Acts.Applied(ctx, inc.ID, key); err != nil {
-			return rec, err
-		} else if event != "" {
-			rec.Outcome, rec.Step = outcomeOf(event)
-			return p.remember(ctx, rec, msg, key)
-		}
-	}
 	if !verified {
 		// Someone other than the reporter: their words are kept, and
 		// nothing they say answers a survey.
@@ -416,7 +432,7 @@ func (p *Processor) decide(ctx context.Context, key string, src Source, msg *mes
 		}
 		if answered {
 			rec.Outcome, rec.Step = intake.OutcomeSurveyAnswer, string(inc.State)
-			return p.remember(ctx, rec, msg, key)
+			return p.remember(ctx, rec, msg, key, true)
 		}
 	}
 	if text == "" {
@@ -427,7 +443,7 @@ func (p *Processor) decide(ctx context.Context, key string, src Source, msg *mes
 		return quarantineIfInvalid(rec, err)
 	}
 	rec.Outcome = intake.OutcomeAppended
-	return p.remember(ctx, rec, msg, key)
+	return p.remember(ctx, rec, msg, key, verified)
 }
 
 // outcomeOf names the outcome of an act already applied.
@@ -548,15 +564,30 @@ func (p *Processor) withSender(ctx context.Context, id string, msg *message.Mess
 	return inc, strings.EqualFold(inc.Reporter.Email, msg.From.Address), nil
 }
 
-// people are the addresses on a mail, less our own.
-func (p *Processor) people(msg *message.Message) []string {
+// maxPeoplePerMail bounds the participants one mail can add.
+const maxPeoplePerMail = 50
+
+// people are the participants a mail adds: its sender and, when the
+// reporter sent it, those in To and Cc (a participant cannot bring in
+// others), less our own and our reply addresses.
+func (p *Processor) people(msg *message.Message, verified bool) []string {
+	addrs := []message.Address{msg.From}
+	if verified {
+		addrs = append(append(addrs, msg.To...), msg.Cc...)
+	}
 	var out []string
-	for _, a := range append(append([]message.Address{msg.From}, msg.To...), msg.Cc...) {
+	for _, a := range addrs {
 		addr := strings.ToLower(a.Address)
-		if addr != "" && !slices.ContainsFunc(p.cfg.Detector.OwnAddresses, func(own string) bool { return strings.EqualFold(own, addr) }) &&
-			!slices.Contains(out, addr) {
-			out = append(out, addr)
+		if addr == "" || slices.Contains(out, addr) || len(out) >= maxPeoplePerMail ||
+			slices.ContainsFunc(p.cfg.Detector.OwnAddresses, func(own string) bool { return strings.EqualFold(own, addr) }) {
+			continue
 		}
+		if p.d.Tokens != nil {
+			if _, ours := p.d.Tokens.ParseReplyAddress(addr); ours {
+				continue
+			}
+		}
+		out = append(out, addr)
 	}
 	return out
 }
@@ -573,8 +604,8 @@ func (p *Processor) get(ctx context.Context, id string) (*intake.Incident, error
 // remember ties the mail to its incident: its Message-ID joins the thread
 // and its attachments are kept. Both are idempotent, so a retry after a
 // crash before the outcome was recorded adds nothing twice.
-func (p *Processor) remember(ctx context.Context, rec intake.InboundRecord, msg *message.Message, key string) (intake.InboundRecord, error) {
-	if err := p.d.Threads.RememberMail(ctx, rec.Incident, msg.MessageID, p.people(msg)); err != nil {
+func (p *Processor) remember(ctx context.Context, rec intake.InboundRecord, msg *message.Message, key string, verified bool) (intake.InboundRecord, error) {
+	if err := p.d.Threads.RememberMail(ctx, rec.Incident, msg.MessageID, p.people(msg, verified)); err != nil {
 		return rec, err
 	}
 	var atts []intake.Attachment

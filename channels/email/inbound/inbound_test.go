@@ -512,8 +512,23 @@ func TestParticipantMayUseTheSubjectTag(t *testing.T) {
 	if rec := e.deliver(mail("eve@example.test", "["+id+"] hola", "p2@example.test", "", "hola")); rec.Incident == id {
 		t.Fatalf("a stranger joined by the tag: %+v", rec)
 	}
-	if c := e.get(id).Comments; len(c) != 1 || c[0].Author == "" {
+	if c := e.get(id).Comments; len(c) != 1 || c[0].Author != "Carlos" {
 		t.Fatalf("comments %+v", c)
+	}
+	// A participant cannot bring others in: Carlos copies Eve, who then
+	// tries the tag.
+	raw = strings.Replace(mail("Carlos <carlos@example.test>", "Re: ["+id+"]", "p3@example.test", "", "Copio a Eve"),
+		"To: Help desk <helpdesk@example.test>", "To: Help desk <helpdesk@example.test>\r\nCc: eve@example.test", 1)
+	e.deliver(raw)
+	if rec := e.deliver(mail("eve@example.test", "["+id+"] sí", "p4@example.test", "", "sí")); rec.Incident == id {
+		t.Fatalf("a participant's copy joined: %+v", rec)
+	}
+	// And a participant's "yes" answers nothing.
+	e.agent(id, workflow.Solution)
+	e.agent(id, workflow.Validation)
+	if rec := e.deliver(mail("Carlos <carlos@example.test>", "["+id+"] sí", "p5@example.test", "", "Sí, ya funciona")); rec.Outcome != intake.OutcomeAppended ||
+		e.get(id).State != workflow.Validation {
+		t.Fatalf("a participant answered the survey: %+v", rec)
 	}
 }
 
@@ -534,6 +549,10 @@ func TestReleasedQuarantineIsProcessedAnew(t *testing.T) {
 	again, err := e.proc.Process(context.Background(), src, raw)
 	if err != nil || again.Outcome != intake.OutcomeCreated {
 		t.Fatalf("after release: %+v %v", again, err)
+	}
+	if after, _, _ := e.store.Inbound(context.Background(), intake.ChannelEmail, 10, ""); len(after) != 2 ||
+		after[0].Outcome != intake.OutcomeCreated || after[1].Outcome != intake.OutcomeQuarantined {
+		t.Fatalf("ledger after the release: %+v", after)
 	}
 	if err := e.store.Release(context.Background(), list[0].Key); !errors.Is(err, intake.ErrConflict) {
 		t.Fatalf("releasing a created message: %v", err)
@@ -568,8 +587,14 @@ func TestSameMailTwiceInOneBatch(t *testing.T) {
 	}
 	// The whole batch again (a crash before the mailbox was told): the same
 	// outcomes, nothing new.
-	again, _ := e.proc.ProcessBatch(context.Background(), items, 4)
-	if again[0].Incident != recs[0].Incident || again[1].Reason != "duplicate" {
+	again, againErrs := e.proc.ProcessBatch(context.Background(), items, 4)
+	for _, err := range againErrs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if again[0].Incident != recs[0].Incident || again[1].Reason != "duplicate" || again[3].Reason != "duplicate" ||
+		again[1].Key != again[0].Key {
 		t.Fatalf("again %+v", again)
 	}
 	if list, _, _ := e.store.Inbound(context.Background(), intake.ChannelEmail, 10, ""); len(list) != 4 {

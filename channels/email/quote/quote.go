@@ -86,21 +86,18 @@ func splitLines(text string) []line {
 	return out
 }
 
+// isSeparator reports whether a line starts the quoted original: a
+// separator, a forward header or a device footer. The cheap checks first
+// spare most body lines the regexps (a dashed rule starts with "--"; a
+// forward header is a short line).
+func isSeparator(t string) bool {
+	return separatorRe.MatchString(t) || (strings.HasPrefix(t, "--") && dashedSeparatorRe.MatchString(t)) ||
+		(len(t) <= 120 && forwardRe.MatchString(t)) || deviceSigRe.MatchString(t)
+}
+
 // cutHistory drops everything from the first hard boundary on, and the
 // attribution lines that introduce a ">"-quoted block (the block itself is
 // dropped later, so bottom-posted and inline answers survive).
-// isSeparator reports whether a line starts the quoted original: a
-// separator, a forward header or a device footer. These are short lines, so
-// longer ones (the body's paragraphs) skip the regexps: matching them there
-// was most of the cost of a reply (measured: 270 us per 3 KB body).
-func isSeparator(t string) bool {
-	if len(t) > 300 {
-		return false
-	}
-	return separatorRe.MatchString(t) || (strings.HasPrefix(t, "--") && dashedSeparatorRe.MatchString(t)) ||
-		forwardRe.MatchString(t) || deviceSigRe.MatchString(t)
-}
-
 func cutHistory(lines []line) []line {
 	for i := 0; i < len(lines); i++ {
 		if lines[i].quoted {

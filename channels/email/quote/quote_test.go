@@ -211,3 +211,12 @@ func FuzzVisible(f *testing.F) {
 		}
 	})
 }
+
+// TestLongDeviceFooterStillCuts guards the cheap pre-checks in front of the
+// regexps: a footer with a long link is still a footer.
+func TestLongDeviceFooterStillCuts(t *testing.T) {
+	body := "Hello\n\nSent from my iPhone <https://x.test/" + strings.Repeat("a", 300) + ">\n\nthe original, unquoted\n"
+	if got := Visible(body); got != "Hello" {
+		t.Fatalf("Visible = %q", got)
+	}
+}
