@@ -1,6 +1,10 @@
 package intake
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"time"
+)
 
 // Limits on what people may write, so that one oversized note cannot bloat
 // an incident that every list and page reads. Channels clip to them.
@@ -21,3 +25,14 @@ var (
 	// does not exist): retrying it is pointless.
 	ErrUndeliverable = errors.New("undeliverable")
 )
+
+// RetryLater is a channel's answer when it refuses more for a while
+// (Slack's HTTP 429 with Retry-After): the message, and the rest of what
+// waits for that channel, go out after that long; waiting is not a failure.
+type RetryLater struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryLater) Error() string { return fmt.Sprintf("retry after %s: %v", e.After, e.Err) }
+func (e *RetryLater) Unwrap() error { return e.Err }

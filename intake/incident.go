@@ -174,8 +174,11 @@ type Incident struct {
 	Mailbox string `json:"mailbox,omitempty"`
 	// MailIDs are the Message-IDs of the mails the reporter sent about it,
 	// oldest first, so that our answers thread under them.
-	MailIDs []string       `json:"mail_ids,omitempty"`
-	History []HistoryEntry `json:"history"`
+	MailIDs []string `json:"mail_ids,omitempty"`
+	// Conversation is the chat thread the report was made in (Slack:
+	// CHANNEL/TS), if any: answers to the reporter join it.
+	Conversation string         `json:"conversation,omitempty"`
+	History      []HistoryEntry `json:"history"`
 
 	// Version counts the changes applied; it lets readers tell stale copies.
 	Version int64 `json:"version"`
@@ -232,4 +235,6 @@ type Outgoing struct {
 	// reporter's own mail (Message-IDs without angle brackets).
 	InReplyTo  string   `json:"in_reply_to,omitempty"`
 	References []string `json:"references,omitempty"`
+	// Conversation is the chat thread to answer in (see Incident).
+	Conversation string `json:"conversation,omitempty"`
 }

@@ -214,6 +214,9 @@ type Report struct {
 	MessageID string
 	// Mailbox is the help-desk address the report was sent to.
 	Mailbox string
+	// Conversation is where a chat report was made (Slack: CHANNEL/TS of
+	// the thread), so that every answer joins it.
+	Conversation string
 
 	CI       string
 	Category string
@@ -267,6 +270,7 @@ func (r *Rules) Register(rep Report, now time.Time) (Incident, error) {
 		RegisteredBy: rep.Agent,
 		MailIDs:      nonEmpty(rep.MessageID),
 		Mailbox:      oneLine(rep.Mailbox),
+		Conversation: oneLine(rep.Conversation),
 		ReportedAt:   rep.ReportedAt,
 		RegisteredAt: now,
 		Level:        1,

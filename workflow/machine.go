@@ -86,6 +86,14 @@ const (
 	NoticeClosed       NoticeKind = "closed"
 )
 
+// NoticeChange tells the watchers (the Slack triage channel and open Slack
+// prompts) that an incident changed. It goes out on ChannelWatch, never to
+// a reporter, and has no template: its channel shows the incident as it is.
+const NoticeChange NoticeKind = "change"
+
+// ChannelWatch is the outbox route of change notices.
+const ChannelWatch intake.Channel = "watch"
+
 // Notices lists every notice kind; each has a template in every language.
 func Notices() []NoticeKind {
 	return []NoticeKind{NoticeAck, NoticeValidation, NoticeSatisfaction, NoticeReopened, NoticeClosed}

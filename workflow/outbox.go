@@ -23,6 +23,9 @@ type Queue interface {
 	// Failed records why an attempt failed and makes the message due again
 	// at retryAt, or moves it to the dead letters when dead is set.
 	Failed(ctx context.Context, q intake.Notice, reason string, retryAt time.Time, dead bool) error
+	// Postpone makes a claimed message due again at retryAt without
+	// counting the claim as an attempt (the channel asked us to wait).
+	Postpone(ctx context.Context, q intake.Notice, reason string, retryAt time.Time) error
 }
 
 // Notifier delivers rendered messages through one channel. Deliver must
@@ -112,7 +115,7 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 		if err != nil || len(batch) == 0 {
 			return sent, err
 		}
-		for _, q := range batch {
+		for i, q := range batch {
 			// Attempts counts this claim too.
 			dead := q.Attempts >= d.MaxAttempts
 			var err error
@@ -120,6 +123,13 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 				err = fmt.Errorf("%d attempts without a recorded outcome (crashes during delivery?)", q.Attempts-1)
 			} else {
 				err = d.deliver(ctx, q)
+			}
+			var later *intake.RetryLater
+			if errors.As(err, &later) {
+				// The channel asked us to slow down: nothing more goes
+				// out on it until then, and waiting is not a failure.
+				d.log.Info("channel asked to wait", "channel", d.channel, "wait", later.After, "err", later.Err)
+				return sent, d.postpone(ctx, batch[i:], err, d.now().Add(later.After))
 			}
 			if err != nil {
 				dead = dead || errors.Is(err, intake.ErrUndeliverable)
@@ -143,6 +153,17 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 			sent++
 		}
 	}
+}
+
+// postpone makes claimed messages due again at retry.
+func (d *Dispatcher) postpone(ctx context.Context, batch []intake.Notice, why error, retry time.Time) error {
+	d.metrics.failed(d.channel)
+	for _, q := range batch {
+		if err := d.record(ctx, func(ctx context.Context) error { return d.queue.Postpone(ctx, q, why.Error(), retry) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // record writes a delivery's outcome even when ctx has ended, trying a few
@@ -219,14 +240,17 @@ func (r Renderer) Render(q intake.Notice, inc *intake.Incident) (intake.Outgoing
 		}
 		data.SurveyURL = url
 	}
-	text, err := r.Texts.Render(string(q.Lang), q.Kind, data)
-	if err != nil {
-		return intake.Outgoing{}, fmt.Errorf("render %s/%s: %w", q.Lang, q.Kind, err)
+	var text templates.Rendered
+	if q.Kind != string(NoticeChange) { // agents' notices have no reporter text
+		var err error
+		if text, err = r.Texts.Render(string(q.Lang), q.Kind, data); err != nil {
+			return intake.Outgoing{}, fmt.Errorf("render %s/%s: %w", q.Lang, q.Kind, err)
+		}
 	}
 	return intake.Outgoing{
 		ID: q.ID, IncidentID: q.Incident, Kind: q.Kind, Channel: q.Channel, Lang: q.Lang,
 		Email: q.Email, SlackID: q.SlackID, Subject: text.Subject, Text: text.Text, Attempt: q.Attempts,
-		InReplyTo: last(inc.MailIDs), References: inc.MailIDs, From: inc.Mailbox,
+		InReplyTo: last(inc.MailIDs), References: inc.MailIDs, From: inc.Mailbox, Conversation: inc.Conversation,
 	}, nil
 }
 

@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/workflow"
 	"github.com/redis/go-redis/v9"
 )
 
 // outboxChannels are the channels whose queues exist.
-var outboxChannels = []intake.Channel{intake.ChannelEmail, intake.ChannelSlack}
+var outboxChannels = []intake.Channel{intake.ChannelEmail, intake.ChannelSlack, workflow.ChannelWatch}
 
 func (s *Store) outboxKeys(shard string, ch intake.Channel) (queue, dead string) {
 	return shard + ":outbox:" + string(ch), shard + ":outbox:dead:" + string(ch)
@@ -80,6 +81,16 @@ func (s *Store) Failed(ctx context.Context, q intake.Notice, reason string, retr
 		flag = "1"
 	}
 	return s.scripts.failed.Run(ctx, s.rdb, []string{queue, msg, deadKey}, q.ID, reason, retryAt.UnixMilli(), flag).Err()
+}
+
+// Postpone makes a claimed message due again at retryAt without counting
+// the claim as an attempt: its channel asked us to wait.
+func (s *Store) Postpone(ctx context.Context, q intake.Notice, reason string, retryAt time.Time) error {
+	queue, msg, deadKey, _, err := s.noticeKeys(q)
+	if err != nil {
+		return err
+	}
+	return s.scripts.failed.Run(ctx, s.rdb, []string{queue, msg, deadKey}, q.ID, reason, retryAt.UnixMilli(), "wait").Err()
 }
 
 // Outbox lists up to limit messages, waiting or dead, soonest due first.

@@ -93,6 +93,7 @@ type Store struct {
 	rdb     redis.UniversalClient
 	prefix  string
 	scripts scripts
+	watch   bool
 }
 
 type scripts struct {
@@ -111,6 +112,21 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 		inboundRelease: redis.NewScript(luaInboundRelease),
 		allow:          redis.NewScript(luaAllow), addAttachments: redis.NewScript(luaCommon + "\n" + luaAddAttachments),
 	}}
+}
+
+// WatchChanges makes every change of an incident queue a change notice on
+// the workflow.ChannelWatch route (for the Slack triage channel and
+// prompts), and returns the store.
+func (s *Store) WatchChanges() *Store {
+	s.watch = true
+	return s
+}
+
+func (s *Store) watchFlag() string {
+	if s.watch {
+		return "1"
+	}
+	return ""
 }
 
 // Ping reports whether Redis answers.
@@ -201,7 +217,7 @@ func (s *Store) create(ctx context.Context, n int64, key string, inc *intake.Inc
 		kinds[i] = string(k)
 	}
 	args := append([]any{shard, id, n, at, inc.RegisteredAt.UnixMilli(), registrar(inc), string(inc.Channel),
-		strings.Join(kinds, ","), key}, hashFields(id, n, inc)...)
+		strings.Join(kinds, ","), key, s.watchFlag()}, hashFields(id, n, inc)...)
 	res, err := s.scripts.create.Run(ctx, s.rdb, []string{incKey}, args...).Text()
 	if err != nil {
 		return nil, fmt.Errorf("store incident %s: %w", id, err)
@@ -246,7 +262,7 @@ func hashFields(id string, n int64, inc *intake.Incident) []any {
 		"reported_at", t(inc.ReportedAt), "registered_at", t(inc.RegisteredAt), "updated_at", t(inc.RegisteredAt),
 		"entered_" + string(inc.State), t(inc.RegisteredAt),
 		"reopen_count", 0, "related_id", inc.RelatedID, "registered_by", inc.RegisteredBy,
-		"mail_ids", strings.Join(inc.MailIDs, " "), "mailbox", inc.Mailbox,
+		"mail_ids", strings.Join(inc.MailIDs, " "), "mailbox", inc.Mailbox, "conversation", inc.Conversation,
 	}
 }
 
@@ -269,7 +285,7 @@ func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (*inta
 		}
 		args = append(args, doc)
 	}
-	args = append(args, ch.Ref, encodePick(ch.Plan))
+	args = append(args, ch.Ref, s.watchFlag(), encodePick(ch.Plan))
 	for _, o := range ch.Plan.Outcomes {
 		args = append(args, encodeOutcome(o))
 	}
@@ -426,6 +442,7 @@ func hashToIncident(h map[string]string) *intake.Incident {
 	inc.Version, _ = strconv.ParseInt(h["ver"], 10, 64)
 	inc.MailIDs = strings.Fields(h["mail_ids"])
 	inc.Mailbox = h["mailbox"]
+	inc.Conversation = h["conversation"]
 	if v := h["closed_at"]; v != "" {
 		t := parseTime(v)
 		inc.ClosedAt = &t

@@ -40,6 +40,24 @@ local function queue(shard, inc, id, kind, ver, at, now_ms)
   redis.call('ZADD', shard .. ':outbox:' .. f[1], now_ms, mid)
 end
 
+-- watch queues a change notice for the watchers (the Slack triage channel
+-- and open Slack prompts) on the 'watch' route. Each delivery shows the
+-- incident as it is then, so only the newest notice is kept: the one it
+-- replaces would show the same.
+local function watch(shard, inc, id, ver, at, now_ms)
+  local mid = id .. ':change:' .. ver
+  local queue = shard .. ':outbox:watch'
+  local last = redis.call('HGET', inc, 'watch_mid')
+  if last and last ~= mid then
+    redis.call('ZREM', queue, last)
+    redis.call('DEL', shard .. ':outbox:msg:' .. last)
+  end
+  redis.call('HSET', shard .. ':outbox:msg:' .. mid, 'id', mid, 'incident', id, 'kind', 'change', 'channel', 'watch',
+    'lang', redis.call('HGET', inc, 'lang') or '', 'email', '', 'slack_id', '', 'created_at', at, 'attempts', 0, 'last_error', '')
+  redis.call('ZADD', queue, now_ms, mid)
+  redis.call('HSET', inc, 'watch_mid', mid)
+end
+
 local function reindex(shard, kind, old, new, seq, id)
   if old == new then return end
   if old and old ~= '' then redis.call('ZREM', shard .. ':idx:' .. kind .. ':' .. old, id) end
