@@ -94,3 +94,39 @@ func TestSurveyQuestionsCarryTheWebLinkInBothLanguages(t *testing.T) {
 		}
 	}
 }
+
+func TestChatPhrasesExistInEveryLanguageAndRender(t *testing.T) {
+	p, err := LoadPhrases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, es := p.Names("en"), p.Names("es")
+	if len(en) < 40 || strings.Join(en, ",") != strings.Join(es, ",") {
+		t.Fatalf("phrases differ or are missing:\nen %v\nes %v", en, es)
+	}
+	data := struct {
+		ID, Subject, State, URL, Priority string
+		Rating                            int
+	}{"INC-000042", "VPN down", "Analysis", "https://x.test/s/abc", "P2", 4}
+	for _, lang := range []string{"en", "es"} {
+		for _, name := range p.Names(lang) {
+			text, err := p.Text(lang, name, data)
+			if err != nil || text == "" {
+				t.Errorf("%s/%s: %q, %v", lang, name, text, err)
+			}
+		}
+	}
+	if got, _ := p.Text("es", "yes", data); got != "Sí, ya funciona" {
+		t.Errorf("Spanish yes button = %q", got)
+	}
+}
+
+func TestMissingChatPhraseIsAnError(t *testing.T) {
+	fsys := fstest.MapFS{
+		"en/chat/slack.tmpl": {Data: []byte(`{{define "yes"}}Yes{{end}}{{define "no"}}No{{end}}`)},
+		"es/chat/slack.tmpl": {Data: []byte(`{{define "yes"}}Sí{{end}}`)},
+	}
+	if _, err := LoadPhrasesFS(fsys); err == nil || !strings.Contains(err.Error(), "differ between languages") {
+		t.Fatalf("err = %v, want a parity error", err)
+	}
+}
