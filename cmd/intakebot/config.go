@@ -44,6 +44,7 @@ type Config struct {
 		Poll string `yaml:"poll"`
 	} `yaml:"outbox"`
 	Email                 EmailConfig            `yaml:"email"`
+	Slack                 SlackConfig            `yaml:"slack"`
 	Groups                []string               `yaml:"groups"`
 	DefaultGroup          string                 `yaml:"default_group"`
 	DefaultCategory       string                 `yaml:"default_category"`

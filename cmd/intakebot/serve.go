@@ -59,6 +59,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	}
 	defer closeRedis()
 	store := redisstore.New(rdb, cfg.Redis.Prefix)
+	if cfg.Slack.enabled() {
+		// The triage channel and Slack prompts follow every change.
+		store.WatchChanges()
+	}
 	if err := store.Ping(ctx); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
@@ -128,10 +132,29 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 			}()
 		}
 	}
+	slack, err := newSlackChannel(ctx, cfg, engine, store, links, rules, log)
+	if err != nil {
+		return err
+	}
+	if slack != nil {
+		notifiers[intake.ChannelSlack] = slack.bot.Notifier()
+		notifiers[workflow.ChannelWatch] = slack.bot.Watcher()
+		components = append(components, slack.bot)
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			if err := slack.run(workCtx); err != nil {
+				log.Error("slack socket mode stopped", "err", err)
+			}
+		}()
+		defer slack.bot.Close(context.Background())
+	}
 	caps := workflow.Caps{PerRecipient: cfg.Email.Caps.PerRecipient, PerIncident: cfg.Email.Caps.PerIncident, Window: time.Duration(cfg.Email.Caps.Window)}
 	for ch, n := range notifiers {
-		d := workflow.NewDispatcher(store, store, workflow.Renderer{Texts: texts, Links: links, Labels: rules}, ch, n, log, metrics, time.Now).
-			WithCaps(store, caps)
+		d := workflow.NewDispatcher(store, store, workflow.Renderer{Texts: texts, Links: links, Labels: rules}, ch, n, log, metrics, time.Now)
+		if ch == intake.ChannelEmail {
+			d.WithCaps(store, caps) // a mail loop is the storm to fear
+		}
 		if _, err := sched.AddFunc(cfg.Outbox.Poll, func() {
 			if _, err := d.Drain(workCtx); err != nil {
 				log.Error("outbox drain failed", "channel", ch, "err", err)
@@ -155,6 +178,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	root := http.NewServeMux()
 	root.Handle("/s/", surveylink.NewHandler(surveylink.Deps{Signer: signer, Incidents: engine, Answerer: engine,
 		Spender: store, Pages: pages, Log: log}))
+	if slack != nil && slack.cfg.Mode == "http" {
+		root.Handle("/slack/", slack.bot.HTTPHandler(slack.cfg.SigningSecret))
+	}
 	root.Handle("/", api)
 	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute}
 	fmt.Fprintf(stdout, "intakebot is serving the API on http://%s (try: curl http://%s/healthz)\n", ln.Addr(), ln.Addr())

@@ -1,0 +1,263 @@
+package slack
+
+import (
+	"strconv"
+
+	"github.com/intakebot/intakebot/intake"
+	slackapi "github.com/slack-go/slack"
+)
+
+// Ids of what people click and submit. The incident id travels in the
+// button's value or the modal's private metadata.
+const (
+	actionYes      = "survey_yes"
+	actionNo       = "survey_no"
+	actionRate     = "survey_rate_" // + 1..5
+	actionTake     = "agent_take"
+	actionAddNote  = "agent_action"
+	actionSolution = "agent_solution"
+	actionValidate = "agent_validate"
+	actionEscalate = "agent_escalate"
+	actionClose    = "agent_close"
+
+	viewReport   = "intakebot_report"
+	viewAction   = "intakebot_action"
+	viewEscalate = "intakebot_escalate"
+	// ShortcutCreate is the callback id of the "Create incident" message
+	// shortcut in the app's manifest.
+	ShortcutCreate = "intakebot_create_incident"
+	// ShortcutReport is the callback id of an optional global shortcut
+	// that opens the report form.
+	ShortcutReport = "intakebot_report_incident"
+)
+
+func plain(s string) *slackapi.TextBlockObject {
+	return slackapi.NewTextBlockObject(slackapi.PlainTextType, clip(s, 150), false, false)
+}
+
+func mrkdwn(s string) *slackapi.TextBlockObject {
+	return slackapi.NewTextBlockObject(slackapi.MarkdownType, clip(s, 3000), false, false)
+}
+
+func section(s string) slackapi.Block { return slackapi.NewSectionBlock(mrkdwn(s), nil, nil) }
+
+func button(id, label, value string, style slackapi.Style) *slackapi.ButtonBlockElement {
+	b := slackapi.NewButtonBlockElement(id, value, plain(label))
+	if style != "" {
+		b = b.WithStyle(style)
+	}
+	return b
+}
+
+func actions(blockID string, elems ...slackapi.BlockElement) slackapi.Block {
+	return slackapi.NewActionBlock(blockID, elems...)
+}
+
+// fields shows an incident's facts as "*label*\nvalue" pairs.
+func (b *Bot) fields(lang intake.Lang, pairs ...string) slackapi.Block {
+	var out []*slackapi.TextBlockObject
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			continue
+		}
+		out = append(out, mrkdwn("*"+b.text(lang, pairs[i], view{})+"*\n"+pairs[i+1]))
+	}
+	return slackapi.NewSectionBlock(nil, out, nil)
+}
+
+func (b *Bot) label(name string, lang intake.Lang) string {
+	if b.d.Labels == nil || name == "" {
+		return name
+	}
+	return b.d.Labels.Label(name, lang)
+}
+
+func (b *Bot) stateName(s intake.State, lang intake.Lang) string {
+	return b.text(lang, "state_"+string(s), view{})
+}
+
+// ackBlocks acknowledge a report: id, category, priority and next steps.
+func (b *Bot) ackBlocks(inc *intake.Incident, lang intake.Lang) (string, []slackapi.Block) {
+	head := b.text(lang, "ack", viewOf(inc))
+	return head, []slackapi.Block{
+		section(head),
+		b.fields(lang, "category", b.label(inc.Category, lang), "priority", string(inc.Priority), "service", b.label(inc.CI, lang)),
+		slackapi.NewContextBlock("", mrkdwn(b.text(lang, "ack_next", viewOf(inc)))),
+	}
+}
+
+// promptBlocks ask the validation (yes/no) or satisfaction (1-5) question.
+func (b *Bot) promptBlocks(inc *intake.Incident, step string, lang intake.Lang) (string, []slackapi.Block) {
+	v := viewOf(inc)
+	question := b.text(lang, step, v)
+	var buttons []slackapi.BlockElement
+	if step == intake.SurveyValidation {
+		buttons = append(buttons, button(actionYes, b.text(lang, "yes", v), inc.ID, slackapi.StylePrimary),
+			button(actionNo, b.text(lang, "no", v), inc.ID, slackapi.StyleDanger))
+	} else {
+		for r := 1; r <= 5; r++ {
+			buttons = append(buttons, button(actionRate+strconv.Itoa(r), strconv.Itoa(r), inc.ID, ""))
+		}
+	}
+	blocks := []slackapi.Block{section(question), actions("survey_"+step, buttons...)}
+	if b.d.Links != nil {
+		if url, err := b.d.Links.Link(inc.ID, step); err == nil {
+			v.URL = url
+			blocks = append(blocks, slackapi.NewContextBlock("", mrkdwn(b.text(lang, "web_link", v))))
+		}
+	}
+	return question, blocks
+}
+
+// answeredBlocks replace a prompt once it is answered: the answer, no buttons.
+func (b *Bot) answeredBlocks(inc *intake.Incident, step string, lang intake.Lang) (string, []slackapi.Block) {
+	v := viewOf(inc)
+	name := "answered_elsewhere"
+	if s, ok := lastSurvey(inc, step); ok {
+		switch {
+		case step == intake.SurveySatisfaction:
+			name, v.Rating = "answered_rating", s.Rating
+		case s.Answer == "yes":
+			name = "answered_yes"
+		default:
+			name = "answered_no"
+		}
+	}
+	text := b.text(lang, name, v)
+	return text, []slackapi.Block{section(text)}
+}
+
+// triageBlocks show an incident to agents, with the buttons that fit its state.
+func (b *Bot) triageBlocks(inc *intake.Incident) (string, []slackapi.Block) {
+	lang := b.cfg.TriageLang
+	v := viewOf(inc)
+	head := b.text(lang, "triage", v)
+	owner := inc.Owner
+	if owner == "" {
+		owner = "_" + b.text(lang, "nobody", v) + "_"
+	}
+	group := b.label(inc.Group, lang)
+	if inc.Level > 0 {
+		group += " · L" + strconv.Itoa(inc.Level)
+	}
+	reporter := firstOf(inc.Reporter.Name, inc.Reporter.Email)
+	if inc.Reporter.SlackID != "" {
+		reporter = "<@" + inc.Reporter.SlackID + ">"
+	}
+	blocks := []slackapi.Block{
+		section(head),
+		b.fields(lang, "state", "*"+b.stateName(inc.State, lang)+"*", "priority", string(inc.Priority),
+			"category", b.label(inc.Category, lang), "service", b.label(inc.CI, lang),
+			"owner", owner, "group", group, "reporter", reporter),
+	}
+	if desc := clip(inc.Description, 500); desc != "" && desc != inc.Subject {
+		blocks = append(blocks, slackapi.NewContextBlock("", plain(desc)))
+	}
+	var buttons []slackapi.BlockElement
+	add := func(id, phrase string, style slackapi.Style) {
+		buttons = append(buttons, button(id, b.text(lang, phrase, v), inc.ID, style))
+	}
+	switch inc.State {
+	case "analysis":
+		add(actionTake, "triage_take", slackapi.StylePrimary)
+		add(actionAddNote, "triage_action", "")
+		add(actionSolution, "triage_solution", "")
+		add(actionEscalate, "triage_escalate", "")
+	case "solution":
+		add(actionTake, "triage_take", "")
+		add(actionAddNote, "triage_action", "")
+		add(actionValidate, "triage_validate", slackapi.StylePrimary)
+		add(actionEscalate, "triage_escalate", "")
+	case "review":
+		add(actionClose, "triage_close", slackapi.StylePrimary)
+	}
+	if len(buttons) > 0 {
+		blocks = append(blocks, actions("triage", buttons...))
+	}
+	return head, blocks
+}
+
+// reportModal is the /incident form.
+func (b *Bot) reportModal(lang intake.Lang, initial string) slackapi.ModalViewRequest {
+	v := view{}
+	desc := slackapi.NewPlainTextInputBlockElement(nil, "description")
+	desc.Multiline = true
+	desc.InitialValue = clip(initial, 3000)
+	ci := slackapi.NewPlainTextInputBlockElement(nil, "ci")
+	var opts []*slackapi.OptionBlockObject
+	for _, l := range []intake.Level{intake.High, intake.Medium, intake.Low} {
+		opts = append(opts, slackapi.NewOptionBlockObject(string(l), plain(b.text(lang, "urgency_"+string(l), v)), nil))
+	}
+	urgency := slackapi.NewOptionsSelectBlockElement(slackapi.OptTypeStatic, nil, "urgency", opts...)
+	ciBlock := slackapi.NewInputBlock("ci", plain(b.text(lang, "modal_ci", v)), nil, ci)
+	ciBlock.Optional = true
+	urgencyBlock := slackapi.NewInputBlock("urgency", plain(b.text(lang, "modal_urgency", v)), nil, urgency)
+	urgencyBlock.Optional = true
+	return slackapi.ModalViewRequest{
+		Type:            slackapi.VTModal,
+		CallbackID:      viewReport,
+		PrivateMetadata: string(lang),
+		Title:           plain(clip(b.text(lang, "modal_title", v), 24)),
+		Submit:          plain(b.text(lang, "modal_submit", v)),
+		Close:           plain(b.text(lang, "modal_cancel", v)),
+		Blocks: slackapi.Blocks{BlockSet: []slackapi.Block{
+			slackapi.NewInputBlock("description", plain(b.text(lang, "modal_description", v)), nil, desc),
+			ciBlock, urgencyBlock,
+		}},
+	}
+}
+
+// actionModal asks an agent for an action's text.
+func (b *Bot) actionModal(id string) slackapi.ModalViewRequest {
+	lang, v := b.cfg.TriageLang, view{ID: id}
+	text := slackapi.NewPlainTextInputBlockElement(nil, "text")
+	text.Multiline = true
+	return slackapi.ModalViewRequest{
+		Type: slackapi.VTModal, CallbackID: viewAction, PrivateMetadata: id,
+		Title:  plain(clip(b.text(lang, "action_title", v), 24)),
+		Submit: plain(b.text(lang, "action_submit", v)),
+		Blocks: slackapi.Blocks{BlockSet: []slackapi.Block{
+			slackapi.NewInputBlock("text", plain(b.text(lang, "action_text", v)), nil, text),
+		}},
+	}
+}
+
+// escalateModal asks an agent for the group and level to escalate to.
+func (b *Bot) escalateModal(id string) slackapi.ModalViewRequest {
+	lang, v := b.cfg.TriageLang, view{ID: id}
+	var groups []*slackapi.OptionBlockObject
+	for _, g := range b.cfg.Groups {
+		groups = append(groups, slackapi.NewOptionBlockObject(g, plain(b.label(g, lang)), nil))
+	}
+	var levels []*slackapi.OptionBlockObject
+	for l := 1; l <= 3; l++ {
+		levels = append(levels, slackapi.NewOptionBlockObject(strconv.Itoa(l), plain("L"+strconv.Itoa(l)), nil))
+	}
+	groupBlock := slackapi.NewInputBlock("group", plain(b.text(lang, "escalate_group", v)), nil,
+		slackapi.NewOptionsSelectBlockElement(slackapi.OptTypeStatic, nil, "group", groups...))
+	groupBlock.Optional = true
+	levelBlock := slackapi.NewInputBlock("level", plain(b.text(lang, "escalate_level", v)), nil,
+		slackapi.NewOptionsSelectBlockElement(slackapi.OptTypeStatic, nil, "level", levels...))
+	levelBlock.Optional = true
+	var blocks []slackapi.Block
+	if len(groups) > 0 {
+		blocks = append(blocks, groupBlock)
+	}
+	blocks = append(blocks, levelBlock)
+	return slackapi.ModalViewRequest{
+		Type: slackapi.VTModal, CallbackID: viewEscalate, PrivateMetadata: id,
+		Title:  plain(clip(b.text(lang, "escalate_title", v), 24)),
+		Submit: plain(b.text(lang, "escalate_submit", v)),
+		Blocks: slackapi.Blocks{BlockSet: blocks},
+	}
+}
+
+// lastSurvey is the newest answer to a step.
+func lastSurvey(inc *intake.Incident, step string) (intake.SurveyResult, bool) {
+	for i := len(inc.Surveys) - 1; i >= 0; i-- {
+		if inc.Surveys[i].Step == step {
+			return inc.Surveys[i], true
+		}
+	}
+	return intake.SurveyResult{}, false
+}

@@ -1,0 +1,300 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/intakebot/intakebot/intake"
+	slackapi "github.com/slack-go/slack"
+)
+
+// noticeEvent names our messages' metadata: it carries the outbox id, so
+// that a message posted just before a crash is found, not posted again.
+const noticeEvent = "intakebot_notice"
+
+// postLock is how long one bot may hold the right to post a message.
+const postLock = time.Minute
+
+// Notifier delivers the reporter's messages (the outbox's slack route).
+type Notifier struct{ b *Bot }
+
+// Notifier returns the channel's notifier for reporter messages.
+func (b *Bot) Notifier() Notifier { return Notifier{b} }
+
+// Deliver posts one message to the reporter: in the report's thread, or
+// in a DM that then becomes the incident's thread.
+func (n Notifier) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.Incident) error {
+	b := n.b
+	lang := msg.Lang
+	if !lang.Valid() {
+		lang = inc.Reporter.Language
+	}
+	var text string
+	var blocks []slackapi.Block
+	switch msg.Kind {
+	case "ack":
+		text, blocks = b.ackBlocks(inc, lang)
+	case intake.SurveyValidation, intake.SurveySatisfaction:
+		text, blocks = b.promptBlocks(inc, msg.Kind, lang)
+	case "reopened", "closed":
+		text = b.text(lang, msg.Kind, viewOf(inc))
+		blocks = []slackapi.Block{section(text)}
+	default:
+		return fmt.Errorf("%w: slack has no message %q", intake.ErrUndeliverable, msg.Kind)
+	}
+	at, err := b.threadOf(ctx, inc)
+	if err != nil {
+		return err
+	}
+	if at.Channel == "" {
+		user := firstOf(msg.SlackID, inc.Reporter.SlackID)
+		if user == "" {
+			return fmt.Errorf("%w: %s has no Slack thread and no Slack user", intake.ErrUndeliverable, inc.ID)
+		}
+		if at.Channel, err = b.dm(ctx, user); err != nil {
+			return err
+		}
+	}
+	posted, err := b.postOnce(ctx, msg.ID, msg.Attempt > 1, at, text, blocks)
+	if err != nil {
+		return err
+	}
+	if at.TS == "" {
+		// The first message of a DM opens the incident's thread.
+		if err := b.d.State.LinkThread(ctx, inc.ID, posted.Channel, posted.TS); err != nil {
+			return err
+		}
+	}
+	if msg.Kind == intake.SurveyValidation || msg.Kind == intake.SurveySatisfaction {
+		return b.d.State.SetSlackRef(ctx, inc.ID, "prompt_"+msg.Kind, posted.String())
+	}
+	return nil
+}
+
+// threadOf is where the incident's Slack conversation is: the thread the
+// channel noted, else the one it was reported in, else none.
+func (b *Bot) threadOf(ctx context.Context, inc *intake.Incident) (thread, error) {
+	refs, err := b.d.State.SlackRefs(ctx, inc.ID)
+	if err != nil {
+		return thread{}, err
+	}
+	if t, ok := parseThread(refs["thread"]); ok {
+		return t, nil
+	}
+	t, _ := parseThread(inc.Conversation)
+	return t, nil
+}
+
+// dm opens (or finds) the DM channel with a user.
+func (b *Bot) dm(ctx context.Context, user string) (string, error) {
+	ch, _, _, err := b.api.OpenConversationContext(ctx, &slackapi.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
+	if err != nil {
+		return "", slackError("conversations.open", err)
+	}
+	return ch.ID, nil
+}
+
+// postOnce posts a message whose metadata carries key. When an earlier
+// attempt may have posted it (retry), it first looks for it in the thread
+// or channel, so a crash between posting and recording sends nothing
+// twice. A lock keeps two bots from posting it at the same time.
+func (b *Bot) postOnce(ctx context.Context, key string, retry bool, at thread, text string, blocks []slackapi.Block) (thread, error) {
+	ok, err := b.d.Locks.Lock(ctx, "post:"+key, postLock)
+	if err != nil {
+		return thread{}, err
+	}
+	if !ok {
+		return thread{}, fmt.Errorf("another bot is posting %s", key)
+	}
+	defer func() {
+		if err := b.d.Locks.Unlock(context.WithoutCancel(ctx), "post:"+key); err != nil {
+			b.d.Log.Warn("slack post unlock", "key", key, "err", err)
+		}
+	}()
+	if retry {
+		if ts, err := b.findPosted(ctx, at, key); err != nil {
+			return thread{}, err
+		} else if ts != "" {
+			return thread{at.Channel, ts}, nil
+		}
+	}
+	opts := []slackapi.MsgOption{slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...),
+		slackapi.MsgOptionMetadata(slackapi.SlackMetadata{EventType: noticeEvent, EventPayload: map[string]any{"id": key}})}
+	if at.TS != "" {
+		opts = append(opts, slackapi.MsgOptionTS(at.TS))
+	}
+	channel, ts, err := b.api.PostMessageContext(ctx, at.Channel, opts...)
+	if err != nil {
+		return thread{}, slackError("chat.postMessage", err)
+	}
+	return thread{channel, ts}, nil
+}
+
+// findPosted returns the ts of our message with key in a thread (or in
+// the channel's recent history), or "".
+func (b *Bot) findPosted(ctx context.Context, at thread, key string) (string, error) {
+	var msgs []slackapi.Message
+	if at.TS != "" {
+		replies, _, _, err := b.api.GetConversationRepliesContext(ctx, &slackapi.GetConversationRepliesParameters{
+			ChannelID: at.Channel, Timestamp: at.TS, Limit: 200, IncludeAllMetadata: true})
+		if err != nil {
+			return "", slackError("conversations.replies", err)
+		}
+		msgs = replies
+	} else {
+		hist, err := b.api.GetConversationHistoryContext(ctx, &slackapi.GetConversationHistoryParameters{
+			ChannelID: at.Channel, Limit: 100, IncludeAllMetadata: true})
+		if err != nil {
+			return "", slackError("conversations.history", err)
+		}
+		msgs = hist.Messages
+	}
+	for _, m := range msgs {
+		if m.Metadata.EventType == noticeEvent && m.Metadata.EventPayload["id"] == key {
+			return m.Timestamp, nil
+		}
+	}
+	return "", nil
+}
+
+// slackError keeps Slack's wait on a 429 for the outbox, and marks what
+// can never work (a channel that does not exist, a token without the
+// scope) as undeliverable.
+func slackError(method string, err error) error {
+	var limited *slackapi.RateLimitedError
+	if errors.As(err, &limited) {
+		return &intake.RetryLater{After: limited.RetryAfter, Err: fmt.Errorf("slack %s: %w", method, err)}
+	}
+	var se slackapi.SlackErrorResponse
+	if errors.As(err, &se) {
+		switch se.Err {
+		case "channel_not_found", "not_in_channel", "is_archived", "user_not_found", "missing_scope", "invalid_blocks", "msg_too_long", "no_text":
+			return fmt.Errorf("%w: slack %s: %s", intake.ErrUndeliverable, method, se.Err)
+		}
+	}
+	return fmt.Errorf("slack %s: %w", method, err)
+}
+
+// Watcher keeps Slack in step with incidents (the outbox's watch route):
+// the triage message shows the incident as it is, prompts that were
+// answered elsewhere lose their buttons, and e-mail reporters with a Slack
+// account get the survey questions by DM too.
+type Watcher struct{ b *Bot }
+
+// Watcher returns the channel's watcher of change notices.
+func (b *Bot) Watcher() Watcher { return Watcher{b} }
+
+// Deliver brings Slack up to date with one incident.
+func (w Watcher) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.Incident) error {
+	b := w.b
+	refs, err := b.d.State.SlackRefs(ctx, inc.ID)
+	if err != nil {
+		return err
+	}
+	if b.cfg.TriageChannel != "" {
+		if err := b.syncTriage(ctx, inc, refs); err != nil {
+			return err
+		}
+	}
+	if err := b.closeStalePrompts(ctx, inc, refs); err != nil {
+		return err
+	}
+	if b.cfg.SurveyEmailReporters && inc.ReplyChannel() == intake.ChannelEmail {
+		return b.promptByDM(ctx, inc, refs)
+	}
+	return nil
+}
+
+// syncTriage posts the incident's triage message once, then updates it.
+func (b *Bot) syncTriage(ctx context.Context, inc *intake.Incident, refs map[string]string) error {
+	text, blocks := b.triageBlocks(inc)
+	if t, ok := parseThread(refs["triage"]); ok {
+		if _, _, _, err := b.api.UpdateMessageContext(ctx, t.Channel, t.TS,
+			slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...)); err != nil {
+			return slackError("chat.update", err)
+		}
+		return nil
+	}
+	// "posting" notes an attempt: after a crash, the next one looks for
+	// the message before posting it.
+	key := "triage:" + inc.ID
+	retry := refs["triage_posting"] != ""
+	if !retry {
+		if err := b.d.State.SetSlackRef(ctx, inc.ID, "triage_posting", "1"); err != nil {
+			return err
+		}
+	}
+	posted, err := b.postOnce(ctx, key, retry, thread{Channel: b.cfg.TriageChannel}, text, blocks)
+	if err != nil {
+		return err
+	}
+	return b.d.State.SetSlackRef(ctx, inc.ID, "triage", posted.String())
+}
+
+// closeStalePrompts removes the buttons of prompts whose question is no
+// longer open (answered on the web, by mail, by phone, or by the other
+// prompt).
+func (b *Bot) closeStalePrompts(ctx context.Context, inc *intake.Incident, refs map[string]string) error {
+	for _, step := range []string{intake.SurveyValidation, intake.SurveySatisfaction} {
+		for _, name := range []string{"prompt_" + step, "dm_" + step} {
+			at, ok := parseThread(strings.SplitN(refs[name], "@", 2)[0])
+			if !ok || refs["done_"+at.String()] != "" || string(inc.State) == step && !roundOver(refs[name], inc, step) {
+				continue
+			}
+			text, blocks := b.answeredBlocks(inc, step, inc.Reporter.Language)
+			if _, _, _, err := b.api.UpdateMessageContext(ctx, at.Channel, at.TS,
+				slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...)); err != nil {
+				return slackError("chat.update", err)
+			}
+			if err := b.d.State.SetSlackRef(ctx, inc.ID, "done_"+at.String(), "1"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// roundOver tells a DM prompt of an earlier round of the step (the
+// incident went back to analysis and came to the step again).
+func roundOver(ref string, inc *intake.Incident, step string) bool {
+	_, round, ok := strings.Cut(ref, "@")
+	return ok && round != roundOf(inc, step)
+}
+
+func roundOf(inc *intake.Incident, step string) string {
+	return inc.EnteredAt[intake.State(step)].UTC().Format(time.RFC3339Nano)
+}
+
+// promptByDM asks an e-mail reporter who is also a Slack user the open
+// survey question in a DM, once per round.
+func (b *Bot) promptByDM(ctx context.Context, inc *intake.Incident, refs map[string]string) error {
+	step := string(inc.State)
+	if step != intake.SurveyValidation && step != intake.SurveySatisfaction || inc.Reporter.Email == "" {
+		return nil
+	}
+	round := roundOf(inc, step)
+	if _, r, _ := strings.Cut(refs["dm_"+step], "@"); r == round {
+		return nil
+	}
+	user, err := b.api.GetUserByEmailContext(ctx, inc.Reporter.Email)
+	if err != nil {
+		var se slackapi.SlackErrorResponse
+		if errors.As(err, &se) && se.Err == "users_not_found" {
+			return nil // not a Slack user: the mail is the only way
+		}
+		return slackError("users.lookupByEmail", err)
+	}
+	channel, err := b.dm(ctx, user.ID)
+	if err != nil {
+		return err
+	}
+	text, blocks := b.promptBlocks(inc, step, inc.Reporter.Language)
+	posted, err := b.postOnce(ctx, "dm:"+inc.ID+":"+step+":"+round, true, thread{Channel: channel}, text, blocks)
+	if err != nil {
+		return err
+	}
+	return b.d.State.SetSlackRef(ctx, inc.ID, "dm_"+step, posted.String()+"@"+round)
+}
