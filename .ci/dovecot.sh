@@ -1,9 +1,12 @@
-# Sourced by .ci/run and scripts/bench-email: installs Dovecot's IMAP
-# server when missing and starts a throwaway one on a free loopback port,
-# with plain-text logins, maildirs under a temporary folder, and the users
-# helpdesk@example.test and ana@example.test (password "secret"). Sets
-# DOVECOT_PORT, DOVECOT_MAIL (the maildir root; one folder per user) and
-# DOVECOT_UID (the owner mail files must have). Needs root.
+# shellcheck shell=bash
+# Sourced by .ci/test and scripts/bench-email, after .ci/redis.sh (it uses
+# free_port and on_exit from there): installs Dovecot's IMAP server when
+# missing and starts a throwaway one on a free loopback port, with plain-text
+# logins, maildirs under a temporary folder, and the users
+# helpdesk@example.test and ana@example.test (password "secret"), stopped
+# when the calling script exits. Sets DOVECOT_PORT, DOVECOT_MAIL (the maildir
+# root; one folder per user) and DOVECOT_UID (the owner mail files must
+# have). Needs root.
 
 ensure_dovecot() {
   if [ -x /usr/sbin/dovecot ]; then
@@ -58,8 +61,8 @@ protocol imap {
   mail_max_userip_connections = 100
 }
 CONF
+  on_exit stop_dovecot
   /usr/sbin/dovecot -c "$DOVECOT_DIR/dovecot.conf"
-  trap 'stop_dovecot; stop_redis' EXIT
   for _ in $(seq 1 100); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$DOVECOT_PORT") 2>/dev/null; then
       export DOVECOT_PORT DOVECOT_MAIL DOVECOT_UID

@@ -122,7 +122,7 @@ func (f *fixture) get(id string) *intake.Incident {
 // spentMarkers counts the links spent so far.
 func (f *fixture) spentMarkers() int {
 	f.t.Helper()
-	keys, err := f.rdb.Keys(context.Background(), f.prefix+":{links}:spent:*").Result()
+	keys, err := redistest.Keys(context.Background(), f.rdb, f.prefix+":{links}:spent:*")
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -8,10 +8,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"sort"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,25 +98,56 @@ func New(t testing.TB, connect Connector) (redis.UniversalClient, string) {
 	_, _ = rand.Read(b)
 	prefix := "test" + hex.EncodeToString(b)
 	t.Cleanup(func() {
-		deleteKeys(rdb, prefix)
-		rdb.Close()
+		defer rdb.Close()
+		if err := deleteKeys(rdb, prefix); err != nil && !errors.Is(err, redis.ErrClosed) {
+			t.Errorf("redistest: deleting the keys of prefix %s: %v", prefix, err)
+		}
 	})
 	return rdb, prefix
 }
 
-func deleteKeys(rdb redis.UniversalClient, prefix string) {
-	ctx := context.Background()
-	del := func(ctx context.Context, c *redis.Client) error {
-		iter := c.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+// Keys returns the keys matching pattern on every master. On Redis Cluster
+// KEYS through a ClusterClient is answered by one node only, so tests that
+// look for keys use this; give it a pattern under the test's own prefix.
+func Keys(ctx context.Context, rdb redis.UniversalClient, pattern string) ([]string, error) {
+	var mu sync.Mutex
+	var keys []string
+	err := eachMaster(ctx, rdb, func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, pattern, 1000).Iterator()
 		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
+			mu.Lock()
+			keys = append(keys, iter.Val())
+			mu.Unlock()
 		}
 		return iter.Err()
-	}
+	})
+	sort.Strings(keys)
+	return keys, err
+}
+
+// eachMaster runs fn on the one Redis, or on every master of a Cluster
+// (concurrently).
+func eachMaster(ctx context.Context, rdb redis.UniversalClient, fn func(context.Context, *redis.Client) error) error {
 	switch c := rdb.(type) {
 	case *redis.ClusterClient:
-		_ = c.ForEachMaster(ctx, del)
+		return c.ForEachMaster(ctx, fn)
 	case *redis.Client:
-		_ = del(ctx, c)
+		return fn(ctx, c)
+	default:
+		return fmt.Errorf("redistest: unsupported client %T", rdb)
 	}
+}
+
+// deleteKeys removes the prefix's keys: SCAN and DEL on every master, as a
+// Cluster spreads them over its nodes.
+func deleteKeys(rdb redis.UniversalClient, prefix string) error {
+	return eachMaster(context.Background(), rdb, func(ctx context.Context, c *redis.Client) error {
+		iter := c.Scan(ctx, 0, prefix+":*", 1000).Iterator()
+		for iter.Next(ctx) {
+			if err := c.Del(ctx, iter.Val()).Err(); err != nil {
+				return err
+			}
+		}
+		return iter.Err()
+	})
 }

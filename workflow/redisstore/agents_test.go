@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/workflow/redisstore"
 )
 
@@ -34,7 +35,10 @@ func TestAgentsAndTokens(t *testing.T) {
 		}
 	}
 	// Only the token's hash is stored.
-	keys, _ := f.rdb.Keys(ctx, "*agents*").Result()
+	keys, err := redistest.Keys(ctx, f.rdb, f.prefix+":*agents*")
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("agent keys %q: %v", keys, err)
+	}
 	for _, k := range keys {
 		vals, _ := f.rdb.HGetAll(ctx, k).Result()
 		for field, v := range vals {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/workflow"
 )
 
@@ -345,9 +346,14 @@ func TestCounterGoingBackNeverReusesAnIncident(t *testing.T) {
 	first := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelPhone, Subject: "Ana's printer"}))
 	keyed := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "keyed", Key: "<k@x>"}))
 	// A failover that lost the counter's latest writes.
-	keys, _ := f.rdb.Keys(ctx, "*:seq").Result()
+	keys, err := redistest.Keys(ctx, f.rdb, f.prefix+":*:seq")
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("counter keys %q: %v", keys, err)
+	}
 	for _, k := range keys {
-		f.rdb.Set(ctx, k, 0, 0)
+		if err := f.rdb.Set(ctx, k, 0, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	second := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelPhone, Subject: "printer on fire"}))
 	if second.ID == first.ID || second.ID == keyed.ID || second.Subject != "printer on fire" {
@@ -368,10 +374,19 @@ func TestMigrateCarriesTheOldCounter(t *testing.T) {
 	for range 3 {
 		must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelPhone, Subject: "x"}))
 	}
-	// An older deployment kept the counter at P:seq.
-	keys, _ := f.rdb.Keys(ctx, "*:{keys}:seq").Result()
-	prefix := strings.TrimSuffix(keys[0], ":{keys}:seq")
-	f.rdb.Rename(ctx, keys[0], prefix+":seq")
+	// An older deployment kept the counter at P:seq. Not RENAME: on Redis
+	// Cluster the two keys are in different slots (CROSSSLOT).
+	seq := f.prefix + ":{keys}:seq"
+	n, err := f.rdb.Get(ctx, seq).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.rdb.Set(ctx, f.prefix+":seq", n, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.rdb.Del(ctx, seq).Err(); err != nil {
+		t.Fatal(err)
+	}
 	if err := f.store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,7 @@ func (c *clock) Add(d time.Duration) {
 type fixture struct {
 	rules  *intake.Rules
 	rdb    redis.UniversalClient
+	prefix string // the store's key prefix, the test's own
 	store  *redisstore.Store
 	engine *workflow.Engine
 	clock  *clock
@@ -75,7 +76,7 @@ func newFixtureOn(t testing.TB, rdb redis.UniversalClient, prefix string) *fixtu
 	store := redisstore.New(rdb, prefix)
 	m := workflow.NewMetrics(prometheus.NewRegistry())
 	r := rules(t)
-	return &fixture{rdb: rdb, store: store, engine: workflow.NewEngine(store, r, m, c.Now), clock: c, texts: texts, m: m, rules: r}
+	return &fixture{rdb: rdb, prefix: prefix, store: store, engine: workflow.NewEngine(store, r, m, c.Now), clock: c, texts: texts, m: m, rules: r}
 }
 
 func (f *fixture) dispatcher(ch intake.Channel, n workflow.Notifier) *workflow.Dispatcher {
