@@ -167,7 +167,13 @@ type Incident struct {
 	Surveys     []SurveyResult `json:"surveys"`
 	Attachments []Attachment   `json:"attachments"`
 	ReopenCount int            `json:"reopen_count"`
-	RelatedID   string         `json:"related_id,omitempty"`
+	// Flags are marks the bot set, with when: SLA warnings and breaches
+	// (sla_response_warning, sla_resolution_breach, ...).
+	Flags map[string]time.Time `json:"flags,omitempty"`
+	// Repeats counts how often the alert behind an event incident fired
+	// again while it was open.
+	Repeats   int    `json:"repeats,omitempty"`
+	RelatedID string `json:"related_id,omitempty"`
 	// RegisteredBy is the agent who registered the report, if an agent did.
 	RegisteredBy string `json:"registered_by,omitempty"`
 	// Mailbox is the help-desk address the report was sent to, if any.

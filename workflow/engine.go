@@ -47,6 +47,8 @@ type Change struct {
 	Action   *intake.Action       `json:"action,omitempty"`
 	Comment  *intake.Comment      `json:"comment,omitempty"`
 	Survey   *intake.SurveyResult `json:"survey,omitempty"`
+	// Flag marks the incident (an SLA warning or breach) with the time.
+	Flag string `json:"flag,omitempty"`
 }
 
 // Limits on what people may write (see intake).
@@ -248,6 +250,9 @@ func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (*in
 		e.metrics.refused(ev.Kind, re.Code)
 	case err == nil:
 		e.metrics.applied(ev.Kind)
+		if ch.Survey != nil && inc.Version > 0 {
+			e.metrics.answered(ch.Survey)
+		}
 	}
 	return inc, err
 }
@@ -309,4 +314,32 @@ func checkText(s string, max int) error {
 		return fmt.Errorf("%w: text is not valid UTF-8", intake.ErrInvalid)
 	}
 	return nil
+}
+
+// Remind asks the open survey question again (a timer).
+func (e *Engine) Remind(ctx context.Context, id string, by intake.Actor, note string) (*intake.Incident, error) {
+	return e.apply(ctx, id, Event{Kind: EventRemind, Actor: by}, Change{Note: note})
+}
+
+// SkipSurvey ends the satisfaction step without a rating, saying why.
+func (e *Engine) SkipSurvey(ctx context.Context, id string, by intake.Actor, note string) (*intake.Incident, error) {
+	return e.apply(ctx, id, Event{Kind: EventSkipSurvey, Actor: by}, Change{Note: note})
+}
+
+// Flag marks the incident (an SLA warning or breach), saying why.
+func (e *Engine) Flag(ctx context.Context, id string, by intake.Actor, flag, note string) (*intake.Incident, error) {
+	if flag == "" || strings.ContainsAny(flag, " \t\r\n") {
+		return nil, fmt.Errorf("%w: a flag is one word", intake.ErrInvalid)
+	}
+	return e.apply(ctx, id, Event{Kind: EventSLA, Actor: by}, Change{Flag: flag, Note: note})
+}
+
+// Repeat counts another firing of the alert behind an open incident.
+func (e *Engine) Repeat(ctx context.Context, id string, by intake.Actor, note string) (*intake.Incident, error) {
+	return e.apply(ctx, id, Event{Kind: EventRepeat, Actor: by}, Change{Note: note})
+}
+
+// Recovered notes that the alert behind an incident resolved.
+func (e *Engine) Recovered(ctx context.Context, id string, by intake.Actor, note string) (*intake.Incident, error) {
+	return e.apply(ctx, id, Event{Kind: EventRecovered, Actor: by}, Change{Note: note})
 }

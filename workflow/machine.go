@@ -44,6 +44,11 @@ const (
 	EventComment      EventKind = "comment"      // the reporter says something more
 	EventReopen       EventKind = "reopen"       // automatic: no_solution sends the case back
 	EventReask        EventKind = "reask"        // an unclear answer: the question is sent again
+	EventRemind       EventKind = "remind"       // timer: the open question is asked again
+	EventSkipSurvey   EventKind = "skip_survey"  // timer or system event: satisfaction ends without a rating
+	EventSLA          EventKind = "sla"          // timer: an SLA target is near or missed
+	EventRepeat       EventKind = "repeat"       // system event: the same alert fired again
+	EventRecovered    EventKind = "recovered"    // system event: the alert resolved
 )
 
 // Who may cause a transition.
@@ -60,8 +65,11 @@ const (
 	Answerer Who = "answerer"
 	// Participant is anyone: reporter, agent or system.
 	Participant Who = "participant"
-	// System is the bot itself.
+	// System is the bot itself, moving on at once from a transient state.
 	System Who = "system"
+	// Bot is the bot acting on a timer or a system event: only an actor of
+	// kind system may cause these events.
+	Bot Who = "bot"
 )
 
 // Rule is one row of the transition table. To is empty for events that do not
@@ -84,6 +92,9 @@ const (
 	NoticeSatisfaction NoticeKind = "satisfaction"
 	NoticeReopened     NoticeKind = "reopened"
 	NoticeClosed       NoticeKind = "closed"
+	// Reminders ask the open question again after a while without answer.
+	NoticeRemindValidation   NoticeKind = "remind_validation"
+	NoticeRemindSatisfaction NoticeKind = "remind_satisfaction"
 )
 
 // NoticeChange tells the watchers (the Slack triage channel and open Slack
@@ -96,13 +107,14 @@ const ChannelWatch intake.Channel = "watch"
 
 // Notices lists every notice kind; each has a template in every language.
 func Notices() []NoticeKind {
-	return []NoticeKind{NoticeAck, NoticeValidation, NoticeSatisfaction, NoticeReopened, NoticeClosed}
+	return []NoticeKind{NoticeAck, NoticeValidation, NoticeSatisfaction, NoticeReopened, NoticeClosed,
+		NoticeRemindValidation, NoticeRemindSatisfaction}
 }
 
 // Table is the whole service model as data. Every rule the API, Slack and
 // email paths obey is here or in Decide, and nowhere else.
 func Table() []Rule {
-	return []Rule{
+	t := []Rule{
 		{From: Analysis, Event: EventMove, To: Solution, Who: AnyAgent},
 		{From: Solution, Event: EventMove, To: Validation, Who: AnyAgent, Notify: NoticeValidation},
 		{From: Validation, Event: EventAnswerYes, To: Satisfaction, Who: Answerer, Notify: NoticeSatisfaction},
@@ -130,7 +142,20 @@ func Table() []Rule {
 
 		{From: Validation, Event: EventReask, Who: Answerer, Notify: NoticeValidation},
 		{From: Satisfaction, Event: EventReask, Who: Answerer, Notify: NoticeSatisfaction},
+
+		{From: Validation, Event: EventRemind, Who: Bot, Notify: NoticeRemindValidation},
+		{From: Satisfaction, Event: EventRemind, Who: Bot, Notify: NoticeRemindSatisfaction},
+		{From: Satisfaction, Event: EventSkipSurvey, To: Review, Who: Bot},
 	}
+	// What the bot notes on any open incident: SLA warnings and breaches,
+	// and what an alert's source says again.
+	for _, s := range []intake.State{Analysis, Solution, Validation, Satisfaction, Review} {
+		t = append(t, Rule{From: s, Event: EventSLA, Who: Bot}, Rule{From: s, Event: EventRepeat, Who: Bot})
+		if s != Validation {
+			t = append(t, Rule{From: s, Event: EventRecovered, Who: Bot})
+		}
+	}
+	return t
 }
 
 // Facts is what Decide needs to know about an incident.
@@ -273,6 +298,8 @@ func allowed(who Who, f Facts, a intake.Actor) error {
 			(a.Kind == intake.ActorAgent && a.Via == "phone")
 	case Participant:
 		ok = a.Kind != ""
+	case Bot:
+		ok = a.Kind == intake.ActorSystem
 	}
 	if ok {
 		return nil
@@ -281,6 +308,7 @@ func allowed(who Who, f Facts, a intake.Actor) error {
 		AnyAgent:     "only an agent may do this",
 		OwnerOrAdmin: "only the incident's owner or an admin may do this",
 		Answerer:     "only the reporter may answer; an agent may record an answer given by phone",
+		Bot:          "only the bot itself does this",
 	}[who]
 	if msg == "" {
 		msg = "not allowed"

@@ -12,6 +12,8 @@ type Metrics struct {
 	refusedTotal     *prometheus.CounterVec
 	deliveredTotal   *prometheus.CounterVec
 	failedTotal      *prometheus.CounterVec
+	slaTotal         *prometheus.CounterVec
+	answersTotal     *prometheus.CounterVec
 }
 
 // NewMetrics creates the engine's metrics and registers them with reg.
@@ -32,8 +34,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		failedTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "intakebot_outbox_failures_total", Help: "Failed delivery attempts, by channel.",
 		}, []string{"channel"}),
+		slaTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "intakebot_sla_flags_total", Help: "SLA warnings and breaches raised, by flag and priority.",
+		}, []string{"flag", "priority"}),
+		answersTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "intakebot_survey_answers_total", Help: "Survey answers recorded, by step, answer and channel (timer: by silence).",
+		}, []string{"step", "answer", "via"}),
 	}
-	reg.MustRegister(m.registeredTotal, m.transitionsTotal, m.refusedTotal, m.deliveredTotal, m.failedTotal)
+	reg.MustRegister(m.registeredTotal, m.transitionsTotal, m.refusedTotal, m.deliveredTotal, m.failedTotal, m.slaTotal, m.answersTotal)
 	return m
 }
 
@@ -46,3 +54,13 @@ func (m *Metrics) delivered(c intake.Channel, kind string) {
 	m.deliveredTotal.WithLabelValues(string(c), kind).Inc()
 }
 func (m *Metrics) failed(c intake.Channel) { m.failedTotal.WithLabelValues(string(c)).Inc() }
+func (m *Metrics) sla(flag string, p intake.Priority) {
+	m.slaTotal.WithLabelValues(flag, string(p)).Inc()
+}
+func (m *Metrics) answered(s *intake.SurveyResult) {
+	answer := s.Answer
+	if s.Step == intake.SurveySatisfaction {
+		answer = string(rune('0' + s.Rating))
+	}
+	m.answersTotal.WithLabelValues(s.Step, answer, s.Via).Inc()
+}

@@ -211,6 +211,18 @@ func Backoff(attempt int) time.Duration {
 	return min(d, time.Hour)
 }
 
+// SurveyStep is the survey question a notice asks (validation or
+// satisfaction), reminders included, or "".
+func SurveyStep(k NoticeKind) string {
+	switch k {
+	case NoticeValidation, NoticeRemindValidation:
+		return intake.SurveyValidation
+	case NoticeSatisfaction, NoticeRemindSatisfaction:
+		return intake.SurveySatisfaction
+	}
+	return ""
+}
+
 // noticeData is what templates may use.
 type noticeData struct {
 	ID, Subject, Category, Priority, CI, ReporterName, Owner string
@@ -233,7 +245,7 @@ func (r Renderer) Render(q intake.Notice, inc *intake.Incident) (intake.Outgoing
 		ID: inc.ID, Subject: inc.Subject, Category: label(inc.Category), Priority: string(inc.Priority),
 		CI: label(inc.CI), ReporterName: inc.Reporter.Name, Owner: inc.Owner,
 	}
-	if step := q.Kind; r.Links != nil && (step == string(NoticeValidation) || step == string(NoticeSatisfaction)) {
+	if step := SurveyStep(NoticeKind(q.Kind)); r.Links != nil && step != "" {
 		url, err := r.Links.Link(inc.ID, step)
 		if err != nil {
 			return intake.Outgoing{}, fmt.Errorf("sign survey link: %w", err)

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/intakebot/intakebot/intake"
 	slackapi "github.com/slack-go/slack"
@@ -149,6 +150,17 @@ func (b *Bot) triageBlocks(inc *intake.Incident) (string, []slackapi.Block) {
 		b.fields(lang, "state", "*"+b.stateName(inc.State, lang)+"*", "priority", string(inc.Priority),
 			"category", b.label(inc.Category, lang), "service", b.label(inc.CI, lang),
 			"owner", owner, "group", group, "reporter", reporter),
+	}
+	var marks []string
+	for _, flag := range sortedFlags(inc.Flags) {
+		marks = append(marks, ":warning: "+b.text(lang, "flag_"+flag, v))
+	}
+	if inc.Repeats > 0 {
+		v.Rating = inc.Repeats
+		marks = append(marks, b.text(lang, "repeats", v))
+	}
+	if len(marks) > 0 {
+		blocks = append(blocks, slackapi.NewContextBlock("", mrkdwn(strings.Join(marks, " · "))))
 	}
 	if desc := clip(inc.Description, 500); desc != "" && desc != inc.Subject {
 		blocks = append(blocks, slackapi.NewContextBlock("", plain(desc)))

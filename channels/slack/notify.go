@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -39,6 +40,10 @@ func (n Notifier) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.
 		text, blocks = b.ackBlocks(inc, lang)
 	case intake.SurveyValidation, intake.SurveySatisfaction:
 		text, blocks = b.promptBlocks(inc, msg.Kind, lang)
+	case "remind_" + intake.SurveyValidation, "remind_" + intake.SurveySatisfaction:
+		text, blocks = b.promptBlocks(inc, strings.TrimPrefix(msg.Kind, "remind_"), lang)
+		text = b.text(lang, "reminder", viewOf(inc)) + " " + text
+		blocks[0] = section(text)
 	case "reopened", "closed":
 		text = b.text(lang, msg.Kind, viewOf(inc))
 		blocks = []slackapi.Block{section(text)}
@@ -68,8 +73,10 @@ func (n Notifier) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.
 			return err
 		}
 	}
-	if msg.Kind == intake.SurveyValidation || msg.Kind == intake.SurveySatisfaction {
-		return b.d.State.SetSlackRef(ctx, inc.ID, "prompt_"+msg.Kind, posted.String())
+	if step := strings.TrimPrefix(msg.Kind, "remind_"); step == intake.SurveyValidation || step == intake.SurveySatisfaction {
+		// The newest prompt is the one to close when answered; an older one
+		// still works and is closed by its own click.
+		return b.d.State.SetSlackRef(ctx, inc.ID, "prompt_"+step, posted.String())
 	}
 	return nil
 }
@@ -216,7 +223,7 @@ func (b *Bot) syncTriage(ctx context.Context, inc *intake.Incident, refs map[str
 			slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...)); err != nil {
 			return slackError("chat.update", err)
 		}
-		return nil
+		return b.announceFlags(ctx, inc, refs)
 	}
 	// "posting" notes an attempt: after a crash, the next one looks for
 	// the message before posting it.
@@ -231,7 +238,46 @@ func (b *Bot) syncTriage(ctx context.Context, inc *intake.Incident, refs map[str
 	if err != nil {
 		return err
 	}
-	return b.d.State.SetSlackRef(ctx, inc.ID, "triage", posted.String())
+	if err := b.d.State.SetSlackRef(ctx, inc.ID, "triage", posted.String()); err != nil {
+		return err
+	}
+	refs["triage"] = posted.String()
+	return b.announceFlags(ctx, inc, refs)
+}
+
+// announceFlags posts each SLA warning or breach once, in the thread of
+// the incident's triage card, so that agents are told, not only shown.
+func (b *Bot) announceFlags(ctx context.Context, inc *intake.Incident, refs map[string]string) error {
+	card, ok := parseThread(refs["triage"])
+	if !ok {
+		return nil
+	}
+	for _, flag := range sortedFlags(inc.Flags) {
+		if refs["announced_"+flag] != "" {
+			continue
+		}
+		v := viewOf(inc)
+		v.State = b.text(b.cfg.TriageLang, "flag_"+flag, v)
+		text := b.text(b.cfg.TriageLang, "flag_raised", v)
+		if _, err := b.postOnce(ctx, "flag:"+inc.ID+":"+flag, true, card, text, []slackapi.Block{section(text)}); err != nil {
+			return err
+		}
+		if err := b.d.State.SetSlackRef(ctx, inc.ID, "announced_"+flag, "1"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sortedFlags(flags map[string]time.Time) []string {
+	out := make([]string, 0, len(flags))
+	for f := range flags {
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return flags[out[i]].Before(flags[out[j]]) || flags[out[i]].Equal(flags[out[j]]) && out[i] < out[j]
+	})
+	return out
 }
 
 // closeStalePrompts removes the buttons of prompts whose question is no

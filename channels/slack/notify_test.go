@@ -126,3 +126,40 @@ func TestEmailReporterMayAnswerInSlack(t *testing.T) {
 		t.Fatalf("ephemerals = %+v", eph)
 	}
 }
+
+// A reminder asks again, with buttons, in the reporter's language; an SLA
+// breach is flagged on the triage card and told once in its thread.
+func TestRemindersAndSLAFlagsReachSlack(t *testing.T) {
+	w := newWorld(t)
+	inc, ts := w.toValidation(ana, "la impresora no imprime")
+	bot := intake.Actor{Kind: intake.ActorSystem, Name: "intakebot", Via: "timer"}
+	if _, err := w.engine.Remind(w.ctx, inc.ID, bot, "reminder 1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.engine.Flag(w.ctx, inc.ID, bot, workflow.FlagResolutionBreach, "resolution target missed"); err != nil {
+		t.Fatal(err)
+	}
+	w.drain()
+	w.drain()
+	msgs := w.botMessages(ana)
+	last := msgs[len(msgs)-1]
+	if last.ThreadTS != ts || !strings.HasPrefix(last.Text, "Recordatorio:") || !strings.Contains(string(last.Blocks), actionYes) {
+		t.Fatalf("reminder = %s / %s", last.Text, last.Blocks)
+	}
+	var card, told []string
+	for _, m := range w.botMessages(triage) {
+		if m.ThreadTS == "" {
+			card = append(card, string(m.Blocks))
+		} else {
+			told = append(told, m.Text)
+		}
+	}
+	if len(card) != 1 || !strings.Contains(card[0], "resolution target missed") || len(told) != 1 || !strings.Contains(told[0], "resolution target missed") {
+		t.Fatalf("triage card %v, thread %v", card, told)
+	}
+	// The reminder's buttons answer like the question's.
+	w.click(ana, last.Channel, last.TS, actionYes, inc.ID)
+	if got := w.incident(inc.ID); got.State != "satisfaction" {
+		t.Fatalf("state = %s", got.State)
+	}
+}

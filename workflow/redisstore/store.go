@@ -84,6 +84,10 @@ var (
 	luaInboundRelease string
 	//go:embed lua/allow.lua
 	luaAllow string
+	//go:embed lua/due_claim.lua
+	luaDueClaim string
+	//go:embed lua/due_done.lua
+	luaDueDone string
 	//go:embed lua/add_attachments.lua
 	luaAddAttachments string
 )
@@ -99,6 +103,7 @@ type Store struct {
 type scripts struct {
 	create, apply, get, page, claim, delivered, failed, addAgent, rememberMail, allocate *redis.Script
 	inboundBegin, inboundRecord, inboundRelease, allow, addAttachments                   *redis.Script
+	dueClaim, dueDone                                                                    *redis.Script
 }
 
 // New returns a store using keys under prefix.
@@ -111,6 +116,7 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 		inboundBegin: redis.NewScript(luaInboundBegin), inboundRecord: redis.NewScript(luaInboundRecord),
 		inboundRelease: redis.NewScript(luaInboundRelease),
 		allow:          redis.NewScript(luaAllow), addAttachments: redis.NewScript(luaCommon + "\n" + luaAddAttachments),
+		dueClaim:       redis.NewScript(luaDueClaim), dueDone: redis.NewScript(luaDueDone),
 	}}
 }
 
@@ -285,7 +291,7 @@ func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (*inta
 		}
 		args = append(args, doc)
 	}
-	args = append(args, ch.Ref, s.watchFlag(), encodePick(ch.Plan))
+	args = append(args, ch.Ref, s.watchFlag(), ch.Flag, encodePick(ch.Plan))
 	for _, o := range ch.Plan.Outcomes {
 		args = append(args, encodeOutcome(o))
 	}
@@ -443,6 +449,7 @@ func hashToIncident(h map[string]string) *intake.Incident {
 	inc.MailIDs = strings.Fields(h["mail_ids"])
 	inc.Mailbox = h["mailbox"]
 	inc.Conversation = h["conversation"]
+	inc.Repeats, _ = strconv.Atoi(h["repeats"])
 	if v := h["closed_at"]; v != "" {
 		t := parseTime(v)
 		inc.ClosedAt = &t
@@ -450,6 +457,12 @@ func hashToIncident(h map[string]string) *intake.Incident {
 	for k, v := range h {
 		if st, ok := strings.CutPrefix(k, "entered_"); ok {
 			inc.EnteredAt[intake.State(st)] = parseTime(v)
+		}
+		if flag, ok := strings.CutPrefix(k, "flag_"); ok {
+			if inc.Flags == nil {
+				inc.Flags = map[string]time.Time{}
+			}
+			inc.Flags[flag] = parseTime(v)
 		}
 	}
 	return inc

@@ -1,7 +1,8 @@
 -- KEYS[1] incident hash. ARGV: shard, id, now_ms, at, actor, event, via,
 -- note, owner, group, level, category, action, comment, survey (JSON or ''),
 -- ref (the source message's id, or ''), watch ('1' queues a change notice
--- for the watchers), pick, then one outcome per plan index.
+-- for the watchers), flag (a name to mark the incident with, or ''), pick,
+-- then one outcome per plan index.
 --
 -- pick is ";state=none,self,other;..." giving, for each state and owner
 -- relation, the plan index of the outcome. An outcome is "ERR" (refused:
@@ -18,13 +19,13 @@ if ref ~= '' and redis.call('HEXISTS', inc .. ':refs', ref) == 1 then
   return {'DUP', {'id', id, 'state', state, 'owner', owner, 'ver', tostring(ver - 1)}}
 end
 
-local none, self, other = string.match(ARGV[18], ';' .. state .. '=(%d+),(%d+),(%d+)')
+local none, self, other = string.match(ARGV[19], ';' .. state .. '=(%d+),(%d+),(%d+)')
 if not none then return {'BADSTATE', state} end
 local index = none
 if owner ~= '' then
   if owner == actor then index = self else index = other end
 end
-local spec = ARGV[19 + tonumber(index)]
+local spec = ARGV[20 + tonumber(index)]
 if spec == 'ERR' then return {'REFUSED', tonumber(index)} end
 local parts = {}
 for p in string.gmatch(spec .. '|', '([^|]*)|') do parts[#parts + 1] = p end
@@ -75,6 +76,8 @@ if from ~= state then
   if from == 'closed' then set('closed_at', at) end
 end
 if reopen then redis.call('HINCRBY', inc, 'reopen_count', 1) end
+if ARGV[18] ~= '' then set('flag_' .. ARGV[18], at) end
+if event == 'repeat' then redis.call('HINCRBY', inc, 'repeats', 1) end
 if ref ~= '' then redis.call('HSET', inc .. ':refs', ref, event) end
 redis.call('HSET', inc, unpack(sets))
 
@@ -85,6 +88,8 @@ for _, kind in ipairs(notify) do
   queue(shard, inc, id, kind, ver, at, now_ms)
 end
 if ARGV[17] == '1' then watch(shard, inc, id, ver, at, now_ms) end
+-- The timers look at every changed incident again (see workflow.Timers).
+redis.call('ZADD', shard .. ':due', now_ms, id)
 -- Only what changed: reading the incident back here would cost a quarter
 -- of the whole call (measured); callers that need it read it with Get.
 return {'OK', {'id', id, 'state', from, 'owner', newOwner, 'ver', tostring(ver)}}

@@ -22,4 +22,5 @@ for _, kind in ipairs(split(ARGV[8], ',')) do
   queue(shard, inc, id, kind, 1, ARGV[4], ARGV[5])
 end
 if ARGV[10] == '1' then watch(shard, inc, id, 1, ARGV[4], ARGV[5]) end
+redis.call('ZADD', shard .. ':due', ARGV[5], id)
 return 'OK'
