@@ -45,6 +45,8 @@ type Config struct {
 	} `yaml:"outbox"`
 	Email                 EmailConfig            `yaml:"email"`
 	Slack                 SlackConfig            `yaml:"slack"`
+	Timers                TimersConfig           `yaml:"timers"`
+	SLA                   SLAConfig              `yaml:"sla"`
 	Groups                []string               `yaml:"groups"`
 	DefaultGroup          string                 `yaml:"default_group"`
 	DefaultCategory       string                 `yaml:"default_category"`

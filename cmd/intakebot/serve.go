@@ -163,6 +163,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 			return fmt.Errorf("outbox.poll %q: %w", cfg.Outbox.Poll, err)
 		}
 	}
+	timers, err := cfg.timers()
+	if err != nil {
+		return err
+	}
+	scheduler := workflow.NewScheduler(engine, store, timers, log, metrics)
+	if _, err := sched.AddFunc(cfg.Timers.Tick, func() {
+		if _, err := scheduler.Tick(workCtx); err != nil {
+			log.Error("timers tick failed", "err", err)
+		}
+	}); err != nil {
+		return fmt.Errorf("timers.tick %q: %w", cfg.Timers.Tick, err)
+	}
 	sched.Start()
 	// On the way out: stop the work first (a drain against a dead SMTP
 	// server must not hold the shutdown), then wait for the scheduler.
