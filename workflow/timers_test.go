@@ -135,7 +135,7 @@ func TestBusinessHours(t *testing.T) {
 		d    time.Duration
 		want time.Time
 	}{
-		{friday, 2 * time.Hour, time.Date(2026, 11, 30, 10, 0, 0, 0, mad)},                               // over the weekend
+		{friday, 2 * time.Hour, time.Date(2026, 11, 30, 10, 0, 0, 0, mad)},                                // over the weekend
 		{time.Date(2026, 11, 28, 12, 0, 0, 0, mad), time.Hour, time.Date(2026, 11, 30, 10, 0, 0, 0, mad)}, // reported on Saturday
 		{time.Date(2026, 11, 24, 7, 0, 0, 0, mad), 9 * time.Hour, time.Date(2026, 11, 24, 18, 0, 0, 0, mad)},
 		{time.Date(2026, 11, 24, 19, 0, 0, 0, mad), 30 * time.Minute, time.Date(2026, 11, 25, 9, 30, 0, 0, mad)},

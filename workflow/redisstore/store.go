@@ -116,7 +116,7 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 		inboundBegin: redis.NewScript(luaInboundBegin), inboundRecord: redis.NewScript(luaInboundRecord),
 		inboundRelease: redis.NewScript(luaInboundRelease),
 		allow:          redis.NewScript(luaAllow), addAttachments: redis.NewScript(luaCommon + "\n" + luaAddAttachments),
-		dueClaim:       redis.NewScript(luaDueClaim), dueDone: redis.NewScript(luaDueDone),
+		dueClaim: redis.NewScript(luaDueClaim), dueDone: redis.NewScript(luaDueDone),
 	}}
 }
 
