@@ -116,7 +116,7 @@ type Bot struct {
 	d     Deps
 	self  string // the bot's own user id, from auth.test
 	users *userCache
-	// health is the connection's state for /healthz.
+	// health is the connection's state for /readyz.
 	health health
 	// later are the Slack calls made after an event was acknowledged.
 	later sync.WaitGroup

@@ -16,7 +16,7 @@ import (
 // users.info must not hold up every other event.
 const socketWorkers = 8
 
-// Name names the channel on /healthz.
+// Name names the channel on /readyz.
 func (b *Bot) Name() string { return "slack" }
 
 // Status is when the channel last handled an event or connected, and the
@@ -27,7 +27,7 @@ func (b *Bot) Status() (time.Time, error) {
 	return b.health.ok, b.health.err
 }
 
-// health is the channel's connection state for /healthz.
+// health is the channel's connection state for /readyz.
 type health struct {
 	mu  sync.Mutex
 	ok  time.Time

@@ -66,7 +66,7 @@ type Pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Component is a part of the bot whose health /healthz reports, such as a
+// Component is a part of the bot whose health /readyz reports, such as a
 // watched mailbox.
 type Component interface {
 	Name() string
@@ -82,8 +82,8 @@ type Deps struct {
 	Files     Files
 	Agents    Agents
 	Health    Pinger
-	// Components are reported in /healthz detail; one failing never makes
-	// the bot unhealthy as a whole.
+	// Components are reported in /readyz detail; one failing never makes
+	// the bot unready as a whole.
 	Components []Component
 	// States are the valid state ids, for checking list filters.
 	States  []intake.State
@@ -112,6 +112,7 @@ func NewServer(d Deps) *Server {
 	d.Registerer.MustRegister(s.requests)
 
 	s.route("GET /healthz", s.healthz)
+	s.route("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", d.Metrics)
 	s.route("POST /api/v1/incidents", s.agent(s.createIncident))
 	s.route("GET /api/v1/incidents", s.agent(s.listIncidents))
@@ -198,7 +199,16 @@ func (s *Server) agent(h agentHandler) http.HandlerFunc {
 	}
 }
 
+// healthz is liveness: the process serves HTTP. It does not look at
+// Redis, so that an outage there never gets healthy bots restarted.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz is readiness: Redis answers (else 503), with each mailbox's and
+// Slack's last success and error as detail. A failing component does not
+// make the bot unready: the API and the other channels still work.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.d.Health.Ping(ctx); err != nil {

@@ -266,6 +266,7 @@ func TestListThroughAPI(t *testing.T) {
 func TestHealthAndMetrics(t *testing.T) {
 	a := newAPI(t)
 	a.expect("", "GET", "/healthz", "", 200)
+	a.expect("", "GET", "/readyz", "", 200)
 	a.agent("alice", false)
 	a.expect("alice", "POST", "/api/v1/incidents", `{"subject": "x"}`, 201)
 	resp, err := http.Get(a.srv.URL + "/metrics")
@@ -280,13 +281,15 @@ func TestHealthAndMetrics(t *testing.T) {
 		}
 	}
 
-	// With Redis gone, health says so and the API answers 500 without detail.
+	// With Redis gone, readiness says so (liveness does not: restarting
+	// would not help) and the API answers 500 without detail.
 	dead, err := redisstore.Connect("redis://127.0.0.1:1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	down := newAPIOn(t, redisstore.New(dead, "x"))
-	out := down.expect("", "GET", "/healthz", "", 503)
+	down.expect("", "GET", "/healthz", "", 200)
+	out := down.expect("", "GET", "/readyz", "", 503)
 	if out["status"] != "unavailable" {
 		t.Fatalf("health %v", out)
 	}

@@ -51,13 +51,13 @@ func TestServeRunsTheSlackChannel(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &inc); err != nil || inc.Channel != "slack" || inc.Reporter.SlackID != "UANA" {
 		t.Fatalf("incident = %s (%v)", out, err)
 	}
-	resp, err := http.Get(s.url + "/healthz")
+	resp, err := http.Get(s.url + "/readyz")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	health, _ := io.ReadAll(resp.Body)
 	if !strings.Contains(string(health), `"slack"`) {
-		t.Fatalf("/healthz does not show the slack connection: %s", health)
+		t.Fatalf("/readyz does not show the slack connection: %s", health)
 	}
 }
