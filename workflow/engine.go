@@ -250,11 +250,24 @@ func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (*in
 		e.metrics.refused(ev.Kind, re.Code)
 	case err == nil:
 		e.metrics.applied(ev.Kind)
-		if ch.Survey != nil && inc.Version > 0 {
+		if ch.Survey != nil {
 			e.metrics.answered(ch.Survey)
+			e.timeToAnswer(ctx, id, ch.Survey)
 		}
 	}
 	return inc, err
+}
+
+// timeToAnswer measures how long the reporter took; answers are rare, so
+// the extra read costs little.
+func (e *Engine) timeToAnswer(ctx context.Context, id string, s *intake.SurveyResult) {
+	inc, err := e.store.Get(ctx, id)
+	if err != nil {
+		return
+	}
+	if asked := inc.EnteredAt[intake.State(s.Step)]; !asked.IsZero() && !s.At.Before(asked) {
+		e.metrics.answeredAfter(s.Step, s.At.Sub(asked))
+	}
 }
 
 // plan returns PlanFor(ev), computed once per kind of event.

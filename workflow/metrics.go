@@ -1,6 +1,8 @@
 package workflow
 
 import (
+	"time"
+
 	"github.com/intakebot/intakebot/intake"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -14,6 +16,7 @@ type Metrics struct {
 	failedTotal      *prometheus.CounterVec
 	slaTotal         *prometheus.CounterVec
 	answersTotal     *prometheus.CounterVec
+	answerSeconds    *prometheus.HistogramVec
 }
 
 // NewMetrics creates the engine's metrics and registers them with reg.
@@ -40,8 +43,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		answersTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "intakebot_survey_answers_total", Help: "Survey answers recorded, by step, answer and channel (timer: by silence).",
 		}, []string{"step", "answer", "via"}),
+		answerSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "intakebot_survey_answer_seconds", Help: "Time from asking a survey question to its answer, by step.",
+			Buckets: []float64{60, 600, 3600, 4 * 3600, 86400, 3 * 86400, 7 * 86400},
+		}, []string{"step"}),
 	}
-	reg.MustRegister(m.registeredTotal, m.transitionsTotal, m.refusedTotal, m.deliveredTotal, m.failedTotal, m.slaTotal, m.answersTotal)
+	reg.MustRegister(m.registeredTotal, m.transitionsTotal, m.refusedTotal, m.deliveredTotal, m.failedTotal, m.slaTotal,
+		m.answersTotal, m.answerSeconds)
 	return m
 }
 
@@ -56,6 +64,9 @@ func (m *Metrics) delivered(c intake.Channel, kind string) {
 func (m *Metrics) failed(c intake.Channel) { m.failedTotal.WithLabelValues(string(c)).Inc() }
 func (m *Metrics) sla(flag string, p intake.Priority) {
 	m.slaTotal.WithLabelValues(flag, string(p)).Inc()
+}
+func (m *Metrics) answeredAfter(step string, d time.Duration) {
+	m.answerSeconds.WithLabelValues(step).Observe(d.Seconds())
 }
 func (m *Metrics) answered(s *intake.SurveyResult) {
 	answer := s.Answer

@@ -150,3 +150,29 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]intake.Notice, error) 
 	}
 	return out, nil
 }
+
+// OutboxDepth counts the messages waiting and dead per channel, in one
+// pipelined round trip (for the metrics).
+func (s *Store) OutboxDepth(ctx context.Context) (waiting, dead map[intake.Channel]int64, err error) {
+	type ref struct {
+		ch         intake.Channel
+		wait, gone *redis.IntCmd
+	}
+	var refs []ref
+	pipe := s.rdb.Pipeline()
+	for i := range Shards {
+		for _, ch := range outboxChannels {
+			q, d := s.outboxKeys(s.shardN(i), ch)
+			refs = append(refs, ref{ch, pipe.ZCard(ctx, q), pipe.ZCard(ctx, d)})
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, nil, fmt.Errorf("outbox depth: %w", err)
+	}
+	waiting, dead = map[intake.Channel]int64{}, map[intake.Channel]int64{}
+	for _, r := range refs {
+		waiting[r.ch] += r.wait.Val()
+		dead[r.ch] += r.gone.Val()
+	}
+	return waiting, dead, nil
+}

@@ -85,6 +85,10 @@ func TestRetryLaterHoldsTheBatchWithoutCountingTowardDeath(t *testing.T) {
 		}
 		f.clock.Add(40 * time.Second)
 	}
+	waiting, dead, err := f.store.OutboxDepth(ctx)
+	if err != nil || waiting[intake.ChannelSlack] != 3 || dead[intake.ChannelSlack] != 0 || waiting[intake.ChannelEmail] != 0 {
+		t.Fatalf("depth: waiting %v dead %v (%v)", waiting, dead, err)
+	}
 	rec.mu.Lock()
 	rec.fail = nil
 	rec.mu.Unlock()
