@@ -44,6 +44,7 @@ type Config struct {
 		Poll string `yaml:"poll"`
 	} `yaml:"outbox"`
 	Email                 EmailConfig            `yaml:"email"`
+	Local                 LocalConfig            `yaml:"local"`
 	Slack                 SlackConfig            `yaml:"slack"`
 	Timers                TimersConfig           `yaml:"timers"`
 	SLA                   SLAConfig              `yaml:"sla"`

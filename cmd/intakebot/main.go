@@ -16,7 +16,8 @@ import (
 const usage = `intakebot: help-desk incident intake
 
 Usage:
-  intakebot serve [--config FILE]            run the bot (no config: embedded defaults)
+  intakebot serve [--config FILE]            run the bot (no config: embedded store and a local mail server)
+  intakebot demo [--step-timeout 30s]        walk two incidents (English, Spanish) through the service model, locally
   intakebot agents add NAME [--admin]        create an agent; prints its API token last
   intakebot incidents list|show|create|act|move|assign|escalate|recategorize|survey|close ...
                                              work incidents through the API (see: intakebot incidents help)
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr, env)
+	case "demo":
+		return demoCmd(ctx, args[1:], stdout, stderr)
 	case "agents":
 		return agentsCmd(ctx, args[1:], stdout, stderr, env)
 	case "incidents":

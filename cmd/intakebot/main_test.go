@@ -36,6 +36,11 @@ func startServe(t testing.TB, env map[string]string) *started {
 	t.Helper()
 	env["INTAKEBOT_HTTP_LISTEN"] = "127.0.0.1:0"
 	env["INTAKEBOT_LOG_LEVEL"] = "error"
+	for _, k := range []string{"INTAKEBOT_LOCAL_IMAP_LISTEN", "INTAKEBOT_LOCAL_SMTP_LISTEN"} {
+		if _, ok := env[k]; !ok {
+			env[k] = "127.0.0.1:0" // local mode's mail server: no fixed ports in tests
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	s := &started{done: make(chan error, 1), stop: cancel}

@@ -82,6 +82,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 		}
 		fmt.Fprintf(stdout, "Embedded mode: agent \"admin\" (an admin) has the API token:\n  export INTAKEBOT_TOKEN=%s\n", token)
 	}
+	// With nothing configured, a mail server in memory stands in for the
+	// help desk's (local.go). It stops after the watchers that read it.
+	stopLocal, err := startLocal(cfg, stdout, log)
+	if err != nil {
+		return err
+	}
+	defer stopLocal()
 
 	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
 	if err != nil {
