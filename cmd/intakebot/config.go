@@ -47,6 +47,7 @@ type Config struct {
 	Local                 LocalConfig            `yaml:"local"`
 	Slack                 SlackConfig            `yaml:"slack"`
 	Timers                TimersConfig           `yaml:"timers"`
+	Events                EventsConfig           `yaml:"events"`
 	SLA                   SLAConfig              `yaml:"sla"`
 	Groups                []string               `yaml:"groups"`
 	DefaultGroup          string                 `yaml:"default_group"`

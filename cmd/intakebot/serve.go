@@ -73,6 +73,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := workflow.NewMetrics(reg)
+	reg.MustRegister(newOutboxCollector(store))
+	// Every channel records its inbound outcomes through this, counted.
+	ledger := newCountingLedger(store, reg)
 	engine := workflow.NewEngine(store, rules, metrics, time.Now)
 
 	if cfg.Redis.URL == "" {
@@ -111,7 +114,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	// The channels that deliver messages to reporters plug in here; until a
 	// channel is configured its messages stay queued and visible in /api/v1/outbox.
 	notifiers := map[intake.Channel]workflow.Notifier{}
-	email, err := newEmailChannel(cfg.Email, engine, store, store, store, store, rdb, cfg.Redis.Prefix, log)
+	email, err := newEmailChannel(cfg.Email, engine, ledger, store, store, store, rdb, cfg.Redis.Prefix, log)
 	if err != nil {
 		return err
 	}
@@ -139,7 +142,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 			}()
 		}
 	}
-	slack, err := newSlackChannel(ctx, cfg, engine, store, links, rules, log)
+	slack, err := newSlackChannel(ctx, cfg, engine, store, ledger, links, rules, log)
 	if err != nil {
 		return err
 	}
@@ -199,6 +202,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 		Spender: store, Pages: pages, Log: log}))
 	if slack != nil && slack.cfg.Mode == "http" {
 		root.Handle("/slack/", slack.bot.HTTPHandler(slack.cfg.SigningSecret))
+	}
+	events, err := newEventsHandler(cfg.Events, engine, store, ledger, log)
+	if err != nil {
+		return err
+	}
+	if events != nil {
+		root.Handle("/api/v1/events", events)
 	}
 	root.Handle("/", api)
 	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute}

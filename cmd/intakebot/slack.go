@@ -65,7 +65,7 @@ type slackChannel struct {
 	cfg SlackConfig
 }
 
-func newSlackChannel(ctx context.Context, cfg *Config, engine *workflow.Engine, store *redisstore.Store, links workflow.SurveyLinks,
+func newSlackChannel(ctx context.Context, cfg *Config, engine *workflow.Engine, store *redisstore.Store, ledger slackchannel.Ledger, links workflow.SurveyLinks,
 	rules *intake.Rules, log *slog.Logger) (*slackChannel, error) {
 	sc := cfg.Slack
 	if !sc.enabled() {
@@ -87,7 +87,7 @@ func newSlackChannel(ctx context.Context, cfg *Config, engine *workflow.Engine, 
 		TriageChannel: sc.TriageChannel, TriageLang: intake.Lang(sc.TriageLanguage), Agents: sc.Agents,
 		Groups: cfg.Groups, SurveyEmailReporters: sc.SurveyEmailReporters,
 	}, api, slackchannel.Deps{
-		Incidents: engine, Surveys: engine, Work: engine, Agents: store, Ledger: store, State: store, Locks: store,
+		Incidents: engine, Surveys: engine, Work: engine, Agents: store, Ledger: ledger, State: store, Locks: store,
 		Links: links, Labels: rules, Phrases: phrases, Log: log.With("channel", "slack"), Now: time.Now,
 	})
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
