@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/intakebot/intakebot/channels/web"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/workflow/redisstore"
 	"github.com/prometheus/client_golang/prometheus"
@@ -71,4 +72,34 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	for route, n := range dead {
 		ch <- prometheus.MustNewConstMetric(c.dead, prometheus.GaugeValue, float64(n), string(route))
 	}
+}
+
+// registerMailboxMetrics exports a mailbox's health for Prometheus.
+func registerMailboxMetrics(reg prometheus.Registerer, w web.Component) {
+	labels := prometheus.Labels{"mailbox": w.Name()}
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intakebot_mailbox_up",
+			Help: "1 when the mailbox's last attempt succeeded.", ConstLabels: labels}, func() float64 {
+			if _, err := w.Status(); err != nil {
+				return 0
+			}
+			return 1
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intakebot_mailbox_last_success_timestamp_seconds",
+			Help: "When the mailbox was last read successfully.", ConstLabels: labels}, func() float64 {
+			at, _ := w.Status()
+			if at.IsZero() {
+				return 0
+			}
+			return float64(at.Unix())
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intakebot_mailbox_poll_lag_seconds",
+			Help: "Seconds since the mailbox was last read successfully (0 before the first read).", ConstLabels: labels}, func() float64 {
+			at, _ := w.Status()
+			if at.IsZero() {
+				return 0
+			}
+			return time.Since(at).Seconds()
+		}),
+	)
 }

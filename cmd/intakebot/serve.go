@@ -234,28 +234,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	return nil
 }
 
-// registerMailboxMetrics exports a mailbox's health for Prometheus.
-func registerMailboxMetrics(reg prometheus.Registerer, w web.Component) {
-	labels := prometheus.Labels{"mailbox": w.Name()}
-	reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intakebot_mailbox_up",
-			Help: "1 when the mailbox's last attempt succeeded.", ConstLabels: labels}, func() float64 {
-			if _, err := w.Status(); err != nil {
-				return 0
-			}
-			return 1
-		}),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intakebot_mailbox_last_success_timestamp_seconds",
-			Help: "When the mailbox was last read successfully.", ConstLabels: labels}, func() float64 {
-			at, _ := w.Status()
-			if at.IsZero() {
-				return 0
-			}
-			return float64(at.Unix())
-		}),
-	)
-}
-
 // surveySigner signs survey links with the configured key, or with a
 // random one (links then die with the process) when none is set.
 func surveySigner(cfg *Config, log *slog.Logger) (*surveylink.Signer, error) {
