@@ -61,6 +61,13 @@ type Limiter interface {
 	Allow(ctx context.Context, msg intake.Outgoing, perRecipient, perIncident int, window time.Duration, now time.Time) (bool, error)
 }
 
+// Pauser holds a whole route, for every bot, when its channel asks us to
+// wait: the next tick must not call it again within the wait either.
+type Pauser interface {
+	Pause(ctx context.Context, ch intake.Channel, until, now time.Time) error
+	PausedUntil(ctx context.Context, ch intake.Channel) (time.Time, error)
+}
+
 // Caps are the outgoing limits; a zero limit disables that cap, a window
 // under a second disables both.
 type Caps struct {
@@ -90,6 +97,17 @@ type Dispatcher struct {
 	Lease       time.Duration
 	Batch       int
 	MaxAttempts int
+	// Timeout bounds one delivery, so that a hung connection cannot hold
+	// the route; Batch times Timeout stays under Lease.
+	Timeout time.Duration
+	pauser  Pauser
+}
+
+// WithPause makes the dispatcher honour and share channels' requests to
+// wait, and returns it.
+func (d *Dispatcher) WithPause(p Pauser) *Dispatcher {
+	d.pauser = p
+	return d
 }
 
 // WithCaps makes the dispatcher hold back messages past the caps (until
@@ -102,7 +120,7 @@ func (d *Dispatcher) WithCaps(l Limiter, c Caps) *Dispatcher {
 // NewDispatcher returns a dispatcher for one channel.
 func NewDispatcher(q Queue, s Store, r Renderer, channel intake.Channel, n Notifier, log *slog.Logger, m *Metrics, now func() time.Time) *Dispatcher {
 	return &Dispatcher{queue: q, incidents: s, render: r, notifier: n, channel: channel, log: log, metrics: m, now: now,
-		Lease: 5 * time.Minute, Batch: 10, MaxAttempts: 10}
+		Lease: 5 * time.Minute, Batch: 10, MaxAttempts: 10, Timeout: 25 * time.Second}
 }
 
 // Drain delivers every message that is due now and returns how many went
@@ -110,6 +128,12 @@ func NewDispatcher(q Queue, s Store, r Renderer, channel intake.Channel, n Notif
 // claims until nothing is due, since one shard may hold more than its share.
 func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 	sent := 0
+	if d.pauser != nil {
+		until, err := d.pauser.PausedUntil(ctx, d.channel)
+		if err != nil || until.After(d.now()) {
+			return 0, err
+		}
+	}
 	for {
 		batch, err := d.queue.Claim(ctx, d.channel, d.now(), d.Lease, d.Batch)
 		if err != nil || len(batch) == 0 {
@@ -129,7 +153,13 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 				// The channel asked us to slow down: nothing more goes
 				// out on it until then, and waiting is not a failure.
 				d.log.Info("channel asked to wait", "channel", d.channel, "wait", later.After, "err", later.Err)
-				return sent, d.postpone(ctx, batch[i:], err, d.now().Add(later.After))
+				until := d.now().Add(later.After)
+				if d.pauser != nil {
+					if err := d.pauser.Pause(ctx, d.channel, until, d.now()); err != nil {
+						return sent, err
+					}
+				}
+				return sent, d.postpone(ctx, batch[i:], err, until)
 			}
 			if err != nil {
 				dead = dead || errors.Is(err, intake.ErrUndeliverable)
@@ -157,7 +187,6 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 
 // postpone makes claimed messages due again at retry.
 func (d *Dispatcher) postpone(ctx context.Context, batch []intake.Notice, why error, retry time.Time) error {
-	d.metrics.failed(d.channel)
 	for _, q := range batch {
 		if err := d.record(ctx, func(ctx context.Context) error { return d.queue.Postpone(ctx, q, why.Error(), retry) }); err != nil {
 			return err
@@ -198,6 +227,11 @@ func (d *Dispatcher) deliver(ctx context.Context, q intake.Notice) error {
 			return fmt.Errorf("%w: at most %d messages to one recipient and %d about one incident per %s",
 				errCapped, d.caps.PerRecipient, d.caps.PerIncident, d.caps.Window)
 		}
+	}
+	if d.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.Timeout)
+		defer cancel()
 	}
 	return d.notifier.Deliver(ctx, msg, inc)
 }

@@ -86,14 +86,16 @@ func (f *fixture) dispatcher(ch intake.Channel, n workflow.Notifier) *workflow.D
 // recorder is a notifier that keeps what it was asked to deliver; the real
 // channels (email, Slack) come with their own issues and tests.
 type recorder struct {
-	mu   sync.Mutex
-	sent []intake.Outgoing
-	fail error
+	mu    sync.Mutex
+	sent  []intake.Outgoing
+	fail  error
+	calls int // every Deliver, failed or not
 }
 
 func (r *recorder) Deliver(_ context.Context, msg intake.Outgoing, _ *intake.Incident) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.calls++
 	if r.fail != nil {
 		return r.fail
 	}

@@ -176,3 +176,30 @@ func (s *Store) OutboxDepth(ctx context.Context) (waiting, dead map[intake.Chann
 	}
 	return waiting, dead, nil
 }
+
+func (s *Store) pauseKey(ch intake.Channel) string { return s.prefix + ":{caps}:pause:" + string(ch) }
+
+// Pause holds a whole route until then, for every bot: its channel asked
+// us to wait (Slack's Retry-After).
+func (s *Store) Pause(ctx context.Context, ch intake.Channel, until, now time.Time) error {
+	wait := until.Sub(now)
+	if wait <= 0 {
+		return nil
+	}
+	if err := s.rdb.Set(ctx, s.pauseKey(ch), until.UnixMilli(), wait).Err(); err != nil {
+		return fmt.Errorf("pause %s: %w", ch, err)
+	}
+	return nil
+}
+
+// PausedUntil says until when a route is held (zero: it is not).
+func (s *Store) PausedUntil(ctx context.Context, ch intake.Channel) (time.Time, error) {
+	ms, err := s.rdb.Get(ctx, s.pauseKey(ch)).Int64()
+	if err == redis.Nil {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read pause of %s: %w", ch, err)
+	}
+	return time.UnixMilli(ms), nil
+}

@@ -2,6 +2,8 @@ package redisstore
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"time"
 
@@ -63,17 +65,41 @@ func (s *Store) SetSlackRef(ctx context.Context, incidentID, name, value string)
 	return nil
 }
 
-// Lock takes a named lock for ttl, so that of several bots only one posts
-// a given Slack message; it reports whether this caller got it.
-func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (bool, error) {
-	ok, err := s.rdb.SetNX(ctx, s.prefix+":{slack}:lock:"+name, 1, ttl).Result()
+// ClaimSlackRef notes one thing about an incident unless it is noted
+// already, and reports whether this call noted it: of several bots, one
+// goes first.
+func (s *Store) ClaimSlackRef(ctx context.Context, incidentID, name, value string) (bool, error) {
+	ok, err := s.rdb.HSetNX(ctx, s.slackIncident(incidentID), name, value).Result()
 	if err != nil {
-		return false, fmt.Errorf("lock %s: %w", name, err)
+		return false, fmt.Errorf("claim slack ref of %s: %w", incidentID, err)
 	}
 	return ok, nil
 }
 
+// Lock takes a named lock for ttl, so that of several bots only one posts
+// a given Slack message. It returns the holder's token ("" when another
+// holds the lock), which Unlock needs.
+func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (string, error) {
+	token := make([]byte, 12)
+	if _, err := rand.Read(token); err != nil {
+		return "", err
+	}
+	t := hex.EncodeToString(token)
+	ok, err := s.rdb.SetNX(ctx, s.prefix+":{slack}:lock:"+name, t, ttl).Result()
+	if err != nil {
+		return "", fmt.Errorf("lock %s: %w", name, err)
+	}
+	if !ok {
+		return "", nil
+	}
+	return t, nil
+}
+
+// unlock deletes a lock only while the caller still holds it: a lock that
+// ran out and was taken by another bot stays that bot's.
+var unlock = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
+
 // Unlock gives a lock back before its time.
-func (s *Store) Unlock(ctx context.Context, name string) error {
-	return s.rdb.Del(ctx, s.prefix+":{slack}:lock:"+name).Err()
+func (s *Store) Unlock(ctx context.Context, name, token string) error {
+	return unlock.Run(ctx, s.rdb, []string{s.prefix + ":{slack}:lock:" + name}, token).Err()
 }

@@ -68,31 +68,46 @@ func TestRetryLaterHoldsTheBatchWithoutCountingTowardDeath(t *testing.T) {
 		must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelSlack, Subject: s, Reporter: intake.Reporter{SlackID: "U1"}}))
 	}
 	rec := &recorder{fail: &intake.RetryLater{After: 40 * time.Second, Err: errors.New("429 ratelimited")}}
-	d := f.dispatcher(intake.ChannelSlack, rec)
+	d := f.dispatcher(intake.ChannelSlack, rec).WithPause(f.store)
 	d.MaxAttempts = 2
-	for range 3 {
+	for round := range 3 {
 		if n, err := d.Drain(ctx); n != 0 || err != nil {
 			t.Fatalf("drain under the rate limit: %d %v", n, err)
 		}
 		list, err := f.store.Outbox(ctx, 10)
-		if err != nil || len(list) != 3 {
-			t.Fatalf("outbox = %+v", list)
+		if err != nil {
+			t.Fatal(err)
 		}
+		held := 0
 		for _, q := range list {
-			if q.Dead || !strings.Contains(q.LastError, "429") || !q.DueAt.Equal(f.clock.Now().Add(40*time.Second).Truncate(time.Millisecond)) {
-				t.Fatalf("held message = %+v", q)
+			if strings.Contains(q.LastError, "429") {
+				held++
+				if q.Dead || !q.DueAt.Equal(f.clock.Now().Add(40*time.Second).Truncate(time.Millisecond)) {
+					t.Fatalf("held message = %+v", q)
+				}
 			}
 		}
-		f.clock.Add(40 * time.Second)
+		if held != 3+round {
+			t.Fatalf("round %d: %d held, want %d: %+v", round, held, 3+round, list)
+		}
+		// Within the wait no bot calls the channel, not even for a
+		// message that was not in the held batch.
+		must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelSlack, Subject: "late", Reporter: intake.Reporter{SlackID: "U2"}}))
+		f.clock.Add(20 * time.Second)
+		calls := rec.calls
+		if n, err := f.dispatcher(intake.ChannelSlack, rec).WithPause(f.store).Drain(ctx); n != 0 || err != nil || rec.calls != calls {
+			t.Fatalf("a second bot called the channel within the wait: %d %v", n, err)
+		}
+		f.clock.Add(20 * time.Second)
 	}
 	waiting, dead, err := f.store.OutboxDepth(ctx)
-	if err != nil || waiting[intake.ChannelSlack] != 3 || dead[intake.ChannelSlack] != 0 || waiting[intake.ChannelEmail] != 0 {
+	if err != nil || waiting[intake.ChannelSlack] != 6 || dead[intake.ChannelSlack] != 0 || waiting[intake.ChannelEmail] != 0 {
 		t.Fatalf("depth: waiting %v dead %v (%v)", waiting, dead, err)
 	}
 	rec.mu.Lock()
 	rec.fail = nil
 	rec.mu.Unlock()
-	if n, err := d.Drain(ctx); n != 3 || err != nil {
+	if n, err := d.Drain(ctx); n != 6 || err != nil {
 		t.Fatalf("after the wait: %d %v", n, err)
 	}
 }
@@ -117,9 +132,28 @@ func TestSlackThreadLinks(t *testing.T) {
 			t.Fatalf("thread %s -> %q", ts, id)
 		}
 	}
-	ok1, _ := f.store.Lock(ctx, "post:x", time.Minute)
-	ok2, _ := f.store.Lock(ctx, "post:x", time.Minute)
-	if !ok1 || ok2 {
-		t.Fatalf("lock taken twice: %v %v", ok1, ok2)
+	first, _ := f.store.Lock(ctx, "post:x", time.Minute)
+	second, _ := f.store.Lock(ctx, "post:x", time.Minute)
+	if first == "" || second != "" {
+		t.Fatalf("lock taken twice: %q %q", first, second)
+	}
+	// Only the holder's token gives it back.
+	if err := f.store.Unlock(ctx, "post:x", "not-the-token"); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := f.store.Lock(ctx, "post:x", time.Minute); again != "" {
+		t.Fatal("a stranger's unlock freed the lock")
+	}
+	if err := f.store.Unlock(ctx, "post:x", first); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := f.store.Lock(ctx, "post:x", time.Minute); again == "" {
+		t.Fatal("the holder's unlock did not free the lock")
+	}
+	if ok, _ := f.store.ClaimSlackRef(ctx, "INC-000001", "triage_posting", "1"); !ok {
+		t.Fatal("first claim refused")
+	}
+	if ok, _ := f.store.ClaimSlackRef(ctx, "INC-000001", "triage_posting", "1"); ok {
+		t.Fatal("second claim granted")
 	}
 }

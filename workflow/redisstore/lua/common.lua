@@ -46,15 +46,16 @@ end
 -- replaces would show the same.
 local function watch(shard, inc, id, ver, at, now_ms)
   local mid = id .. ':change:' .. ver
-  local queue = shard .. ':outbox:watch'
+  local route = shard .. ':outbox:watch'
   local last = redis.call('HGET', inc, 'watch_mid')
   if last and last ~= mid then
-    redis.call('ZREM', queue, last)
+    redis.call('ZREM', route, last)
+    redis.call('ZREM', shard .. ':outbox:dead:watch', last)
     redis.call('DEL', shard .. ':outbox:msg:' .. last)
   end
   redis.call('HSET', shard .. ':outbox:msg:' .. mid, 'id', mid, 'incident', id, 'kind', 'change', 'channel', 'watch',
     'lang', redis.call('HGET', inc, 'lang') or '', 'email', '', 'slack_id', '', 'created_at', at, 'attempts', 0, 'last_error', '')
-  redis.call('ZADD', queue, now_ms, mid)
+  redis.call('ZADD', route, now_ms, mid)
   redis.call('HSET', inc, 'watch_mid', mid)
 end
 
