@@ -16,6 +16,9 @@ import (
 // form, with the command's text as the description. The answer is the
 // command's response body, or nil for none.
 func (b *Bot) HandleSlash(ctx context.Context, cmd slackapi.SlashCommand) (any, error) {
+	if err := b.Connect(ctx); err != nil {
+		return nil, err
+	}
 	if cmd.UserID == "" || cmd.TriggerID == "" {
 		return nil, fmt.Errorf("%w: a slash command needs user_id and trigger_id", ErrBadPayload)
 	}
@@ -36,6 +39,9 @@ func (b *Bot) HandleSlash(ctx context.Context, cmd slackapi.SlashCommand) (any, 
 // before it returns; messages to Slack follow the acknowledgment. The
 // answer is the acknowledgment's body (form errors), or nil.
 func (b *Bot) HandleInteraction(ctx context.Context, raw []byte) (any, error) {
+	if err := b.Connect(ctx); err != nil {
+		return nil, err
+	}
 	var cb slackapi.InteractionCallback
 	if err := json.Unmarshal(raw, &cb); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadPayload, err)
@@ -118,26 +124,27 @@ func (b *Bot) onSubmit(ctx context.Context, cb *slackapi.InteractionCallback) (a
 		ci := value("ci")
 		return nil, b.once(ctx, key, cb.User.ID, desc, func(ctx context.Context) (intake.InboundRecord, error) {
 			return b.report(ctx, key, cb.User.ID, "", desc, thread{}, func(r *intake.Report) {
-				r.Urgency = urgency
-				if ci != "" {
-					r.Description += "\n\n" + b.text(lang, "service", view{}) + ": " + ci
-				}
+				r.Urgency, r.CI = urgency, clip(ci, intake.MaxNameBytes)
 			})
 		})
 	case viewAction, viewEscalate:
 		id := cb.View.PrivateMetadata
+		field := "text"
+		if cb.View.CallbackID == viewEscalate {
+			field = "level"
+		}
 		by, ok, err := b.agent(ctx, cb.User.ID)
 		if err != nil {
 			return nil, err
 		}
 		if !ok {
-			return slackapi.NewErrorsViewSubmissionResponse(map[string]string{"text": b.text(b.cfg.TriageLang, "not_agent", view{ID: id})}), nil
+			return slackapi.NewErrorsViewSubmissionResponse(map[string]string{field: b.text(b.cfg.TriageLang, "not_agent", view{ID: id})}), nil
 		}
-		field := "text"
+		// A form submitted twice (or delivered twice) acts once.
+		by.Ref = "slack:view:" + cb.View.ID
 		if cb.View.CallbackID == viewAction {
 			_, err = b.d.Work.AddAction(ctx, id, by, value("text"))
 		} else {
-			field = "level"
 			level, _ := strconv.Atoi(value("level"))
 			_, err = b.d.Work.Escalate(ctx, id, by, value("group"), level, "")
 		}
@@ -189,6 +196,22 @@ func (b *Bot) onSurvey(ctx context.Context, cb *slackapi.InteractionCallback, a 
 		return nil
 	}
 	step := intake.SurveyValidation
+	if strings.HasPrefix(a.ActionID, actionRate) {
+		step = intake.SurveySatisfaction
+	}
+	refs, err := b.d.State.SlackRefs(ctx, id)
+	if err != nil {
+		return err
+	}
+	if refs["prompt:"+where.String()] != "" && refs["latest_"+step] != where.String() {
+		// The question was asked again in a newer prompt: only that one counts.
+		b.afterAck(func(ctx context.Context) {
+			if err := b.closePromptAt(ctx, inc, step, where, true); err != nil {
+				b.d.Log.Warn("slack prompt update failed", "incident", id, "err", err)
+			}
+		})
+		return nil
+	}
 	by := intake.Actor{Kind: intake.ActorReporter, Name: firstOf(inc.Reporter.Name, inc.Reporter.Email, user), Via: "slack",
 		Ref: "slack:click:" + where.TS + ":" + a.ActionID}
 	switch {
@@ -197,7 +220,6 @@ func (b *Bot) onSurvey(ctx context.Context, cb *slackapi.InteractionCallback, a 
 	case a.ActionID == actionNo:
 		_, err = b.d.Surveys.AnswerValidation(ctx, id, by, false, "")
 	default:
-		step = intake.SurveySatisfaction
 		rating, _ := strconv.Atoi(strings.TrimPrefix(a.ActionID, actionRate))
 		_, err = b.d.Surveys.Rate(ctx, id, by, rating, "")
 	}
@@ -208,7 +230,15 @@ func (b *Bot) onSurvey(ctx context.Context, cb *slackapi.InteractionCallback, a 
 		b.d.Log.Info("slack survey click changed nothing", "incident", id, "user", user, "err", err)
 	}
 	// Answered now or before: the prompt shows the answer and loses its buttons.
-	b.afterAck(func(ctx context.Context) { b.closePrompt(ctx, id, step, where) })
+	b.afterAck(func(ctx context.Context) {
+		inc, err := b.d.Incidents.Get(ctx, id)
+		if err == nil {
+			err = b.closePromptAt(ctx, inc, step, where, false)
+		}
+		if err != nil {
+			b.d.Log.Warn("slack prompt update failed", "incident", id, "err", err)
+		}
+	})
 	return nil
 }
 
@@ -233,24 +263,6 @@ func (b *Bot) langOfUser(ctx context.Context, user string, fallback intake.Lang)
 		return p.Lang
 	}
 	return fallback
-}
-
-// closePrompt shows the recorded answer in place of a prompt's buttons.
-func (b *Bot) closePrompt(ctx context.Context, id, step string, where thread) {
-	inc, err := b.d.Incidents.Get(ctx, id)
-	if err != nil {
-		b.d.Log.Warn("slack prompt update: read incident", "incident", id, "err", err)
-		return
-	}
-	text, blocks := b.answeredBlocks(inc, step, inc.Reporter.Language)
-	if _, _, _, err := b.api.UpdateMessageContext(ctx, where.Channel, where.TS,
-		slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...)); err != nil {
-		b.d.Log.Warn("slack prompt update failed", "incident", id, "err", err)
-		return
-	}
-	if err := b.d.State.SetSlackRef(ctx, id, "done_"+where.String(), "1"); err != nil {
-		b.d.Log.Warn("slack prompt update: note", "incident", id, "err", err)
-	}
 }
 
 // onAgentButton applies an agent's button through the workflow rules; a
@@ -319,7 +331,8 @@ func (b *Bot) refusal(err error, id string) (string, bool) {
 		}
 		return b.text(lang, "refused", v), true
 	case errors.Is(err, intake.ErrInvalid), errors.Is(err, intake.ErrNotFound):
-		return err.Error(), true
+		b.d.Log.Info("slack agent input refused", "incident", id, "err", err)
+		return b.text(lang, "invalid_input", view{ID: id}), true
 	}
 	return "", false
 }

@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -92,18 +93,21 @@ func TestAgentButtonsFollowTheWorkflowRules(t *testing.T) {
 
 	// Add action opens a form; its submission records the action.
 	w.click(alice, triage, card.TS, actionAddNote, inc.ID)
-	views := w.srv.Views()
-	if len(views) != 1 || !strings.Contains(string(views[0].View), "Action on "+inc.ID) {
-		t.Fatalf("views = %+v", views)
+	if opened := w.srv.Views(); len(opened) != 1 || !strings.Contains(string(opened[0].View), "Action on "+inc.ID) {
+		t.Fatalf("views = %+v", opened)
 	}
+	views := 0
 	submit := func(user, callback string, values map[string]any) string {
+		views++ // each form Slack opens has its own view id
 		return string(w.push("interactive", map[string]any{"type": "view_submission", "user": map[string]any{"id": user},
-			"view": map[string]any{"id": "VA" + callback, "callback_id": callback, "private_metadata": inc.ID,
+			"view": map[string]any{"id": fmt.Sprintf("V%d", views), "callback_id": callback, "private_metadata": inc.ID,
 				"state": map[string]any{"values": values}}}, 0))
 	}
 	text := func(v string) map[string]any {
 		return map[string]any{"text": map[string]any{"text": map[string]any{"type": "plain_text_input", "value": v}}}
 	}
+	submit(alice, viewAction, text("remounted the share read-write"))
+	views-- // the same form submitted again acts once
 	submit(alice, viewAction, text("remounted the share read-write"))
 	// Escalation form: group and level.
 	w.click(alice, triage, card.TS, actionEscalate, inc.ID)

@@ -32,8 +32,12 @@ const (
 	ShortcutReport = "intakebot_report_incident"
 )
 
-func plain(s string) *slackapi.TextBlockObject {
-	return slackapi.NewTextBlockObject(slackapi.PlainTextType, clip(s, 150), false, false)
+// plain is a label or title (Slack allows 150 characters there);
+// plainText is longer plain text (context elements take 2000).
+func plain(s string) *slackapi.TextBlockObject { return plainText(s, 150) }
+
+func plainText(s string, n int) *slackapi.TextBlockObject {
+	return slackapi.NewTextBlockObject(slackapi.PlainTextType, clip(s, n), false, false)
 }
 
 func mrkdwn(s string) *slackapi.TextBlockObject {
@@ -68,9 +72,9 @@ func (b *Bot) fields(lang intake.Lang, pairs ...string) slackapi.Block {
 
 func (b *Bot) label(name string, lang intake.Lang) string {
 	if b.d.Labels == nil || name == "" {
-		return name
+		return esc(name)
 	}
-	return b.d.Labels.Label(name, lang)
+	return esc(b.d.Labels.Label(name, lang))
 }
 
 func (b *Bot) stateName(s intake.State, lang intake.Lang) string {
@@ -133,7 +137,7 @@ func (b *Bot) triageBlocks(inc *intake.Incident) (string, []slackapi.Block) {
 	lang := b.cfg.TriageLang
 	v := viewOf(inc)
 	head := b.text(lang, "triage", v)
-	owner := inc.Owner
+	owner := esc(inc.Owner)
 	if owner == "" {
 		owner = "_" + b.text(lang, "nobody", v) + "_"
 	}
@@ -141,7 +145,7 @@ func (b *Bot) triageBlocks(inc *intake.Incident) (string, []slackapi.Block) {
 	if inc.Level > 0 {
 		group += " · L" + strconv.Itoa(inc.Level)
 	}
-	reporter := firstOf(inc.Reporter.Name, inc.Reporter.Email)
+	reporter := esc(firstOf(inc.Reporter.Name, inc.Reporter.Email))
 	if inc.Reporter.SlackID != "" {
 		reporter = "<@" + inc.Reporter.SlackID + ">"
 	}
@@ -163,7 +167,7 @@ func (b *Bot) triageBlocks(inc *intake.Incident) (string, []slackapi.Block) {
 		blocks = append(blocks, slackapi.NewContextBlock("", mrkdwn(strings.Join(marks, " · "))))
 	}
 	if desc := clip(inc.Description, 500); desc != "" && desc != inc.Subject {
-		blocks = append(blocks, slackapi.NewContextBlock("", plain(desc)))
+		blocks = append(blocks, slackapi.NewContextBlock("", plainText(desc, 2000)))
 	}
 	var buttons []slackapi.BlockElement
 	add := func(id, phrase string, style slackapi.Style) {

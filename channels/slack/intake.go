@@ -24,6 +24,9 @@ var ErrBadPayload = errors.New("bad slack payload")
 // error other than ErrBadPayload means nothing final happened; Slack's
 // retry will try again and find whatever part was already done.
 func (b *Bot) HandleEvent(ctx context.Context, raw []byte) error {
+	if err := b.Connect(ctx); err != nil {
+		return err
+	}
 	ev, err := slackevents.ParseEvent(raw, slackevents.OptionNoVerifyToken())
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadPayload, err)
@@ -77,7 +80,7 @@ func (b *Bot) onMessage(ctx context.Context, key string, m *slackevents.MessageE
 		}
 		if id != "" {
 			return b.once(ctx, key, m.User, text, func(ctx context.Context) (intake.InboundRecord, error) {
-				return b.comment(ctx, key, id, m.User, withFiles(text, files), false)
+				return b.comment(ctx, key, id, m.User, withFiles(text, files), false, thread{m.Channel, m.ThreadTimeStamp})
 			})
 		}
 	}
@@ -99,7 +102,7 @@ func (b *Bot) onMention(ctx context.Context, key string, m *slackevents.AppMenti
 		}
 		if id != "" {
 			return b.once(ctx, key, m.User, text, func(ctx context.Context) (intake.InboundRecord, error) {
-				return b.comment(ctx, key, id, m.User, withFiles(text, m.Files), true)
+				return b.comment(ctx, key, id, m.User, withFiles(text, m.Files), true, thread{m.Channel, m.ThreadTimeStamp})
 			})
 		}
 	}
@@ -136,7 +139,7 @@ func (b *Bot) onEdit(ctx context.Context, key string, m *slackevents.MessageEven
 		return nil
 	}
 	return b.once(ctx, key, msg.User, msg.Text, func(ctx context.Context) (intake.InboundRecord, error) {
-		return b.comment(ctx, key, id, msg.User, "(edited) "+cleanText(msg.Text), false)
+		return b.comment(ctx, key, id, msg.User, "(edited) "+cleanText(msg.Text), false, thread{})
 	})
 }
 
@@ -170,10 +173,12 @@ func (b *Bot) once(ctx context.Context, key, user, text string, work func(ctx co
 // reported on someone's behalf.
 func (b *Bot) report(ctx context.Context, key, user, agent, text string, at thread, extra ...func(*intake.Report)) (intake.InboundRecord, error) {
 	p := b.personOrID(ctx, user)
+	// Over-long fields are clipped rather than refused: a report must not
+	// be lost for its size.
 	rep := intake.Report{
 		Channel:     intake.ChannelSlack,
-		Reporter:    intake.Reporter{Name: p.Name, Email: p.Email, SlackID: p.ID, Language: p.Lang},
-		Description: cleanText(text), Key: key, Agent: agent,
+		Reporter:    intake.Reporter{Name: clip(p.Name, intake.MaxNameBytes), Email: p.Email, SlackID: p.ID, Language: p.Lang},
+		Description: clip(cleanText(text), intake.MaxTextBytes), Key: key, Agent: agent,
 	}
 	if at.Channel != "" {
 		rep.Conversation = at.String()
@@ -188,6 +193,14 @@ func (b *Bot) report(ctx context.Context, key, user, agent, text string, at thre
 		inc, err = b.d.Incidents.Register(ctx, rep)
 	}
 	if errors.Is(err, intake.ErrInvalid) {
+		// Nothing to register (an empty mention, say): the person is told.
+		lang := p.Lang
+		if lang == "" {
+			lang = intake.English
+		}
+		if at.Channel != "" {
+			b.afterAck(func(ctx context.Context) { b.ephemeral(ctx, at, user, lang, "describe_problem", view{}) })
+		}
 		return intake.InboundRecord{Outcome: intake.OutcomeIgnored, Reason: err.Error()}, nil
 	}
 	if err != nil {
@@ -203,11 +216,16 @@ func (b *Bot) report(ctx context.Context, key, user, agent, text string, at thre
 
 // comment adds what someone wrote in an incident's thread. The reporter's
 // words are comments; someone else's count only when addressed to the bot
-// (a mention), as a participant's.
-func (b *Bot) comment(ctx context.Context, key, id, user, text string, mentioned bool) (intake.InboundRecord, error) {
+// (a mention), as a participant's. The reporter writing in the thread of a
+// closed incident reports anew: a new incident, linked to the old one,
+// which then owns the thread.
+func (b *Bot) comment(ctx context.Context, key, id, user, text string, mentioned bool, at thread) (intake.InboundRecord, error) {
 	inc, err := b.d.Incidents.Get(ctx, id)
 	if err != nil {
 		return intake.InboundRecord{}, err
+	}
+	if inc.State == "closed" && inc.Reporter.SlackID == user && at.Channel != "" {
+		return b.report(ctx, key, user, "", text, at, func(r *intake.Report) { r.RelatedID = id })
 	}
 	kind := intake.ActorReporter
 	if inc.Reporter.SlackID != user {

@@ -119,7 +119,7 @@ func TestSlashCommandOpensTheFormInTheUsersLanguage(t *testing.T) {
 	submit("la impresora no imprime")
 	submit("la impresora no imprime") // a double submit
 	inc := w.onlyIncident()
-	if inc.Urgency != intake.High || inc.Reporter.Language != intake.Spanish || !strings.Contains(inc.Description, "impresora planta 2") {
+	if inc.Urgency != intake.High || inc.Reporter.Language != intake.Spanish || inc.CI != "impresora planta 2" {
 		t.Fatalf("incident = %+v", inc)
 	}
 	w.drain()

@@ -74,11 +74,19 @@ func (n Notifier) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.
 		}
 	}
 	if step := strings.TrimPrefix(msg.Kind, "remind_"); step == intake.SurveyValidation || step == intake.SurveySatisfaction {
-		// The newest prompt is the one to close when answered; an older one
-		// still works and is closed by its own click.
-		return b.d.State.SetSlackRef(ctx, inc.ID, "prompt_"+step, posted.String())
+		return b.notePrompt(ctx, inc.ID, step, posted)
 	}
 	return nil
+}
+
+// notePrompt remembers a posted question: each prompt, to close it when
+// the question is answered or asked again, and the newest per step, the
+// only one whose buttons still count.
+func (b *Bot) notePrompt(ctx context.Context, id, step string, at thread) error {
+	if err := b.d.State.SetSlackRef(ctx, id, "prompt:"+at.String(), step); err != nil {
+		return err
+	}
+	return b.d.State.SetSlackRef(ctx, id, "latest_"+step, at.String())
 }
 
 // threadOf is where the incident's Slack conversation is: the thread the
@@ -109,15 +117,15 @@ func (b *Bot) dm(ctx context.Context, user string) (string, error) {
 // or channel, so a crash between posting and recording sends nothing
 // twice. A lock keeps two bots from posting it at the same time.
 func (b *Bot) postOnce(ctx context.Context, key string, retry bool, at thread, text string, blocks []slackapi.Block) (thread, error) {
-	ok, err := b.d.Locks.Lock(ctx, "post:"+key, postLock)
+	token, err := b.d.Locks.Lock(ctx, "post:"+key, postLock)
 	if err != nil {
 		return thread{}, err
 	}
-	if !ok {
+	if token == "" {
 		return thread{}, fmt.Errorf("another bot is posting %s", key)
 	}
 	defer func() {
-		if err := b.d.Locks.Unlock(context.WithoutCancel(ctx), "post:"+key); err != nil {
+		if err := b.d.Locks.Unlock(context.WithoutCancel(ctx), "post:"+key, token); err != nil {
 			b.d.Log.Warn("slack post unlock", "key", key, "err", err)
 		}
 	}()
@@ -152,12 +160,20 @@ func (b *Bot) findPosted(ctx context.Context, at thread, key string) (string, er
 		}
 		msgs = replies
 	} else {
-		hist, err := b.api.GetConversationHistoryContext(ctx, &slackapi.GetConversationHistoryParameters{
-			ChannelID: at.Channel, Limit: 100, IncludeAllMetadata: true})
-		if err != nil {
-			return "", slackError("conversations.history", err)
+		// A busy channel: look back a few pages, far enough for a retry
+		// that comes within the outbox's backoff.
+		cursor := ""
+		for page := 0; page < 5; page++ {
+			hist, err := b.api.GetConversationHistoryContext(ctx, &slackapi.GetConversationHistoryParameters{
+				ChannelID: at.Channel, Limit: 200, Cursor: cursor, IncludeAllMetadata: true})
+			if err != nil {
+				return "", slackError("conversations.history", err)
+			}
+			msgs = append(msgs, hist.Messages...)
+			if cursor = hist.ResponseMetaData.NextCursor; cursor == "" {
+				break
+			}
 		}
-		msgs = hist.Messages
 	}
 	for _, m := range msgs {
 		if m.Metadata.EventType == noticeEvent && m.Metadata.EventPayload["id"] == key {
@@ -166,6 +182,9 @@ func (b *Bot) findPosted(ctx context.Context, at thread, key string) (string, er
 	}
 	return "", nil
 }
+
+// errMessageGone is an update of a message someone deleted.
+var errMessageGone = errors.New("the message is gone")
 
 // slackError keeps Slack's wait on a 429 for the outbox, and marks what
 // can never work (a channel that does not exist, a token without the
@@ -180,6 +199,8 @@ func slackError(method string, err error) error {
 		switch se.Err {
 		case "channel_not_found", "not_in_channel", "is_archived", "user_not_found", "missing_scope", "invalid_blocks", "msg_too_long", "no_text":
 			return fmt.Errorf("%w: slack %s: %s", intake.ErrUndeliverable, method, se.Err)
+		case "message_not_found", "cant_update_message":
+			return fmt.Errorf("%w: slack %s: %s", errMessageGone, method, se.Err)
 		}
 	}
 	return fmt.Errorf("slack %s: %w", method, err)
@@ -201,40 +222,46 @@ func (w Watcher) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.I
 	if err != nil {
 		return err
 	}
+	// Each step on its own: a triage channel the bot was removed from must
+	// not keep reporters' prompts from being closed or asked.
+	var errs []error
 	if b.cfg.TriageChannel != "" {
-		if err := b.syncTriage(ctx, inc, refs); err != nil {
-			return err
-		}
+		errs = append(errs, b.syncTriage(ctx, inc, refs))
 	}
-	if err := b.closeStalePrompts(ctx, inc, refs); err != nil {
-		return err
-	}
+	errs = append(errs, b.closeStalePrompts(ctx, inc, refs))
 	if b.cfg.SurveyEmailReporters && inc.ReplyChannel() == intake.ChannelEmail {
-		return b.promptByDM(ctx, inc, refs)
+		errs = append(errs, b.promptByDM(ctx, inc, refs))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // syncTriage posts the incident's triage message once, then updates it.
 func (b *Bot) syncTriage(ctx context.Context, inc *intake.Incident, refs map[string]string) error {
 	text, blocks := b.triageBlocks(inc)
 	if t, ok := parseThread(refs["triage"]); ok {
-		if _, _, _, err := b.api.UpdateMessageContext(ctx, t.Channel, t.TS,
-			slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...)); err != nil {
-			return slackError("chat.update", err)
+		_, _, _, err := b.api.UpdateMessageContext(ctx, t.Channel, t.TS,
+			slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...))
+		if err == nil {
+			return b.announceFlags(ctx, inc, refs)
 		}
-		return b.announceFlags(ctx, inc, refs)
-	}
-	// "posting" notes an attempt: after a crash, the next one looks for
-	// the message before posting it.
-	key := "triage:" + inc.ID
-	retry := refs["triage_posting"] != ""
-	if !retry {
-		if err := b.d.State.SetSlackRef(ctx, inc.ID, "triage_posting", "1"); err != nil {
+		if err = slackError("chat.update", err); !errors.Is(err, errMessageGone) {
 			return err
 		}
+		// Someone deleted the card: agents get a new one.
+		b.d.Log.Warn("slack triage card is gone; posting a new one", "incident", inc.ID)
+		return b.postTriage(ctx, inc, refs, "triage:"+inc.ID+":after:"+t.TS, true, text, blocks)
 	}
-	posted, err := b.postOnce(ctx, key, retry, thread{Channel: b.cfg.TriageChannel}, text, blocks)
+	// The first bot to claim the post posts at once; any other (or a
+	// retry after a crash) looks for the card first, under the lock.
+	first, err := b.d.State.ClaimSlackRef(ctx, inc.ID, "triage_posting", "1")
+	if err != nil {
+		return err
+	}
+	return b.postTriage(ctx, inc, refs, "triage:"+inc.ID, !first, text, blocks)
+}
+
+func (b *Bot) postTriage(ctx context.Context, inc *intake.Incident, refs map[string]string, key string, search bool, text string, blocks []slackapi.Block) error {
+	posted, err := b.postOnce(ctx, key, search, thread{Channel: b.cfg.TriageChannel}, text, blocks)
 	if err != nil {
 		return err
 	}
@@ -282,32 +309,38 @@ func sortedFlags(flags map[string]time.Time) []string {
 
 // closeStalePrompts removes the buttons of prompts whose question is no
 // longer open (answered on the web, by mail, by phone, or by the other
-// prompt).
+// prompt) or was asked again in a newer prompt.
 func (b *Bot) closeStalePrompts(ctx context.Context, inc *intake.Incident, refs map[string]string) error {
-	for _, step := range []string{intake.SurveyValidation, intake.SurveySatisfaction} {
-		for _, name := range []string{"prompt_" + step, "dm_" + step} {
-			at, ok := parseThread(strings.SplitN(refs[name], "@", 2)[0])
-			if !ok || refs["done_"+at.String()] != "" || string(inc.State) == step && !roundOver(refs[name], inc, step) {
-				continue
-			}
-			text, blocks := b.answeredBlocks(inc, step, inc.Reporter.Language)
-			if _, _, _, err := b.api.UpdateMessageContext(ctx, at.Channel, at.TS,
-				slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...)); err != nil {
-				return slackError("chat.update", err)
-			}
-			if err := b.d.State.SetSlackRef(ctx, inc.ID, "done_"+at.String(), "1"); err != nil {
-				return err
-			}
+	for name, step := range refs {
+		ref, ok := strings.CutPrefix(name, "prompt:")
+		at, valid := parseThread(ref)
+		if !ok || !valid || refs["done_"+ref] != "" {
+			continue
+		}
+		superseded := refs["latest_"+step] != ref
+		if string(inc.State) == step && !superseded {
+			continue
+		}
+		if err := b.closePromptAt(ctx, inc, step, at, superseded); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// roundOver tells a DM prompt of an earlier round of the step (the
-// incident went back to analysis and came to the step again).
-func roundOver(ref string, inc *intake.Incident, step string) bool {
-	_, round, ok := strings.Cut(ref, "@")
-	return ok && round != roundOf(inc, step)
+// closePromptAt replaces a prompt's buttons with the answer (or, for a
+// prompt asked again later, a pointer to the newer one), once.
+func (b *Bot) closePromptAt(ctx context.Context, inc *intake.Incident, step string, at thread, superseded bool) error {
+	text, blocks := b.answeredBlocks(inc, step, inc.Reporter.Language)
+	if superseded {
+		text = b.text(inc.Reporter.Language, "superseded", viewOf(inc))
+		blocks = []slackapi.Block{section(text)}
+	}
+	_, _, _, err := b.api.UpdateMessageContext(ctx, at.Channel, at.TS, slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...))
+	if err != nil && !errors.Is(slackError("chat.update", err), errMessageGone) {
+		return slackError("chat.update", err)
+	}
+	return b.d.State.SetSlackRef(ctx, inc.ID, "done_"+at.String(), "1")
 }
 
 func roundOf(inc *intake.Incident, step string) string {
@@ -322,7 +355,7 @@ func (b *Bot) promptByDM(ctx context.Context, inc *intake.Incident, refs map[str
 		return nil
 	}
 	round := roundOf(inc, step)
-	if _, r, _ := strings.Cut(refs["dm_"+step], "@"); r == round {
+	if refs["dm_"+step] == round {
 		return nil
 	}
 	user, err := b.api.GetUserByEmailContext(ctx, inc.Reporter.Email)
@@ -342,5 +375,12 @@ func (b *Bot) promptByDM(ctx context.Context, inc *intake.Incident, refs map[str
 	if err != nil {
 		return err
 	}
-	return b.d.State.SetSlackRef(ctx, inc.ID, "dm_"+step, posted.String()+"@"+round)
+	if err := b.notePrompt(ctx, inc.ID, step, posted); err != nil {
+		return err
+	}
+	// A reply under the prompt is a comment on the incident.
+	if err := b.d.State.LinkThread(ctx, inc.ID, posted.Channel, posted.TS); err != nil {
+		return err
+	}
+	return b.d.State.SetSlackRef(ctx, inc.ID, "dm_"+step, round)
 }

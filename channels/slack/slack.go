@@ -59,12 +59,15 @@ type State interface {
 	IncidentOfThread(ctx context.Context, channel, ts string) (string, error)
 	SlackRefs(ctx context.Context, incidentID string) (map[string]string, error)
 	SetSlackRef(ctx context.Context, incidentID, name, value string) error
+	// ClaimSlackRef sets a ref unless it is set, and says whether it did.
+	ClaimSlackRef(ctx context.Context, incidentID, name, value string) (bool, error)
 }
 
-// Locker keeps two bots from posting the same message at once.
+// Locker keeps two bots from posting the same message at once. Lock
+// returns the holder's token, or "" when another bot holds the lock.
 type Locker interface {
-	Lock(ctx context.Context, name string, ttl time.Duration) (bool, error)
-	Unlock(ctx context.Context, name string) error
+	Lock(ctx context.Context, name string, ttl time.Duration) (string, error)
+	Unlock(ctx context.Context, name, token string) error
 }
 
 // SurveyLinks signs the web link of a survey question.
@@ -114,15 +117,19 @@ type Bot struct {
 	cfg   Config
 	api   *slackapi.Client
 	d     Deps
-	self  string // the bot's own user id, from auth.test
+	self  string
 	users *userCache
 	// health is the connection's state for /readyz.
 	health health
-	// later are the Slack calls made after an event was acknowledged.
-	later sync.WaitGroup
-	// stop ends the work done after acknowledgments.
-	stop    context.Context
-	stopped context.CancelFunc
+	// later are the Slack calls made after an event was acknowledged;
+	// closing stops new ones (they then run before the handler returns)
+	// and quit cuts the running ones short.
+	later   sync.WaitGroup
+	mu      sync.Mutex
+	closing bool
+	quit    chan struct{}
+	// self is the bot's own user id, learnt from auth.test on first use.
+	selfOnce sync.Mutex
 }
 
 // New returns the channel; Connect must be called before it handles events.
@@ -130,42 +137,76 @@ func New(cfg Config, api *slackapi.Client, d Deps) *Bot {
 	if cfg.TriageLang == "" {
 		cfg.TriageLang = intake.English
 	}
-	stop, stopped := context.WithCancel(context.Background())
-	return &Bot{cfg: cfg, api: api, d: d, users: newUserCache(d.Now), stop: stop, stopped: stopped}
+	return &Bot{cfg: cfg, api: api, d: d, users: newUserCache(d.Now), quit: make(chan struct{})}
 }
 
 // Connect checks the bot token and learns the bot's own user id, so that
-// the bot can tell its own messages.
+// the bot can tell its own messages. Handlers call it on first use, so a
+// Slack outage at start delays only Slack, not the rest of the bot.
 func (b *Bot) Connect(ctx context.Context) error {
+	b.selfOnce.Lock()
+	defer b.selfOnce.Unlock()
+	if b.self != "" {
+		return nil
+	}
 	res, err := b.api.AuthTestContext(ctx)
 	if err != nil {
-		return fmt.Errorf("slack auth.test: %w", err)
+		err = fmt.Errorf("slack auth.test: %w", err)
+		b.unhealthy(err)
+		return err
 	}
 	b.self = res.UserID
 	return nil
 }
 
-// Close waits for the work started after acknowledgments, up to ctx.
+// Close waits for the work started after acknowledgments, up to ctx; the
+// rest is cut short.
 func (b *Bot) Close(ctx context.Context) {
+	b.mu.Lock()
+	if b.closing {
+		b.mu.Unlock()
+		return
+	}
+	b.closing = true
+	b.mu.Unlock()
 	done := make(chan struct{})
 	go func() { b.later.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
-		b.stopped()
+		close(b.quit)
 		<-done
 	}
 }
 
 // afterAck runs f once the event is acknowledged: Slack calls that may be
-// slow never hold the acknowledgment back.
+// slow never hold the acknowledgment back. Once closing, f runs at once.
 func (b *Bot) afterAck(f func(ctx context.Context)) {
-	b.later.Add(1)
+	b.mu.Lock()
+	closing := b.closing
+	if !closing {
+		b.later.Add(1)
+	}
+	b.mu.Unlock()
+	run := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		go func() {
+			select {
+			case <-b.quit:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		f(ctx)
+	}
+	if closing {
+		run()
+		return
+	}
 	go func() {
 		defer b.later.Done()
-		ctx, cancel := context.WithTimeout(b.stop, 30*time.Second)
-		defer cancel()
-		f(ctx)
+		run()
 	}()
 }
 
@@ -180,14 +221,20 @@ func (b *Bot) text(lang intake.Lang, name string, v view) string {
 	return s
 }
 
-// view is what phrases may show.
+// view is what phrases may show. Everything in it is escaped for
+// Slack's markup: a subject must not mention @channel or fake a link.
 type view struct {
 	ID, Subject, Priority, State, URL string
 	Rating                            int
 }
 
 func viewOf(inc *intake.Incident) view {
-	return view{ID: inc.ID, Subject: inc.Subject, Priority: string(inc.Priority)}
+	return view{ID: inc.ID, Subject: esc(inc.Subject), Priority: string(inc.Priority)}
+}
+
+// esc escapes the three characters Slack's markup gives meaning to.
+func esc(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 // person is a Slack user as the channel needs one.
@@ -232,7 +279,7 @@ func (b *Bot) person(ctx context.Context, id string) (person, error) {
 	if err != nil {
 		return person{}, fmt.Errorf("slack users.info %s: %w", id, err)
 	}
-	p := person{ID: u.ID, Name: firstOf(u.RealName, u.Profile.RealName, u.Profile.DisplayName, u.Name, u.ID),
+	p := person{ID: u.ID, Name: clip(firstOf(u.RealName, u.Profile.RealName, u.Profile.DisplayName, u.Name, u.ID), intake.MaxNameBytes),
 		Email: u.Profile.Email, Lang: langOf(u.Locale), Bot: u.IsBot}
 	c.mu.Lock()
 	if len(c.seen) >= userCacheSize {

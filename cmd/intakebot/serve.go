@@ -157,7 +157,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 				log.Error("slack socket mode stopped", "err", err)
 			}
 		}()
-		defer slack.bot.Close(context.Background())
+		defer func() {
+			// Replies already acknowledged get the shutdown's time to go out.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.HTTP.ShutdownTimeout))
+			defer cancel()
+			slack.bot.Close(ctx)
+		}()
 	}
 	caps := workflow.Caps{PerRecipient: cfg.Email.Caps.PerRecipient, PerIncident: cfg.Email.Caps.PerIncident, Window: time.Duration(cfg.Email.Caps.Window)}
 	for ch, n := range notifiers {

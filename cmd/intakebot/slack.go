@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -78,7 +79,8 @@ func newSlackChannel(ctx context.Context, cfg *Config, engine *workflow.Engine, 
 	if err != nil {
 		return nil, err
 	}
-	opts := []slackapi.Option{slackapi.OptionAppLevelToken(sc.AppToken)}
+	// No Slack call may hang a handler or the outbox for good.
+	opts := []slackapi.Option{slackapi.OptionAppLevelToken(sc.AppToken), slackapi.OptionHTTPClient(&http.Client{Timeout: 30 * time.Second})}
 	if sc.APIURL != "" {
 		opts = append(opts, slackapi.OptionAPIURL(sc.APIURL))
 	}
@@ -90,11 +92,8 @@ func newSlackChannel(ctx context.Context, cfg *Config, engine *workflow.Engine, 
 		Incidents: engine, Surveys: engine, Work: engine, Agents: store, Ledger: ledger, State: store, Locks: store,
 		Links: links, Labels: rules, Phrases: phrases, Log: log.With("channel", "slack"), Now: time.Now,
 	})
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := bot.Connect(cctx); err != nil {
-		return nil, err
-	}
+	// Connecting waits for the first event: Slack being down at start
+	// must not keep the rest of the bot from running.
 	return &slackChannel{bot: bot, api: api, cfg: sc}, nil
 }
 
