@@ -166,7 +166,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	}
 	caps := workflow.Caps{PerRecipient: cfg.Email.Caps.PerRecipient, PerIncident: cfg.Email.Caps.PerIncident, Window: time.Duration(cfg.Email.Caps.Window)}
 	for ch, n := range notifiers {
-		d := workflow.NewDispatcher(store, store, workflow.Renderer{Texts: texts, Links: links, Labels: rules}, ch, n, log, metrics, time.Now)
+		d := workflow.NewDispatcher(store, store, workflow.Renderer{Texts: texts, Links: links, Labels: rules}, ch, n, log, metrics, time.Now).
+			WithPause(store) // a channel's "wait" holds every bot
 		if ch == intake.ChannelEmail {
 			d.WithCaps(store, caps) // a mail loop is the storm to fear
 		}
