@@ -135,11 +135,20 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 		}
 	}
 	for {
-		batch, err := d.queue.Claim(ctx, d.channel, d.now(), d.Lease, d.Batch)
+		claimedAt := d.now()
+		batch, err := d.queue.Claim(ctx, d.channel, claimedAt, d.Lease, d.Batch)
 		if err != nil || len(batch) == 0 {
 			return sent, err
 		}
 		for i, q := range batch {
+			if d.Timeout > 0 && d.now().Sub(claimedAt)+d.Timeout > d.Lease {
+				// The lease could run out during this delivery, and another
+				// bot send it too: what is left goes back, due now.
+				if err := d.postpone(ctx, batch[i:], errors.New("lease running out"), d.now()); err != nil {
+					return sent, err
+				}
+				break
+			}
 			// Attempts counts this claim too.
 			dead := q.Attempts >= d.MaxAttempts
 			var err error

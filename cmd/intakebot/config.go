@@ -41,7 +41,8 @@ type Config struct {
 		Default string `yaml:"default"`
 	} `yaml:"language"`
 	Outbox struct {
-		Poll string `yaml:"poll"`
+		Poll  string   `yaml:"poll"`
+		Lease Duration `yaml:"lease"`
 	} `yaml:"outbox"`
 	Email                 EmailConfig            `yaml:"email"`
 	Local                 LocalConfig            `yaml:"local"`

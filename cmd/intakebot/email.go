@@ -40,7 +40,10 @@ type EmailConfig struct {
 	Workers int `yaml:"workers"`
 	// MaxAttachmentBytes is how much of each attachment is kept.
 	MaxAttachmentBytes int64 `yaml:"max_attachment_bytes"`
-	Caps               struct {
+	// MailboxLease is how long a bot keeps a mailbox without renewing:
+	// after a crash, another bot takes over within it.
+	MailboxLease Duration `yaml:"mailbox_lease"`
+	Caps         struct {
 		PerRecipient int      `yaml:"per_recipient"`
 		PerIncident  int      `yaml:"per_incident"`
 		Window       Duration `yaml:"window"`
@@ -168,8 +171,8 @@ func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inboun
 			Name: mb.Name, Host: mb.IMAP.Host, Port: mb.IMAP.Port, TLS: mb.IMAP.TLS,
 			Username: mb.IMAP.Username, Password: password, Folder: mb.IMAP.Folder,
 			ProcessedFolder: or(mb.ProcessedFolder, "Processed"), QuarantineFolder: or(mb.QuarantineFolder, "Quarantine"),
-			MaxMessageBytes: cfg.MaxMessageBytes, BatchSize: mb.BatchSize,
-		}, imapHandler{p: proc, address: mb.Address, workers: max(cfg.Workers, 1)}, state, log.With("mailbox", mb.Name))
+			MaxMessageBytes: cfg.MaxMessageBytes, BatchSize: mb.BatchSize, LeaseTTL: time.Duration(cfg.MailboxLease),
+		}, imapHandler{p: proc, address: mb.Address, workers: max(cfg.Workers, 1)}, state, log) // the watcher names its mailbox
 		if err != nil {
 			return nil, fmt.Errorf("email.mailboxes %s: %w", mb.Name, err)
 		}

@@ -168,6 +168,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	for ch, n := range notifiers {
 		d := workflow.NewDispatcher(store, store, workflow.Renderer{Texts: texts, Links: links, Labels: rules}, ch, n, log, metrics, time.Now).
 			WithPause(store) // a channel's "wait" holds every bot
+		if lease := time.Duration(cfg.Outbox.Lease); lease > 0 {
+			d.Lease = lease
+		}
 		if ch == intake.ChannelEmail {
 			d.WithCaps(store, caps) // a mail loop is the storm to fear
 		}

@@ -3,12 +3,15 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/workflow"
+	"github.com/intakebot/intakebot/workflow/redisstore"
 )
 
 // Change notices keep only the newest per incident (each delivery shows
@@ -156,4 +159,53 @@ func TestSlackThreadLinks(t *testing.T) {
 	if ok, _ := f.store.ClaimSlackRef(ctx, "INC-000001", "triage_posting", "1"); ok {
 		t.Fatal("second claim granted")
 	}
+}
+
+// slowChannel takes two and a half (fake) minutes per delivery.
+type slowChannel struct {
+	clock *clock
+	sent  []time.Time
+}
+
+func (s *slowChannel) Deliver(context.Context, intake.Outgoing, *intake.Incident) error {
+	s.sent = append(s.sent, s.clock.Now())
+	s.clock.Add(150 * time.Second)
+	return nil
+}
+
+// A slow channel never delivers past the claim's lease, when another bot
+// could claim the same message: what is left goes back and is claimed anew.
+func TestDeliveriesStopBeforeTheLeaseRunsOut(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for i := range 3 {
+		must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelSlack, Subject: fmt.Sprint("slow ", i), Reporter: intake.Reporter{SlackID: "U1"}}))
+	}
+	slow := &slowChannel{clock: f.clock}
+	claims := &countingQueue{Store: f.store}
+	d := workflow.NewDispatcher(claims, f.store, workflow.Renderer{Texts: f.texts, Labels: f.rules}, intake.ChannelSlack, slow,
+		slog.New(slog.DiscardHandler), f.m, f.clock.Now)
+	if n, err := d.Drain(ctx); n != 3 || err != nil {
+		t.Fatalf("drain: %d %v", n, err)
+	}
+	// Claimed together at 0; the third would start at 5 min, past the
+	// lease less a 25 s timeout: it went back and was claimed anew.
+	list, _ := f.store.Outbox(ctx, 10)
+	if len(list) != 0 || len(slow.sent) != 3 || claims.nonEmpty != 2 {
+		t.Fatalf("outbox %+v, sent %v, %d claims", list, slow.sent, claims.nonEmpty)
+	}
+}
+
+// countingQueue counts the claims that handed out messages.
+type countingQueue struct {
+	*redisstore.Store
+	nonEmpty int
+}
+
+func (q *countingQueue) Claim(ctx context.Context, ch intake.Channel, now time.Time, lease time.Duration, max int) ([]intake.Notice, error) {
+	got, err := q.Store.Claim(ctx, ch, now, lease, max)
+	if len(got) > 0 {
+		q.nonEmpty++
+	}
+	return got, err
 }
