@@ -55,6 +55,21 @@ func (m *maildirs) deliver(t testing.TB, user string, raw string) {
 }
 
 // received returns every mail in a user's maildir (new and cur).
+// clear empties a maildir folder (a user's INBOX, or user/.Folder), so a
+// second run of the suite on the same Dovecot (CI runs it once per Redis
+// kind) counts only its own mail.
+func (m *maildirs) clear(t testing.TB, folder string) {
+	t.Helper()
+	for _, sub := range []string{"new", "cur"} {
+		files, _ := filepath.Glob(filepath.Join(m.root, folder, sub, "*"))
+		for _, f := range files {
+			if err := os.Remove(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
 func (m *maildirs) received(user string) []string {
 	var out []string
 	for _, sub := range []string{"new", "cur"} {
@@ -142,6 +157,9 @@ func TestE2EMailThroughDovecot(t *testing.T) {
 		t.Fatal("INTAKEBOT_E2E_IMAP_PORT, INTAKEBOT_E2E_MAILDIR and INTAKEBOT_E2E_MAIL_UID must name a running Dovecot (.ci/dovecot.sh)")
 	}
 	md := &maildirs{root: root, uid: uid}
+	for _, folder := range []string{"ana@example.test", "helpdesk@example.test", filepath.Join("helpdesk@example.test", ".Processed")} {
+		md.clear(t, folder)
+	}
 	smtpPort := startSink(t, md)
 	_, prefix := redistest.New(t, redisstore.Connect)
 	redisURL := os.Getenv(redistest.EnvURL)
