@@ -252,22 +252,12 @@ func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (*in
 		e.metrics.applied(ev.Kind)
 		if ch.Survey != nil {
 			e.metrics.answered(ch.Survey)
-			e.timeToAnswer(ctx, id, ch.Survey)
+			if asked := inc.EnteredAt[intake.State(ch.Survey.Step)]; !asked.IsZero() && !ch.Survey.At.Before(asked) {
+				e.metrics.answeredAfter(ch.Survey.Step, ch.Survey.At.Sub(asked))
+			}
 		}
 	}
 	return inc, err
-}
-
-// timeToAnswer measures how long the reporter took; answers are rare, so
-// the extra read costs little.
-func (e *Engine) timeToAnswer(ctx context.Context, id string, s *intake.SurveyResult) {
-	inc, err := e.store.Get(ctx, id)
-	if err != nil {
-		return
-	}
-	if asked := inc.EnteredAt[intake.State(s.Step)]; !asked.IsZero() && !s.At.Before(asked) {
-		e.metrics.answeredAfter(s.Step, s.At.Sub(asked))
-	}
 }
 
 // plan returns PlanFor(ev), computed once per kind of event.

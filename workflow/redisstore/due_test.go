@@ -11,6 +11,7 @@ import (
 
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/workflow"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -172,4 +173,33 @@ func TestConcurrentTicksDoEachStepOnce(t *testing.T) {
 			t.Fatalf("%s reminded %d times", id, n)
 		}
 	}
+}
+
+// An answer's time since the question is measured from what the answering
+// call itself returns: no extra round trip.
+func TestTimeToAnswerIsMeasured(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	engine := workflow.NewEngine(f.store, f.rules, workflow.NewMetrics(reg), f.clock.Now)
+	inc := must(t)(engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "x", Reporter: intake.Reporter{Email: "eva@example.test"}}))
+	agent := intake.Actor{Kind: intake.ActorAgent, Name: "alice", Via: "api"}
+	must(t)(engine.Move(ctx, inc.ID, agent, "solution", ""))
+	must(t)(engine.Move(ctx, inc.ID, agent, "validation", ""))
+	f.clock.Add(2 * time.Hour)
+	must(t)(engine.AnswerValidation(ctx, inc.ID, intake.Actor{Kind: intake.ActorReporter, Name: "Eva", Via: "email"}, true, ""))
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fam := range families {
+		if fam.GetName() == "intakebot_survey_answer_seconds" {
+			h := fam.GetMetric()[0].GetHistogram()
+			if h.GetSampleCount() != 1 || h.GetSampleSum() != 7200 {
+				t.Fatalf("time to answer: %d samples, sum %v", h.GetSampleCount(), h.GetSampleSum())
+			}
+			return
+		}
+	}
+	t.Fatal("no intakebot_survey_answer_seconds")
 }

@@ -309,7 +309,12 @@ func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (*inta
 	case len(res) == 2 && (res[0] == "OK" || res[0] == "DUP"):
 		h := pairs(res[1])
 		ver, _ := strconv.ParseInt(h["ver"], 10, 64)
-		return &intake.Incident{ID: id, State: intake.State(h["state"]), Owner: h["owner"], Version: ver}, nil
+		inc := &intake.Incident{ID: id, State: intake.State(h["state"]), Owner: h["owner"], Version: ver}
+		if h["asked"] != "" {
+			// A survey answer: when the step it answers was entered.
+			inc.EnteredAt = map[intake.State]time.Time{intake.State(h["step"]): parseTime(h["asked"])}
+		}
+		return inc, nil
 	}
 	return nil, replyError(id, res)
 }

@@ -59,6 +59,10 @@ if ARGV[12] ~= '' and ARGV[12] ~= cur[7] then
 end
 local detail = table.concat(changes, '; ')
 
+-- When the step's question was asked, for the time-to-answer metric.
+local asked = ''
+if ARGV[15] ~= '' then asked = redis.call('HGET', inc, 'entered_' .. state) or '' end
+
 local from = state
 for i, to in ipairs(path) do
   if i == 1 then
@@ -92,4 +96,4 @@ if ARGV[17] == '1' then watch(shard, inc, id, ver, at, now_ms) end
 redis.call('ZADD', shard .. ':due', now_ms, id)
 -- Only what changed: reading the incident back here would cost a quarter
 -- of the whole call (measured); callers that need it read it with Get.
-return {'OK', {'id', id, 'state', from, 'owner', newOwner, 'ver', tostring(ver)}}
+return {'OK', {'id', id, 'state', from, 'owner', newOwner, 'ver', tostring(ver), 'asked', asked, 'step', state}}
