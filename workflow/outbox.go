@@ -141,6 +141,11 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 			return sent, err
 		}
 		for i, q := range batch {
+			if ctx.Err() != nil {
+				// Shutting down: the message in flight was finished; the
+				// rest goes back for the next start (or another bot).
+				return sent, d.postpone(ctx, batch[i:], errors.New("shutting down"), d.now())
+			}
 			if d.Timeout > 0 && d.now().Sub(claimedAt)+d.Timeout > d.Lease {
 				// The lease could run out during this delivery, and another
 				// bot send it too: what is left goes back, due now.
@@ -237,6 +242,10 @@ func (d *Dispatcher) deliver(ctx context.Context, q intake.Notice) error {
 				errCapped, d.caps.PerRecipient, d.caps.PerIncident, d.caps.Window)
 		}
 	}
+	// A delivery under way is finished even when we are shutting down:
+	// cut in the middle, a mail the server accepted would go out again
+	// after the restart. Timeout bounds it.
+	ctx = context.WithoutCancel(ctx)
 	if d.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d.Timeout)

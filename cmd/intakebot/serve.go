@@ -195,11 +195,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 		return fmt.Errorf("timers.tick %q: %w", cfg.Timers.Tick, err)
 	}
 	sched.Start()
-	// On the way out: stop the work first (a drain against a dead SMTP
-	// server must not hold the shutdown), then wait for the scheduler.
+	// On the way out: stop intake and new work, let the deliveries under
+	// way finish (each is bounded by the dispatcher's timeout; the rest of
+	// a batch goes back to the outbox), and give up after the shutdown
+	// timeout - what is then cut is safe to redo, as after a crash.
 	defer func() {
 		stopWork()
-		<-sched.Stop().Done()
+		select {
+		case <-sched.Stop().Done():
+		case <-time.After(time.Duration(cfg.HTTP.ShutdownTimeout)):
+			log.Warn("shutdown timeout: leaving work still running; it is redone at the next start")
+		}
 	}()
 
 	api := web.NewServer(web.Deps{

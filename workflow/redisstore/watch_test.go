@@ -209,3 +209,41 @@ func (q *countingQueue) Claim(ctx context.Context, ch intake.Channel, now time.T
 	}
 	return got, err
 }
+
+// shutdownChannel stops the bot during its first delivery.
+type shutdownChannel struct {
+	stop func()
+	sent int
+}
+
+func (s *shutdownChannel) Deliver(ctx context.Context, _ intake.Outgoing, _ *intake.Incident) error {
+	s.stop()
+	if ctx.Err() != nil {
+		return ctx.Err() // a delivery under way must not see the shutdown
+	}
+	s.sent++
+	return nil
+}
+
+// On shutdown the delivery under way finishes; the rest of the batch goes
+// back to the outbox with no attempt spent.
+func TestShutdownFinishesTheDeliveryUnderWay(t *testing.T) {
+	f := newFixture(t)
+	for i := range 3 {
+		must(t)(f.engine.Register(context.Background(), intake.Report{Channel: intake.ChannelSlack, Subject: fmt.Sprint("bye ", i), Reporter: intake.Reporter{SlackID: "U1"}}))
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	ch := &shutdownChannel{stop: stop}
+	if n, err := f.dispatcher(intake.ChannelSlack, ch).Drain(ctx); n != 1 || err != nil || ch.sent != 1 {
+		t.Fatalf("drain: %d sent %d, %v", n, ch.sent, err)
+	}
+	left, err := f.store.Outbox(context.Background(), 10)
+	if err != nil || len(left) != 2 {
+		t.Fatalf("outbox: %+v %v", left, err)
+	}
+	for _, q := range left {
+		if q.Attempts != 0 || q.Dead || q.DueAt.After(f.clock.Now()) {
+			t.Fatalf("returned message = %+v", q)
+		}
+	}
+}
