@@ -2,6 +2,7 @@ package slack
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -46,7 +47,9 @@ func (b *Bot) signed(secret string, next func(http.ResponseWriter, *http.Request
 			http.Error(w, "invalid or stale Slack signature", http.StatusUnauthorized)
 			return
 		}
-		next(w, r, body)
+		ctx, cancel := context.WithTimeout(r.Context(), ackWithin)
+		defer cancel()
+		next(w, r.WithContext(ctx), body)
 	}
 }
 

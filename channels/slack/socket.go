@@ -12,6 +12,10 @@ import (
 	"github.com/slack-go/slack/socketmode"
 )
 
+// ackWithin is how long handling may take before the acknowledgment
+// (Slack allows 3 seconds; the rest is the margin for the way back).
+const ackWithin = 2500 * time.Millisecond
+
 // socketWorkers bounds how many events are handled at once: a slow
 // users.info must not hold up every other event.
 const socketWorkers = 8
@@ -117,18 +121,22 @@ func (b *Bot) handleEnvelope(ctx context.Context, client *socketmode.Client, evt
 	req := evt.Request
 	var resp any
 	var err error
+	// Slack wants the ack within 3 seconds; work that cannot commit by
+	// then is not acknowledged, and Slack sends the event again.
+	work, cancel := context.WithTimeout(ctx, ackWithin)
+	defer cancel()
 	switch req.Type {
 	case "events_api":
-		err = b.HandleEvent(ctx, req.Payload)
+		err = b.HandleEvent(work, req.Payload)
 	case "slash_commands":
 		var cmd slackapi.SlashCommand
 		if err = json.Unmarshal(req.Payload, &cmd); err != nil {
 			err = fmt.Errorf("%w: %v", ErrBadPayload, err)
 		} else {
-			resp, err = b.HandleSlash(ctx, cmd)
+			resp, err = b.HandleSlash(work, cmd)
 		}
 	case "interactive":
-		resp, err = b.HandleInteraction(ctx, req.Payload)
+		resp, err = b.HandleInteraction(work, req.Payload)
 	default:
 		return // hello, disconnect: slack-go's business
 	}
