@@ -64,6 +64,16 @@ func (n Notifier) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.
 		}
 	}
 	posted, err := b.postOnce(ctx, msg.ID, msg.Attempt > 1, at, text, blocks)
+	if user := firstOf(msg.SlackID, inc.Reporter.SlackID); errors.Is(err, intake.ErrUndeliverable) && at.TS != "" && user != "" {
+		// The report's channel is closed to the bot (archived, the bot
+		// removed): the reporter still hears from us, by DM.
+		b.d.Log.Warn("slack thread unreachable; answering by DM", "incident", inc.ID, "err", err)
+		if at.Channel, err = b.dm(ctx, user); err != nil {
+			return err
+		}
+		at.TS = ""
+		posted, err = b.postOnce(ctx, msg.ID+":dm", true, at, text, blocks)
+	}
 	if err != nil {
 		return err
 	}

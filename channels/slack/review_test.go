@@ -153,3 +153,19 @@ func TestHTTPModeRefusesOversizedBodies(t *testing.T) {
 		t.Fatalf("status = %d", res.StatusCode)
 	}
 }
+
+// The bot removed from the channel a report was made in: the reporter is
+// answered by DM instead.
+func TestUnreachableThreadFallsBackToDM(t *testing.T) {
+	w := newWorld(t)
+	text := "<@" + slackserver.BotUserID + "> the projector is dead"
+	m := w.srv.AddMessage(slackserver.Message{Channel: "CGONE", User: john, Text: text})
+	w.push("events_api", callback(map[string]any{"type": "app_mention", "channel": "CGONE", "user": john, "text": text, "ts": m.TS}), 0)
+	inc := w.onlyIncident()
+	w.srv.Fail("chat.postMessage", 1, "not_in_channel")
+	w.drain()
+	dms := w.botMessages(john)
+	if len(dms) != 1 || !strings.Contains(dms[0].Text, inc.ID) {
+		t.Fatalf("DMs = %+v", dms)
+	}
+}
