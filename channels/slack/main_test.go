@@ -49,7 +49,7 @@ type world struct {
 	skew atomic.Int64
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T, change ...func(*Deps)) *world {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -91,10 +91,13 @@ func newWorld(t *testing.T) *world {
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	api := slackapi.New("xoxb-test", slackapi.OptionAPIURL(srv.APIURL()), slackapi.OptionAppLevelToken("xapp-test"))
 	w := &world{t: t, ctx: ctx, srv: srv, store: store, engine: engine}
+	deps := Deps{Incidents: engine, Surveys: engine, Work: engine, Agents: store, Ledger: store, State: store, Locks: store,
+		Labels: rules, Phrases: phrases, Log: log, Now: time.Now}
+	for _, c := range change {
+		c(&deps)
+	}
 	bot := New(Config{TriageChannel: triage, TriageLang: intake.English, Agents: map[string]string{alice: "alice", bob: "bob"},
-		Groups: []string{"desk", "networks"}, SurveyEmailReporters: true},
-		api, Deps{Incidents: engine, Surveys: engine, Work: engine, Agents: store, Ledger: store, State: store, Locks: store,
-			Labels: rules, Phrases: phrases, Log: log, Now: time.Now})
+		Groups: []string{"desk", "networks"}, SurveyEmailReporters: true}, api, deps)
 	if err := bot.Connect(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,17 @@
 package slack
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/internal/slackserver"
+	"github.com/intakebot/intakebot/workflow/redisstore"
 )
 
 // Writing again in the thread of a closed incident reports anew: a new
@@ -168,4 +171,40 @@ func TestUnreachableThreadFallsBackToDM(t *testing.T) {
 	if len(dms) != 1 || !strings.Contains(dms[0].Text, inc.ID) {
 		t.Fatalf("DMs = %+v", dms)
 	}
+}
+
+// With Redis unreachable nothing can be stored, so nothing is
+// acknowledged: Slack sends the event again, and the retry, with Redis
+// back, registers it once.
+func TestNoAckWithoutACommit(t *testing.T) {
+	dead, err := redisstore.Connect("redis://127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ledger := &switchedLedger{}
+	ledger.to.Store(redisstore.New(dead, "down"))
+	w := newWorld(t, func(d *Deps) { d.Ledger = ledger })
+	m := w.srv.AddMessage(slackserver.Message{Channel: john, User: john, Text: "keyboard missing keys"})
+	ev := message(m.Channel, "im", john, m.Text, m.TS, "")
+	id := w.srv.Push("events_api", ev, 0)
+	if _, err := w.srv.Ack(id, 4*time.Second); err == nil {
+		t.Fatal("acknowledged an event that was not stored")
+	}
+	ledger.to.Store(w.store) // Redis is back
+	w.push("events_api", ev, 1)
+	w.onlyIncident()
+}
+
+// switchedLedger is the store behind the ledger, changed while running:
+// first an unreachable Redis, then the real one.
+type switchedLedger struct {
+	to atomic.Pointer[redisstore.Store]
+}
+
+func (l *switchedLedger) Begin(ctx context.Context, key, source string, now time.Time) (*intake.InboundRecord, error) {
+	return l.to.Load().Begin(ctx, key, source, now)
+}
+
+func (l *switchedLedger) Record(ctx context.Context, key string, r intake.InboundRecord) (bool, error) {
+	return l.to.Load().Record(ctx, key, r)
 }
