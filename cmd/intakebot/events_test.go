@@ -38,7 +38,8 @@ func TestServeTakesSystemEventsAndCountsThem(t *testing.T) {
 	}
 	raw, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	for _, want := range []string{`intakebot_inbound_total{channel="event",outcome="created"} 1`, `intakebot_outbox_waiting{channel="email"}`} {
+	for _, want := range []string{`intakebot_inbound_total{channel="event",outcome="created"} 1`, `intakebot_outbox_waiting{channel="email"}`,
+		`intakebot_mailbox_quarantine_messages{mailbox="helpdesk"}`, `intakebot_mailbox_poll_lag_seconds{mailbox="helpdesk"}`} {
 		if !strings.Contains(string(raw), want) {
 			t.Errorf("metrics lack %s", want)
 		}

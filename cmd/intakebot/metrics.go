@@ -74,8 +74,14 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// watchedMailbox is a mailbox watcher as its metrics see it.
+type watchedMailbox interface {
+	web.Component
+	Quarantined() (int64, bool)
+}
+
 // registerMailboxMetrics exports a mailbox's health for Prometheus.
-func registerMailboxMetrics(reg prometheus.Registerer, w web.Component) {
+func registerMailboxMetrics(reg prometheus.Registerer, w watchedMailbox) {
 	labels := prometheus.Labels{"mailbox": w.Name()}
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intakebot_mailbox_up",
@@ -100,6 +106,11 @@ func registerMailboxMetrics(reg prometheus.Registerer, w web.Component) {
 				return 0
 			}
 			return time.Since(at).Seconds()
+		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "intakebot_mailbox_quarantine_messages",
+			Help: "Mails in the mailbox's quarantine folder, counted after each pass (0 before the first).", ConstLabels: labels}, func() float64 {
+			n, _ := w.Quarantined()
+			return float64(n)
 		}),
 	)
 }

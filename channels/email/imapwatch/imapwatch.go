@@ -225,9 +225,19 @@ type Watcher struct {
 	owner   string        // lease token, unique per Watcher
 	poll    chan struct{} // Poll's nudges; buffered so Poll never blocks
 
-	mu          sync.Mutex
-	lastSuccess time.Time
-	lastErr     error
+	mu              sync.Mutex
+	lastSuccess     time.Time
+	lastErr         error
+	quarantined     int64 // mails in the quarantine folder, last counted
+	quarantineKnown bool
+}
+
+// Quarantined is how many mails the quarantine folder held when last
+// counted (after each pass over the mailbox), and whether it was counted.
+func (w *Watcher) Quarantined() (int64, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.quarantined, w.quarantineKnown
 }
 
 // New checks cfg, fills in its defaults and returns a Watcher; Run starts it.

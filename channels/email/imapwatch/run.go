@@ -312,10 +312,24 @@ func (w *Watcher) work(ctx context.Context, c *imapclient.Client, newMail <-chan
 		if err := w.drain(ctx, c, cur, full); err != nil {
 			return err
 		}
+		w.countQuarantine(c)
 		if full, err = w.wait(ctx, c, newMail); err != nil {
 			return err
 		}
 	}
+}
+
+// countQuarantine notes how many mails wait in the quarantine folder, for
+// the metrics; a failure only leaves the last count.
+func (w *Watcher) countQuarantine(c *imapclient.Client) {
+	st, err := c.Status(w.cfg.QuarantineFolder, &imap.StatusOptions{NumMessages: true}).Wait()
+	if err != nil || st.NumMessages == nil {
+		w.log.Debug("imap: quarantine count failed", "err", err)
+		return
+	}
+	w.mu.Lock()
+	w.quarantined, w.quarantineKnown = int64(*st.NumMessages), true
+	w.mu.Unlock()
 }
 
 // ensureFolder creates a folder unless LIST shows it.

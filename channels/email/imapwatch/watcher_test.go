@@ -99,10 +99,18 @@ func TestQuarantine(t *testing.T) {
 		}
 		return imapwatch.Result{}, nil
 	})
-	start(t, f.watcher(t, s.config("support"), h))
+	w := f.watcher(t, s.config("support"), h)
+	if _, known := w.Quarantined(); known {
+		t.Fatal("quarantine counted before any pass")
+	}
+	start(t, w)
 	folders := s.waitFolders(t, map[string][]string{"INBOX": nil, "Processed": {want[0], want[2]}, "Quarantine": {want[1]}})
 	if !folders["Quarantine"][0].seen() {
 		t.Error("quarantined message is not \\Seen")
+	}
+	if !waitFor(t, func() bool { n, known := w.Quarantined(); return known && n == 1 }) {
+		n, known := w.Quarantined()
+		t.Fatalf("quarantine count = %d (known %v), want 1", n, known)
 	}
 	if !strings.Contains(f.logs.String(), "unparseable") {
 		t.Error("the quarantine reason is not logged")
