@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Limits on what people may write, so that one oversized note cannot bloat
@@ -12,6 +13,18 @@ const (
 	MaxTextBytes = 64 << 10
 	MaxNameBytes = 200
 )
+
+// Clip cuts s to at most n bytes, on a character boundary: channels clip
+// what people send to the limits above rather than lose it.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
 
 // Error kinds shared by every layer, so that the HTTP API, Slack and email
 // paths answer a refused operation the same way without importing each other.

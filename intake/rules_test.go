@@ -233,3 +233,15 @@ func TestLabelsFollowTheReportersLanguage(t *testing.T) {
 		}
 	}
 }
+
+func TestClipKeepsWholeCharacters(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{{"mañana", 3, "ma"}, {"mañana", 4, "mañ"}, {"abc", 5, "abc"}, {"ñ", 1, ""}} {
+		if got := Clip(c.in, c.n); got != c.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+}

@@ -16,7 +16,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/intakebot/intakebot/intake"
 )
@@ -154,7 +153,7 @@ func (r *Receiver) Handle(ctx context.Context, ev Event) (Result, error) {
 		return res, err
 	}
 	rec := intake.InboundRecord{At: r.now().UTC(), Channel: intake.ChannelEvent, Source: "event/" + fp, From: ev.Source,
-		Subject: clip(firstOf(ev.Summary, ev.Fingerprint), 200), Outcome: res.Outcome, Incident: res.Incident, Reason: res.Reason}
+		Subject: intake.Clip(firstOf(ev.Summary, ev.Fingerprint), 200), Outcome: res.Outcome, Incident: res.Incident, Reason: res.Reason}
 	if _, err := r.ledger.Record(ctx, key, rec); err != nil {
 		return res, err
 	}
@@ -308,14 +307,4 @@ func firstOf(list ...string) string {
 		}
 	}
 	return ""
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -124,7 +124,7 @@ func (b *Bot) onSubmit(ctx context.Context, cb *slackapi.InteractionCallback) (a
 		ci := value("ci")
 		return nil, b.once(ctx, key, cb.User.ID, desc, func(ctx context.Context) (intake.InboundRecord, error) {
 			return b.report(ctx, key, cb.User.ID, "", desc, thread{}, func(r *intake.Report) {
-				r.Urgency, r.CI = urgency, clip(ci, intake.MaxNameBytes)
+				r.Urgency, r.CI = urgency, intake.Clip(ci, intake.MaxNameBytes)
 			})
 		})
 	case viewAction, viewEscalate:

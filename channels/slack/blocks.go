@@ -37,11 +37,11 @@ const (
 func plain(s string) *slackapi.TextBlockObject { return plainText(s, 150) }
 
 func plainText(s string, n int) *slackapi.TextBlockObject {
-	return slackapi.NewTextBlockObject(slackapi.PlainTextType, clip(s, n), false, false)
+	return slackapi.NewTextBlockObject(slackapi.PlainTextType, intake.Clip(s, n), false, false)
 }
 
 func mrkdwn(s string) *slackapi.TextBlockObject {
-	return slackapi.NewTextBlockObject(slackapi.MarkdownType, clip(s, 3000), false, false)
+	return slackapi.NewTextBlockObject(slackapi.MarkdownType, intake.Clip(s, 3000), false, false)
 }
 
 func section(s string) slackapi.Block { return slackapi.NewSectionBlock(mrkdwn(s), nil, nil) }
@@ -166,7 +166,7 @@ func (b *Bot) triageBlocks(inc *intake.Incident) (string, []slackapi.Block) {
 	if len(marks) > 0 {
 		blocks = append(blocks, slackapi.NewContextBlock("", mrkdwn(strings.Join(marks, " · "))))
 	}
-	if desc := clip(inc.Description, 500); desc != "" && desc != inc.Subject {
+	if desc := intake.Clip(inc.Description, 500); desc != "" && desc != inc.Subject {
 		blocks = append(blocks, slackapi.NewContextBlock("", plainText(desc, 2000)))
 	}
 	var buttons []slackapi.BlockElement
@@ -198,7 +198,7 @@ func (b *Bot) reportModal(lang intake.Lang, initial string) slackapi.ModalViewRe
 	v := view{}
 	desc := slackapi.NewPlainTextInputBlockElement(nil, "description")
 	desc.Multiline = true
-	desc.InitialValue = clip(initial, 3000)
+	desc.InitialValue = intake.Clip(initial, 3000)
 	ci := slackapi.NewPlainTextInputBlockElement(nil, "ci")
 	var opts []*slackapi.OptionBlockObject
 	for _, l := range []intake.Level{intake.High, intake.Medium, intake.Low} {
@@ -213,7 +213,7 @@ func (b *Bot) reportModal(lang intake.Lang, initial string) slackapi.ModalViewRe
 		Type:            slackapi.VTModal,
 		CallbackID:      viewReport,
 		PrivateMetadata: string(lang),
-		Title:           plain(clip(b.text(lang, "modal_title", v), 24)),
+		Title:           plain(intake.Clip(b.text(lang, "modal_title", v), 24)),
 		Submit:          plain(b.text(lang, "modal_submit", v)),
 		Close:           plain(b.text(lang, "modal_cancel", v)),
 		Blocks: slackapi.Blocks{BlockSet: []slackapi.Block{
@@ -230,7 +230,7 @@ func (b *Bot) actionModal(id string) slackapi.ModalViewRequest {
 	text.Multiline = true
 	return slackapi.ModalViewRequest{
 		Type: slackapi.VTModal, CallbackID: viewAction, PrivateMetadata: id,
-		Title:  plain(clip(b.text(lang, "action_title", v), 24)),
+		Title:  plain(intake.Clip(b.text(lang, "action_title", v), 24)),
 		Submit: plain(b.text(lang, "action_submit", v)),
 		Blocks: slackapi.Blocks{BlockSet: []slackapi.Block{
 			slackapi.NewInputBlock("text", plain(b.text(lang, "action_text", v)), nil, text),
@@ -262,7 +262,7 @@ func (b *Bot) escalateModal(id string) slackapi.ModalViewRequest {
 	blocks = append(blocks, levelBlock)
 	return slackapi.ModalViewRequest{
 		Type: slackapi.VTModal, CallbackID: viewEscalate, PrivateMetadata: id,
-		Title:  plain(clip(b.text(lang, "escalate_title", v), 24)),
+		Title:  plain(intake.Clip(b.text(lang, "escalate_title", v), 24)),
 		Submit: plain(b.text(lang, "escalate_submit", v)),
 		Blocks: slackapi.Blocks{BlockSet: blocks},
 	}

@@ -7,7 +7,6 @@ import (
 	"html"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/intakebot/intakebot/intake"
 	slackapi "github.com/slack-go/slack"
@@ -160,7 +159,7 @@ func (b *Bot) once(ctx context.Context, key, user, text string, work func(ctx co
 		return err
 	}
 	rec.At, rec.Channel, rec.Source, rec.From = b.d.Now().UTC(), intake.ChannelSlack, source, user
-	rec.Subject = clip(firstLine(cleanText(text)), 200)
+	rec.Subject = intake.Clip(firstLine(cleanText(text)), 200)
 	if _, err := b.d.Ledger.Record(ctx, key, rec); err != nil {
 		return err
 	}
@@ -177,8 +176,8 @@ func (b *Bot) report(ctx context.Context, key, user, agent, text string, at thre
 	// be lost for its size.
 	rep := intake.Report{
 		Channel:     intake.ChannelSlack,
-		Reporter:    intake.Reporter{Name: clip(p.Name, intake.MaxNameBytes), Email: p.Email, SlackID: p.ID, Language: p.Lang},
-		Description: clip(cleanText(text), intake.MaxTextBytes), Key: key, Agent: agent,
+		Reporter:    intake.Reporter{Name: intake.Clip(p.Name, intake.MaxNameBytes), Email: p.Email, SlackID: p.ID, Language: p.Lang},
+		Description: intake.Clip(cleanText(text), intake.MaxTextBytes), Key: key, Agent: agent,
 	}
 	if at.Channel != "" {
 		rep.Conversation = at.String()
@@ -277,14 +276,4 @@ func cleanText(s string) string {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
 	return line
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

@@ -279,7 +279,7 @@ func (b *Bot) person(ctx context.Context, id string) (person, error) {
 	if err != nil {
 		return person{}, fmt.Errorf("slack users.info %s: %w", id, err)
 	}
-	p := person{ID: u.ID, Name: clip(firstOf(u.RealName, u.Profile.RealName, u.Profile.DisplayName, u.Name, u.ID), intake.MaxNameBytes),
+	p := person{ID: u.ID, Name: intake.Clip(firstOf(u.RealName, u.Profile.RealName, u.Profile.DisplayName, u.Name, u.ID), intake.MaxNameBytes),
 		Email: u.Profile.Email, Lang: langOf(u.Locale), Bot: u.IsBot}
 	c.mu.Lock()
 	if len(c.seen) >= userCacheSize {
