@@ -72,42 +72,44 @@ func (b *Bot) onMessage(ctx context.Context, key string, m *slackevents.MessageE
 	if !dm && strings.Contains(text, "<@"+b.self+">") {
 		return nil // the app_mention event of the same message handles it
 	}
-	if m.ThreadTimeStamp != "" {
-		id, err := b.d.State.IncidentOfThread(ctx, m.Channel, m.ThreadTimeStamp)
-		if err != nil {
-			return err
-		}
-		if id != "" {
-			return b.once(ctx, key, m.User, text, func(ctx context.Context) (intake.InboundRecord, error) {
-				return b.comment(ctx, key, id, m.User, withFiles(text, files), false, thread{m.Channel, m.ThreadTimeStamp})
-			})
-		}
-	}
-	if !dm {
-		return nil // channel chatter not addressed to the bot
-	}
-	root := thread{m.Channel, firstOf(m.ThreadTimeStamp, m.TimeStamp)}
-	return b.once(ctx, key, m.User, text, func(ctx context.Context) (intake.InboundRecord, error) {
-		return b.report(ctx, key, m.User, "", withFiles(text, files), root)
-	})
+	return b.onSaid(ctx, key, said{user: m.User, text: withFiles(text, files), channel: m.Channel,
+		ts: m.TimeStamp, threadTS: m.ThreadTimeStamp, reports: dm})
 }
 
 func (b *Bot) onMention(ctx context.Context, key string, m *slackevents.AppMentionEvent) error {
 	text := strings.TrimSpace(strings.ReplaceAll(m.Text, "<@"+b.self+">", ""))
-	if m.ThreadTimeStamp != "" {
-		id, err := b.d.State.IncidentOfThread(ctx, m.Channel, m.ThreadTimeStamp)
+	return b.onSaid(ctx, key, said{user: m.User, text: withFiles(text, m.Files), channel: m.Channel,
+		ts: m.TimeStamp, threadTS: m.ThreadTimeStamp, mentioned: true, reports: true})
+}
+
+// said is a person's message that may concern the bot.
+type said struct {
+	user, text, channel, ts, threadTS string
+	// mentioned: addressed to the bot. reports: outside an incident's
+	// thread it opens an incident (a DM, a mention); else it is chatter.
+	mentioned, reports bool
+}
+
+// onSaid makes a message in an incident's thread a comment on it, and
+// any other message addressed to the bot a new report.
+func (b *Bot) onSaid(ctx context.Context, key string, s said) error {
+	if s.threadTS != "" {
+		id, err := b.d.State.IncidentOfThread(ctx, s.channel, s.threadTS)
 		if err != nil {
 			return err
 		}
 		if id != "" {
-			return b.once(ctx, key, m.User, text, func(ctx context.Context) (intake.InboundRecord, error) {
-				return b.comment(ctx, key, id, m.User, withFiles(text, m.Files), true, thread{m.Channel, m.ThreadTimeStamp})
+			return b.once(ctx, key, s.user, s.text, func(ctx context.Context) (intake.InboundRecord, error) {
+				return b.comment(ctx, key, id, s.user, s.text, s.mentioned, thread{s.channel, s.threadTS})
 			})
 		}
 	}
-	root := thread{m.Channel, firstOf(m.ThreadTimeStamp, m.TimeStamp)}
-	return b.once(ctx, key, m.User, text, func(ctx context.Context) (intake.InboundRecord, error) {
-		return b.report(ctx, key, m.User, "", withFiles(text, m.Files), root)
+	if !s.reports {
+		return nil // channel chatter not addressed to the bot
+	}
+	root := thread{s.channel, firstOf(s.threadTS, s.ts)}
+	return b.once(ctx, key, s.user, s.text, func(ctx context.Context) (intake.InboundRecord, error) {
+		return b.report(ctx, key, s.user, "", s.text, root)
 	})
 }
 
