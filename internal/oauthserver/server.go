@@ -45,6 +45,7 @@ type Server struct {
 	issued    []string          // tokens in the order issued
 	valid     map[string]bool   // issued tokens
 	used      map[string]string // token -> user it authenticated
+	logins    []string          // tokens of the successful SASL logins, in order
 }
 
 type failure struct {
@@ -120,6 +121,13 @@ func (s *Server) Issued() []string {
 	return append([]string(nil), s.issued...)
 }
 
+// Logins lists the tokens of the successful SASL logins, oldest first.
+func (s *Server) Logins() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.logins...)
+}
+
 // UsedBy is the user a token authenticated through SASL, "" if none.
 func (s *Server) UsedBy(token string) string {
 	s.mu.Lock()
@@ -190,6 +198,7 @@ func (s *Server) check(user, token string) bool {
 		return false
 	}
 	s.used[token] = user
+	s.logins = append(s.logins, token)
 	return true
 }
 
