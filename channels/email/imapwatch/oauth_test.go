@@ -134,6 +134,7 @@ func TestOAuthTokenEndpointFailureShowsInStatus(t *testing.T) {
 	if !waitFor(t, func() bool { last, err = w.Status(); return err != nil }) {
 		t.Fatal("Status shows no error while the token endpoint refuses")
 	}
+	t.Logf("status error: %v", err)
 	if !last.IsZero() {
 		t.Errorf("last success %v before any login", last)
 	}
