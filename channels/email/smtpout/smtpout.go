@@ -147,16 +147,16 @@ func New(cfg Config) (*Sender, error) {
 		return nil, fmt.Errorf("smtpout: Port %d out of range", port)
 	}
 	loopback := isLoopback(cfg.Host)
+	// A bearer token opens the mailbox as surely as a password while it
+	// lives: it gets the password rule below.
+	if mode == TLSNone && cfg.Auth != nil && !loopback {
+		return nil, fmt.Errorf("smtpout: refusing AUTH %s without TLS to %s: the bearer token would cross the network in clear (use implicit or starttls, or a relay on localhost)", cfg.Auth.Mechanism(), cfg.Host)
+	}
 	// AUTH PLAIN sends the password base64-encoded, which is to say in the
 	// clear: anyone on the path could read it. Without TLS we only allow it
 	// to a relay on this very host, where the bytes never leave the machine.
 	if mode == TLSNone && cfg.Username != "" && !loopback {
 		return nil, fmt.Errorf("smtpout: refusing AUTH without TLS to %s: the password would cross the network in clear (use implicit or starttls, or a relay on localhost)", cfg.Host)
-	}
-	// A bearer token opens the mailbox as surely as a password while it
-	// lives: the same rule.
-	if mode == TLSNone && cfg.Auth != nil && !loopback {
-		return nil, fmt.Errorf("smtpout: refusing AUTH %s without TLS to %s: the bearer token would cross the network in clear (use implicit or starttls, or a relay on localhost)", cfg.Auth.Mechanism(), cfg.Host)
 	}
 	if cfg.Auth != nil && cfg.Password != "" {
 		return nil, errors.New("smtpout: Password and Auth both set: choose one way to authenticate")
