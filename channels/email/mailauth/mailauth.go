@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -88,7 +89,7 @@ type Auth struct {
 	mech, user string
 	grant      string // for messages: "client_credentials" or "refresh_token"
 	endpoint   string // TokenURL without query, for messages
-	secrets    []string
+	secret     string // the client secret, scrubbed from messages
 	delta      time.Duration
 	now        func() time.Time
 	client     *http.Client
@@ -100,6 +101,11 @@ type Auth struct {
 	lock    chan struct{}
 	tok     *oauth2.Token
 	refresh string // the latest refresh token (providers may rotate it)
+
+	// rejected is the last token a server refused; it has its own mutex so
+	// that a SASL exchange never waits behind a token fetch to report it.
+	mu       sync.Mutex
+	rejected string
 }
 
 // New checks cfg and returns an Auth. It does not fetch a token: a token
@@ -135,11 +141,7 @@ func New(cfg Config) (*Auth, error) {
 		delta: cfg.ExpiryDelta, now: cfg.Now, client: cfg.HTTPClient,
 		lock: make(chan struct{}, 1), refresh: cfg.RefreshToken,
 	}
-	for _, s := range []string{cfg.ClientSecret, cfg.RefreshToken} {
-		if s != "" {
-			a.secrets = append(a.secrets, s)
-		}
-	}
+	a.secret = cfg.ClientSecret
 	if a.delta <= 0 {
 		a.delta = DefaultExpiryDelta
 	}
@@ -204,7 +206,11 @@ func (a *Auth) Token(ctx context.Context) (string, error) {
 		return "", ctx.Err()
 	}
 	defer func() { <-a.lock }()
-	if t := a.tok; t != nil && t.AccessToken != "" && (t.Expiry.IsZero() || a.now().Add(a.delta).Before(t.Expiry)) {
+	a.mu.Lock()
+	rejected := a.rejected
+	a.mu.Unlock()
+	if t := a.tok; t != nil && t.AccessToken != "" && t.AccessToken != rejected &&
+		(t.Expiry.IsZero() || a.now().Add(a.delta).Before(t.Expiry)) {
 		return t.AccessToken, nil
 	}
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, a.client)
@@ -224,10 +230,9 @@ func (a *Auth) Token(ctx context.Context) (string, error) {
 	if t.AccessToken == "" {
 		return "", fmt.Errorf("%w: %s (%s grant) answered without an access_token", ErrTokenEndpoint, a.endpoint, a.grant)
 	}
-	if t.RefreshToken != "" && t.RefreshToken != a.refresh {
-		// The provider rotated it; the old one may stop working.
+	if t.RefreshToken != "" {
+		// The provider may rotate it; the old one may stop working.
 		a.refresh = t.RefreshToken
-		a.secrets = append(a.secrets, t.RefreshToken)
 	}
 	a.tok = t
 	return t.AccessToken, nil
@@ -257,8 +262,10 @@ func (a *Auth) describe(err error) error {
 	} else {
 		msg = fmt.Sprintf("%s (%s grant): %v", a.endpoint, a.grant, err)
 	}
-	for _, s := range a.secrets {
-		msg = strings.ReplaceAll(msg, s, "[redacted]")
+	for _, s := range []string{a.secret, a.refresh} {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "[redacted]")
+		}
 	}
 	return fmt.Errorf("%w: %s", ErrTokenEndpoint, msg)
 }
@@ -276,11 +283,9 @@ func clip(s string) string {
 // (revoked, or the provider's clock disagrees), so the next login fetches
 // a fresh one instead of presenting it again until it expires.
 func (a *Auth) forget(tok string) {
-	a.lock <- struct{}{}
-	defer func() { <-a.lock }()
-	if a.tok != nil && a.tok.AccessToken == tok {
-		a.tok = nil
-	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.rejected = tok
 }
 
 // SASLClient returns a client for one login, with a fresh enough token.
