@@ -32,6 +32,9 @@ type EmailConfig struct {
 		Password string `yaml:"password"`
 		// PasswordFile holds the password instead (a mounted secret).
 		PasswordFile string `yaml:"password_file"`
+		// Auth is password (default) or oauth2 (then OAuth2 applies).
+		Auth   string       `yaml:"auth"`
+		OAuth2 OAuth2Config `yaml:"oauth2"`
 	} `yaml:"smtp"`
 	// ReplyKey signs the reply tokens in Reply-To (base64, 32+ bytes).
 	ReplyKey        string `yaml:"reply_key"`
@@ -62,6 +65,9 @@ type MailboxConfig struct {
 		Password     string `yaml:"password"`
 		PasswordFile string `yaml:"password_file"`
 		Folder       string `yaml:"folder"`
+		// Auth is password (default) or oauth2 (then OAuth2 applies).
+		Auth   string       `yaml:"auth"`
+		OAuth2 OAuth2Config `yaml:"oauth2"`
 	} `yaml:"imap"`
 	// BatchSize is how many mails one fetch brings (100 when zero).
 	BatchSize        int    `yaml:"batch_size"`
@@ -146,8 +152,16 @@ func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inboun
 	}
 	// Reporters are answered from the address they wrote to; the sender
 	// also reads the reply tokens and Message-IDs of every one of them.
-	sender, err := smtpout.New(smtpout.Config{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
-		Username: cfg.SMTP.Username, Password: smtpPassword, From: from, Also: also, ReplyKey: key})
+	smtpCfg := smtpout.Config{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
+		Username: cfg.SMTP.Username, Password: smtpPassword, From: from, Also: also, ReplyKey: key}
+	smtpAuth, err := mailAuth(cfg.SMTP.Auth, cfg.SMTP.Username, smtpPassword, cfg.SMTP.OAuth2)
+	if err != nil {
+		return nil, fmt.Errorf("email.smtp: %w", err)
+	}
+	if smtpAuth != nil { // a nil *Auth must not become a non-nil interface
+		smtpCfg.Auth = smtpAuth
+	}
+	sender, err := smtpout.New(smtpCfg)
 	if err != nil {
 		return nil, fmt.Errorf("email.smtp: %w", err)
 	}
@@ -167,12 +181,20 @@ func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inboun
 		if err != nil {
 			return nil, fmt.Errorf("email.mailboxes %s: %w", mb.Name, err)
 		}
-		w, err := imapwatch.New(imapwatch.Config{
+		imapCfg := imapwatch.Config{
 			Name: mb.Name, Host: mb.IMAP.Host, Port: mb.IMAP.Port, TLS: mb.IMAP.TLS,
 			Username: mb.IMAP.Username, Password: password, Folder: mb.IMAP.Folder,
 			ProcessedFolder: or(mb.ProcessedFolder, "Processed"), QuarantineFolder: or(mb.QuarantineFolder, "Quarantine"),
 			MaxMessageBytes: cfg.MaxMessageBytes, BatchSize: mb.BatchSize, LeaseTTL: time.Duration(cfg.MailboxLease),
-		}, imapHandler{p: proc, address: mb.Address, workers: max(cfg.Workers, 1)}, state, log) // the watcher names its mailbox
+		}
+		imapAuth, err := mailAuth(mb.IMAP.Auth, mb.IMAP.Username, password, mb.IMAP.OAuth2)
+		if err != nil {
+			return nil, fmt.Errorf("email.mailboxes %s: imap: %w", mb.Name, err)
+		}
+		if imapAuth != nil {
+			imapCfg.Auth = imapAuth
+		}
+		w, err := imapwatch.New(imapCfg, imapHandler{p: proc, address: mb.Address, workers: max(cfg.Workers, 1)}, state, log) // the watcher names its mailbox
 		if err != nil {
 			return nil, fmt.Errorf("email.mailboxes %s: %w", mb.Name, err)
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/intakebot/intakebot/channels/email/imapwatch"
+	"github.com/intakebot/intakebot/internal/oauthserver"
 	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/workflow/redisstore"
 	"github.com/redis/go-redis/v9"
@@ -107,6 +108,9 @@ type serverOpts struct {
 	caps     imap.CapSet
 	implicit bool // TLS from the first byte
 	startTLS bool // STARTTLS offered, no login without it
+	// oauth, when set, adds AUTHENTICATE XOAUTH2 and OAUTHBEARER that
+	// accept only tokens this endpoint issued (see oauth_test.go).
+	oauth *oauthserver.Server
 }
 
 // server is a real IMAP server (go-imap's imapserver with the in-memory
@@ -138,7 +142,11 @@ func startServer(t *testing.T, o serverOpts) *server {
 	}
 	opts := &imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return idleFix{mem.NewSession().(imapserver.SessionIMAP4rev2)}, nil, nil
+			sess := idleFix{mem.NewSession().(imapserver.SessionIMAP4rev2)}
+			if o.oauth != nil {
+				return oauthSession{sess, o.oauth}, nil, nil
+			}
+			return sess, nil, nil
 		},
 		Caps:         caps,
 		Logger:       discardLogger{},

@@ -53,6 +53,8 @@ import (
 	"sync"
 	"time"
 	"unicode"
+
+	"github.com/emersion/go-sasl"
 )
 
 // TLS modes for Config.TLS.
@@ -89,6 +91,10 @@ type Config struct {
 	TLSConfig *tls.Config
 
 	Username, Password string
+	// Auth, when set, logs in by SASL AUTHENTICATE with its mechanism
+	// (an OAuth 2.0 bearer token from mailauth) instead of LOGIN with
+	// Username and Password. A failure to get a token shows in Status.
+	Auth Authenticator
 
 	Folder           string // watched folder, default INBOX
 	ProcessedFolder  string // required; created when missing
@@ -125,6 +131,13 @@ type Config struct {
 	// LogoutGrace is how long a stopping watcher waits for a command in
 	// flight and for LOGOUT before it closes the connection (default 3s).
 	LogoutGrace time.Duration
+}
+
+// Authenticator makes the SASL client for one login, with fresh
+// credentials each time (mailauth.Auth: XOAUTH2 or OAUTHBEARER).
+type Authenticator interface {
+	Mechanism() string
+	SASLClient(ctx context.Context) (sasl.Client, error)
 }
 
 // Inbound is one message as found in the folder.
@@ -258,9 +271,14 @@ func New(cfg Config, h Handler, st State, log *slog.Logger) (*Watcher, error) {
 	default:
 		return nil, fmt.Errorf("imapwatch %s: tls %q: want %q, %q or %q", cfg.Name, cfg.TLS, TLSImplicit, TLSStartTLS, TLSNone)
 	}
-	// LOGIN sends the password as it is: without TLS only to this machine.
+	// LOGIN sends the password as it is, and a bearer token is as good as
+	// a password while it lives: without TLS only to this machine.
 	if ip := net.ParseIP(cfg.Host); cfg.TLS == TLSNone && cfg.Host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("imapwatch %s: tls none would send the password in clear to %s; only loopback hosts may use it", cfg.Name, cfg.Host)
+		what := "the password"
+		if cfg.Auth != nil {
+			what = "the OAuth 2.0 bearer token"
+		}
+		return nil, fmt.Errorf("imapwatch %s: tls none would send %s in clear to %s; only loopback hosts may use it", cfg.Name, what, cfg.Host)
 	}
 	if cfg.Port == 0 {
 		cfg.Port = 143

@@ -129,8 +129,8 @@ func (w *Watcher) session(ctx context.Context) (connected bool, err error) {
 		}
 	}()
 
-	if err := c.Login(w.cfg.Username, w.cfg.Password).Wait(); err != nil {
-		return false, fmt.Errorf("imap %s: login as %q: %w", w.addr(), w.cfg.Username, err)
+	if err := w.login(ctx, c); err != nil {
+		return false, err
 	}
 	w.succeeded()
 
@@ -157,6 +157,31 @@ func (w *Watcher) session(ctx context.Context) (connected bool, err error) {
 	// work returns context.Cause(leaseCtx) when that ends: ErrLeaseLost
 	// when the lease went to another bot.
 	return true, w.work(leaseCtx, c, newMail)
+}
+
+// login authenticates with Config.Auth's SASL mechanism when set, else
+// with LOGIN and the password.
+func (w *Watcher) login(ctx context.Context, c *imapclient.Client) error {
+	if w.cfg.Auth == nil {
+		if err := c.Login(w.cfg.Username, w.cfg.Password).Wait(); err != nil {
+			return fmt.Errorf("imap %s: login as %q: %w", w.addr(), w.cfg.Username, err)
+		}
+		return nil
+	}
+	mech := w.cfg.Auth.Mechanism()
+	// Checked first so that a server that does not take tokens says so,
+	// rather than failing an exchange it never offered.
+	if !c.Caps().Has(imap.Cap("AUTH=" + mech)) {
+		return fmt.Errorf("imap %s: server does not offer AUTH=%s", w.addr(), mech)
+	}
+	sc, err := w.cfg.Auth.SASLClient(ctx)
+	if err != nil {
+		return fmt.Errorf("imap %s: no token to log in as %q: %w", w.addr(), w.cfg.Username, err)
+	}
+	if err := c.Authenticate(sc); err != nil {
+		return fmt.Errorf("imap %s: authenticate %s as %q: %w", w.addr(), mech, w.cfg.Username, err)
+	}
+	return nil
 }
 
 func watchdog(ctx context.Context, ending, finished <-chan struct{}, grace time.Duration, conn net.Conn) {

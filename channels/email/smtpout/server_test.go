@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intakebot/intakebot/internal/oauthserver"
 	"github.com/intakebot/intakebot/internal/testcert"
 
 	"github.com/emersion/go-sasl"
@@ -119,6 +120,9 @@ type serverOpts struct {
 	startTLS     bool // offer STARTTLS
 	implicitTLS  bool // TLS from the first byte
 	insecureAuth bool // allow AUTH without TLS
+	// oauth, when set, offers XOAUTH2 and OAUTHBEARER (only), accepting
+	// the tokens this endpoint issued (see oauth_test.go).
+	oauth *oauthserver.Server
 }
 
 // testServer is a running server and what a client needs to reach it.
@@ -144,7 +148,11 @@ func startServer(t *testing.T, be *backend, opts serverOpts) *testServer {
 		ln = tls.NewListener(ln, tlsConf)
 	}
 
-	srv := smtp.NewServer(be)
+	var sb smtp.Backend = be
+	if opts.oauth != nil {
+		sb = oauthBackend{be, opts.oauth}
+	}
+	srv := smtp.NewServer(sb)
 	srv.Domain = "mx.example.test"
 	srv.ErrorLog = testLogger{t}
 	srv.AllowInsecureAuth = opts.insecureAuth

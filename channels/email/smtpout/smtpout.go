@@ -61,6 +61,10 @@ type Config struct {
 	// Username and Password are used for AUTH PLAIN when Username is set.
 	Username string
 	Password string
+	// Auth, when set, authenticates with its SASL mechanism (an OAuth 2.0
+	// bearer token from mailauth: XOAUTH2 or OAUTHBEARER) instead of AUTH
+	// PLAIN; Password must then be empty.
+	Auth Authenticator
 	// TLSConfig overrides the TLS client settings. It exists so that tests
 	// (and deployments behind a private CA) can pass RootCAs; ServerName
 	// defaults to Host. There is deliberately no configuration-file switch
@@ -93,6 +97,13 @@ type Config struct {
 	Now func() time.Time
 }
 
+// Authenticator makes the SASL client for one delivery, with fresh
+// credentials each time (mailauth.Auth).
+type Authenticator interface {
+	Mechanism() string
+	SASLClient(ctx context.Context) (sasl.Client, error)
+}
+
 // Sender delivers intake.Outgoing messages by SMTP. It is safe for
 // concurrent use: it holds no connection between deliveries.
 type Sender struct {
@@ -101,6 +112,7 @@ type Sender struct {
 	tlsConfig  *tls.Config
 	username   string
 	password   string
+	auth       Authenticator
 	timeout    time.Duration
 	from       *mail.Address
 	domain     string
@@ -135,11 +147,19 @@ func New(cfg Config) (*Sender, error) {
 		return nil, fmt.Errorf("smtpout: Port %d out of range", port)
 	}
 	loopback := isLoopback(cfg.Host)
+	// A bearer token opens the mailbox as surely as a password while it
+	// lives: it gets the password rule below.
+	if mode == TLSNone && cfg.Auth != nil && !loopback {
+		return nil, fmt.Errorf("smtpout: refusing AUTH %s without TLS to %s: the bearer token would cross the network in clear (use implicit or starttls, or a relay on localhost)", cfg.Auth.Mechanism(), cfg.Host)
+	}
 	// AUTH PLAIN sends the password base64-encoded, which is to say in the
 	// clear: anyone on the path could read it. Without TLS we only allow it
 	// to a relay on this very host, where the bytes never leave the machine.
 	if mode == TLSNone && cfg.Username != "" && !loopback {
 		return nil, fmt.Errorf("smtpout: refusing AUTH without TLS to %s: the password would cross the network in clear (use implicit or starttls, or a relay on localhost)", cfg.Host)
+	}
+	if cfg.Auth != nil && cfg.Password != "" {
+		return nil, errors.New("smtpout: Password and Auth both set: choose one way to authenticate")
 	}
 	if cfg.Password != "" && cfg.Username == "" {
 		return nil, errors.New("smtpout: Password set without Username")
@@ -218,6 +238,7 @@ func New(cfg Config) (*Sender, error) {
 		tlsConfig:  tc,
 		username:   cfg.Username,
 		password:   cfg.Password,
+		auth:       cfg.Auth,
 		timeout:    timeout,
 		from:       from,
 		domain:     domain,
@@ -344,7 +365,11 @@ func (s *Sender) send(ctx context.Context, rcpt string, raw []byte) (err error) 
 		return stageErr(ctx, "ehlo", err)
 	}
 
-	if s.username != "" {
+	if s.auth != nil {
+		if err := s.authenticate(ctx, c); err != nil {
+			return err
+		}
+	} else if s.username != "" {
 		if ok, _ := c.Extension("AUTH"); !ok || !c.SupportsAuth(sasl.Plain) {
 			return stageErr(ctx, "auth", errors.New("server does not offer AUTH PLAIN"))
 		}
@@ -381,6 +406,24 @@ func (s *Sender) send(ctx context.Context, rcpt string, raw []byte) (err error) 
 	// QUIT must not turn a delivery into a retry (and so a duplicate).
 	if qerr := c.Quit(); qerr != nil {
 		c.Close()
+	}
+	return nil
+}
+
+// authenticate logs in with Auth's mechanism and a fresh token. Like a
+// wrong password, a token that cannot be had is not ErrPermanent: it is
+// about our configuration, and the message goes out once that is fixed.
+func (s *Sender) authenticate(ctx context.Context, c *smtp.Client) error {
+	mech := s.auth.Mechanism()
+	if ok, _ := c.Extension("AUTH"); !ok || !c.SupportsAuth(mech) {
+		return stageErr(ctx, "auth", fmt.Errorf("server does not offer AUTH %s", mech))
+	}
+	sc, err := s.auth.SASLClient(ctx)
+	if err != nil {
+		return stageErr(ctx, "auth", err)
+	}
+	if err := c.Auth(sc); err != nil {
+		return stageErr(ctx, "auth "+mech, err)
 	}
 	return nil
 }
