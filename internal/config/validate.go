@@ -7,11 +7,13 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/intakebot/intakebot/channels/email/imapwatch"
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/workflow/redisstore"
 	"github.com/robfig/cron/v3"
 )
 
@@ -93,6 +95,14 @@ func (v *validator) server(c *Config) {
 		}
 	}
 	v.key("web.link_key", c.Web.LinkKey)
+	if c.Redis.URL != "" {
+		// Connect only parses and builds a client; it dials on first use.
+		if rdb, err := redisstore.Connect(c.Redis.URL); err != nil {
+			v.add("redis.url", "%v", err)
+		} else {
+			rdb.Close()
+		}
+	}
 	if c.HTTP.ShutdownTimeout <= 0 {
 		v.add("http.shutdown_timeout", "must be above 0, not %s", c.HTTP.ShutdownTimeout)
 	}
@@ -139,7 +149,7 @@ func (v *validator) email(c *Config) {
 		}
 	}
 	v.key("email.reply_key", e.ReplyKey)
-	v.tls("email.smtp", e.SMTP)
+	v.mailServer("email.smtp", e.SMTP)
 	names := map[string]bool{}
 	for i, mb := range e.Mailboxes {
 		key := fmt.Sprintf("email.mailboxes[%d]", i)
@@ -155,7 +165,7 @@ func (v *validator) email(c *Config) {
 		if mb.IMAP.Host == "" {
 			v.add(key+".imap.host", "is required")
 		}
-		v.tls(key+".imap", mb.IMAP.Server)
+		v.mailServer(key+".imap", mb.IMAP.Server)
 		if mb.Poll != "" {
 			v.cron(key+".poll", mb.Poll)
 		}
@@ -175,7 +185,14 @@ func (v *validator) email(c *Config) {
 	}
 }
 
-func (v *validator) tls(key string, s Server) {
+// server checks a mail server's TLS mode and password file.
+func (v *validator) mailServer(key string, s Server) {
+	if s.PasswordFile != "" {
+		// Read at start; a missing secret should show in config check.
+		if _, err := os.Stat(s.PasswordFile); err != nil {
+			v.add(key+".password_file", "%v", err)
+		}
+	}
 	if !s.TLS.Valid() {
 		v.add(key+".tls", "must be implicit, starttls or none, not %q", s.TLS)
 		return
