@@ -123,11 +123,13 @@ func (k *incidentCall) printOne(inc *intake.Incident) error {
 	return nil
 }
 
-// incidentCommands are the incidents subcommands.
-var incidentCommands = map[string]func(*incidentCall) error{
-	"list": incidentsList, "show": incidentsShow, "create": incidentsCreate, "act": incidentsAct,
-	"move": incidentsMove, "close": incidentsClose, "assign": incidentsAssign, "escalate": incidentsEscalate,
-	"recategorize": incidentsRecategorize, "survey": incidentsSurvey,
+// incidentCommand is the incidents subcommand of that name, or nil.
+func incidentCommand(name string) func(*incidentCall) error {
+	return map[string]func(*incidentCall) error{
+		"list": incidentsList, "show": incidentsShow, "create": incidentsCreate, "act": incidentsAct,
+		"move": incidentsMove, "close": incidentsClose, "assign": incidentsAssign, "escalate": incidentsEscalate,
+		"recategorize": incidentsRecategorize, "survey": incidentsSurvey,
+	}[name]
 }
 
 func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {
@@ -138,8 +140,8 @@ func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		}
 		return nil
 	}
-	cmd, ok := incidentCommands[args[0]]
-	if !ok {
+	cmd := incidentCommand(args[0])
+	if cmd == nil {
 		fmt.Fprint(stderr, incidentsUsage)
 		return usageError{fmt.Sprintf("unknown incidents command %q", args[0])}
 	}

@@ -75,7 +75,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 	if err != nil {
 		return err
 	}
-	links := surveylink.Linker{Signer: signer, BaseURL: cmpOrBaseURL(cfg, ln)}
+	links := surveylink.Linker{Signer: signer, BaseURL: baseURL(cfg, ln)}
 	chans, err := newChannels(ctx, cfg, core, links, log)
 	if err != nil {
 		return err
@@ -122,9 +122,9 @@ func listenError(key, addr string, err error) error {
 	return fmt.Errorf("%s %s: %w", key, addr, err)
 }
 
-// cmpOrBaseURL is web.base_url, or the API's own address when unset
+// baseURL is web.base_url, or the API's own address when unset
 // (Validate allows that on loopback only).
-func cmpOrBaseURL(cfg *config.Config, ln net.Listener) string {
+func baseURL(cfg *config.Config, ln net.Listener) string {
 	if cfg.Web.BaseURL != "" {
 		return cfg.Web.BaseURL
 	}
