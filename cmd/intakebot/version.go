@@ -15,8 +15,8 @@ func versionCmd(args []string, stdout io.Writer) error {
 	modified := false
 	if info, ok := debug.ReadBuildInfo(); ok {
 		goVersion = info.GoVersion
-		if v := info.Main.Version; v != "" && v != "(devel)" {
-			version = v
+		if v := info.Main.Version; v != "" {
+			version = v // "(devel)" for a build from a checkout; the commit tells which
 		}
 		for _, s := range info.Settings {
 			switch s.Key {
