@@ -231,7 +231,7 @@ func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (*in
 	}
 	// Only known states reach the plan cache, which must stay bounded.
 	if ev.Kind == EventMove && !slices.Contains(States(), ev.To) {
-		return nil, fmt.Errorf("%w: unknown state %q (states: %s)", intake.ErrInvalid, clipText(string(ev.To), 40), list(States()))
+		return nil, fmt.Errorf("%w: unknown state %q (states: %s)", intake.ErrInvalid, intake.Clip(string(ev.To), 40), list(States()))
 	}
 	if err := checkText(ch.Note, MaxTextBytes); err != nil {
 		return nil, err
@@ -293,13 +293,6 @@ func timeOf(v any) *time.Time {
 		}
 	}
 	return nil
-}
-
-func clipText(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }
 
 func requireText(s string) error {

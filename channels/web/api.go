@@ -3,6 +3,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -588,24 +589,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	switch {
 	case errors.Is(err, intake.ErrInvalid):
-		writeError(w, http.StatusBadRequest, or(code, "invalid"), err.Error())
+		writeError(w, http.StatusBadRequest, cmp.Or(code, "invalid"), err.Error())
 	case errors.Is(err, intake.ErrNotFound):
-		writeError(w, http.StatusNotFound, or(code, "not_found"), err.Error())
+		writeError(w, http.StatusNotFound, cmp.Or(code, "not_found"), err.Error())
 	case errors.Is(err, intake.ErrForbidden):
-		writeError(w, http.StatusForbidden, or(code, "forbidden"), err.Error())
+		writeError(w, http.StatusForbidden, cmp.Or(code, "forbidden"), err.Error())
 	case errors.Is(err, intake.ErrConflict):
-		writeError(w, http.StatusConflict, or(code, "conflict"), err.Error())
+		writeError(w, http.StatusConflict, cmp.Or(code, "conflict"), err.Error())
 	default:
 		s.d.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", "internal error; see the server log")
 	}
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {

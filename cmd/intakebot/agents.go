@@ -6,12 +6,13 @@ import (
 	"io"
 	"time"
 
+	"github.com/intakebot/intakebot/internal/config"
 	"github.com/intakebot/intakebot/workflow/redisstore"
 )
 
 // agentsCmd administers agents directly in Redis: it is what creates the
 // first token, so it cannot go through the API.
-func agentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
+func agentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {
 	fs := newFlags("agents add", stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
 	admin := fs.Bool("admin", false, "the agent may close any incident")
@@ -25,9 +26,13 @@ func agentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env
 	if len(pos) != 1 {
 		return usageError{"usage: intakebot agents add NAME [--admin] [--config FILE]"}
 	}
-	cfg, err := loadConfig(*configPath, env)
+	// Only redis matters here: the rest is serve's to validate.
+	cfg, warnings, err := config.Load(*configPath, env)
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "intakebot: warning:", w)
+	}
 	if err != nil {
-		return err
+		return invalidConfig(err)
 	}
 	if cfg.Redis.URL == "" {
 		return fmt.Errorf("redis.url is not set: set INTAKEBOT_REDIS_URL to the Redis that intakebot serve uses (in embedded mode serve prints it)")

@@ -9,7 +9,6 @@ import (
 	"io"
 	"mime"
 	"net"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -20,6 +19,9 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/internal/apiclient"
+	"github.com/intakebot/intakebot/internal/config"
+	"github.com/intakebot/intakebot/internal/localmail"
 )
 
 // The demo runs serve in local mode inside this process and plays both
@@ -69,7 +71,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprintf(stdout, "intakebot runs in this process in local mode: API %s, SMTP %s, IMAP %s\n",
-		srv.api.base, srv.smtpAddr, srv.imapAddr)
+		srv.api.Base(), srv.SMTPAddr, srv.IMAPAddr)
 	err = runDemo(ctx, srv, stdout, *stepTimeout)
 	if serr := srv.stop(); err == nil && serr != nil {
 		err = fmt.Errorf("serve: %w", serr)
@@ -80,7 +82,7 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 // runDemo walks every script, one after the other, and checks at the end
 // that every incident is closed.
 func runDemo(ctx context.Context, srv *demoServer, stdout io.Writer, stepTimeout time.Duration) error {
-	box, err := openMailbox(srv.imapAddr, srv.demo.address, srv.demo.password)
+	box, err := openMailbox(srv.IMAPAddr, srv.Demo.Address, srv.Demo.Password)
 	if err != nil {
 		return fmt.Errorf("demo user's mailbox: %w", err)
 	}
@@ -97,7 +99,7 @@ func runDemo(ctx context.Context, srv *demoServer, stdout io.Writer, stepTimeout
 	for _, d := range done {
 		id, _, _ := strings.Cut(d, " ")
 		var inc intake.Incident
-		if err := srv.api.do(ctx, "GET", "/api/v1/incidents/"+url.PathEscape(id), nil, &inc); err != nil {
+		if err := srv.api.Do(ctx, "GET", "/api/v1/incidents/"+url.PathEscape(id), nil, &inc); err != nil {
 			return err
 		}
 		if inc.State != "closed" {
@@ -125,10 +127,10 @@ func (w *demoWalk) say(format string, args ...any) {
 // "yes", rating, review, closed. It returns the incident's id.
 func (w *demoWalk) run(ctx context.Context) (string, error) {
 	u := w.srv
-	if err := w.send(ctx, u.helpdesk.address, w.sc.subject, w.sc.body, ""); err != nil {
+	if err := w.send(ctx, u.Helpdesk.Address, w.sc.subject, w.sc.body, ""); err != nil {
 		return "", fmt.Errorf("step \"mail in\": %w", err)
 	}
-	w.say("mail in: %q from %s to %s", w.sc.subject, u.demo.address, u.helpdesk.address)
+	w.say("mail in: %q from %s to %s", w.sc.subject, u.Demo.Address, u.Helpdesk.Address)
 	inc, err := w.registered(ctx)
 	if err != nil {
 		return "", err
@@ -237,7 +239,7 @@ func rating(inc *intake.Incident) string {
 // agent acts on the incident through the API, as an agent's tools do.
 func (w *demoWalk) agent(ctx context.Context, step, id, path string, body any) error {
 	var inc intake.Incident
-	if err := w.srv.api.do(ctx, "POST", "/api/v1/incidents/"+url.PathEscape(id)+path, body, &inc); err != nil {
+	if err := w.srv.api.Do(ctx, "POST", "/api/v1/incidents/"+url.PathEscape(id)+path, body, &inc); err != nil {
 		return fmt.Errorf("step %q: %w", step, err)
 	}
 	return nil
@@ -249,7 +251,7 @@ func (w *demoWalk) registered(ctx context.Context) (*intake.Incident, error) {
 		var page struct {
 			Incidents []intake.Incident `json:"incidents"`
 		}
-		if err := w.srv.api.do(ctx, "GET", "/api/v1/incidents?limit=50", nil, &page); err != nil {
+		if err := w.srv.api.Do(ctx, "GET", "/api/v1/incidents?limit=50", nil, &page); err != nil {
 			return nil, false, err
 		}
 		for i := range page.Incidents {
@@ -266,7 +268,7 @@ func (w *demoWalk) state(ctx context.Context, step, id string, want intake.State
 	var last intake.State
 	inc, err := waitFor(ctx, w.timeout, step, func() (*intake.Incident, bool, error) {
 		var inc intake.Incident
-		if err := w.srv.api.do(ctx, "GET", "/api/v1/incidents/"+url.PathEscape(id), nil, &inc); err != nil {
+		if err := w.srv.api.Do(ctx, "GET", "/api/v1/incidents/"+url.PathEscape(id), nil, &inc); err != nil {
 			return nil, false, err
 		}
 		last = inc.State
@@ -302,9 +304,9 @@ func (w *demoWalk) reply(ctx context.Context, to *imap.Envelope, text string) er
 
 // send mails text as the demo user over SMTP.
 func (w *demoWalk) send(ctx context.Context, to, subject, text, inReplyTo string) error {
-	u := w.srv.demo
-	raw := composeMail(u.address, to, subject, text, inReplyTo)
-	return sendMail(ctx, w.srv.smtpAddr, u.address, u.password, to, raw)
+	u := w.srv.Demo
+	raw := composeMail(u.Address, to, subject, text, inReplyTo)
+	return sendMail(ctx, w.srv.SMTPAddr, u.Address, u.Password, to, raw)
 }
 
 // composeMail writes a plain-text mail as a simple mail client would.
@@ -433,8 +435,8 @@ func (m *mailbox) envelopes() ([]*imap.Envelope, error) {
 
 // demoServer is serve running in local mode inside the demo.
 type demoServer struct {
-	localBanner
-	api     *apiClient
+	localmail.Banner
+	api     *apiclient.Client
 	cancel  context.CancelFunc
 	done    chan error    // serve's result
 	drained chan struct{} // serve's output was read to its end
@@ -443,8 +445,8 @@ type demoServer struct {
 // demoEnv is the demo's whole configuration: local mode on free ports, and
 // quick polls so that each step takes about a second. Nothing comes from
 // the environment, so a configured deployment cannot leak into the demo.
-func demoEnv() envMap {
-	return envMap{
+func demoEnv() config.Env {
+	return config.Env{
 		"INTAKEBOT_REDIS_URL":         "",
 		"INTAKEBOT_HTTP_LISTEN":       "127.0.0.1:0",
 		"INTAKEBOT_LOCAL_IMAP_LISTEN": "127.0.0.1:0",
@@ -455,18 +457,13 @@ func demoEnv() envMap {
 	}
 }
 
-// envMap is an environment made of a map.
-type envMap map[string]string
-
-func (e envMap) lookup(k string) (string, bool) { v, ok := e[k]; return v, ok }
-
 // startDemoServer runs serve and reads what it prints until it listens.
 func startDemoServer(ctx context.Context, stderr io.Writer) (*demoServer, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	pr, pw := io.Pipe()
 	s := &demoServer{cancel: cancel, done: make(chan error, 1), drained: make(chan struct{})}
 	go func() {
-		err := run(ctx, []string{"serve"}, pw, stderr, demoEnv().lookup)
+		err := run(ctx, []string{"serve"}, pw, stderr, demoEnv())
 		pw.Close()
 		s.done <- err
 	}()
@@ -499,12 +496,12 @@ func (s *demoServer) readBanner(sc *bufio.Scanner) error {
 		if m := tokenRe.FindStringSubmatch(line); m != nil {
 			token = m[1]
 		}
-		s.read(line)
+		s.Read(line)
 		if m := servingRe.FindStringSubmatch(line); m != nil {
-			if token == "" || !s.complete() {
+			if token == "" || !s.Complete() {
 				return errors.New("serve did not print the token, the local mail server and its accounts")
 			}
-			s.api = &apiClient{base: m[1], token: token, http: &http.Client{Timeout: 30 * time.Second}}
+			s.api = apiclient.New(m[1], token)
 			return nil
 		}
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -16,65 +17,9 @@ import (
 	"github.com/intakebot/intakebot/channels/email/message"
 	"github.com/intakebot/intakebot/channels/email/smtpout"
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/internal/config"
 	"github.com/redis/go-redis/v9"
 )
-
-// EmailConfig is the email: section.
-type EmailConfig struct {
-	// From is the sender of our mail; the first mailbox's address when empty.
-	From      string          `yaml:"from"`
-	Mailboxes []MailboxConfig `yaml:"mailboxes"`
-	SMTP      struct {
-		Host     string `yaml:"host"`
-		Port     int    `yaml:"port"`
-		TLS      string `yaml:"tls"`
-		Username string `yaml:"username"`
-		Password string `yaml:"password"`
-		// PasswordFile holds the password instead (a mounted secret).
-		PasswordFile string `yaml:"password_file"`
-		// Auth is password (default) or oauth2 (then OAuth2 applies).
-		Auth   string       `yaml:"auth"`
-		OAuth2 OAuth2Config `yaml:"oauth2"`
-	} `yaml:"smtp"`
-	// ReplyKey signs the reply tokens in Reply-To (base64, 32+ bytes).
-	ReplyKey        string `yaml:"reply_key"`
-	MaxMessageBytes int64  `yaml:"max_message_bytes"`
-	// Workers is how many unrelated mails of a batch are processed at once.
-	Workers int `yaml:"workers"`
-	// MaxAttachmentBytes is how much of each attachment is kept.
-	MaxAttachmentBytes int64 `yaml:"max_attachment_bytes"`
-	// MailboxLease is how long a bot keeps a mailbox without renewing:
-	// after a crash, another bot takes over within it.
-	MailboxLease Duration `yaml:"mailbox_lease"`
-	Caps         struct {
-		PerRecipient int      `yaml:"per_recipient"`
-		PerIncident  int      `yaml:"per_incident"`
-		Window       Duration `yaml:"window"`
-	} `yaml:"caps"`
-}
-
-// MailboxConfig is one watched mailbox.
-type MailboxConfig struct {
-	Name    string `yaml:"name"`
-	Address string `yaml:"address"`
-	IMAP    struct {
-		Host         string `yaml:"host"`
-		Port         int    `yaml:"port"`
-		TLS          string `yaml:"tls"`
-		Username     string `yaml:"username"`
-		Password     string `yaml:"password"`
-		PasswordFile string `yaml:"password_file"`
-		Folder       string `yaml:"folder"`
-		// Auth is password (default) or oauth2 (then OAuth2 applies).
-		Auth   string       `yaml:"auth"`
-		OAuth2 OAuth2Config `yaml:"oauth2"`
-	} `yaml:"imap"`
-	// BatchSize is how many mails one fetch brings (100 when zero).
-	BatchSize        int    `yaml:"batch_size"`
-	ProcessedFolder  string `yaml:"processed_folder"`
-	QuarantineFolder string `yaml:"quarantine_folder"`
-	Poll             string `yaml:"poll"`
-}
 
 // emailChannel is the wired e-mail channel: the sender for the outbox and
 // one watcher per mailbox.
@@ -113,18 +58,13 @@ func (h imapHandler) HandleBatch(ctx context.Context, ms []imapwatch.Inbound) ([
 
 // newEmailChannel builds the e-mail channel from the configuration, or
 // returns nil when no mailbox and no SMTP server is configured.
-func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inbound.Ledger, threads inbound.Threads,
+func newEmailChannel(cfg config.Email, incidents inbound.Incidents, ledger inbound.Ledger, threads inbound.Threads,
 	files inbound.Files, acts inbound.Acts, rdb redis.UniversalClient, prefix string, log *slog.Logger) (*emailChannel, error) {
-	if len(cfg.Mailboxes) == 0 && cfg.SMTP.Host == "" {
+	if !cfg.Enabled() {
 		return nil, nil
 	}
-	if len(cfg.Mailboxes) == 0 || cfg.SMTP.Host == "" {
-		return nil, fmt.Errorf("email: configure both mailboxes (to read reports) and smtp (to answer them)")
-	}
-	from := cfg.From
-	if from == "" {
-		from = cfg.Mailboxes[0].Address
-	}
+	// Validate made sure both halves are there.
+	from := cmp.Or(cfg.From, cfg.Mailboxes[0].Address)
 	fromAddr, err := mail.ParseAddress(from)
 	if err != nil {
 		return nil, fmt.Errorf("email.from %q: %w", from, err)
@@ -152,9 +92,9 @@ func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inboun
 	}
 	// Reporters are answered from the address they wrote to; the sender
 	// also reads the reply tokens and Message-IDs of every one of them.
-	smtpCfg := smtpout.Config{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
+	smtpCfg := smtpout.Config{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: string(cfg.SMTP.TLS),
 		Username: cfg.SMTP.Username, Password: smtpPassword, From: from, Also: also, ReplyKey: key}
-	smtpAuth, err := mailAuth(cfg.SMTP.Auth, cfg.SMTP.Username, smtpPassword, cfg.SMTP.OAuth2)
+	smtpAuth, err := mailAuth(cfg.SMTP, smtpPassword)
 	if err != nil {
 		return nil, fmt.Errorf("email.smtp: %w", err)
 	}
@@ -182,12 +122,12 @@ func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inboun
 			return nil, fmt.Errorf("email.mailboxes %s: %w", mb.Name, err)
 		}
 		imapCfg := imapwatch.Config{
-			Name: mb.Name, Host: mb.IMAP.Host, Port: mb.IMAP.Port, TLS: mb.IMAP.TLS,
+			Name: mb.Name, Host: mb.IMAP.Host, Port: mb.IMAP.Port, TLS: string(mb.IMAP.TLS),
 			Username: mb.IMAP.Username, Password: password, Folder: mb.IMAP.Folder,
-			ProcessedFolder: or(mb.ProcessedFolder, "Processed"), QuarantineFolder: or(mb.QuarantineFolder, "Quarantine"),
+			ProcessedFolder: cmp.Or(mb.ProcessedFolder, "Processed"), QuarantineFolder: cmp.Or(mb.QuarantineFolder, "Quarantine"),
 			MaxMessageBytes: cfg.MaxMessageBytes, BatchSize: mb.BatchSize, LeaseTTL: time.Duration(cfg.MailboxLease),
 		}
-		imapAuth, err := mailAuth(mb.IMAP.Auth, mb.IMAP.Username, password, mb.IMAP.OAuth2)
+		imapAuth, err := mailAuth(mb.IMAP.Server, password)
 		if err != nil {
 			return nil, fmt.Errorf("email.mailboxes %s: imap: %w", mb.Name, err)
 		}
@@ -199,7 +139,7 @@ func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inboun
 			return nil, fmt.Errorf("email.mailboxes %s: %w", mb.Name, err)
 		}
 		ch.watchers = append(ch.watchers, w)
-		ch.polls = append(ch.polls, or(mb.Poll, "@every 1m"))
+		ch.polls = append(ch.polls, cmp.Or(mb.Poll, "@every 1m"))
 	}
 	return ch, nil
 }
@@ -214,11 +154,4 @@ func secret(value, file string) (string, error) {
 		return "", err
 	}
 	return strings.TrimSpace(string(raw)), nil
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

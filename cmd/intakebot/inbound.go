@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/internal/config"
 )
 
 // inboundCmd lists what became of the messages that reached a channel.
-func inboundCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
+func inboundCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {
 	const use = "usage: intakebot inbound list [--channel email|slack] [--limit N] [--cursor C] [--json] | inbound release KEY"
 	if len(args) == 0 || (args[0] != "list" && args[0] != "release") {
 		return usageError{use}
@@ -38,7 +39,7 @@ func inboundCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 		// A quarantined message, once released, is processed anew when it
 		// is put back in the mailbox.
 		var out map[string]string
-		if err := c.do(ctx, "POST", "/api/v1/inbound/release", map[string]string{"key": pos[0]}, &out); err != nil {
+		if err := c.Do(ctx, "POST", "/api/v1/inbound/release", map[string]string{"key": pos[0]}, &out); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "released %s: move the mail from the quarantine folder back to the inbox to process it again\n", pos[0])
@@ -52,7 +53,7 @@ func inboundCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 		Messages []intake.InboundRecord `json:"messages"`
 		Next     string                 `json:"next_cursor"`
 	}
-	if err := c.do(ctx, "GET", "/api/v1/inbound?"+q.Encode(), nil, &page); err != nil {
+	if err := c.Do(ctx, "GET", "/api/v1/inbound?"+q.Encode(), nil, &page); err != nil {
 		return err
 	}
 	if *api.json {
@@ -66,7 +67,7 @@ func inboundCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 			outcome += " (" + m.Step + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.At.Local().Format(time.DateTime), outcome, dash(m.Incident),
-			dash(m.From), clip(m.Subject, 40), clip(m.MessageID, 40), m.Reason)
+			dash(m.From), clipCell(m.Subject, 40), clipCell(m.MessageID, 40), m.Reason)
 	}
 	tw.Flush()
 	if page.Next != "" {

@@ -1,13 +1,12 @@
 package main
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -15,6 +14,9 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/internal/apiclient"
+	"github.com/intakebot/intakebot/internal/config"
+	"github.com/intakebot/intakebot/workflow"
 )
 
 const incidentsUsage = `Usage: intakebot incidents COMMAND [flags]
@@ -43,76 +45,94 @@ type apiFlags struct {
 	json       *bool
 }
 
-func addAPIFlags(fs *flag.FlagSet, env func(string) (string, bool)) apiFlags {
-	defURL, ok := env("INTAKEBOT_URL")
-	if !ok {
-		defURL = "http://127.0.0.1:8080"
-	}
-	defToken, _ := env("INTAKEBOT_TOKEN")
+func addAPIFlags(fs *flag.FlagSet, env config.Env) apiFlags {
+	defURL := cmp.Or(env["INTAKEBOT_URL"], "http://127.0.0.1:8080")
 	return apiFlags{
 		url:   fs.String("url", defURL, "API base URL"),
-		token: fs.String("token", defToken, "API token"),
+		token: fs.String("token", env["INTAKEBOT_TOKEN"], "API token"),
 		json:  fs.Bool("json", false, "print JSON"),
 	}
 }
 
-func (a apiFlags) client() (*apiClient, error) {
+func (a apiFlags) client() (*apiclient.Client, error) {
 	if *a.token == "" {
 		return nil, usageError{"no API token: pass --token or set INTAKEBOT_TOKEN"}
 	}
-	return &apiClient{base: *a.url, token: *a.token, http: &http.Client{Timeout: 30 * time.Second}}, nil
+	return apiclient.New(*a.url, *a.token), nil
 }
 
-// apiClient talks to a running intakebot's API.
-type apiClient struct {
-	base, token string
-	http        *http.Client
+// incidentsFlags are the flags of every incidents command.
+type incidentsFlags struct {
+	api                  apiFlags
+	note                 *string
+	f                    map[string]*string // the text flags, by name
+	limit, level, rating *int
 }
 
-// apiError is an error answer of the API.
-type apiError struct {
-	Status int
-	Code   string `json:"code"`
-	Msg    string `json:"error"`
-}
-
-func (e *apiError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Msg) }
-
-func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(raw)
+func newIncidentsFlags(fs *flag.FlagSet, env config.Env) incidentsFlags {
+	fl := incidentsFlags{api: addAPIFlags(fs, env), note: fs.String("note", "", "note"), f: map[string]*string{}}
+	for _, name := range []string{"state", "priority", "group", "owner", "cursor", "subject", "description", "reporter-name",
+		"reporter-email", "reporter-slack", "language", "channel", "ci", "category", "impact", "urgency", "comment"} {
+		fl.f[name] = fs.String(name, "", name)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.base, "/")+path, rd)
-	if err != nil {
+	fl.limit = fs.Int("limit", 0, "page size")
+	fl.level = fs.Int("level", 0, "support level 1-3")
+	fl.rating = fs.Int("rating", 0, "satisfaction rating 1-5")
+	return fl
+}
+
+// incidentCall is one incidents command: the positional arguments and
+// flags it was given, and the client.
+type incidentCall struct {
+	ctx    context.Context
+	c      *apiclient.Client
+	pos    []string
+	fl     incidentsFlags
+	stdout io.Writer
+}
+
+// need checks the number of positional arguments.
+func (k *incidentCall) need(n int, form string) error {
+	if len(k.pos) != n {
+		return usageError{"usage: intakebot incidents " + form}
+	}
+	return nil
+}
+
+// path is the API path of the incident named first, plus suffix.
+func (k *incidentCall) path(suffix string) string {
+	return "/api/v1/incidents/" + url.PathEscape(k.pos[0]) + suffix
+}
+
+// post sends body to the incident's suffix and prints the incident it
+// answers with.
+func (k *incidentCall) post(suffix string, body any) error {
+	var inc intake.Incident
+	if err := k.c.Do(k.ctx, "POST", k.path(suffix), body, &inc); err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		e := &apiError{Status: resp.StatusCode}
-		if json.Unmarshal(raw, e) != nil || e.Msg == "" {
-			e.Code, e.Msg = http.StatusText(resp.StatusCode), strings.TrimSpace(string(raw))
-		}
-		return e
-	}
-	return json.Unmarshal(raw, out)
+	return k.printOne(&inc)
 }
 
-func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
+// printOne prints an incident as one line (or JSON).
+func (k *incidentCall) printOne(inc *intake.Incident) error {
+	if *k.fl.api.json {
+		return printJSON(k.stdout, inc)
+	}
+	fmt.Fprintf(k.stdout, "%s  %s  %s  owner: %s  %s\n", inc.ID, inc.State, inc.Priority, cmp.Or(inc.Owner, "nobody"), inc.Subject)
+	return nil
+}
+
+// incidentCommand is the incidents subcommand of that name, or nil.
+func incidentCommand(name string) func(*incidentCall) error {
+	return map[string]func(*incidentCall) error{
+		"list": incidentsList, "show": incidentsShow, "create": incidentsCreate, "act": incidentsAct,
+		"move": incidentsMove, "close": incidentsClose, "assign": incidentsAssign, "escalate": incidentsEscalate,
+		"recategorize": incidentsRecategorize, "survey": incidentsSurvey,
+	}[name]
+}
+
+func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, incidentsUsage)
 		if len(args) == 0 {
@@ -120,141 +140,137 @@ func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		}
 		return nil
 	}
-	cmd := args[0]
-	fs := newFlags("incidents "+cmd, stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, incidentsUsage) }
-	api := addAPIFlags(fs, env)
-	asJSON := api.json
-	note := fs.String("note", "", "note")
-	f := map[string]*string{}
-	for _, name := range []string{"state", "priority", "group", "owner", "cursor", "subject", "description", "reporter-name",
-		"reporter-email", "reporter-slack", "language", "channel", "ci", "category", "impact", "urgency", "comment"} {
-		f[name] = fs.String(name, "", name)
+	cmd := incidentCommand(args[0])
+	if cmd == nil {
+		fmt.Fprint(stderr, incidentsUsage)
+		return usageError{fmt.Sprintf("unknown incidents command %q", args[0])}
 	}
-	limit := fs.Int("limit", 0, "page size")
-	level := fs.Int("level", 0, "support level 1-3")
-	rating := fs.Int("rating", 0, "satisfaction rating 1-5")
+	fs := newFlags("incidents "+args[0], stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, incidentsUsage) }
+	fl := newIncidentsFlags(fs, env)
 	pos, err := parse(fs, args[1:])
 	if err != nil {
 		return err
 	}
-	c, err := api.client()
+	c, err := fl.api.client()
 	if err != nil {
 		return err
 	}
-	need := func(n int, form string) error {
-		if len(pos) != n {
-			return usageError{"usage: intakebot incidents " + form}
+	return cmd(&incidentCall{ctx: ctx, c: c, pos: pos, fl: fl, stdout: stdout})
+}
+
+func incidentsList(k *incidentCall) error {
+	if err := k.need(0, "list [--state S] [--priority P] [--group G] [--owner O] [--limit N] [--cursor C]"); err != nil {
+		return err
+	}
+	q := url.Values{}
+	for _, name := range []string{"state", "priority", "group", "owner", "cursor"} {
+		if v := *k.fl.f[name]; v != "" {
+			q.Set(name, v)
 		}
-		return nil
+	}
+	if *k.fl.limit > 0 {
+		q.Set("limit", strconv.Itoa(*k.fl.limit))
+	}
+	var page struct {
+		Incidents []intake.Incident `json:"incidents"`
+		Next      string            `json:"next_cursor"`
+	}
+	if err := k.c.Do(k.ctx, "GET", "/api/v1/incidents?"+q.Encode(), nil, &page); err != nil {
+		return err
+	}
+	if *k.fl.api.json {
+		return printJSON(k.stdout, page)
+	}
+	printList(k.stdout, page.Incidents, page.Next)
+	return nil
+}
+
+func incidentsShow(k *incidentCall) error {
+	if err := k.need(1, "show ID"); err != nil {
+		return err
 	}
 	var inc intake.Incident
-	path := func(suffix string) string { return "/api/v1/incidents/" + url.PathEscape(pos[0]) + suffix }
-	switch cmd {
-	case "list":
-		if err := need(0, "list [--state S] [--priority P] [--group G] [--owner O] [--limit N] [--cursor C]"); err != nil {
-			return err
-		}
-		q := url.Values{}
-		for _, k := range []string{"state", "priority", "group", "owner", "cursor"} {
-			if *f[k] != "" {
-				q.Set(k, *f[k])
-			}
-		}
-		if *limit > 0 {
-			q.Set("limit", strconv.Itoa(*limit))
-		}
-		var page struct {
-			Incidents []intake.Incident `json:"incidents"`
-			Next      string            `json:"next_cursor"`
-		}
-		if err := c.do(ctx, "GET", "/api/v1/incidents?"+q.Encode(), nil, &page); err != nil {
-			return err
-		}
-		if *asJSON {
-			return printJSON(stdout, page)
-		}
-		printList(stdout, page.Incidents, page.Next)
-		return nil
-	case "show":
-		if err := need(1, "show ID"); err != nil {
-			return err
-		}
-		if err := c.do(ctx, "GET", path(""), nil, &inc); err != nil {
-			return err
-		}
-		if *asJSON {
-			return printJSON(stdout, inc)
-		}
-		printIncident(stdout, &inc)
-		return nil
-	case "create":
-		if err := need(0, "create --subject TEXT ..."); err != nil {
-			return err
-		}
-		body := map[string]any{"subject": *f["subject"], "description": *f["description"], "channel": *f["channel"],
-			"ci": *f["ci"], "category": *f["category"], "impact": *f["impact"], "urgency": *f["urgency"], "group": *f["group"],
-			"reporter": map[string]string{"name": *f["reporter-name"], "email": *f["reporter-email"], "slack_id": *f["reporter-slack"], "language": *f["language"]}}
-		err = c.do(ctx, "POST", "/api/v1/incidents", body, &inc)
-	case "act":
-		if len(pos) < 2 {
-			return usageError{"usage: intakebot incidents act ID TEXT"}
-		}
-		err = c.do(ctx, "POST", path("/actions"), map[string]string{"text": strings.Join(pos[1:], " ")}, &inc)
-	case "move":
-		if err := need(2, "move ID STATE [--note TEXT]"); err != nil {
-			return err
-		}
-		err = c.do(ctx, "POST", path("/transitions"), map[string]string{"to": pos[1], "note": *note}, &inc)
-	case "close":
-		if err := need(1, "close ID [--note TEXT]"); err != nil {
-			return err
-		}
-		err = c.do(ctx, "POST", path("/transitions"), map[string]string{"to": "closed", "note": *note}, &inc)
-	case "assign":
-		if err := need(2, "assign ID OWNER [--note TEXT]"); err != nil {
-			return err
-		}
-		err = c.do(ctx, "POST", path("/assign"), map[string]string{"owner": pos[1], "note": *note}, &inc)
-	case "escalate":
-		if err := need(1, "escalate ID [--group G] [--level N] [--note TEXT]"); err != nil {
-			return err
-		}
-		err = c.do(ctx, "POST", path("/escalate"), map[string]any{"group": *f["group"], "level": *level, "note": *note}, &inc)
-	case "recategorize":
-		if err := need(2, "recategorize ID CATEGORY [--note TEXT]"); err != nil {
-			return err
-		}
-		err = c.do(ctx, "POST", path("/recategorize"), map[string]string{"category": pos[1], "note": *note}, &inc)
-	case "survey":
-		switch {
-		case len(pos) == 2 && *rating == 0:
-			answer := strings.ToLower(pos[1])
-			if answer != "yes" && answer != "no" {
-				return usageError{"usage: intakebot incidents survey ID yes|no [--note TEXT]"}
-			}
-			err = c.do(ctx, "POST", path("/survey"), map[string]string{"step": "validation", "answer": answer, "note": *note}, &inc)
-		case len(pos) == 1 && *rating != 0:
-			err = c.do(ctx, "POST", path("/survey"), map[string]any{"step": "satisfaction", "rating": *rating, "comment": *f["comment"]}, &inc)
-		default:
-			return usageError{"usage: intakebot incidents survey ID yes|no [--note TEXT] | survey ID --rating 1-5 [--comment TEXT]"}
-		}
-	default:
-		fmt.Fprint(stderr, incidentsUsage)
-		return usageError{fmt.Sprintf("unknown incidents command %q", cmd)}
-	}
-	if err != nil {
+	if err := k.c.Do(k.ctx, "GET", k.path(""), nil, &inc); err != nil {
 		return err
 	}
-	if *asJSON {
-		return printJSON(stdout, inc)
+	if *k.fl.api.json {
+		return printJSON(k.stdout, inc)
 	}
-	owner := inc.Owner
-	if owner == "" {
-		owner = "nobody"
-	}
-	fmt.Fprintf(stdout, "%s  %s  %s  owner: %s  %s\n", inc.ID, inc.State, inc.Priority, owner, inc.Subject)
+	printIncident(k.stdout, &inc)
 	return nil
+}
+
+func incidentsCreate(k *incidentCall) error {
+	if err := k.need(0, "create --subject TEXT ..."); err != nil {
+		return err
+	}
+	f := k.fl.f
+	body := map[string]any{"subject": *f["subject"], "description": *f["description"], "channel": *f["channel"],
+		"ci": *f["ci"], "category": *f["category"], "impact": *f["impact"], "urgency": *f["urgency"], "group": *f["group"],
+		"reporter": map[string]string{"name": *f["reporter-name"], "email": *f["reporter-email"], "slack_id": *f["reporter-slack"], "language": *f["language"]}}
+	var inc intake.Incident
+	if err := k.c.Do(k.ctx, "POST", "/api/v1/incidents", body, &inc); err != nil {
+		return err
+	}
+	return k.printOne(&inc)
+}
+
+func incidentsAct(k *incidentCall) error {
+	if len(k.pos) < 2 {
+		return usageError{"usage: intakebot incidents act ID TEXT"}
+	}
+	return k.post("/actions", map[string]string{"text": strings.Join(k.pos[1:], " ")})
+}
+
+func incidentsMove(k *incidentCall) error {
+	if err := k.need(2, "move ID STATE [--note TEXT]"); err != nil {
+		return err
+	}
+	return k.post("/transitions", map[string]string{"to": k.pos[1], "note": *k.fl.note})
+}
+
+func incidentsClose(k *incidentCall) error {
+	if err := k.need(1, "close ID [--note TEXT]"); err != nil {
+		return err
+	}
+	return k.post("/transitions", map[string]string{"to": string(workflow.Closed), "note": *k.fl.note})
+}
+
+func incidentsAssign(k *incidentCall) error {
+	if err := k.need(2, "assign ID OWNER [--note TEXT]"); err != nil {
+		return err
+	}
+	return k.post("/assign", map[string]string{"owner": k.pos[1], "note": *k.fl.note})
+}
+
+func incidentsEscalate(k *incidentCall) error {
+	if err := k.need(1, "escalate ID [--group G] [--level N] [--note TEXT]"); err != nil {
+		return err
+	}
+	return k.post("/escalate", map[string]any{"group": *k.fl.f["group"], "level": *k.fl.level, "note": *k.fl.note})
+}
+
+func incidentsRecategorize(k *incidentCall) error {
+	if err := k.need(2, "recategorize ID CATEGORY [--note TEXT]"); err != nil {
+		return err
+	}
+	return k.post("/recategorize", map[string]string{"category": k.pos[1], "note": *k.fl.note})
+}
+
+func incidentsSurvey(k *incidentCall) error {
+	rating := *k.fl.rating
+	switch {
+	case len(k.pos) == 2 && rating == 0:
+		answer := strings.ToLower(k.pos[1])
+		if answer != "yes" && answer != "no" {
+			return usageError{"usage: intakebot incidents survey ID yes|no [--note TEXT]"}
+		}
+		return k.post("/survey", map[string]string{"step": intake.SurveyValidation, "answer": answer, "note": *k.fl.note})
+	case len(k.pos) == 1 && rating != 0:
+		return k.post("/survey", map[string]any{"step": intake.SurveySatisfaction, "rating": rating, "comment": *k.fl.f["comment"]})
+	}
+	return usageError{"usage: intakebot incidents survey ID yes|no [--note TEXT] | survey ID --rating 1-5 [--comment TEXT]"}
 }
 
 func printJSON(w io.Writer, v any) error {
@@ -268,7 +284,7 @@ func printList(w io.Writer, list []intake.Incident, next string) {
 	fmt.Fprintln(tw, "ID\tSTATE\tPRIORITY\tCATEGORY\tGROUP\tOWNER\tREPORTED\tSUBJECT")
 	for _, inc := range list {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inc.ID, inc.State, inc.Priority, inc.Category, inc.Group,
-			dash(inc.Owner), inc.ReportedAt.Local().Format("2006-01-02 15:04"), clip(inc.Subject, 60))
+			dash(inc.Owner), inc.ReportedAt.Local().Format("2006-01-02 15:04"), clipCell(inc.Subject, 60))
 	}
 	tw.Flush()
 	if next != "" {
@@ -372,7 +388,8 @@ func dash(s string) string {
 	return s
 }
 
-func clip(s string, n int) string {
+// clipCell cuts s to a table cell of n characters, marking the cut.
+func clipCell(s string, n int) string {
 	if r := []rune(s); len(r) > n {
 		return string(r[:n-1]) + "…"
 	}

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/intakebot/intakebot/internal/config"
 )
 
 const usage = `intakebot: help-desk incident intake
@@ -23,11 +25,14 @@ Usage:
                                              work incidents through the API (see: intakebot incidents help)
   intakebot inbound list [--channel email]   what became of each inbound message, newest first
   intakebot config example                   print a commented example configuration
+  intakebot config check [--config FILE]     list every problem of the configuration (with the environment); exit 1 if any
+  intakebot version                          print the version, commit and Go version
+  intakebot health [--url URL]               exit 0 when a running intakebot answers /healthz (container health checks)
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, config.Environ(os.Environ()))
 	stop()
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
@@ -47,7 +52,7 @@ type usageError struct{ msg string }
 
 func (u usageError) Error() string { return u.msg }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usageError{"no command given"}
@@ -64,11 +69,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 	case "inbound":
 		return inboundCmd(ctx, args[1:], stdout, stderr, env)
 	case "config":
-		if len(args) == 2 && args[1] == "example" {
-			_, err := stdout.Write(defaultConfig)
-			return err
-		}
-		return usageError{"usage: intakebot config example"}
+		return configCmd(args[1:], stdout, stderr, env)
+	case "version":
+		return versionCmd(args[1:], stdout)
+	case "health":
+		return healthCmd(ctx, args[1:], stdout, stderr, env)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -11,17 +11,24 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/intakebot/intakebot/internal/config"
 	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/workflow/redisstore"
 )
 
-func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
-
-func envOf(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+func TestMain(m *testing.M) {
+	if os.Getenv(asMainVar) != "" {
+		// Started by runMain: be the real intakebot, exit status and all.
+		os.Args = append([]string{"intakebot"}, strings.Split(os.Getenv(asMainVar), argSep)...)
+		os.Unsetenv(asMainVar)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(redistest.Main(m))
 }
+
+func envOf(m map[string]string) config.Env { return config.Env(m) }
 
 // started is a running "intakebot serve" inside the test.
 type started struct {
@@ -183,49 +190,6 @@ func TestServeWithEmbeddedStore(t *testing.T) {
 	}
 }
 
-func TestConfig(t *testing.T) {
-	dir := t.TempDir()
-	secret := filepath.Join(dir, "redis-url")
-	os.WriteFile(secret, []byte("redis://secret-host:6379\n"), 0o600)
-	file := filepath.Join(dir, "c.yaml")
-	os.WriteFile(file, []byte("http:\n  listen: 0.0.0.0:9000\ngroups: [a, b]\ndefault_group: a\ncategories: []\n"), 0o600)
-	c, err := loadConfig(file, envOf(map[string]string{
-		"INTAKEBOT_REDIS_URL_FILE":        secret,
-		"INTAKEBOT_LANGUAGE_DEFAULT":      "es",
-		"INTAKEBOT_HTTP_SHUTDOWN_TIMEOUT": "3s",
-		"INTAKEBOT_CIS":                   "[{name: crm, aliases: [salesforce]}]",
-		"INTAKEBOT_EMAIL_SMTP":            "{host: smtp.example.test, port: 2525}",
-		"INTAKEBOT_EMAIL_SMTP_PORT":       "587",
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Redis.URL != "redis://secret-host:6379" || c.HTTP.Listen != "0.0.0.0:9000" || c.Language.Default != "es" ||
-		time.Duration(c.HTTP.ShutdownTimeout) != 3*time.Second || len(c.CIs) != 1 || c.CIs[0].Aliases[0] != "salesforce" ||
-		strings.Join(c.Groups, ",") != "a,b" || len(c.Categories) != 0 || c.Redis.Prefix != "intakebot" ||
-		c.Email.SMTP.Host != "smtp.example.test" || c.Email.SMTP.Port != 587 {
-		t.Fatalf("config %+v", c)
-	}
-	if _, err := c.rules(); err != nil {
-		t.Fatal(err)
-	}
-
-	os.WriteFile(file, []byte("http:\n  lisen: x\n"), 0o600)
-	if _, err := loadConfig(file, envOf(nil)); err == nil || !strings.Contains(err.Error(), "lisen") {
-		t.Fatalf("unknown key: %v", err)
-	}
-	if _, err := loadConfig("", envOf(map[string]string{"INTAKEBOT_HTTP_SHUTDOWN_TIMEOUT": "soon"})); err == nil {
-		t.Fatal("bad duration accepted")
-	}
-	if _, err := loadConfig("", envOf(map[string]string{"INTAKEBOT_REDIS_URL_FILE": "/nonexistent"})); err == nil {
-		t.Fatal("missing secret file accepted")
-	}
-	c, _ = loadConfig("", envOf(map[string]string{"INTAKEBOT_PRIORITY_MATRIX": "{high: {high: P1}}"}))
-	if _, err := c.rules(); err == nil {
-		t.Fatal("incomplete matrix accepted")
-	}
-}
-
 func TestConfigExampleIsTheDefaults(t *testing.T) {
 	out, err := cli(nil, "config", "example")
 	if err != nil {
@@ -233,12 +197,8 @@ func TestConfigExampleIsTheDefaults(t *testing.T) {
 	}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "c.yaml"), []byte(out), 0o600)
-	c, err := loadConfig(filepath.Join(dir, "c.yaml"), envOf(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.rules(); err != nil {
-		t.Fatal(err)
+	if out, err := cli(nil, "config", "check", "--config", filepath.Join(dir, "c.yaml")); err != nil {
+		t.Fatalf("the example does not pass config check: %v\n%s", err, out)
 	}
 	for _, key := range []string{"redis:", "url:", "http:", "listen:", "language:", "categories:", "cis:", "matrix:", "groups:"} {
 		if !strings.Contains(out, key) {
@@ -248,7 +208,7 @@ func TestConfigExampleIsTheDefaults(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{{}, {"frobnicate"}, {"agents"}, {"agents", "add"}, {"config"}, {"incidents", "teleport"}, {"serve", "extra"}, {"inbound"}, {"inbound", "list", "extra"}} {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"agents"}, {"agents", "add"}, {"config"}, {"config", "frobnicate"}, {"config", "check", "extra"}, {"version", "extra"}, {"health", "extra"}, {"incidents", "teleport"}, {"serve", "extra"}, {"inbound"}, {"inbound", "list", "extra"}} {
 		_, err := cli(map[string]string{"INTAKEBOT_TOKEN": "x"}, args...)
 		if _, ok := err.(usageError); !ok {
 			t.Errorf("%v: %v, want a usage error", args, err)

@@ -5,31 +5,14 @@ import (
 	"fmt"
 
 	"github.com/intakebot/intakebot/channels/email/mailauth"
+	"github.com/intakebot/intakebot/internal/config"
 )
 
-// OAuth2Config is the oauth2: block of a mailbox's imap: section and of
-// email.smtp, used when their auth is "oauth2". The SASL user is the
-// section's username (the mailbox account).
-type OAuth2Config struct {
-	// Mechanism is xoauth2 (default; Microsoft 365, Gmail) or oauthbearer.
-	Mechanism string `yaml:"mechanism"`
-	TokenURL  string `yaml:"token_url"`
-	ClientID  string `yaml:"client_id"`
-	// The secret and the refresh token may come from files (mounted
-	// secrets) instead.
-	ClientSecret     string `yaml:"client_secret"`
-	ClientSecretFile string `yaml:"client_secret_file"`
-	// RefreshToken set: the refresh token grant (Google); empty: client
-	// credentials (Microsoft 365 app-only).
-	RefreshToken     string   `yaml:"refresh_token"`
-	RefreshTokenFile string   `yaml:"refresh_token_file"`
-	Scopes           []string `yaml:"scopes"`
-}
-
-// mailAuth is the OAuth 2.0 login for a section whose auth is auth, or nil
-// for password logins ("password" or empty). password is the section's
+// mailAuth is the OAuth 2.0 login of a mail server section, or nil for
+// password logins (auth "password" or empty). password is the section's
 // password, which must be empty with oauth2.
-func mailAuth(auth, username, password string, c OAuth2Config) (*mailauth.Auth, error) {
+func mailAuth(s config.Server, password string) (*mailauth.Auth, error) {
+	auth, username, c := s.Auth, s.Username, s.OAuth2
 	switch auth {
 	case "", "password":
 		return nil, nil

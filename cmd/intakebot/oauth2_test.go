@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/emersion/go-sasl"
 
+	"github.com/intakebot/intakebot/internal/config"
 	"github.com/intakebot/intakebot/internal/oauthserver"
 )
 
@@ -166,7 +167,7 @@ func TestOAuth2ConfigValidation(t *testing.T) {
 			if smtp == "" {
 				smtp = "{host: smtp.example.test}"
 			}
-			c, err := loadConfig("", envOf(map[string]string{
+			c, _, err := config.Load("", config.Env(map[string]string{
 				"INTAKEBOT_EMAIL_MAILBOXES": strings.ReplaceAll(`[{name: m365, address: support@example.test, imap: `+tc.imap+`}]`, "SECRET", secretFile),
 				"INTAKEBOT_EMAIL_SMTP":      strings.ReplaceAll(smtp, "SECRET", secretFile),
 			}))

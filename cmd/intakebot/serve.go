@@ -12,12 +12,14 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/intakebot/intakebot/channels/surveylink"
 	"github.com/intakebot/intakebot/channels/web"
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/internal/config"
 	"github.com/intakebot/intakebot/templates"
 	"github.com/intakebot/intakebot/workflow"
 	"github.com/intakebot/intakebot/workflow/redisstore"
@@ -28,7 +30,10 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) error {
+// serve runs the bot. Everything is built first and started only then, so
+// that a start-up failure (a taken port, an unreachable Redis) returns at
+// once, before any goroutine needs stopping.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {
 	fs := newFlags("serve", stderr)
 	configPath := fs.String("config", "", "YAML configuration file (default: embedded defaults)")
 	if pos, err := parse(fs, args); err != nil {
@@ -36,55 +41,29 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	} else if len(pos) > 0 {
 		return usageError{"serve takes no arguments"}
 	}
-	cfg, err := loadConfig(*configPath, env)
+	cfg, warnings, err := config.Load(*configPath, env)
 	if err != nil {
-		return err
+		return invalidConfig(err)
 	}
-	log, err := newLogger(cfg, stderr)
-	if err != nil {
-		return err
+	if probs := cfg.Validate(); len(probs) > 0 {
+		return invalidConfig(probs)
 	}
-	rules, err := cfg.rules()
-	if err != nil {
-		return err
-	}
-	texts, err := templates.Load()
-	if err != nil {
-		return err
+	log := newLogger(cfg, stderr)
+	for _, w := range warnings {
+		log.Warn(w.String())
 	}
 
-	rdb, closeRedis, err := openRedis(ctx, cfg, stdout, log)
+	// The API's port first: when it is taken nothing else has started.
+	ln, err := listen("http.listen", cfg.HTTP.Listen)
 	if err != nil {
 		return err
 	}
-	defer closeRedis()
-	store := redisstore.New(rdb, cfg.Redis.Prefix)
-	if cfg.Slack.enabled() {
-		// The triage channel and Slack prompts follow every change.
-		store.WatchChanges()
-	}
-	if err := store.Ping(ctx); err != nil {
-		return fmt.Errorf("redis: %w", err)
-	}
-	if err := store.Migrate(ctx); err != nil {
+	defer ln.Close()
+	core, err := newCore(ctx, cfg, stdout, log)
+	if err != nil {
 		return err
 	}
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := workflow.NewMetrics(reg)
-	reg.MustRegister(newOutboxCollector(store))
-	// Every channel records its inbound outcomes through this, counted.
-	ledger := newCountingLedger(store, reg)
-	engine := workflow.NewEngine(store, rules, metrics, time.Now)
-
-	if cfg.Redis.URL == "" {
-		token, err := store.AddAgent(ctx, "admin", true, time.Now())
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "Embedded mode: agent \"admin\" (an admin) has the API token:\n  export INTAKEBOT_TOKEN=%s\n", token)
-	}
+	defer core.close()
 	// With nothing configured, a mail server in memory stands in for the
 	// help desk's (local.go). It stops after the watchers that read it.
 	stopLocal, err := startLocal(cfg, stdout, log)
@@ -92,144 +71,279 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 		return err
 	}
 	defer stopLocal()
-
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		return err
-	}
 	signer, err := surveySigner(cfg, log)
 	if err != nil {
 		return err
 	}
-	baseURL := cfg.Web.BaseURL
-	if baseURL == "" {
-		baseURL = "http://" + ln.Addr().String()
+	links := surveylink.Linker{Signer: signer, BaseURL: baseURL(cfg, ln)}
+	chans, err := newChannels(ctx, cfg, core, links, log)
+	if err != nil {
+		return err
 	}
-	links := surveylink.Linker{Signer: signer, BaseURL: baseURL}
-	pages, err := templates.LoadPages()
+	// workCtx ends intake and new work on the way out.
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	sched, err := newSchedule(workCtx, cfg, core, chans, links, log)
+	if err != nil {
+		return err
+	}
+	handler, err := newHandler(cfg, core, chans, signer, log)
 	if err != nil {
 		return err
 	}
 
-	// The channels that deliver messages to reporters plug in here; until a
-	// channel is configured its messages stay queued and visible in /api/v1/outbox.
-	notifiers := map[intake.Channel]workflow.Notifier{}
-	email, err := newEmailChannel(cfg.Email, engine, ledger, store, store, store, rdb, cfg.Redis.Prefix, log)
-	if err != nil {
-		return err
-	}
-	var components []web.Component
-	sched := cron.New(cron.WithChain(cron.Recover(cronLogger{log}), cron.SkipIfStillRunning(cronLogger{log})))
-	// Every goroutine started here ends before serve returns.
+	// Started from here on; every goroutine ends before serve returns.
+	shutdown := time.Duration(cfg.HTTP.ShutdownTimeout)
 	var workers sync.WaitGroup
 	defer workers.Wait()
-	workCtx, stopWork := context.WithCancel(ctx)
-	defer stopWork()
+	chans.start(workCtx, &workers, log)
+	defer chans.close(shutdown)
+	sched.Start()
+	defer stopSchedule(sched, stopWork, shutdown, log)
+	return serveHTTP(ctx, ln, handler, shutdown, stdout, log)
+}
+
+// listen listens on addr; a failure names the configuration key and the
+// port, and says what to do about a taken one.
+func listen(key, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, listenError(key, addr, err)
+	}
+	return ln, nil
+}
+
+func listenError(key, addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		_, port, _ := net.SplitHostPort(addr)
+		return fmt.Errorf("%s %s: port %s is taken (is another intakebot running?); free it or set %s (%s) to another address",
+			key, addr, port, key, "INTAKEBOT_"+strings.ToUpper(strings.ReplaceAll(key, ".", "_")))
+	}
+	return fmt.Errorf("%s %s: %w", key, addr, err)
+}
+
+// baseURL is web.base_url, or the API's own address when unset
+// (Validate allows that on loopback only).
+func baseURL(cfg *config.Config, ln net.Listener) string {
+	if cfg.Web.BaseURL != "" {
+		return cfg.Web.BaseURL
+	}
+	return "http://" + ln.Addr().String()
+}
+
+// core is what every part of the bot shares: the store, the engine, the
+// rules and the metrics.
+type core struct {
+	rdb     redis.UniversalClient
+	store   *redisstore.Store
+	engine  *workflow.Engine
+	rules   *intake.Rules
+	texts   *templates.Set
+	reg     *prometheus.Registry
+	metrics *workflow.Metrics
+	ledger  countingLedger // every channel records its inbound outcomes through this, counted
+	close   func()
+}
+
+func newCore(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger) (*core, error) {
+	rules, err := cfg.Rules()
+	if err != nil {
+		return nil, err
+	}
+	texts, err := templates.Load()
+	if err != nil {
+		return nil, err
+	}
+	rdb, closeRedis, err := openRedis(cfg, stdout, log)
+	if err != nil {
+		return nil, err
+	}
+	c := &core{rdb: rdb, rules: rules, texts: texts, close: closeRedis}
+	c.store = redisstore.New(rdb, cfg.Redis.Prefix)
+	if cfg.Slack.Enabled() {
+		// The triage channel and Slack prompts follow every change.
+		c.store.WatchChanges()
+	}
+	if err := c.store.Ping(ctx); err != nil {
+		closeRedis()
+		return nil, fmt.Errorf("redis.url: %w", err)
+	}
+	if err := c.store.Migrate(ctx); err != nil {
+		closeRedis()
+		return nil, err
+	}
+	c.reg = prometheus.NewRegistry()
+	c.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	c.metrics = workflow.NewMetrics(c.reg)
+	c.reg.MustRegister(newOutboxCollector(c.store))
+	c.ledger = newCountingLedger(c.store, c.reg)
+	c.engine = workflow.NewEngine(c.store, rules, c.metrics, time.Now)
+	if cfg.Redis.URL == "" {
+		token, err := c.store.AddAgent(ctx, "admin", true, time.Now())
+		if err != nil {
+			closeRedis()
+			return nil, err
+		}
+		fmt.Fprintf(stdout, "Embedded mode: agent \"admin\" (an admin) has the API token:\n  export INTAKEBOT_TOKEN=%s\n", token)
+	}
+	return c, nil
+}
+
+// channels are the configured channels: who delivers each outbox route,
+// and what runs in the background.
+type channels struct {
+	email      *emailChannel
+	slack      *slackChannel
+	notifiers  map[intake.Channel]workflow.Notifier
+	components []web.Component
+}
+
+func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveylink.Linker, log *slog.Logger) (*channels, error) {
+	// Until a channel is configured its messages stay queued and visible
+	// in /api/v1/outbox.
+	ch := &channels{notifiers: map[intake.Channel]workflow.Notifier{}}
+	email, err := newEmailChannel(cfg.Email, c.engine, c.ledger, c.store, c.store, c.store, c.rdb, cfg.Redis.Prefix, log)
+	if err != nil {
+		return nil, err
+	}
 	if email != nil {
-		notifiers[intake.ChannelEmail] = email.sender
-		for i, w := range email.watchers {
-			components = append(components, w)
-			if _, err := sched.AddFunc(email.polls[i], w.Poll); err != nil {
-				return fmt.Errorf("email.mailboxes %s poll %q: %w", w.Name(), email.polls[i], err)
-			}
-			registerMailboxMetrics(reg, w)
-			workers.Add(1)
-			go func() {
-				defer workers.Done()
-				if err := w.Run(workCtx); err != nil {
-					log.Error("mailbox watcher stopped", "mailbox", w.Name(), "err", err)
-				}
-			}()
+		ch.email = email
+		ch.notifiers[intake.ChannelEmail] = email.sender
+		for _, w := range email.watchers {
+			ch.components = append(ch.components, w)
+			registerMailboxMetrics(c.reg, w)
 		}
 	}
-	slack, err := newSlackChannel(ctx, cfg, engine, store, ledger, links, rules, log)
+	slack, err := newSlackChannel(ctx, cfg, c.engine, c.store, c.ledger, links, c.rules, log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if slack != nil {
-		notifiers[intake.ChannelSlack] = slack.bot.Notifier()
-		notifiers[workflow.ChannelWatch] = slack.bot.Watcher()
-		components = append(components, slack.bot)
-		workers.Add(1)
-		go func() {
-			defer workers.Done()
-			if err := slack.run(workCtx); err != nil {
+		ch.slack = slack
+		ch.notifiers[intake.ChannelSlack] = slack.bot.Notifier()
+		ch.notifiers[workflow.ChannelWatch] = slack.bot.Watcher()
+		ch.components = append(ch.components, slack.bot)
+	}
+	return ch, nil
+}
+
+// start runs the mailbox watchers and Slack's Socket Mode until ctx ends.
+func (ch *channels) start(ctx context.Context, workers *sync.WaitGroup, log *slog.Logger) {
+	if ch.email != nil {
+		for _, w := range ch.email.watchers {
+			workers.Go(func() {
+				if err := w.Run(ctx); err != nil {
+					log.Error("mailbox watcher stopped", "mailbox", w.Name(), "err", err)
+				}
+			})
+		}
+	}
+	if ch.slack != nil {
+		workers.Go(func() {
+			if err := ch.slack.run(ctx); err != nil {
 				log.Error("slack socket mode stopped", "err", err)
 			}
-		}()
-		defer func() {
-			// Replies already acknowledged get the shutdown's time to go out.
-			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.HTTP.ShutdownTimeout))
-			defer cancel()
-			slack.bot.Close(ctx)
-		}()
+		})
+	}
+}
+
+// close gives replies Slack already acknowledged the shutdown's time to go out.
+func (ch *channels) close(timeout time.Duration) {
+	if ch.slack == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	ch.slack.bot.Close(ctx)
+}
+
+// newSchedule is the cron of the bot's periodic work: mailbox polls,
+// outbox drains, survey timers. Its jobs run under ctx.
+func newSchedule(ctx context.Context, cfg *config.Config, c *core, ch *channels, links surveylink.Linker, log *slog.Logger) (*cron.Cron, error) {
+	s := cron.New(cron.WithChain(cron.Recover(cronLogger{log}), cron.SkipIfStillRunning(cronLogger{log})))
+	if ch.email != nil {
+		for i, w := range ch.email.watchers {
+			if _, err := s.AddFunc(ch.email.polls[i], w.Poll); err != nil {
+				return nil, fmt.Errorf("email.mailboxes %s poll %q: %w", w.Name(), ch.email.polls[i], err)
+			}
+		}
 	}
 	caps := workflow.Caps{PerRecipient: cfg.Email.Caps.PerRecipient, PerIncident: cfg.Email.Caps.PerIncident, Window: time.Duration(cfg.Email.Caps.Window)}
-	for ch, n := range notifiers {
-		d := workflow.NewDispatcher(store, store, workflow.Renderer{Texts: texts, Links: links, Labels: rules}, ch, n, log, metrics, time.Now).
-			WithPause(store) // a channel's "wait" holds every bot
-		if lease := time.Duration(cfg.Outbox.Lease); lease > 0 {
-			d.Lease = lease
+	for route, n := range ch.notifiers {
+		d := workflow.NewDispatcher(c.store, c.store, workflow.Renderer{Texts: c.texts, Links: links, Labels: c.rules}, route, n, log, c.metrics, time.Now).
+			WithPause(c.store) // a channel's "wait" holds every bot
+		// Validate made sure the lease outlives a delivery: otherwise
+		// Drain would claim and postpone forever without sending.
+		d.Lease, d.Timeout = time.Duration(cfg.Outbox.Lease), time.Duration(cfg.Outbox.DeliveryTimeout)
+		if route == intake.ChannelEmail {
+			d.WithCaps(c.store, caps) // a mail loop is the storm to fear
 		}
-		if ch == intake.ChannelEmail {
-			d.WithCaps(store, caps) // a mail loop is the storm to fear
-		}
-		if _, err := sched.AddFunc(cfg.Outbox.Poll, func() {
-			if _, err := d.Drain(workCtx); err != nil {
-				log.Error("outbox drain failed", "channel", ch, "err", err)
+		if _, err := s.AddFunc(cfg.Outbox.Poll, func() {
+			if _, err := d.Drain(ctx); err != nil {
+				log.Error("outbox drain failed", "channel", route, "err", err)
 			}
 		}); err != nil {
-			return fmt.Errorf("outbox.poll %q: %w", cfg.Outbox.Poll, err)
+			return nil, fmt.Errorf("outbox.poll %q: %w", cfg.Outbox.Poll, err)
 		}
 	}
-	timers, err := cfg.timers()
+	timers, err := cfg.WorkflowTimers()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	scheduler := workflow.NewScheduler(engine, store, timers, log, metrics)
-	if _, err := sched.AddFunc(cfg.Timers.Tick, func() {
-		if _, err := scheduler.Tick(workCtx); err != nil {
+	scheduler := workflow.NewScheduler(c.engine, c.store, timers, log, c.metrics)
+	if _, err := s.AddFunc(cfg.Timers.Tick, func() {
+		if _, err := scheduler.Tick(ctx); err != nil {
 			log.Error("timers tick failed", "err", err)
 		}
 	}); err != nil {
-		return fmt.Errorf("timers.tick %q: %w", cfg.Timers.Tick, err)
+		return nil, fmt.Errorf("timers.tick %q: %w", cfg.Timers.Tick, err)
 	}
-	sched.Start()
-	// On the way out: stop intake and new work, let the deliveries under
-	// way finish (each is bounded by the dispatcher's timeout; the rest of
-	// a batch goes back to the outbox), and give up after the shutdown
-	// timeout - what is then cut is safe to redo, as after a crash.
-	defer func() {
-		stopWork()
-		select {
-		case <-sched.Stop().Done():
-		case <-time.After(time.Duration(cfg.HTTP.ShutdownTimeout)):
-			log.Warn("shutdown timeout: leaving work still running; it is redone at the next start")
-		}
-	}()
+	return s, nil
+}
 
+// stopSchedule stops intake and new work, lets the deliveries under way
+// finish (each is bounded by outbox.delivery_timeout; the rest of a batch
+// goes back to the outbox), and gives up after the shutdown timeout: what
+// is then cut is safe to redo, as after a crash.
+func stopSchedule(s *cron.Cron, stopWork context.CancelFunc, timeout time.Duration, log *slog.Logger) {
+	stopWork()
+	select {
+	case <-s.Stop().Done():
+	case <-time.After(timeout):
+		log.Warn("shutdown timeout: leaving work still running; it is redone at the next start")
+	}
+}
+
+// newHandler routes the API, the survey pages, Slack's Events API and the
+// events webhook.
+func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Signer, log *slog.Logger) (http.Handler, error) {
+	pages, err := templates.LoadPages()
+	if err != nil {
+		return nil, err
+	}
 	api := web.NewServer(web.Deps{
-		Incidents: engine, Lister: store, Outbox: store, Inbound: store, Files: store, Agents: store, Health: store, Components: components,
-		States: workflow.States(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: log, Registerer: reg,
+		Incidents: c.engine, Lister: c.store, Outbox: c.store, Inbound: c.store, Files: c.store, Agents: c.store, Health: c.store,
+		Components: ch.components, States: workflow.States(), Metrics: promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{}),
+		Log: log, Registerer: c.reg,
 	})
 	root := http.NewServeMux()
-	root.Handle("/s/", surveylink.NewHandler(surveylink.Deps{Signer: signer, Incidents: engine, Answerer: engine,
-		Spender: store, Pages: pages, Log: log}))
-	if slack != nil && slack.cfg.Mode == "http" {
-		root.Handle("/slack/", slack.bot.HTTPHandler(slack.cfg.SigningSecret))
+	root.Handle("/s/", surveylink.NewHandler(surveylink.Deps{Signer: signer, Incidents: c.engine, Answerer: c.engine,
+		Spender: c.store, Pages: pages, Log: log}))
+	if ch.slack != nil && ch.slack.cfg.Mode == "http" {
+		root.Handle("/slack/", ch.slack.bot.HTTPHandler(ch.slack.cfg.SigningSecret))
 	}
-	events, err := newEventsHandler(cfg.Events, engine, store, ledger, log)
-	if err != nil {
-		return err
-	}
-	if events != nil {
+	if events := newEventsHandler(cfg.Events, c.engine, c.store, c.ledger, log); events != nil {
 		root.Handle("/api/v1/events", events)
 	}
 	root.Handle("/", api)
-	srv := &http.Server{Handler: root, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute}
+	return root, nil
+}
+
+// serveHTTP serves on ln until ctx ends, then shuts the server down.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, shutdown time.Duration, stdout io.Writer, log *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute}
 	fmt.Fprintf(stdout, "intakebot is serving the API on http://%s (try: curl http://%s/healthz)\n", ln.Addr(), ln.Addr())
 	log.Info("serving", "listen", ln.Addr().String())
-
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -238,7 +352,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.HTTP.ShutdownTimeout))
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdown)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
@@ -251,7 +365,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 
 // surveySigner signs survey links with the configured key, or with a
 // random one (links then die with the process) when none is set.
-func surveySigner(cfg *Config, log *slog.Logger) (*surveylink.Signer, error) {
+func surveySigner(cfg *config.Config, log *slog.Logger) (*surveylink.Signer, error) {
 	key, err := base64.StdEncoding.DecodeString(cfg.Web.LinkKey)
 	if err != nil {
 		return nil, fmt.Errorf("web.link_key is not base64: %w", err)
@@ -268,17 +382,17 @@ func surveySigner(cfg *Config, log *slog.Logger) (*surveylink.Signer, error) {
 
 // openRedis connects to the configured Redis, or starts the embedded store
 // when none is configured.
-func openRedis(ctx context.Context, cfg *Config, stdout io.Writer, log *slog.Logger) (redis.UniversalClient, func(), error) {
+func openRedis(cfg *config.Config, stdout io.Writer, log *slog.Logger) (redis.UniversalClient, func(), error) {
 	if cfg.Redis.URL != "" {
 		rdb, err := redisstore.Connect(cfg.Redis.URL)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("redis.url: %w", err)
 		}
 		return rdb, func() { rdb.Close() }, nil
 	}
 	m := miniredis.NewMiniRedis()
 	if err := m.StartAddr(cfg.Redis.EmbeddedListen); err != nil {
-		return nil, nil, fmt.Errorf("embedded store: %w", err)
+		return nil, nil, listenError("redis.embedded_listen", cfg.Redis.EmbeddedListen, err)
 	}
 	url := "redis://" + m.Addr()
 	fmt.Fprintf(stdout, `
@@ -292,19 +406,15 @@ func openRedis(ctx context.Context, cfg *Config, stdout io.Writer, log *slog.Log
 	return rdb, func() { rdb.Close(); m.Close() }, nil
 }
 
-func newLogger(cfg *Config, w io.Writer) (*slog.Logger, error) {
+// newLogger builds the one logger; Validate checked log.level and log.format.
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.Log.Level)); err != nil {
-		return nil, fmt.Errorf("log.level: %w", err)
-	}
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
 	opts := &slog.HandlerOptions{Level: level}
-	switch strings.ToLower(cfg.Log.Format) {
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	case "text", "":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+	if strings.EqualFold(cfg.Log.Format, "json") {
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return nil, fmt.Errorf("log.format must be text or json, not %q", cfg.Log.Format)
+	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // cronLogger lets robfig/cron log through slog.

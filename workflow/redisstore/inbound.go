@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -171,7 +172,7 @@ func (s *Store) Release(ctx context.Context, key string) error {
 func (s *Store) recordArgs(key string, r intake.InboundRecord) []any {
 	return []any{
 		int(inboundTTL.Seconds()), inboundLedgerMax,
-		"outcome", r.Outcome, "key", or(r.Key, key), "at", r.At.UTC().Format(time.RFC3339Nano), "channel", string(r.Channel),
+		"outcome", r.Outcome, "key", cmp.Or(r.Key, key), "at", r.At.UTC().Format(time.RFC3339Nano), "channel", string(r.Channel),
 		"source", r.Source, "message_id", r.MessageID, "from", r.From, "subject", r.Subject,
 		"incident", r.Incident, "step", r.Step, "reason", r.Reason,
 	}
@@ -189,11 +190,4 @@ func validStreamID(id string) bool {
 	_, err1 := strconv.ParseUint(ms, 10, 64)
 	_, err2 := strconv.ParseUint(seq, 10, 64)
 	return ok && err1 == nil && err2 == nil
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intakebot/intakebot/internal/imapidle"
 	"github.com/intakebot/intakebot/internal/testcert"
 
 	"github.com/emersion/go-imap/v2"
@@ -82,28 +83,6 @@ type discardLogger struct{}
 
 func (discardLogger) Printf(string, ...any) {}
 
-// idleFix replaces imapmemserver's IDLE, which misses an update queued
-// between the previous command and the start of IDLE until the next update
-// comes (the bug cyrus-imapd fixed as #3668): it looks for updates every
-// few milliseconds instead, so a message appended at any moment is pushed
-// to an IDLE client. Everything else is imapmemserver's own.
-type idleFix struct{ imapserver.SessionIMAP4rev2 }
-
-func (s idleFix) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if err := s.Poll(w, true); err != nil {
-			return err
-		}
-		select {
-		case <-stop:
-			return nil
-		case <-tick.C:
-		}
-	}
-}
-
 type serverOpts struct {
 	caps     imap.CapSet
 	implicit bool // TLS from the first byte
@@ -142,7 +121,7 @@ func startServer(t *testing.T, o serverOpts) *server {
 	}
 	opts := &imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			sess := idleFix{mem.NewSession().(imapserver.SessionIMAP4rev2)}
+			sess := imapidle.Session{SessionIMAP4rev2: mem.NewSession().(imapserver.SessionIMAP4rev2), Every: 5 * time.Millisecond}
 			if o.oauth != nil {
 				return oauthSession{sess, o.oauth}, nil, nil
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/intakebot/intakebot/channels/email/imapwatch"
 	"github.com/intakebot/intakebot/channels/email/mailauth"
+	"github.com/intakebot/intakebot/internal/imapidle"
 	"github.com/intakebot/intakebot/internal/oauthserver"
 )
 
@@ -24,7 +25,7 @@ const oauthAccount = "bot@example.test"
 // server's session, as Microsoft 365 and Gmail offer them: a token the
 // endpoint issued for oauthAccount logs in as the "bot" user.
 type oauthSession struct {
-	idleFix
+	imapidle.Session
 	ts *oauthserver.Server
 }
 
@@ -37,7 +38,7 @@ func (s oauthSession) Authenticate(mech string) (sasl.Server, error) {
 		if user != oauthAccount {
 			return &imap.Error{Type: imap.StatusResponseTypeNo, Code: imap.ResponseCodeAuthenticationFailed, Text: "token is for another account"}
 		}
-		return s.idleFix.Login("bot", "secret")
+		return s.Session.Login("bot", "secret")
 	})
 }
 

@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/intakebot/intakebot/channels/email/message"
 	"github.com/intakebot/intakebot/channels/email/quote"
@@ -324,7 +323,7 @@ func (p *Processor) process(ctx context.Context, src Source, raw []byte, m parse
 func (p *Processor) base(src Source, msg *message.Message) intake.InboundRecord {
 	rec := intake.InboundRecord{At: p.d.Now().UTC(), Channel: intake.ChannelEmail, Source: src.String()}
 	if msg != nil {
-		rec.MessageID, rec.From, rec.Subject = msg.MessageID, msg.From.Address, clip(msg.Subject, 200)
+		rec.MessageID, rec.From, rec.Subject = msg.MessageID, msg.From.Address, intake.Clip(msg.Subject, 200)
 	}
 	return rec
 }
@@ -473,11 +472,7 @@ func clipText(s string, n int) string {
 		return s
 	}
 	const mark = "\n[…]"
-	cut := n - len(mark)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + mark
+	return intake.Clip(s, n-len(mark)) + mark
 }
 
 // answer reads a survey answer from the reporter's reply and reports
@@ -644,11 +639,4 @@ func senderName(msg *message.Message) string {
 		return msg.From.Name
 	}
 	return msg.From.Address
-}
-
-func clip(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n])
-	}
-	return s
 }

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"strings"
@@ -7,11 +7,11 @@ import (
 )
 
 func TestTimersConfig(t *testing.T) {
-	cfg, err := loadConfig("", envOf(map[string]string{}))
+	cfg, _, err := Load("", Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tm, err := cfg.timers()
+	tm, err := cfg.WorkflowTimers()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,16 +28,16 @@ func TestTimersConfig(t *testing.T) {
 			"INTAKEBOT_SLA_TARGETS":        "{P9: {response: 1h}}",
 			"INTAKEBOT_SLA_BUSINESS_HOURS": "{zone: Mars/Olympus, days: mon-fri, start: '09:00', end: '18:00'}",
 		}[env]
-		cfg, err := loadConfig("", envOf(map[string]string{env: val}))
+		cfg, _, err := Load("", Env{env: val})
 		if err == nil {
-			_, err = cfg.timers()
+			_, err = cfg.WorkflowTimers()
 		}
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s=%s: %v, want an error about %s", env, val, err, want)
 		}
 	}
-	cfg, _ = loadConfig("", envOf(map[string]string{"INTAKEBOT_SLA_BUSINESS_HOURS_ZONE": "Europe/Madrid"}))
-	if tm, err := cfg.timers(); err != nil || tm.Hours == nil {
+	cfg, _, _ = Load("", Env{"INTAKEBOT_SLA_BUSINESS_HOURS_ZONE": "Europe/Madrid"})
+	if tm, err := cfg.WorkflowTimers(); err != nil || tm.Hours == nil {
 		t.Fatalf("business hours: %v %v", tm.Hours, err)
 	}
 }

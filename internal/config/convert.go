@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"fmt"
@@ -8,37 +8,30 @@ import (
 	"github.com/intakebot/intakebot/workflow"
 )
 
-// TimersConfig is the timers: section.
-type TimersConfig struct {
-	// Tick is how often due work is looked for (robfig/cron spec).
-	Tick       string `yaml:"tick"`
-	Validation struct {
-		RemindAfter []Duration `yaml:"remind_after"`
-		AcceptAfter Duration   `yaml:"accept_after"`
-	} `yaml:"validation"`
-	Satisfaction struct {
-		RemindAfter []Duration `yaml:"remind_after"`
-		CloseAfter  Duration   `yaml:"close_after"`
-	} `yaml:"satisfaction"`
+// Rules turns the configuration into checked registration rules.
+func (c *Config) Rules() (*intake.Rules, error) {
+	var matrix intake.Matrix
+	if c.Priority.Matrix != nil {
+		matrix = intake.Matrix(c.Priority.Matrix)
+	}
+	return intake.NewRules(intake.RulesConfig{
+		DefaultLanguage:       intake.Lang(c.Language.Default),
+		DefaultCategory:       c.DefaultCategory,
+		DefaultCategoryLabels: c.DefaultCategoryLabels,
+		DefaultGroup:          c.DefaultGroup,
+		DefaultImpact:         intake.Level(c.Priority.DefaultImpact),
+		DefaultUrgency:        intake.Level(c.Priority.DefaultUrgency),
+		Categories:            c.Categories,
+		CIs:                   c.CIs,
+		ImpactKeywords:        c.Priority.ImpactKeywords,
+		UrgencyKeywords:       c.Priority.UrgencyKeywords,
+		Matrix:                matrix,
+		Groups:                c.Groups,
+	})
 }
 
-// SLAConfig is the sla: section.
-type SLAConfig struct {
-	WarnAt        float64 `yaml:"warn_at"`
-	BusinessHours struct {
-		Zone  string `yaml:"zone"`
-		Days  string `yaml:"days"`
-		Start string `yaml:"start"`
-		End   string `yaml:"end"`
-	} `yaml:"business_hours"`
-	Targets map[intake.Priority]struct {
-		Response   Duration `yaml:"response"`
-		Resolution Duration `yaml:"resolution"`
-	} `yaml:"targets"`
-}
-
-// timers turns the configuration into the workflow's timers.
-func (c *Config) timers() (workflow.Timers, error) {
+// WorkflowTimers turns the configuration into the workflow's timers.
+func (c *Config) WorkflowTimers() (workflow.Timers, error) {
 	durations := func(list []Duration) []time.Duration {
 		out := make([]time.Duration, len(list))
 		for i, d := range list {

@@ -1,0 +1,247 @@
+// Package config is intakebot's configuration: the embedded defaults
+// (default.yaml, which documents every key), a YAML file over them, the
+// INTAKEBOT_* environment over both, and Validate, which checks the fields
+// together. Every problem it reports names the key it is about, so that
+// "intakebot config check" can list them all for a person to fix.
+package config
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/intakebot/intakebot/channels/events"
+	"github.com/intakebot/intakebot/intake"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration; default.yaml documents every key.
+type Config struct {
+	Redis struct {
+		URL            string `yaml:"url"`
+		Prefix         string `yaml:"prefix"`
+		EmbeddedListen string `yaml:"embedded_listen"`
+	} `yaml:"redis"`
+	HTTP struct {
+		Listen          string   `yaml:"listen"`
+		ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	} `yaml:"http"`
+	Web struct {
+		BaseURL string   `yaml:"base_url"`
+		LinkKey string   `yaml:"link_key"`
+		LinkTTL Duration `yaml:"link_ttl"`
+	} `yaml:"web"`
+	Log struct {
+		Format string `yaml:"format"`
+		Level  string `yaml:"level"`
+	} `yaml:"log"`
+	Language struct {
+		Default string `yaml:"default"`
+	} `yaml:"language"`
+	Outbox struct {
+		Poll  string   `yaml:"poll"`
+		Lease Duration `yaml:"lease"`
+		// DeliveryTimeout bounds one delivery; the lease must outlast it.
+		DeliveryTimeout Duration `yaml:"delivery_timeout"`
+	} `yaml:"outbox"`
+	Email                 Email                  `yaml:"email"`
+	Local                 Local                  `yaml:"local"`
+	Slack                 Slack                  `yaml:"slack"`
+	Timers                Timers                 `yaml:"timers"`
+	Events                Events                 `yaml:"events"`
+	SLA                   SLA                    `yaml:"sla"`
+	Groups                []string               `yaml:"groups"`
+	DefaultGroup          string                 `yaml:"default_group"`
+	DefaultCategory       string                 `yaml:"default_category"`
+	DefaultCategoryLabels map[intake.Lang]string `yaml:"default_category_labels"`
+	Categories            []intake.Category      `yaml:"categories"`
+	CIs                   []intake.ConfigItem    `yaml:"cis"`
+	Priority              struct {
+		DefaultImpact   string                                            `yaml:"default_impact"`
+		DefaultUrgency  string                                            `yaml:"default_urgency"`
+		ImpactKeywords  map[intake.Level][]string                         `yaml:"impact_keywords"`
+		UrgencyKeywords map[intake.Level][]string                         `yaml:"urgency_keywords"`
+		Matrix          map[intake.Level]map[intake.Level]intake.Priority `yaml:"matrix"`
+	} `yaml:"priority"`
+}
+
+// Email is the email: section.
+type Email struct {
+	// From is the sender of our mail; the first mailbox's address when empty.
+	From      string    `yaml:"from"`
+	Mailboxes []Mailbox `yaml:"mailboxes"`
+	SMTP      Server    `yaml:"smtp"`
+	// ReplyKey signs the reply tokens in Reply-To (base64, 32+ bytes).
+	ReplyKey        string `yaml:"reply_key"`
+	MaxMessageBytes int64  `yaml:"max_message_bytes"`
+	// Workers is how many unrelated mails of a batch are processed at once.
+	Workers int `yaml:"workers"`
+	// MaxAttachmentBytes is how much of each attachment is kept.
+	MaxAttachmentBytes int64 `yaml:"max_attachment_bytes"`
+	// MailboxLease is how long a bot keeps a mailbox without renewing:
+	// after a crash, another bot takes over within it.
+	MailboxLease Duration `yaml:"mailbox_lease"`
+	Caps         struct {
+		PerRecipient int      `yaml:"per_recipient"`
+		PerIncident  int      `yaml:"per_incident"`
+		Window       Duration `yaml:"window"`
+	} `yaml:"caps"`
+}
+
+// Enabled reports whether an e-mail channel is configured at all.
+func (e Email) Enabled() bool { return len(e.Mailboxes) > 0 || e.SMTP.Host != "" }
+
+// Mailbox is one watched mailbox.
+type Mailbox struct {
+	Name    string `yaml:"name"`
+	Address string `yaml:"address"`
+	IMAP    struct {
+		Server `yaml:",inline"`
+		Folder string `yaml:"folder"`
+	} `yaml:"imap"`
+	// BatchSize is how many mails one fetch brings (100 when zero).
+	BatchSize        int    `yaml:"batch_size"`
+	ProcessedFolder  string `yaml:"processed_folder"`
+	QuarantineFolder string `yaml:"quarantine_folder"`
+	Poll             string `yaml:"poll"`
+}
+
+// Server is how to reach an IMAP or SMTP server.
+type Server struct {
+	Host     string  `yaml:"host"`
+	Port     int     `yaml:"port"`
+	TLS      TLSMode `yaml:"tls"`
+	Username string  `yaml:"username"`
+	Password string  `yaml:"password"`
+	// PasswordFile holds the password instead (a mounted secret).
+	PasswordFile string `yaml:"password_file"`
+	// Auth is password (default) or oauth2 (then OAuth2 applies).
+	Auth   string `yaml:"auth"`
+	OAuth2 OAuth2 `yaml:"oauth2"`
+}
+
+// OAuth2 is the oauth2: block of a mailbox's imap: section and of
+// email.smtp, used when their auth is "oauth2". The SASL user is the
+// section's username (the mailbox account).
+type OAuth2 struct {
+	// Mechanism is xoauth2 (default; Microsoft 365, Gmail) or oauthbearer.
+	Mechanism string `yaml:"mechanism"`
+	TokenURL  string `yaml:"token_url"`
+	ClientID  string `yaml:"client_id"`
+	// The secret and the refresh token may come from files (mounted
+	// secrets) instead.
+	ClientSecret     string `yaml:"client_secret"`
+	ClientSecretFile string `yaml:"client_secret_file"`
+	// RefreshToken set: the refresh token grant (Google); empty: client
+	// credentials (Microsoft 365 app-only).
+	RefreshToken     string   `yaml:"refresh_token"`
+	RefreshTokenFile string   `yaml:"refresh_token_file"`
+	Scopes           []string `yaml:"scopes"`
+}
+
+// TLSMode is how a mail connection is encrypted; IMAP and SMTP share it.
+type TLSMode string
+
+// The TLS modes; the channels (imapwatch, smtpout) spell them the same.
+const (
+	TLSImplicit TLSMode = "implicit" // TLS from the first byte (993, 465)
+	TLSStartTLS TLSMode = "starttls" // plaintext greeting, then STARTTLS (143, 587)
+	TLSNone     TLSMode = "none"     // no encryption: loopback servers only
+)
+
+// Valid reports whether m is a known mode; empty means the channel's default.
+func (m TLSMode) Valid() bool {
+	switch m {
+	case "", TLSImplicit, TLSStartTLS, TLSNone:
+		return true
+	}
+	return false
+}
+
+// Local is the local: section (the mail server of local mode).
+type Local struct {
+	IMAPListen string `yaml:"imap_listen"`
+	SMTPListen string `yaml:"smtp_listen"`
+	Domain     string `yaml:"domain"`
+	// Poll is the help-desk mailbox's poll schedule (IDLE is used as well).
+	Poll string `yaml:"poll"`
+}
+
+// Slack is the slack: section.
+type Slack struct {
+	// Mode is socket (Socket Mode: no public URL) or http (Events API).
+	Mode          string `yaml:"mode"`
+	AppToken      string `yaml:"app_token"`
+	BotToken      string `yaml:"bot_token"`
+	SigningSecret string `yaml:"signing_secret"`
+	// APIURL overrides Slack's Web API base URL (proxies, tests).
+	APIURL         string `yaml:"api_url"`
+	TriageChannel  string `yaml:"triage_channel"`
+	TriageLanguage string `yaml:"triage_language"`
+	// Agents maps Slack user ids to agent names.
+	Agents map[string]string `yaml:"agents"`
+	// SurveyEmailReporters also asks e-mail reporters with a Slack account
+	// (same address) the survey questions by DM.
+	SurveyEmailReporters bool `yaml:"survey_email_reporters"`
+}
+
+// Enabled reports whether the Slack channel is configured.
+func (s Slack) Enabled() bool { return s.BotToken != "" }
+
+// Timers is the timers: section.
+type Timers struct {
+	// Tick is how often due work is looked for (robfig/cron spec).
+	Tick       string `yaml:"tick"`
+	Validation struct {
+		RemindAfter []Duration `yaml:"remind_after"`
+		AcceptAfter Duration   `yaml:"accept_after"`
+	} `yaml:"validation"`
+	Satisfaction struct {
+		RemindAfter []Duration `yaml:"remind_after"`
+		CloseAfter  Duration   `yaml:"close_after"`
+	} `yaml:"satisfaction"`
+}
+
+// SLA is the sla: section.
+type SLA struct {
+	WarnAt        float64 `yaml:"warn_at"`
+	BusinessHours struct {
+		Zone  string `yaml:"zone"`
+		Days  string `yaml:"days"`
+		Start string `yaml:"start"`
+		End   string `yaml:"end"`
+	} `yaml:"business_hours"`
+	Targets map[intake.Priority]struct {
+		Response   Duration `yaml:"response"`
+		Resolution Duration `yaml:"resolution"`
+	} `yaml:"targets"`
+}
+
+// Events is the events: section (system events and alerts).
+type Events struct {
+	// Token authenticates POST /api/v1/events; empty turns it off.
+	Token           string                  `yaml:"token"`
+	DefaultSeverity string                  `yaml:"default_severity"`
+	Severities      map[string]events.Level `yaml:"severities"`
+}
+
+// LocalMode reports whether serve runs with nothing configured, which is
+// when a local mail server stands in for the help desk's.
+func (c *Config) LocalMode() bool {
+	return c.Redis.URL == "" && !c.Email.Enabled()
+}
+
+// Duration is a time.Duration written as "10s" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// String prints the duration as Go does ("5m0s").
+func (d Duration) String() string { return time.Duration(d).String() }
