@@ -235,6 +235,30 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 	}
 }
 
+// A reported_at later than the server's clock plus MaxClockSkew is refused
+// with a message that says why; one within the skew, or in the past, is
+// kept as given.
+func TestReportedAtInTheFuture(t *testing.T) {
+	a := newAPI(t)
+	a.agent("alice", false)
+	body := func(at time.Time) string {
+		return `{"subject": "printer", "reported_at": "` + at.Format(time.RFC3339Nano) + `"}`
+	}
+	future := time.Now().Add(web.MaxClockSkew + time.Hour)
+	out := a.expect("alice", "POST", "/api/v1/incidents", body(future), 400)
+	if msg := out["error"].(string); out["code"] != "invalid" || !strings.Contains(msg, "reported_at") ||
+		!strings.Contains(msg, "future") || !strings.Contains(msg, web.MaxClockSkew.String()) {
+		t.Fatalf("refusal: %v", out)
+	}
+	for _, at := range []time.Time{time.Now().Add(web.MaxClockSkew / 5), time.Now().Add(-48 * time.Hour)} {
+		inc := a.expect("alice", "POST", "/api/v1/incidents", body(at), 201)
+		got, err := time.Parse(time.RFC3339Nano, inc["reported_at"].(string))
+		if err != nil || !got.Equal(at) {
+			t.Errorf("reported_at = %v (%v), want %v", inc["reported_at"], err, at)
+		}
+	}
+}
+
 func TestListThroughAPI(t *testing.T) {
 	a := newAPI(t)
 	a.agent("alice", false)
