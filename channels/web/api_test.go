@@ -26,18 +26,18 @@ import (
 func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
 
 type api struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	store  *redisstore.Store
 	tokens map[string]string
 }
 
-func newAPI(t *testing.T) *api {
+func newAPI(t testing.TB) *api {
 	rdb, prefix := redistest.New(t, redisstore.Connect)
 	return newAPIOn(t, redisstore.New(rdb, prefix))
 }
 
-func newAPIOn(t *testing.T, store *redisstore.Store) *api {
+func newAPIOn(t testing.TB, store *redisstore.Store) *api {
 	rules, err := intake.NewRules(intake.RulesConfig{
 		DefaultLanguage: intake.English, DefaultCategory: "general", DefaultImpact: intake.Medium, DefaultUrgency: intake.Medium,
 		Categories: []intake.Category{{Name: "email", Keywords: []string{"email", "correo"}}},

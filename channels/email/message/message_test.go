@@ -458,6 +458,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte("From: a@example.com\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n--b--"))
+	f.Add([]byte("From: a@example.com\r\nContent-Type: text/html\r\n\r\n" + nested(200, "<blockquote>hola</blockquote>")))
 	opts := Options{MaxMessageBytes: 1 << 20, MaxAttachmentBytes: 64}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		m, err := Parse(raw, opts)
