@@ -478,6 +478,9 @@ func FuzzParse(f *testing.F) {
 		if !utf8.ValidString(m.Text) || !utf8.ValidString(m.Subject) || !utf8.ValidString(m.From.Name) {
 			t.Fatalf("invalid UTF-8 in result")
 		}
+		if strings.TrimSpace(m.Text) == "" && strings.TrimSpace(streamText(m.HTML)) != "" {
+			t.Fatalf("HTML with text gave an empty Text: %.200q", m.HTML)
+		}
 		if m.From.Address != strings.ToLower(m.From.Address) {
 			t.Fatalf("From address not lower-cased: %q", m.From.Address)
 		}
