@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -211,9 +212,41 @@ func FuzzVerify(f *testing.F) {
 	for _, seed := range []string{"", "A", "====", "\x00\xff", strings.Repeat("_", 200)} {
 		f.Add(seed)
 	}
+	// A token reaches Verify from a link in a mail, and mail mangles links:
+	// quoted-printable soft breaks, a closing bracket or full stop taken
+	// into the link, percent-encoding, a line break where a client wrapped.
+	tok, err := s.Sign("INC-000001", surveylink.StepSatisfaction)
+	if err != nil {
+		f.Fatal(err)
+	}
+	half := len(tok) / 2
+	for _, mangled := range []string{
+		tok[:half] + "=\r\n" + tok[half:], tok[:half] + "\r\n" + tok[half:], tok[:half] + "\n" + tok[half:],
+		tok + ">", tok + ".", tok + ")", " " + tok, tok + "\r\n", "<" + tok + ">",
+		url.PathEscape(tok + "="), strings.ToUpper(tok), strings.ReplaceAll(tok, "_", "/"), strings.ReplaceAll(tok, "-", "+"),
+	} {
+		f.Add(mangled)
+	}
+	// Another deployment's key mints the same claims under the same clock:
+	// those tokens must never pass, so they are seeded and checked by name.
+	other, err := surveylink.NewSigner([]byte("fedcba9876543210fedcba9876543210"), 0, c.Now)
+	if err != nil {
+		f.Fatal(err)
+	}
+	foreign := map[string]bool{}
+	for id := range ids {
+		tok, err := other.Sign(id, surveylink.StepValidation)
+		if err != nil {
+			f.Fatal(err)
+		}
+		foreign[tok] = true
+		f.Add(tok)
+	}
 	f.Fuzz(func(t *testing.T, tok string) {
 		got, err := s.Verify(tok)
 		switch {
+		case err == nil && foreign[tok]:
+			t.Fatalf("accepted a token signed with another key: %q", tok)
 		case err == nil:
 			raw, derr := base64.RawURLEncoding.DecodeString(tok)
 			if derr != nil || base64.RawURLEncoding.EncodeToString(raw) != tok || !ids[got.IncidentID] ||

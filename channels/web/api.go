@@ -97,6 +97,11 @@ type Deps struct {
 // MaxBodyBytes bounds every request body.
 const MaxBodyBytes = 1 << 20
 
+// MaxClockSkew is how far in the future a client's reported_at may lie:
+// the client's clock may run a little ahead of ours, but a report from
+// later than that would skew response times and SLAs, so it is refused.
+const MaxClockSkew = 5 * time.Minute
+
 // Server is the HTTP API.
 type Server struct {
 	d        Deps
@@ -275,6 +280,13 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request, by intak
 		RelatedID: b.RelatedID, Agent: by.Name, Key: by.Ref,
 	}
 	if b.ReportedAt != nil {
+		now := time.Now()
+		if b.ReportedAt.After(now.Add(MaxClockSkew)) {
+			writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf(
+				"reported_at %s is in the future: it may be at most %s ahead of the server's clock (%s)",
+				b.ReportedAt.Format(time.RFC3339), MaxClockSkew, now.UTC().Format(time.RFC3339)))
+			return
+		}
 		rep.ReportedAt = *b.ReportedAt
 	}
 	inc, err := s.d.Incidents.Register(r.Context(), rep)

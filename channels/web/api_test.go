@@ -26,18 +26,18 @@ import (
 func TestMain(m *testing.M) { os.Exit(redistest.Main(m)) }
 
 type api struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *httptest.Server
 	store  *redisstore.Store
 	tokens map[string]string
 }
 
-func newAPI(t *testing.T) *api {
+func newAPI(t testing.TB) *api {
 	rdb, prefix := redistest.New(t, redisstore.Connect)
 	return newAPIOn(t, redisstore.New(rdb, prefix))
 }
 
-func newAPIOn(t *testing.T, store *redisstore.Store) *api {
+func newAPIOn(t testing.TB, store *redisstore.Store) *api {
 	rules, err := intake.NewRules(intake.RulesConfig{
 		DefaultLanguage: intake.English, DefaultCategory: "general", DefaultImpact: intake.Medium, DefaultUrgency: intake.Medium,
 		Categories: []intake.Category{{Name: "email", Keywords: []string{"email", "correo"}}},
@@ -232,6 +232,30 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 	}
 	if out["state"] != "analysis" || fmt.Sprint(out["allowed"]) != "[solution]" {
 		t.Fatalf("refusal body: %v", out)
+	}
+}
+
+// A reported_at later than the server's clock plus MaxClockSkew is refused
+// with a message that says why; one within the skew, or in the past, is
+// kept as given.
+func TestReportedAtInTheFuture(t *testing.T) {
+	a := newAPI(t)
+	a.agent("alice", false)
+	body := func(at time.Time) string {
+		return `{"subject": "printer", "reported_at": "` + at.Format(time.RFC3339Nano) + `"}`
+	}
+	future := time.Now().Add(web.MaxClockSkew + time.Hour)
+	out := a.expect("alice", "POST", "/api/v1/incidents", body(future), 400)
+	if msg := out["error"].(string); out["code"] != "invalid" || !strings.Contains(msg, "reported_at") ||
+		!strings.Contains(msg, "future") || !strings.Contains(msg, web.MaxClockSkew.String()) {
+		t.Fatalf("refusal: %v", out)
+	}
+	for _, at := range []time.Time{time.Now().Add(web.MaxClockSkew / 5), time.Now().Add(-48 * time.Hour)} {
+		inc := a.expect("alice", "POST", "/api/v1/incidents", body(at), 201)
+		got, err := time.Parse(time.RFC3339Nano, inc["reported_at"].(string))
+		if err != nil || !got.Equal(at) {
+			t.Errorf("reported_at = %v (%v), want %v", inc["reported_at"], err, at)
+		}
 	}
 }
 

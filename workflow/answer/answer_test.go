@@ -1,6 +1,8 @@
 package answer
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -104,9 +106,28 @@ func TestKindString(t *testing.T) {
 // FuzzAnswer checks what must hold for any reply: no panic, a rating only
 // with Kind Rating and always within 1-5, valid UTF-8 comments, and nothing
 // lost when the reply is Unclear.
+//
+// Besides the table's replies it is seeded with real reply bodies (copied
+// into testdata/ with their licence): whole, and each of their first lines,
+// since a survey answer is usually one short line on top of quoted mail.
 func FuzzAnswer(f *testing.F) {
 	for _, tt := range cases {
 		f.Add(tt.in)
+	}
+	paths, err := filepath.Glob(filepath.Join("testdata", "*", "*.txt"))
+	if err != nil || len(paths) == 0 {
+		f.Fatalf("no reply fixtures in testdata: %v", err)
+	}
+	for _, path := range paths {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(raw))
+		lines := strings.Split(string(raw), "\n")
+		for _, l := range lines[:min(len(lines), 3)] {
+			f.Add(l)
+		}
 	}
 	f.Fuzz(func(t *testing.T, in string) {
 		a := Parse(in)

@@ -83,13 +83,71 @@ type discardLogger struct{}
 
 func (discardLogger) Printf(string, ...any) {}
 
+// noBody makes the server answer a body fetch of the UIDs in blank with an
+// empty BODY[] literal, as broken servers do; their RFC822.SIZE and the
+// stored message stay intact. Everything else is the wrapped session's.
+type noBody struct {
+	imapidle.Session
+	blank map[imap.UID]bool
+}
+
+func (s noBody) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *imap.FetchOptions) error {
+	uids, ok := numSet.(imap.UIDSet)
+	if !ok || len(options.BodySection) == 0 {
+		return s.Session.Fetch(w, numSet, options)
+	}
+	var rest, blanked imap.UIDSet
+	for uid := range s.blank {
+		if uids.Contains(uid) {
+			blanked.AddNum(uid)
+		}
+	}
+	// The watcher fetches bodies by UID range from its size fetch, so the
+	// set lists each UID it wants; keep the others for the real backend.
+	nums, _ := uids.Nums()
+	for _, uid := range nums {
+		if !s.blank[uid] {
+			rest.AddNum(uid)
+		}
+	}
+	if len(rest) > 0 {
+		if err := s.Session.Fetch(w, rest, options); err != nil {
+			return err
+		}
+	}
+	if len(blanked) == 0 {
+		return nil
+	}
+	found, err := s.Search(imapserver.NumKindSeq, &imap.SearchCriteria{UID: []imap.UIDSet{blanked}}, &imap.SearchOptions{})
+	if err != nil {
+		return err
+	}
+	seqSet, _ := found.All.(imap.SeqSet)
+	seqs, _ := seqSet.Nums()
+	blankedNums, _ := blanked.Nums()
+	for i, seq := range seqs {
+		resp := w.CreateMessage(seq)
+		resp.WriteUID(blankedNums[i]) // both in ascending order
+		for _, section := range options.BodySection {
+			if err := resp.WriteBodySection(section, 0).Close(); err != nil {
+				return err
+			}
+		}
+		if err := resp.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 type serverOpts struct {
 	caps     imap.CapSet
 	implicit bool // TLS from the first byte
 	startTLS bool // STARTTLS offered, no login without it
 	// oauth, when set, adds AUTHENTICATE XOAUTH2 and OAUTHBEARER that
 	// accept only tokens this endpoint issued (see oauth_test.go).
-	oauth *oauthserver.Server
+	oauth  *oauthserver.Server
+	noBody []imap.UID
 }
 
 // server is a real IMAP server (go-imap's imapserver with the in-memory
@@ -124,6 +182,13 @@ func startServer(t *testing.T, o serverOpts) *server {
 			sess := imapidle.Session{SessionIMAP4rev2: mem.NewSession().(imapserver.SessionIMAP4rev2), Every: 5 * time.Millisecond}
 			if o.oauth != nil {
 				return oauthSession{sess, o.oauth}, nil, nil
+			}
+			if len(o.noBody) > 0 {
+				blank := map[imap.UID]bool{}
+				for _, uid := range o.noBody {
+					blank[uid] = true
+				}
+				return noBody{sess, blank}, nil, nil
 			}
 			return sess, nil, nil
 		},

@@ -64,6 +64,11 @@ const (
 	TLSNone     = "none"     // no encryption: only for tests and loopback servers
 )
 
+// ReasonNoBody is logged when the server returns an empty body for a
+// message whose RFC822.SIZE is not 0. The watcher quarantines such a
+// message itself, without handing it over: see Inbound.Truncated.
+const ReasonNoBody = "server returned no body"
+
 // Defaults for the zero values of Config.
 const (
 	DefaultFolder          = "INBOX"
@@ -157,6 +162,11 @@ type Inbound struct {
 	// message must get an outcome in the ledger, and only the handler writes
 	// the ledger. The expected answer is Result{Quarantine: true}, which keeps
 	// the complete original on the server, in the quarantine folder.
+	//
+	// The one exception is a message the server returned with an empty body
+	// although its RFC822.SIZE is not 0: there is nothing to hand over (and
+	// every such message would look like the same empty one), so the watcher
+	// quarantines it under its UID and logs ReasonNoBody.
 	Truncated bool
 }
 

@@ -529,19 +529,34 @@ func (w *Watcher) group(ctx context.Context, c *imapclient.Client, cur *cursor, 
 	if err != nil {
 		return nil, fmt.Errorf("imap: fetch bodies: %w", err)
 	}
+	// A message the server answered for is in bodies even when its body
+	// came back empty (or NIL); one it did not answer for was expunged.
 	bodies := make(map[imap.UID][]byte, len(bufs))
 	for _, b := range bufs {
-		if raw := b.FindBodySection(section); raw != nil {
-			bodies[b.UID] = raw
-		}
+		bodies[b.UID] = b.FindBodySection(section)
 	}
 
 	// Hand over the whole group, then act on the results in UID order.
 	var ins []Inbound
+	var noBody imap.UIDSet
+	var noBodyHigh imap.UID
 	for _, m := range msgs {
 		raw, ok := bodies[m.UID]
 		if !ok {
 			continue // expunged by another client since the size fetch
+		}
+		if len(raw) == 0 && m.RFC822Size > 0 {
+			// The server lost or withheld the body (seen with broken
+			// stores). Handing over nothing would make every such mail a
+			// duplicate of the first (they all hash the same) and lose the
+			// rest; quarantining keeps the original, under its UID, for a
+			// person to look at. There is no content to put in the ledger.
+			w.log.Warn("imap: quarantined", "uid", m.UID, "uidvalidity", cur.validity,
+				"reason", ReasonNoBody, "size", m.RFC822Size)
+			cur.seen = max(cur.seen, m.UID)
+			noBody.AddNum(m.UID)
+			noBodyHigh = m.UID // msgs is in UID order
+			continue
 		}
 		if m.UID <= cur.checkpoint {
 			// Normal after a stop between Handle and the move, or after a
@@ -558,7 +573,8 @@ func (w *Watcher) group(ctx context.Context, c *imapclient.Client, cur *cursor, 
 
 	var failures []error
 	var processed, quarantined imap.UIDSet
-	var high imap.UID
+	quarantined.AddSet(noBody)
+	high := noBodyHigh
 	for i, in := range ins {
 		uid := imap.UID(in.UID)
 		log := w.log.With("uid", uid, "uidvalidity", cur.validity)

@@ -117,6 +117,41 @@ func TestQuarantine(t *testing.T) {
 	}
 }
 
+// A server that returns an empty BODY[] for messages that are not empty
+// (RFC822.SIZE > 0) must not hand the handler two "empty" mails that would
+// dedupe as one: each is quarantined under its own UID, whole on the
+// server, and the mail between them is processed as usual.
+func TestEmptyBodyQuarantined(t *testing.T) {
+	s := startServer(t, serverOpts{noBody: []imap.UID{1, 3}})
+	f := newFixture(t)
+	want, raws := ids("nobody", 3)
+	s.deliver(t, "INBOX", raws...)
+	h := newRecorder(func(context.Context, imapwatch.Inbound) (imapwatch.Result, error) {
+		return imapwatch.Result{}, nil
+	})
+	w := f.watcher(t, s.config("support"), h)
+	start(t, w)
+	folders := s.waitFolders(t, map[string][]string{"INBOX": nil, "Processed": {want[1]}, "Quarantine": {want[0], want[2]}})
+	for i, q := range folders["Quarantine"] {
+		if !bytes.Equal(q.Raw, raws[2*i]) {
+			t.Errorf("quarantined message %d is not the original: %q", i, q.Raw)
+		}
+	}
+	if got := h.all(); len(got) != 1 || got[0].UID != 2 || !bytes.Equal(got[0].Raw, raws[1]) {
+		t.Errorf("handed over %+v, want only UID 2", got)
+	}
+	logs := f.logs.String()
+	for _, uid := range []string{"uid=1", "uid=3"} {
+		if !strings.Contains(logs, uid) || !strings.Contains(logs, imapwatch.ReasonNoBody) {
+			t.Errorf("log does not name %s with %q:\n%s", uid, imapwatch.ReasonNoBody, logs)
+		}
+	}
+	if !waitFor(t, func() bool { n, known := w.Quarantined(); return known && n == 2 }) {
+		n, _ := w.Quarantined()
+		t.Fatalf("quarantine count = %d, want 2", n)
+	}
+}
+
 // A failed Handle leaves the message untouched; the watcher goes on with
 // the next one, Status shows the failure, and the next run hands it over
 // again.

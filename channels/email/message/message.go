@@ -23,6 +23,8 @@ import (
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
 	"github.com/inbucket/html2text"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 // Limits applied when the corresponding Options field is zero.
@@ -44,7 +46,8 @@ type Options struct {
 	// Zero means DefaultMaxMessageBytes, a negative value means no limit.
 	MaxMessageBytes int64
 	// MaxAttachmentBytes is how much of each attachment's decoded content is
-	// kept; bigger attachments keep only metadata and are marked Truncated.
+	// kept; a bigger attachment keeps its first MaxAttachmentBytes bytes and
+	// is marked Truncated.
 	// Zero means DefaultMaxAttachmentBytes, a negative value keeps no content.
 	MaxAttachmentBytes int64
 }
@@ -69,8 +72,9 @@ type Attachment struct {
 	Filename    string
 	ContentType string
 	// Size is the decoded size of the whole part, even when Truncated.
-	Size      int64
-	Content   []byte
+	Size    int64
+	Content []byte
+	// Truncated says Content holds only the first bytes of the attachment.
 	Truncated bool
 }
 
@@ -421,11 +425,12 @@ func (m *Message) readAttachment(body io.Reader, where, filename, contentType st
 		m.warn(WarnBadEncoding, where, err)
 	}
 	a.Size = n + rest
-	if rest > 0 || maxAtt < 0 {
-		a.Truncated = a.Size > 0
-		return a
+	// An oversized attachment keeps its first bytes (a log's head, an
+	// image's header) and says it was cut, so nobody takes it for whole.
+	a.Truncated = rest > 0 || (maxAtt < 0 && a.Size > 0)
+	if n > 0 {
+		a.Content = buf.Bytes()
 	}
-	a.Content = buf.Bytes()
 	return a
 }
 
@@ -436,6 +441,88 @@ func validUTF8(s string) string {
 // HTMLToText renders an HTML mail body as readable plain text. Blockquotes
 // become ">" lines so that quote.Visible can strip them like plain replies;
 // link targets are left out because people quote the link text, not the URL.
-func HTMLToText(html string) (string, error) {
-	return html2text.FromString(html, html2text.Options{OmitLinks: true})
+//
+// The converter builds the whole tree, and the HTML parser refuses trees
+// deeper than 512 elements; mail generators (and attackers) nest far deeper.
+// When the converter fails or finds no text, a streaming tokenizer, which
+// keeps no tree, extracts the text instead: coarser layout, same words. A
+// non-nil error says why the fallback was used; the text is usable either way.
+func HTMLToText(src string) (string, error) {
+	text, err := html2text.FromString(src, html2text.Options{OmitLinks: true})
+	if err == nil && strings.TrimSpace(text) != "" {
+		return text, nil
+	}
+	if err == nil {
+		// Nothing lost: a mail with no text in its HTML has none to show.
+		return streamText(src), nil
+	}
+	return streamText(src), fmt.Errorf("html converted by the streaming fallback: %w", err)
+}
+
+// streamText is the text of src, one line per block element, with
+// blockquote contents prefixed by "> " per level like the converter does.
+func streamText(src string) string {
+	z := html.NewTokenizer(strings.NewReader(src))
+	var out, line strings.Builder
+	quoteDepth, hidden := 0, 0
+	flush := func() {
+		text := strings.Join(strings.Fields(line.String()), " ")
+		line.Reset()
+		if text == "" {
+			return
+		}
+		out.WriteString(strings.Repeat("> ", quoteDepth))
+		out.WriteString(text)
+		out.WriteByte('\n')
+	}
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken: // io.EOF, or the tokenizer gave up: keep what we have
+			flush()
+			return strings.TrimRight(out.String(), "\n")
+		case html.TextToken:
+			if hidden == 0 {
+				line.Write(z.Text())
+			}
+		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
+			name, _ := z.TagName()
+			a := atom.Lookup(name)
+			if invisible[a] {
+				switch {
+				case tt == html.StartTagToken:
+					hidden++
+				case tt == html.EndTagToken && hidden > 0:
+					hidden--
+				}
+				continue
+			}
+			if !lineBreaking[a] {
+				continue
+			}
+			flush()
+			if a == atom.Blockquote {
+				switch {
+				case tt == html.StartTagToken:
+					quoteDepth++
+				case tt == html.EndTagToken && quoteDepth > 0:
+					quoteDepth--
+				}
+			}
+		}
+	}
+}
+
+// invisible elements hold no text a reader sees.
+var invisible = map[atom.Atom]bool{atom.Head: true, atom.Script: true, atom.Style: true, atom.Title: true, atom.Template: true}
+
+// lineBreaking elements start a new line of text.
+var lineBreaking = map[atom.Atom]bool{
+	atom.Address: true, atom.Article: true, atom.Aside: true, atom.Blockquote: true, atom.Br: true,
+	atom.Dd: true, atom.Div: true, atom.Dl: true, atom.Dt: true, atom.Fieldset: true, atom.Figcaption: true,
+	atom.Figure: true, atom.Footer: true, atom.Form: true, atom.H1: true, atom.H2: true, atom.H3: true,
+	atom.H4: true, atom.H5: true, atom.H6: true, atom.Header: true, atom.Hr: true, atom.Li: true,
+	atom.Main: true, atom.Nav: true, atom.Ol: true, atom.P: true, atom.Pre: true, atom.Section: true,
+	atom.Table: true, atom.Tbody: true, atom.Td: true, atom.Tfoot: true, atom.Th: true, atom.Thead: true,
+	atom.Tr: true, atom.Ul: true,
 }

@@ -196,6 +196,60 @@ func TestParseHTMLOnly(t *testing.T) {
 	}
 }
 
+// nested wraps text in n levels of the div/table soup that mail
+// generators produce.
+func nested(n int, text string) string {
+	return "<html><head><title>t</title><style>p{}</style></head><body>" +
+		strings.Repeat("<div><table><tr><td>", n) + text + strings.Repeat("</td></tr></table></div>", n) + "</body></html>"
+}
+
+// An HTML-only mail nested deeper than the HTML parser's tree limit (512
+// open elements) still yields its text, through the streaming fallback,
+// and says so in a warning.
+func TestParseDeeplyNestedHTML(t *testing.T) {
+	for _, depth := range []int{10, 200, 30000} {
+		t.Run(fmt.Sprint(depth), func(t *testing.T) {
+			body := nested(depth, "La impresora del piso 3 est&aacute; <b>atascada</b>")
+			raw := append(header("Content-Type: text/html; charset=utf-8"), []byte("\r\n"+body)...)
+			raw = bytes.Replace(raw, []byte("\r\n\r\nHola"), []byte("\r\n\r\n"), 1)
+			m, err := Parse(raw, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.TrimSpace(m.Text); got != "La impresora del piso 3 está atascada" && got != "La impresora del piso 3 está *atascada*" {
+				t.Errorf("Text = %q", got)
+			}
+			fellBack := strings.Contains(warningKinds(m), WarnMalformedMIME)
+			if fellBack != (depth*4 > 512) {
+				t.Errorf("depth %d: warnings %v", depth, m.Warnings)
+			}
+		})
+	}
+}
+
+func TestHTMLToTextFallback(t *testing.T) {
+	tests := []struct {
+		name, html, want string
+	}{
+		{"blocks, quotes and hidden parts", strings.Repeat("<div>", 600) +
+			"<script>var x = 1;</script><p>Hola,</p><p>no&nbsp;funciona   el\n correo.</p><br>" +
+			"<blockquote><div>¿Funciona ya?</div><blockquote>Mesa</blockquote></blockquote><p>Ana</p>",
+			"Hola,\nno funciona el correo.\n> ¿Funciona ya?\n> > Mesa\nAna"},
+		{"unbalanced closing quotes", strings.Repeat("<span>", 600) + "</blockquote></blockquote>texto", "texto"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := HTMLToText(tt.html)
+			if err == nil {
+				t.Error("no error says the fallback was used")
+			}
+			if got != tt.want {
+				t.Errorf("HTMLToText = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestParseErrors(t *testing.T) {
 	big := append(header(), bytes.Repeat([]byte("a"), 2048)...)
 	tests := []struct {
@@ -291,12 +345,34 @@ func TestParseBestEffort(t *testing.T) {
 			wantWarn: WarnBadHeader + "," + WarnBadHeader,
 		},
 		{
-			name:     "attachment over the limit keeps metadata only",
+			name:     "attachment over the limit keeps its first bytes",
 			raw:      "From: a@example.com\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nadjunto\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"log.txt\"\r\n\r\n0123456789\r\n--b--\r\n",
 			opts:     Options{MaxAttachmentBytes: 4},
 			wantText: "adjunto",
 			checkAtts: func(t *testing.T, atts []Attachment) {
-				if len(atts) != 1 || atts[0].Filename != "log.txt" || atts[0].Size != 10 || !atts[0].Truncated || atts[0].Content != nil {
+				if len(atts) != 1 || atts[0].Filename != "log.txt" || atts[0].Size != 10 || !atts[0].Truncated || string(atts[0].Content) != "0123" {
+					t.Errorf("Attachments = %+v", atts)
+				}
+			},
+		},
+		{
+			name:     "attachment exactly at the limit is whole",
+			raw:      "From: a@example.com\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nadjunto\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"log.txt\"\r\n\r\n0123\r\n--b--\r\n",
+			opts:     Options{MaxAttachmentBytes: 4},
+			wantText: "adjunto",
+			checkAtts: func(t *testing.T, atts []Attachment) {
+				if len(atts) != 1 || atts[0].Size != 4 || atts[0].Truncated || string(atts[0].Content) != "0123" {
+					t.Errorf("Attachments = %+v", atts)
+				}
+			},
+		},
+		{
+			name:     "negative attachment limit keeps no content",
+			raw:      "From: a@example.com\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nadjunto\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"log.txt\"\r\n\r\n0123\r\n--b--\r\n",
+			opts:     Options{MaxAttachmentBytes: -1},
+			wantText: "adjunto",
+			checkAtts: func(t *testing.T, atts []Attachment) {
+				if len(atts) != 1 || atts[0].Size != 4 || !atts[0].Truncated || atts[0].Content != nil {
 					t.Errorf("Attachments = %+v", atts)
 				}
 			},
@@ -382,6 +458,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte("From: a@example.com\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n--b--"))
+	f.Add([]byte("From: a@example.com\r\nContent-Type: text/html\r\n\r\n" + nested(200, "<blockquote>hola</blockquote>")))
 	opts := Options{MaxMessageBytes: 1 << 20, MaxAttachmentBytes: 64}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		m, err := Parse(raw, opts)
@@ -401,11 +478,15 @@ func FuzzParse(f *testing.F) {
 		if !utf8.ValidString(m.Text) || !utf8.ValidString(m.Subject) || !utf8.ValidString(m.From.Name) {
 			t.Fatalf("invalid UTF-8 in result")
 		}
+		if strings.TrimSpace(m.Text) == "" && strings.TrimSpace(streamText(m.HTML)) != "" {
+			t.Fatalf("HTML with text gave an empty Text: %.200q", m.HTML)
+		}
 		if m.From.Address != strings.ToLower(m.From.Address) {
 			t.Fatalf("From address not lower-cased: %q", m.From.Address)
 		}
 		for _, a := range m.Attachments {
-			if int64(len(a.Content)) > opts.MaxAttachmentBytes || int64(len(a.Content)) > a.Size || a.Truncated != (a.Size > opts.MaxAttachmentBytes) {
+			if int64(len(a.Content)) > opts.MaxAttachmentBytes || int64(len(a.Content)) > a.Size || a.Truncated != (a.Size > opts.MaxAttachmentBytes) ||
+				a.Truncated && int64(len(a.Content)) != opts.MaxAttachmentBytes {
 				t.Fatalf("attachment limits broken: %d kept of %d, truncated %v", len(a.Content), a.Size, a.Truncated)
 			}
 		}
