@@ -14,6 +14,8 @@ import (
 	"github.com/intakebot/intakebot/channels/email/imapwatch"
 	"github.com/intakebot/intakebot/channels/email/inbound"
 	"github.com/intakebot/intakebot/channels/email/message"
+	"github.com/intakebot/intakebot/channels/email/replytoken"
+	"github.com/intakebot/intakebot/channels/email/senderauth"
 	"github.com/intakebot/intakebot/channels/email/smtpout"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/redis/go-redis/v9"
@@ -34,8 +36,11 @@ type EmailConfig struct {
 		PasswordFile string `yaml:"password_file"`
 	} `yaml:"smtp"`
 	// ReplyKey signs the reply tokens in Reply-To (base64, 32+ bytes).
-	ReplyKey        string `yaml:"reply_key"`
-	MaxMessageBytes int64  `yaml:"max_message_bytes"`
+	ReplyKey string `yaml:"reply_key"`
+	// PreviousReplyKeys still verify reply addresses (key rotation).
+	PreviousReplyKeys []string         `yaml:"previous_reply_keys"`
+	SenderAuth        SenderAuthConfig `yaml:"sender_auth"`
+	MaxMessageBytes   int64            `yaml:"max_message_bytes"`
 	// Workers is how many unrelated mails of a batch are processed at once.
 	Workers int `yaml:"workers"`
 	// MaxAttachmentBytes is how much of each attachment is kept.
@@ -48,6 +53,18 @@ type EmailConfig struct {
 		PerIncident  int      `yaml:"per_incident"`
 		Window       Duration `yaml:"window"`
 	} `yaml:"caps"`
+}
+
+// SenderAuthConfig is email.sender_auth: when a mail's From counts as
+// authenticated without the reporter's reply address.
+type SenderAuthConfig struct {
+	// TrustedAuthServIDs are the receiving servers whose
+	// Authentication-Results count.
+	TrustedAuthServIDs []string `yaml:"trusted_authserv_ids"`
+	// Accept are the methods that authenticate: dmarc, dkim.
+	Accept []string `yaml:"accept"`
+	// VerifyDKIM verifies DKIM signatures in the bot as well.
+	VerifyDKIM bool `yaml:"verify_dkim"`
 }
 
 // MailboxConfig is one watched mailbox.
@@ -134,6 +151,19 @@ func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inboun
 		}
 		log.Warn("email.reply_key is not set: replies to mail sent before a restart are threaded by headers and subject only")
 	}
+	keys := [][]byte{key}
+	for i, k := range cfg.PreviousReplyKeys {
+		old, err := base64.StdEncoding.DecodeString(k)
+		if err != nil {
+			return nil, fmt.Errorf("email.previous_reply_keys[%d] is not base64: %w", i, err)
+		}
+		keys = append(keys, old)
+	}
+	auth, err := senderauth.New(senderauth.Config{TrustedAuthServIDs: cfg.SenderAuth.TrustedAuthServIDs,
+		Accept: cfg.SenderAuth.Accept, VerifyDKIM: cfg.SenderAuth.VerifyDKIM})
+	if err != nil {
+		return nil, fmt.Errorf("email.sender_auth: %w", err)
+	}
 	smtpPassword, err := secret(cfg.SMTP.Password, cfg.SMTP.PasswordFile)
 	if err != nil {
 		return nil, fmt.Errorf("email.smtp: %w", err)
@@ -144,10 +174,14 @@ func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inboun
 			also = append(also, mb.Address)
 		}
 	}
-	// Reporters are answered from the address they wrote to; the sender
-	// also reads the reply tokens and Message-IDs of every one of them.
+	// Reporters are answered from the address they wrote to, so reply
+	// addresses are made on, and read from, every one of them.
+	tokens, err := replytoken.New(replytoken.Config{Addresses: append([]string{from}, also...), Keys: keys})
+	if err != nil {
+		return nil, fmt.Errorf("email (reply_key, previous_reply_keys, from, mailboxes): %w", err)
+	}
 	sender, err := smtpout.New(smtpout.Config{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
-		Username: cfg.SMTP.Username, Password: smtpPassword, From: from, Also: also, ReplyKey: key})
+		Username: cfg.SMTP.Username, Password: smtpPassword, From: from, Also: also, Tokens: tokens})
 	if err != nil {
 		return nil, fmt.Errorf("email.smtp: %w", err)
 	}
@@ -158,7 +192,7 @@ func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inboun
 	proc := inbound.New(inbound.Config{
 		Detector: message.Detector{OwnAddresses: own, LoopHeader: smtpout.DefaultLoopHeader},
 		Limits:   message.Options{MaxMessageBytes: cfg.MaxMessageBytes, MaxAttachmentBytes: cfg.MaxAttachmentBytes},
-	}, inbound.Deps{Incidents: incidents, Ledger: ledger, Threads: threads, Files: files, Acts: acts, Tokens: sender, Log: log, Now: time.Now})
+	}, inbound.Deps{Incidents: incidents, Ledger: ledger, Threads: threads, Files: files, Acts: acts, Tokens: tokens, Auth: auth, Log: log, Now: time.Now})
 
 	ch := &emailChannel{sender: sender}
 	state := imapwatch.NewRedisState(rdb, prefix)
