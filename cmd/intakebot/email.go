@@ -61,7 +61,7 @@ type SenderAuthConfig struct {
 	// TrustedAuthServIDs are the receiving servers whose
 	// Authentication-Results count.
 	TrustedAuthServIDs []string `yaml:"trusted_authserv_ids"`
-	// Accept are the methods that authenticate: dmarc, dkim.
+	// Accept are the methods that authenticate: dmarc, dkim, auth.
 	Accept []string `yaml:"accept"`
 	// VerifyDKIM verifies DKIM signatures in the bot as well.
 	VerifyDKIM bool `yaml:"verify_dkim"`

@@ -571,8 +571,7 @@ func (p *Processor) proven(ctx context.Context, f found, m parsed) (bool, string
 	if n := len(m.msg.Header.Values("From")); n != 1 {
 		return false, fmt.Sprintf("%d From fields", n)
 	}
-	_, domain, _ := strings.Cut(m.msg.From.Address, "@")
-	v := p.d.Auth.Check(ctx, senderauth.Mail{FromDomain: domain, AuthResults: m.msg.Header.Values("Authentication-Results"), Raw: m.raw})
+	v := p.d.Auth.Check(ctx, senderauth.Mail{From: m.msg.From.Address, AuthResults: m.msg.Header.Values("Authentication-Results"), Raw: m.raw})
 	if !v.Authenticated {
 		return false, "no reply address of the reporter; " + v.Reason
 	}

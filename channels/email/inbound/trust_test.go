@@ -8,9 +8,12 @@ package inbound_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"net"
@@ -19,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-msgauth/dkim"
 	"github.com/emersion/go-smtp"
 
 	"github.com/intakebot/intakebot/channels/email/inbound"
@@ -177,9 +181,10 @@ func reply(from, addr string, q sent, msgID, body string, top ...string) string 
 	return raw
 }
 
-// checker trusts mx.example.test, as a deployment behind that server would.
-func checker(t *testing.T) *senderauth.Checker {
-	c, err := senderauth.New(senderauth.Config{TrustedAuthServIDs: []string{"mx.example.test"}, Accept: []string{"dmarc", "dkim"}})
+// checker trusts mx.example.test, as a deployment behind that server would,
+// and accepts the default methods and then those given.
+func checker(t *testing.T, more ...string) *senderauth.Checker {
+	c, err := senderauth.New(senderauth.Config{TrustedAuthServIDs: []string{"mx.example.test"}, Accept: append([]string{"dmarc", "dkim"}, more...)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,9 +339,13 @@ func TestAuthenticatedAnswerWithoutReplyToken(t *testing.T) {
 		{"dkim=pass aligned (en)", "mx.example.test; dkim=pass header.d=mail.example.test header.s=s1", "Yes, all good", true},
 		{"dkim=pass unaligned (en)", "mx.example.test; dkim=pass header.d=newsletters.test header.s=s1", "Yes, all good", false},
 		{"dkim=pass unaligned (es)", "mx.example.test; dkim=pass header.d=example.test.evil.test", "Sí", false},
+		// What the local mode's server stamps for a logged-in sender.
+		{"auth=pass as the reporter (es)", "mx.example.test; auth=pass smtp.auth=ana@example.test", "Sí", true},
+		{"auth=pass as a colleague (en)", "mx.example.test; auth=pass smtp.auth=carlos@example.test", "yes", false},
+		{"auth=none (es)", "mx.example.test; auth=none", "Sí", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newTrustEnv(t, checker(t))
+			e := newTrustEnv(t, checker(t, "auth"))
 			id := e.deliver(mail(ana, "Correo caído", "d0@example.test", "", "El correo está caído")).Incident
 			q := e.question(t, id)
 			rec := e.deliver(reply(ana, "helpdesk@example.test", q, "d1@example.test", tc.body, "Authentication-Results: "+tc.ar))
@@ -406,4 +415,59 @@ func legacyToken(key []byte, id string) string {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(id))
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(m.Sum(nil))[:16])
+}
+
+// zone is a DNS zone of TXT records: no real DNS can hold a test's keys.
+type zone map[string]string
+
+func (z zone) LookupTXT(_ context.Context, name string) ([]string, error) {
+	if v, ok := z[name]; ok {
+		return []string{v}, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+// TestDKIMVerifiedInTheBot: with verify_dkim, a reply signed by the From
+// domain counts without any Authentication-Results; the same reply with its
+// answer changed on the way does not.
+func TestDKIMVerifiedInTheBot(t *testing.T) {
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := zone{"s1._domainkey.example.test": "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(key.Public().(ed25519.PublicKey))}
+	auth, err := senderauth.New(senderauth.Config{Accept: []string{"dkim"}, VerifyDKIM: true, Resolver: z})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := func(raw string) string {
+		var out strings.Builder
+		if err := dkim.Sign(&out, strings.NewReader(raw), &dkim.SignOptions{Domain: "example.test", Selector: "s1", Signer: key}); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	for _, tc := range []struct {
+		name, body string
+		tamper     func(string) string
+		counts     bool
+	}{
+		{"signed (en)", "Yes, it works now", func(s string) string { return s }, true},
+		{"signed (es)", "Sí, ya funciona", func(s string) string { return s }, true},
+		{"changed after signing (en)", "No, still broken", func(s string) string { return strings.Replace(s, "No, still broken", "Yes, it works", 1) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTrustEnv(t, auth)
+			id := e.deliver(mail(ana, "Correo caído", "v0@example.test", "", "El correo está caído")).Incident
+			q := e.question(t, id)
+			rec := e.deliver(tc.tamper(signed(reply(ana, "helpdesk@example.test", q, "v1@example.test", tc.body))))
+			if !tc.counts {
+				refused(t, e, id, rec, q)
+				return
+			}
+			if rec.Outcome != intake.OutcomeSurveyAnswer || e.get(id).State != workflow.Satisfaction {
+				t.Fatalf("%+v, state %s", rec, e.get(id).State)
+			}
+		})
+	}
 }

@@ -10,9 +10,12 @@
 // carrying its own authserv-id from the mail it receives. Postfix with
 // OpenDMARC/OpenDKIM, Microsoft 365 and Gmail do.
 //
-// What authenticates: dmarc=pass whose header.from is the From domain, or
+// What authenticates: dmarc=pass whose header.from is the From domain,
 // dkim=pass whose header.d (or the domain of header.i) is aligned with the
-// From domain. Alignment is DMARC's relaxed mode (RFC 7489 section 3.1.1):
+// From domain, or (when accepted) auth=pass whose smtp.auth is the From
+// address itself: the sender logged in to the trusted server as that very
+// mailbox (RFC 8601 section 2.7.4), which is how a server that the
+// reporters submit their own mail to vouches for them. Alignment is DMARC's relaxed mode (RFC 7489 section 3.1.1):
 // both have the same organisational domain, found with the public suffix
 // list, so a signature by mail.example.com counts for ana@example.com and
 // one by example.co.uk does not count for ana@other.co.uk. When trusted
@@ -39,6 +42,7 @@ import (
 const (
 	MethodDMARC = "dmarc"
 	MethodDKIM  = "dkim"
+	MethodAuth  = "auth"
 )
 
 // maxSignatures bounds the DKIM signatures verified per mail (each costs a
@@ -56,7 +60,7 @@ type Config struct {
 	// TrustedAuthServIDs are the authserv-ids of the receiving servers whose
 	// Authentication-Results count (compared ignoring case). Empty: none do.
 	TrustedAuthServIDs []string
-	// Accept are the methods that authenticate: "dmarc", "dkim" or both.
+	// Accept are the methods that authenticate: "dmarc", "dkim", "auth".
 	Accept []string
 	// VerifyDKIM verifies DKIM signatures here as well, through Resolver;
 	// it counts as "dkim" and only when Accept has it.
@@ -79,8 +83,8 @@ func New(cfg Config) (*Checker, error) {
 	c := &Checker{verifyDKIM: cfg.VerifyDKIM, resolver: cfg.Resolver}
 	for _, m := range cfg.Accept {
 		m = strings.ToLower(strings.TrimSpace(m))
-		if m != MethodDMARC && m != MethodDKIM {
-			return nil, fmt.Errorf("senderauth: accept %q: want dmarc or dkim", m)
+		if m != MethodDMARC && m != MethodDKIM && m != MethodAuth {
+			return nil, fmt.Errorf("senderauth: accept %q: want dmarc, dkim or auth", m)
 		}
 		c.accept = append(c.accept, m)
 	}
@@ -99,8 +103,8 @@ func New(cfg Config) (*Checker, error) {
 
 // Mail is what a verdict needs of a mail.
 type Mail struct {
-	// FromDomain is the domain of the From address.
-	FromDomain string
+	// From is the From address.
+	From string
 	// AuthResults are the values of the Authentication-Results fields,
 	// topmost first.
 	AuthResults []string
@@ -120,12 +124,21 @@ type Verdict struct {
 // Check judges m. It never fails: a mail it cannot judge is not
 // authenticated, and Reason says why.
 func (c *Checker) Check(ctx context.Context, m Mail) Verdict {
-	from := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(m.FromDomain), "."))
+	address := strings.ToLower(strings.TrimSpace(m.From))
+	_, from, _ := strings.Cut(address, "@")
+	from = strings.TrimSuffix(from, ".")
 	if from == "" {
 		return Verdict{Reason: "no From domain"}
 	}
 	trusted := c.Trusted(m.AuthResults)
 	var reasons []string
+	if c.accepts(MethodAuth) {
+		if ok, why := authPass(trusted, address); ok {
+			return Verdict{Authenticated: true, Method: MethodAuth, Reason: why}
+		} else {
+			reasons = append(reasons, why)
+		}
+	}
 	if c.accepts(MethodDMARC) {
 		if ok, why := dmarcPass(trusted, from); ok {
 			return Verdict{Authenticated: true, Method: MethodDMARC, Reason: why}
@@ -196,6 +209,17 @@ func dmarcPass(trusted []Results, from string) (bool, string) {
 		return false, "dmarc=pass without header.from"
 	}
 	return false, "no trusted dmarc result"
+}
+
+func authPass(trusted []Results, address string) (bool, string) {
+	for _, r := range trusted {
+		for _, m := range r.Methods {
+			if m.Name == MethodAuth && m.Result == "pass" && strings.EqualFold(m.Prop("smtp.auth"), address) {
+				return true, "auth=pass as " + address + " at " + r.AuthServID
+			}
+		}
+	}
+	return false, "no trusted auth=pass as " + address
 }
 
 func dkimPass(trusted []Results, from string) (bool, string) {

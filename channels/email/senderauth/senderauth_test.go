@@ -66,10 +66,18 @@ func TestCheck(t *testing.T) {
 		{"dkim not accepted", []string{MethodDMARC}, "example.com", []string{"mx.example.org; dkim=pass header.d=example.com"}, false, ""},
 		{"dmarc not accepted", []string{MethodDKIM}, "example.com", []string{"mx.example.org; dmarc=pass header.from=example.com"}, false, ""},
 		{"no From domain", nil, "", []string{"mx.example.org; dmarc=pass header.from=example.com"}, false, ""},
+		{"auth=pass as the From address", []string{MethodAuth}, "example.com", []string{"mx.example.org; auth=pass smtp.auth=ana@example.com"}, true, "auth"},
+		{"auth=pass as another mailbox", []string{MethodAuth}, "example.com", []string{"mx.example.org; auth=pass smtp.auth=eve@example.com"}, false, ""},
+		{"auth=pass not accepted (default)", nil, "example.com", []string{"mx.example.org; auth=pass smtp.auth=ana@example.com"}, false, ""},
+		{"auth=pass by an untrusted server", []string{MethodAuth}, "example.com", []string{"mx.evil.test; auth=pass smtp.auth=ana@example.com"}, false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newChecker(t, Config{Accept: tc.accept})
-			v := c.Check(context.Background(), Mail{FromDomain: tc.from, AuthResults: tc.ars})
+			from := ""
+			if tc.from != "" {
+				from = "Ana@" + tc.from
+			}
+			v := c.Check(context.Background(), Mail{From: from, AuthResults: tc.ars})
 			if v.Authenticated != tc.ok || v.Method != tc.method || v.Reason == "" {
 				t.Errorf("Check = %+v, want authenticated=%v method %q and a reason", v, tc.ok, tc.method)
 			}
@@ -82,7 +90,7 @@ func TestNoTrustedServerTrustsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := c.Check(context.Background(), Mail{FromDomain: "example.com", AuthResults: []string{"mx.example.org; dmarc=pass header.from=example.com"}}); v.Authenticated {
+	if v := c.Check(context.Background(), Mail{From: "ana@example.com", AuthResults: []string{"mx.example.org; dmarc=pass header.from=example.com"}}); v.Authenticated {
 		t.Fatalf("authenticated with no trusted server: %+v", v)
 	}
 }
@@ -90,6 +98,7 @@ func TestNoTrustedServerTrustsNothing(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	for name, cfg := range map[string]Config{
 		"unknown method":    {Accept: []string{"spf"}},
+		"arc":               {Accept: []string{"arc"}},
 		"empty authserv-id": {TrustedAuthServIDs: []string{""}},
 		"two words":         {TrustedAuthServIDs: []string{"mx.example.org mx2"}},
 	} {
@@ -168,7 +177,7 @@ func TestVerifyDKIM(t *testing.T) {
 	zone := dns{}
 	c := newChecker(t, Config{VerifyDKIM: true, Resolver: zone})
 	check := func(raw string) Verdict {
-		return c.Check(context.Background(), Mail{FromDomain: "example.com", Raw: []byte(raw)})
+		return c.Check(context.Background(), Mail{From: "ana@example.com", Raw: []byte(raw)})
 	}
 
 	for name, raw := range map[string]string{
@@ -197,11 +206,11 @@ func TestVerifyDKIM(t *testing.T) {
 	}
 
 	off := newChecker(t, Config{Resolver: zone})
-	if v := off.Check(context.Background(), Mail{FromDomain: "example.com", Raw: []byte(good)}); v.Authenticated {
+	if v := off.Check(context.Background(), Mail{From: "ana@example.com", Raw: []byte(good)}); v.Authenticated {
 		t.Errorf("verified with verify_dkim off: %+v", v)
 	}
 	dmarcOnly := newChecker(t, Config{VerifyDKIM: true, Resolver: zone, Accept: []string{MethodDMARC}})
-	if v := dmarcOnly.Check(context.Background(), Mail{FromDomain: "example.com", Raw: []byte(good)}); v.Authenticated {
+	if v := dmarcOnly.Check(context.Background(), Mail{From: "ana@example.com", Raw: []byte(good)}); v.Authenticated {
 		t.Errorf("verified with dkim not accepted: %+v", v)
 	}
 }
