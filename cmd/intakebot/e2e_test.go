@@ -254,8 +254,15 @@ Estoy de vacaciones.
 	if qid == nil {
 		t.Fatalf("no Message-ID in the question:\n%s", question)
 	}
+	// Ana's mail client answers to the Reply-To: her own reply address,
+	// which is what makes the answer count.
+	replyTo := regexp.MustCompile(`(?m)^Reply-To:[^<]*<([^>]+)>`)
+	qrt := replyTo.FindStringSubmatch(question)
+	if qrt == nil {
+		t.Fatalf("no Reply-To in the question:\n%s", question)
+	}
 	md.deliver(t, "helpdesk@example.test", fmt.Sprintf(`From: Ana Pérez <ana@example.test>
-To: helpdesk@example.test
+To: %s
 Subject: Re: [INC-000001] ¿Vuelve a funcionar el servicio?
 Message-ID: <e2e-2@example.test>
 In-Reply-To: <%s>
@@ -266,7 +273,7 @@ Sí, ya funciona. Gracias
 
 El mié, 25 nov 2026, Help desk escribió:
 > ¿Ha vuelto el servicio a la normalidad?
-`, qid[1], qid[1]))
+`, qrt[1], qid[1], qid[1]))
 	eventually(t, "the incident in satisfaction", func() bool { return strings.Contains(show("INC-000001"), `"state": "satisfaction"`) })
 
 	// The satisfaction question arrives; "5" to it moves the case to review.
@@ -281,15 +288,19 @@ El mié, 25 nov 2026, Help desk escribió:
 		return false
 	})
 	sid := regexp.MustCompile(`(?m)^Message-I[Dd]: <([^>]+)>`).FindStringSubmatch(survey)
+	srt := replyTo.FindStringSubmatch(survey)
+	if sid == nil || srt == nil {
+		t.Fatalf("no Message-ID or Reply-To in the satisfaction question:\n%s", survey)
+	}
 	md.deliver(t, "helpdesk@example.test", fmt.Sprintf(`From: Ana Pérez <ana@example.test>
-To: helpdesk@example.test
+To: %s
 Subject: Re: [INC-000001] ¿Qué tal lo hemos hecho?
 Message-ID: <e2e-3@example.test>
 In-Reply-To: <%s>
 Content-Type: text/plain; charset=utf-8
 
 5
-`, sid[1]))
+`, srt[1], sid[1]))
 	eventually(t, "the incident in review", func() bool { return strings.Contains(show("INC-000001"), `"state": "review"`) })
 
 	inbound, err := cli(env, "inbound", "list", "--json")

@@ -15,6 +15,8 @@ import (
 	"github.com/intakebot/intakebot/channels/email/imapwatch"
 	"github.com/intakebot/intakebot/channels/email/inbound"
 	"github.com/intakebot/intakebot/channels/email/message"
+	"github.com/intakebot/intakebot/channels/email/replytoken"
+	"github.com/intakebot/intakebot/channels/email/senderauth"
 	"github.com/intakebot/intakebot/channels/email/smtpout"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/internal/config"
@@ -80,6 +82,19 @@ func newEmailChannel(cfg config.Email, incidents inbound.Incidents, ledger inbou
 		}
 		log.Warn("email.reply_key is not set: replies to mail sent before a restart are threaded by headers and subject only")
 	}
+	keys := [][]byte{key}
+	for i, k := range cfg.PreviousReplyKeys {
+		old, err := base64.StdEncoding.DecodeString(k)
+		if err != nil {
+			return nil, fmt.Errorf("email.previous_reply_keys[%d] is not base64: %w", i, err)
+		}
+		keys = append(keys, old)
+	}
+	auth, err := senderauth.New(senderauth.Config{TrustedAuthServIDs: cfg.SenderAuth.TrustedAuthServIDs,
+		Accept: cfg.SenderAuth.Accept, VerifyDKIM: cfg.SenderAuth.VerifyDKIM})
+	if err != nil {
+		return nil, fmt.Errorf("email.sender_auth: %w", err)
+	}
 	smtpPassword, err := secret(cfg.SMTP.Password, cfg.SMTP.PasswordFile)
 	if err != nil {
 		return nil, fmt.Errorf("email.smtp: %w", err)
@@ -90,10 +105,14 @@ func newEmailChannel(cfg config.Email, incidents inbound.Incidents, ledger inbou
 			also = append(also, mb.Address)
 		}
 	}
-	// Reporters are answered from the address they wrote to; the sender
-	// also reads the reply tokens and Message-IDs of every one of them.
+	// Reporters are answered from the address they wrote to, so reply
+	// addresses are made on, and read from, every one of them.
+	tokens, err := replytoken.New(replytoken.Config{Addresses: append([]string{from}, also...), Keys: keys})
+	if err != nil {
+		return nil, fmt.Errorf("email (reply_key, previous_reply_keys, from, mailboxes): %w", err)
+	}
 	smtpCfg := smtpout.Config{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: string(cfg.SMTP.TLS),
-		Username: cfg.SMTP.Username, Password: smtpPassword, From: from, Also: also, ReplyKey: key}
+		Username: cfg.SMTP.Username, Password: smtpPassword, From: from, Also: also, Tokens: tokens}
 	smtpAuth, err := mailAuth(cfg.SMTP, smtpPassword)
 	if err != nil {
 		return nil, fmt.Errorf("email.smtp: %w", err)
@@ -112,7 +131,7 @@ func newEmailChannel(cfg config.Email, incidents inbound.Incidents, ledger inbou
 	proc := inbound.New(inbound.Config{
 		Detector: message.Detector{OwnAddresses: own, LoopHeader: smtpout.DefaultLoopHeader},
 		Limits:   message.Options{MaxMessageBytes: cfg.MaxMessageBytes, MaxAttachmentBytes: cfg.MaxAttachmentBytes},
-	}, inbound.Deps{Incidents: incidents, Ledger: ledger, Threads: threads, Files: files, Acts: acts, Tokens: sender, Log: log, Now: time.Now})
+	}, inbound.Deps{Incidents: incidents, Ledger: ledger, Threads: threads, Files: files, Acts: acts, Tokens: tokens, Auth: auth, Log: log, Now: time.Now})
 
 	ch := &emailChannel{sender: sender}
 	state := imapwatch.NewRedisState(rdb, prefix)

@@ -71,8 +71,11 @@ type Email struct {
 	Mailboxes []Mailbox `yaml:"mailboxes"`
 	SMTP      Server    `yaml:"smtp"`
 	// ReplyKey signs the reply tokens in Reply-To (base64, 32+ bytes).
-	ReplyKey        string `yaml:"reply_key"`
-	MaxMessageBytes int64  `yaml:"max_message_bytes"`
+	ReplyKey string `yaml:"reply_key"`
+	// PreviousReplyKeys still verify reply addresses (key rotation).
+	PreviousReplyKeys []string   `yaml:"previous_reply_keys"`
+	SenderAuth        SenderAuth `yaml:"sender_auth"`
+	MaxMessageBytes   int64      `yaml:"max_message_bytes"`
 	// Workers is how many unrelated mails of a batch are processed at once.
 	Workers int `yaml:"workers"`
 	// MaxAttachmentBytes is how much of each attachment is kept.
@@ -89,6 +92,18 @@ type Email struct {
 
 // Enabled reports whether an e-mail channel is configured at all.
 func (e Email) Enabled() bool { return len(e.Mailboxes) > 0 || e.SMTP.Host != "" }
+
+// SenderAuth is email.sender_auth: when a mail's From counts as
+// authenticated without the reporter's reply address.
+type SenderAuth struct {
+	// TrustedAuthServIDs are the receiving servers whose
+	// Authentication-Results count.
+	TrustedAuthServIDs []string `yaml:"trusted_authserv_ids"`
+	// Accept are the methods that authenticate: dmarc, dkim, auth.
+	Accept []string `yaml:"accept"`
+	// VerifyDKIM verifies DKIM signatures in the bot as well.
+	VerifyDKIM bool `yaml:"verify_dkim"`
+}
 
 // Mailbox is one watched mailbox.
 type Mailbox struct {

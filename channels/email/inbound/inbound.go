@@ -20,6 +20,8 @@ import (
 
 	"github.com/intakebot/intakebot/channels/email/message"
 	"github.com/intakebot/intakebot/channels/email/quote"
+	"github.com/intakebot/intakebot/channels/email/replytoken"
+	"github.com/intakebot/intakebot/channels/email/senderauth"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/workflow/answer"
 )
@@ -65,12 +67,20 @@ type Files interface {
 	AddAttachments(ctx context.Context, incidentID, ref string, atts []intake.Attachment) error
 }
 
-// ReplyTokens reads the incident out of a signed reply address
-// (helpdesk+INC-000123.token@...) or out of a signed Message-ID of ours
-// (INC-000123.ack.1.token@...), or says it carries none.
+// ReplyTokens reads our signed reply addresses
+// (helpdesk+INC-000123.kid.token@...), checks whom one was given to, and
+// reads the incident out of a signed Message-ID of ours
+// (INC-000123.ack.1.token@...).
 type ReplyTokens interface {
-	ParseReplyAddress(address string) (incidentID string, ok bool)
+	Parse(address string) (replytoken.Reply, bool)
+	Verify(r replytoken.Reply, recipient string) bool
 	ParseMessageID(messageID string) (incidentID string, ok bool)
+}
+
+// SenderAuth tells whether a mail's From domain is authenticated
+// (Authentication-Results of a trusted server, or DKIM).
+type SenderAuth interface {
+	Check(ctx context.Context, m senderauth.Mail) senderauth.Verdict
 }
 
 // Config is what the processor needs besides its collaborators.
@@ -80,7 +90,8 @@ type Config struct {
 }
 
 // Deps are the processor's collaborators. Tokens may be nil (no signed
-// reply addresses).
+// reply addresses), and so may Auth (no sender is ever authenticated, so
+// only replies to a reply address answer a survey).
 type Deps struct {
 	Incidents Incidents
 	Ledger    Ledger
@@ -88,6 +99,7 @@ type Deps struct {
 	Files     Files
 	Acts      Acts
 	Tokens    ReplyTokens
+	Auth      SenderAuth
 	Log       *slog.Logger
 	Now       func() time.Time
 }
@@ -125,10 +137,11 @@ func (p *Processor) Process(ctx context.Context, src Source, raw []byte) (intake
 	return p.process(ctx, src, raw, p.parse(src, raw))
 }
 
-// parsed is a mail as Parse left it.
+// parsed is a mail as Parse left it, with its raw bytes (DKIM needs them).
 type parsed struct {
 	msg *message.Message
 	err error
+	raw []byte
 }
 
 func (p *Processor) parse(src Source, raw []byte) parsed {
@@ -136,7 +149,7 @@ func (p *Processor) parse(src Source, raw []byte) parsed {
 	if src.Truncated {
 		err = fmt.Errorf("%w: only the first %d bytes were fetched", message.ErrTooLarge, len(raw))
 	}
-	return parsed{msg, err}
+	return parsed{msg, err, raw}
 }
 
 // Item is one mail of a batch.
@@ -344,7 +357,7 @@ func (p *Processor) resolve(ctx context.Context, key string, src Source, m parse
 	}
 	// A claim without an outcome (prior != nil) is this mail begun before
 	// and interrupted, whatever source brings it now: finish it.
-	rec, err := p.decide(ctx, key, src, m.msg, m.err, rec, prior != nil)
+	rec, err := p.decide(ctx, key, src, m, rec, prior != nil)
 	if err != nil {
 		return rec, "", err
 	}
@@ -366,7 +379,8 @@ func (p *Processor) logOutcome(rec intake.InboundRecord) {
 
 // decide applies the mail and fills in the outcome. An empty outcome means
 // a transient failure (Reason says which); the mail will be processed again.
-func (p *Processor) decide(ctx context.Context, key string, src Source, msg *message.Message, parseErr error, rec intake.InboundRecord, retry bool) (intake.InboundRecord, error) {
+func (p *Processor) decide(ctx context.Context, key string, src Source, m parsed, rec intake.InboundRecord, retry bool) (intake.InboundRecord, error) {
+	msg, parseErr := m.msg, m.err
 	if msg != nil && (parseErr == nil || errors.Is(parseErr, message.ErrNoFrom)) {
 		if reason, auto := p.cfg.Detector.Automated(msg); auto {
 			rec.Outcome, rec.Reason = intake.OutcomeIgnored, reason
@@ -378,10 +392,11 @@ func (p *Processor) decide(ctx context.Context, key string, src Source, msg *mes
 		return rec, nil
 	}
 
-	inc, verified, err := p.findIncident(ctx, msg)
+	f, err := p.findIncident(ctx, msg)
 	if err != nil {
 		return rec, err
 	}
+	inc, verified := f.inc, f.fromReporter
 	by := intake.Actor{Kind: intake.ActorReporter, Name: clipText(senderName(msg), intake.MaxNameBytes), Via: "email", Ref: key}
 	text := clipText(visibleText(msg), intake.MaxTextBytes)
 
@@ -425,13 +440,28 @@ func (p *Processor) decide(ctx context.Context, key string, src Source, msg *mes
 		by.Kind = intake.ActorParticipant
 	}
 	if verified && (inc.State == "validation" || inc.State == "satisfaction") {
-		answered, err := p.answer(ctx, inc, by, text)
-		if err != nil {
-			return quarantineIfInvalid(rec, err)
-		}
-		if answered {
-			rec.Outcome, rec.Step = intake.OutcomeSurveyAnswer, string(inc.State)
-			return p.remember(ctx, rec, msg, key, true)
+		if proven, why := p.proven(ctx, f, m); !proven {
+			// The From says the reporter, and nothing proves it: anyone
+			// can write that header. The words are kept and move nothing;
+			// the question goes again to the reporter's own address
+			// (never the sender's), with a fresh link and reply address,
+			// once per entry into the step, so forged mail cannot flood
+			// the reporter.
+			p.d.Log.Warn("survey answer by mail not proven to come from the reporter", "incident", inc.ID,
+				"from", msg.From.Address, "message_id", msg.MessageID, "why", why)
+			if err := p.reask(ctx, inc, intake.Actor{Kind: intake.ActorSystem, Name: "intakebot", Via: "email"}); err != nil {
+				return quarantineIfInvalid(rec, err)
+			}
+			rec.Reason = intake.Clip("not proven to come from the reporter ("+why+"): kept as a comment, question asked again", 300)
+		} else {
+			answered, err := p.answer(ctx, inc, by, text)
+			if err != nil {
+				return quarantineIfInvalid(rec, err)
+			}
+			if answered {
+				rec.Outcome, rec.Step = intake.OutcomeSurveyAnswer, string(inc.State)
+				return p.remember(ctx, rec, msg, key, true)
+			}
 		}
 	}
 	if text == "" {
@@ -487,15 +517,7 @@ func (p *Processor) answer(ctx context.Context, inc *intake.Incident, by intake.
 	case inc.State == "satisfaction" && a.Kind == answer.Rating:
 		_, err = p.d.Incidents.Rate(ctx, inc.ID, by, a.Rating, strings.TrimSpace(a.Comment))
 	default:
-		// Unclear: the question goes out once more, once per time the
-		// step is entered (the Ref makes a second reask a no-op).
-		reask := by
-		reask.Ref = fmt.Sprintf("reask:%s:%d", inc.State, inc.EnteredAt[inc.State].UnixNano())
-		_, err = p.d.Incidents.Reask(ctx, inc.ID, reask)
-		if errors.Is(err, intake.ErrConflict) {
-			err = nil
-		}
-		return false, err
+		return false, p.reask(ctx, inc, by)
 	}
 	if errors.Is(err, intake.ErrConflict) {
 		// Answered meanwhile (another channel, an earlier reply): the
@@ -505,16 +527,80 @@ func (p *Processor) answer(ctx context.Context, inc *intake.Incident, by intake.
 	return err == nil, err
 }
 
+// reask sends the open question again to the reporter, once per time the
+// step is entered (the Ref makes a second reask a no-op).
+func (p *Processor) reask(ctx context.Context, inc *intake.Incident, by intake.Actor) error {
+	by.Ref = fmt.Sprintf("reask:%s:%d", inc.State, inc.EnteredAt[inc.State].UnixNano())
+	_, err := p.d.Incidents.Reask(ctx, inc.ID, by)
+	if errors.Is(err, intake.ErrConflict) {
+		err = nil
+	}
+	return err
+}
+
+// found is the incident a mail belongs to, and what the mail shows about
+// its sender.
+type found struct {
+	inc *intake.Incident
+	// fromReporter says the From address is the reporter's. Anyone can
+	// write that header: it decides who speaks, never who answers.
+	fromReporter bool
+	// possession says the mail was sent to the reply address we gave the
+	// reporter about this incident, by the reporter (see proven).
+	possession bool
+}
+
+// proven tells whether a mail whose From is the reporter really comes from
+// them: sent to the reply address bound to the reporter and this incident,
+// or with a From domain authenticated (DMARC or aligned DKIM, by a server
+// we trust). why says what was (not) found.
+func (p *Processor) proven(ctx context.Context, f found, m parsed) (bool, string) {
+	if f.possession {
+		return true, "reporter's reply address"
+	}
+	if p.d.Auth == nil {
+		return false, "no reply address of the reporter, and no sender authentication configured"
+	}
+	// Two From fields would let a signature cover one and us read the
+	// other.
+	if n := len(m.msg.Header.Values("From")); n != 1 {
+		return false, fmt.Sprintf("%d From fields", n)
+	}
+	v := p.d.Auth.Check(ctx, senderauth.Mail{From: m.msg.From.Address, AuthResults: m.msg.Header.Values("Authentication-Results"), Raw: m.raw})
+	if !v.Authenticated {
+		return false, "no reply address of the reporter; " + v.Reason
+	}
+	return true, v.Reason
+}
+
 // findIncident follows, in order of trust, the signed reply address, our
 // own Message-IDs and the thread index, then a subject tag (reporter only).
-// verified says the sender is the reporter or holds the incident's token.
-func (p *Processor) findIncident(ctx context.Context, msg *message.Message) (*intake.Incident, bool, error) {
+func (p *Processor) findIncident(ctx context.Context, msg *message.Message) (found, error) {
 	if p.d.Tokens != nil {
 		for _, a := range append(append([]message.Address{}, msg.To...), msg.Cc...) {
-			if id, ok := p.d.Tokens.ParseReplyAddress(a.Address); ok {
-				inc, err := p.get(ctx, id)
-				return inc, inc != nil, err
+			r, ok := p.d.Tokens.Parse(a.Address)
+			if !ok {
+				continue
 			}
+			inc, err := p.get(ctx, r.Incident)
+			if err != nil {
+				return found{}, err
+			}
+			if inc == nil {
+				continue
+			}
+			fromReporter := strings.EqualFold(inc.Reporter.Email, msg.From.Address)
+			mine := p.d.Tokens.Verify(r, msg.From.Address)
+			// A reply address we gave the reporter, or the sender, or one
+			// from before per-recipient tokens: it threads. One that
+			// verifies for nobody (rebuilt from a Message-ID, say) is
+			// ignored like any other address.
+			if !r.Legacy && !mine && !p.d.Tokens.Verify(r, inc.Reporter.Email) {
+				continue
+			}
+			// A colleague replying to all sends to the reporter's reply
+			// address: it proves nothing about the colleague.
+			return found{inc: inc, fromReporter: fromReporter, possession: fromReporter && mine}, nil
 		}
 	}
 	ids := append([]string{msg.InReplyTo}, msg.References...)
@@ -530,33 +616,33 @@ func (p *Processor) findIncident(ctx context.Context, msg *message.Message) (*in
 		}
 	}
 	if id, err := p.d.Threads.ThreadOf(ctx, others); err != nil {
-		return nil, false, err
+		return found{}, err
 	} else if id != "" {
 		return p.withSender(ctx, id, msg)
 	}
 	if m := subjectTag.FindStringSubmatch(msg.Subject); m != nil {
-		inc, verified, err := p.withSender(ctx, strings.ToUpper(m[1]), msg)
-		if err != nil || inc == nil || verified {
-			return inc, verified, err
+		f, err := p.withSender(ctx, strings.ToUpper(m[1]), msg)
+		if err != nil || f.inc == nil || f.fromReporter {
+			return f, err
 		}
 		// A participant (someone on the thread or in copy) joins it by the
 		// tag too; a tag from a stranger opens a new incident.
-		if ok, err := p.d.Threads.IsParticipant(ctx, inc.ID, msg.From.Address); err != nil || !ok {
-			return nil, false, err
+		if ok, err := p.d.Threads.IsParticipant(ctx, f.inc.ID, msg.From.Address); err != nil || !ok {
+			return found{}, err
 		}
-		return inc, false, nil
+		return f, nil
 	}
-	return nil, false, nil
+	return found{}, nil
 }
 
 var subjectTag = regexp.MustCompile(`(?i)\[(INC-[0-9]{6,})\]`)
 
-func (p *Processor) withSender(ctx context.Context, id string, msg *message.Message) (*intake.Incident, bool, error) {
+func (p *Processor) withSender(ctx context.Context, id string, msg *message.Message) (found, error) {
 	inc, err := p.get(ctx, id)
 	if err != nil || inc == nil {
-		return nil, false, err
+		return found{}, err
 	}
-	return inc, strings.EqualFold(inc.Reporter.Email, msg.From.Address), nil
+	return found{inc: inc, fromReporter: strings.EqualFold(inc.Reporter.Email, msg.From.Address)}, nil
 }
 
 // maxPeoplePerMail bounds the participants one mail can add.
@@ -578,7 +664,7 @@ func (p *Processor) people(msg *message.Message, verified bool) []string {
 			continue
 		}
 		if p.d.Tokens != nil {
-			if _, ours := p.d.Tokens.ParseReplyAddress(addr); ours {
+			if _, ours := p.d.Tokens.Parse(addr); ours {
 				continue
 			}
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/intakebot/intakebot/channels/email/inbound"
 	"github.com/intakebot/intakebot/channels/email/message"
+	"github.com/intakebot/intakebot/channels/email/replytoken"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/templates"
@@ -31,27 +32,20 @@ type env struct {
 	uid    uint32
 }
 
-// tokens stands in for the SMTP side's signed reply addresses: a plain
-// table, since signing is that package's business and tested there.
-type tokens map[string]string
-
-func (t tokens) ParseReplyAddress(addr string) (string, bool) {
-	id, ok := t[strings.ToLower(addr)]
-	return id, ok
-}
-
-// ParseMessageID accepts the Message-IDs ours() makes: the signing itself
-// is smtpout's, tested there.
-func (t tokens) ParseMessageID(mid string) (string, bool) {
-	left, _, _ := strings.Cut(mid, "@")
-	parts := strings.Split(left, ".")
-	if len(parts) < 2 || parts[len(parts)-1] != "t0k" {
-		return "", false
+// testTokens signs as the bot does; the same key every time, so that
+// addresses made by one call verify with another.
+func testTokens() *replytoken.Tokens {
+	tk, err := replytoken.New(replytoken.Config{Addresses: []string{"helpdesk@example.test", "soporte@example.test"},
+		Keys: [][]byte{[]byte("inbound tests' reply key, 32+ bytes")}})
+	if err != nil {
+		panic(err)
 	}
-	return parts[0], true
+	return tk
 }
 
-func newEnv(t testing.TB, tok tokens) *env {
+// newEnv wires a processor to a fresh Redis; auth may be nil (no sender
+// authentication).
+func newEnv(t testing.TB, auth inbound.SenderAuth) *env {
 	rdb, prefix := redistest.New(t, redisstore.Connect)
 	store := redisstore.New(rdb, prefix)
 	rules, err := intake.NewRules(intake.RulesConfig{
@@ -62,11 +56,8 @@ func newEnv(t testing.TB, tok tokens) *env {
 		t.Fatal(err)
 	}
 	engine := workflow.NewEngine(store, rules, workflow.NewMetrics(prometheus.NewRegistry()), time.Now)
-	if tok == nil {
-		tok = tokens{}
-	}
-	deps := inbound.Deps{Incidents: engine, Ledger: store, Threads: store, Files: store, Acts: store, Tokens: tok,
-		Log: slog.New(slog.DiscardHandler), Now: time.Now}
+	deps := inbound.Deps{Incidents: engine, Ledger: store, Threads: store, Files: store, Acts: store, Tokens: testTokens(),
+		Auth: auth, Log: slog.New(slog.DiscardHandler), Now: time.Now}
 	proc := inbound.New(inbound.Config{
 		Detector: message.Detector{OwnAddresses: []string{"helpdesk@example.test"}, LoopHeader: "X-Intakebot-Loop"},
 	}, deps)
@@ -115,7 +106,24 @@ func mail(from, subject, msgID, inReplyTo, body string, extra ...string) string 
 
 const ana = "Ana Pérez <ana@example.test>"
 
-func ours(id, kind string) string { return fmt.Sprintf("%s.%s.1.t0k@helpdesk.example.test", id, kind) }
+// ours is the Message-ID of our mail of a kind about an incident.
+func ours(id, kind string) string {
+	mid, err := testTokens().MessageID(id+":"+kind+":1", "helpdesk.example.test")
+	if err != nil {
+		panic(err)
+	}
+	return mid
+}
+
+// replyAddress is the reply address our mails about id give rcpt.
+func replyAddress(id, rcpt string) string {
+	return testTokens().ReplyAddress("helpdesk@example.test", id, rcpt)
+}
+
+// to readdresses a mail made by mail() (to the help desk) to addr.
+func to(addr, raw string) string {
+	return strings.Replace(raw, "To: Help desk <helpdesk@example.test>", "To: Help desk <"+addr+">", 1)
+}
 
 func TestSpanishMailThroughTheWholeModel(t *testing.T) {
 	e := newEnv(t, nil)
@@ -142,11 +150,11 @@ func TestSpanishMailThroughTheWholeModel(t *testing.T) {
 
 	e.agent(id, workflow.Solution)
 	e.agent(id, workflow.Validation)
-	rec = e.deliver(mail(ana, "Re: ¿Vuelve a funcionar?", "m3@example.test", ours(id, "validation"), "Sí, ya funciona. Gracias"))
+	rec = e.deliver(to(replyAddress(id, "ana@example.test"), mail(ana, "Re: ¿Vuelve a funcionar?", "m3@example.test", ours(id, "validation"), "Sí, ya funciona. Gracias")))
 	if rec.Outcome != intake.OutcomeSurveyAnswer || rec.Step != "validation" || e.get(id).State != workflow.Satisfaction {
 		t.Fatalf("yes: %+v state %s", rec, e.get(id).State)
 	}
-	rec = e.deliver(mail(ana, "Re: ¿Qué tal lo hemos hecho?", "m4@example.test", ours(id, "satisfaction"), "5\n\nEl jue, 26 nov escribió:\n> Responda con un número"))
+	rec = e.deliver(to(replyAddress(id, "ana@example.test"), mail(ana, "Re: ¿Qué tal lo hemos hecho?", "m4@example.test", ours(id, "satisfaction"), "5\n\nEl jue, 26 nov escribió:\n> Responda con un número")))
 	inc = e.get(id)
 	if rec.Outcome != intake.OutcomeSurveyAnswer || inc.State != workflow.Review || inc.Surveys[1].Rating != 5 || inc.Surveys[1].Via != "email" {
 		t.Fatalf("rating: %+v %+v", rec, inc.Surveys)
@@ -177,7 +185,7 @@ func TestEnglishNoGoesBackAndUnclearAsksOnce(t *testing.T) {
 	if n := countQueued(t, e, "validation"); n != 2 {
 		t.Fatalf("%d validation questions queued, want the first and one repeat", n)
 	}
-	rec := e.deliver(mail("bob@example.test", "Re: x", "b2@example.test", ours(id, "validation"), "No, it is still broken"))
+	rec := e.deliver(to(replyAddress(id, "bob@example.test"), mail("bob@example.test", "Re: x", "b2@example.test", ours(id, "validation"), "No, it is still broken")))
 	inc = e.get(id)
 	if rec.Outcome != intake.OutcomeSurveyAnswer || inc.State != workflow.Analysis || inc.ReopenCount != 1 || inc.Surveys[0].Comment == "" {
 		t.Fatalf("no: %+v %s %d %+v", rec, inc.State, inc.ReopenCount, inc.Surveys)
@@ -247,7 +255,7 @@ func TestAutomatedMailIsIgnored(t *testing.T) {
 }
 
 func TestWhoMayAnswerAndThreading(t *testing.T) {
-	e := newEnv(t, tokens{})
+	e := newEnv(t, nil)
 	id := e.deliver(mail(ana, "Correo caído", "root@example.test", "", "El correo está caído")).Incident
 	e.agent(id, workflow.Solution)
 	e.agent(id, workflow.Validation)
@@ -263,26 +271,40 @@ func TestWhoMayAnswerAndThreading(t *testing.T) {
 	if rec.Outcome != intake.OutcomeCreated || rec.Incident == id {
 		t.Fatalf("stranger: %+v", rec)
 	}
-	// The reporter with only a subject tag (a new mail, no thread headers) answers.
+	// The reporter's address with only a subject tag (a new mail, no
+	// thread headers): anyone could have written it, so it is a comment.
 	rec = e.deliver(mail(ana, "Re: ["+id+"] ¿funciona?", "a2@example.test", "", "no, sigue igual"))
-	if rec.Outcome != intake.OutcomeSurveyAnswer || e.get(id).State != workflow.Analysis {
+	if rec.Outcome != intake.OutcomeAppended || e.get(id).State != workflow.Validation {
 		t.Fatalf("reporter by tag: %+v", rec)
+	}
+	// Through her reply address, it answers.
+	rec = e.deliver(to(replyAddress(id, "ana@example.test"), mail(ana, "Re: ¿funciona?", "a3@example.test", "", "no, sigue igual")))
+	if rec.Outcome != intake.OutcomeSurveyAnswer || e.get(id).State != workflow.Analysis {
+		t.Fatalf("reporter through her reply address: %+v", rec)
 	}
 }
 
-func TestReplyTokenProvesTheReporter(t *testing.T) {
+func TestReplyAddressIsTheReportersOnly(t *testing.T) {
 	e := newEnv(t, nil)
 	id := e.deliver(mail(ana, "Correo", "t0@example.test", "", "no funciona el correo")).Incident
-	e.proc = inbound.New(inbound.Config{}, inbound.Deps{Incidents: e.engine, Ledger: e.store,
-		Threads: e.store, Files: e.store, Acts: e.store, Tokens: tokens{"helpdesk+" + strings.ToLower(id) + ".secret@example.test": id},
-		Log: slog.New(slog.DiscardHandler), Now: time.Now})
 	e.agent(id, workflow.Solution)
 	e.agent(id, workflow.Validation)
-	// Ana answers from her phone's other address, to the signed Reply-To.
-	raw := strings.Replace(mail("Ana <ana.perez@personal.example>", "Re: x", "t1@example.test", "", "sí"),
-		"To: Help desk <helpdesk@example.test>", "To: helpdesk+"+id+".secret@example.test", 1)
-	if rec := e.deliver(raw); rec.Outcome != intake.OutcomeSurveyAnswer {
-		t.Fatalf("token reply: %+v", rec)
+	// Ana answers from her phone's other address, to her reply address: it
+	// was given to ana@example.test, not to this sender, so it is a comment.
+	rec := e.deliver(to(replyAddress(id, "ana@example.test"), mail("Ana <ana.perez@personal.example>", "Re: x", "t1@example.test", "", "sí")))
+	if rec.Outcome != intake.OutcomeAppended || rec.Incident != id || e.get(id).State != workflow.Validation {
+		t.Fatalf("another sender through Ana's reply address: %+v", rec)
+	}
+	// A reply address with a token for nobody does not even thread.
+	real := replyAddress(id, "ana@example.test")
+	forged := "helpdesk+" + id + ".zzzz." + strings.Split(real, ".")[2] // another key id, the same token@example
+	forged += ".test"
+	if rec := e.deliver(to(forged, mail("mallory@example.test", "hola", "t2@example.test", "", "sí"))); rec.Incident == id {
+		t.Fatalf("a forged reply address threaded: %+v (%s)", rec, forged)
+	}
+	// Her own address to her reply address answers.
+	if rec := e.deliver(to(replyAddress(id, "ana@example.test"), mail(ana, "Re: x", "t3@example.test", "", "sí"))); rec.Outcome != intake.OutcomeSurveyAnswer {
+		t.Fatalf("Ana through her reply address: %+v", rec)
 	}
 }
 
@@ -425,8 +447,8 @@ func TestInterruptedAnswerIsFinishedNotDecidedAgain(t *testing.T) {
 	e.agent(id, workflow.Validation)
 	flaky := &flakyThreads{Store: e.store}
 	proc := inbound.New(inbound.Config{}, inbound.Deps{Incidents: e.engine, Ledger: e.store,
-		Threads: flaky, Files: e.store, Acts: e.store, Tokens: tokens{}, Log: slog.New(slog.DiscardHandler), Now: time.Now})
-	raw := []byte(mail(ana, "Re: x", "i1@example.test", ours(id, "validation"), "Sí, ya funciona"))
+		Threads: flaky, Files: e.store, Acts: e.store, Tokens: testTokens(), Log: slog.New(slog.DiscardHandler), Now: time.Now})
+	raw := []byte(to(replyAddress(id, "ana@example.test"), mail(ana, "Re: x", "i1@example.test", ours(id, "validation"), "Sí, ya funciona")))
 	src := inbound.Source{Mailbox: "helpdesk", UIDValidity: 1, UID: 50}
 	if _, err := proc.Process(context.Background(), src, raw); err == nil {
 		t.Fatal("the interrupted run reported success")

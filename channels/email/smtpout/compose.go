@@ -26,12 +26,14 @@ func (s *Sender) compose(msg intake.Outgoing, reporterName string) (string, []by
 	}
 	to.Name = cleanText(to.Name)
 
-	msgID, err := s.replies.MessageID(msg.ID, s.domain)
+	msgID, err := s.tokens.MessageID(msg.ID, s.domain)
 	if err != nil {
 		return "", nil, err
 	}
 	me := s.identity(msg.From)
-	replyTo := me.replies.ReplyAddress(msg.IncidentID)
+	// The reply address is this recipient's own: a reply sent to it proves
+	// the mail reached them (see replytoken).
+	replyTo := s.tokens.ReplyAddress(me.Address, msg.IncidentID, to.Address)
 	if replyTo == "" {
 		return "", nil, fmt.Errorf("incident id %q is not like INC-000123", msg.IncidentID)
 	}
@@ -41,9 +43,9 @@ func (s *Sender) compose(msg intake.Outgoing, reporterName string) (string, []by
 	}
 
 	var h gomail.Header
-	h.SetAddressList("From", []*gomail.Address{{Name: me.from.Name, Address: me.from.Address}})
+	h.SetAddressList("From", []*gomail.Address{{Name: me.Name, Address: me.Address}})
 	h.SetAddressList("To", []*gomail.Address{{Name: to.Name, Address: to.Address}})
-	h.SetAddressList("Reply-To", []*gomail.Address{{Name: me.from.Name, Address: replyTo}})
+	h.SetAddressList("Reply-To", []*gomail.Address{{Name: me.Name, Address: replyTo}})
 	// SetSubject encodes non-ASCII text as RFC 2047 encoded-words, and so
 	// would it encode a CR or LF; we flatten control characters first anyway
 	// so that a subject can never carry a line break into the header block,
@@ -99,27 +101,6 @@ func writePart(mw *gomail.InlineWriter, contentType, body string) error {
 		return err
 	}
 	return w.Close()
-}
-
-// MessageID is the Message-ID (without angle brackets) of the mail for the
-// outbox message with idempotency key id: "INC-000001:ack:1" becomes
-// "INC-000001.ack.1.<token>@domain", the token being the incident's reply
-// token. It is a pure function of the key so that a retry carries the same
-// Message-ID as the attempt it repeats, and signed so that a stranger
-// cannot thread a mail into an incident by guessing it.
-func (r *ReplyAddresses) MessageID(id, domain string) (string, error) {
-	incident, _, _ := strings.Cut(id, ":")
-	if _, err := intake.ParseID(incident); err != nil {
-		return "", fmt.Errorf("message id %q does not start with an incident id", id)
-	}
-	left := strings.ReplaceAll(id, ":", ".") + "." + r.token(incident)
-	if !isDotAtom(left) {
-		return "", fmt.Errorf("message id %q cannot form a Message-ID", id)
-	}
-	if !isDotAtom(domain) {
-		return "", fmt.Errorf("domain %q cannot form a Message-ID", domain)
-	}
-	return left + "@" + domain, nil
 }
 
 // cleanMsgID returns a Message-ID from someone else's mail without angle

@@ -169,7 +169,7 @@ func TestOAuthRefusesBearerInClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Host: "smtp.example.test", TLS: TLSNone, Auth: auth, From: helpdesk, ReplyKey: testKey()}
+	cfg := Config{Host: "smtp.example.test", TLS: TLSNone, Auth: auth, From: helpdesk, Tokens: testTokens()}
 	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "bearer token would cross the network in clear") {
 		t.Fatalf("New = %v, want refusal", err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/intakebot/intakebot/channels/email/replytoken"
 	"github.com/intakebot/intakebot/intake"
 )
 
@@ -46,9 +47,6 @@ const (
 const (
 	DefaultLoopHeader = "X-Intakebot-Loop"
 	DefaultTimeout    = 30 * time.Second
-	// MinReplyKeyBytes is the shortest ReplyKey accepted: an HMAC-SHA256 key
-	// shorter than the hash output weakens it for no benefit.
-	MinReplyKeyBytes = 32
 )
 
 // Config says how to reach the mail server and how to present our mails.
@@ -90,9 +88,9 @@ type Config struct {
 	// whose From names one of them goes out from it, so reporters are
 	// answered from the address they wrote to.
 	Also []string
-	// ReplyKey signs the reply tokens in Reply-To; at least 32 bytes. Use a
-	// key of its own, not one shared with other signers (survey links).
-	ReplyKey []byte
+	// Tokens makes the per-recipient reply address in Reply-To and the
+	// Message-ID; it must serve From and every Also address.
+	Tokens *replytoken.Tokens
 	// Now is the clock for the Date header; time.Now when nil.
 	Now func() time.Time
 }
@@ -118,8 +116,8 @@ type Sender struct {
 	domain     string
 	loopHeader string
 	now        func() time.Time
-	replies    *ReplyAddresses
-	also       map[string]identity // lower-cased address -> who we are there
+	tokens     *replytoken.Tokens
+	also       map[string]*mail.Address // lower-cased address -> who we are there
 }
 
 // New checks cfg and returns a Sender. It does not connect: a mail server
@@ -206,22 +204,23 @@ func New(cfg Config) (*Sender, error) {
 		return nil, fmt.Errorf("smtpout: LoopHeader %q is not a valid header field name", loop)
 	}
 
-	replies, err := NewReplyAddresses(cfg.From, cfg.ReplyKey)
-	if err != nil {
-		return nil, err
+	if cfg.Tokens == nil {
+		return nil, errors.New("smtpout: Tokens is required (reply addresses and Message-IDs)")
 	}
-	also := map[string]identity{}
+	if !cfg.Tokens.Serves(from.Address) {
+		return nil, fmt.Errorf("smtpout: Tokens does not serve From %s", from.Address)
+	}
+	also := map[string]*mail.Address{}
 	for _, a := range cfg.Also {
 		addr, err := mail.ParseAddress(a)
 		if err != nil {
 			return nil, fmt.Errorf("smtpout: address %q: %w", a, err)
 		}
-		addr.Name = cleanText(addr.Name)
-		r, err := NewReplyAddresses(a, cfg.ReplyKey)
-		if err != nil {
-			return nil, err
+		if !cfg.Tokens.Serves(addr.Address) {
+			return nil, fmt.Errorf("smtpout: Tokens does not serve %s", addr.Address)
 		}
-		also[strings.ToLower(addr.Address)] = identity{from: addr, replies: r}
+		addr.Name = cleanText(addr.Name)
+		also[strings.ToLower(addr.Address)] = addr
 	}
 
 	timeout := cfg.Timeout
@@ -244,46 +243,18 @@ func New(cfg Config) (*Sender, error) {
 		domain:     domain,
 		loopHeader: loop,
 		now:        now,
-		replies:    replies,
+		tokens:     cfg.Tokens,
 		also:       also,
 	}, nil
 }
 
-// identity is one address we send from, with its reply addresses.
-type identity struct {
-	from    *mail.Address
-	replies *ReplyAddresses
-}
-
 // identity picks the address a message goes out from: the help-desk
 // address the reporter wrote to when it is one of ours, else From.
-func (s *Sender) identity(address string) identity {
-	if id, ok := s.also[strings.ToLower(address)]; ok {
-		return id
+func (s *Sender) identity(address string) *mail.Address {
+	if a, ok := s.also[strings.ToLower(address)]; ok {
+		return a
 	}
-	return identity{from: s.from, replies: s.replies}
-}
-
-// ParseMessageID returns the incident a Message-ID of ours belongs to.
-func (s *Sender) ParseMessageID(mid string) (string, bool) { return s.replies.ParseMessageID(mid) }
-
-// ReplyAddress is the Reply-To address for an incident: From's local part
-// plus the incident id and its signed token, e.g.
-// helpdesk+INC-000001.k3j5...@example.test.
-func (s *Sender) ReplyAddress(incidentID string) string { return s.replies.ReplyAddress(incidentID) }
-
-// ParseReplyAddress returns the incident id carried by a reply address, and
-// false when addr is not one of ours or its token does not verify.
-func (s *Sender) ParseReplyAddress(addr string) (string, bool) {
-	if id, ok := s.replies.ParseReplyAddress(addr); ok {
-		return id, true
-	}
-	for _, other := range s.also {
-		if id, ok := other.replies.ParseReplyAddress(addr); ok {
-			return id, true
-		}
-	}
-	return "", false
+	return s.from
 }
 
 // Deliver sends msg to msg.Email. inc, when given, supplies the reporter's

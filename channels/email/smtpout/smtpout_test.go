@@ -15,6 +15,7 @@ import (
 	gomail "github.com/emersion/go-message/mail"
 	"github.com/emersion/go-smtp"
 
+	"github.com/intakebot/intakebot/channels/email/replytoken"
 	"github.com/intakebot/intakebot/intake"
 )
 
@@ -35,18 +36,37 @@ func clock() time.Time { return time.Date(2025, time.March, 14, 9, 30, 0, 0, tim
 
 func testKey() []byte { return []byte("0123456789abcdef0123456789abcdef") }
 
+// testTokens signs for the help desk and the Spanish mailbox.
+func testTokens() *replytoken.Tokens {
+	tk, err := replytoken.New(replytoken.Config{Addresses: []string{helpdesk, "soporte@example.test"}, Keys: [][]byte{testKey()}})
+	if err != nil {
+		panic(err)
+	}
+	return tk
+}
+
+// mid is the Message-ID the sender must give the outbox message id.
+func mid(t *testing.T, id, domain string) string {
+	t.Helper()
+	m, err := testTokens().MessageID(id, domain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // newSender returns a Sender for ts in plaintext mode; mod adjusts the
 // config for the case at hand.
 func newSender(t *testing.T, ts *testServer, mod func(*Config)) *Sender {
 	t.Helper()
 	cfg := Config{
-		Host:     "127.0.0.1",
-		Port:     ts.port,
-		TLS:      TLSNone,
-		From:     "Help desk <" + helpdesk + ">",
-		ReplyKey: testKey(),
-		Timeout:  30 * time.Second,
-		Now:      clock,
+		Host:    "127.0.0.1",
+		Port:    ts.port,
+		TLS:     TLSNone,
+		From:    "Help desk <" + helpdesk + ">",
+		Tokens:  testTokens(),
+		Timeout: 30 * time.Second,
+		Now:     clock,
 	}
 	if mod != nil {
 		mod(&cfg)
@@ -177,7 +197,7 @@ func TestDeliverEnglish(t *testing.T) {
 	if d, err := m.header.Date(); err != nil || !d.Equal(clock()) {
 		t.Errorf("Date = %v, %v", d, err)
 	}
-	if id, err := m.header.MessageID(); err != nil || id != "INC-000001.ack.1."+s.replies.token("INC-000001")+"@example.test" {
+	if id, err := m.header.MessageID(); err != nil || id != mid(t, "INC-000001:ack:1", "example.test") {
 		t.Errorf("Message-ID = %q, %v", id, err)
 	}
 	for k, want := range map[string]string{
@@ -195,8 +215,8 @@ func TestDeliverEnglish(t *testing.T) {
 	if err != nil || len(replyTo) != 1 {
 		t.Fatalf("Reply-To = %v, %v", replyTo, err)
 	}
-	if id, ok := s.ParseReplyAddress(replyTo[0].Address); !ok || id != "INC-000001" {
-		t.Errorf("ParseReplyAddress(%q) = %q, %v", replyTo[0].Address, id, ok)
+	if r, ok := s.tokens.Parse(replyTo[0].Address); !ok || r.Incident != "INC-000001" || !s.tokens.Verify(r, "ana@example.test") {
+		t.Errorf("the Reply-To %q is not Ana's reply address for INC-000001", replyTo[0].Address)
 	}
 	if !strings.HasPrefix(replyTo[0].Address, "helpdesk+INC-000001.") || !strings.HasSuffix(replyTo[0].Address, "@example.test") {
 		t.Errorf("Reply-To address = %q", replyTo[0].Address)
@@ -304,11 +324,10 @@ func TestMessageIDDeterministic(t *testing.T) {
 		}
 		ids = append(ids, id)
 	}
-	tok := s.replies.token("INC-000001")
-	if ids[0] != "INC-000001.ack.1."+tok+"@example.test" || ids[1] != ids[0] {
+	if ids[0] != mid(t, "INC-000001:ack:1", "example.test") || ids[1] != ids[0] {
 		t.Errorf("retry Message-IDs = %q, %q", ids[0], ids[1])
 	}
-	if ids[2] != "INC-000001.validation.1."+tok+"@example.test" {
+	if ids[2] != mid(t, "INC-000001:validation:1", "example.test") {
 		t.Errorf("other message's Message-ID = %q", ids[2])
 	}
 }
@@ -335,7 +354,7 @@ func TestThreadingHeaders(t *testing.T) {
 	if err != nil || strings.Join(refs, " ") != "first@client.example CAF=abc123@mail.gmail.test" {
 		t.Errorf("References = %q, %v", refs, err)
 	}
-	if id, _ := m.header.MessageID(); id != "INC-000001.ack.1."+s.replies.token("INC-000001")+"@mail.example.test" {
+	if id, _ := m.header.MessageID(); id != mid(t, "INC-000001:ack:1", "mail.example.test") {
 		t.Errorf("Message-ID with Domain set = %q", id)
 	}
 	if m.header.Has("Bcc") {
@@ -458,7 +477,7 @@ func TestAuthPlaintext(t *testing.T) {
 		t.Fatalf("Deliver to loopback relay: %v", err)
 	}
 	_, err := New(Config{Host: "smtp.example.test", TLS: TLSNone, Username: "bot", Password: "s3cret",
-		From: helpdesk, ReplyKey: testKey()})
+		From: helpdesk, Tokens: testTokens()})
 	if err == nil || !strings.Contains(err.Error(), "AUTH without TLS") {
 		t.Errorf("New with plaintext AUTH to a remote host = %v, want refusal", err)
 	}
@@ -529,7 +548,7 @@ func TestPermanentFailures(t *testing.T) {
 
 func TestBadRecipientIsPermanent(t *testing.T) {
 	// No server at all: these must fail before any connection is tried.
-	s, err := New(Config{Host: "127.0.0.1", Port: 1, TLS: TLSNone, From: helpdesk, ReplyKey: testKey()})
+	s, err := New(Config{Host: "127.0.0.1", Port: 1, TLS: TLSNone, From: helpdesk, Tokens: testTokens()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -636,7 +655,7 @@ func TestContextCancelInterruptsSilentServer(t *testing.T) {
 
 func TestNewRejectsBadConfig(t *testing.T) {
 	good := func() Config {
-		return Config{Host: "smtp.example.test", From: "Help desk <" + helpdesk + ">", ReplyKey: testKey()}
+		return Config{Host: "smtp.example.test", From: "Help desk <" + helpdesk + ">", Tokens: testTokens()}
 	}
 	for _, tc := range []struct {
 		name string
@@ -648,7 +667,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"no From", func(c *Config) { c.From = "" }},
 		{"unparseable From", func(c *Config) { c.From = "Help desk <helpdesk" }},
 		{"quoted From local part", func(c *Config) { c.From = `"help desk"@example.test` }},
-		{"short ReplyKey", func(c *Config) { c.ReplyKey = []byte("short") }},
+		{"no Tokens", func(c *Config) { c.Tokens = nil }},
+		{"Tokens for another address", func(c *Config) { c.From = "sales@example.test" }},
+		{"Also not served by Tokens", func(c *Config) { c.Also = []string{"sales@example.test"} }},
 		{"bad Domain", func(c *Config) { c.Domain = "example.test>\r\nBcc: x" }},
 		{"bad LoopHeader", func(c *Config) { c.LoopHeader = "X-Loop: yes" }},
 		{"password without user", func(c *Config) { c.Password = "x" }},
@@ -670,7 +691,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 
 func TestNewDefaults(t *testing.T) {
 	for mode, port := range map[string]string{"": "587", TLSStartTLS: "587", TLSImplicit: "465", TLSNone: "25"} {
-		s, err := New(Config{Host: "smtp.example.test", TLS: mode, From: helpdesk, ReplyKey: testKey()})
+		s, err := New(Config{Host: "smtp.example.test", TLS: mode, From: helpdesk, Tokens: testTokens()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -726,12 +747,10 @@ func TestAnswerFromTheAddressWrittenTo(t *testing.T) {
 		len(reply) != 1 || !strings.HasPrefix(reply[0].Address, "soporte+INC-000001.") {
 		t.Fatalf("From %v Reply-To %v", from, reply)
 	}
-	for _, addr := range []string{reply[0].Address, s.ReplyAddress("INC-000001")} {
-		if id, ok := s.ParseReplyAddress(addr); !ok || id != "INC-000001" {
-			t.Errorf("ParseReplyAddress(%q) = %q, %v", addr, id, ok)
-		}
+	if r, ok := s.tokens.Parse(reply[0].Address); !ok || r.Incident != "INC-000001" || !s.tokens.Verify(r, "ana@example.test") {
+		t.Errorf("the Reply-To %q is not Ana's reply address for INC-000001", reply[0].Address)
 	}
-	if _, err := New(Config{Host: "127.0.0.1", TLS: TLSNone, From: helpdesk, Also: []string{"not an address"}, ReplyKey: make([]byte, 32)}); err == nil {
+	if _, err := New(Config{Host: "127.0.0.1", TLS: TLSNone, From: helpdesk, Also: []string{"not an address"}, Tokens: testTokens()}); err == nil {
 		t.Fatal("a bad extra address was accepted")
 	}
 }
