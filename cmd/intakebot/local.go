@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 
+	"github.com/intakebot/intakebot/channels/email/senderauth"
 	"github.com/intakebot/intakebot/internal/config"
 	"github.com/intakebot/intakebot/internal/localmail"
 )
@@ -54,6 +55,12 @@ func useLocal(email *config.Email, m *localmail.Server, poll string) error {
 	email.Mailboxes = []config.Mailbox{mb}
 	email.SMTP = config.Server{Host: smtpHost, Port: smtpPort, TLS: config.TLSNone, Username: hd.Address, Password: hd.Password}
 	email.From = cmp.Or(email.From, "Help desk <"+hd.Address+">")
+	// The local server stamps Authentication-Results with its domain:
+	// auth=pass for a client that logged in as the From address. Trusting
+	// that, as a deployment trusts its own receiving server, lets the demo
+	// user answer from any mail client that authenticates.
+	email.SenderAuth.TrustedAuthServIDs = []string{m.Domain()}
+	email.SenderAuth.Accept = []string{senderauth.MethodDMARC, senderauth.MethodDKIM, senderauth.MethodAuth}
 	return nil
 }
 

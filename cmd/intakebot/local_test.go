@@ -8,8 +8,11 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/internal/apiclient"
 	"github.com/intakebot/intakebot/internal/config"
 	"github.com/intakebot/intakebot/internal/localmail"
+	"github.com/intakebot/intakebot/workflow"
 )
 
 // banner reads the local mail server's banner from serve's output.
@@ -97,5 +100,84 @@ func TestLocalModeOnlyWithNothingConfigured(t *testing.T) {
 		if got := cfg.LocalMode(); got != want {
 			t.Errorf("with %s set: local mode %v, want %v", env, got, want)
 		}
+	}
+}
+
+// Local mode trusts its own mail server's Authentication-Results, so the
+// reporter's answer counts when the client logged in as the reporter, and
+// is only a comment (with the question asked again) when it did not: a
+// forged From on this machine is no better than one from outside.
+func TestLocalModeTrustsOnlyAnAuthenticatedAnswer(t *testing.T) {
+	s := startServe(t, map[string]string{"INTAKEBOT_OUTBOX_POLL": "@every 1s", "INTAKEBOT_LOCAL_POLL": "@every 1s"})
+	defer s.stop()
+	b := banner(t, s)
+	ctx := context.Background()
+	api := apiclient.New(s.url, s.token)
+	demo := b.Demo.Address
+	box, err := openMailbox(b.IMAPAddr, "demo", b.Demo.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer box.close()
+
+	report := composeMail(demo, b.Helpdesk.Address, "Printer jammed", "The printer on floor 2 is jammed\r\n", "")
+	if err := sendMail(ctx, b.SMTPAddr, demo, b.Demo.Password, b.Helpdesk.Address, report); err != nil {
+		t.Fatal(err)
+	}
+	const id = "INC-000001"
+	if _, err := waitFor(ctx, 20*time.Second, "acknowledgment", func() (*imap.Envelope, bool, error) {
+		env, err := box.next(id + ".ack.")
+		return env, env != nil, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []string{"solution", "validation"} {
+		if _, err := waitFor(ctx, 20*time.Second, "move to "+to, func() (bool, bool, error) {
+			err := api.Do(ctx, "POST", "/api/v1/incidents/"+id+"/transitions", map[string]string{"to": to, "note": "cleared"}, nil)
+			return true, err == nil, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	question, err := waitFor(ctx, 20*time.Second, "validation question", func() (*imap.Envelope, bool, error) {
+		env, err := box.next(id + ".validation.")
+		return env, env != nil, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := func() intake.State {
+		var inc intake.Incident
+		if err := api.Do(ctx, "GET", "/api/v1/incidents/"+id, nil, &inc); err != nil {
+			t.Fatal(err)
+		}
+		return inc.State
+	}
+
+	// "yes" to the help desk's plain address (no reply token), without
+	// AUTH, as anyone on this machine could send it: a comment.
+	yes := composeMail(demo, b.Helpdesk.Address, "Re: "+question.Subject, "yes\r\n", question.MessageID)
+	if err := netsmtp.SendMail(b.SMTPAddr, nil, demo, []string{b.Helpdesk.Address}, []byte(yes)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitFor(ctx, 20*time.Second, "the question asked again", func() (*imap.Envelope, bool, error) {
+		env, err := box.next(id + ".validation.")
+		return env, env != nil, err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := state(); got != workflow.Validation {
+		t.Fatalf("an unauthenticated yes moved the case to %s", got)
+	}
+
+	// The same answer from a client that logged in as demo counts.
+	yes = composeMail(demo, b.Helpdesk.Address, "Re: "+question.Subject, "yes\r\n", question.MessageID)
+	if err := sendMail(ctx, b.SMTPAddr, demo, b.Demo.Password, b.Helpdesk.Address, yes); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitFor(ctx, 20*time.Second, "satisfaction", func() (bool, bool, error) {
+		return true, state() == workflow.Satisfaction, nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

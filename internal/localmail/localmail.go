@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -241,27 +242,34 @@ func (m *Server) account(rcpt string) (*Account, error) {
 	return a, nil
 }
 
-// login checks an SMTP AUTH PLAIN login.
-func (m *Server) login(username, password string) error {
+// login checks an SMTP AUTH PLAIN login and returns the account's address.
+func (m *Server) login(username, password string) (string, error) {
 	for _, a := range m.accounts {
-		if strings.EqualFold(username, a.Address) && password == a.Password {
-			return nil
+		if strings.EqualFold(username, a.Address) && subtle.ConstantTimeCompare([]byte(password), []byte(a.Password)) == 1 {
+			return a.Address, nil
 		}
 	}
-	return smtp.ErrAuthFailed
+	return "", smtp.ErrAuthFailed
 }
 
 // smtpSession is one SMTP conversation. Any local client may send; AUTH is
-// offered but not required.
+// offered but not required, and Data records which it was.
 type smtpSession struct {
-	m  *Server
-	to []*Account
+	m      *Server
+	to     []*Account
+	authed string // the address the session authenticated as, if any
 }
 
 func (s *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain} }
 
 func (s *smtpSession) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, username, password string) error { return s.m.login(username, password) }), nil
+	return sasl.NewPlainServer(func(_, username, password string) error {
+		addr, err := s.m.login(username, password)
+		if err == nil {
+			s.authed = addr
+		}
+		return err
+	}), nil
 }
 
 func (s *smtpSession) Mail(string, *smtp.MailOptions) error { s.to = nil; return nil }
@@ -277,9 +285,10 @@ func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return nil
 }
 
-// Data files the mail into each recipient's INBOX.
+// Data files the mail into each recipient's INBOX, stamped with what this
+// server knows of its sender (see stamp).
 func (s *smtpSession) Data(r io.Reader) error {
-	raw, err := io.ReadAll(r)
+	raw, err := stamp(r, s.m.domain, s.authed)
 	if err != nil {
 		return err
 	}
