@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// Channel is where a report came from, and where the reporter is answered.
+// Channel is where a report came from. The reporter is answered on the
+// Route of the same name, when there is one (see Route).
 type Channel string
 
 // The channels a report may arrive on.
@@ -22,7 +23,7 @@ const (
 	ChannelEvent Channel = "event"
 )
 
-// Valid reports whether c is one of the known channels.
+// Valid reports whether c is one of the channels a report may arrive on.
 func (c Channel) Valid() bool {
 	switch c {
 	case ChannelEmail, ChannelSlack, ChannelWeb, ChannelPhone, ChannelEvent:
@@ -67,10 +68,6 @@ func (p Priority) Valid() bool {
 	return len(p) == 2 && p[0] == 'P' && p[1] >= '1' && p[1] <= '5'
 }
 
-// State is a step of the service model. The workflow package owns the list
-// of states and the rules that move between them.
-type State string
-
 // Reporter is the person (or system) who reported the incident.
 type Reporter struct {
 	Name     string `json:"name"`
@@ -94,12 +91,6 @@ type Comment struct {
 	Text   string    `json:"text"`
 	Via    string    `json:"via,omitempty"`
 }
-
-// Survey steps.
-const (
-	SurveyValidation   = "validation"
-	SurveySatisfaction = "satisfaction"
-)
 
 // SurveyResult is one answer to the validation (yes/no) or satisfaction
 // (rating) question.
@@ -224,16 +215,16 @@ func (inc *Incident) ReplyChannel() Channel {
 // Outgoing is a rendered message to a reporter, ready for a channel. ID is
 // its idempotency key: a channel must not send the same ID twice.
 type Outgoing struct {
-	ID         string  `json:"id"`
-	IncidentID string  `json:"incident"`
-	Kind       string  `json:"kind"`
-	Channel    Channel `json:"channel"`
-	Lang       Lang    `json:"lang"`
-	Email      string  `json:"email,omitempty"`
-	SlackID    string  `json:"slack_id,omitempty"`
-	Subject    string  `json:"subject"`
-	Text       string  `json:"text"`
-	Attempt    int     `json:"attempt"`
+	ID         string     `json:"id"`
+	IncidentID string     `json:"incident"`
+	Kind       NoticeKind `json:"kind"`
+	Route      Route      `json:"channel"`
+	Lang       Lang       `json:"lang"`
+	Email      string     `json:"email,omitempty"`
+	SlackID    string     `json:"slack_id,omitempty"`
+	Subject    string     `json:"subject"`
+	Text       string     `json:"text"`
+	Attempt    int        `json:"attempt"`
 	// From is the help-desk address the reporter wrote to, if any: the
 	// answer goes out from it.
 	From string `json:"from,omitempty"`

@@ -19,9 +19,9 @@ func TestEveryNoticeRendersInEveryLanguage(t *testing.T) {
 	inc := &intake.Incident{ID: "INC-000007", Subject: "VPN", Category: "network", Priority: "P2", Reporter: intake.Reporter{Name: "Eva"},
 		MailIDs: []string{"root@x", "last@x"}}
 	for _, lang := range intake.Langs() {
-		for _, kind := range Notices() {
-			q := intake.Notice{ID: "INC-000007:" + string(kind) + ":3", Incident: inc.ID, Kind: string(kind), Lang: lang,
-				Channel: intake.ChannelEmail, Email: "eva@example.test", CreatedAt: time.Now(), Attempts: 1}
+		for _, kind := range intake.Notices() {
+			q := intake.Notice{ID: "INC-000007:" + string(kind) + ":3", Incident: inc.ID, Kind: kind, Lang: lang,
+				Route: intake.RouteEmail, Email: "eva@example.test", CreatedAt: time.Now(), Attempts: 1}
 			msg, err := Renderer{Texts: texts}.Render(q, inc)
 			if err != nil {
 				t.Fatalf("%s/%s: %v", lang, kind, err)

@@ -104,8 +104,8 @@ func newWorld(t *testing.T, change ...func(*Deps)) *world {
 	w.bot = bot
 	clock := func() time.Time { return time.Now().Add(time.Duration(w.skew.Load())) }
 	render := workflow.Renderer{Texts: texts, Labels: rules}
-	w.replies = workflow.NewDispatcher(store, store, render, intake.ChannelSlack, bot.Notifier(), log, metrics, clock).WithPause(store)
-	w.watch = workflow.NewDispatcher(store, store, render, workflow.ChannelWatch, bot.Watcher(), log, metrics, clock).WithPause(store)
+	w.replies = workflow.NewDispatcher(store, store, render, intake.RouteSlack, bot.Notifier(), log, metrics, clock).WithPause(store)
+	w.watch = workflow.NewDispatcher(store, store, render, intake.RouteWatch, bot.Watcher(), log, metrics, clock).WithPause(store)
 
 	client := socketmode.New(api)
 	done := make(chan error, 1)

@@ -210,7 +210,7 @@ func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, 
 		if err := need(1, "close ID [--note TEXT]"); err != nil {
 			return err
 		}
-		err = c.do(ctx, "POST", path("/transitions"), map[string]string{"to": "closed", "note": *note}, &inc)
+		err = c.do(ctx, "POST", path("/transitions"), map[string]string{"to": string(intake.Closed), "note": *note}, &inc)
 	case "assign":
 		if err := need(2, "assign ID OWNER [--note TEXT]"); err != nil {
 			return err
@@ -233,9 +233,9 @@ func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, 
 			if answer != "yes" && answer != "no" {
 				return usageError{"usage: intakebot incidents survey ID yes|no [--note TEXT]"}
 			}
-			err = c.do(ctx, "POST", path("/survey"), map[string]string{"step": "validation", "answer": answer, "note": *note}, &inc)
+			err = c.do(ctx, "POST", path("/survey"), map[string]string{"step": intake.SurveyValidation, "answer": answer, "note": *note}, &inc)
 		case len(pos) == 1 && *rating != 0:
-			err = c.do(ctx, "POST", path("/survey"), map[string]any{"step": "satisfaction", "rating": *rating, "comment": *f["comment"]}, &inc)
+			err = c.do(ctx, "POST", path("/survey"), map[string]any{"step": intake.SurveySatisfaction, "rating": *rating, "comment": *f["comment"]}, &inc)
 		default:
 			return usageError{"usage: intakebot incidents survey ID yes|no [--note TEXT] | survey ID --rating 1-5 [--comment TEXT]"}
 		}

@@ -113,7 +113,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 
 	// The channels that deliver messages to reporters plug in here; until a
 	// channel is configured its messages stay queued and visible in /api/v1/outbox.
-	notifiers := map[intake.Channel]workflow.Notifier{}
+	notifiers := map[intake.Route]workflow.Notifier{}
 	email, err := newEmailChannel(cfg.Email, engine, ledger, store, store, store, rdb, cfg.Redis.Prefix, log)
 	if err != nil {
 		return err
@@ -126,7 +126,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
 	if email != nil {
-		notifiers[intake.ChannelEmail] = email.sender
+		notifiers[intake.RouteEmail] = email.sender
 		for i, w := range email.watchers {
 			components = append(components, w)
 			if _, err := sched.AddFunc(email.polls[i], w.Poll); err != nil {
@@ -147,8 +147,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 		return err
 	}
 	if slack != nil {
-		notifiers[intake.ChannelSlack] = slack.bot.Notifier()
-		notifiers[workflow.ChannelWatch] = slack.bot.Watcher()
+		notifiers[intake.RouteSlack] = slack.bot.Notifier()
+		notifiers[intake.RouteWatch] = slack.bot.Watcher()
 		components = append(components, slack.bot)
 		workers.Add(1)
 		go func() {
@@ -171,7 +171,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 		if lease := time.Duration(cfg.Outbox.Lease); lease > 0 {
 			d.Lease = lease
 		}
-		if ch == intake.ChannelEmail {
+		if ch == intake.RouteEmail {
 			d.WithCaps(store, caps) // a mail loop is the storm to fear
 		}
 		if _, err := sched.AddFunc(cfg.Outbox.Poll, func() {
@@ -210,7 +210,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 
 	api := web.NewServer(web.Deps{
 		Incidents: engine, Lister: store, Outbox: store, Inbound: store, Files: store, Agents: store, Health: store, Components: components,
-		States: workflow.States(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: log, Registerer: reg,
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: log, Registerer: reg,
 	})
 	root := http.NewServeMux()
 	root.Handle("/s/", surveylink.NewHandler(surveylink.Deps{Signer: signer, Incidents: engine, Answerer: engine,

@@ -79,7 +79,7 @@ func newFixtureOn(t testing.TB, rdb redis.UniversalClient, prefix string) *fixtu
 	return &fixture{rdb: rdb, prefix: prefix, store: store, engine: workflow.NewEngine(store, r, m, c.Now), clock: c, texts: texts, m: m, rules: r}
 }
 
-func (f *fixture) dispatcher(ch intake.Channel, n workflow.Notifier) *workflow.Dispatcher {
+func (f *fixture) dispatcher(ch intake.Route, n workflow.Notifier) *workflow.Dispatcher {
 	return workflow.NewDispatcher(f.store, f.store, workflow.Renderer{Texts: f.texts, Labels: f.rules}, ch, n, slog.New(slog.DiscardHandler), f.m, f.clock.Now)
 }
 

@@ -60,7 +60,7 @@ func newSender(t *testing.T, ts *testServer, mod func(*Config)) *Sender {
 
 func ackEN() (intake.Outgoing, *intake.Incident) {
 	msg := intake.Outgoing{
-		ID: "INC-000001:ack:1", IncidentID: "INC-000001", Kind: "ack", Channel: intake.ChannelEmail,
+		ID: "INC-000001:ack:1", IncidentID: "INC-000001", Kind: "ack", Route: intake.RouteEmail,
 		Lang: intake.English, Email: "ana@example.test",
 		Subject: "[INC-000001] We received your report",
 		Text: "Hello Ana,\n\nWe registered your report as INC-000001 <P3> & will keep you posted.\n" +
@@ -73,7 +73,7 @@ func ackEN() (intake.Outgoing, *intake.Incident) {
 
 func ackES() (intake.Outgoing, *intake.Incident) {
 	msg := intake.Outgoing{
-		ID: "INC-000002:ack:1", IncidentID: "INC-000002", Kind: "ack", Channel: intake.ChannelEmail,
+		ID: "INC-000002:ack:1", IncidentID: "INC-000002", Kind: "ack", Route: intake.RouteEmail,
 		Lang: intake.Spanish, Email: "jose@example.test",
 		Subject: "[INC-000002] Hemos recibido su incidencia: «el correo no funciona desde esta mañana»",
 		Text: "Hola José:\n\nHemos registrado su incidencia INC-000002 (categoría: correo electrónico).\n" +
