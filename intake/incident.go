@@ -212,7 +212,10 @@ func (inc *Incident) ReplyChannel() Channel {
 	return ""
 }
 
-// Outgoing is a rendered message to a reporter, ready for a channel. ID is
+// Outgoing is a notice handed to a channel: what must be told (Kind),
+// about which incident, to whom, in which language and for which round of
+// a survey. The channel renders it in its own form (a mail from the
+// templates, Slack blocks) with the incident it is delivered with. ID is
 // its idempotency key: a channel must not send the same ID twice.
 type Outgoing struct {
 	ID         string     `json:"id"`
@@ -222,16 +225,22 @@ type Outgoing struct {
 	Lang       Lang       `json:"lang"`
 	Email      string     `json:"email,omitempty"`
 	SlackID    string     `json:"slack_id,omitempty"`
-	Subject    string     `json:"subject"`
-	Text       string     `json:"text"`
 	Attempt    int        `json:"attempt"`
-	// From is the help-desk address the reporter wrote to, if any: the
-	// answer goes out from it.
-	From string `json:"from,omitempty"`
-	// InReplyTo and References thread an e-mail answer under the
-	// reporter's own mail (Message-IDs without angle brackets).
-	InReplyTo  string   `json:"in_reply_to,omitempty"`
-	References []string `json:"references,omitempty"`
-	// Conversation is the chat thread to answer in (see Incident).
-	Conversation string `json:"conversation,omitempty"`
+	// Round is when the incident last entered the step whose question a
+	// survey notice asks (zero for other notices): a link or a button made
+	// now answers that round.
+	Round time.Time `json:"round,omitzero"`
+}
+
+// Outgoing is the notice as a channel receives it, with the incident as
+// it is at delivery (the language is the one recorded when it was queued).
+func (q Notice) Outgoing(inc *Incident) Outgoing {
+	msg := Outgoing{
+		ID: q.ID, IncidentID: q.Incident, Kind: q.Kind, Route: q.Route, Lang: q.Lang,
+		Email: q.Email, SlackID: q.SlackID, Attempt: q.Attempts,
+	}
+	if step := q.Kind.SurveyStep(); step != "" && inc != nil {
+		msg.Round = inc.EnteredAt[State(step)]
+	}
+	return msg
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 )
 
 // The ids are the wire format of the API, the templates and Redis: this
@@ -101,5 +102,27 @@ func TestRefusalIsFoundAndKeepsItsKind(t *testing.T) {
 	var back Refusal
 	if err := json.Unmarshal(raw, &back); err != nil || !errors.Is(&back, ErrForbidden) || back.Message != "only an agent may do this" {
 		t.Fatalf("after JSON: %+v (%v)", back, err)
+	}
+}
+
+// A channel gets the notice with the round of the question it asks: the
+// time the incident last entered that step.
+func TestNoticeOutgoingCarriesTheRound(t *testing.T) {
+	entered := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	inc := &Incident{ID: "INC-000003", EnteredAt: map[State]time.Time{Analysis: entered.Add(-time.Hour), Satisfaction: entered}}
+	q := Notice{ID: "INC-000003:remind_satisfaction:9", Incident: inc.ID, Kind: NoticeRemindSatisfaction, Route: RouteSlack,
+		Lang: Spanish, SlackID: "U1", Attempts: 2}
+	msg := q.Outgoing(inc)
+	if msg.ID != q.ID || msg.IncidentID != inc.ID || msg.Kind != q.Kind || msg.Route != RouteSlack || msg.Lang != Spanish ||
+		msg.SlackID != "U1" || msg.Attempt != 2 || !msg.Round.Equal(entered) {
+		t.Fatalf("outgoing %+v", msg)
+	}
+	q.Kind = NoticeAck
+	if msg := q.Outgoing(inc); !msg.Round.IsZero() {
+		t.Fatalf("an acknowledgment has a round: %+v", msg)
+	}
+	q.Kind = NoticeValidation
+	if msg := q.Outgoing(nil); !msg.Round.IsZero() || msg.ID != q.ID {
+		t.Fatalf("without the incident: %+v", msg)
 	}
 }

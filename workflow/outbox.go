@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
-	"github.com/intakebot/intakebot/templates"
 )
 
 // Queue is the outbox as the dispatcher needs it.
@@ -28,31 +27,12 @@ type Queue interface {
 	Postpone(ctx context.Context, q intake.Notice, reason string, retryAt time.Time) error
 }
 
-// Notifier delivers rendered messages through one channel. Deliver must
-// use msg.ID as the idempotency key (for example in the Message-ID), so that
-// a message delivered just before a crash is recognised when retried.
+// Notifier delivers notices through one channel, which renders each in its
+// own form from msg and the incident as it is now. Deliver must use msg.ID
+// as the idempotency key (for example in the Message-ID), so that a message
+// delivered just before a crash is recognised when retried.
 type Notifier interface {
 	Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.Incident) error
-}
-
-// SurveyLinks signs the web link of a survey question.
-type SurveyLinks interface {
-	Link(incidentID, step string) (string, error)
-}
-
-// Labeler names categories and configuration items in the reporter's
-// language (intake.Rules does).
-type Labeler interface {
-	Label(name string, lang intake.Lang) string
-}
-
-// Renderer turns queued notices into the messages reporters read.
-type Renderer struct {
-	Texts *templates.Set
-	// Links signs survey links; nil leaves them out.
-	Links SurveyLinks
-	// Labels names categories and items; nil shows their ids.
-	Labels Labeler
 }
 
 // Limiter caps how many messages go to one recipient and about one
@@ -83,7 +63,6 @@ var errCapped = errors.New("outgoing cap reached")
 type Dispatcher struct {
 	limiter   Limiter
 	caps      Caps
-	render    Renderer
 	queue     Queue
 	incidents Store
 	notifier  Notifier
@@ -118,8 +97,8 @@ func (d *Dispatcher) WithCaps(l Limiter, c Caps) *Dispatcher {
 }
 
 // NewDispatcher returns a dispatcher for one channel.
-func NewDispatcher(q Queue, s Store, r Renderer, route intake.Route, n Notifier, log *slog.Logger, m *Metrics, now func() time.Time) *Dispatcher {
-	return &Dispatcher{queue: q, incidents: s, render: r, notifier: n, route: route, log: log, metrics: m, now: now,
+func NewDispatcher(q Queue, s Store, route intake.Route, n Notifier, log *slog.Logger, m *Metrics, now func() time.Time) *Dispatcher {
+	return &Dispatcher{queue: q, incidents: s, notifier: n, route: route, log: log, metrics: m, now: now,
 		Lease: 5 * time.Minute, Batch: 10, MaxAttempts: 10, Timeout: 25 * time.Second}
 }
 
@@ -228,10 +207,7 @@ func (d *Dispatcher) deliver(ctx context.Context, q intake.Notice) error {
 	if err != nil {
 		return err
 	}
-	msg, err := d.render.Render(q, inc)
-	if err != nil {
-		return err
-	}
+	msg := q.Outgoing(inc)
 	if d.limiter != nil && d.caps.Window >= time.Second && (d.caps.PerRecipient > 0 || d.caps.PerIncident > 0) {
 		ok, err := d.limiter.Allow(ctx, msg, d.caps.PerRecipient, d.caps.PerIncident, d.caps.Window, d.now())
 		if err != nil {
@@ -261,54 +237,4 @@ func Backoff(attempt int) time.Duration {
 		d *= 2
 	}
 	return min(d, time.Hour)
-}
-
-// noticeData is what templates may use.
-type noticeData struct {
-	ID, Subject, Category, Priority, CI, ReporterName, Owner string
-	// SurveyURL is the signed web link of a survey question, when links
-	// are configured.
-	SurveyURL string
-}
-
-// Render turns a queued notice into the message the reporter reads, in the
-// language recorded when it was queued. Survey links are signed now, at
-// delivery, so a link always belongs to the step's current round.
-func (r Renderer) Render(q intake.Notice, inc *intake.Incident) (intake.Outgoing, error) {
-	label := func(name string) string {
-		if r.Labels == nil || name == "" {
-			return name
-		}
-		return r.Labels.Label(name, q.Lang)
-	}
-	data := noticeData{
-		ID: inc.ID, Subject: inc.Subject, Category: label(inc.Category), Priority: string(inc.Priority),
-		CI: label(inc.CI), ReporterName: inc.Reporter.Name, Owner: inc.Owner,
-	}
-	if step := q.Kind.SurveyStep(); r.Links != nil && step != "" {
-		url, err := r.Links.Link(inc.ID, step)
-		if err != nil {
-			return intake.Outgoing{}, fmt.Errorf("sign survey link: %w", err)
-		}
-		data.SurveyURL = url
-	}
-	var text templates.Rendered
-	if q.Kind != intake.NoticeChange { // agents' notices have no reporter text
-		var err error
-		if text, err = r.Texts.Render(string(q.Lang), string(q.Kind), data); err != nil {
-			return intake.Outgoing{}, fmt.Errorf("render %s/%s: %w", q.Lang, q.Kind, err)
-		}
-	}
-	return intake.Outgoing{
-		ID: q.ID, IncidentID: q.Incident, Kind: q.Kind, Route: q.Route, Lang: q.Lang,
-		Email: q.Email, SlackID: q.SlackID, Subject: text.Subject, Text: text.Text, Attempt: q.Attempts,
-		InReplyTo: last(inc.MailIDs), References: inc.MailIDs, From: inc.Mailbox, Conversation: inc.Conversation,
-	}, nil
-}
-
-func last(list []string) string {
-	if len(list) == 0 {
-		return ""
-	}
-	return list[len(list)-1]
 }

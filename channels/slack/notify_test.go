@@ -58,12 +58,7 @@ func TestCrashAfterPostingDoesNotPostTwice(t *testing.T) {
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim = %+v, %v", claimed, err)
 	}
-	texts, _ := loadTexts(t)
-	msg, err := workflow.Renderer{Texts: texts}.Render(claimed[0], inc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.bot.Notifier().Deliver(w.ctx, msg, inc); err != nil {
+	if err := w.bot.Notifier().Deliver(w.ctx, claimed[0].Outgoing(inc), inc); err != nil {
 		t.Fatal(err)
 	}
 	// ... the bot dies here. After the lease, another bot claims it again.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/intakebot/intakebot/channels/email/smtpout"
 	"github.com/intakebot/intakebot/channels/surveylink"
 	"github.com/intakebot/intakebot/channels/web"
 	"github.com/intakebot/intakebot/intake"
@@ -126,7 +127,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
 	if email != nil {
-		notifiers[intake.RouteEmail] = email.sender
+		notifiers[intake.RouteEmail] = smtpout.Notifier{Sender: email.sender, Render: smtpout.Renderer{Texts: texts, Links: links, Labels: rules}}
 		for i, w := range email.watchers {
 			components = append(components, w)
 			if _, err := sched.AddFunc(email.polls[i], w.Poll); err != nil {
@@ -166,7 +167,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	}
 	caps := workflow.Caps{PerRecipient: cfg.Email.Caps.PerRecipient, PerIncident: cfg.Email.Caps.PerIncident, Window: time.Duration(cfg.Email.Caps.Window)}
 	for ch, n := range notifiers {
-		d := workflow.NewDispatcher(store, store, workflow.Renderer{Texts: texts, Links: links, Labels: rules}, ch, n, log, metrics, time.Now).
+		d := workflow.NewDispatcher(store, store, ch, n, log, metrics, time.Now).
 			WithPause(store) // a channel's "wait" holds every bot
 		if lease := time.Duration(cfg.Outbox.Lease); lease > 0 {
 			d.Lease = lease

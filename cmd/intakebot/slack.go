@@ -66,7 +66,7 @@ type slackChannel struct {
 	cfg SlackConfig
 }
 
-func newSlackChannel(ctx context.Context, cfg *Config, engine *workflow.Engine, store *redisstore.Store, ledger slackchannel.Ledger, links workflow.SurveyLinks,
+func newSlackChannel(ctx context.Context, cfg *Config, engine *workflow.Engine, store *redisstore.Store, ledger slackchannel.Ledger, links slackchannel.SurveyLinks,
 	rules *intake.Rules, log *slog.Logger) (*slackChannel, error) {
 	sc := cfg.Slack
 	if !sc.enabled() {

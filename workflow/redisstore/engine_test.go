@@ -123,7 +123,7 @@ func TestServiceModelEndToEnd(t *testing.T) {
 				t.Fatal(err)
 			}
 			var kinds []string
-			for _, m := range rec.sent {
+			for _, m := range rec.mails(t, f) {
 				kinds = append(kinds, string(m.Kind))
 				if m.Lang != c.lang || m.Email != "ana@example.test" || !strings.Contains(m.Subject, id) {
 					t.Errorf("message %+v", m)
@@ -134,7 +134,7 @@ func TestServiceModelEndToEnd(t *testing.T) {
 				t.Fatalf("sent %d %v, want %v", n, kinds, wantKinds)
 			}
 			texts := map[string]string{}
-			for _, m := range rec.sent {
+			for _, m := range rec.mails(t, f) {
 				texts[string(m.Kind)] = m.Subject + "\n" + m.Text
 			}
 			for kind, phrase := range map[string]string{"ack": c.ackPhrase, "validation": c.valPhrase, "reopened": c.reopened} {

@@ -7,9 +7,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/intakebot/intakebot/channels/email/smtpout"
 	"github.com/intakebot/intakebot/channels/surveylink"
 	"github.com/intakebot/intakebot/intake"
-	"github.com/intakebot/intakebot/workflow"
 )
 
 // TestSameReportKeyRegistersOnce covers a source redelivering one message
@@ -107,7 +107,7 @@ func TestMailThread(t *testing.T) {
 	}
 	// Answers thread under the reporter's mails.
 	q, _ := f.store.Claim(ctx, intake.RouteEmail, f.clock.Now(), 0, 10)
-	msg, err := workflow.Renderer{Texts: f.texts}.Render(q[0], inc)
+	msg, err := smtpout.Renderer{Texts: f.texts}.Render(q[0].Outgoing(inc), inc)
 	if err != nil || msg.InReplyTo != "r2@a" || !slices.Equal(msg.References, inc.MailIDs) {
 		t.Fatalf("threading %q %v %v", msg.InReplyTo, msg.References, err)
 	}
@@ -125,7 +125,7 @@ func TestSurveyQuestionsAreRenderedWithASignedLink(t *testing.T) {
 	queued, _ := f.store.Claim(ctx, intake.RouteEmail, f.clock.Now(), 0, 10)
 	inc := must(t)(f.engine.Get(ctx, id))
 	for _, q := range queued {
-		msg, err := workflow.Renderer{Texts: f.texts, Links: links}.Render(q, inc)
+		msg, err := smtpout.Renderer{Texts: f.texts, Links: links}.Render(q.Outgoing(inc), inc)
 		if err != nil {
 			t.Fatal(err)
 		}

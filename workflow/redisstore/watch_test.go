@@ -43,7 +43,7 @@ func TestChangeNoticesAreCoalescedAndLeaveNoHistory(t *testing.T) {
 	if n, err := f.dispatcher(intake.RouteWatch, rec).Drain(ctx); n != 1 || err != nil {
 		t.Fatalf("drain: %d %v", n, err)
 	}
-	if rec.sent[0].Text != "" || rec.sent[0].IncidentID != inc.ID {
+	if rec.sent[0].Kind != intake.NoticeChange || rec.sent[0].IncidentID != inc.ID {
 		t.Fatalf("change notice rendered as %+v", rec.sent[0])
 	}
 	for _, h := range must(t)(f.engine.Get(ctx, inc.ID)).History {
@@ -183,7 +183,7 @@ func TestDeliveriesStopBeforeTheLeaseRunsOut(t *testing.T) {
 	}
 	slow := &slowChannel{clock: f.clock}
 	claims := &countingQueue{Store: f.store}
-	d := workflow.NewDispatcher(claims, f.store, workflow.Renderer{Texts: f.texts, Labels: f.rules}, intake.RouteSlack, slow,
+	d := workflow.NewDispatcher(claims, f.store, intake.RouteSlack, slow,
 		slog.New(slog.DiscardHandler), f.m, f.clock.Now)
 	if n, err := d.Drain(ctx); n != 3 || err != nil {
 		t.Fatalf("drain: %d %v", n, err)

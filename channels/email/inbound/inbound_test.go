@@ -13,6 +13,7 @@ import (
 
 	"github.com/intakebot/intakebot/channels/email/inbound"
 	"github.com/intakebot/intakebot/channels/email/message"
+	"github.com/intakebot/intakebot/channels/email/smtpout"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/templates"
@@ -492,7 +493,7 @@ func TestReportRemembersTheMailboxItCameTo(t *testing.T) {
 	}
 	texts, _ := templates.Load()
 	q, _ := e.store.Claim(context.Background(), intake.RouteEmail, time.Now(), time.Minute, 10)
-	msg, err := workflow.Renderer{Texts: texts}.Render(q[0], inc)
+	msg, err := smtpout.Renderer{Texts: texts}.Render(q[0].Outgoing(inc), inc)
 	if err != nil || msg.From != "soporte@example.test" {
 		t.Fatalf("the answer goes out from %q (%v)", msg.From, err)
 	}
