@@ -10,7 +10,8 @@ import (
 	"time"
 )
 
-// Channel is where a report came from, and where the reporter is answered.
+// Channel is where a report came from. The reporter is answered on the
+// Route of the same name, when there is one (see Route).
 type Channel string
 
 // The channels a report may arrive on.
@@ -22,7 +23,7 @@ const (
 	ChannelEvent Channel = "event"
 )
 
-// Valid reports whether c is one of the known channels.
+// Valid reports whether c is one of the channels a report may arrive on.
 func (c Channel) Valid() bool {
 	switch c {
 	case ChannelEmail, ChannelSlack, ChannelWeb, ChannelPhone, ChannelEvent:
@@ -67,10 +68,6 @@ func (p Priority) Valid() bool {
 	return len(p) == 2 && p[0] == 'P' && p[1] >= '1' && p[1] <= '5'
 }
 
-// State is a step of the service model. The workflow package owns the list
-// of states and the rules that move between them.
-type State string
-
 // Reporter is the person (or system) who reported the incident.
 type Reporter struct {
 	Name     string `json:"name"`
@@ -94,12 +91,6 @@ type Comment struct {
 	Text   string    `json:"text"`
 	Via    string    `json:"via,omitempty"`
 }
-
-// Survey steps.
-const (
-	SurveyValidation   = "validation"
-	SurveySatisfaction = "satisfaction"
-)
 
 // SurveyResult is one answer to the validation (yes/no) or satisfaction
 // (rating) question.
@@ -221,26 +212,35 @@ func (inc *Incident) ReplyChannel() Channel {
 	return ""
 }
 
-// Outgoing is a rendered message to a reporter, ready for a channel. ID is
+// Outgoing is a notice handed to a channel: what must be told (Kind),
+// about which incident, to whom, in which language and for which round of
+// a survey. The channel renders it in its own form (a mail from the
+// templates, Slack blocks) with the incident it is delivered with. ID is
 // its idempotency key: a channel must not send the same ID twice.
 type Outgoing struct {
-	ID         string  `json:"id"`
-	IncidentID string  `json:"incident"`
-	Kind       string  `json:"kind"`
-	Channel    Channel `json:"channel"`
-	Lang       Lang    `json:"lang"`
-	Email      string  `json:"email,omitempty"`
-	SlackID    string  `json:"slack_id,omitempty"`
-	Subject    string  `json:"subject"`
-	Text       string  `json:"text"`
-	Attempt    int     `json:"attempt"`
-	// From is the help-desk address the reporter wrote to, if any: the
-	// answer goes out from it.
-	From string `json:"from,omitempty"`
-	// InReplyTo and References thread an e-mail answer under the
-	// reporter's own mail (Message-IDs without angle brackets).
-	InReplyTo  string   `json:"in_reply_to,omitempty"`
-	References []string `json:"references,omitempty"`
-	// Conversation is the chat thread to answer in (see Incident).
-	Conversation string `json:"conversation,omitempty"`
+	ID         string     `json:"id"`
+	IncidentID string     `json:"incident"`
+	Kind       NoticeKind `json:"kind"`
+	Route      Route      `json:"channel"`
+	Lang       Lang       `json:"lang"`
+	Email      string     `json:"email,omitempty"`
+	SlackID    string     `json:"slack_id,omitempty"`
+	Attempt    int        `json:"attempt"`
+	// Round is when the incident last entered the step whose question a
+	// survey notice asks (zero for other notices): a link or a button made
+	// now answers that round.
+	Round time.Time `json:"round,omitzero"`
+}
+
+// Outgoing is the notice as a channel receives it, with the incident as
+// it is at delivery (the language is the one recorded when it was queued).
+func (q Notice) Outgoing(inc *Incident) Outgoing {
+	msg := Outgoing{
+		ID: q.ID, IncidentID: q.Incident, Kind: q.Kind, Route: q.Route, Lang: q.Lang,
+		Email: q.Email, SlackID: q.SlackID, Attempt: q.Attempts,
+	}
+	if step := q.Kind.SurveyStep(); step != "" && inc != nil {
+		msg.Round = inc.EnteredAt[State(step)]
+	}
+	return msg
 }

@@ -31,16 +31,16 @@ type Agent struct {
 // the same atomic step as the change that caused it; ID is its idempotency
 // key (incident, kind and incident version).
 type Notice struct {
-	ID        string    `json:"id"`
-	Incident  string    `json:"incident"`
-	Kind      string    `json:"kind"`
-	Channel   Channel   `json:"channel"`
-	Lang      Lang      `json:"lang"`
-	Email     string    `json:"email,omitempty"`
-	SlackID   string    `json:"slack_id,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	Attempts  int       `json:"attempts"`
-	LastError string    `json:"last_error,omitempty"`
+	ID        string     `json:"id"`
+	Incident  string     `json:"incident"`
+	Kind      NoticeKind `json:"kind"`
+	Route     Route      `json:"channel"`
+	Lang      Lang       `json:"lang"`
+	Email     string     `json:"email,omitempty"`
+	SlackID   string     `json:"slack_id,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	Attempts  int        `json:"attempts"`
+	LastError string     `json:"last_error,omitempty"`
 	// DueAt and Dead are filled when the outbox is listed.
 	DueAt time.Time `json:"due_at,omitzero"`
 	Dead  bool      `json:"dead,omitempty"`

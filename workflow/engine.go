@@ -19,10 +19,10 @@ type Store interface {
 	// Create allocates an id, stores the incident in analysis and queues the
 	// notices, and returns the incident as stored. A non-empty key makes it
 	// idempotent: creating with a key used before returns that incident.
-	Create(ctx context.Context, key string, inc *intake.Incident, notify []NoticeKind) (*intake.Incident, error)
+	Create(ctx context.Context, key string, inc *intake.Incident, notify []intake.NoticeKind) (*intake.Incident, error)
 	// Apply picks the plan's outcome for the incident's current facts and,
 	// when allowed, applies it with the change, in one round trip; a refusal
-	// is the outcome's *RuleError. It returns only the incident's id, state,
+	// is the outcome's *intake.Refusal. It returns only the incident's id, state,
 	// owner and version after the change (History nil); Get reads the rest.
 	Apply(ctx context.Context, id string, ch Change) (*intake.Incident, error)
 	// Get returns the incident with its actions, comments, surveys and history.
@@ -35,7 +35,7 @@ type Change struct {
 	// Ref is the source message's id; a change whose Ref was already
 	// applied to the incident is a no-op that succeeds.
 	Ref      string               `json:"ref,omitempty"`
-	Event    EventKind            `json:"event"`
+	Event    intake.EventKind     `json:"event"`
 	Actor    string               `json:"actor"`
 	Via      string               `json:"via"`
 	Note     string               `json:"note"`
@@ -69,7 +69,7 @@ type Engine struct {
 // planKey is everything about an event that Decide looks at, except the
 // actor's name, which the store compares with the owner.
 type planKey struct {
-	kind      EventKind
+	kind      intake.EventKind
 	to        intake.State
 	actorKind intake.ActorKind
 	admin     bool
@@ -105,8 +105,8 @@ func (e *Engine) Register(ctx context.Context, rep intake.Report) (*intake.Incid
 			return nil, err
 		}
 	}
-	inc.State = Analysis
-	stored, err := e.store.Create(ctx, rep.Key, &inc, []NoticeKind{NoticeAck})
+	inc.State = intake.Analysis
+	stored, err := e.store.Create(ctx, rep.Key, &inc, []intake.NoticeKind{intake.NoticeAck})
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +128,7 @@ func (e *Engine) AddAction(ctx context.Context, id string, by intake.Actor, text
 		return nil, err
 	}
 	ch := Change{Action: &intake.Action{Author: by.Name, Text: text}}
-	return e.apply(ctx, id, Event{Kind: EventAction, Actor: by}, ch)
+	return e.apply(ctx, id, Event{Kind: intake.EventAction, Actor: by}, ch)
 }
 
 // Move takes the incident to another state (solution, validation, closed).
@@ -136,7 +136,7 @@ func (e *Engine) Move(ctx context.Context, id string, by intake.Actor, to intake
 	if err := checkText(note, MaxTextBytes); err != nil {
 		return nil, err
 	}
-	return e.apply(ctx, id, Event{Kind: EventMove, Actor: by, To: to}, Change{Note: note})
+	return e.apply(ctx, id, Event{Kind: intake.EventMove, Actor: by, To: to}, Change{Note: note})
 }
 
 // Assign makes owner the incident's owner.
@@ -148,7 +148,7 @@ func (e *Engine) Assign(ctx context.Context, id string, by intake.Actor, owner, 
 	if err := checkText(owner, MaxNameBytes); err != nil {
 		return nil, err
 	}
-	return e.apply(ctx, id, Event{Kind: EventAssign, Actor: by}, Change{Owner: owner, Note: note})
+	return e.apply(ctx, id, Event{Kind: intake.EventAssign, Actor: by}, Change{Owner: owner, Note: note})
 }
 
 // Escalate hands the incident to another support group and/or level (1-3).
@@ -163,7 +163,7 @@ func (e *Engine) Escalate(ctx context.Context, id string, by intake.Actor, group
 	if group != "" && !e.rules.HasGroup(group) {
 		return nil, fmt.Errorf("%w: unknown group %q", intake.ErrInvalid, group)
 	}
-	return e.apply(ctx, id, Event{Kind: EventEscalate, Actor: by}, Change{Group: group, Level: level, Note: note})
+	return e.apply(ctx, id, Event{Kind: intake.EventEscalate, Actor: by}, Change{Group: group, Level: level, Note: note})
 }
 
 // Recategorize corrects the incident's category.
@@ -171,7 +171,7 @@ func (e *Engine) Recategorize(ctx context.Context, id string, by intake.Actor, c
 	if !e.rules.HasCategory(category) {
 		return nil, fmt.Errorf("%w: unknown category %q", intake.ErrInvalid, category)
 	}
-	return e.apply(ctx, id, Event{Kind: EventRecategorize, Actor: by}, Change{Category: category, Note: note})
+	return e.apply(ctx, id, Event{Kind: intake.EventRecategorize, Actor: by}, Change{Category: category, Note: note})
 }
 
 // AnswerValidation records the reporter's answer to "is the service back to
@@ -182,9 +182,9 @@ func (e *Engine) AnswerValidation(ctx context.Context, id string, by intake.Acto
 		return nil, err
 	}
 	s := &intake.SurveyResult{Step: intake.SurveyValidation, Answer: "no", Comment: note, Via: by.Via}
-	kind := EventAnswerNo
+	kind := intake.EventAnswerNo
 	if yes {
-		s.Answer, kind = "yes", EventAnswerYes
+		s.Answer, kind = "yes", intake.EventAnswerYes
 	}
 	if by.Kind == intake.ActorAgent {
 		s.Recorder = by.Name
@@ -204,13 +204,13 @@ func (e *Engine) Rate(ctx context.Context, id string, by intake.Actor, rating in
 	if by.Kind == intake.ActorAgent {
 		s.Recorder = by.Name
 	}
-	return e.apply(ctx, id, Event{Kind: EventRating, Actor: by}, Change{Survey: s, Note: comment})
+	return e.apply(ctx, id, Event{Kind: intake.EventRating, Actor: by}, Change{Survey: s, Note: comment})
 }
 
 // Reask sends the open survey question again (after an unclear answer).
 // Give by.Ref a value unique to the step's current entry to ask only once.
 func (e *Engine) Reask(ctx context.Context, id string, by intake.Actor) (*intake.Incident, error) {
-	return e.apply(ctx, id, Event{Kind: EventReask, Actor: by}, Change{})
+	return e.apply(ctx, id, Event{Kind: intake.EventReask, Actor: by}, Change{})
 }
 
 // Comment records something the reporter (or another participant) said.
@@ -219,7 +219,7 @@ func (e *Engine) Comment(ctx context.Context, id string, by intake.Actor, text s
 		return nil, err
 	}
 	c := &intake.Comment{Author: by.Name, Text: text, Via: by.Via}
-	return e.apply(ctx, id, Event{Kind: EventComment, Actor: by}, Change{Comment: c})
+	return e.apply(ctx, id, Event{Kind: intake.EventComment, Actor: by}, Change{Comment: c})
 }
 
 func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (*intake.Incident, error) {
@@ -230,8 +230,8 @@ func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (*in
 		return nil, fmt.Errorf("%w: every change needs an actor", intake.ErrInvalid)
 	}
 	// Only known states reach the plan cache, which must stay bounded.
-	if ev.Kind == EventMove && !slices.Contains(States(), ev.To) {
-		return nil, fmt.Errorf("%w: unknown state %q (states: %s)", intake.ErrInvalid, intake.Clip(string(ev.To), 40), list(States()))
+	if ev.Kind == intake.EventMove && !slices.Contains(intake.States(), ev.To) {
+		return nil, fmt.Errorf("%w: unknown state %q (states: %s)", intake.ErrInvalid, intake.Clip(string(ev.To), 40), list(intake.States()))
 	}
 	if err := checkText(ch.Note, MaxTextBytes); err != nil {
 		return nil, err
@@ -244,7 +244,7 @@ func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (*in
 		}
 	}
 	inc, err := e.store.Apply(ctx, id, ch)
-	var re *RuleError
+	var re *intake.Refusal
 	switch {
 	case errors.As(err, &re):
 		e.metrics.refused(ev.Kind, re.Code)
@@ -314,12 +314,12 @@ func checkText(s string, max int) error {
 
 // Remind asks the open survey question again (a timer).
 func (e *Engine) Remind(ctx context.Context, id string, by intake.Actor, note string) (*intake.Incident, error) {
-	return e.apply(ctx, id, Event{Kind: EventRemind, Actor: by}, Change{Note: note})
+	return e.apply(ctx, id, Event{Kind: intake.EventRemind, Actor: by}, Change{Note: note})
 }
 
 // SkipSurvey ends the satisfaction step without a rating, saying why.
 func (e *Engine) SkipSurvey(ctx context.Context, id string, by intake.Actor, note string) (*intake.Incident, error) {
-	return e.apply(ctx, id, Event{Kind: EventSkipSurvey, Actor: by}, Change{Note: note})
+	return e.apply(ctx, id, Event{Kind: intake.EventSkipSurvey, Actor: by}, Change{Note: note})
 }
 
 // Flag marks the incident (an SLA warning or breach), saying why.
@@ -327,15 +327,15 @@ func (e *Engine) Flag(ctx context.Context, id string, by intake.Actor, flag, not
 	if flag == "" || strings.ContainsAny(flag, " \t\r\n") {
 		return nil, fmt.Errorf("%w: a flag is one word", intake.ErrInvalid)
 	}
-	return e.apply(ctx, id, Event{Kind: EventSLA, Actor: by}, Change{Flag: flag, Note: note})
+	return e.apply(ctx, id, Event{Kind: intake.EventSLA, Actor: by}, Change{Flag: flag, Note: note})
 }
 
 // Repeat counts another firing of the alert behind an open incident.
 func (e *Engine) Repeat(ctx context.Context, id string, by intake.Actor, note string) (*intake.Incident, error) {
-	return e.apply(ctx, id, Event{Kind: EventRepeat, Actor: by}, Change{Note: note})
+	return e.apply(ctx, id, Event{Kind: intake.EventRepeat, Actor: by}, Change{Note: note})
 }
 
 // Recovered notes that the alert behind an incident resolved.
 func (e *Engine) Recovered(ctx context.Context, id string, by intake.Actor, note string) (*intake.Incident, error) {
-	return e.apply(ctx, id, Event{Kind: EventRecovered, Actor: by}, Change{Note: note})
+	return e.apply(ctx, id, Event{Kind: intake.EventRecovered, Actor: by}, Change{Note: note})
 }

@@ -12,45 +12,6 @@ import (
 	"github.com/intakebot/intakebot/intake"
 )
 
-// The states of the service model, with the ids the API and Redis use.
-const (
-	Analysis     intake.State = "analysis"
-	Solution     intake.State = "solution"
-	Validation   intake.State = "validation"
-	NoSolution   intake.State = "no_solution"
-	Satisfaction intake.State = "satisfaction"
-	Review       intake.State = "review"
-	Closed       intake.State = "closed"
-)
-
-// States lists every state in service-model order.
-func States() []intake.State {
-	return []intake.State{Analysis, Solution, Validation, NoSolution, Satisfaction, Review, Closed}
-}
-
-// EventKind is something that can happen to an incident.
-type EventKind string
-
-// The events of the service model.
-const (
-	EventMove         EventKind = "move"         // an agent moves the case (solution, validation, closed)
-	EventAction       EventKind = "action"       // an agent documents work
-	EventAssign       EventKind = "assign"       // an owner is set
-	EventEscalate     EventKind = "escalate"     // another group or level takes over
-	EventRecategorize EventKind = "recategorize" // the category is corrected
-	EventAnswerYes    EventKind = "answer_yes"   // validation: the service works again
-	EventAnswerNo     EventKind = "answer_no"    // validation: it still fails
-	EventRating       EventKind = "rating"       // satisfaction survey answered
-	EventComment      EventKind = "comment"      // the reporter says something more
-	EventReopen       EventKind = "reopen"       // automatic: no_solution sends the case back
-	EventReask        EventKind = "reask"        // an unclear answer: the question is sent again
-	EventRemind       EventKind = "remind"       // timer: the open question is asked again
-	EventSkipSurvey   EventKind = "skip_survey"  // timer or system event: satisfaction ends without a rating
-	EventSLA          EventKind = "sla"          // timer: an SLA target is near or missed
-	EventRepeat       EventKind = "repeat"       // system event: the same alert fired again
-	EventRecovered    EventKind = "recovered"    // system event: the alert resolved
-)
-
 // Who may cause a transition.
 type Who string
 
@@ -76,83 +37,54 @@ const (
 // change the state; Notify names the message the reporter is sent on it.
 type Rule struct {
 	From   intake.State
-	Event  EventKind
+	Event  intake.EventKind
 	To     intake.State
 	Who    Who
-	Notify NoticeKind
-}
-
-// NoticeKind names a message to the reporter; it is also the template name.
-type NoticeKind string
-
-// The messages the workflow sends to reporters.
-const (
-	NoticeAck          NoticeKind = "ack"
-	NoticeValidation   NoticeKind = "validation"
-	NoticeSatisfaction NoticeKind = "satisfaction"
-	NoticeReopened     NoticeKind = "reopened"
-	NoticeClosed       NoticeKind = "closed"
-	// Reminders ask the open question again after a while without answer.
-	NoticeRemindValidation   NoticeKind = "remind_validation"
-	NoticeRemindSatisfaction NoticeKind = "remind_satisfaction"
-)
-
-// NoticeChange tells the watchers (the Slack triage channel and open Slack
-// prompts) that an incident changed. It goes out on ChannelWatch, never to
-// a reporter, and has no template: its channel shows the incident as it is.
-const NoticeChange NoticeKind = "change"
-
-// ChannelWatch is the outbox route of change notices.
-const ChannelWatch intake.Channel = "watch"
-
-// Notices lists every notice kind; each has a template in every language.
-func Notices() []NoticeKind {
-	return []NoticeKind{NoticeAck, NoticeValidation, NoticeSatisfaction, NoticeReopened, NoticeClosed,
-		NoticeRemindValidation, NoticeRemindSatisfaction}
+	Notify intake.NoticeKind
 }
 
 // Table is the whole service model as data. Every rule the API, Slack and
 // email paths obey is here or in Decide, and nowhere else.
 func Table() []Rule {
 	t := []Rule{
-		{From: Analysis, Event: EventMove, To: Solution, Who: AnyAgent},
-		{From: Solution, Event: EventMove, To: Validation, Who: AnyAgent, Notify: NoticeValidation},
-		{From: Validation, Event: EventAnswerYes, To: Satisfaction, Who: Answerer, Notify: NoticeSatisfaction},
-		{From: Validation, Event: EventAnswerNo, To: NoSolution, Who: Answerer},
-		{From: NoSolution, Event: EventReopen, To: Analysis, Who: System, Notify: NoticeReopened},
-		{From: Satisfaction, Event: EventRating, To: Review, Who: Answerer},
-		{From: Review, Event: EventMove, To: Closed, Who: OwnerOrAdmin, Notify: NoticeClosed},
+		{From: intake.Analysis, Event: intake.EventMove, To: intake.Solution, Who: AnyAgent},
+		{From: intake.Solution, Event: intake.EventMove, To: intake.Validation, Who: AnyAgent, Notify: intake.NoticeValidation},
+		{From: intake.Validation, Event: intake.EventAnswerYes, To: intake.Satisfaction, Who: Answerer, Notify: intake.NoticeSatisfaction},
+		{From: intake.Validation, Event: intake.EventAnswerNo, To: intake.NoSolution, Who: Answerer},
+		{From: intake.NoSolution, Event: intake.EventReopen, To: intake.Analysis, Who: System, Notify: intake.NoticeReopened},
+		{From: intake.Satisfaction, Event: intake.EventRating, To: intake.Review, Who: Answerer},
+		{From: intake.Review, Event: intake.EventMove, To: intake.Closed, Who: OwnerOrAdmin, Notify: intake.NoticeClosed},
 
-		{From: Analysis, Event: EventAction, Who: AnyAgent},
-		{From: Solution, Event: EventAction, Who: AnyAgent},
-		{From: Analysis, Event: EventEscalate, Who: AnyAgent},
-		{From: Solution, Event: EventEscalate, Who: AnyAgent},
-		{From: Analysis, Event: EventRecategorize, Who: AnyAgent},
-		{From: Solution, Event: EventRecategorize, Who: AnyAgent},
-		{From: Analysis, Event: EventAssign, Who: AnyAgent},
-		{From: Solution, Event: EventAssign, Who: AnyAgent},
-		{From: Satisfaction, Event: EventAssign, Who: AnyAgent},
-		{From: Review, Event: EventAssign, Who: AnyAgent},
+		{From: intake.Analysis, Event: intake.EventAction, Who: AnyAgent},
+		{From: intake.Solution, Event: intake.EventAction, Who: AnyAgent},
+		{From: intake.Analysis, Event: intake.EventEscalate, Who: AnyAgent},
+		{From: intake.Solution, Event: intake.EventEscalate, Who: AnyAgent},
+		{From: intake.Analysis, Event: intake.EventRecategorize, Who: AnyAgent},
+		{From: intake.Solution, Event: intake.EventRecategorize, Who: AnyAgent},
+		{From: intake.Analysis, Event: intake.EventAssign, Who: AnyAgent},
+		{From: intake.Solution, Event: intake.EventAssign, Who: AnyAgent},
+		{From: intake.Satisfaction, Event: intake.EventAssign, Who: AnyAgent},
+		{From: intake.Review, Event: intake.EventAssign, Who: AnyAgent},
 
-		{From: Analysis, Event: EventComment, Who: Participant},
-		{From: Solution, Event: EventComment, Who: Participant},
-		{From: Validation, Event: EventComment, Who: Participant},
-		{From: Satisfaction, Event: EventComment, Who: Participant},
-		{From: Review, Event: EventComment, Who: Participant},
+		{From: intake.Analysis, Event: intake.EventComment, Who: Participant},
+		{From: intake.Solution, Event: intake.EventComment, Who: Participant},
+		{From: intake.Validation, Event: intake.EventComment, Who: Participant},
+		{From: intake.Satisfaction, Event: intake.EventComment, Who: Participant},
+		{From: intake.Review, Event: intake.EventComment, Who: Participant},
 
-		{From: Validation, Event: EventReask, Who: Answerer, Notify: NoticeValidation},
-		{From: Satisfaction, Event: EventReask, Who: Answerer, Notify: NoticeSatisfaction},
+		{From: intake.Validation, Event: intake.EventReask, Who: Answerer, Notify: intake.NoticeValidation},
+		{From: intake.Satisfaction, Event: intake.EventReask, Who: Answerer, Notify: intake.NoticeSatisfaction},
 
-		{From: Validation, Event: EventRemind, Who: Bot, Notify: NoticeRemindValidation},
-		{From: Satisfaction, Event: EventRemind, Who: Bot, Notify: NoticeRemindSatisfaction},
-		{From: Satisfaction, Event: EventSkipSurvey, To: Review, Who: Bot},
+		{From: intake.Validation, Event: intake.EventRemind, Who: Bot, Notify: intake.NoticeRemindValidation},
+		{From: intake.Satisfaction, Event: intake.EventRemind, Who: Bot, Notify: intake.NoticeRemindSatisfaction},
+		{From: intake.Satisfaction, Event: intake.EventSkipSurvey, To: intake.Review, Who: Bot},
 	}
 	// What the bot notes on any open incident: SLA warnings and breaches,
 	// and what an alert's source says again.
-	for _, s := range []intake.State{Analysis, Solution, Validation, Satisfaction, Review} {
-		t = append(t, Rule{From: s, Event: EventSLA, Who: Bot}, Rule{From: s, Event: EventRepeat, Who: Bot})
-		if s != Validation {
-			t = append(t, Rule{From: s, Event: EventRecovered, Who: Bot})
+	for _, s := range []intake.State{intake.Analysis, intake.Solution, intake.Validation, intake.Satisfaction, intake.Review} {
+		t = append(t, Rule{From: s, Event: intake.EventSLA, Who: Bot}, Rule{From: s, Event: intake.EventRepeat, Who: Bot})
+		if s != intake.Validation {
+			t = append(t, Rule{From: s, Event: intake.EventRecovered, Who: Bot})
 		}
 	}
 	return t
@@ -166,7 +98,7 @@ type Facts struct {
 
 // Event is one thing that happens to an incident. To is the target of a move.
 type Event struct {
-	Kind  EventKind
+	Kind  intake.EventKind
 	Actor intake.Actor
 	To    intake.State
 }
@@ -178,13 +110,13 @@ type Decision struct {
 	Path []intake.State
 	// Events names the event of each step of Path: the event itself, then
 	// the automatic ones (reopen).
-	Events []EventKind
+	Events []intake.EventKind
 	// TakeOwnership is set when an agent acts on an incident nobody owns.
 	TakeOwnership bool
 	// Reopen is set when the case goes back to analysis after a "no".
 	Reopen bool
 	// Notify lists the messages the reporter must be sent.
-	Notify []NoticeKind
+	Notify []intake.NoticeKind
 }
 
 // Final is the state the incident rests in after the decision, or "" when
@@ -195,28 +127,6 @@ func (d Decision) Final() intake.State {
 	}
 	return d.Path[len(d.Path)-1]
 }
-
-// RuleError is a refusal by the service model. It wraps intake.ErrConflict
-// (409) or intake.ErrForbidden (403).
-type RuleError struct {
-	Code    string         `json:"code"`
-	Message string         `json:"message"`
-	State   intake.State   `json:"state"`
-	Allowed []intake.State `json:"allowed,omitempty"`
-	kind    error
-}
-
-func (e *RuleError) Error() string { return e.Message }
-func (e *RuleError) Unwrap() error { return e.kind }
-
-// Refusal codes.
-const (
-	CodeInvalidTransition = "invalid_transition"
-	CodeNotAllowedInState = "not_allowed_in_state"
-	CodeLocked            = "locked_in_validation"
-	CodeClosed            = "closed"
-	CodeForbidden         = "forbidden"
-)
 
 // Decide applies the transition table to one event. It is pure: the same
 // facts and event always give the same answer.
@@ -229,7 +139,7 @@ func Decide(f Facts, ev Event) (Decision, error) {
 		return Decision{}, err
 	}
 	var d Decision
-	if ev.Actor.Kind == intake.ActorAgent && f.Owner == "" && ev.Kind != EventAssign {
+	if ev.Actor.Kind == intake.ActorAgent && f.Owner == "" && ev.Kind != intake.EventAssign {
 		d.TakeOwnership = true
 	}
 	if rule.To == "" && rule.Notify != "" {
@@ -246,7 +156,7 @@ func Decide(f Facts, ev Event) (Decision, error) {
 			break
 		}
 		rule = next
-		d.Reopen = d.Reopen || rule.Event == EventReopen
+		d.Reopen = d.Reopen || rule.Event == intake.EventReopen
 	}
 	return d, nil
 }
@@ -263,26 +173,26 @@ func automatic(s intake.State) (Rule, bool) {
 }
 
 func findRule(s intake.State, ev Event) (Rule, error) {
-	if s == Closed {
-		return Rule{}, &RuleError{Code: CodeClosed, State: s, kind: intake.ErrConflict,
+	if s == intake.Closed {
+		return Rule{}, &intake.Refusal{Code: intake.CodeClosed, State: s,
 			Message: "the incident is closed; a new report opens a new incident linked to it"}
 	}
 	for _, r := range Table() {
-		if r.From == s && r.Event == ev.Kind && (ev.Kind != EventMove || r.To == ev.To) && r.Who != System {
+		if r.From == s && r.Event == ev.Kind && (ev.Kind != intake.EventMove || r.To == ev.To) && r.Who != System {
 			return r, nil
 		}
 	}
-	if s == Validation && ev.Actor.Kind == intake.ActorAgent && ev.Actor.Via != "phone" {
-		return Rule{}, &RuleError{Code: CodeLocked, State: s, Allowed: moveTargets(s), kind: intake.ErrConflict,
+	if s == intake.Validation && ev.Actor.Kind == intake.ActorAgent && ev.Actor.Via != "phone" {
+		return Rule{}, &intake.Refusal{Code: intake.CodeLocked, State: s, Allowed: moveTargets(s),
 			Message: "the incident is in validation: only the reporter's answer may change it now"}
 	}
-	if ev.Kind == EventMove {
+	if ev.Kind == intake.EventMove {
 		targets := moveTargets(s)
-		return Rule{}, &RuleError{Code: CodeInvalidTransition, State: s, Allowed: targets, kind: intake.ErrConflict,
+		return Rule{}, &intake.Refusal{Code: intake.CodeInvalidTransition, State: s, Allowed: targets,
 			Message: fmt.Sprintf("cannot move from %s to %q; allowed from %s: %s", s, ev.To, s, list(targets))}
 	}
 	states := statesFor(ev.Kind)
-	return Rule{}, &RuleError{Code: CodeNotAllowedInState, State: s, Allowed: moveTargets(s), kind: intake.ErrConflict,
+	return Rule{}, &intake.Refusal{Code: intake.CodeNotAllowedInState, State: s, Allowed: moveTargets(s),
 		Message: fmt.Sprintf("%s is not allowed in state %s; allowed in: %s", ev.Kind, s, list(states))}
 }
 
@@ -313,20 +223,20 @@ func allowed(who Who, f Facts, a intake.Actor) error {
 	if msg == "" {
 		msg = "not allowed"
 	}
-	return &RuleError{Code: CodeForbidden, State: f.State, Allowed: moveTargets(f.State), Message: msg, kind: intake.ErrForbidden}
+	return &intake.Refusal{Code: intake.CodeForbidden, State: f.State, Allowed: moveTargets(f.State), Message: msg}
 }
 
 func moveTargets(s intake.State) []intake.State {
 	var out []intake.State
 	for _, r := range Table() {
-		if r.From == s && r.Event == EventMove {
+		if r.From == s && r.Event == intake.EventMove {
 			out = append(out, r.To)
 		}
 	}
 	return out
 }
 
-func statesFor(k EventKind) []intake.State {
+func statesFor(k intake.EventKind) []intake.State {
 	var out []intake.State
 	for _, r := range Table() {
 		if r.Event == k && !slices.Contains(out, r.From) {
@@ -346,10 +256,3 @@ func list(states []intake.State) string {
 	}
 	return strings.Join(s, ", ")
 }
-
-// ErrorCode is the stable code of the refusal, for API clients.
-func (e *RuleError) ErrorCode() string { return e.Code }
-
-// Refusal gives the incident's state and the moves allowed from it, so that
-// an API answer can carry them without knowing this type.
-func (e *RuleError) Refusal() (intake.State, []intake.State) { return e.State, e.Allowed }

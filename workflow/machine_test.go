@@ -21,10 +21,10 @@ var (
 // allEvents is every event an actor can send, with every move target.
 func allEvents() []Event {
 	var evs []Event
-	for _, to := range States() {
-		evs = append(evs, Event{Kind: EventMove, To: to})
+	for _, to := range intake.States() {
+		evs = append(evs, Event{Kind: intake.EventMove, To: to})
 	}
-	for _, k := range []EventKind{EventAction, EventAssign, EventEscalate, EventRecategorize, EventAnswerYes, EventAnswerNo, EventRating, EventComment, EventReopen, EventReask} {
+	for _, k := range []intake.EventKind{intake.EventAction, intake.EventAssign, intake.EventEscalate, intake.EventRecategorize, intake.EventAnswerYes, intake.EventAnswerNo, intake.EventRating, intake.EventComment, intake.EventReopen, intake.EventReask} {
 		evs = append(evs, Event{Kind: k})
 	}
 	return evs
@@ -34,26 +34,26 @@ func allEvents() []Event {
 // for each state, the events an agent (owner alice) may send and where each
 // leads. Anything not listed must be refused.
 var expected = map[intake.State]map[string][]intake.State{
-	Analysis: {"move:solution": {Solution}, "action": nil, "assign": nil, "escalate": nil, "recategorize": nil, "comment": nil},
-	Solution: {"move:validation": {Validation}, "action": nil, "assign": nil, "escalate": nil, "recategorize": nil, "comment": nil},
+	intake.Analysis: {"move:solution": {intake.Solution}, "action": nil, "assign": nil, "escalate": nil, "recategorize": nil, "comment": nil},
+	intake.Solution: {"move:validation": {intake.Validation}, "action": nil, "assign": nil, "escalate": nil, "recategorize": nil, "comment": nil},
 	// In validation an agent can do nothing but record a phone answer.
-	Validation:   {"comment": nil},
-	NoSolution:   {},
-	Satisfaction: {"assign": nil, "comment": nil},
-	Review:       {"move:closed": {Closed}, "assign": nil, "comment": nil},
-	Closed:       {},
+	intake.Validation:   {"comment": nil},
+	intake.NoSolution:   {},
+	intake.Satisfaction: {"assign": nil, "comment": nil},
+	intake.Review:       {"move:closed": {intake.Closed}, "assign": nil, "comment": nil},
+	intake.Closed:       {},
 }
 
 var expectedAnswers = map[intake.State]map[string][]intake.State{
-	Validation:   {"answer_yes": {Satisfaction}, "answer_no": {NoSolution, Analysis}, "comment": nil, "reask": nil},
-	Satisfaction: {"rating": {Review}, "comment": nil, "reask": nil},
-	Analysis:     {"comment": nil},
-	Solution:     {"comment": nil},
-	Review:       {"comment": nil},
+	intake.Validation:   {"answer_yes": {intake.Satisfaction}, "answer_no": {intake.NoSolution, intake.Analysis}, "comment": nil, "reask": nil},
+	intake.Satisfaction: {"rating": {intake.Review}, "comment": nil, "reask": nil},
+	intake.Analysis:     {"comment": nil},
+	intake.Solution:     {"comment": nil},
+	intake.Review:       {"comment": nil},
 }
 
 func key(ev Event) string {
-	if ev.Kind == EventMove {
+	if ev.Kind == intake.EventMove {
 		return "move:" + string(ev.To)
 	}
 	return string(ev.Kind)
@@ -62,7 +62,7 @@ func key(ev Event) string {
 // TestEveryStateAndEvent covers every (state, event) pair for an owning
 // agent and for the reporter.
 func TestEveryStateAndEvent(t *testing.T) {
-	for _, s := range States() {
+	for _, s := range intake.States() {
 		for _, base := range allEvents() {
 			for _, who := range []struct {
 				name  string
@@ -75,7 +75,7 @@ func TestEveryStateAndEvent(t *testing.T) {
 					d, err := Decide(Facts{State: s, Owner: "alice"}, ev)
 					path, ok := who.want[s][key(ev)]
 					if !ok {
-						var re *RuleError
+						var re *intake.Refusal
 						if !errors.As(err, &re) {
 							t.Fatalf("allowed (%v), want a refusal", d.Path)
 						}
@@ -103,26 +103,26 @@ func TestEveryStateAndEvent(t *testing.T) {
 }
 
 func TestValidationLocksAgents(t *testing.T) {
-	for _, ev := range []Event{{Kind: EventAction}, {Kind: EventMove, To: Solution}, {Kind: EventMove, To: Analysis},
-		{Kind: EventAssign}, {Kind: EventEscalate}, {Kind: EventRecategorize}, {Kind: EventMove, To: Closed}} {
+	for _, ev := range []Event{{Kind: intake.EventAction}, {Kind: intake.EventMove, To: intake.Solution}, {Kind: intake.EventMove, To: intake.Analysis},
+		{Kind: intake.EventAssign}, {Kind: intake.EventEscalate}, {Kind: intake.EventRecategorize}, {Kind: intake.EventMove, To: intake.Closed}} {
 		ev.Actor = admin
-		_, err := Decide(Facts{State: Validation, Owner: "alice"}, ev)
-		var re *RuleError
-		if !errors.As(err, &re) || re.Code != CodeLocked || !errors.Is(err, intake.ErrConflict) {
+		_, err := Decide(Facts{State: intake.Validation, Owner: "alice"}, ev)
+		var re *intake.Refusal
+		if !errors.As(err, &re) || re.Code != intake.CodeLocked || !errors.Is(err, intake.ErrConflict) {
 			t.Errorf("%s in validation: %v, want locked conflict", key(ev), err)
 		}
 	}
 }
 
 func TestAnswerNoReturnsToAnalysisAtOnce(t *testing.T) {
-	d, err := Decide(Facts{State: Validation, Owner: "alice"}, Event{Kind: EventAnswerNo, Actor: reporter})
+	d, err := Decide(Facts{State: intake.Validation, Owner: "alice"}, Event{Kind: intake.EventAnswerNo, Actor: reporter})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(d.Path, []intake.State{NoSolution, Analysis}) || !d.Reopen || d.Final() != Analysis {
+	if !slices.Equal(d.Path, []intake.State{intake.NoSolution, intake.Analysis}) || !d.Reopen || d.Final() != intake.Analysis {
 		t.Fatalf("decision %+v", d)
 	}
-	if !slices.Equal(d.Events, []EventKind{EventAnswerNo, EventReopen}) || !slices.Equal(d.Notify, []NoticeKind{NoticeReopened}) {
+	if !slices.Equal(d.Events, []intake.EventKind{intake.EventAnswerNo, intake.EventReopen}) || !slices.Equal(d.Notify, []intake.NoticeKind{intake.NoticeReopened}) {
 		t.Fatalf("events %v notify %v", d.Events, d.Notify)
 	}
 }
@@ -132,16 +132,16 @@ func TestWhoMayAnswer(t *testing.T) {
 		actor intake.Actor
 		ok    bool
 	}{{reporter, true}, {phone, true}, {system, true}, {alice, false}, {admin, false}} {
-		_, err := Decide(Facts{State: Validation, Owner: "alice"}, Event{Kind: EventAnswerYes, Actor: c.actor})
+		_, err := Decide(Facts{State: intake.Validation, Owner: "alice"}, Event{Kind: intake.EventAnswerYes, Actor: c.actor})
 		if (err == nil) != c.ok {
 			t.Errorf("%+v answering: err=%v, want ok=%v", c.actor, err, c.ok)
 		}
-		_, err = Decide(Facts{State: Satisfaction, Owner: "alice"}, Event{Kind: EventRating, Actor: c.actor})
+		_, err = Decide(Facts{State: intake.Satisfaction, Owner: "alice"}, Event{Kind: intake.EventRating, Actor: c.actor})
 		if (err == nil) != c.ok {
 			t.Errorf("%+v rating: err=%v, want ok=%v", c.actor, err, c.ok)
 		}
 	}
-	_, err := Decide(Facts{State: Satisfaction}, Event{Kind: EventRating, Actor: alice})
+	_, err := Decide(Facts{State: intake.Satisfaction}, Event{Kind: intake.EventRating, Actor: alice})
 	if !errors.Is(err, intake.ErrForbidden) {
 		t.Fatalf("agent rating not via phone: %v, want forbidden", err)
 	}
@@ -149,7 +149,7 @@ func TestWhoMayAnswer(t *testing.T) {
 
 func TestOnlyOwnerOrAdminCloses(t *testing.T) {
 	close := func(a intake.Actor, owner string) error {
-		_, err := Decide(Facts{State: Review, Owner: owner}, Event{Kind: EventMove, To: Closed, Actor: a})
+		_, err := Decide(Facts{State: intake.Review, Owner: owner}, Event{Kind: intake.EventMove, To: intake.Closed, Actor: a})
 		return err
 	}
 	if err := close(alice, "alice"); err != nil {
@@ -167,28 +167,28 @@ func TestOnlyOwnerOrAdminCloses(t *testing.T) {
 }
 
 func TestFirstAgentToActBecomesOwner(t *testing.T) {
-	d, _ := Decide(Facts{State: Analysis}, Event{Kind: EventAction, Actor: bob})
+	d, _ := Decide(Facts{State: intake.Analysis}, Event{Kind: intake.EventAction, Actor: bob})
 	if !d.TakeOwnership {
 		t.Fatal("first acting agent did not take ownership")
 	}
-	d, _ = Decide(Facts{State: Analysis, Owner: "alice"}, Event{Kind: EventAction, Actor: bob})
+	d, _ = Decide(Facts{State: intake.Analysis, Owner: "alice"}, Event{Kind: intake.EventAction, Actor: bob})
 	if d.TakeOwnership {
 		t.Fatal("an owned incident changed hands on an action")
 	}
-	d, _ = Decide(Facts{State: Analysis}, Event{Kind: EventAssign, Actor: bob})
+	d, _ = Decide(Facts{State: intake.Analysis}, Event{Kind: intake.EventAssign, Actor: bob})
 	if d.TakeOwnership {
 		t.Fatal("assign must set the named owner, not the actor")
 	}
-	d, _ = Decide(Facts{State: Analysis}, Event{Kind: EventComment, Actor: reporter})
+	d, _ = Decide(Facts{State: intake.Analysis}, Event{Kind: intake.EventComment, Actor: reporter})
 	if d.TakeOwnership {
 		t.Fatal("a reporter took ownership")
 	}
 }
 
 func TestRefusalNamesStateAndTargets(t *testing.T) {
-	_, err := Decide(Facts{State: Analysis}, Event{Kind: EventMove, To: Closed, Actor: alice})
-	var re *RuleError
-	if !errors.As(err, &re) || re.Code != CodeInvalidTransition || !slices.Equal(re.Allowed, []intake.State{Solution}) {
+	_, err := Decide(Facts{State: intake.Analysis}, Event{Kind: intake.EventMove, To: intake.Closed, Actor: alice})
+	var re *intake.Refusal
+	if !errors.As(err, &re) || re.Code != intake.CodeInvalidTransition || !slices.Equal(re.Allowed, []intake.State{intake.Solution}) {
 		t.Fatalf("err = %#v", err)
 	}
 	if want := `cannot move from analysis to "closed"; allowed from analysis: solution`; re.Message != want {
@@ -202,7 +202,7 @@ func TestPlanAgreesWithDecide(t *testing.T) {
 			ev := base
 			ev.Actor = actor
 			p := PlanFor(ev)
-			for _, s := range States() {
+			for _, s := range intake.States() {
 				for _, owner := range []string{"", "alice", "bob", "root", "zed"} {
 					f := Facts{State: s, Owner: owner}
 					d, err := Decide(f, ev)
@@ -219,34 +219,34 @@ func TestPlanAgreesWithDecide(t *testing.T) {
 }
 
 func TestReaskSendsTheOpenQuestionAgain(t *testing.T) {
-	for s, want := range map[intake.State]NoticeKind{Validation: NoticeValidation, Satisfaction: NoticeSatisfaction} {
-		d, err := Decide(Facts{State: s}, Event{Kind: EventReask, Actor: reporter})
-		if err != nil || len(d.Path) != 0 || !slices.Equal(d.Notify, []NoticeKind{want}) {
+	for s, want := range map[intake.State]intake.NoticeKind{intake.Validation: intake.NoticeValidation, intake.Satisfaction: intake.NoticeSatisfaction} {
+		d, err := Decide(Facts{State: s}, Event{Kind: intake.EventReask, Actor: reporter})
+		if err != nil || len(d.Path) != 0 || !slices.Equal(d.Notify, []intake.NoticeKind{want}) {
 			t.Errorf("%s: %+v %v", s, d, err)
 		}
 	}
-	if _, err := Decide(Facts{State: Analysis}, Event{Kind: EventReask, Actor: reporter}); err == nil {
+	if _, err := Decide(Facts{State: intake.Analysis}, Event{Kind: intake.EventReask, Actor: reporter}); err == nil {
 		t.Error("reask outside a survey step accepted")
 	}
 }
 
 // wantCode is the refusal an event must get where the tables above do not
 // allow it, derived independently of Table.
-func wantCode(s intake.State, ev Event, allowedFor map[intake.State]map[string][]intake.State) string {
+func wantCode(s intake.State, ev Event, allowedFor map[intake.State]map[string][]intake.State) intake.RefusalCode {
 	other := expected
 	if ev.Actor.Kind == intake.ActorAgent {
 		other = expectedAnswers
 	}
 	_, allowedForOther := other[s][key(ev)]
 	switch {
-	case s == Closed:
-		return CodeClosed
-	case allowedForOther && ev.Kind != EventComment:
-		return CodeForbidden // the event exists here, for someone else
-	case s == Validation && ev.Actor.Kind == intake.ActorAgent:
-		return CodeLocked
-	case ev.Kind == EventMove:
-		return CodeInvalidTransition
+	case s == intake.Closed:
+		return intake.CodeClosed
+	case allowedForOther && ev.Kind != intake.EventComment:
+		return intake.CodeForbidden // the event exists here, for someone else
+	case s == intake.Validation && ev.Actor.Kind == intake.ActorAgent:
+		return intake.CodeLocked
+	case ev.Kind == intake.EventMove:
+		return intake.CodeInvalidTransition
 	}
-	return CodeNotAllowedInState
+	return intake.CodeNotAllowedInState
 }

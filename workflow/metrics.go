@@ -54,14 +54,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 func (m *Metrics) registered(c intake.Channel) { m.registeredTotal.WithLabelValues(string(c)).Inc() }
-func (m *Metrics) applied(k EventKind)         { m.transitionsTotal.WithLabelValues(string(k)).Inc() }
-func (m *Metrics) refused(k EventKind, code string) {
-	m.refusedTotal.WithLabelValues(string(k), code).Inc()
+func (m *Metrics) applied(k intake.EventKind)  { m.transitionsTotal.WithLabelValues(string(k)).Inc() }
+func (m *Metrics) refused(k intake.EventKind, code intake.RefusalCode) {
+	m.refusedTotal.WithLabelValues(string(k), string(code)).Inc()
 }
-func (m *Metrics) delivered(c intake.Channel, kind string) {
-	m.deliveredTotal.WithLabelValues(string(c), kind).Inc()
+func (m *Metrics) delivered(r intake.Route, kind intake.NoticeKind) {
+	m.deliveredTotal.WithLabelValues(string(r), string(kind)).Inc()
 }
-func (m *Metrics) failed(c intake.Channel) { m.failedTotal.WithLabelValues(string(c)).Inc() }
+func (m *Metrics) failed(r intake.Route) { m.failedTotal.WithLabelValues(string(r)).Inc() }
 func (m *Metrics) sla(flag string, p intake.Priority) {
 	m.slaTotal.WithLabelValues(flag, string(p)).Inc()
 }

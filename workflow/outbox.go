@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
-	"github.com/intakebot/intakebot/templates"
 )
 
 // Queue is the outbox as the dispatcher needs it.
@@ -16,7 +15,7 @@ type Queue interface {
 	// Claim leases up to max messages of the channel that are due at now; a
 	// claimed message is not handed out again until the lease ends. Each
 	// claim counts as an attempt.
-	Claim(ctx context.Context, channel intake.Channel, now time.Time, lease time.Duration, max int) ([]intake.Notice, error)
+	Claim(ctx context.Context, route intake.Route, now time.Time, lease time.Duration, max int) ([]intake.Notice, error)
 	// Delivered removes the message and records the delivery in the
 	// incident's history.
 	Delivered(ctx context.Context, q intake.Notice, at time.Time) error
@@ -28,31 +27,12 @@ type Queue interface {
 	Postpone(ctx context.Context, q intake.Notice, reason string, retryAt time.Time) error
 }
 
-// Notifier delivers rendered messages through one channel. Deliver must
-// use msg.ID as the idempotency key (for example in the Message-ID), so that
-// a message delivered just before a crash is recognised when retried.
+// Notifier delivers notices through one channel, which renders each in its
+// own form from msg and the incident as it is now. Deliver must use msg.ID
+// as the idempotency key (for example in the Message-ID), so that a message
+// delivered just before a crash is recognised when retried.
 type Notifier interface {
 	Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.Incident) error
-}
-
-// SurveyLinks signs the web link of a survey question.
-type SurveyLinks interface {
-	Link(incidentID, step string) (string, error)
-}
-
-// Labeler names categories and configuration items in the reporter's
-// language (intake.Rules does).
-type Labeler interface {
-	Label(name string, lang intake.Lang) string
-}
-
-// Renderer turns queued notices into the messages reporters read.
-type Renderer struct {
-	Texts *templates.Set
-	// Links signs survey links; nil leaves them out.
-	Links SurveyLinks
-	// Labels names categories and items; nil shows their ids.
-	Labels Labeler
 }
 
 // Limiter caps how many messages go to one recipient and about one
@@ -64,8 +44,8 @@ type Limiter interface {
 // Pauser holds a whole route, for every bot, when its channel asks us to
 // wait: the next tick must not call it again within the wait either.
 type Pauser interface {
-	Pause(ctx context.Context, ch intake.Channel, until, now time.Time) error
-	PausedUntil(ctx context.Context, ch intake.Channel) (time.Time, error)
+	Pause(ctx context.Context, route intake.Route, until, now time.Time) error
+	PausedUntil(ctx context.Context, route intake.Route) (time.Time, error)
 }
 
 // Caps are the outgoing limits; a zero limit disables that cap, a window
@@ -83,11 +63,10 @@ var errCapped = errors.New("outgoing cap reached")
 type Dispatcher struct {
 	limiter   Limiter
 	caps      Caps
-	render    Renderer
 	queue     Queue
 	incidents Store
 	notifier  Notifier
-	channel   intake.Channel
+	route     intake.Route
 	log       *slog.Logger
 	metrics   *Metrics
 	now       func() time.Time
@@ -118,8 +97,8 @@ func (d *Dispatcher) WithCaps(l Limiter, c Caps) *Dispatcher {
 }
 
 // NewDispatcher returns a dispatcher for one channel.
-func NewDispatcher(q Queue, s Store, r Renderer, channel intake.Channel, n Notifier, log *slog.Logger, m *Metrics, now func() time.Time) *Dispatcher {
-	return &Dispatcher{queue: q, incidents: s, render: r, notifier: n, channel: channel, log: log, metrics: m, now: now,
+func NewDispatcher(q Queue, s Store, route intake.Route, n Notifier, log *slog.Logger, m *Metrics, now func() time.Time) *Dispatcher {
+	return &Dispatcher{queue: q, incidents: s, notifier: n, route: route, log: log, metrics: m, now: now,
 		Lease: 5 * time.Minute, Batch: 10, MaxAttempts: 10, Timeout: 25 * time.Second}
 }
 
@@ -129,14 +108,14 @@ func NewDispatcher(q Queue, s Store, r Renderer, channel intake.Channel, n Notif
 func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 	sent := 0
 	if d.pauser != nil {
-		until, err := d.pauser.PausedUntil(ctx, d.channel)
+		until, err := d.pauser.PausedUntil(ctx, d.route)
 		if err != nil || until.After(d.now()) {
 			return 0, err
 		}
 	}
 	for {
 		claimedAt := d.now()
-		batch, err := d.queue.Claim(ctx, d.channel, claimedAt, d.Lease, d.Batch)
+		batch, err := d.queue.Claim(ctx, d.route, claimedAt, d.Lease, d.Batch)
 		if err != nil || len(batch) == 0 {
 			return sent, err
 		}
@@ -166,10 +145,10 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 			if errors.As(err, &later) {
 				// The channel asked us to slow down: nothing more goes
 				// out on it until then, and waiting is not a failure.
-				d.log.Info("channel asked to wait", "channel", d.channel, "wait", later.After, "err", later.Err)
+				d.log.Info("channel asked to wait", "channel", d.route, "wait", later.After, "err", later.Err)
 				until := d.now().Add(later.After)
 				if d.pauser != nil {
-					if err := d.pauser.Pause(ctx, d.channel, until, d.now()); err != nil {
+					if err := d.pauser.Pause(ctx, d.route, until, d.now()); err != nil {
 						return sent, err
 					}
 				}
@@ -181,7 +160,7 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 				if errors.Is(err, errCapped) {
 					retry = d.now().Add(d.caps.Window)
 				}
-				d.metrics.failed(d.channel)
+				d.metrics.failed(d.route)
 				d.log.Warn("delivery failed", "id", q.ID, "incident", q.Incident, "attempt", q.Attempts, "dead", dead, "err", err)
 				if ferr := d.record(ctx, func(ctx context.Context) error { return d.queue.Failed(ctx, q, err.Error(), retry, dead) }); ferr != nil {
 					return sent, ferr
@@ -193,7 +172,7 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 			if err := d.record(ctx, func(ctx context.Context) error { return d.queue.Delivered(ctx, q, d.now()) }); err != nil {
 				return sent, err
 			}
-			d.metrics.delivered(d.channel, q.Kind)
+			d.metrics.delivered(d.route, q.Kind)
 			sent++
 		}
 	}
@@ -228,10 +207,7 @@ func (d *Dispatcher) deliver(ctx context.Context, q intake.Notice) error {
 	if err != nil {
 		return err
 	}
-	msg, err := d.render.Render(q, inc)
-	if err != nil {
-		return err
-	}
+	msg := q.Outgoing(inc)
 	if d.limiter != nil && d.caps.Window >= time.Second && (d.caps.PerRecipient > 0 || d.caps.PerIncident > 0) {
 		ok, err := d.limiter.Allow(ctx, msg, d.caps.PerRecipient, d.caps.PerIncident, d.caps.Window, d.now())
 		if err != nil {
@@ -261,66 +237,4 @@ func Backoff(attempt int) time.Duration {
 		d *= 2
 	}
 	return min(d, time.Hour)
-}
-
-// SurveyStep is the survey question a notice asks (validation or
-// satisfaction), reminders included, or "".
-func SurveyStep(k NoticeKind) string {
-	switch k {
-	case NoticeValidation, NoticeRemindValidation:
-		return intake.SurveyValidation
-	case NoticeSatisfaction, NoticeRemindSatisfaction:
-		return intake.SurveySatisfaction
-	}
-	return ""
-}
-
-// noticeData is what templates may use.
-type noticeData struct {
-	ID, Subject, Category, Priority, CI, ReporterName, Owner string
-	// SurveyURL is the signed web link of a survey question, when links
-	// are configured.
-	SurveyURL string
-}
-
-// Render turns a queued notice into the message the reporter reads, in the
-// language recorded when it was queued. Survey links are signed now, at
-// delivery, so a link always belongs to the step's current round.
-func (r Renderer) Render(q intake.Notice, inc *intake.Incident) (intake.Outgoing, error) {
-	label := func(name string) string {
-		if r.Labels == nil || name == "" {
-			return name
-		}
-		return r.Labels.Label(name, q.Lang)
-	}
-	data := noticeData{
-		ID: inc.ID, Subject: inc.Subject, Category: label(inc.Category), Priority: string(inc.Priority),
-		CI: label(inc.CI), ReporterName: inc.Reporter.Name, Owner: inc.Owner,
-	}
-	if step := SurveyStep(NoticeKind(q.Kind)); r.Links != nil && step != "" {
-		url, err := r.Links.Link(inc.ID, step)
-		if err != nil {
-			return intake.Outgoing{}, fmt.Errorf("sign survey link: %w", err)
-		}
-		data.SurveyURL = url
-	}
-	var text templates.Rendered
-	if q.Kind != string(NoticeChange) { // agents' notices have no reporter text
-		var err error
-		if text, err = r.Texts.Render(string(q.Lang), q.Kind, data); err != nil {
-			return intake.Outgoing{}, fmt.Errorf("render %s/%s: %w", q.Lang, q.Kind, err)
-		}
-	}
-	return intake.Outgoing{
-		ID: q.ID, IncidentID: q.Incident, Kind: q.Kind, Channel: q.Channel, Lang: q.Lang,
-		Email: q.Email, SlackID: q.SlackID, Subject: text.Subject, Text: text.Text, Attempt: q.Attempts,
-		InReplyTo: last(inc.MailIDs), References: inc.MailIDs, From: inc.Mailbox, Conversation: inc.Conversation,
-	}, nil
-}
-
-func last(list []string) string {
-	if len(list) == 0 {
-		return ""
-	}
-	return list[len(list)-1]
 }

@@ -25,12 +25,12 @@ type Plan struct {
 
 // Outcome is the decision, or the refusal, for one set of facts.
 type Outcome struct {
-	Path          []intake.State `json:"path,omitempty"`
-	Events        []EventKind    `json:"events,omitempty"`
-	TakeOwnership bool           `json:"own,omitempty"`
-	Reopen        bool           `json:"reopen,omitempty"`
-	Notify        []NoticeKind   `json:"notify,omitempty"`
-	Err           *RuleError     `json:"err,omitempty"`
+	Path          []intake.State      `json:"path,omitempty"`
+	Events        []intake.EventKind  `json:"events,omitempty"`
+	TakeOwnership bool                `json:"own,omitempty"`
+	Reopen        bool                `json:"reopen,omitempty"`
+	Notify        []intake.NoticeKind `json:"notify,omitempty"`
+	Err           *intake.Refusal     `json:"err,omitempty"`
 }
 
 // PlanFor evaluates Decide for ev in every state and owner relation.
@@ -41,7 +41,7 @@ func PlanFor(ev Event) Plan {
 	if ev.Actor.Name == other {
 		other += "'"
 	}
-	for _, s := range States() {
+	for _, s := range intake.States() {
 		var pick [3]int
 		for rel, owner := range []string{"", ev.Actor.Name, other} {
 			if rel == OwnerSelf && owner == "" {
@@ -51,7 +51,7 @@ func PlanFor(ev Event) Plan {
 			d, err := Decide(Facts{State: s, Owner: owner}, ev)
 			o := Outcome{Path: d.Path, Events: d.Events, TakeOwnership: d.TakeOwnership, Reopen: d.Reopen, Notify: d.Notify}
 			if err != nil {
-				o = Outcome{Err: err.(*RuleError)}
+				o = Outcome{Err: err.(*intake.Refusal)}
 			}
 			key, _ := json.Marshal(o)
 			i, ok := seen[string(key)]
@@ -79,7 +79,7 @@ func (p Plan) For(f Facts) Outcome {
 	}
 	pick, ok := p.Pick[f.State]
 	if !ok {
-		return Outcome{Err: &RuleError{Code: CodeInvalidTransition, State: f.State, Message: "unknown state " + string(f.State), kind: intake.ErrConflict}}
+		return Outcome{Err: &intake.Refusal{Code: intake.CodeInvalidTransition, State: f.State, Message: "unknown state " + string(f.State)}}
 	}
 	return p.Outcomes[pick[rel]]
 }

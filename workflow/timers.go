@@ -44,7 +44,7 @@ const (
 
 // timedStep is one thing the timers must do to an incident.
 type timedStep struct {
-	kind EventKind // EventRemind, EventAnswerYes (silence), EventSkipSurvey, EventSLA
+	kind intake.EventKind // EventRemind, EventAnswerYes (silence), EventSkipSurvey, EventSLA
 	flag string
 	at   time.Time
 	ref  string
@@ -63,14 +63,14 @@ func (t Timers) Due(inc *intake.Incident, now time.Time) (steps []timedStep, nex
 			next = s.at
 		}
 	}
-	if inc.State == Closed {
+	if inc.State == intake.Closed {
 		return nil, time.Time{}
 	}
 	switch inc.State {
-	case Validation:
-		t.survey(inc, Validation, t.ValidationReminders, t.ValidationAcceptAfter, now, consider)
-	case Satisfaction:
-		t.survey(inc, Satisfaction, t.SatisfactionReminders, t.SatisfactionCloseAfter, now, consider)
+	case intake.Validation:
+		t.survey(inc, intake.Validation, t.ValidationReminders, t.ValidationAcceptAfter, now, consider)
+	case intake.Satisfaction:
+		t.survey(inc, intake.Satisfaction, t.SatisfactionReminders, t.SatisfactionCloseAfter, now, consider)
 	}
 	t.sla(inc, consider)
 	return steps, next
@@ -83,17 +83,17 @@ func (t Timers) survey(inc *intake.Incident, step intake.State, reminders []time
 	consider func(timedStep, bool)) {
 	entered := inc.EnteredAt[step]
 	round := fmt.Sprintf("%d", entered.UnixNano())
-	if step == Satisfaction && inc.Channel == intake.ChannelEvent {
+	if step == intake.Satisfaction && inc.Channel == intake.ChannelEvent {
 		// Nobody to survey: a system reported it.
-		consider(timedStep{kind: EventSkipSurvey, at: entered, ref: "timer:skip:" + round,
+		consider(timedStep{kind: intake.EventSkipSurvey, at: entered, ref: "timer:skip:" + round,
 			note: "satisfaction survey skipped: the incident came from a system event"}, false)
 		return
 	}
 	if timeout > 0 {
-		s := timedStep{kind: EventSkipSurvey, at: entered.Add(timeout), ref: "timer:timeout:" + round,
+		s := timedStep{kind: intake.EventSkipSurvey, at: entered.Add(timeout), ref: "timer:timeout:" + round,
 			note: fmt.Sprintf("no rating: no answer within %s", timeout)}
-		if step == Validation {
-			s.kind, s.note = EventAnswerYes, fmt.Sprintf("validated by silence: no answer within %s", timeout)
+		if step == intake.Validation {
+			s.kind, s.note = intake.EventAnswerYes, fmt.Sprintf("validated by silence: no answer within %s", timeout)
 		}
 		if !s.at.After(now) {
 			consider(s, false)
@@ -103,7 +103,7 @@ func (t Timers) survey(inc *intake.Incident, step intake.State, reminders []time
 	}
 	lastRemind := time.Time{}
 	for _, h := range inc.History {
-		if h.Event == string(EventRemind) && !h.At.Before(entered) && h.At.After(lastRemind) {
+		if h.Event == string(intake.EventRemind) && !h.At.Before(entered) && h.At.After(lastRemind) {
 			lastRemind = h.At
 		}
 	}
@@ -113,7 +113,7 @@ func (t Timers) survey(inc *intake.Incident, step intake.State, reminders []time
 		}
 		at := entered.Add(d)
 		later := i+1 < len(reminders) && !entered.Add(reminders[i+1]).After(now)
-		consider(timedStep{kind: EventRemind, at: at, ref: fmt.Sprintf("timer:remind:%d:%s", i+1, round),
+		consider(timedStep{kind: intake.EventRemind, at: at, ref: fmt.Sprintf("timer:remind:%d:%s", i+1, round),
 			note: fmt.Sprintf("reminder %d: no answer after %s", i+1, d)}, later || !lastRemind.Before(at))
 	}
 }
@@ -132,11 +132,11 @@ func (t Timers) sla(inc *intake.Incident, consider func(timedStep, bool)) {
 		breached := !inc.Flags[breachFlag].IsZero()
 		if t.WarnAt > 0 && t.WarnAt < 1 {
 			warn := t.Hours.Add(inc.RegisteredAt, time.Duration(float64(d)*t.WarnAt))
-			consider(timedStep{kind: EventSLA, flag: warnFlag, at: warn, ref: "timer:" + warnFlag,
+			consider(timedStep{kind: intake.EventSLA, flag: warnFlag, at: warn, ref: "timer:" + warnFlag,
 				note: fmt.Sprintf("%s target of %s for %s is near (due %s)", what, d, inc.Priority, breach.UTC().Format(time.RFC3339))},
 				breached || !inc.Flags[warnFlag].IsZero() || !breach.After(warn))
 		}
-		consider(timedStep{kind: EventSLA, flag: breachFlag, at: breach, ref: "timer:" + breachFlag,
+		consider(timedStep{kind: intake.EventSLA, flag: breachFlag, at: breach, ref: "timer:" + breachFlag,
 			note: fmt.Sprintf("%s target of %s for %s missed", what, d, inc.Priority)}, breached)
 	}
 	check("first response", target.Response, responded(inc), FlagResponseWarning, FlagResponseBreach)
@@ -145,12 +145,12 @@ func (t Timers) sla(inc *intake.Incident, consider func(timedStep, bool)) {
 
 // responded tells whether an agent has acted on the incident.
 func responded(inc *intake.Incident) bool {
-	if inc.Owner != "" || len(inc.Actions) > 0 || inc.State != Analysis {
+	if inc.Owner != "" || len(inc.Actions) > 0 || inc.State != intake.Analysis {
 		return true
 	}
 	for _, h := range inc.History {
-		switch EventKind(h.Event) {
-		case EventAssign, EventAction, EventMove, EventEscalate, EventRecategorize:
+		switch intake.EventKind(h.Event) {
+		case intake.EventAssign, intake.EventAction, intake.EventMove, intake.EventEscalate, intake.EventRecategorize:
 			return true
 		}
 	}
@@ -162,7 +162,7 @@ func responded(inc *intake.Incident) bool {
 // resolution clock (from registration) counts again.
 func resolved(inc *intake.Incident) bool {
 	switch inc.State {
-	case Validation, Satisfaction, Review, Closed:
+	case intake.Validation, intake.Satisfaction, intake.Review, intake.Closed:
 		return true
 	}
 	return false
@@ -235,19 +235,19 @@ func (s *Scheduler) work(ctx context.Context, c DueClaim) error {
 		by := timerActor
 		by.Ref = st.ref
 		switch st.kind {
-		case EventRemind:
+		case intake.EventRemind:
 			_, err = s.engine.Remind(ctx, c.ID, by, st.note)
-		case EventAnswerYes:
+		case intake.EventAnswerYes:
 			_, err = s.engine.AnswerValidation(ctx, c.ID, by, true, st.note)
-		case EventSkipSurvey:
+		case intake.EventSkipSurvey:
 			_, err = s.engine.SkipSurvey(ctx, c.ID, by, st.note)
-		case EventSLA:
+		case intake.EventSLA:
 			_, err = s.engine.Flag(ctx, c.ID, by, st.flag, st.note)
 			if err == nil {
 				s.metrics.sla(st.flag, inc.Priority)
 			}
 		}
-		var refused *RuleError
+		var refused *intake.Refusal
 		if errors.As(err, &refused) {
 			// The incident moved on meanwhile; the change re-queued it.
 			s.log.Info("timed step no longer applies", "incident", c.ID, "step", st.ref, "reason", refused.Code)

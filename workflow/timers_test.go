@@ -29,10 +29,10 @@ func kinds(steps []timedStep) string {
 }
 
 func inValidation(entered time.Time, reminded ...time.Time) *intake.Incident {
-	inc := &intake.Incident{ID: "INC-000001", State: Validation, Priority: "P4", Channel: intake.ChannelEmail,
-		RegisteredAt: entered.Add(-time.Hour), EnteredAt: map[intake.State]time.Time{Validation: entered}}
+	inc := &intake.Incident{ID: "INC-000001", State: intake.Validation, Priority: "P4", Channel: intake.ChannelEmail,
+		RegisteredAt: entered.Add(-time.Hour), EnteredAt: map[intake.State]time.Time{intake.Validation: entered}}
 	for _, at := range reminded {
-		inc.History = append(inc.History, intake.HistoryEntry{At: at, Event: string(EventRemind)})
+		inc.History = append(inc.History, intake.HistoryEntry{At: at, Event: string(intake.EventRemind)})
 	}
 	return inc
 }
@@ -69,18 +69,18 @@ func TestValidationRemindersAndSilence(t *testing.T) {
 
 func TestSatisfactionTimeoutAndEventIncidents(t *testing.T) {
 	p := policy()
-	inc := &intake.Incident{State: Satisfaction, Channel: intake.ChannelEmail, EnteredAt: map[intake.State]time.Time{Satisfaction: t0, Validation: t0}}
-	if steps, next := p.Due(inc, t0.Add(49*time.Hour)); kinds(steps) == "" || steps[0].kind != EventRemind || !next.Equal(t0.Add(5*24*time.Hour)) {
+	inc := &intake.Incident{State: intake.Satisfaction, Channel: intake.ChannelEmail, EnteredAt: map[intake.State]time.Time{intake.Satisfaction: t0, intake.Validation: t0}}
+	if steps, next := p.Due(inc, t0.Add(49*time.Hour)); kinds(steps) == "" || steps[0].kind != intake.EventRemind || !next.Equal(t0.Add(5*24*time.Hour)) {
 		t.Fatalf("reminder: %q next %v", kinds(steps), next)
 	}
 	steps, _ := p.Due(inc, t0.Add(6*24*time.Hour))
-	if len(steps) != 1 || steps[0].kind != EventSkipSurvey || !strings.Contains(steps[0].note, "no rating") {
+	if len(steps) != 1 || steps[0].kind != intake.EventSkipSurvey || !strings.Contains(steps[0].note, "no rating") {
 		t.Fatalf("timeout: %+v", steps)
 	}
 	// Nobody to survey for a system event: skipped at once, history says why.
 	inc.Channel = intake.ChannelEvent
 	steps, _ = p.Due(inc, t0)
-	if len(steps) != 1 || steps[0].kind != EventSkipSurvey || !strings.Contains(steps[0].note, "system event") {
+	if len(steps) != 1 || steps[0].kind != intake.EventSkipSurvey || !strings.Contains(steps[0].note, "system event") {
 		t.Fatalf("event incident: %+v", steps)
 	}
 	// Turned off: nothing happens, nothing is due.
@@ -95,7 +95,7 @@ func TestSatisfactionTimeoutAndEventIncidents(t *testing.T) {
 
 func TestSLAWarningsAndBreaches(t *testing.T) {
 	p := policy()
-	inc := &intake.Incident{State: Analysis, Priority: "P2", RegisteredAt: t0, EnteredAt: map[intake.State]time.Time{Analysis: t0}}
+	inc := &intake.Incident{State: intake.Analysis, Priority: "P2", RegisteredAt: t0, EnteredAt: map[intake.State]time.Time{intake.Analysis: t0}}
 	steps, next := p.Due(inc, t0.Add(10*time.Minute))
 	if len(steps) != 0 || !next.Equal(t0.Add(48*time.Minute)) {
 		t.Fatalf("early: %q next %v", kinds(steps), next)
@@ -110,14 +110,14 @@ func TestSLAWarningsAndBreaches(t *testing.T) {
 		t.Fatalf("breach: %q next %v", kinds(steps), next)
 	}
 	// Responded and resolved: nothing more.
-	inc.Owner, inc.State = "alice", Validation
-	inc.EnteredAt[Validation] = t0.Add(2 * time.Hour)
+	inc.Owner, inc.State = "alice", intake.Validation
+	inc.EnteredAt[intake.Validation] = t0.Add(2 * time.Hour)
 	slaOnly := Timers{SLA: p.SLA, WarnAt: p.WarnAt}
 	if steps, next := slaOnly.Due(inc, t0.Add(20*time.Hour)); len(steps) != 0 || !next.IsZero() {
 		t.Fatalf("after resolution: %q %v", kinds(steps), next)
 	}
 	// Closed: nothing, ever.
-	inc = &intake.Incident{State: Closed, Priority: "P2", RegisteredAt: t0}
+	inc = &intake.Incident{State: intake.Closed, Priority: "P2", RegisteredAt: t0}
 	if steps, next := p.Due(inc, t0.Add(20*time.Hour)); len(steps) != 0 || !next.IsZero() {
 		t.Fatalf("closed: %q %v", kinds(steps), next)
 	}

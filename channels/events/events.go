@@ -185,7 +185,7 @@ func (r *Receiver) apply(ctx context.Context, ev Event, fp, key string) (Result,
 	}
 	res.Incident = open.ID
 	switch {
-	case open.State == "validation" && ev.Status == Resolved:
+	case open.State == intake.Validation && ev.Status == Resolved:
 		if _, err := r.incidents.AnswerValidation(ctx, open.ID, by, true, "the alert resolved: "+ev.Summary); err != nil {
 			return res, refusedOr(err)
 		}
@@ -197,7 +197,7 @@ func (r *Receiver) apply(ctx context.Context, ev Event, fp, key string) (Result,
 			return res, err
 		}
 		res.Outcome = intake.OutcomeSurveyAnswer
-	case open.State == "validation":
+	case open.State == intake.Validation:
 		if _, err := r.incidents.AnswerValidation(ctx, open.ID, by, false, "the alert fired again: "+ev.Summary); err != nil {
 			return res, refusedOr(err)
 		}
@@ -211,7 +211,7 @@ func (r *Receiver) apply(ctx context.Context, ev Event, fp, key string) (Result,
 		if _, err := r.incidents.Repeat(ctx, open.ID, by, "the alert fired again: "+ev.Summary); err != nil {
 			return res, refusedOr(err)
 		}
-		res.Outcome, res.Reason = intake.OutcomeAppended, "repeat"
+		res.Outcome, res.Reason = intake.OutcomeAppended, string(intake.EventRepeat)
 	}
 	return res, nil
 }
@@ -262,7 +262,7 @@ func (r *Receiver) openIncident(ctx context.Context, id string) (*intake.Inciden
 	if err != nil {
 		return nil, err
 	}
-	if inc.State == "closed" {
+	if inc.State == intake.Closed {
 		return nil, nil
 	}
 	return inc, nil

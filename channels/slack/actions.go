@@ -295,11 +295,11 @@ func (b *Bot) onAgentButton(ctx context.Context, cb *slackapi.InteractionCallbac
 	case actionTake:
 		_, err = b.d.Work.Assign(ctx, id, by, by.Name, "")
 	case actionSolution:
-		_, err = b.d.Work.Move(ctx, id, by, "solution", "")
+		_, err = b.d.Work.Move(ctx, id, by, intake.Solution, "")
 	case actionValidate:
-		_, err = b.d.Work.Move(ctx, id, by, "validation", "")
+		_, err = b.d.Work.Move(ctx, id, by, intake.Validation, "")
 	case actionClose:
-		_, err = b.d.Work.Move(ctx, id, by, "closed", "")
+		_, err = b.d.Work.Move(ctx, id, by, intake.Closed, "")
 	default:
 		return nil
 	}
@@ -312,21 +312,17 @@ func (b *Bot) onAgentButton(ctx context.Context, cb *slackapi.InteractionCallbac
 
 // refusal explains, in the triage language, why the workflow refused.
 func (b *Bot) refusal(err error, id string) (string, bool) {
-	var coded interface {
-		ErrorCode() string
-		Refusal() (intake.State, []intake.State)
-	}
+	var refused *intake.Refusal
 	lang := b.cfg.TriageLang
 	switch {
-	case errors.As(err, &coded):
-		state, _ := coded.Refusal()
-		v := view{ID: id, State: b.stateName(state, lang)}
-		switch coded.ErrorCode() {
-		case "locked_in_validation":
+	case errors.As(err, &refused):
+		v := view{ID: id, State: b.stateName(refused.State, lang)}
+		switch refused.Code {
+		case intake.CodeLocked:
 			return b.text(lang, "refused_locked", v), true
-		case "closed":
+		case intake.CodeClosed:
 			return b.text(lang, "refused_closed", v), true
-		case "forbidden":
+		case intake.CodeForbidden:
 			return b.text(lang, "refused_forbidden", v), true
 		}
 		return b.text(lang, "refused", v), true

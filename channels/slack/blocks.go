@@ -83,7 +83,7 @@ func (b *Bot) stateName(s intake.State, lang intake.Lang) string {
 
 // ackBlocks acknowledge a report: id, category, priority and next steps.
 func (b *Bot) ackBlocks(inc *intake.Incident, lang intake.Lang) (string, []slackapi.Block) {
-	head := b.text(lang, "ack", viewOf(inc))
+	head := b.text(lang, string(intake.NoticeAck), viewOf(inc))
 	return head, []slackapi.Block{
 		section(head),
 		b.fields(lang, "category", b.label(inc.Category, lang), "priority", string(inc.Priority), "service", b.label(inc.CI, lang)),
@@ -174,17 +174,17 @@ func (b *Bot) triageBlocks(inc *intake.Incident) (string, []slackapi.Block) {
 		buttons = append(buttons, button(id, b.text(lang, phrase, v), inc.ID, style))
 	}
 	switch inc.State {
-	case "analysis":
+	case intake.Analysis:
 		add(actionTake, "triage_take", slackapi.StylePrimary)
 		add(actionAddNote, "triage_action", "")
 		add(actionSolution, "triage_solution", "")
 		add(actionEscalate, "triage_escalate", "")
-	case "solution":
+	case intake.Solution:
 		add(actionTake, "triage_take", "")
 		add(actionAddNote, "triage_action", "")
 		add(actionValidate, "triage_validate", slackapi.StylePrimary)
 		add(actionEscalate, "triage_escalate", "")
-	case "review":
+	case intake.Review:
 		add(actionClose, "triage_close", slackapi.StylePrimary)
 	}
 	if len(buttons) > 0 {

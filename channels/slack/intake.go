@@ -225,7 +225,7 @@ func (b *Bot) comment(ctx context.Context, key, id, user, text string, mentioned
 	if err != nil {
 		return intake.InboundRecord{}, err
 	}
-	if inc.State == "closed" && inc.Reporter.SlackID == user && at.Channel != "" {
+	if inc.State == intake.Closed && inc.Reporter.SlackID == user && at.Channel != "" {
 		return b.report(ctx, key, user, "", text, at, func(r *intake.Report) { r.RelatedID = id })
 	}
 	kind := intake.ActorReporter

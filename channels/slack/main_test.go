@@ -84,10 +84,6 @@ func newWorld(t *testing.T, change ...func(*Deps)) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	texts, err := templates.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	api := slackapi.New("xoxb-test", slackapi.OptionAPIURL(srv.APIURL()), slackapi.OptionAppLevelToken("xapp-test"))
 	w := &world{t: t, ctx: ctx, srv: srv, store: store, engine: engine}
@@ -103,9 +99,8 @@ func newWorld(t *testing.T, change ...func(*Deps)) *world {
 	}
 	w.bot = bot
 	clock := func() time.Time { return time.Now().Add(time.Duration(w.skew.Load())) }
-	render := workflow.Renderer{Texts: texts, Labels: rules}
-	w.replies = workflow.NewDispatcher(store, store, render, intake.ChannelSlack, bot.Notifier(), log, metrics, clock).WithPause(store)
-	w.watch = workflow.NewDispatcher(store, store, render, workflow.ChannelWatch, bot.Watcher(), log, metrics, clock).WithPause(store)
+	w.replies = workflow.NewDispatcher(store, store, intake.RouteSlack, bot.Notifier(), log, metrics, clock).WithPause(store)
+	w.watch = workflow.NewDispatcher(store, store, intake.RouteWatch, bot.Watcher(), log, metrics, clock).WithPause(store)
 
 	client := socketmode.New(api)
 	done := make(chan error, 1)
@@ -238,17 +233,4 @@ func (w *world) withButton(channel, actionID string) slackserver.Message {
 	}
 	w.t.Fatalf("no message in %s with button %s; messages:\n%s", channel, actionID, strings.Join(texts, "\n"))
 	return slackserver.Message{}
-}
-
-func loadTexts(t *testing.T) (*templates.Set, *templates.Phrases) {
-	t.Helper()
-	texts, err := templates.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	phrases, err := templates.LoadPhrases()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return texts, phrases
 }

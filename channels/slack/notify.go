@@ -36,16 +36,16 @@ func (n Notifier) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.
 	var text string
 	var blocks []slackapi.Block
 	switch msg.Kind {
-	case "ack":
+	case intake.NoticeAck:
 		text, blocks = b.ackBlocks(inc, lang)
-	case intake.SurveyValidation, intake.SurveySatisfaction:
-		text, blocks = b.promptBlocks(inc, msg.Kind, lang)
-	case "remind_" + intake.SurveyValidation, "remind_" + intake.SurveySatisfaction:
-		text, blocks = b.promptBlocks(inc, strings.TrimPrefix(msg.Kind, "remind_"), lang)
+	case intake.NoticeValidation, intake.NoticeSatisfaction:
+		text, blocks = b.promptBlocks(inc, msg.Kind.SurveyStep(), lang)
+	case intake.NoticeRemindValidation, intake.NoticeRemindSatisfaction:
+		text, blocks = b.promptBlocks(inc, msg.Kind.SurveyStep(), lang)
 		text = b.text(lang, "reminder", viewOf(inc)) + " " + text
 		blocks[0] = section(text)
-	case "reopened", "closed":
-		text = b.text(lang, msg.Kind, viewOf(inc))
+	case intake.NoticeReopened, intake.NoticeClosed:
+		text = b.text(lang, string(msg.Kind), viewOf(inc))
 		blocks = []slackapi.Block{section(text)}
 	default:
 		return fmt.Errorf("%w: slack has no message %q", intake.ErrUndeliverable, msg.Kind)
@@ -83,7 +83,7 @@ func (n Notifier) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.
 			return err
 		}
 	}
-	if step := strings.TrimPrefix(msg.Kind, "remind_"); step == intake.SurveyValidation || step == intake.SurveySatisfaction {
+	if step := msg.Kind.SurveyStep(); step != "" {
 		return b.notePrompt(ctx, inc.ID, step, posted)
 	}
 	return nil

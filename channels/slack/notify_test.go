@@ -26,7 +26,7 @@ func TestRateLimitIsHonouredAndNothingIsDropped(t *testing.T) {
 	}
 	var held int
 	for _, q := range waiting {
-		if q.Channel == intake.ChannelSlack {
+		if q.Route == intake.RouteSlack {
 			held++
 			if q.Dead || time.Until(q.DueAt) < 20*time.Second || !strings.Contains(q.LastError, "retry after 30s") {
 				t.Fatalf("held message = %+v", q)
@@ -54,16 +54,11 @@ func TestCrashAfterPostingDoesNotPostTwice(t *testing.T) {
 	w := newWorld(t)
 	w.dm(john, "monitor is blank")
 	inc := w.onlyIncident()
-	claimed, err := w.store.Claim(w.ctx, intake.ChannelSlack, time.Now(), 5*time.Minute, 10)
+	claimed, err := w.store.Claim(w.ctx, intake.RouteSlack, time.Now(), 5*time.Minute, 10)
 	if err != nil || len(claimed) != 1 {
 		t.Fatalf("claim = %+v, %v", claimed, err)
 	}
-	texts, _ := loadTexts(t)
-	msg, err := workflow.Renderer{Texts: texts}.Render(claimed[0], inc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.bot.Notifier().Deliver(w.ctx, msg, inc); err != nil {
+	if err := w.bot.Notifier().Deliver(w.ctx, claimed[0].Outgoing(inc), inc); err != nil {
 		t.Fatal(err)
 	}
 	// ... the bot dies here. After the lease, another bot claims it again.

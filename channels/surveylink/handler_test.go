@@ -82,7 +82,7 @@ func (f *fixture) reach(lang intake.Lang, s intake.State) string {
 		f.t.Fatal(err)
 	}
 	f.toValidation(inc.ID)
-	if s == workflow.Satisfaction {
+	if s == intake.Satisfaction {
 		by := intake.Actor{Kind: intake.ActorReporter, Name: "Ana", Via: "email"}
 		if _, err := f.engine.AnswerValidation(ctx, inc.ID, by, true, ""); err != nil {
 			f.t.Fatal(err)
@@ -94,7 +94,7 @@ func (f *fixture) reach(lang intake.Lang, s intake.State) string {
 func (f *fixture) toValidation(id string) {
 	f.t.Helper()
 	ctx := context.Background()
-	for _, to := range []intake.State{workflow.Solution, workflow.Validation} {
+	for _, to := range []intake.State{intake.Solution, intake.Validation} {
 		if _, err := f.engine.Move(ctx, id, agent, to, ""); err != nil {
 			f.t.Fatal(err)
 		}
@@ -199,13 +199,13 @@ func TestValidationAnswers(t *testing.T) {
 	} {
 		t.Run(string(c.lang)+"/yes", func(t *testing.T) {
 			f := newFixture(t)
-			id := f.reach(c.lang, workflow.Validation)
+			id := f.reach(c.lang, intake.Validation)
 			link := f.link(id, surveylink.StepValidation)
 			show(t, link).want(t, http.StatusOK, `<html lang="`+string(c.lang)+`">`, c.question, c.yesButton, id, `method="post"`)
 
 			post(t, link, url.Values{"answer": {"yes"}}).want(t, http.StatusOK, c.thanks, id)
 			inc := f.get(id)
-			if inc.State != workflow.Satisfaction {
+			if inc.State != intake.Satisfaction {
 				t.Fatalf("state %s, want satisfaction", inc.State)
 			}
 			last := inc.Surveys[len(inc.Surveys)-1]
@@ -216,12 +216,12 @@ func TestValidationAnswers(t *testing.T) {
 		})
 		t.Run(string(c.lang)+"/no", func(t *testing.T) {
 			f := newFixture(t)
-			id := f.reach(c.lang, workflow.Validation)
+			id := f.reach(c.lang, intake.Validation)
 			link := f.link(id, surveylink.StepValidation)
 			// Browsers send a textarea's line breaks as CRLF.
 			post(t, link, url.Values{"answer": {"no"}, "comment": {"  still broken\r\nsigue igual  "}}).want(t, http.StatusOK, c.reopened)
 			inc := f.get(id)
-			if inc.State != workflow.Analysis || inc.ReopenCount != 1 {
+			if inc.State != intake.Analysis || inc.ReopenCount != 1 {
 				t.Fatalf("state %s reopen %d, want analysis 1", inc.State, inc.ReopenCount)
 			}
 			last := inc.Surveys[len(inc.Surveys)-1]
@@ -243,13 +243,13 @@ func TestSatisfactionRating(t *testing.T) {
 	} {
 		t.Run(string(c.lang), func(t *testing.T) {
 			f := newFixture(t)
-			id := f.reach(c.lang, workflow.Satisfaction)
+			id := f.reach(c.lang, intake.Satisfaction)
 			link := f.link(id, surveylink.StepSatisfaction)
 			show(t, link).want(t, http.StatusOK, c.question, c.rateButton, c.legend, `name="comment"`)
 			post(t, link, url.Values{"rating": {"4"}, "comment": {"rápido, gracias"}}).want(t, http.StatusOK, c.thanks)
 			inc := f.get(id)
 			last := inc.Surveys[len(inc.Surveys)-1]
-			if inc.State != workflow.Review || last.Rating != 4 || last.Comment != "rápido, gracias" || last.Via != "web" {
+			if inc.State != intake.Review || last.Rating != 4 || last.Comment != "rápido, gracias" || last.Via != "web" {
 				t.Fatalf("state %s survey %+v", inc.State, last)
 			}
 		})
@@ -259,7 +259,7 @@ func TestSatisfactionRating(t *testing.T) {
 // TestGetChangesNothing: mail scanners follow links; only a POST votes.
 func TestGetChangesNothing(t *testing.T) {
 	f := newFixture(t)
-	id := f.reach(intake.English, workflow.Validation)
+	id := f.reach(intake.English, intake.Validation)
 	before := f.get(id)
 	link := f.link(id, surveylink.StepValidation)
 	for range 3 {
@@ -270,7 +270,7 @@ func TestGetChangesNothing(t *testing.T) {
 	}
 	// A vote in the query string is not a vote.
 	show(t, link+"?answer=yes").want(t, http.StatusOK, "Is the service back to normal?")
-	if after := f.get(id); after.Version != before.Version || after.State != workflow.Validation || f.spentMarkers() != 0 {
+	if after := f.get(id); after.Version != before.Version || after.State != intake.Validation || f.spentMarkers() != 0 {
 		t.Fatalf("GET changed the incident (version %d -> %d) or spent the link", before.Version, after.Version)
 	}
 	if r := do(t, http.MethodPut, link, "application/x-www-form-urlencoded", "answer=yes"); r.code != http.StatusMethodNotAllowed {
@@ -280,7 +280,7 @@ func TestGetChangesNothing(t *testing.T) {
 
 func TestSecondUseIsAlreadyAnswered(t *testing.T) {
 	f := newFixture(t)
-	id := f.reach(intake.Spanish, workflow.Satisfaction)
+	id := f.reach(intake.Spanish, intake.Satisfaction)
 	link := f.link(id, surveylink.StepSatisfaction)
 	post(t, link, url.Values{"rating": {"5"}}).want(t, http.StatusOK, "Gracias")
 	after := f.get(id)
@@ -294,7 +294,7 @@ func TestSecondUseIsAlreadyAnswered(t *testing.T) {
 // TestConcurrentClicksOneVote: a double click, or two tabs, cast one vote.
 func TestConcurrentClicksOneVote(t *testing.T) {
 	f := newFixture(t)
-	id := f.reach(intake.English, workflow.Validation)
+	id := f.reach(intake.English, intake.Validation)
 	link := f.link(id, surveylink.StepValidation)
 	const n = 8
 	codes := make([]int, n)
@@ -333,7 +333,7 @@ func TestConcurrentClicksOneVote(t *testing.T) {
 // link; links of the first round, spent or not, do not answer the second.
 func TestLinkOfAnEarlierRound(t *testing.T) {
 	f := newFixture(t)
-	id := f.reach(intake.English, workflow.Validation)
+	id := f.reach(intake.English, intake.Validation)
 	spent := f.link(id, surveylink.StepValidation)
 	unspent := f.link(id, surveylink.StepValidation)
 	post(t, spent, url.Values{"answer": {"no"}}).want(t, http.StatusOK)
@@ -349,14 +349,14 @@ func TestLinkOfAnEarlierRound(t *testing.T) {
 		t.Fatalf("an old link changed the incident or was spent (%d markers)", f.spentMarkers())
 	}
 	post(t, f.link(id, surveylink.StepValidation), url.Values{"answer": {"yes"}}).want(t, http.StatusOK)
-	if inc := f.get(id); inc.State != workflow.Satisfaction {
+	if inc := f.get(id); inc.State != intake.Satisfaction {
 		t.Fatalf("the new round's link did not answer: %s", inc.State)
 	}
 }
 
 func TestForgedLink(t *testing.T) {
 	f := newFixture(t)
-	id := f.reach(intake.Spanish, workflow.Validation)
+	id := f.reach(intake.Spanish, intake.Validation)
 	link := f.link(id, surveylink.StepValidation)
 	// Change one byte of the token, in its middle.
 	i := len(link) - 40
@@ -369,7 +369,7 @@ func TestForgedLink(t *testing.T) {
 	show(t, forged, "Accept-Language", "fr-FR, es;q=0.9, en;q=0.8").want(t, http.StatusBadRequest, "Este enlace no es válido")
 	post(t, forged, url.Values{"answer": {"yes"}}).want(t, http.StatusBadRequest)
 	show(t, f.srv.URL+"/s/not-a-token").want(t, http.StatusBadRequest)
-	if inc := f.get(id); inc.State != workflow.Validation || len(inc.Surveys) != 0 || f.spentMarkers() != 0 {
+	if inc := f.get(id); inc.State != intake.Validation || len(inc.Surveys) != 0 || f.spentMarkers() != 0 {
 		t.Fatal("a forged link changed something")
 	}
 	// The genuine link still works.
@@ -378,12 +378,12 @@ func TestForgedLink(t *testing.T) {
 
 func TestExpiredLink(t *testing.T) {
 	f := newFixture(t)
-	id := f.reach(intake.Spanish, workflow.Validation)
+	id := f.reach(intake.Spanish, intake.Validation)
 	link := f.link(id, surveylink.StepValidation)
 	f.clock.Add(surveylink.DefaultTTL)
 	show(t, link).want(t, http.StatusGone, "Este enlace ha caducado", id)
 	post(t, link, url.Values{"answer": {"yes"}}).want(t, http.StatusGone, "ha caducado")
-	if inc := f.get(id); inc.State != workflow.Validation || len(inc.Surveys) != 0 || f.spentMarkers() != 0 {
+	if inc := f.get(id); inc.State != intake.Validation || len(inc.Surveys) != 0 || f.spentMarkers() != 0 {
 		t.Fatal("an expired link changed something")
 	}
 }
@@ -392,10 +392,10 @@ func TestExpiredLink(t *testing.T) {
 // question and nothing else.
 func TestLinkIsForItsIncidentAndStep(t *testing.T) {
 	f := newFixture(t)
-	a := f.reach(intake.English, workflow.Validation)
-	b := f.reach(intake.English, workflow.Validation)
+	a := f.reach(intake.English, intake.Validation)
+	b := f.reach(intake.English, intake.Validation)
 	post(t, f.link(a, surveylink.StepValidation), url.Values{"answer": {"yes"}}).want(t, http.StatusOK)
-	if inc := f.get(b); inc.State != workflow.Validation || len(inc.Surveys) != 0 {
+	if inc := f.get(b); inc.State != intake.Validation || len(inc.Surveys) != 0 {
 		t.Fatal("a link for one incident answered another")
 	}
 
@@ -404,15 +404,15 @@ func TestLinkIsForItsIncidentAndStep(t *testing.T) {
 	sat := f.link(b, surveylink.StepSatisfaction)
 	show(t, sat).want(t, http.StatusOK, "already been answered")
 	post(t, sat, url.Values{"rating": {"5"}}).want(t, http.StatusConflict, "already been answered")
-	if inc := f.get(b); inc.State != workflow.Validation || len(inc.Surveys) != 0 || f.spentMarkers() != 1 {
+	if inc := f.get(b); inc.State != intake.Validation || len(inc.Surveys) != 0 || f.spentMarkers() != 1 {
 		t.Fatalf("a link for another step changed something (%d markers)", f.spentMarkers())
 	}
 }
 
 func TestMalformedForms(t *testing.T) {
 	f := newFixture(t)
-	val := f.reach(intake.Spanish, workflow.Validation)
-	sat := f.reach(intake.English, workflow.Satisfaction)
+	val := f.reach(intake.Spanish, intake.Validation)
+	sat := f.reach(intake.English, intake.Satisfaction)
 	valLink, satLink := f.link(val, surveylink.StepValidation), f.link(sat, surveylink.StepSatisfaction)
 	form := "application/x-www-form-urlencoded"
 	for _, c := range []struct {
@@ -441,7 +441,7 @@ func TestMalformedForms(t *testing.T) {
 		})
 	}
 	do(t, http.MethodPost, valLink, form, "rating=5").want(t, http.StatusBadRequest, "No pudimos leer su respuesta")
-	if f.get(val).State != workflow.Validation || f.get(sat).State != workflow.Satisfaction || f.spentMarkers() != 0 {
+	if f.get(val).State != intake.Validation || f.get(sat).State != intake.Satisfaction || f.spentMarkers() != 0 {
 		t.Fatal("a malformed form changed something or spent a link")
 	}
 	// Nothing was burnt: the links still take a proper answer.
@@ -451,12 +451,12 @@ func TestMalformedForms(t *testing.T) {
 
 func TestOversizedBody(t *testing.T) {
 	f := newFixture(t)
-	id := f.reach(intake.English, workflow.Validation)
+	id := f.reach(intake.English, intake.Validation)
 	link := f.link(id, surveylink.StepValidation)
 	big := url.Values{"answer": {"yes"}, "comment": {strings.Repeat("x", surveylink.MaxBodyBytes)}}
 	post(t, link, big).want(t, http.StatusRequestEntityTooLarge, "the comment is too long")
 	do(t, http.MethodPost, link, "text/plain", strings.Repeat("x", 2*surveylink.MaxBodyBytes)).want(t, http.StatusRequestEntityTooLarge)
-	if inc := f.get(id); inc.State != workflow.Validation || f.spentMarkers() != 0 {
+	if inc := f.get(id); inc.State != intake.Validation || f.spentMarkers() != 0 {
 		t.Fatal("an oversized form changed something")
 	}
 	// Just under the limit is fine.
@@ -494,12 +494,12 @@ func (a *failingAnswerer) AnswerValidation(ctx context.Context, id string, by in
 func TestVoteFailsAfterSpend(t *testing.T) {
 	fail := &failingAnswerer{err: errors.New("redis: connection reset")}
 	f := newFixtureWith(t, func(e surveylink.Answerer) surveylink.Answerer { fail.Answerer = e; return fail })
-	id := f.reach(intake.Spanish, workflow.Validation)
+	id := f.reach(intake.Spanish, intake.Validation)
 	link := f.link(id, surveylink.StepValidation)
 	post(t, link, url.Values{"answer": {"yes"}}).want(t, http.StatusInternalServerError, "Algo ha fallado", "responda a nuestro correo")
 	fail.err = nil
 	post(t, link, url.Values{"answer": {"yes"}}).want(t, http.StatusConflict, "ya está respondida")
-	if inc := f.get(id); inc.State != workflow.Validation || len(inc.Surveys) != 0 {
+	if inc := f.get(id); inc.State != intake.Validation || len(inc.Surveys) != 0 {
 		t.Fatal("a failed vote changed the incident")
 	}
 }
@@ -508,7 +508,7 @@ func TestVoteFailsAfterSpend(t *testing.T) {
 // following one offers that answer first and still waits for the click.
 func TestPerAnswerLinksOfferTheirAnswer(t *testing.T) {
 	f := newFixture(t)
-	id := f.reach(intake.Spanish, workflow.Validation)
+	id := f.reach(intake.Spanish, intake.Validation)
 	link := f.link(id, surveylink.StepValidation)
 	r := show(t, link+"?answer=no")
 	r.want(t, http.StatusOK, `value="no" class="chosen"`)
@@ -520,9 +520,9 @@ func TestPerAnswerLinksOfferTheirAnswer(t *testing.T) {
 			t.Errorf("%s offered an answer", bad)
 		}
 	}
-	if f.get(id).State != workflow.Validation || f.spentMarkers() != 0 {
+	if f.get(id).State != intake.Validation || f.spentMarkers() != 0 {
 		t.Fatal("following a per-answer link voted")
 	}
-	id2 := f.reach(intake.English, workflow.Satisfaction)
+	id2 := f.reach(intake.English, intake.Satisfaction)
 	show(t, f.link(id2, surveylink.StepSatisfaction)+"?rating=4").want(t, http.StatusOK, `value="4" class="chosen"`)
 }

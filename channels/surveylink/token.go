@@ -17,13 +17,15 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/intakebot/intakebot/intake"
 )
 
 // The survey steps a link may answer; they are the incident states in
 // which the question is open.
 const (
-	StepValidation   = "validation"
-	StepSatisfaction = "satisfaction"
+	StepValidation   = intake.SurveyValidation
+	StepSatisfaction = intake.SurveySatisfaction
 )
 
 // DefaultTTL is how long a link works when the signer is given no TTL: long

@@ -3,7 +3,6 @@
 package web
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,10 +85,8 @@ type Deps struct {
 	// Components are reported in /readyz detail; one failing never makes
 	// the bot unready as a whole.
 	Components []Component
-	// States are the valid state ids, for checking list filters.
-	States  []intake.State
-	Metrics http.Handler
-	Log     *slog.Logger
+	Metrics    http.Handler
+	Log        *slog.Logger
 	// Registerer receives the HTTP metrics.
 	Registerer prometheus.Registerer
 }
@@ -305,7 +302,7 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ intake.
 		}
 	}
 	f := intake.ListFilter{State: q.Get("state"), Priority: q.Get("priority"), Group: q.Get("group"), Owner: q.Get("owner"), Limit: 50}
-	if f.State != "" && !slices.Contains(s.d.States, intake.State(f.State)) {
+	if f.State != "" && !intake.State(f.State).Valid() {
 		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("unknown state %q", f.State))
 		return
 	}
@@ -429,8 +426,9 @@ func (s *Server) survey(w http.ResponseWriter, r *http.Request, by intake.Actor)
 	case b.Step == intake.SurveySatisfaction && b.Answer == "" && b.Note == "":
 		s.reply(w, r, http.StatusOK)(s.d.Incidents.Rate(r.Context(), id, by, b.Rating, b.Comment))
 	default:
-		writeError(w, http.StatusBadRequest, "invalid",
-			`send {"step":"validation","answer":"yes"|"no","note":"..."} or {"step":"satisfaction","rating":1-5,"comment":"..."}`)
+		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf(
+			`send {"step":%q,"answer":"yes"|"no","note":"..."} or {"step":%q,"rating":1-5,"comment":"..."}`,
+			intake.SurveyValidation, intake.SurveySatisfaction))
 	}
 }
 
@@ -577,18 +575,11 @@ func (s *Server) reply(w http.ResponseWriter, r *http.Request, code int) func(*i
 
 // fail answers an error with the status its kind asks for.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	code := ""
-	var coded interface{ ErrorCode() string }
-	if errors.As(err, &coded) {
-		code = coded.ErrorCode()
-	}
-	var refusal interface {
-		Refusal() (intake.State, []intake.State)
-	}
-	if errors.As(err, &refusal) {
+	var refused *intake.Refusal
+	if errors.As(err, &refused) {
 		// The service model said no: say where the incident is and where
 		// it may go from there.
-		state, allowed := refusal.Refusal()
+		allowed := refused.Allowed
 		if allowed == nil {
 			allowed = []intake.State{}
 		}
@@ -596,18 +587,18 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if errors.Is(err, intake.ErrForbidden) {
 			status = http.StatusForbidden
 		}
-		writeJSON(w, status, map[string]any{"error": err.Error(), "code": code, "state": state, "allowed": allowed})
+		writeJSON(w, status, map[string]any{"error": err.Error(), "code": refused.Code, "state": refused.State, "allowed": allowed})
 		return
 	}
 	switch {
 	case errors.Is(err, intake.ErrInvalid):
-		writeError(w, http.StatusBadRequest, cmp.Or(code, "invalid"), err.Error())
+		writeError(w, http.StatusBadRequest, "invalid", err.Error())
 	case errors.Is(err, intake.ErrNotFound):
-		writeError(w, http.StatusNotFound, cmp.Or(code, "not_found"), err.Error())
+		writeError(w, http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, intake.ErrForbidden):
-		writeError(w, http.StatusForbidden, cmp.Or(code, "forbidden"), err.Error())
+		writeError(w, http.StatusForbidden, "forbidden", err.Error())
 	case errors.Is(err, intake.ErrConflict):
-		writeError(w, http.StatusConflict, cmp.Or(code, "conflict"), err.Error())
+		writeError(w, http.StatusConflict, "conflict", err.Error())
 	default:
 		s.d.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", "internal error; see the server log")

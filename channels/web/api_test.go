@@ -50,8 +50,7 @@ func newAPIOn(t testing.TB, store *redisstore.Store) *api {
 	m := workflow.NewMetrics(reg)
 	engine := workflow.NewEngine(store, rules, m, time.Now)
 	s := web.NewServer(web.Deps{Incidents: engine, Lister: store, Outbox: store, Inbound: store, Files: store, Agents: store, Health: store,
-		States: workflow.States(), Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
-		Log: slog.New(slog.DiscardHandler), Registerer: reg})
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: slog.New(slog.DiscardHandler), Registerer: reg})
 	a := &api{t: t, srv: httptest.NewServer(s), store: store, tokens: map[string]string{}}
 	t.Cleanup(a.srv.Close)
 	return a

@@ -102,7 +102,7 @@ func runDemo(ctx context.Context, srv *demoServer, stdout io.Writer, stepTimeout
 		if err := srv.api.Do(ctx, "GET", "/api/v1/incidents/"+url.PathEscape(id), nil, &inc); err != nil {
 			return err
 		}
-		if inc.State != "closed" {
+		if inc.State != intake.Closed {
 			return fmt.Errorf("%s ended in %s, not closed", id, inc.State)
 		}
 	}
@@ -137,17 +137,17 @@ func (w *demoWalk) run(ctx context.Context) (string, error) {
 	}
 	id := inc.ID
 	w.say("%s registered (%s, %s, category %s, language %s)", id, inc.Channel, inc.Priority, inc.Category, inc.Reporter.Language)
-	ack, err := w.mail(ctx, "acknowledgment", id, "ack")
+	ack, err := w.mail(ctx, "acknowledgment", id, intake.NoticeAck)
 	if err != nil {
 		return "", err
 	}
 	w.say("acknowledgment received: %s", ack.Subject)
 
-	if err := w.agent(ctx, "assign", id, "/assign", map[string]string{"owner": "admin"}); err != nil {
+	if err := w.agent(ctx, "take the case", id, "/assign", map[string]string{"owner": "admin"}); err != nil {
 		return "", err
 	}
 	w.say("agent admin takes %s", id)
-	if err := w.agent(ctx, "action", id, "/actions", map[string]string{"text": w.sc.diagnosis}); err != nil {
+	if err := w.agent(ctx, "record the diagnosis", id, "/actions", map[string]string{"text": w.sc.diagnosis}); err != nil {
 		return "", err
 	}
 	w.say("agent action: %q", w.sc.diagnosis)
@@ -155,12 +155,12 @@ func (w *demoWalk) run(ctx context.Context) (string, error) {
 	if err := w.validate(ctx, id, w.sc.fixes[0], w.sc.no); err != nil {
 		return "", err
 	}
-	back, err := w.state(ctx, "back to analysis", id, "analysis")
+	back, err := w.state(ctx, "back to analysis", id, intake.Analysis)
 	if err != nil {
 		return "", err
 	}
 	w.say("%s back in analysis (reopened %d time)", id, back.ReopenCount)
-	reopened, err := w.mail(ctx, "reopened notice", id, "reopened")
+	reopened, err := w.mail(ctx, "reopened notice", id, intake.NoticeReopened)
 	if err != nil {
 		return "", err
 	}
@@ -169,11 +169,11 @@ func (w *demoWalk) run(ctx context.Context) (string, error) {
 	if err := w.validate(ctx, id, w.sc.fixes[1], w.sc.yes); err != nil {
 		return "", err
 	}
-	if _, err := w.state(ctx, "satisfaction", id, "satisfaction"); err != nil {
+	if _, err := w.state(ctx, "satisfaction step", id, intake.Satisfaction); err != nil {
 		return "", err
 	}
 	w.say("%s in satisfaction", id)
-	survey, err := w.mail(ctx, "satisfaction survey", id, "satisfaction")
+	survey, err := w.mail(ctx, "satisfaction survey", id, intake.NoticeSatisfaction)
 	if err != nil {
 		return "", err
 	}
@@ -182,22 +182,22 @@ func (w *demoWalk) run(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("step \"rating\": %w", err)
 	}
 	w.say("reply: %q", w.sc.rating)
-	review, err := w.state(ctx, "review", id, "review")
+	review, err := w.state(ctx, "review step", id, intake.Review)
 	if err != nil {
 		return "", err
 	}
 	w.say("%s in review (rating %s/5)", id, rating(review))
 
-	if err := w.agent(ctx, "close", id, "/transitions", map[string]string{"to": "closed", "note": "checked with the user"}); err != nil {
+	if err := w.agent(ctx, "close", id, "/transitions", map[string]string{"to": string(intake.Closed), "note": "checked with the user"}); err != nil {
 		return "", err
 	}
 	w.say("agent admin closes %s", id)
-	closed, err := w.mail(ctx, "closure notice", id, "closed")
+	closed, err := w.mail(ctx, "closure notice", id, intake.NoticeClosed)
 	if err != nil {
 		return "", err
 	}
 	w.say("closure notice received: %s", closed.Subject)
-	if _, err := w.state(ctx, "closed", id, "closed"); err != nil {
+	if _, err := w.state(ctx, "closed state", id, intake.Closed); err != nil {
 		return "", err
 	}
 	w.say("%s closed", id)
@@ -207,15 +207,15 @@ func (w *demoWalk) run(ctx context.Context) (string, error) {
 // validate has the agent apply a fix and ask the user, who answers the
 // question by replying to its mail.
 func (w *demoWalk) validate(ctx context.Context, id, fix, answer string) error {
-	if err := w.agent(ctx, "solution", id, "/transitions", map[string]string{"to": "solution", "note": fix}); err != nil {
+	if err := w.agent(ctx, "move to solution", id, "/transitions", map[string]string{"to": string(intake.Solution), "note": fix}); err != nil {
 		return err
 	}
 	w.say("agent: analysis -> solution (%q)", fix)
-	if err := w.agent(ctx, "validation", id, "/transitions", map[string]string{"to": "validation"}); err != nil {
+	if err := w.agent(ctx, "move to validation", id, "/transitions", map[string]string{"to": string(intake.Validation)}); err != nil {
 		return err
 	}
 	w.say("agent: solution -> validation")
-	q, err := w.mail(ctx, "validation question", id, "validation")
+	q, err := w.mail(ctx, "validation question", id, intake.NoticeValidation)
 	if err != nil {
 		return err
 	}
@@ -282,9 +282,9 @@ func (w *demoWalk) state(ctx context.Context, step, id string, want intake.State
 
 // mail waits for the next mail of one kind about the incident in the demo
 // user's INBOX. The bot's Message-IDs are "INC-000001.KIND.VERSION.TOKEN@…".
-func (w *demoWalk) mail(ctx context.Context, step, id, kind string) (*imap.Envelope, error) {
+func (w *demoWalk) mail(ctx context.Context, step, id string, kind intake.NoticeKind) (*imap.Envelope, error) {
 	return waitFor(ctx, w.timeout, step, func() (*imap.Envelope, bool, error) {
-		env, err := w.box.next(id + "." + kind + ".")
+		env, err := w.box.next(id + "." + string(kind) + ".")
 		return env, env != nil, err
 	})
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/internal/apiclient"
 	"github.com/intakebot/intakebot/internal/config"
-	"github.com/intakebot/intakebot/workflow"
 )
 
 const incidentsUsage = `Usage: intakebot incidents COMMAND [flags]
@@ -234,7 +233,7 @@ func incidentsClose(k *incidentCall) error {
 	if err := k.need(1, "close ID [--note TEXT]"); err != nil {
 		return err
 	}
-	return k.post("/transitions", map[string]string{"to": string(workflow.Closed), "note": *k.fl.note})
+	return k.post("/transitions", map[string]string{"to": string(intake.Closed), "note": *k.fl.note})
 }
 
 func incidentsAssign(k *incidentCall) error {

@@ -12,7 +12,6 @@ import (
 	"github.com/intakebot/intakebot/internal/apiclient"
 	"github.com/intakebot/intakebot/internal/config"
 	"github.com/intakebot/intakebot/internal/localmail"
-	"github.com/intakebot/intakebot/workflow"
 )
 
 // banner reads the local mail server's banner from serve's output.
@@ -166,7 +165,7 @@ func TestLocalModeTrustsOnlyAnAuthenticatedAnswer(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if got := state(); got != workflow.Validation {
+	if got := state(); got != intake.Validation {
 		t.Fatalf("an unauthenticated yes moved the case to %s", got)
 	}
 
@@ -176,7 +175,7 @@ func TestLocalModeTrustsOnlyAnAuthenticatedAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := waitFor(ctx, 20*time.Second, "satisfaction", func() (bool, bool, error) {
-		return true, state() == workflow.Satisfaction, nil
+		return true, state() == intake.Satisfaction, nil
 	}); err != nil {
 		t.Fatal(err)
 	}

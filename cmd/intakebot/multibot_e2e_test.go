@@ -20,7 +20,6 @@ import (
 
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/internal/redistest"
-	"github.com/intakebot/intakebot/workflow"
 	"github.com/intakebot/intakebot/workflow/redisstore"
 	"github.com/redis/go-redis/v9"
 )
@@ -295,7 +294,7 @@ func TestE2EThreeBotsOneMailbox(t *testing.T) {
 			t.Errorf("%s listed twice", inc.ID)
 		}
 		reporterOf[inc.ID] = strings.ToLower(inc.Reporter.Email)
-		if inc.State != workflow.Analysis {
+		if inc.State != intake.Analysis {
 			t.Errorf("%s is in %s, want analysis", inc.ID, inc.State)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/intakebot/intakebot/channels/email/smtpout"
 	"github.com/intakebot/intakebot/channels/surveylink"
 	"github.com/intakebot/intakebot/channels/web"
 	"github.com/intakebot/intakebot/intake"
@@ -194,21 +195,21 @@ func newCore(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slo
 type channels struct {
 	email      *emailChannel
 	slack      *slackChannel
-	notifiers  map[intake.Channel]workflow.Notifier
+	notifiers  map[intake.Route]workflow.Notifier
 	components []web.Component
 }
 
 func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveylink.Linker, log *slog.Logger) (*channels, error) {
 	// Until a channel is configured its messages stay queued and visible
 	// in /api/v1/outbox.
-	ch := &channels{notifiers: map[intake.Channel]workflow.Notifier{}}
+	ch := &channels{notifiers: map[intake.Route]workflow.Notifier{}}
 	email, err := newEmailChannel(cfg.Email, c.engine, c.ledger, c.store, c.store, c.store, c.rdb, cfg.Redis.Prefix, log)
 	if err != nil {
 		return nil, err
 	}
 	if email != nil {
 		ch.email = email
-		ch.notifiers[intake.ChannelEmail] = email.sender
+		ch.notifiers[intake.RouteEmail] = smtpout.Notifier{Sender: email.sender, Render: smtpout.Renderer{Texts: c.texts, Links: links, Labels: c.rules}}
 		for _, w := range email.watchers {
 			ch.components = append(ch.components, w)
 			registerMailboxMetrics(c.reg, w)
@@ -220,8 +221,8 @@ func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveyl
 	}
 	if slack != nil {
 		ch.slack = slack
-		ch.notifiers[intake.ChannelSlack] = slack.bot.Notifier()
-		ch.notifiers[workflow.ChannelWatch] = slack.bot.Watcher()
+		ch.notifiers[intake.RouteSlack] = slack.bot.Notifier()
+		ch.notifiers[intake.RouteWatch] = slack.bot.Watcher()
 		ch.components = append(ch.components, slack.bot)
 	}
 	return ch, nil
@@ -270,12 +271,12 @@ func newSchedule(ctx context.Context, cfg *config.Config, c *core, ch *channels,
 	}
 	caps := workflow.Caps{PerRecipient: cfg.Email.Caps.PerRecipient, PerIncident: cfg.Email.Caps.PerIncident, Window: time.Duration(cfg.Email.Caps.Window)}
 	for route, n := range ch.notifiers {
-		d := workflow.NewDispatcher(c.store, c.store, workflow.Renderer{Texts: c.texts, Links: links, Labels: c.rules}, route, n, log, c.metrics, time.Now).
+		d := workflow.NewDispatcher(c.store, c.store, route, n, log, c.metrics, time.Now).
 			WithPause(c.store) // a channel's "wait" holds every bot
 		// Validate made sure the lease outlives a delivery: otherwise
 		// Drain would claim and postpone forever without sending.
 		d.Lease, d.Timeout = time.Duration(cfg.Outbox.Lease), time.Duration(cfg.Outbox.DeliveryTimeout)
-		if route == intake.ChannelEmail {
+		if route == intake.RouteEmail {
 			d.WithCaps(c.store, caps) // a mail loop is the storm to fear
 		}
 		if _, err := s.AddFunc(cfg.Outbox.Poll, func() {
@@ -323,7 +324,7 @@ func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Si
 	}
 	api := web.NewServer(web.Deps{
 		Incidents: c.engine, Lister: c.store, Outbox: c.store, Inbound: c.store, Files: c.store, Agents: c.store, Health: c.store,
-		Components: ch.components, States: workflow.States(), Metrics: promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{}),
+		Components: ch.components, Metrics: promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{}),
 		Log: log, Registerer: c.reg,
 	})
 	root := http.NewServeMux()

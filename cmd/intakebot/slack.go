@@ -23,7 +23,7 @@ type slackChannel struct {
 	cfg config.Slack
 }
 
-func newSlackChannel(ctx context.Context, cfg *config.Config, engine *workflow.Engine, store *redisstore.Store, ledger slackchannel.Ledger, links workflow.SurveyLinks,
+func newSlackChannel(ctx context.Context, cfg *config.Config, engine *workflow.Engine, store *redisstore.Store, ledger slackchannel.Ledger, links slackchannel.SurveyLinks,
 	rules *intake.Rules, log *slog.Logger) (*slackChannel, error) {
 	sc := cfg.Slack
 	if !sc.Enabled() { // Validate checked the tokens and the mode

@@ -107,9 +107,9 @@ func BenchmarkTransition(b *testing.B) {
 			var err error
 			switch step % 3 {
 			case 0:
-				_, err = f.engine.Move(ctx, id, alice, workflow.Solution, "")
+				_, err = f.engine.Move(ctx, id, alice, intake.Solution, "")
 			case 1:
-				_, err = f.engine.Move(ctx, id, alice, workflow.Validation, "")
+				_, err = f.engine.Move(ctx, id, alice, intake.Validation, "")
 			case 2:
 				_, err = f.engine.AnswerValidation(ctx, id, reporter, false, "still broken")
 			}

@@ -16,7 +16,7 @@ func (s *Store) Allow(ctx context.Context, msg intake.Outgoing, perRecipient, pe
 	slot := now.Unix() / int64(window.Seconds())
 	recipient := strings.ToLower(msg.Email + msg.SlackID)
 	keys := []string{
-		fmt.Sprintf("%s:{caps}:to:%s:%s:%d", s.prefix, msg.Channel, recipient, slot),
+		fmt.Sprintf("%s:{caps}:to:%s:%s:%d", s.prefix, msg.Route, recipient, slot),
 		fmt.Sprintf("%s:{caps}:inc:%s:%d", s.prefix, msg.IncidentID, slot),
 	}
 	ok, err := s.scripts.allow.Run(ctx, s.rdb, keys, int(window.Seconds())*2, perRecipient, perIncident).Int()

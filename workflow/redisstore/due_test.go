@@ -28,7 +28,7 @@ func (f *fixture) scheduler() *workflow.Scheduler {
 	return workflow.NewScheduler(f.engine, f.store, timers(), slog.New(slog.DiscardHandler), f.m)
 }
 
-func (f *fixture) queued(t *testing.T, kind string) int {
+func (f *fixture) queued(t *testing.T, kind intake.NoticeKind) int {
 	t.Helper()
 	list, err := f.store.Outbox(context.Background(), 100)
 	if err != nil {

@@ -53,7 +53,7 @@ func TestServiceModelEndToEnd(t *testing.T) {
 			ok := must(t)
 			inc := ok(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: c.subject,
 				Reporter: intake.Reporter{Name: "Ana", Email: "ana@example.test"}}))
-			if inc.State != workflow.Analysis || inc.Reporter.Language != c.lang || inc.Category != "email" || inc.CI != "exchange" {
+			if inc.State != intake.Analysis || inc.Reporter.Language != c.lang || inc.Category != "email" || inc.CI != "exchange" {
 				t.Fatalf("registered %+v", inc)
 			}
 			if !strings.HasPrefix(inc.ID, "INC-") || inc.Version != 1 {
@@ -62,8 +62,8 @@ func TestServiceModelEndToEnd(t *testing.T) {
 			id := inc.ID
 
 			ok(f.engine.AddAction(ctx, id, alice, "checked the mail server"))
-			ok(f.engine.Move(ctx, id, alice, workflow.Solution, "restarted the service"))
-			inc = ok(f.engine.Move(ctx, id, alice, workflow.Validation, ""))
+			ok(f.engine.Move(ctx, id, alice, intake.Solution, "restarted the service"))
+			inc = ok(f.engine.Move(ctx, id, alice, intake.Validation, ""))
 			if inc.Owner != "alice" {
 				t.Fatalf("owner %q, want the first agent who acted", inc.Owner)
 			}
@@ -73,26 +73,26 @@ func TestServiceModelEndToEnd(t *testing.T) {
 			}
 			ok(f.engine.AnswerValidation(ctx, id, reporter, false, "still broken"))
 			inc = ok(f.engine.Get(ctx, id))
-			if inc.State != workflow.Analysis || inc.ReopenCount != 1 {
+			if inc.State != intake.Analysis || inc.ReopenCount != 1 {
 				t.Fatalf("after no: state %s reopen %d", inc.State, inc.ReopenCount)
 			}
-			ok(f.engine.Move(ctx, id, alice, workflow.Solution, ""))
-			ok(f.engine.Move(ctx, id, alice, workflow.Validation, ""))
+			ok(f.engine.Move(ctx, id, alice, intake.Solution, ""))
+			ok(f.engine.Move(ctx, id, alice, intake.Validation, ""))
 			inc = ok(f.engine.AnswerValidation(ctx, id, reporter, true, ""))
-			if inc.State != workflow.Satisfaction {
+			if inc.State != intake.Satisfaction {
 				t.Fatalf("after yes: %s", inc.State)
 			}
 			inc = ok(f.engine.Rate(ctx, id, reporter, 4, "quick, thanks"))
-			if inc.State != workflow.Review {
+			if inc.State != intake.Review {
 				t.Fatalf("after rating: %s, want review at once", inc.State)
 			}
-			if _, err := f.engine.Move(ctx, id, bob, workflow.Closed, ""); !errors.Is(err, intake.ErrForbidden) {
+			if _, err := f.engine.Move(ctx, id, bob, intake.Closed, ""); !errors.Is(err, intake.ErrForbidden) {
 				t.Fatalf("non-owner close: %v, want forbidden", err)
 			}
-			if inc = ok(f.engine.Move(ctx, id, alice, workflow.Closed, "done")); inc.State != workflow.Closed {
+			if inc = ok(f.engine.Move(ctx, id, alice, intake.Closed, "done")); inc.State != intake.Closed {
 				t.Fatalf("not closed: %+v", inc)
 			}
-			if inc = ok(f.engine.Get(ctx, id)); inc.State != workflow.Closed || inc.ClosedAt == nil {
+			if inc = ok(f.engine.Get(ctx, id)); inc.State != intake.Closed || inc.ClosedAt == nil {
 				t.Fatalf("not closed: %+v", inc)
 			}
 
@@ -110,7 +110,7 @@ func TestServiceModelEndToEnd(t *testing.T) {
 				got.Surveys[2].Rating != 4 {
 				t.Fatalf("actions %+v surveys %+v", got.Actions, got.Surveys)
 			}
-			for _, s := range []intake.State{workflow.Analysis, workflow.Solution, workflow.Validation, workflow.NoSolution, workflow.Satisfaction, workflow.Review, workflow.Closed} {
+			for _, s := range []intake.State{intake.Analysis, intake.Solution, intake.Validation, intake.NoSolution, intake.Satisfaction, intake.Review, intake.Closed} {
 				if got.EnteredAt[s].IsZero() {
 					t.Errorf("no time for entering %s", s)
 				}
@@ -118,13 +118,13 @@ func TestServiceModelEndToEnd(t *testing.T) {
 
 			// Every message the reporter must get, in their language, once.
 			rec := &recorder{}
-			n, err := f.dispatcher(intake.ChannelEmail, rec).Drain(ctx)
+			n, err := f.dispatcher(intake.RouteEmail, rec).Drain(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var kinds []string
-			for _, m := range rec.sent {
-				kinds = append(kinds, m.Kind)
+			for _, m := range rec.mails(t, f) {
+				kinds = append(kinds, string(m.Kind))
 				if m.Lang != c.lang || m.Email != "ana@example.test" || !strings.Contains(m.Subject, id) {
 					t.Errorf("message %+v", m)
 				}
@@ -134,15 +134,15 @@ func TestServiceModelEndToEnd(t *testing.T) {
 				t.Fatalf("sent %d %v, want %v", n, kinds, wantKinds)
 			}
 			texts := map[string]string{}
-			for _, m := range rec.sent {
-				texts[m.Kind] = m.Subject + "\n" + m.Text
+			for _, m := range rec.mails(t, f) {
+				texts[string(m.Kind)] = m.Subject + "\n" + m.Text
 			}
 			for kind, phrase := range map[string]string{"ack": c.ackPhrase, "validation": c.valPhrase, "reopened": c.reopened} {
 				if !strings.Contains(texts[kind], phrase) {
 					t.Errorf("%s message lacks %q:\n%s", kind, phrase, texts[kind])
 				}
 			}
-			if again, _ := f.dispatcher(intake.ChannelEmail, rec).Drain(ctx); again != 0 {
+			if again, _ := f.dispatcher(intake.RouteEmail, rec).Drain(ctx); again != 0 {
 				t.Fatalf("second drain sent %d more", again)
 			}
 			got = ok(f.engine.Get(ctx, id))
@@ -160,13 +160,13 @@ func reach(t *testing.T, f *fixture, s intake.State) string {
 	ok := must(t)
 	id := ok(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelPhone, Subject: "printer", Reporter: intake.Reporter{Name: "Ana", Email: "ana@example.test"}})).ID
 	steps := map[intake.State][]func() (*intake.Incident, error){
-		workflow.Analysis: {func() (*intake.Incident, error) { return f.engine.Assign(ctx, id, alice, "alice", "") }},
+		intake.Analysis: {func() (*intake.Incident, error) { return f.engine.Assign(ctx, id, alice, "alice", "") }},
 	}
-	steps[workflow.Solution] = append(steps[workflow.Analysis], func() (*intake.Incident, error) { return f.engine.Move(ctx, id, alice, workflow.Solution, "") })
-	steps[workflow.Validation] = append(steps[workflow.Solution], func() (*intake.Incident, error) { return f.engine.Move(ctx, id, alice, workflow.Validation, "") })
-	steps[workflow.Satisfaction] = append(steps[workflow.Validation], func() (*intake.Incident, error) { return f.engine.AnswerValidation(ctx, id, reporter, true, "") })
-	steps[workflow.Review] = append(steps[workflow.Satisfaction], func() (*intake.Incident, error) { return f.engine.Rate(ctx, id, reporter, 5, "") })
-	steps[workflow.Closed] = append(steps[workflow.Review], func() (*intake.Incident, error) { return f.engine.Move(ctx, id, alice, workflow.Closed, "") })
+	steps[intake.Solution] = append(steps[intake.Analysis], func() (*intake.Incident, error) { return f.engine.Move(ctx, id, alice, intake.Solution, "") })
+	steps[intake.Validation] = append(steps[intake.Solution], func() (*intake.Incident, error) { return f.engine.Move(ctx, id, alice, intake.Validation, "") })
+	steps[intake.Satisfaction] = append(steps[intake.Validation], func() (*intake.Incident, error) { return f.engine.AnswerValidation(ctx, id, reporter, true, "") })
+	steps[intake.Review] = append(steps[intake.Satisfaction], func() (*intake.Incident, error) { return f.engine.Rate(ctx, id, reporter, 5, "") })
+	steps[intake.Closed] = append(steps[intake.Review], func() (*intake.Incident, error) { return f.engine.Move(ctx, id, alice, intake.Closed, "") })
 	for _, step := range steps[s] {
 		ok(step())
 	}
@@ -184,27 +184,27 @@ func TestStoreObeysDecide(t *testing.T) {
 		do   func(id string) (*intake.Incident, error)
 	}
 	calls := []call{
-		{"action", workflow.Event{Kind: workflow.EventAction, Actor: alice}, func(id string) (*intake.Incident, error) { return f.engine.AddAction(ctx, id, alice, "x") }},
-		{"assign", workflow.Event{Kind: workflow.EventAssign, Actor: alice}, func(id string) (*intake.Incident, error) { return f.engine.Assign(ctx, id, alice, "bob", "") }},
-		{"escalate", workflow.Event{Kind: workflow.EventEscalate, Actor: alice}, func(id string) (*intake.Incident, error) { return f.engine.Escalate(ctx, id, alice, "networks", 2, "") }},
-		{"recategorize", workflow.Event{Kind: workflow.EventRecategorize, Actor: alice}, func(id string) (*intake.Incident, error) {
+		{"action", workflow.Event{Kind: intake.EventAction, Actor: alice}, func(id string) (*intake.Incident, error) { return f.engine.AddAction(ctx, id, alice, "x") }},
+		{"assign", workflow.Event{Kind: intake.EventAssign, Actor: alice}, func(id string) (*intake.Incident, error) { return f.engine.Assign(ctx, id, alice, "bob", "") }},
+		{"escalate", workflow.Event{Kind: intake.EventEscalate, Actor: alice}, func(id string) (*intake.Incident, error) { return f.engine.Escalate(ctx, id, alice, "networks", 2, "") }},
+		{"recategorize", workflow.Event{Kind: intake.EventRecategorize, Actor: alice}, func(id string) (*intake.Incident, error) {
 			return f.engine.Recategorize(ctx, id, alice, "network", "")
 		}},
-		{"comment", workflow.Event{Kind: workflow.EventComment, Actor: reporter}, func(id string) (*intake.Incident, error) { return f.engine.Comment(ctx, id, reporter, "more") }},
-		{"yes by phone", workflow.Event{Kind: workflow.EventAnswerYes, Actor: byPhone}, func(id string) (*intake.Incident, error) {
+		{"comment", workflow.Event{Kind: intake.EventComment, Actor: reporter}, func(id string) (*intake.Incident, error) { return f.engine.Comment(ctx, id, reporter, "more") }},
+		{"yes by phone", workflow.Event{Kind: intake.EventAnswerYes, Actor: byPhone}, func(id string) (*intake.Incident, error) {
 			return f.engine.AnswerValidation(ctx, id, byPhone, true, "")
 		}},
-		{"no", workflow.Event{Kind: workflow.EventAnswerNo, Actor: reporter}, func(id string) (*intake.Incident, error) {
+		{"no", workflow.Event{Kind: intake.EventAnswerNo, Actor: reporter}, func(id string) (*intake.Incident, error) {
 			return f.engine.AnswerValidation(ctx, id, reporter, false, "")
 		}},
-		{"rating", workflow.Event{Kind: workflow.EventRating, Actor: reporter}, func(id string) (*intake.Incident, error) { return f.engine.Rate(ctx, id, reporter, 3, "") }},
-		{"reask", workflow.Event{Kind: workflow.EventReask, Actor: reporter}, func(id string) (*intake.Incident, error) { return f.engine.Reask(ctx, id, reporter) }},
+		{"rating", workflow.Event{Kind: intake.EventRating, Actor: reporter}, func(id string) (*intake.Incident, error) { return f.engine.Rate(ctx, id, reporter, 3, "") }},
+		{"reask", workflow.Event{Kind: intake.EventReask, Actor: reporter}, func(id string) (*intake.Incident, error) { return f.engine.Reask(ctx, id, reporter) }},
 	}
-	for _, to := range workflow.States() {
-		calls = append(calls, call{"move " + string(to), workflow.Event{Kind: workflow.EventMove, To: to, Actor: alice},
+	for _, to := range intake.States() {
+		calls = append(calls, call{"move " + string(to), workflow.Event{Kind: intake.EventMove, To: to, Actor: alice},
 			func(id string) (*intake.Incident, error) { return f.engine.Move(ctx, id, alice, to, "") }})
 	}
-	for _, s := range []intake.State{workflow.Analysis, workflow.Solution, workflow.Validation, workflow.Satisfaction, workflow.Review, workflow.Closed} {
+	for _, s := range []intake.State{intake.Analysis, intake.Solution, intake.Validation, intake.Satisfaction, intake.Review, intake.Closed} {
 		for _, c := range calls {
 			t.Run(fmt.Sprintf("%s/%s", s, c.name), func(t *testing.T) {
 				id := reach(t, f, s)
@@ -251,7 +251,7 @@ func TestConcurrentTransitionsOneWins(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	for round := 0; round < 5; round++ {
-		id := reach(t, f, workflow.Solution)
+		id := reach(t, f, intake.Solution)
 		const n = 16
 		var wg sync.WaitGroup
 		errs := make([]error, n)
@@ -259,7 +259,7 @@ func TestConcurrentTransitionsOneWins(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, errs[i] = f.engine.Move(ctx, id, alice, workflow.Validation, "")
+				_, errs[i] = f.engine.Move(ctx, id, alice, intake.Validation, "")
 			}()
 		}
 		wg.Wait()
@@ -299,7 +299,7 @@ func TestUnknownIncident(t *testing.T) {
 func TestInputLimits(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	id := reach(t, f, workflow.Analysis)
+	id := reach(t, f, intake.Analysis)
 	for name, err := range map[string]error{
 		"huge action":  second(f.engine.AddAction(ctx, id, alice, strings.Repeat("x", workflow.MaxTextBytes+1))),
 		"empty action": second(f.engine.AddAction(ctx, id, alice, "  ")),
@@ -324,7 +324,7 @@ func containsID(list []*intake.Incident, id string) bool {
 func TestHistoryRecordsWhatChanged(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	id := reach(t, f, workflow.Analysis) // assigned to alice
+	id := reach(t, f, intake.Analysis) // assigned to alice
 	must(t)(f.engine.Assign(ctx, id, alice, "bob", "holiday"))
 	must(t)(f.engine.Escalate(ctx, id, bob, "networks", 2, "needs L2"))
 	must(t)(f.engine.Recategorize(ctx, id, bob, "network", ""))

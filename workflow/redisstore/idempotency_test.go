@@ -7,9 +7,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/intakebot/intakebot/channels/email/smtpout"
 	"github.com/intakebot/intakebot/channels/surveylink"
 	"github.com/intakebot/intakebot/intake"
-	"github.com/intakebot/intakebot/workflow"
 )
 
 // TestSameReportKeyRegistersOnce covers a source redelivering one message
@@ -54,7 +54,7 @@ func TestSameReportKeyRegistersOnce(t *testing.T) {
 func TestSameRefAppliesOnce(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	id := reach(t, f, workflow.Validation)
+	id := reach(t, f, intake.Validation)
 	by := intake.Actor{Kind: intake.ActorReporter, Name: "Ana", Via: "email", Ref: "reply-1@example.test"}
 	for range 2 {
 		must(t)(f.engine.AnswerValidation(ctx, id, by, false, "sigue fallando"))
@@ -64,7 +64,7 @@ func TestSameRefAppliesOnce(t *testing.T) {
 		must(t)(f.engine.Comment(ctx, id, by, "adjunto captura"))
 	}
 	inc := must(t)(f.engine.Get(ctx, id))
-	if inc.ReopenCount != 1 || len(inc.Surveys) != 1 || len(inc.Comments) != 1 || inc.State != workflow.Analysis {
+	if inc.ReopenCount != 1 || len(inc.Surveys) != 1 || len(inc.Comments) != 1 || inc.State != intake.Analysis {
 		t.Fatalf("reopen %d surveys %d comments %d state %s", inc.ReopenCount, len(inc.Surveys), len(inc.Comments), inc.State)
 	}
 	// A refused act does not consume its ref: once the state allows it, the
@@ -73,11 +73,11 @@ func TestSameRefAppliesOnce(t *testing.T) {
 	if _, err := f.engine.Rate(ctx, id, by, 5, ""); err == nil {
 		t.Fatal("rating in analysis accepted")
 	}
-	must(t)(f.engine.Move(ctx, id, alice, workflow.Solution, ""))
-	must(t)(f.engine.Move(ctx, id, alice, workflow.Validation, ""))
+	must(t)(f.engine.Move(ctx, id, alice, intake.Solution, ""))
+	must(t)(f.engine.Move(ctx, id, alice, intake.Validation, ""))
 	must(t)(f.engine.AnswerValidation(ctx, id, intake.Actor{Kind: intake.ActorReporter, Name: "Ana", Via: "email", Ref: "reply-4"}, true, ""))
 	must(t)(f.engine.Rate(ctx, id, by, 5, ""))
-	if inc = must(t)(f.engine.Get(ctx, id)); inc.State != workflow.Review {
+	if inc = must(t)(f.engine.Get(ctx, id)); inc.State != intake.Review {
 		t.Fatalf("state %s", inc.State)
 	}
 }
@@ -106,8 +106,8 @@ func TestMailThread(t *testing.T) {
 		}
 	}
 	// Answers thread under the reporter's mails.
-	q, _ := f.store.Claim(ctx, intake.ChannelEmail, f.clock.Now(), 0, 10)
-	msg, err := workflow.Renderer{Texts: f.texts}.Render(q[0], inc)
+	q, _ := f.store.Claim(ctx, intake.RouteEmail, f.clock.Now(), 0, 10)
+	msg, err := smtpout.Renderer{Texts: f.texts}.Render(q[0].Outgoing(inc), inc)
 	if err != nil || msg.InReplyTo != "r2@a" || !slices.Equal(msg.References, inc.MailIDs) {
 		t.Fatalf("threading %q %v %v", msg.InReplyTo, msg.References, err)
 	}
@@ -116,16 +116,16 @@ func TestMailThread(t *testing.T) {
 func TestSurveyQuestionsAreRenderedWithASignedLink(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	id := reach(t, f, workflow.Validation)
+	id := reach(t, f, intake.Validation)
 	signer, err := surveylink.NewSigner(make([]byte, 32), 0, f.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	links := surveylink.Linker{Signer: signer, BaseURL: "https://hd.example.test/"}
-	queued, _ := f.store.Claim(ctx, intake.ChannelEmail, f.clock.Now(), 0, 10)
+	queued, _ := f.store.Claim(ctx, intake.RouteEmail, f.clock.Now(), 0, 10)
 	inc := must(t)(f.engine.Get(ctx, id))
 	for _, q := range queued {
-		msg, err := workflow.Renderer{Texts: f.texts, Links: links}.Render(q, inc)
+		msg, err := smtpout.Renderer{Texts: f.texts, Links: links}.Render(q.Outgoing(inc), inc)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/intakebot/intakebot/intake"
-	"github.com/intakebot/intakebot/workflow"
 )
 
 func TestListFiltersAndPages(t *testing.T) {
@@ -61,13 +60,13 @@ func TestListFiltersAndPages(t *testing.T) {
 	if n := count(intake.ListFilter{Owner: "bob"}); n != 14 {
 		t.Errorf("owner bob: %d, want 14", n)
 	}
-	if n := count(intake.ListFilter{Owner: "bob", Priority: "P1", State: string(workflow.Analysis)}); n != 4 {
+	if n := count(intake.ListFilter{Owner: "bob", Priority: "P1", State: string(intake.Analysis)}); n != 4 {
 		t.Errorf("bob+P1+analysis: %d, want 4", n)
 	}
 	if n := count(intake.ListFilter{Group: "networks"}); n != 10 {
 		t.Errorf("group networks: %d, want 10", n)
 	}
-	if n := count(intake.ListFilter{State: string(workflow.Closed)}); n != 0 {
+	if n := count(intake.ListFilter{State: string(intake.Closed)}); n != 0 {
 		t.Errorf("closed: %d, want 0", n)
 	}
 }

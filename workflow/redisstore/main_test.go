@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intakebot/intakebot/channels/email/smtpout"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/templates"
@@ -79,8 +80,8 @@ func newFixtureOn(t testing.TB, rdb redis.UniversalClient, prefix string) *fixtu
 	return &fixture{rdb: rdb, prefix: prefix, store: store, engine: workflow.NewEngine(store, r, m, c.Now), clock: c, texts: texts, m: m, rules: r}
 }
 
-func (f *fixture) dispatcher(ch intake.Channel, n workflow.Notifier) *workflow.Dispatcher {
-	return workflow.NewDispatcher(f.store, f.store, workflow.Renderer{Texts: f.texts, Labels: f.rules}, ch, n, slog.New(slog.DiscardHandler), f.m, f.clock.Now)
+func (f *fixture) dispatcher(ch intake.Route, n workflow.Notifier) *workflow.Dispatcher {
+	return workflow.NewDispatcher(f.store, f.store, ch, n, slog.New(slog.DiscardHandler), f.m, f.clock.Now)
 }
 
 // recorder is a notifier that keeps what it was asked to deliver; the real
@@ -88,11 +89,12 @@ func (f *fixture) dispatcher(ch intake.Channel, n workflow.Notifier) *workflow.D
 type recorder struct {
 	mu    sync.Mutex
 	sent  []intake.Outgoing
+	incs  []*intake.Incident // the incident each message was delivered with
 	fail  error
 	calls int // every Deliver, failed or not
 }
 
-func (r *recorder) Deliver(_ context.Context, msg intake.Outgoing, _ *intake.Incident) error {
+func (r *recorder) Deliver(_ context.Context, msg intake.Outgoing, inc *intake.Incident) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls++
@@ -100,7 +102,24 @@ func (r *recorder) Deliver(_ context.Context, msg intake.Outgoing, _ *intake.Inc
 		return r.fail
 	}
 	r.sent = append(r.sent, msg)
+	r.incs = append(r.incs, inc)
 	return nil
+}
+
+// mails writes the mail of each message sent, as the e-mail channel does.
+func (r *recorder) mails(t *testing.T, f *fixture) []smtpout.Mail {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []smtpout.Mail
+	for i, msg := range r.sent {
+		m, err := smtpout.Renderer{Texts: f.texts, Labels: f.rules}.Render(msg, r.incs[i])
+		if err != nil {
+			t.Fatalf("%s: %v", msg.ID, err)
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 var (

@@ -6,7 +6,6 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/intakebot/intakebot/intake"
-	"github.com/intakebot/intakebot/workflow"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -20,16 +19,16 @@ func TestEmbeddedStoreRunsTheScripts(t *testing.T) {
 	ctx := context.Background()
 	ok := must(t)
 	id := ok(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "VPN caída", Reporter: intake.Reporter{Email: "a@example.test"}})).ID
-	ok(f.engine.Move(ctx, id, alice, workflow.Solution, ""))
-	ok(f.engine.Move(ctx, id, alice, workflow.Validation, ""))
+	ok(f.engine.Move(ctx, id, alice, intake.Solution, ""))
+	ok(f.engine.Move(ctx, id, alice, intake.Validation, ""))
 	ok(f.engine.AnswerValidation(ctx, id, reporter, false, "no"))
-	ok(f.engine.Move(ctx, id, alice, workflow.Solution, ""))
-	ok(f.engine.Move(ctx, id, alice, workflow.Validation, ""))
+	ok(f.engine.Move(ctx, id, alice, intake.Solution, ""))
+	ok(f.engine.Move(ctx, id, alice, intake.Validation, ""))
 	ok(f.engine.AnswerValidation(ctx, id, reporter, true, ""))
 	ok(f.engine.Rate(ctx, id, reporter, 5, ""))
-	ok(f.engine.Move(ctx, id, alice, workflow.Closed, ""))
+	ok(f.engine.Move(ctx, id, alice, intake.Closed, ""))
 	inc := ok(f.engine.Get(ctx, id))
-	if inc.State != workflow.Closed || inc.ReopenCount != 1 || len(inc.History) != 10 {
+	if inc.State != intake.Closed || inc.ReopenCount != 1 || len(inc.History) != 10 {
 		t.Fatalf("%s reopen %d history %d", inc.State, inc.ReopenCount, len(inc.History))
 	}
 	page, err := f.store.List(ctx, intake.ListFilter{State: "closed"})
@@ -37,7 +36,7 @@ func TestEmbeddedStoreRunsTheScripts(t *testing.T) {
 		t.Fatalf("list %v %v", page, err)
 	}
 	rec := &recorder{}
-	if n, err := f.dispatcher(intake.ChannelEmail, rec).Drain(ctx); n != 6 || err != nil {
+	if n, err := f.dispatcher(intake.RouteEmail, rec).Drain(ctx); n != 6 || err != nil {
 		t.Fatalf("drained %d %v", n, err)
 	}
 }

@@ -8,22 +8,18 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
-	"github.com/intakebot/intakebot/workflow"
 	"github.com/redis/go-redis/v9"
 )
 
-// outboxChannels are the channels whose queues exist.
-var outboxChannels = []intake.Channel{intake.ChannelEmail, intake.ChannelSlack, workflow.ChannelWatch}
-
-func (s *Store) outboxKeys(shard string, ch intake.Channel) (queue, dead string) {
-	return shard + ":outbox:" + string(ch), shard + ":outbox:dead:" + string(ch)
+func (s *Store) outboxKeys(shard string, route intake.Route) (queue, dead string) {
+	return shard + ":outbox:" + string(route), shard + ":outbox:dead:" + string(route)
 }
 
 func messageKey(shard, id string) string { return shard + ":outbox:msg:" + id }
 
 // Claim leases due messages of one channel from every shard, in one
 // pipelined round trip.
-func (s *Store) Claim(ctx context.Context, channel intake.Channel, now time.Time, lease time.Duration, max int) ([]intake.Notice, error) {
+func (s *Store) Claim(ctx context.Context, channel intake.Route, now time.Time, lease time.Duration, max int) ([]intake.Notice, error) {
 	per := max/Shards + 1
 	cmds, err := s.runPerShard(ctx, s.scripts.claim, func(shard string) ([]string, []any) {
 		q, _ := s.outboxKeys(shard, channel)
@@ -45,7 +41,7 @@ func (s *Store) Claim(ctx context.Context, channel intake.Channel, now time.Time
 func decodeNotice(h map[string]string) intake.Notice {
 	attempts, _ := strconv.Atoi(h["attempts"])
 	return intake.Notice{
-		ID: h["id"], Incident: h["incident"], Kind: h["kind"], Channel: intake.Channel(h["channel"]),
+		ID: h["id"], Incident: h["incident"], Kind: intake.NoticeKind(h["kind"]), Route: intake.Route(h["channel"]),
 		Lang: intake.Lang(h["lang"]), Email: h["email"], SlackID: h["slack_id"], CreatedAt: parseTime(h["created_at"]),
 		Attempts: attempts, LastError: h["last_error"],
 	}
@@ -56,7 +52,7 @@ func (s *Store) noticeKeys(q intake.Notice) (queue, msg, dead, inc string, err e
 	if err != nil {
 		return "", "", "", "", err
 	}
-	queue, dead = s.outboxKeys(shard, q.Channel)
+	queue, dead = s.outboxKeys(shard, q.Route)
 	return queue, messageKey(shard, q.ID), dead, inc, nil
 }
 
@@ -67,7 +63,7 @@ func (s *Store) Delivered(ctx context.Context, q intake.Notice, at time.Time) er
 		return err
 	}
 	return s.scripts.delivered.Run(ctx, s.rdb, []string{queue, msg, inc}, q.ID,
-		at.UTC().Format(time.RFC3339Nano), string(q.Channel), string(q.Kind)).Err()
+		at.UTC().Format(time.RFC3339Nano), string(q.Route), string(q.Kind)).Err()
 }
 
 // Failed records a failed attempt and schedules the retry (or the dead letter).
@@ -105,7 +101,7 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]intake.Notice, error) 
 	pipe := s.rdb.Pipeline()
 	for i := range Shards {
 		shard := s.shardN(i)
-		for _, ch := range outboxChannels {
+		for _, ch := range intake.Routes() {
 			q, d := s.outboxKeys(shard, ch)
 			refs = append(refs, ref{shard, false, pipe.ZRangeWithScores(ctx, q, 0, int64(limit)-1)})
 			refs = append(refs, ref{shard, true, pipe.ZRangeWithScores(ctx, d, 0, int64(limit)-1)})
@@ -153,15 +149,15 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]intake.Notice, error) 
 
 // OutboxDepth counts the messages waiting and dead per channel, in one
 // pipelined round trip (for the metrics).
-func (s *Store) OutboxDepth(ctx context.Context) (waiting, dead map[intake.Channel]int64, err error) {
+func (s *Store) OutboxDepth(ctx context.Context) (waiting, dead map[intake.Route]int64, err error) {
 	type ref struct {
-		ch         intake.Channel
+		ch         intake.Route
 		wait, gone *redis.IntCmd
 	}
 	var refs []ref
 	pipe := s.rdb.Pipeline()
 	for i := range Shards {
-		for _, ch := range outboxChannels {
+		for _, ch := range intake.Routes() {
 			q, d := s.outboxKeys(s.shardN(i), ch)
 			refs = append(refs, ref{ch, pipe.ZCard(ctx, q), pipe.ZCard(ctx, d)})
 		}
@@ -169,7 +165,7 @@ func (s *Store) OutboxDepth(ctx context.Context) (waiting, dead map[intake.Chann
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, nil, fmt.Errorf("outbox depth: %w", err)
 	}
-	waiting, dead = map[intake.Channel]int64{}, map[intake.Channel]int64{}
+	waiting, dead = map[intake.Route]int64{}, map[intake.Route]int64{}
 	for _, r := range refs {
 		waiting[r.ch] += r.wait.Val()
 		dead[r.ch] += r.gone.Val()
@@ -177,11 +173,11 @@ func (s *Store) OutboxDepth(ctx context.Context) (waiting, dead map[intake.Chann
 	return waiting, dead, nil
 }
 
-func (s *Store) pauseKey(ch intake.Channel) string { return s.prefix + ":{caps}:pause:" + string(ch) }
+func (s *Store) pauseKey(ch intake.Route) string { return s.prefix + ":{caps}:pause:" + string(ch) }
 
 // Pause holds a whole route until then, for every bot: its channel asked
 // us to wait (Slack's Retry-After).
-func (s *Store) Pause(ctx context.Context, ch intake.Channel, until, now time.Time) error {
+func (s *Store) Pause(ctx context.Context, ch intake.Route, until, now time.Time) error {
 	wait := until.Sub(now)
 	if wait <= 0 {
 		return nil
@@ -193,7 +189,7 @@ func (s *Store) Pause(ctx context.Context, ch intake.Channel, until, now time.Ti
 }
 
 // PausedUntil says until when a route is held (zero: it is not).
-func (s *Store) PausedUntil(ctx context.Context, ch intake.Channel) (time.Time, error) {
+func (s *Store) PausedUntil(ctx context.Context, ch intake.Route) (time.Time, error) {
 	ms, err := s.rdb.Get(ctx, s.pauseKey(ch)).Int64()
 	if err == redis.Nil {
 		return time.Time{}, nil

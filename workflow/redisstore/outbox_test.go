@@ -18,7 +18,7 @@ func TestOutboxRetriesWithBackoffThenDeadLetters(t *testing.T) {
 	inc := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "VPN down",
 		Reporter: intake.Reporter{Email: "eva@example.test"}}))
 	rec := &recorder{fail: errors.New("smtp: 451 try later")}
-	d := f.dispatcher(intake.ChannelEmail, rec)
+	d := f.dispatcher(intake.RouteEmail, rec)
 	d.MaxAttempts = 3
 
 	if n, err := d.Drain(ctx); n != 0 || err != nil {
@@ -59,17 +59,17 @@ func TestOutboxLeaseHidesClaimedMessages(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "x", Reporter: intake.Reporter{Email: "a@example.test"}}))
-	first, err := f.store.Claim(ctx, intake.ChannelEmail, f.clock.Now(), time.Minute, 10)
+	first, err := f.store.Claim(ctx, intake.RouteEmail, f.clock.Now(), time.Minute, 10)
 	if err != nil || len(first) != 1 {
 		t.Fatalf("claim: %v %v", first, err)
 	}
 	// A second bot claiming at the same time gets nothing...
-	if again, _ := f.store.Claim(ctx, intake.ChannelEmail, f.clock.Now(), time.Minute, 10); len(again) != 0 {
+	if again, _ := f.store.Claim(ctx, intake.RouteEmail, f.clock.Now(), time.Minute, 10); len(again) != 0 {
 		t.Fatalf("claimed twice: %v", again)
 	}
 	// ...until the lease of a crashed claimer runs out.
 	f.clock.Add(time.Minute + time.Second)
-	later, _ := f.store.Claim(ctx, intake.ChannelEmail, f.clock.Now(), time.Minute, 10)
+	later, _ := f.store.Claim(ctx, intake.RouteEmail, f.clock.Now(), time.Minute, 10)
 	if len(later) != 1 || later[0].ID != first[0].ID {
 		t.Fatalf("after the lease: %v", later)
 	}
@@ -99,7 +99,7 @@ func TestNoReachableReporterQueuesNothing(t *testing.T) {
 	if list, _ := f.store.Outbox(ctx, 10); len(list) != 0 {
 		t.Fatalf("queued %v for a reporter with no address", list)
 	}
-	if inc.State != workflow.Analysis {
+	if inc.State != intake.Analysis {
 		t.Fatal(inc.State)
 	}
 }
@@ -109,11 +109,11 @@ func TestSlackReporterIsAnsweredOnSlack(t *testing.T) {
 	ctx := context.Background()
 	must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelSlack, Description: "no me funciona el correo",
 		Reporter: intake.Reporter{Name: "Ana", SlackID: "U123", Email: "ana@example.test"}}))
-	q, err := f.store.Claim(ctx, intake.ChannelSlack, f.clock.Now(), time.Minute, 10)
+	q, err := f.store.Claim(ctx, intake.RouteSlack, f.clock.Now(), time.Minute, 10)
 	if err != nil || len(q) != 1 || q[0].SlackID != "U123" || q[0].Lang != intake.Spanish {
 		t.Fatalf("slack queue %+v %v", q, err)
 	}
-	if e, _ := f.store.Claim(ctx, intake.ChannelEmail, f.clock.Now(), time.Minute, 10); len(e) != 0 {
+	if e, _ := f.store.Claim(ctx, intake.RouteEmail, f.clock.Now(), time.Minute, 10); len(e) != 0 {
 		t.Fatalf("also queued by email: %v", e)
 	}
 }
@@ -123,7 +123,7 @@ func TestUndeliverableGoesStraightToDeadLetters(t *testing.T) {
 	ctx := context.Background()
 	must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "x", Reporter: intake.Reporter{Email: "nobody@example.test"}}))
 	rec := &recorder{fail: fmt.Errorf("550 no such user: %w", intake.ErrUndeliverable)}
-	if _, err := f.dispatcher(intake.ChannelEmail, rec).Drain(ctx); err != nil {
+	if _, err := f.dispatcher(intake.RouteEmail, rec).Drain(ctx); err != nil {
 		t.Fatal(err)
 	}
 	list, _ := f.store.Outbox(ctx, 10)
@@ -139,7 +139,7 @@ func TestOutgoingCapsHoldBackAStorm(t *testing.T) {
 		must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "loop?", Reporter: intake.Reporter{Email: "robot@example.test"}}))
 	}
 	rec := &recorder{}
-	d := f.dispatcher(intake.ChannelEmail, rec).WithCaps(f.store, workflow.Caps{PerRecipient: 3, PerIncident: 10, Window: time.Hour})
+	d := f.dispatcher(intake.RouteEmail, rec).WithCaps(f.store, workflow.Caps{PerRecipient: 3, PerIncident: 10, Window: time.Hour})
 	if n, err := d.Drain(ctx); n != 3 || err != nil {
 		t.Fatalf("first hour sent %d (%v), want 3", n, err)
 	}
@@ -159,7 +159,7 @@ func TestZeroCapIsNoCap(t *testing.T) {
 	for range 3 {
 		must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "x", Reporter: intake.Reporter{Email: "eva@example.test"}}))
 	}
-	d := f.dispatcher(intake.ChannelEmail, &recorder{}).WithCaps(f.store, workflow.Caps{PerRecipient: 0, PerIncident: 1, Window: time.Hour})
+	d := f.dispatcher(intake.RouteEmail, &recorder{}).WithCaps(f.store, workflow.Caps{PerRecipient: 0, PerIncident: 1, Window: time.Hour})
 	if n, err := d.Drain(ctx); n != 3 || err != nil {
 		t.Fatalf("sent %d (%v), want all 3: a zero cap is no cap", n, err)
 	}
@@ -183,7 +183,7 @@ func TestDeliveryIsRecordedDuringShutdown(t *testing.T) {
 	must(t)(f.engine.Register(context.Background(), intake.Report{Channel: intake.ChannelEmail, Subject: "x", Reporter: intake.Reporter{Email: "eva@example.test"}}))
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &cancelling{cancel: cancel}
-	f.dispatcher(intake.ChannelEmail, n).Drain(ctx)
+	f.dispatcher(intake.RouteEmail, n).Drain(ctx)
 	if len(n.sent) != 1 {
 		t.Fatalf("sent %d", len(n.sent))
 	}

@@ -121,7 +121,7 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 }
 
 // WatchChanges makes every change of an incident queue a change notice on
-// the workflow.ChannelWatch route (for the Slack triage channel and
+// the intake.RouteWatch route (for the Slack triage channel and
 // prompts), and returns the store.
 func (s *Store) WatchChanges() *Store {
 	s.watch = true
@@ -154,7 +154,7 @@ func (s *Store) keys(id string) (shard, inc string, err error) {
 // Create allocates the next id and stores the incident, its indexes, its
 // first history entry and its notices in one atomic call (two round trips:
 // INCR, then the script).
-func (s *Store) Create(ctx context.Context, key string, inc *intake.Incident, notify []workflow.NoticeKind) (*intake.Incident, error) {
+func (s *Store) Create(ctx context.Context, key string, inc *intake.Incident, notify []intake.NoticeKind) (*intake.Incident, error) {
 	keys := []string{s.seqKey()}
 	if key != "" {
 		// The key keeps the number of its first registration; a retry
@@ -214,7 +214,7 @@ func (s *Store) keyClaim(key string) string {
 	return s.prefix + ":{keys}:report:" + hex.EncodeToString(sum[:16])
 }
 
-func (s *Store) create(ctx context.Context, n int64, key string, inc *intake.Incident, notify []workflow.NoticeKind) (*intake.Incident, error) {
+func (s *Store) create(ctx context.Context, n int64, key string, inc *intake.Incident, notify []intake.NoticeKind) (*intake.Incident, error) {
 	id := intake.FormatID(n)
 	shard, incKey, _ := s.keys(id)
 	at := inc.RegisteredAt.UTC().Format(time.RFC3339Nano)

@@ -32,18 +32,18 @@ func TestChangeNoticesAreCoalescedAndLeaveNoHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range list {
-		if q.Channel == workflow.ChannelWatch {
+		if q.Route == intake.RouteWatch {
 			changes = append(changes, q)
 		}
 	}
-	if len(changes) != 1 || changes[0].ID != inc.ID+":change:3" || changes[0].Kind != string(workflow.NoticeChange) {
+	if len(changes) != 1 || changes[0].ID != inc.ID+":change:3" || changes[0].Kind != intake.NoticeChange {
 		t.Fatalf("change notices = %+v", changes)
 	}
 	rec := &recorder{}
-	if n, err := f.dispatcher(workflow.ChannelWatch, rec).Drain(ctx); n != 1 || err != nil {
+	if n, err := f.dispatcher(intake.RouteWatch, rec).Drain(ctx); n != 1 || err != nil {
 		t.Fatalf("drain: %d %v", n, err)
 	}
-	if rec.sent[0].Text != "" || rec.sent[0].IncidentID != inc.ID {
+	if rec.sent[0].Kind != intake.NoticeChange || rec.sent[0].IncidentID != inc.ID {
 		t.Fatalf("change notice rendered as %+v", rec.sent[0])
 	}
 	for _, h := range must(t)(f.engine.Get(ctx, inc.ID)).History {
@@ -56,7 +56,7 @@ func TestChangeNoticesAreCoalescedAndLeaveNoHistory(t *testing.T) {
 	must(t)(g.engine.Register(ctx, intake.Report{Channel: intake.ChannelSlack, Subject: "x", Reporter: intake.Reporter{SlackID: "U1"}}))
 	list, _ = g.store.Outbox(ctx, 10)
 	for _, q := range list {
-		if q.Channel == workflow.ChannelWatch {
+		if q.Route == intake.RouteWatch {
 			t.Fatalf("change notice queued without watchers: %+v", q)
 		}
 	}
@@ -71,7 +71,7 @@ func TestRetryLaterHoldsTheBatchWithoutCountingTowardDeath(t *testing.T) {
 		must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelSlack, Subject: s, Reporter: intake.Reporter{SlackID: "U1"}}))
 	}
 	rec := &recorder{fail: &intake.RetryLater{After: 40 * time.Second, Err: errors.New("429 ratelimited")}}
-	d := f.dispatcher(intake.ChannelSlack, rec).WithPause(f.store)
+	d := f.dispatcher(intake.RouteSlack, rec).WithPause(f.store)
 	d.MaxAttempts = 2
 	for round := range 3 {
 		if n, err := d.Drain(ctx); n != 0 || err != nil {
@@ -98,13 +98,13 @@ func TestRetryLaterHoldsTheBatchWithoutCountingTowardDeath(t *testing.T) {
 		must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelSlack, Subject: "late", Reporter: intake.Reporter{SlackID: "U2"}}))
 		f.clock.Add(20 * time.Second)
 		calls := rec.calls
-		if n, err := f.dispatcher(intake.ChannelSlack, rec).WithPause(f.store).Drain(ctx); n != 0 || err != nil || rec.calls != calls {
+		if n, err := f.dispatcher(intake.RouteSlack, rec).WithPause(f.store).Drain(ctx); n != 0 || err != nil || rec.calls != calls {
 			t.Fatalf("a second bot called the channel within the wait: %d %v", n, err)
 		}
 		f.clock.Add(20 * time.Second)
 	}
 	waiting, dead, err := f.store.OutboxDepth(ctx)
-	if err != nil || waiting[intake.ChannelSlack] != 6 || dead[intake.ChannelSlack] != 0 || waiting[intake.ChannelEmail] != 0 {
+	if err != nil || waiting[intake.RouteSlack] != 6 || dead[intake.RouteSlack] != 0 || waiting[intake.RouteEmail] != 0 {
 		t.Fatalf("depth: waiting %v dead %v (%v)", waiting, dead, err)
 	}
 	rec.mu.Lock()
@@ -183,7 +183,7 @@ func TestDeliveriesStopBeforeTheLeaseRunsOut(t *testing.T) {
 	}
 	slow := &slowChannel{clock: f.clock}
 	claims := &countingQueue{Store: f.store}
-	d := workflow.NewDispatcher(claims, f.store, workflow.Renderer{Texts: f.texts, Labels: f.rules}, intake.ChannelSlack, slow,
+	d := workflow.NewDispatcher(claims, f.store, intake.RouteSlack, slow,
 		slog.New(slog.DiscardHandler), f.m, f.clock.Now)
 	if n, err := d.Drain(ctx); n != 3 || err != nil {
 		t.Fatalf("drain: %d %v", n, err)
@@ -202,7 +202,7 @@ type countingQueue struct {
 	nonEmpty int
 }
 
-func (q *countingQueue) Claim(ctx context.Context, ch intake.Channel, now time.Time, lease time.Duration, max int) ([]intake.Notice, error) {
+func (q *countingQueue) Claim(ctx context.Context, ch intake.Route, now time.Time, lease time.Duration, max int) ([]intake.Notice, error) {
 	got, err := q.Store.Claim(ctx, ch, now, lease, max)
 	if len(got) > 0 {
 		q.nonEmpty++
@@ -234,7 +234,7 @@ func TestShutdownFinishesTheDeliveryUnderWay(t *testing.T) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	ch := &shutdownChannel{stop: stop}
-	if n, err := f.dispatcher(intake.ChannelSlack, ch).Drain(ctx); n != 1 || err != nil || ch.sent != 1 {
+	if n, err := f.dispatcher(intake.RouteSlack, ch).Drain(ctx); n != 1 || err != nil || ch.sent != 1 {
 		t.Fatalf("drain: %d sent %d, %v", n, ch.sent, err)
 	}
 	left, err := f.store.Outbox(context.Background(), 10)

@@ -412,7 +412,7 @@ func (p *Processor) decide(ctx context.Context, key string, src Source, m parsed
 			return p.remember(ctx, rec, msg, key, verified)
 		}
 	}
-	if inc == nil || inc.State == "closed" {
+	if inc == nil || inc.State == intake.Closed {
 		related := ""
 		if inc != nil {
 			related = inc.ID
@@ -439,7 +439,7 @@ func (p *Processor) decide(ctx context.Context, key string, src Source, m parsed
 		// nothing they say answers a survey.
 		by.Kind = intake.ActorParticipant
 	}
-	if verified && (inc.State == "validation" || inc.State == "satisfaction") {
+	if verified && (inc.State == intake.Validation || inc.State == intake.Satisfaction) {
 		if proven, why := p.proven(ctx, f, m); !proven {
 			// The From says the reporter, and nothing proves it: anyone
 			// can write that header. The words are kept and move nothing;
@@ -477,10 +477,10 @@ func (p *Processor) decide(ctx context.Context, key string, src Source, m parsed
 
 // outcomeOf names the outcome of an act already applied.
 func outcomeOf(event string) (outcome, step string) {
-	switch event {
-	case "answer_yes", "answer_no":
+	switch intake.EventKind(event) {
+	case intake.EventAnswerYes, intake.EventAnswerNo:
 		return intake.OutcomeSurveyAnswer, intake.SurveyValidation
-	case "rating":
+	case intake.EventRating:
 		return intake.OutcomeSurveyAnswer, intake.SurveySatisfaction
 	}
 	return intake.OutcomeAppended, ""
@@ -512,9 +512,9 @@ func (p *Processor) answer(ctx context.Context, inc *intake.Incident, by intake.
 	a := answer.Parse(text)
 	var err error
 	switch {
-	case inc.State == "validation" && (a.Kind == answer.Yes || a.Kind == answer.No):
+	case inc.State == intake.Validation && (a.Kind == answer.Yes || a.Kind == answer.No):
 		_, err = p.d.Incidents.AnswerValidation(ctx, inc.ID, by, a.Kind == answer.Yes, strings.TrimSpace(a.Comment))
-	case inc.State == "satisfaction" && a.Kind == answer.Rating:
+	case inc.State == intake.Satisfaction && a.Kind == answer.Rating:
 		_, err = p.d.Incidents.Rate(ctx, inc.ID, by, a.Rating, strings.TrimSpace(a.Comment))
 	default:
 		return false, p.reask(ctx, inc, by)

@@ -14,6 +14,7 @@ import (
 	"github.com/intakebot/intakebot/channels/email/inbound"
 	"github.com/intakebot/intakebot/channels/email/message"
 	"github.com/intakebot/intakebot/channels/email/replytoken"
+	"github.com/intakebot/intakebot/channels/email/smtpout"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/templates"
@@ -148,15 +149,15 @@ func TestSpanishMailThroughTheWholeModel(t *testing.T) {
 		t.Fatalf("comments %+v", c)
 	}
 
-	e.agent(id, workflow.Solution)
-	e.agent(id, workflow.Validation)
+	e.agent(id, intake.Solution)
+	e.agent(id, intake.Validation)
 	rec = e.deliver(to(replyAddress(id, "ana@example.test"), mail(ana, "Re: ¿Vuelve a funcionar?", "m3@example.test", ours(id, "validation"), "Sí, ya funciona. Gracias")))
-	if rec.Outcome != intake.OutcomeSurveyAnswer || rec.Step != "validation" || e.get(id).State != workflow.Satisfaction {
+	if rec.Outcome != intake.OutcomeSurveyAnswer || rec.Step != "validation" || e.get(id).State != intake.Satisfaction {
 		t.Fatalf("yes: %+v state %s", rec, e.get(id).State)
 	}
 	rec = e.deliver(to(replyAddress(id, "ana@example.test"), mail(ana, "Re: ¿Qué tal lo hemos hecho?", "m4@example.test", ours(id, "satisfaction"), "5\n\nEl jue, 26 nov escribió:\n> Responda con un número")))
 	inc = e.get(id)
-	if rec.Outcome != intake.OutcomeSurveyAnswer || inc.State != workflow.Review || inc.Surveys[1].Rating != 5 || inc.Surveys[1].Via != "email" {
+	if rec.Outcome != intake.OutcomeSurveyAnswer || inc.State != intake.Review || inc.Surveys[1].Rating != 5 || inc.Surveys[1].Via != "email" {
 		t.Fatalf("rating: %+v %+v", rec, inc.Surveys)
 	}
 
@@ -170,8 +171,8 @@ func TestSpanishMailThroughTheWholeModel(t *testing.T) {
 func TestEnglishNoGoesBackAndUnclearAsksOnce(t *testing.T) {
 	e := newEnv(t, nil)
 	id := e.deliver(mail("Bob <bob@example.test>", "Outlook crashes", "b1@example.test", "", "Outlook crashes when I open it.")).Incident
-	e.agent(id, workflow.Solution)
-	e.agent(id, workflow.Validation)
+	e.agent(id, intake.Solution)
+	e.agent(id, intake.Validation)
 	for i, body := range []string{"I am not sure, let me check tomorrow", "hmm, maybe?"} {
 		rec := e.deliver(mail("bob@example.test", "Re: x", fmt.Sprintf("b-unclear-%d@example.test", i), ours(id, "validation"), body))
 		if rec.Outcome != intake.OutcomeAppended {
@@ -179,7 +180,7 @@ func TestEnglishNoGoesBackAndUnclearAsksOnce(t *testing.T) {
 		}
 	}
 	inc := e.get(id)
-	if inc.State != workflow.Validation || len(inc.Comments) != 2 {
+	if inc.State != intake.Validation || len(inc.Comments) != 2 {
 		t.Fatalf("after unclear replies: %s, %d comments", inc.State, len(inc.Comments))
 	}
 	if n := countQueued(t, e, "validation"); n != 2 {
@@ -187,12 +188,12 @@ func TestEnglishNoGoesBackAndUnclearAsksOnce(t *testing.T) {
 	}
 	rec := e.deliver(to(replyAddress(id, "bob@example.test"), mail("bob@example.test", "Re: x", "b2@example.test", ours(id, "validation"), "No, it is still broken")))
 	inc = e.get(id)
-	if rec.Outcome != intake.OutcomeSurveyAnswer || inc.State != workflow.Analysis || inc.ReopenCount != 1 || inc.Surveys[0].Comment == "" {
+	if rec.Outcome != intake.OutcomeSurveyAnswer || inc.State != intake.Analysis || inc.ReopenCount != 1 || inc.Surveys[0].Comment == "" {
 		t.Fatalf("no: %+v %s %d %+v", rec, inc.State, inc.ReopenCount, inc.Surveys)
 	}
 }
 
-func countQueued(t *testing.T, e *env, kind string) int {
+func countQueued(t *testing.T, e *env, kind intake.NoticeKind) int {
 	list, err := e.store.Outbox(context.Background(), 100)
 	if err != nil {
 		t.Fatal(err)
@@ -257,13 +258,13 @@ func TestAutomatedMailIsIgnored(t *testing.T) {
 func TestWhoMayAnswerAndThreading(t *testing.T) {
 	e := newEnv(t, nil)
 	id := e.deliver(mail(ana, "Correo caído", "root@example.test", "", "El correo está caído")).Incident
-	e.agent(id, workflow.Solution)
-	e.agent(id, workflow.Validation)
+	e.agent(id, intake.Solution)
+	e.agent(id, intake.Validation)
 
 	// A colleague answering "yes" on the thread: a comment, no answer.
 	rec := e.deliver(mail("Carlos <carlos@example.test>", "Re: Correo caído", "c1@example.test", "root@example.test", "Sí, a mí ya me funciona"))
 	inc := e.get(id)
-	if rec.Outcome != intake.OutcomeAppended || inc.State != workflow.Validation || inc.Comments[0].Text == "" {
+	if rec.Outcome != intake.OutcomeAppended || inc.State != intake.Validation || inc.Comments[0].Text == "" {
 		t.Fatalf("colleague: %+v %s", rec, inc.State)
 	}
 	// A stranger with only a subject tag opens a new incident.
@@ -274,12 +275,12 @@ func TestWhoMayAnswerAndThreading(t *testing.T) {
 	// The reporter's address with only a subject tag (a new mail, no
 	// thread headers): anyone could have written it, so it is a comment.
 	rec = e.deliver(mail(ana, "Re: ["+id+"] ¿funciona?", "a2@example.test", "", "no, sigue igual"))
-	if rec.Outcome != intake.OutcomeAppended || e.get(id).State != workflow.Validation {
+	if rec.Outcome != intake.OutcomeAppended || e.get(id).State != intake.Validation {
 		t.Fatalf("reporter by tag: %+v", rec)
 	}
 	// Through her reply address, it answers.
 	rec = e.deliver(to(replyAddress(id, "ana@example.test"), mail(ana, "Re: ¿funciona?", "a3@example.test", "", "no, sigue igual")))
-	if rec.Outcome != intake.OutcomeSurveyAnswer || e.get(id).State != workflow.Analysis {
+	if rec.Outcome != intake.OutcomeSurveyAnswer || e.get(id).State != intake.Analysis {
 		t.Fatalf("reporter through her reply address: %+v", rec)
 	}
 }
@@ -287,12 +288,12 @@ func TestWhoMayAnswerAndThreading(t *testing.T) {
 func TestReplyAddressIsTheReportersOnly(t *testing.T) {
 	e := newEnv(t, nil)
 	id := e.deliver(mail(ana, "Correo", "t0@example.test", "", "no funciona el correo")).Incident
-	e.agent(id, workflow.Solution)
-	e.agent(id, workflow.Validation)
+	e.agent(id, intake.Solution)
+	e.agent(id, intake.Validation)
 	// Ana answers from her phone's other address, to her reply address: it
 	// was given to ana@example.test, not to this sender, so it is a comment.
 	rec := e.deliver(to(replyAddress(id, "ana@example.test"), mail("Ana <ana.perez@personal.example>", "Re: x", "t1@example.test", "", "sí")))
-	if rec.Outcome != intake.OutcomeAppended || rec.Incident != id || e.get(id).State != workflow.Validation {
+	if rec.Outcome != intake.OutcomeAppended || rec.Incident != id || e.get(id).State != intake.Validation {
 		t.Fatalf("another sender through Ana's reply address: %+v", rec)
 	}
 	// A reply address with a token for nobody does not even thread.
@@ -313,12 +314,12 @@ func TestReplyToClosedIncidentOpensALinkedOne(t *testing.T) {
 	ctx := context.Background()
 	id := e.deliver(mail(ana, "Correo", "c0@example.test", "", "no funciona el correo")).Incident
 	alice := intake.Actor{Kind: intake.ActorAgent, Name: "alice", Via: "api", Admin: true}
-	e.agent(id, workflow.Solution)
-	e.agent(id, workflow.Validation)
+	e.agent(id, intake.Solution)
+	e.agent(id, intake.Validation)
 	by := intake.Actor{Kind: intake.ActorReporter, Name: "Ana", Via: "phone"}
 	e.engine.AnswerValidation(ctx, id, by, true, "")
 	e.engine.Rate(ctx, id, by, 4, "")
-	if _, err := e.engine.Move(ctx, id, alice, workflow.Closed, ""); err != nil {
+	if _, err := e.engine.Move(ctx, id, alice, intake.Closed, ""); err != nil {
 		t.Fatal(err)
 	}
 	rec := e.deliver(mail(ana, "Re: cerrada", "c9@example.test", ours(id, "closed"), "Ha vuelto a fallar"))
@@ -443,8 +444,8 @@ func (f *flakyThreads) RememberMail(ctx context.Context, id, mid string, people 
 func TestInterruptedAnswerIsFinishedNotDecidedAgain(t *testing.T) {
 	e := newEnv(t, nil)
 	id := e.deliver(mail(ana, "Correo", "i0@example.test", "", "no funciona el correo")).Incident
-	e.agent(id, workflow.Solution)
-	e.agent(id, workflow.Validation)
+	e.agent(id, intake.Solution)
+	e.agent(id, intake.Validation)
 	flaky := &flakyThreads{Store: e.store}
 	proc := inbound.New(inbound.Config{}, inbound.Deps{Incidents: e.engine, Ledger: e.store,
 		Threads: flaky, Files: e.store, Acts: e.store, Tokens: testTokens(), Log: slog.New(slog.DiscardHandler), Now: time.Now})
@@ -453,7 +454,7 @@ func TestInterruptedAnswerIsFinishedNotDecidedAgain(t *testing.T) {
 	if _, err := proc.Process(context.Background(), src, raw); err == nil {
 		t.Fatal("the interrupted run reported success")
 	}
-	if e.get(id).State != workflow.Satisfaction {
+	if e.get(id).State != intake.Satisfaction {
 		t.Fatal("the answer did not reach the incident before the interruption")
 	}
 	// The retry comes under another UID (the folder was recreated): it must
@@ -491,12 +492,12 @@ func TestHugeReplyIsClippedNotRetriedForever(t *testing.T) {
 func TestForgedOwnMessageIDThreadsNothing(t *testing.T) {
 	e := newEnv(t, nil)
 	id := e.deliver(mail(ana, "Correo", "f0@example.test", "", "no funciona el correo")).Incident
-	e.agent(id, workflow.Solution)
-	e.agent(id, workflow.Validation)
+	e.agent(id, intake.Solution)
+	e.agent(id, intake.Validation)
 	// Someone who guessed our Message-ID form, but not its token, forging
 	// Ana's address as well.
 	rec := e.deliver(mail(ana, "Re: x", "f1@example.test", id+".validation.1@helpdesk.example.test", "sí"))
-	if rec.Incident == id || e.get(id).State != workflow.Validation {
+	if rec.Incident == id || e.get(id).State != intake.Validation {
 		t.Fatalf("forged reference threaded: %+v, state %s", rec, e.get(id).State)
 	}
 }
@@ -513,8 +514,8 @@ func TestReportRemembersTheMailboxItCameTo(t *testing.T) {
 		t.Fatalf("mailbox %q", inc.Mailbox)
 	}
 	texts, _ := templates.Load()
-	q, _ := e.store.Claim(context.Background(), intake.ChannelEmail, time.Now(), time.Minute, 10)
-	msg, err := workflow.Renderer{Texts: texts}.Render(q[0], inc)
+	q, _ := e.store.Claim(context.Background(), intake.RouteEmail, time.Now(), time.Minute, 10)
+	msg, err := smtpout.Renderer{Texts: texts}.Render(q[0].Outgoing(inc), inc)
 	if err != nil || msg.From != "soporte@example.test" {
 		t.Fatalf("the answer goes out from %q (%v)", msg.From, err)
 	}
@@ -546,10 +547,10 @@ func TestParticipantMayUseTheSubjectTag(t *testing.T) {
 		t.Fatalf("a participant's copy joined: %+v", rec)
 	}
 	// And a participant's "yes" answers nothing.
-	e.agent(id, workflow.Solution)
-	e.agent(id, workflow.Validation)
+	e.agent(id, intake.Solution)
+	e.agent(id, intake.Validation)
 	if rec := e.deliver(mail("Carlos <carlos@example.test>", "["+id+"] sí", "p5@example.test", "", "Sí, ya funciona")); rec.Outcome != intake.OutcomeAppended ||
-		e.get(id).State != workflow.Validation {
+		e.get(id).State != intake.Validation {
 		t.Fatalf("a participant answered the survey: %+v", rec)
 	}
 }

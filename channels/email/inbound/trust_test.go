@@ -33,7 +33,6 @@ import (
 	"github.com/intakebot/intakebot/channels/surveylink"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/templates"
-	"github.com/intakebot/intakebot/workflow"
 )
 
 // sink is an SMTP server that keeps every mail it is given.
@@ -65,8 +64,7 @@ func (x *sinkSession) Data(r io.Reader) error {
 type trustEnv struct {
 	*env
 	sink   *sink
-	sender *smtpout.Sender
-	render workflow.Renderer
+	notify smtpout.Notifier
 }
 
 // sent is one of our mails as the reporter's mailbox received it.
@@ -113,8 +111,8 @@ func wire(t *testing.T, e *env, auth inbound.SenderAuth, keys ...[]byte) *trustE
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &trustEnv{env: e, sink: s, sender: sender,
-		render: workflow.Renderer{Texts: texts, Links: surveylink.Linker{Signer: signer, BaseURL: "https://desk.example.test"}}}
+	return &trustEnv{env: e, sink: s, notify: smtpout.Notifier{Sender: sender,
+		Render: smtpout.Renderer{Texts: texts, Links: surveylink.Linker{Signer: signer, BaseURL: "https://desk.example.test"}}}}
 }
 
 // flush sends every queued e-mail notice by SMTP and returns the mails the
@@ -122,7 +120,7 @@ func wire(t *testing.T, e *env, auth inbound.SenderAuth, keys ...[]byte) *trustE
 func (e *trustEnv) flush(t *testing.T) []sent {
 	t.Helper()
 	ctx := context.Background()
-	qs, err := e.store.Claim(ctx, intake.ChannelEmail, time.Now(), time.Minute, 100)
+	qs, err := e.store.Claim(ctx, intake.RouteEmail, time.Now(), time.Minute, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,11 +129,7 @@ func (e *trustEnv) flush(t *testing.T) []sent {
 	e.sink.mu.Unlock()
 	for _, q := range qs {
 		inc := e.get(q.Incident)
-		msg, err := e.render.Render(q, inc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := e.sender.Deliver(ctx, msg, inc); err != nil {
+		if err := e.notify.Deliver(ctx, q.Outgoing(inc), inc); err != nil {
 			t.Fatal(err)
 		}
 		if err := e.store.Delivered(ctx, q, time.Now()); err != nil {
@@ -162,8 +156,8 @@ func (e *trustEnv) flush(t *testing.T) []sent {
 func (e *trustEnv) question(t *testing.T, id string) sent {
 	t.Helper()
 	e.flush(t) // the acknowledgment
-	e.agent(id, workflow.Solution)
-	e.agent(id, workflow.Validation)
+	e.agent(id, intake.Solution)
+	e.agent(id, intake.Validation)
 	got := e.flush(t)
 	if len(got) != 1 || !strings.Contains(got[0].messageID, ".validation.") {
 		t.Fatalf("after the move to validation the reporter got %+v", got)
@@ -199,7 +193,7 @@ func refused(t *testing.T, e *trustEnv, id string, rec intake.InboundRecord, q s
 	t.Helper()
 	inc := e.get(id)
 	if rec.Outcome != intake.OutcomeAppended || rec.Incident != id || !strings.Contains(rec.Reason, "not proven") ||
-		inc.State != workflow.Validation || len(inc.Surveys) != 0 {
+		inc.State != intake.Validation || len(inc.Surveys) != 0 {
 		t.Fatalf("outcome %+v, state %s, surveys %+v", rec, inc.State, inc.Surveys)
 	}
 	again := e.flush(t)
@@ -269,7 +263,7 @@ func TestColleagueReplyAllIsAComment(t *testing.T) {
 		// even authenticated: Carlos is who he says, and not the reporter
 		"Authentication-Results: mx.example.test; dmarc=pass header.from=example.test"))
 	inc := e.get(id)
-	if rec.Outcome != intake.OutcomeAppended || rec.Incident != id || inc.State != workflow.Validation ||
+	if rec.Outcome != intake.OutcomeAppended || rec.Incident != id || inc.State != intake.Validation ||
 		len(inc.Comments) != 1 || inc.Comments[0].Author != "Carlos" {
 		t.Fatalf("colleague: %+v, state %s, comments %+v", rec, inc.State, inc.Comments)
 	}
@@ -293,7 +287,7 @@ func TestReplyAddressRebuiltFromMessageID(t *testing.T) {
 		"helpdesk+" + id + "." + kid + "." + tok + "@example.test",
 	} {
 		rec := e.deliver(reply(ana, rebuilt, q, "rebuilt"+string(rune('0'+i))+"@evil.test", "Yes, it works"))
-		if e.get(id).State != workflow.Validation || rec.Outcome == intake.OutcomeSurveyAnswer {
+		if e.get(id).State != intake.Validation || rec.Outcome == intake.OutcomeSurveyAnswer {
 			t.Fatalf("%s answered: %+v", rebuilt, rec)
 		}
 	}
@@ -313,7 +307,7 @@ func TestReporterThroughReplyAddressAnswers(t *testing.T) {
 			t.Fatalf("Reply-To %q", q.replyTo)
 		}
 		if rec := e.deliver(reply(tc.from, q.replyTo, q, "p1@example.test", tc.yes)); rec.Outcome != intake.OutcomeSurveyAnswer ||
-			e.get(id).State != workflow.Satisfaction {
+			e.get(id).State != intake.Satisfaction {
 			t.Fatalf("yes: %+v", rec)
 		}
 		survey := e.flush(t)
@@ -321,7 +315,7 @@ func TestReporterThroughReplyAddressAnswers(t *testing.T) {
 			t.Fatalf("satisfaction question: %+v", survey)
 		}
 		if rec := e.deliver(reply(tc.from, survey[0].replyTo, survey[0], "p2@example.test", tc.rating)); rec.Outcome != intake.OutcomeSurveyAnswer ||
-			e.get(id).State != workflow.Review {
+			e.get(id).State != intake.Review {
 			t.Fatalf("rating: %+v", rec)
 		}
 	}
@@ -353,7 +347,7 @@ func TestAuthenticatedAnswerWithoutReplyToken(t *testing.T) {
 				refused(t, e, id, rec, q)
 				return
 			}
-			if rec.Outcome != intake.OutcomeSurveyAnswer || e.get(id).State != workflow.Satisfaction {
+			if rec.Outcome != intake.OutcomeSurveyAnswer || e.get(id).State != intake.Satisfaction {
 				t.Fatalf("%+v, state %s", rec, e.get(id).State)
 			}
 		})
@@ -381,7 +375,7 @@ func TestKeyRotation(t *testing.T) {
 	// Once the old key is dropped, its addresses prove nothing.
 	dropped := wire(t, before.env, nil, newKey)
 	rec := dropped.deliver(reply(ana, q.replyTo, survey[0], "k2@example.test", "5"))
-	if rec.Outcome == intake.OutcomeSurveyAnswer || dropped.get(id).State != workflow.Satisfaction {
+	if rec.Outcome == intake.OutcomeSurveyAnswer || dropped.get(id).State != intake.Satisfaction {
 		t.Fatalf("a dropped key still answers: %+v", rec)
 	}
 	// The new key's address does.
@@ -465,7 +459,7 @@ func TestDKIMVerifiedInTheBot(t *testing.T) {
 				refused(t, e, id, rec, q)
 				return
 			}
-			if rec.Outcome != intake.OutcomeSurveyAnswer || e.get(id).State != workflow.Satisfaction {
+			if rec.Outcome != intake.OutcomeSurveyAnswer || e.get(id).State != intake.Satisfaction {
 				t.Fatalf("%+v, state %s", rec, e.get(id).State)
 			}
 		})

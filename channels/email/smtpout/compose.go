@@ -16,13 +16,13 @@ import (
 
 // compose renders msg as an RFC 5322 message and returns the envelope
 // recipient with it. Any error is about the data, never the network.
-func (s *Sender) compose(msg intake.Outgoing, reporterName string) (string, []byte, error) {
+func (s *Sender) compose(msg Mail) (string, []byte, error) {
 	to, err := mail.ParseAddress(msg.Email)
 	if err != nil || hasControl(to.Address) || strings.ContainsAny(to.Address, " <>") {
 		return "", nil, fmt.Errorf("recipient %q is not an e-mail address", msg.Email)
 	}
 	if to.Name == "" {
-		to.Name = reporterName
+		to.Name = msg.Name
 	}
 	to.Name = cleanText(to.Name)
 

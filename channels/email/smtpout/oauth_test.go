@@ -77,9 +77,9 @@ func TestOAuthRefreshTokenDelivery(t *testing.T) {
 			srv := startServer(t, &backend{user: helpdesk}, serverOpts{startTLS: true, oauth: ep})
 			s := oauthSender(t, srv, ep, mailauth.Config{Mechanism: mech, RefreshToken: ep.RefreshToken})
 			for range 2 {
-				msg, inc := ackEN()
-				if err := s.Deliver(t.Context(), msg, inc); err != nil {
-					t.Fatalf("Deliver: %v", err)
+				msg := ackEN()
+				if err := s.Send(t.Context(), msg); err != nil {
+					t.Fatalf("Send: %v", err)
 				}
 			}
 			got := srv.be.messages()
@@ -105,10 +105,10 @@ func TestOAuthTokenEndpointFailure(t *testing.T) {
 	ep.Fail(http.StatusBadRequest, "invalid_grant", "Token has been expired or revoked.")
 	srv := startServer(t, &backend{user: helpdesk}, serverOpts{startTLS: true, oauth: ep})
 	s := oauthSender(t, srv, ep, mailauth.Config{RefreshToken: ep.RefreshToken})
-	msg, inc := ackEN()
-	err := s.Deliver(t.Context(), msg, inc)
+	msg := ackEN()
+	err := s.Send(t.Context(), msg)
 	if !errors.Is(err, mailauth.ErrTokenEndpoint) {
-		t.Fatalf("Deliver = %v, want ErrTokenEndpoint", err)
+		t.Fatalf("Send = %v, want ErrTokenEndpoint", err)
 	}
 	t.Logf("delivery error: %v", err)
 	if errors.Is(err, ErrPermanent) {
@@ -129,8 +129,8 @@ func TestOAuthTokenEndpointFailure(t *testing.T) {
 	}
 
 	ep.Fail(0, "", "")
-	if err := s.Deliver(t.Context(), msg, inc); err != nil {
-		t.Fatalf("Deliver after the endpoint healed: %v", err)
+	if err := s.Send(t.Context(), msg); err != nil {
+		t.Fatalf("Send after the endpoint healed: %v", err)
 	}
 }
 
@@ -139,10 +139,10 @@ func TestOAuthTokenRefusedByServer(t *testing.T) {
 	ep, other := oauthserver.New(t), oauthserver.New(t)
 	srv := startServer(t, &backend{user: helpdesk}, serverOpts{startTLS: true, oauth: other})
 	s := oauthSender(t, srv, ep, mailauth.Config{})
-	msg, inc := ackEN()
-	err := s.Deliver(t.Context(), msg, inc)
+	msg := ackEN()
+	err := s.Send(t.Context(), msg)
 	if err == nil || errors.Is(err, ErrPermanent) || !strings.Contains(err.Error(), "auth XOAUTH2") {
-		t.Fatalf("Deliver = %v, want a temporary auth failure", err)
+		t.Fatalf("Send = %v, want a temporary auth failure", err)
 	}
 	if len(srv.be.messages()) != 0 {
 		t.Fatal("message accepted without authentication")
@@ -153,10 +153,10 @@ func TestOAuthServerWithoutMechanism(t *testing.T) {
 	ep := oauthserver.New(t)
 	srv := startServer(t, &backend{user: "bot", pass: "s3cret"}, serverOpts{startTLS: true}) // PLAIN only
 	s := oauthSender(t, srv, ep, mailauth.Config{})
-	msg, inc := ackEN()
-	err := s.Deliver(t.Context(), msg, inc)
+	msg := ackEN()
+	err := s.Send(t.Context(), msg)
 	if err == nil || !strings.Contains(err.Error(), "does not offer AUTH XOAUTH2") {
-		t.Fatalf("Deliver = %v", err)
+		t.Fatalf("Send = %v", err)
 	}
 	if ep.Attempts() != 0 {
 		t.Errorf("fetched a token for a server that cannot take it")

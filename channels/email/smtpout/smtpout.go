@@ -1,8 +1,9 @@
 // Package smtpout delivers the bot's messages to reporters by SMTP.
 //
-// A Sender has the method set of workflow.Notifier: the outbox dispatcher
-// hands it one rendered intake.Outgoing at a time, and a returned error means
-// "try again later". Errors that no retry can fix wrap ErrPermanent so that a
+// A Notifier has the method set of workflow.Notifier: the outbox dispatcher
+// hands it one intake.Outgoing notice at a time; it writes the mail from the
+// templates (Renderer) and a Sender sends it. A returned error means "try
+// again later". Errors that no retry can fix wrap ErrPermanent so that a
 // caller may dead-letter the message at once.
 //
 // Each message goes out on its own connection. The bot sends a handful of
@@ -102,8 +103,8 @@ type Authenticator interface {
 	SASLClient(ctx context.Context) (sasl.Client, error)
 }
 
-// Sender delivers intake.Outgoing messages by SMTP. It is safe for
-// concurrent use: it holds no connection between deliveries.
+// Sender sends written mails by SMTP. It is safe for concurrent use: it
+// holds no connection between deliveries.
 type Sender struct {
 	addr       string
 	tlsMode    string
@@ -257,23 +258,18 @@ func (s *Sender) identity(address string) *mail.Address {
 	return s.from
 }
 
-// Deliver sends msg to msg.Email. inc, when given, supplies the reporter's
-// name for the To header; it may be nil.
+// Send sends m to m.Email.
 //
 // SMTP has no idempotency key: a server that accepted the message just
 // before we lost the connection will receive it again on retry, and nothing
 // in the protocol lets us ask. What we can do is make the duplicate
 // recognisable: the Message-ID is derived from msg.ID, so both copies carry
 // the same one and mail clients (and many servers) fold them into one.
-func (s *Sender) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.Incident) error {
+func (s *Sender) Send(ctx context.Context, msg Mail) error {
 	if strings.TrimSpace(msg.Email) == "" {
 		return fmt.Errorf("smtpout: %s: %w: no recipient e-mail address", msg.ID, ErrPermanent)
 	}
-	var reporterName string
-	if inc != nil {
-		reporterName = inc.Reporter.Name
-	}
-	rcpt, raw, err := s.compose(msg, reporterName)
+	rcpt, raw, err := s.compose(msg)
 	if err != nil {
 		// compose fails only on data no retry can change.
 		return fmt.Errorf("smtpout: %s: %w: %w", msg.ID, ErrPermanent, err)

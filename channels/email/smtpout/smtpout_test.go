@@ -20,13 +20,13 @@ import (
 )
 
 // notifier repeats workflow.Notifier's method set. The compile-time check
-// below keeps Sender usable as the outbox's notifier without this package
+// below keeps Notifier usable as the outbox's notifier without this package
 // importing workflow (channels must not).
 type notifier interface {
 	Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.Incident) error
 }
 
-var _ notifier = (*Sender)(nil)
+var _ notifier = Notifier{}
 
 const helpdesk = "helpdesk@example.test"
 
@@ -78,30 +78,24 @@ func newSender(t *testing.T, ts *testServer, mod func(*Config)) *Sender {
 	return s
 }
 
-func ackEN() (intake.Outgoing, *intake.Incident) {
-	msg := intake.Outgoing{
-		ID: "INC-000001:ack:1", IncidentID: "INC-000001", Kind: "ack", Channel: intake.ChannelEmail,
-		Lang: intake.English, Email: "ana@example.test",
+func ackEN() Mail {
+	return Mail{
+		ID: "INC-000001:ack:1", IncidentID: "INC-000001", Kind: "ack",
+		Lang: intake.English, Email: "ana@example.test", Name: "Ana Pérez",
 		Subject: "[INC-000001] We received your report",
 		Text: "Hello Ana,\n\nWe registered your report as INC-000001 <P3> & will keep you posted.\n" +
 			"Follow it at https://desk.example.test/i/INC-000001.\n\nThe help desk",
-		Attempt: 1,
 	}
-	inc := &intake.Incident{ID: "INC-000001", Reporter: intake.Reporter{Name: "Ana Pérez", Email: "ana@example.test"}}
-	return msg, inc
 }
 
-func ackES() (intake.Outgoing, *intake.Incident) {
-	msg := intake.Outgoing{
-		ID: "INC-000002:ack:1", IncidentID: "INC-000002", Kind: "ack", Channel: intake.ChannelEmail,
-		Lang: intake.Spanish, Email: "jose@example.test",
+func ackES() Mail {
+	return Mail{
+		ID: "INC-000002:ack:1", IncidentID: "INC-000002", Kind: "ack",
+		Lang: intake.Spanish, Email: "jose@example.test", Name: "José Núñez",
 		Subject: "[INC-000002] Hemos recibido su incidencia: «el correo no funciona desde esta mañana»",
 		Text: "Hola José:\n\nHemos registrado su incidencia INC-000002 (categoría: correo electrónico).\n" +
 			"Puede seguirla en https://desk.example.test/i/INC-000002\n\nMesa de ayuda — ¿dudas? Responda a este mensaje.",
-		Attempt: 1,
 	}
-	inc := &intake.Incident{ID: "INC-000002", Reporter: intake.Reporter{Name: "José Núñez", Email: "jose@example.test"}}
-	return msg, inc
 }
 
 // parsedMail is a received message read back with go-message.
@@ -173,8 +167,8 @@ func only(t *testing.T, be *backend) received {
 func TestDeliverEnglish(t *testing.T) {
 	ts := startServer(t, &backend{}, serverOpts{})
 	s := newSender(t, ts, nil)
-	msg, inc := ackEN()
-	if err := s.Deliver(t.Context(), msg, inc); err != nil {
+	msg := ackEN()
+	if err := s.Send(t.Context(), msg); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
 	rec := only(t, ts.be)
@@ -250,8 +244,8 @@ func TestDeliverEnglish(t *testing.T) {
 func TestDeliverSpanish(t *testing.T) {
 	ts := startServer(t, &backend{}, serverOpts{})
 	s := newSender(t, ts, nil)
-	msg, inc := ackES()
-	if err := s.Deliver(t.Context(), msg, inc); err != nil {
+	msg := ackES()
+	if err := s.Send(t.Context(), msg); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
 	rec := only(t, ts.be)
@@ -298,17 +292,17 @@ func TestDeliverSpanish(t *testing.T) {
 func TestMessageIDDeterministic(t *testing.T) {
 	ts := startServer(t, &backend{}, serverOpts{})
 	s := newSender(t, ts, nil)
-	msg, inc := ackEN()
-	if err := s.Deliver(t.Context(), msg, inc); err != nil {
+	msg := ackEN()
+	if err := s.Send(t.Context(), msg); err != nil {
 		t.Fatal(err)
 	}
-	msg.Attempt = 2 // the retry: same idempotency key, next attempt
-	if err := s.Deliver(t.Context(), msg, inc); err != nil {
+	// The retry: the same mail, the same idempotency key.
+	if err := s.Send(t.Context(), msg); err != nil {
 		t.Fatal(err)
 	}
 	other := msg
 	other.ID, other.Kind = "INC-000001:validation:1", "validation"
-	if err := s.Deliver(t.Context(), other, inc); err != nil {
+	if err := s.Send(t.Context(), other); err != nil {
 		t.Fatal(err)
 	}
 	got := ts.be.messages()
@@ -335,7 +329,7 @@ func TestMessageIDDeterministic(t *testing.T) {
 func TestThreadingHeaders(t *testing.T) {
 	ts := startServer(t, &backend{}, serverOpts{})
 	s := newSender(t, ts, func(c *Config) { c.Domain = "mail.example.test" })
-	msg, inc := ackEN()
+	msg := ackEN()
 	msg.InReplyTo = "CAF=abc123@mail.gmail.test"
 	msg.References = []string{
 		"<first@client.example>",     // brackets already present: not doubled
@@ -343,7 +337,7 @@ func TestThreadingHeaders(t *testing.T) {
 		"CAF=abc123@mail.gmail.test", // the last one, as the workflow gives it
 		"no-at-sign",                 // not a Message-ID: dropped
 	}
-	if err := s.Deliver(t.Context(), msg, inc); err != nil {
+	if err := s.Send(t.Context(), msg); err != nil {
 		t.Fatal(err)
 	}
 	m := parseMail(t, only(t, ts.be).Data)
@@ -368,8 +362,8 @@ func TestStartTLS(t *testing.T) {
 		c.TLS = TLSStartTLS
 		c.TLSConfig = &tls.Config{RootCAs: ts.roots}
 	})
-	msg, inc := ackEN()
-	if err := s.Deliver(t.Context(), msg, inc); err != nil {
+	msg := ackEN()
+	if err := s.Send(t.Context(), msg); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
 	if rec := only(t, ts.be); !rec.TLS {
@@ -385,8 +379,8 @@ func TestStartTLSNotOffered(t *testing.T) {
 		c.TLS = TLSStartTLS
 		c.TLSConfig = &tls.Config{RootCAs: ts.roots}
 	})
-	msg, inc := ackEN()
-	err := s.Deliver(t.Context(), msg, inc)
+	msg := ackEN()
+	err := s.Send(t.Context(), msg)
 	if err == nil || errors.Is(err, ErrPermanent) {
 		t.Fatalf("Deliver = %v, want a retryable error", err)
 	}
@@ -400,8 +394,8 @@ func TestStartTLSNotOffered(t *testing.T) {
 func TestStartTLSUntrustedCertificate(t *testing.T) {
 	ts := startServer(t, &backend{}, serverOpts{startTLS: true})
 	s := newSender(t, ts, func(c *Config) { c.TLS = TLSStartTLS })
-	msg, inc := ackEN()
-	err := s.Deliver(t.Context(), msg, inc)
+	msg := ackEN()
+	err := s.Send(t.Context(), msg)
 	var uae x509.UnknownAuthorityError
 	if err == nil || !errors.As(err, &uae) {
 		t.Fatalf("Deliver = %v, want an unknown-authority error", err)
@@ -417,8 +411,8 @@ func TestImplicitTLS(t *testing.T) {
 		c.TLS = TLSImplicit
 		c.TLSConfig = &tls.Config{RootCAs: ts.roots}
 	})
-	msg, inc := ackES()
-	if err := s.Deliver(t.Context(), msg, inc); err != nil {
+	msg := ackES()
+	if err := s.Send(t.Context(), msg); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
 	if rec := only(t, ts.be); !rec.TLS {
@@ -441,8 +435,8 @@ func TestAuth(t *testing.T) {
 				c.TLSConfig = &tls.Config{RootCAs: ts.roots}
 				c.Username, c.Password = "bot", tc.password
 			})
-			msg, inc := ackEN()
-			err := s.Deliver(t.Context(), msg, inc)
+			msg := ackEN()
+			err := s.Send(t.Context(), msg)
 			if tc.ok {
 				if err != nil {
 					t.Fatalf("Deliver: %v", err)
@@ -472,8 +466,8 @@ func TestAuth(t *testing.T) {
 func TestAuthPlaintext(t *testing.T) {
 	ts := startServer(t, &backend{user: "bot", pass: "s3cret"}, serverOpts{insecureAuth: true})
 	s := newSender(t, ts, func(c *Config) { c.Username, c.Password = "bot", "s3cret" })
-	msg, inc := ackEN()
-	if err := s.Deliver(t.Context(), msg, inc); err != nil {
+	msg := ackEN()
+	if err := s.Send(t.Context(), msg); err != nil {
 		t.Fatalf("Deliver to loopback relay: %v", err)
 	}
 	_, err := New(Config{Host: "smtp.example.test", TLS: TLSNone, Username: "bot", Password: "s3cret",
@@ -503,8 +497,8 @@ func TestTemporaryFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := startServer(t, tc.be, serverOpts{})
 			s := newSender(t, ts, nil)
-			msg, inc := ackEN()
-			err := s.Deliver(t.Context(), msg, inc)
+			msg := ackEN()
+			err := s.Send(t.Context(), msg)
 			var se *smtp.SMTPError
 			if err == nil || !errors.As(err, &se) || se.Code != tc.code {
 				t.Fatalf("Deliver = %v, want the server's %d", err, tc.code)
@@ -533,8 +527,8 @@ func TestPermanentFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := startServer(t, tc.be, serverOpts{})
 			s := newSender(t, ts, nil)
-			msg, inc := ackEN()
-			err := s.Deliver(t.Context(), msg, inc)
+			msg := ackEN()
+			err := s.Send(t.Context(), msg)
 			if !errors.Is(err, ErrPermanent) {
 				t.Fatalf("Deliver = %v, want ErrPermanent", err)
 			}
@@ -553,9 +547,9 @@ func TestBadRecipientIsPermanent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, email := range []string{"", "   ", "not an address", "ana@example.test\r\nBcc: x@evil.test"} {
-		msg, inc := ackEN()
+		msg := ackEN()
 		msg.Email = email
-		if err := s.Deliver(t.Context(), msg, inc); !errors.Is(err, ErrPermanent) {
+		if err := s.Send(t.Context(), msg); !errors.Is(err, ErrPermanent) {
 			t.Errorf("Deliver to %q = %v, want ErrPermanent", email, err)
 		}
 	}
@@ -566,10 +560,10 @@ func TestBadRecipientIsPermanent(t *testing.T) {
 func TestHeaderInjection(t *testing.T) {
 	ts := startServer(t, &backend{}, serverOpts{})
 	s := newSender(t, ts, nil)
-	msg, inc := ackEN()
+	msg := ackEN()
 	msg.Subject = "Printer broken\r\nBcc: x@evil.test"
-	inc.Reporter.Name = "Ana\r\nBcc: y@evil.test"
-	if err := s.Deliver(t.Context(), msg, inc); err != nil {
+	msg.Name = "Ana\r\nBcc: y@evil.test"
+	if err := s.Send(t.Context(), msg); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
 	rec := only(t, ts.be)
@@ -604,8 +598,8 @@ func TestServerDown(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	s := newSender(t, &testServer{port: port}, nil)
-	msg, inc := ackEN()
-	err = s.Deliver(t.Context(), msg, inc)
+	msg := ackEN()
+	err = s.Send(t.Context(), msg)
 	if err == nil || errors.Is(err, ErrPermanent) {
 		t.Fatalf("Deliver = %v, want a retryable error", err)
 	}
@@ -639,8 +633,8 @@ func TestContextCancelInterruptsSilentServer(t *testing.T) {
 		cancel() // the client is connected and waiting for a greeting
 	}()
 	s := newSender(t, &testServer{port: ln.Addr().(*net.TCPAddr).Port}, nil)
-	msg, inc := ackEN()
-	err = s.Deliver(ctx, msg, inc)
+	msg := ackEN()
+	err = s.Send(ctx, msg)
 	<-done
 	if conn != nil {
 		conn.Close()
@@ -735,9 +729,9 @@ func is7bit(b []byte) bool {
 func TestAnswerFromTheAddressWrittenTo(t *testing.T) {
 	ts := startServer(t, &backend{}, serverOpts{})
 	s := newSender(t, ts, func(c *Config) { c.Also = []string{"Soporte <soporte@example.test>"} })
-	msg, inc := ackEN()
+	msg := ackEN()
 	msg.From = "Soporte@example.test"
-	if err := s.Deliver(t.Context(), msg, inc); err != nil {
+	if err := s.Send(t.Context(), msg); err != nil {
 		t.Fatal(err)
 	}
 	m := parseMail(t, only(t, ts.be).Data)

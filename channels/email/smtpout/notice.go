@@ -1,0 +1,119 @@
+package smtpout
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/templates"
+)
+
+// Mail is one message to a reporter, written and ready to compose.
+type Mail struct {
+	// ID is the outbox message's idempotency key; the Message-ID is
+	// derived from it.
+	ID         string
+	IncidentID string
+	Kind       intake.NoticeKind
+	Lang       intake.Lang
+	// Email is the recipient's address; Name their name, used when the
+	// address carries none.
+	Email   string
+	Name    string
+	Subject string
+	Text    string
+	// From is the help-desk address the reporter wrote to, if any: the
+	// answer goes out from it.
+	From string
+	// InReplyTo and References thread the answer under the reporter's own
+	// mail (Message-IDs without angle brackets).
+	InReplyTo  string
+	References []string
+}
+
+// SurveyLinks signs the web link of a survey question.
+type SurveyLinks interface {
+	Link(incidentID, step string) (string, error)
+}
+
+// Labeler names categories and configuration items in the reporter's
+// language (intake.Rules does).
+type Labeler interface {
+	Label(name string, lang intake.Lang) string
+}
+
+// Renderer writes the mail of a notice from the templates.
+type Renderer struct {
+	Texts *templates.Set
+	// Links signs survey links; nil leaves them out.
+	Links SurveyLinks
+	// Labels names categories and items; nil shows their ids.
+	Labels Labeler
+}
+
+// noticeData is what templates may use.
+type noticeData struct {
+	ID, Subject, Category, Priority, CI, ReporterName, Owner string
+	// SurveyURL is the signed web link of a survey question, when links
+	// are configured.
+	SurveyURL string
+}
+
+// Render writes the mail for msg about inc, in the language recorded when
+// the notice was queued. Survey links are signed now, at delivery, so that
+// a link always belongs to the step's current round.
+func (r Renderer) Render(msg intake.Outgoing, inc *intake.Incident) (Mail, error) {
+	label := func(name string) string {
+		if r.Labels == nil || name == "" {
+			return name
+		}
+		return r.Labels.Label(name, msg.Lang)
+	}
+	data := noticeData{
+		ID: inc.ID, Subject: inc.Subject, Category: label(inc.Category), Priority: string(inc.Priority),
+		CI: label(inc.CI), ReporterName: inc.Reporter.Name, Owner: inc.Owner,
+	}
+	if step := msg.Kind.SurveyStep(); r.Links != nil && step != "" {
+		url, err := r.Links.Link(inc.ID, step)
+		if err != nil {
+			return Mail{}, fmt.Errorf("sign survey link: %w", err)
+		}
+		data.SurveyURL = url
+	}
+	text, err := r.Texts.Render(string(msg.Lang), string(msg.Kind), data)
+	if err != nil {
+		return Mail{}, fmt.Errorf("render %s/%s: %w", msg.Lang, msg.Kind, err)
+	}
+	return Mail{
+		ID: msg.ID, IncidentID: msg.IncidentID, Kind: msg.Kind, Lang: msg.Lang,
+		Email: msg.Email, Name: inc.Reporter.Name, Subject: text.Subject, Text: text.Text,
+		From: inc.Mailbox, InReplyTo: last(inc.MailIDs), References: inc.MailIDs,
+	}, nil
+}
+
+func last(list []string) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return list[len(list)-1]
+}
+
+// Notifier delivers the outbox's e-mail route: it writes each notice's
+// mail and sends it. It has the method set of workflow.Notifier.
+type Notifier struct {
+	Sender *Sender
+	Render Renderer
+}
+
+// Deliver writes the mail for msg and sends it. A notice that cannot be
+// written (no template) fails like a delivery, and is retried.
+func (n Notifier) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.Incident) error {
+	if inc == nil {
+		return fmt.Errorf("smtpout: %s: %w: no incident to write about", msg.ID, ErrPermanent)
+	}
+	m, err := n.Render.Render(msg, inc)
+	if err != nil {
+		return fmt.Errorf("smtpout: %s: %w", msg.ID, err)
+	}
+	return n.Sender.Send(ctx, m)
+}
