@@ -101,13 +101,12 @@ func readHeader(t *testing.T, m *Server, subject string) textproto.Header {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, body := range msgs[0].BodySection {
-		h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(body.Bytes)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
+	if len(msgs) != 1 || len(msgs[0].BodySection) != 1 {
+		t.Fatalf("fetched %d messages, want one with its body", len(msgs))
 	}
-	t.Fatal("no body fetched")
-	return textproto.Header{}
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(msgs[0].BodySection[0].Bytes)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

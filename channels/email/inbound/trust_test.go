@@ -384,14 +384,6 @@ func TestKeyRotation(t *testing.T) {
 	}
 }
 
-func mustTokens(t *testing.T, keys ...[]byte) *replytoken.Tokens {
-	tk, err := replytoken.New(replytoken.Config{Addresses: []string{"helpdesk@example.test"}, Keys: keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tk
-}
-
 // TestOldReplyAddressStillThreads: a reply to a reply address issued before
 // per-recipient tokens joins its incident as a comment.
 func TestOldReplyAddressStillThreads(t *testing.T) {
