@@ -60,6 +60,10 @@ const (
 	AnyAgent Who = "agent"
 	// OwnerOrAdmin is the incident's owner or an admin agent.
 	OwnerOrAdmin Who = "owner"
+	// OwnerOrUnowned is any agent while nobody owns the incident, and its
+	// owner or an admin once somebody does: otherwise any agent could take
+	// a colleague's case (say in review) and then close it as its owner.
+	OwnerOrUnowned Who = "owner_or_unowned"
 	// Answerer is the reporter, an agent recording a phone answer, or the
 	// system (timeouts and system events).
 	Answerer Who = "answerer"
@@ -129,10 +133,10 @@ func Table() []Rule {
 		{From: Solution, Event: EventEscalate, Who: AnyAgent},
 		{From: Analysis, Event: EventRecategorize, Who: AnyAgent},
 		{From: Solution, Event: EventRecategorize, Who: AnyAgent},
-		{From: Analysis, Event: EventAssign, Who: AnyAgent},
-		{From: Solution, Event: EventAssign, Who: AnyAgent},
-		{From: Satisfaction, Event: EventAssign, Who: AnyAgent},
-		{From: Review, Event: EventAssign, Who: AnyAgent},
+		{From: Analysis, Event: EventAssign, Who: OwnerOrUnowned},
+		{From: Solution, Event: EventAssign, Who: OwnerOrUnowned},
+		{From: Satisfaction, Event: EventAssign, Who: OwnerOrUnowned},
+		{From: Review, Event: EventAssign, Who: OwnerOrUnowned},
 
 		{From: Analysis, Event: EventComment, Who: Participant},
 		{From: Solution, Event: EventComment, Who: Participant},
@@ -293,6 +297,8 @@ func allowed(who Who, f Facts, a intake.Actor) error {
 		ok = a.Kind == intake.ActorAgent
 	case OwnerOrAdmin:
 		ok = a.Kind == intake.ActorAgent && (a.Admin || (f.Owner != "" && a.Name == f.Owner))
+	case OwnerOrUnowned:
+		ok = a.Kind == intake.ActorAgent && (a.Admin || f.Owner == "" || a.Name == f.Owner)
 	case Answerer:
 		ok = a.Kind == intake.ActorReporter || a.Kind == intake.ActorSystem ||
 			(a.Kind == intake.ActorAgent && a.Via == "phone")
@@ -305,10 +311,11 @@ func allowed(who Who, f Facts, a intake.Actor) error {
 		return nil
 	}
 	msg := map[Who]string{
-		AnyAgent:     "only an agent may do this",
-		OwnerOrAdmin: "only the incident's owner or an admin may do this",
-		Answerer:     "only the reporter may answer; an agent may record an answer given by phone",
-		Bot:          "only the bot itself does this",
+		AnyAgent:       "only an agent may do this",
+		OwnerOrAdmin:   "only the incident's owner or an admin may do this",
+		OwnerOrUnowned: "the incident has an owner: only that owner or an admin may hand it to someone else",
+		Answerer:       "only the reporter may answer; an agent may record an answer given by phone",
+		Bot:            "only the bot itself does this",
 	}[who]
 	if msg == "" {
 		msg = "not allowed"
