@@ -306,3 +306,19 @@ func TestPasswords(t *testing.T) {
 		t.Fatalf("expired agent signed in: %v", err)
 	}
 }
+
+// BenchmarkAuthenticate is the cost every API request pays: one read-only
+// script call, and a write at most once per LastUsedEvery.
+func BenchmarkAuthenticate(b *testing.B) {
+	f := newFixture(b)
+	ctx := context.Background()
+	_, tok, err := f.store.CreateAgent(ctx, "alice", false, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := f.store.Authenticate(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
