@@ -168,6 +168,8 @@ func TestCLIErrorsAsJSON(t *testing.T) {
 			map[string]any{"status": 409.0, "state": "solution"}},
 		{"auth failure", map[string]string{"INTAKEBOT_URL": s.url, "INTAKEBOT_TOKEN": "ibt_wrong"}, []string{"incidents", "list", "--json"}, 1,
 			map[string]any{"status": 401.0, "code": "unauthorized", "error": "the token is not valid"}},
+		{"inbound auth failure", map[string]string{"INTAKEBOT_URL": s.url, "INTAKEBOT_TOKEN": "ibt_wrong"}, []string{"inbound", "list", "--json"}, 1,
+			map[string]any{"status": 401.0, "code": "unauthorized"}},
 		{"usage", env, []string{"incidents", "list", "--sla", "late", "--json"}, 2,
 			map[string]any{"code": "usage"}},
 	} {
