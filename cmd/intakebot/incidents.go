@@ -75,7 +75,7 @@ func (a apiFlags) client() (*apiclient.Client, error) {
 // script reads every answer as JSON. The error is then marked as told, so
 // that main does not print it again; its exit status is unchanged.
 func (a apiFlags) fail(err error, stderr io.Writer) error {
-	if err == nil || !*a.json {
+	if err == nil || !*a.json || errors.Is(err, flag.ErrHelp) {
 		return err
 	}
 	out := map[string]any{"error": err.Error(), "code": "error"}
