@@ -300,7 +300,7 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request, by intak
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ intake.Actor) {
 	q := r.URL.Query()
 	for k := range q {
-		if !slices.Contains([]string{"state", "priority", "group", "owner", "limit", "cursor"}, k) {
+		if !slices.Contains([]string{"state", "priority", "group", "owner", "limit", "cursor", "sla"}, k) {
 			writeError(w, http.StatusBadRequest, "invalid", "unknown query parameter "+strconv.Quote(k))
 			return
 		}
@@ -330,7 +330,18 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ intake.
 		}
 		f.Before = n
 	}
-	page, err := s.d.Lister.List(r.Context(), f)
+	sla := q.Get("sla")
+	if sla != "" && sla != intake.SLAWarning && sla != intake.SLABreached {
+		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("sla must be %s or %s, not %q", intake.SLAWarning, intake.SLABreached, sla))
+		return
+	}
+	var page intake.Page
+	var err error
+	if sla != "" {
+		page, err = listBySLA(r.Context(), s.d.Lister, f, sla)
+	} else {
+		page, err = s.d.Lister.List(r.Context(), f)
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -452,8 +452,10 @@ func demoEnv() config.Env {
 		"INTAKEBOT_LOCAL_IMAP_LISTEN": "127.0.0.1:0",
 		"INTAKEBOT_LOCAL_SMTP_LISTEN": "127.0.0.1:0",
 		"INTAKEBOT_LOCAL_POLL":        "@every 1s",
-		"INTAKEBOT_OUTBOX_POLL":       "@every 1s",
-		"INTAKEBOT_LOG_LEVEL":         "error",
+		// A serve the person runs beside the demo keeps its state file.
+		"INTAKEBOT_LOCAL_STATE_FILE": localmail.StateFileOff,
+		"INTAKEBOT_OUTBOX_POLL":      "@every 1s",
+		"INTAKEBOT_LOG_LEVEL":        "error",
 	}
 }
 

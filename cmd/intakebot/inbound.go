@@ -14,13 +14,14 @@ import (
 )
 
 // inboundCmd lists what became of the messages that reached a channel.
-func inboundCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) error {
+func inboundCmd(ctx context.Context, args []string, stdout, stderr io.Writer, env config.Env) (err error) {
 	const use = "usage: intakebot inbound list [--channel email|slack] [--limit N] [--cursor C] [--json] | inbound release KEY"
 	if len(args) == 0 || (args[0] != "list" && args[0] != "release") {
 		return usageError{use}
 	}
 	fs := newFlags("inbound list", stderr)
 	api := addAPIFlags(fs, env)
+	defer func() { err = api.fail(err, stderr) }() // with --json, errors are JSON too
 	channel := fs.String("channel", "email", "channel")
 	limit := fs.Int("limit", 50, "page size")
 	cursor := fs.String("cursor", "", "cursor from the previous page")

@@ -4,10 +4,15 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"net/url"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -20,8 +25,11 @@ import (
 
 const incidentsUsage = `Usage: intakebot incidents COMMAND [flags]
 
-  list [--state S] [--priority P] [--group G] [--owner O] [--limit N] [--cursor C]
+  list [--state S] [--priority P] [--group G] [--owner O] [--sla warning|breached]
+       [--limit N] [--cursor C | --all]
+                                      newest first; --all follows every page
   show ID
+  attachment ID N [-o FILE]           save attachment #N (see show) under its name, or FILE (- for stdout)
   create --subject TEXT [--description TEXT] [--reporter-name N] [--reporter-email E]
          [--reporter-slack U] [--language en|es] [--channel phone|web|email|slack|event]
          [--ci CI] [--category C] [--impact L] [--urgency L] [--group G]
@@ -35,7 +43,9 @@ const incidentsUsage = `Usage: intakebot incidents COMMAND [flags]
   close ID [--note TEXT]
 
 Every command takes --url (default $INTAKEBOT_URL or http://127.0.0.1:8080),
---token (default $INTAKEBOT_TOKEN) and --json (print the API's JSON).
+--token (default $INTAKEBOT_TOKEN), --json (print the API's JSON; errors too,
+as {"error": ..., "code": ...} on stderr) and --tz ZONE (the time zone times
+are shown in: default $INTAKEBOT_DISPLAY_TIME_ZONE, else the machine's).
 `
 
 // apiFlags are the flags every API command takes.
@@ -60,20 +70,78 @@ func (a apiFlags) client() (*apiclient.Client, error) {
 	return apiclient.New(*a.url, *a.token), nil
 }
 
+// fail reports err as JSON on stderr when --json was given, so that a
+// script reads every answer as JSON. The error is then marked as told, so
+// that main does not print it again; its exit status is unchanged.
+func (a apiFlags) fail(err error, stderr io.Writer) error {
+	if err == nil || !*a.json || errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	out := map[string]any{"error": err.Error(), "code": "error"}
+	var apiErr *apiclient.Error
+	var usage usageError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &apiErr):
+		out["error"], out["code"], out["status"] = apiErr.Msg, apiErr.Code, apiErr.Status
+		if apiErr.State != "" {
+			out["state"], out["allowed"] = apiErr.State, apiErr.Allowed
+		}
+	case errors.As(err, &usage):
+		out["code"] = "usage"
+	case errors.As(err, &netErr):
+		out["code"] = "unreachable"
+	}
+	_ = printJSON(stderr, out)
+	return toldError{err}
+}
+
+// toldError is an error already shown to the person (as JSON): main
+// exits with its status without printing it.
+type toldError struct{ err error }
+
+func (e toldError) Error() string { return e.err.Error() }
+func (e toldError) Unwrap() error { return e.err }
+
+// displayZone is the time zone named by --tz or INTAKEBOT_DISPLAY_TIME_ZONE
+// (the display.time_zone key), or the machine's when none is named.
+func displayZone(name string) (*time.Location, error) {
+	if name == "" {
+		return time.Local, nil
+	}
+	zone, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, usageError{fmt.Sprintf("--tz (or INTAKEBOT_DISPLAY_TIME_ZONE) %q is not a time zone: use an IANA name like Europe/Madrid, or UTC", name)}
+	}
+	return zone, nil
+}
+
+// formatTime shows t in zone with the zone's name, so that a time read
+// from a terminal in another country is not taken for a local one.
+func formatTime(t time.Time, zone *time.Location, layout string) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.In(zone).Format(layout + " MST")
+}
+
 // incidentsFlags are the flags of every incidents command.
 type incidentsFlags struct {
 	api                  apiFlags
-	note                 *string
+	note, tz             *string
 	f                    map[string]*string // the text flags, by name
 	limit, level, rating *int
+	all                  *bool
 }
 
 func newIncidentsFlags(fs *flag.FlagSet, env config.Env) incidentsFlags {
 	fl := incidentsFlags{api: addAPIFlags(fs, env), note: fs.String("note", "", "note"), f: map[string]*string{}}
 	for _, name := range []string{"state", "priority", "group", "owner", "cursor", "subject", "description", "reporter-name",
-		"reporter-email", "reporter-slack", "language", "channel", "ci", "category", "impact", "urgency", "comment"} {
+		"reporter-email", "reporter-slack", "language", "channel", "ci", "category", "impact", "urgency", "comment", "sla", "o"} {
 		fl.f[name] = fs.String(name, "", name)
 	}
+	fl.tz = fs.String("tz", env["INTAKEBOT_DISPLAY_TIME_ZONE"], "time zone to show times in (default: the machine's)")
+	fl.all = fs.Bool("all", false, "list: follow every page")
 	fl.limit = fs.Int("limit", 0, "page size")
 	fl.level = fs.Int("level", 0, "support level 1-3")
 	fl.rating = fs.Int("rating", 0, "satisfaction rating 1-5")
@@ -87,7 +155,9 @@ type incidentCall struct {
 	c      *apiclient.Client
 	pos    []string
 	fl     incidentsFlags
+	zone   *time.Location // times are shown in it
 	stdout io.Writer
+	env    config.Env
 }
 
 // need checks the number of positional arguments.
@@ -118,7 +188,11 @@ func (k *incidentCall) printOne(inc *intake.Incident) error {
 	if *k.fl.api.json {
 		return printJSON(k.stdout, inc)
 	}
-	fmt.Fprintf(k.stdout, "%s  %s  %s  owner: %s  %s\n", inc.ID, inc.State, inc.Priority, cmp.Or(inc.Owner, "nobody"), inc.Subject)
+	sla := ""
+	if status := inc.SLAStatus(); status != intake.SLAOK {
+		sla = "  SLA " + status
+	}
+	fmt.Fprintf(k.stdout, "%s  %s  %s  owner: %s%s  %s\n", inc.ID, inc.State, inc.Priority, cmp.Or(inc.Owner, "nobody"), sla, inc.Subject)
 	return nil
 }
 
@@ -127,7 +201,7 @@ func incidentCommand(name string) func(*incidentCall) error {
 	return map[string]func(*incidentCall) error{
 		"list": incidentsList, "show": incidentsShow, "create": incidentsCreate, "act": incidentsAct,
 		"move": incidentsMove, "close": incidentsClose, "assign": incidentsAssign, "escalate": incidentsEscalate,
-		"recategorize": incidentsRecategorize, "survey": incidentsSurvey,
+		"recategorize": incidentsRecategorize, "survey": incidentsSurvey, "attachment": incidentsAttachment,
 	}[name]
 }
 
@@ -149,40 +223,87 @@ func incidentsCmd(ctx context.Context, args []string, stdout, stderr io.Writer, 
 	fl := newIncidentsFlags(fs, env)
 	pos, err := parse(fs, args[1:])
 	if err != nil {
-		return err
+		return fl.api.fail(err, stderr)
+	}
+	zone, err := displayZone(*fl.tz)
+	if err != nil {
+		return fl.api.fail(err, stderr)
 	}
 	c, err := fl.api.client()
 	if err != nil {
-		return err
+		return fl.api.fail(err, stderr)
 	}
-	return cmd(&incidentCall{ctx: ctx, c: c, pos: pos, fl: fl, stdout: stdout})
+	return fl.api.fail(cmd(&incidentCall{ctx: ctx, c: c, pos: pos, fl: fl, zone: zone, stdout: stdout, env: env}), stderr)
 }
 
 func incidentsList(k *incidentCall) error {
-	if err := k.need(0, "list [--state S] [--priority P] [--group G] [--owner O] [--limit N] [--cursor C]"); err != nil {
+	const form = "list [--state S] [--priority P] [--group G] [--owner O] [--sla warning|breached] [--limit N] [--cursor C | --all]"
+	if err := k.need(0, form); err != nil {
 		return err
 	}
+	if sla := *k.fl.f["sla"]; sla != "" && sla != intake.SLAWarning && sla != intake.SLABreached {
+		return usageError{fmt.Sprintf("--sla must be %s or %s, not %q", intake.SLAWarning, intake.SLABreached, sla)}
+	}
 	q := url.Values{}
-	for _, name := range []string{"state", "priority", "group", "owner", "cursor"} {
+	filtered := false
+	for _, name := range []string{"state", "priority", "group", "owner", "sla", "cursor"} {
 		if v := *k.fl.f[name]; v != "" {
 			q.Set(name, v)
+			filtered = filtered || name != "cursor"
 		}
 	}
 	if *k.fl.limit > 0 {
 		q.Set("limit", strconv.Itoa(*k.fl.limit))
 	}
-	var page struct {
+	type page struct {
 		Incidents []intake.Incident `json:"incidents"`
-		Next      string            `json:"next_cursor"`
+		Next      string            `json:"next_cursor,omitempty"`
 	}
-	if err := k.c.Do(k.ctx, "GET", "/api/v1/incidents?"+q.Encode(), nil, &page); err != nil {
-		return err
+	var all page
+	for {
+		var p page
+		if err := k.c.Do(k.ctx, "GET", "/api/v1/incidents?"+q.Encode(), nil, &p); err != nil {
+			return err
+		}
+		all.Incidents, all.Next = append(all.Incidents, p.Incidents...), p.Next
+		if !*k.fl.all || p.Next == "" {
+			break
+		}
+		q.Set("cursor", p.Next)
+	}
+	if all.Incidents == nil {
+		all.Incidents = []intake.Incident{} // [] in JSON, never null
 	}
 	if *k.fl.api.json {
-		return printJSON(k.stdout, page)
+		return printJSON(k.stdout, all)
 	}
-	printList(k.stdout, page.Incidents, page.Next)
+	if len(all.Incidents) == 0 && q.Get("cursor") == "" {
+		k.printEmpty(filtered)
+		return nil
+	}
+	printList(k.stdout, all.Incidents, all.Next, k.zone)
 	return nil
+}
+
+// printEmpty says that there is nothing to list, and what to do next: a
+// first report when the queue is empty, a wider filter otherwise.
+func (k *incidentCall) printEmpty(filtered bool) {
+	if filtered {
+		fmt.Fprintln(k.stdout, "No incidents match these filters; drop one to see more (intakebot incidents list).")
+		return
+	}
+	fmt.Fprintln(k.stdout, "No incidents yet.")
+	if st, _, err := readLocalState(k.env["INTAKEBOT_LOCAL_STATE_FILE"], k.env); err == nil && st.API == k.c.Base() {
+		fmt.Fprint(k.stdout, `This intakebot runs in local mode: send a first report as the demo user with
+  intakebot local send --subject 'VPN down' --body 'The VPN is down'
+and read the help desk's answer with: intakebot local inbox
+`)
+		return
+	}
+	fmt.Fprint(k.stdout, `Reports arrive when someone mails a help-desk mailbox or writes to the bot in Slack.
+To register one taken by phone:
+  intakebot incidents create --subject 'VPN down' --reporter-name NAME --reporter-email ADDRESS
+`)
 }
 
 func incidentsShow(k *incidentCall) error {
@@ -196,8 +317,77 @@ func incidentsShow(k *incidentCall) error {
 	if *k.fl.api.json {
 		return printJSON(k.stdout, inc)
 	}
-	printIncident(k.stdout, &inc)
+	printIncident(k.stdout, &inc, k.zone)
 	return nil
+}
+
+func incidentsAttachment(k *incidentCall) error {
+	if err := k.need(2, "attachment ID N [-o FILE]"); err != nil {
+		return err
+	}
+	n, err := strconv.Atoi(k.pos[1])
+	if err != nil || n < 0 {
+		return usageError{fmt.Sprintf("attachment number %q: a number from 0, as show lists them (#0, #1, ...)", k.pos[1])}
+	}
+	f, err := k.c.Download(k.ctx, k.path("/attachments/"+strconv.Itoa(n)))
+	if err != nil {
+		return err
+	}
+	out := *k.fl.f["o"]
+	if out == "-" {
+		_, err := k.stdout.Write(f.Content)
+		return err
+	}
+	// Only a file named by the person may be replaced: a name that came in
+	// a stranger's mail may not overwrite anything.
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if out == "" {
+		out = safeFileName(f.Name, n)
+		flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	}
+	file, err := os.OpenFile(out, flags, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s exists: choose another name with -o FILE", out)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := file.Write(f.Content); err != nil {
+		file.Close()
+		return err
+	}
+	if err := file.Close(); err != nil {
+		return err
+	}
+	kept := f.Header.Get("X-Intakebot-Truncated")
+	if *k.fl.api.json {
+		res := map[string]any{"file": out, "name": f.Name, "bytes": len(f.Content), "type": f.Header.Get("X-Intakebot-Content-Type")}
+		if kept != "" {
+			res["truncated_from"] = kept
+		}
+		return printJSON(k.stdout, res)
+	}
+	fmt.Fprintf(k.stdout, "saved %s (%d bytes) to %s\n", f.Name, len(f.Content), out)
+	if kept != "" {
+		fmt.Fprintf(k.stdout, "only the first %d of its %s bytes were kept\n", len(f.Content), kept)
+	}
+	return nil
+}
+
+// safeFileName makes an attachment's name a plain file name in the
+// current directory: no directories, no hidden file, nothing empty.
+func safeFileName(name string, n int) string {
+	name = strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r < ' ' || r == 0x7f {
+			return '_'
+		}
+		return r
+	}, name)
+	name = strings.TrimLeft(strings.TrimSpace(name), ".")
+	if name == "" {
+		return fmt.Sprintf("attachment-%d", n)
+	}
+	return name
 }
 
 func incidentsCreate(k *incidentCall) error {
@@ -278,24 +468,46 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func printList(w io.Writer, list []intake.Incident, next string) {
+func printList(w io.Writer, list []intake.Incident, next string, zone *time.Location) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSTATE\tPRIORITY\tCATEGORY\tGROUP\tOWNER\tREPORTED\tSUBJECT")
+	fmt.Fprintln(tw, "ID\tSTATE\tPRIORITY\tSLA\tCATEGORY\tGROUP\tOWNER\tREPORTED\tSUBJECT")
 	for _, inc := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inc.ID, inc.State, inc.Priority, inc.Category, inc.Group,
-			dash(inc.Owner), inc.ReportedAt.Local().Format("2006-01-02 15:04"), clipCell(inc.Subject, 60))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", inc.ID, inc.State, inc.Priority, dash(inc.SLAStatus()), inc.Category, inc.Group,
+			dash(inc.Owner), formatTime(inc.ReportedAt, zone, "2006-01-02 15:04"), clipCell(inc.Subject, 60))
 	}
 	tw.Flush()
 	if next != "" {
-		fmt.Fprintf(w, "more: --cursor %s\n", next)
+		fmt.Fprintf(w, "more: --cursor %s (or --all for every page)\n", next)
 	}
 }
 
-func printIncident(w io.Writer, inc *intake.Incident) {
+// slaLine tells an incident's SLA flags, oldest first, e.g. "breached:
+// response warning at ..., response breach at ...", or "-" when none.
+func slaLine(inc *intake.Incident, zone *time.Location) string {
+	var flags []string
+	for f := range inc.Flags {
+		if intake.SLAFlagStatus(f) != intake.SLAOK {
+			flags = append(flags, f)
+		}
+	}
+	if len(flags) == 0 {
+		return "-"
+	}
+	slices.SortFunc(flags, func(a, b string) int { return cmp.Or(inc.Flags[a].Compare(inc.Flags[b]), strings.Compare(a, b)) })
+	parts := make([]string, len(flags))
+	for i, f := range flags {
+		what := strings.ReplaceAll(strings.TrimPrefix(f, "sla_"), "_", " ")
+		parts[i] = what + " at " + formatTime(inc.Flags[f], zone, time.DateTime)
+	}
+	return inc.SLAStatus() + ": " + strings.Join(parts, ", ")
+}
+
+func printIncident(w io.Writer, inc *intake.Incident, zone *time.Location) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
 	row("Incident", inc.ID)
 	row("State", string(inc.State))
+	row("SLA", slaLine(inc, zone))
 	row("Subject", inc.Subject)
 	reporter := []string{inc.Reporter.Name}
 	if inc.Reporter.Email != "" {
@@ -311,10 +523,10 @@ func printIncident(w io.Writer, inc *intake.Incident) {
 	row("Impact/urgency", fmt.Sprintf("%s/%s -> %s", inc.Impact, inc.Urgency, inc.Priority))
 	row("Group/level", fmt.Sprintf("%s / %d", inc.Group, inc.Level))
 	row("Owner", dash(inc.Owner))
-	row("Reported", inc.ReportedAt.Local().Format(time.DateTime))
-	row("Registered", inc.RegisteredAt.Local().Format(time.DateTime))
+	row("Reported", formatTime(inc.ReportedAt, zone, time.DateTime))
+	row("Registered", formatTime(inc.RegisteredAt, zone, time.DateTime))
 	if inc.ClosedAt != nil {
-		row("Closed", inc.ClosedAt.Local().Format(time.DateTime))
+		row("Closed", formatTime(*inc.ClosedAt, zone, time.DateTime))
 	}
 	row("Reopened", strconv.Itoa(inc.ReopenCount))
 	if inc.RelatedID != "" {
@@ -332,12 +544,12 @@ func printIncident(w io.Writer, inc *intake.Incident) {
 	}
 	if section("Actions", len(inc.Actions)) {
 		for _, a := range inc.Actions {
-			fmt.Fprintf(w, "  %s  %s: %s\n", a.At.Local().Format(time.DateTime), a.Author, a.Text)
+			fmt.Fprintf(w, "  %s  %s: %s\n", formatTime(a.At, zone, time.DateTime), a.Author, a.Text)
 		}
 	}
 	if section("Comments", len(inc.Comments)) {
 		for _, c := range inc.Comments {
-			fmt.Fprintf(w, "  %s  %s (%s): %s\n", c.At.Local().Format(time.DateTime), c.Author, c.Via, c.Text)
+			fmt.Fprintf(w, "  %s  %s (%s): %s\n", formatTime(c.At, zone, time.DateTime), c.Author, c.Via, c.Text)
 		}
 	}
 	if section("Attachments", len(inc.Attachments)) {
@@ -359,7 +571,7 @@ func printIncident(w io.Writer, inc *intake.Incident) {
 			if s.Recorder != "" {
 				by += ", recorded by " + s.Recorder
 			}
-			fmt.Fprintf(w, "  %s  %s: %s (%s) %s\n", s.At.Local().Format(time.DateTime), s.Step, answer, by, s.Comment)
+			fmt.Fprintf(w, "  %s  %s: %s (%s) %s\n", formatTime(s.At, zone, time.DateTime), s.Step, answer, by, s.Comment)
 		}
 	}
 	if section("History", len(inc.History)) {
@@ -374,7 +586,7 @@ func printIncident(w io.Writer, inc *intake.Incident) {
 				via = "via " + h.Via
 			}
 			note := strings.TrimSpace(h.Detail + "  " + h.Note)
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", h.At.Local().Format(time.DateTime), h.Actor, h.Event, move, via, note)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", formatTime(h.At, zone, time.DateTime), h.Actor, h.Event, move, via, note)
 		}
 		tw.Flush()
 	}

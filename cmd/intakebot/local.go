@@ -15,9 +15,11 @@ import (
 
 // startLocal starts the local mail server in local mode (nothing
 // configured: see localmail) and points the e-mail channel at it: the bot
-// reads helpdesk's INBOX and sends as helpdesk. The returned stop shuts the
-// server down (a no-op outside local mode).
-func startLocal(cfg *config.Config, stdout io.Writer, log *slog.Logger) (stop func(), err error) {
+// reads helpdesk's INBOX and sends as helpdesk. It writes the state file
+// that "intakebot local send" and "local inbox" read (api is the bot's API
+// URL). The returned stop removes the file and shuts the server down (a
+// no-op outside local mode).
+func startLocal(cfg *config.Config, env config.Env, api string, stdout io.Writer, log *slog.Logger) (stop func(), err error) {
 	if !cfg.LocalMode() {
 		return func() {}, nil
 	}
@@ -34,7 +36,27 @@ func startLocal(cfg *config.Config, stdout io.Writer, log *slog.Logger) (stop fu
 	}
 	m.PrintBanner(stdout)
 	log.Info("local mail server", "imap", m.IMAPAddr(), "smtp", m.SMTPAddr(), "domain", m.Domain())
-	return m.Close, nil
+	if cfg.Local.StateFile == localmail.StateFileOff {
+		return m.Close, nil
+	}
+	// A missing state file only costs the "intakebot local" commands (the
+	// banner says all they would read), so it is a warning, not a failure.
+	path, err := localmail.StatePath(cfg.Local.StateFile, getenv(env))
+	st := m.State(api)
+	if err == nil {
+		err = localmail.WriteState(path, st)
+	}
+	if err != nil {
+		log.Warn("the intakebot local commands will not find this server: no state file; set local.state_file (INTAKEBOT_LOCAL_STATE_FILE)", "err", err)
+		return m.Close, nil
+	}
+	fmt.Fprintf(stdout, "(intakebot local send and local inbox find this server through %s)\n\n", path)
+	return func() {
+		if err := localmail.RemoveState(path, st); err != nil {
+			log.Warn("local state file not removed", "path", path, "err", err)
+		}
+		m.Close()
+	}, nil
 }
 
 // useLocal configures the e-mail channel for the local mail server.
@@ -71,4 +93,9 @@ func hostPort(addr string) (string, int, error) {
 	}
 	port, err := strconv.Atoi(p)
 	return host, port, err
+}
+
+// getenv reads one variable of env.
+func getenv(env config.Env) func(string) string {
+	return func(name string) string { return env[name] }
 }

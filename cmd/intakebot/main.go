@@ -22,8 +22,10 @@ Usage:
   intakebot demo [--step-timeout 30s]        walk two incidents (English, Spanish) through the service model, locally
   intakebot agents add|list|revoke|rotate|passwd ...
                                              administer agents in Redis (see: intakebot agents help)
-  intakebot incidents list|show|create|act|move|assign|escalate|recategorize|survey|close ...
+  intakebot incidents list|show|attachment|create|act|move|assign|escalate|recategorize|survey|close ...
                                              work incidents through the API (see: intakebot incidents help)
+  intakebot local send --subject S --body B  report as the demo user to a local-mode serve (see: intakebot local help)
+  intakebot local inbox                      the demo user's mails from the help desk, newest first, with their links
   intakebot inbound list [--channel email]   what became of each inbound message, newest first
   intakebot config example                   print a commented example configuration
   intakebot config check [--config FILE]     list every problem of the configuration (with the environment); exit 1 if any
@@ -39,7 +41,9 @@ func main() {
 		os.Exit(0)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "intakebot:", err)
+		if !errors.As(err, new(toldError)) {
+			fmt.Fprintln(os.Stderr, "intakebot:", err)
+		}
 		var u usageError
 		if errors.As(err, &u) {
 			os.Exit(2)
@@ -67,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env confi
 		return agentsCmd(ctx, args[1:], os.Stdin, stdout, stderr, env)
 	case "incidents":
 		return incidentsCmd(ctx, args[1:], stdout, stderr, env)
+	case "local":
+		return localCmd(ctx, args[1:], stdout, stderr, env)
 	case "inbound":
 		return inboundCmd(ctx, args[1:], stdout, stderr, env)
 	case "config":

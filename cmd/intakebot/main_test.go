@@ -48,6 +48,10 @@ func startServe(t testing.TB, env map[string]string) *started {
 			env[k] = "127.0.0.1:0" // local mode's mail server: no fixed ports in tests
 		}
 	}
+	if _, ok := env["INTAKEBOT_LOCAL_STATE_FILE"]; !ok {
+		// Not the user's: "intakebot local" commands of a test read this one.
+		env["INTAKEBOT_LOCAL_STATE_FILE"] = filepath.Join(t.TempDir(), "local.json")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	s := &started{done: make(chan error, 1), stop: cancel}

@@ -67,7 +67,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 	defer core.close()
 	// With nothing configured, a mail server in memory stands in for the
 	// help desk's (local.go). It stops after the watchers that read it.
-	stopLocal, err := startLocal(cfg, stdout, log)
+	stopLocal, err := startLocal(cfg, env, "http://"+ln.Addr().String(), stdout, log)
 	if err != nil {
 		return err
 	}

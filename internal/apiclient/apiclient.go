@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -30,9 +31,13 @@ func (c *Client) Base() string { return c.base }
 
 // Error is an error answer of the API.
 type Error struct {
-	Status int
+	Status int    `json:"status"`
 	Code   string `json:"code"`
 	Msg    string `json:"error"`
+	// State and Allowed come with a move the service model refused: where
+	// the incident is and where it may go from there.
+	State   string   `json:"state,omitempty"`
+	Allowed []string `json:"allowed,omitempty"`
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Msg) }
@@ -51,30 +56,58 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any) err
 		}
 		rd = bytes.NewReader(raw)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
+	raw, _, err := c.send(ctx, method, path, rd)
+	if err != nil || out == nil {
 		return err
+	}
+	return json.Unmarshal(raw, out)
+}
+
+// File is a file the API served (an attachment).
+type File struct {
+	Name    string // the name it was sent with (Content-Disposition)
+	Content []byte
+	Header  http.Header
+}
+
+// Download GETs a file at path.
+func (c *Client) Download(ctx context.Context, path string) (*File, error) {
+	raw, h, err := c.send(ctx, "GET", path, nil)
+	if err != nil {
+		return nil, err
+	}
+	f := &File{Content: raw, Header: h}
+	if _, params, err := mime.ParseMediaType(h.Get("Content-Disposition")); err == nil {
+		f.Name = params["filename"]
+	}
+	return f, nil
+}
+
+// send makes one call and returns the answer's body and header; an answer
+// of 300 or above is an *Error.
+func (c *Client) send(ctx context.Context, method, path string, body io.Reader) ([]byte, http.Header, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return nil, nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if resp.StatusCode >= 300 {
-		e := &Error{Status: resp.StatusCode}
+		e := &Error{}
 		if json.Unmarshal(raw, e) != nil || e.Msg == "" {
-			e.Code, e.Msg = http.StatusText(resp.StatusCode), strings.TrimSpace(string(raw))
+			e = &Error{Code: http.StatusText(resp.StatusCode), Msg: strings.TrimSpace(string(raw))}
 		}
-		return e
+		e.Status = resp.StatusCode
+		return nil, nil, e
 	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(raw, out)
+	return raw, resp.Header, nil
 }

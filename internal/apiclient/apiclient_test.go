@@ -39,3 +39,33 @@ func TestDo(t *testing.T) {
 		t.Fatalf("plain error: %v", err)
 	}
 }
+
+// Download keeps the bytes as sent and the name from Content-Disposition;
+// a refused move keeps where the incident is and where it may go.
+func TestDownloadAndRefusal(t *testing.T) {
+	content := []byte("\x89PNG\x00\xff")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/file":
+			w.Header().Set("Content-Disposition", `attachment; filename*=utf-8''captura%20de%20pantalla%C3%B1.png`)
+			w.Write(content)
+		default:
+			w.WriteHeader(409)
+			w.Write([]byte(`{"error":"refused","code":"bad_move","state":"analysis","allowed":["solution","closed"]}`))
+		}
+	}))
+	defer srv.Close()
+	c := New(srv.URL, "tok")
+	f, err := c.Download(context.Background(), "/file")
+	if err != nil || f.Name != "captura de pantallañ.png" || string(f.Content) != string(content) {
+		t.Fatalf("download: %+v %v", f, err)
+	}
+	var e *Error
+	if err := c.Do(context.Background(), "POST", "/move", nil, nil); !errors.As(err, &e) || e.Status != 409 || e.State != "analysis" ||
+		len(e.Allowed) != 2 || e.Allowed[1] != "closed" || e.Code != "bad_move" {
+		t.Fatalf("refusal: %+v", err)
+	}
+	if _, err := c.Download(context.Background(), "/move"); !errors.As(err, &e) || e.Status != 409 {
+		t.Fatalf("download refused: %v", err)
+	}
+}

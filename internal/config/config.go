@@ -37,6 +37,9 @@ type Config struct {
 	Language struct {
 		Default string `yaml:"default"`
 	} `yaml:"language"`
+	Display struct {
+		TimeZone string `yaml:"time_zone"`
+	} `yaml:"display"`
 	Outbox struct {
 		Poll  string   `yaml:"poll"`
 		Lease Duration `yaml:"lease"`
@@ -179,6 +182,9 @@ type Local struct {
 	Domain     string `yaml:"domain"`
 	// Poll is the help-desk mailbox's poll schedule (IDLE is used as well).
 	Poll string `yaml:"poll"`
+	// StateFile is where serve tells "intakebot local" commands how to
+	// reach it ("": a default path, "off": nowhere).
+	StateFile string `yaml:"state_file"`
 }
 
 // Slack is the slack: section.

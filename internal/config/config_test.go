@@ -196,6 +196,9 @@ func TestValidateChecksFieldsTogether(t *testing.T) {
 			want: "redis.url: redis url \"localhost:6379\": no scheme"},
 		{name: "missing password file", env: mailEnv("INTAKEBOT_EMAIL_SMTP", "{password_file: /nonexistent/smtp-password}"),
 			want: "email.smtp.password_file: stat /nonexistent/smtp-password: no such file or directory"},
+		{name: "display time zone", env: Env{"INTAKEBOT_DISPLAY_TIME_ZONE": "Europe/Madrid"}},
+		{name: "unknown display time zone", env: Env{"INTAKEBOT_DISPLAY_TIME_ZONE": "Mars/Olympus"},
+			want: `display.time_zone: "Mars/Olympus" is not a time zone`},
 		{name: "log level", env: Env{"INTAKEBOT_LOG_LEVEL": "loud"},
 			want: `log.level: must be debug, info, warn or error, not "loud"`},
 	} {

@@ -103,6 +103,11 @@ func (v *validator) server(c *Config) {
 			rdb.Close()
 		}
 	}
+	if tz := c.Display.TimeZone; tz != "" {
+		if _, err := time.LoadLocation(tz); err != nil {
+			v.add("display.time_zone", "%q is not a time zone (an IANA name like Europe/Madrid, or UTC)", tz)
+		}
+	}
 	if c.HTTP.ShutdownTimeout <= 0 {
 		v.add("http.shutdown_timeout", "must be above 0, not %s", c.HTTP.ShutdownTimeout)
 	}

@@ -54,8 +54,9 @@ type Config struct {
 
 // Account is one mailbox of the server.
 type Account struct {
-	Address, Password string
-	user              *imapmemserver.User
+	Address  string `json:"address"`
+	Password string `json:"password"`
+	user     *imapmemserver.User
 }
 
 // Server is the running local mail server.
@@ -215,11 +216,15 @@ func (m *Server) PrintBanner(w io.Writer) {
 	}
 	fmt.Fprintf(w, userLine, hd.Address, hd.Password, "the help desk: intakebot reads this INBOX")
 	fmt.Fprintf(w, userLine, demo.Address, demo.Password, "a user: write to the help desk from here, read the answers here")
-	fmt.Fprintf(w, `Try it: send a report as the demo user,
+	fmt.Fprintf(w, `Try it: in another terminal, send a report as the demo user,
+  intakebot local send --subject 'VPN down' --body 'The VPN is down'
+then read the help desk's answers, with their links and reply address,
+  intakebot local inbox
+and answer the questions by replying (local send --to REPLY-ADDRESS) or with
+the links. Any mail client works too, e.g.
   swaks --server %s --from %s --to %s \
     --header 'Subject: VPN down' --body 'The VPN is down'
-then read %s's INBOX with any IMAP client (%s, user and password above) and
-answer the questions by replying, or with the links in the mails.
+and %s's INBOX read over IMAP (%s, user and password above).
 `, m.smtpAddr, demo.Address, hd.Address, demo.Address, m.imapAddr)
 	fmt.Fprintln(w)
 }
