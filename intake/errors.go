@@ -37,6 +37,11 @@ var (
 	// ErrUndeliverable is a delivery that can never succeed (the recipient
 	// does not exist): retrying it is pointless.
 	ErrUndeliverable = errors.New("undeliverable")
+	// ErrUnavailable is a store (Redis) that cannot answer now: down,
+	// unreachable, loading its data or failing over. Nothing was refused;
+	// the same request may work in a moment, so the API answers 503 with
+	// Retry-After rather than 500.
+	ErrUnavailable = errors.New("unavailable")
 )
 
 // RetryLater is a channel's answer when it refuses more for a while

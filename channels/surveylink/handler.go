@@ -59,6 +59,11 @@ const MaxBodyBytes = 16 << 10
 // the slack covers clocks of different hosts and the whole-second issue time.
 const roundSlack = time.Minute
 
+// retryAfter is what the unavailable page asks a browser to wait while
+// Redis cannot answer (the Retry-After header, in seconds): about the time
+// a restarted Redis needs to load, or a failover to complete.
+const retryAfter = "10"
+
 // applyTimeout bounds recording a vote once its link is spent.
 const applyTimeout = 15 * time.Second
 
@@ -151,6 +156,8 @@ func (h *handler) vote(w http.ResponseWriter, r *http.Request) {
 	}
 	first, err := h.d.Spender.Spend(r.Context(), c.Nonce, c.Expires)
 	if err != nil {
+		// Not spent: when Redis is only unavailable, the same click works
+		// in a moment, and the page says so.
 		h.fail(w, r, lang, data, "spend survey link", err)
 		return
 	}
@@ -192,6 +199,8 @@ func (h *handler) vote(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, intake.ErrNotFound):
 		h.page(w, http.StatusNotFound, lang, "notfound", data)
 	default:
+		// Even when Redis is only unavailable this is not a "try again"
+		// (503): the link is spent, so the reporter answers by mail.
 		h.d.Log.Error("survey link spent but the vote was not recorded; ask the reporter to answer by mail",
 			"incident", inc.ID, "step", c.Step, "nonce", c.Nonce, "err", err)
 		h.page(w, http.StatusInternalServerError, lang, "error", data)
@@ -323,7 +332,16 @@ func (h *handler) page(w http.ResponseWriter, code int, lang, name string, data 
 	_, _ = buf.WriteTo(w)
 }
 
+// fail answers a failure to read or spend before anything was recorded. A
+// Redis that is unavailable (down, restarting, failing over) gets 503 and
+// a page asking to come back in a few minutes; anything else is ours.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, lang string, data pageData, what string, err error) {
+	if errors.Is(err, intake.ErrUnavailable) {
+		h.d.Log.Warn("survey link: "+what+": redis unavailable", "method", r.Method, "incident", data.ID, "err", err)
+		w.Header().Set("Retry-After", retryAfter)
+		h.page(w, http.StatusServiceUnavailable, lang, "unavailable", data)
+		return
+	}
 	h.d.Log.Error("survey link: "+what, "method", r.Method, "incident", data.ID, "err", err)
 	h.page(w, http.StatusInternalServerError, lang, "error", data)
 }

@@ -44,6 +44,13 @@ func newFixture(t *testing.T) *fixture {
 // handler and the real engine (to inject a failure).
 func newFixtureWith(t *testing.T, wrap func(surveylink.Answerer) surveylink.Answerer) *fixture {
 	rdb, prefix := redistest.New(t, redisstore.Connect)
+	return newFixtureOn(t, rdb, prefix, wrap, nil)
+}
+
+// newFixtureOn serves the pages on the given Redis; wrapSpend, when set,
+// stands between the handler and the store's Spend.
+func newFixtureOn(t *testing.T, rdb redis.UniversalClient, prefix string, wrap func(surveylink.Answerer) surveylink.Answerer,
+	wrapSpend func(surveylink.Spender) surveylink.Spender) *fixture {
 	rules, err := intake.NewRules(intake.RulesConfig{
 		DefaultLanguage: intake.English, DefaultCategory: "general", DefaultGroup: "desk",
 		DefaultImpact: intake.Medium, DefaultUrgency: intake.Medium,
@@ -62,9 +69,13 @@ func newFixtureWith(t *testing.T, wrap func(surveylink.Answerer) surveylink.Answ
 	if wrap != nil {
 		answerer = wrap(engine)
 	}
+	var spender surveylink.Spender = store
+	if wrapSpend != nil {
+		spender = wrapSpend(store)
+	}
 	f := &fixture{t: t, rdb: rdb, prefix: prefix, store: store, engine: engine, clock: c, signer: newSigner(t, c)}
 	f.srv = httptest.NewServer(surveylink.NewHandler(surveylink.Deps{
-		Signer: f.signer, Incidents: engine, Answerer: answerer, Spender: store, Pages: pages,
+		Signer: f.signer, Incidents: engine, Answerer: answerer, Spender: spender, Pages: pages,
 		Log: slog.New(slog.DiscardHandler),
 	}))
 	t.Cleanup(f.srv.Close)

@@ -85,17 +85,26 @@ type Deps struct {
 	// leaves them out.
 	AgentAdmin AgentAdmin
 	Health     Pinger
-	// Components are reported in /readyz detail; one failing never makes
-	// the bot unready as a whole.
+	// Components are reported in /readyz detail; one failing makes the
+	// bot "degraded", which is still ready unless StrictReadiness is set.
 	Components []Component
-	Metrics    http.Handler
-	Log        *slog.Logger
+	// StrictReadiness makes a degraded bot unready (503) too
+	// (http.readyz_strict), for deployments that would rather take it out
+	// of rotation than run with a mailbox or the mail server failing.
+	StrictReadiness bool
+	Metrics         http.Handler
+	Log             *slog.Logger
 	// Registerer receives the HTTP metrics.
 	Registerer prometheus.Registerer
 }
 
 // MaxBodyBytes bounds every request body.
 const MaxBodyBytes = 1 << 20
+
+// RetryAfter is what a 503 asks clients to wait before trying again while
+// Redis cannot answer: about the time a restarted Redis needs to load a
+// small data set, or a failover to complete.
+const RetryAfter = 10 * time.Second
 
 // MaxClockSkew is how far in the future a client's reported_at may lie:
 // the client's clock may run a little ahead of ours, but a report from
@@ -212,32 +221,49 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz is readiness: Redis answers (else 503), with each mailbox's and
-// Slack's last success and error as detail. A failing component does not
-// make the bot unready: the API and the other channels still work.
+// readyz is readiness. Redis not answering makes the bot unready (503):
+// it can do nothing without its store. A component (a mailbox, the SMTP
+// server, Slack) whose last attempt failed makes it "degraded", still 200
+// by default so that one broken mailbox does not take a bot out of
+// rotation, with each component's last success and error as detail.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	if err := s.d.Health.Ping(ctx); err != nil {
 		// The detail (addresses, say) goes to the log, not to anyone who asks.
 		s.d.Log.Error("health check: redis does not answer", "err", err)
+		w.Header().Set("Retry-After", retryAfter())
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "code": "redis_unavailable", "error": "redis does not answer"})
 		return
 	}
-	parts := map[string]any{}
+	status, parts, failing := "ok", map[string]any{}, []string{}
 	for _, c := range s.d.Components {
 		at, err := c.Status()
-		part := map[string]any{"ok": err == nil && !at.IsZero()}
+		// "pending": not tried yet (just started); not a failure.
+		part := map[string]any{"ok": err == nil && !at.IsZero(), "status": "pending"}
 		if !at.IsZero() {
 			part["last_success"] = at
+			part["status"] = "ok"
 		}
 		if err != nil {
 			part["error"] = err.Error()
+			part["status"] = "failing"
+			status = "degraded"
+			failing = append(failing, c.Name())
 		}
 		parts[c.Name()] = part
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "redis": "ok", "components": parts})
+	out := map[string]any{"status": status, "redis": "ok", "components": parts}
+	if status == "degraded" && s.d.StrictReadiness {
+		slices.Sort(failing)
+		out["code"], out["error"] = "degraded", "failing: "+strings.Join(failing, ", ")
+		writeJSON(w, http.StatusServiceUnavailable, out)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
 }
+
+func retryAfter() string { return strconv.Itoa(int(RetryAfter / time.Second)) }
 
 type reporterBody struct {
 	Name     string `json:"name"`
@@ -614,6 +640,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusForbidden, "forbidden", err.Error())
 	case errors.Is(err, intake.ErrConflict):
 		writeError(w, http.StatusConflict, "conflict", err.Error())
+	case errors.Is(err, intake.ErrUnavailable):
+		// Nothing is wrong with the request: Redis is down, restarting or
+		// failing over, and the same request may work in a moment. A token
+		// that could not be checked gets this too (not 401): we cannot
+		// tell whether it is valid.
+		s.d.Log.Warn("request failed: redis unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", retryAfter())
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "the incident store (Redis) is unavailable; try again shortly")
 	default:
 		s.d.Log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusInternalServerError, "internal", "internal error; see the server log")

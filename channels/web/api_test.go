@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -37,7 +38,8 @@ func newAPI(t testing.TB) *api {
 	return newAPIOn(t, redisstore.New(rdb, prefix))
 }
 
-func newAPIOn(t testing.TB, store *redisstore.Store) *api {
+// newAPIOn serves the API on store; with sets the Deps' other fields.
+func newAPIOn(t testing.TB, store *redisstore.Store, with ...func(*web.Deps)) *api {
 	rules, err := intake.NewRules(intake.RulesConfig{
 		DefaultLanguage: intake.English, DefaultCategory: "general", DefaultImpact: intake.Medium, DefaultUrgency: intake.Medium,
 		Categories: []intake.Category{{Name: "email", Keywords: []string{"email", "correo"}}},
@@ -49,8 +51,13 @@ func newAPIOn(t testing.TB, store *redisstore.Store) *api {
 	reg := prometheus.NewRegistry()
 	m := workflow.NewMetrics(reg)
 	engine := workflow.NewEngine(store, rules, m, time.Now)
-	s := web.NewServer(web.Deps{Incidents: engine, Lister: store, Outbox: store, Inbound: store, Files: store, Agents: store, AgentAdmin: store, Health: store,
-		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: slog.New(slog.DiscardHandler), Registerer: reg})
+	d := web.Deps{Incidents: engine, Lister: store, Outbox: store, Inbound: store, Files: store, Agents: store, AgentAdmin: store, Health: store,
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Log:     slog.New(slog.DiscardHandler), Registerer: reg}
+	for _, f := range with {
+		f(&d)
+	}
+	s := web.NewServer(d)
 	a := &api{t: t, srv: httptest.NewServer(s), store: store, tokens: map[string]string{}}
 	t.Cleanup(a.srv.Close)
 	return a
@@ -305,8 +312,9 @@ func TestHealthAndMetrics(t *testing.T) {
 	}
 
 	// With Redis gone, readiness says so (liveness does not: restarting
-	// would not help) and the API answers 500 without detail.
-	dead, err := redisstore.Connect("redis://127.0.0.1:1")
+	// would not help) and the API answers 503 with Retry-After: the token
+	// cannot be checked, which is neither a 401 nor an internal error.
+	dead, err := redisstore.Connect("redis://127.0.0.1:1?max_retries=-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,9 +324,68 @@ func TestHealthAndMetrics(t *testing.T) {
 	if out["status"] != "unavailable" {
 		t.Fatalf("health %v", out)
 	}
-	down.tokens["alice"] = "ibt_x"
-	if out := down.expect("alice", "GET", "/api/v1/incidents", "", 500); out["code"] != "internal" {
-		t.Fatalf("%v", out)
+	req, _ := http.NewRequest("GET", down.srv.URL+"/api/v1/incidents", nil)
+	req.Header.Set("Authorization", "Bearer ibt_x")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "10" || !bytes.Contains(raw, []byte(`"code": "unavailable"`)) {
+		t.Fatalf("with Redis down: %s, Retry-After %q: %s", resp.Status, resp.Header.Get("Retry-After"), raw)
+	}
+}
+
+// component is a part whose health the test sets.
+type component struct {
+	name string
+	at   time.Time
+	err  error
+}
+
+func (c component) Name() string               { return c.name }
+func (c component) Status() (time.Time, error) { return c.at, c.err }
+
+// One failing component makes the bot degraded: still ready (200) unless
+// readiness is strict, with each component's state and error.
+func TestReadyzDegraded(t *testing.T) {
+	rdb, prefix := redistest.New(t, redisstore.Connect)
+	store := redisstore.New(rdb, prefix)
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	good := []web.Component{component{name: "support", at: at}, component{name: "sales"}}
+	bad := append(good, component{name: "smtp", at: at, err: errors.New("auth: 535 5.7.8 bad credentials")})
+	for _, c := range []struct {
+		name   string
+		parts  []web.Component
+		strict bool
+		code   int
+		status string
+	}{
+		{"all well", good, false, 200, "ok"},
+		{"all well, strict", good, true, 200, "ok"},
+		{"one failing", bad, false, 200, "degraded"},
+		{"one failing, strict", bad, true, 503, "degraded"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := newAPIOn(t, store, func(d *web.Deps) { d.Components, d.StrictReadiness = c.parts, c.strict })
+			out := a.expect("", "GET", "/readyz", "", c.code)
+			if out["status"] != c.status {
+				t.Fatalf("status %v, want %s: %v", out["status"], c.status, out)
+			}
+			parts := out["components"].(map[string]any)
+			if p := parts["support"].(map[string]any); p["ok"] != true || p["status"] != "ok" || p["last_success"] != "2026-01-02T03:04:05Z" {
+				t.Errorf("support: %v", p)
+			}
+			if p := parts["sales"].(map[string]any); p["ok"] != false || p["status"] != "pending" || p["error"] != nil {
+				t.Errorf("sales (not tried yet): %v", p)
+			}
+			if c.status == "degraded" {
+				if p := parts["smtp"].(map[string]any); p["ok"] != false || p["status"] != "failing" || p["error"] != "auth: 535 5.7.8 bad credentials" {
+					t.Errorf("smtp: %v", p)
+				}
+			}
+		})
 	}
 }
 

@@ -26,7 +26,6 @@ import (
 	"github.com/intakebot/intakebot/workflow/redisstore"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"github.com/robfig/cron/v3"
 )
@@ -92,6 +91,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 	if err != nil {
 		return err
 	}
+
+	chans.checkSMTP(ctx, log)
 
 	// Started from here on; every goroutine ends before serve returns.
 	shutdown := time.Duration(cfg.HTTP.ShutdownTimeout)
@@ -210,6 +211,8 @@ func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveyl
 	if email != nil {
 		ch.email = email
 		ch.notifiers[intake.RouteEmail] = smtpout.Notifier{Sender: email.sender, Render: smtpout.Renderer{Texts: c.texts, Links: links, Labels: c.rules}}
+		ch.components = append(ch.components, email.sender)
+		registerSMTPMetrics(c.reg, email.sender)
 		for _, w := range email.watchers {
 			ch.components = append(ch.components, w)
 			registerMailboxMetrics(c.reg, w)
@@ -226,6 +229,27 @@ func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveyl
 		ch.components = append(ch.components, slack.bot)
 	}
 	return ch, nil
+}
+
+// smtpStartCheck bounds the start-up check of the SMTP server: a server
+// that does not answer must not hold the bot's start for the whole
+// delivery timeout.
+const smtpStartCheck = 10 * time.Second
+
+// checkSMTP signs in to the SMTP server once (connect, EHLO, STARTTLS,
+// AUTH; nothing is sent), so that /readyz and intakebot_smtp_up tell at
+// once whether mail can go out. A failure is logged, never fatal: the
+// outbox keeps the mail until the server takes it, and every delivery
+// updates the health.
+func (ch *channels) checkSMTP(ctx context.Context, log *slog.Logger) {
+	if ch.email == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, smtpStartCheck)
+	defer cancel()
+	if err := ch.email.sender.Check(ctx); err != nil {
+		log.Warn("email.smtp: the SMTP server does not take our session; mail stays queued until it does (see /readyz)", "err", err)
+	}
 }
 
 // start runs the mailbox watchers and Slack's Socket Mode until ctx ends.
@@ -324,7 +348,7 @@ func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Si
 	}
 	api := web.NewServer(web.Deps{
 		Incidents: c.engine, Lister: c.store, Outbox: c.store, Inbound: c.store, Files: c.store, Agents: c.store, AgentAdmin: c.store, Health: c.store,
-		Components: ch.components, Metrics: promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{}),
+		Components: ch.components, StrictReadiness: cfg.HTTP.ReadyzStrict, Metrics: metricsHandler(c.reg, log),
 		Log: log, Registerer: c.reg,
 	})
 	root := http.NewServeMux()
@@ -403,7 +427,11 @@ func openRedis(cfg *config.Config, stdout io.Writer, log *slog.Logger) (redis.Un
 
 `, url)
 	log.Warn("using the embedded in-memory store: state will not survive a restart", "addr", url)
-	rdb := redis.NewClient(&redis.Options{Addr: m.Addr()})
+	rdb, err := redisstore.Connect(url) // its errors are recognised as a real Redis's
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
 	return rdb, func() { rdb.Close(); m.Close() }, nil
 }
 

@@ -24,6 +24,9 @@ type Config struct {
 	HTTP struct {
 		Listen          string   `yaml:"listen"`
 		ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+		// ReadyzStrict makes /readyz answer 503 when the bot is degraded
+		// (a mailbox or the SMTP server failing), not only when Redis is.
+		ReadyzStrict bool `yaml:"readyz_strict"`
 	} `yaml:"http"`
 	Web struct {
 		BaseURL string   `yaml:"base_url"`

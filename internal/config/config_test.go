@@ -26,6 +26,7 @@ func TestLoadLayersDefaultsFileAndEnv(t *testing.T) {
 		"INTAKEBOT_REDIS_URL_FILE":        secret,
 		"INTAKEBOT_LANGUAGE_DEFAULT":      "es",
 		"INTAKEBOT_HTTP_SHUTDOWN_TIMEOUT": "3s",
+		"INTAKEBOT_HTTP_READYZ_STRICT":    "true",
 		"INTAKEBOT_CIS":                   "[{name: crm, aliases: [salesforce]}]",
 		"INTAKEBOT_EMAIL_SMTP":            "{host: smtp.example.test, port: 2525}",
 		"INTAKEBOT_EMAIL_SMTP_PORT":       "587",
@@ -36,7 +37,7 @@ func TestLoadLayersDefaultsFileAndEnv(t *testing.T) {
 		t.Fatal(err, warnings)
 	}
 	if c.Redis.URL != "redis://secret-host:6379" || c.HTTP.Listen != "0.0.0.0:9000" || c.Language.Default != "es" ||
-		time.Duration(c.HTTP.ShutdownTimeout) != 3*time.Second || len(c.CIs) != 1 || c.CIs[0].Aliases[0] != "salesforce" ||
+		time.Duration(c.HTTP.ShutdownTimeout) != 3*time.Second || !c.HTTP.ReadyzStrict || len(c.CIs) != 1 || c.CIs[0].Aliases[0] != "salesforce" ||
 		strings.Join(c.Groups, ",") != "a,b" || len(c.Categories) != 0 || c.Redis.Prefix != "intakebot" ||
 		c.Email.SMTP.Host != "smtp.example.test" || c.Email.SMTP.Port != 587 || c.Email.SMTP.TLS != TLSStartTLS {
 		t.Fatalf("config %+v", c)
@@ -104,6 +105,8 @@ func TestLoadNamesTheKeyOfEveryMistake(t *testing.T) {
 			want: []string{`outbox: expected a mapping (key: value), got "5m" (line 1)`}},
 		{name: "env of the wrong type", env: Env{"INTAKEBOT_HTTP_SHUTDOWN_TIMEOUT": "soon"},
 			want: []string{`http.shutdown_timeout: expected a duration such as 30s, 5m or 24h, got "soon" (line 1) (from INTAKEBOT_HTTP_SHUTDOWN_TIMEOUT)`}},
+		{name: "a flag that is not true or false", env: Env{"INTAKEBOT_HTTP_READYZ_STRICT": "sometimes"},
+			want: []string{`http.readyz_strict: expected true or false, got "sometimes" (line 1) (from INTAKEBOT_HTTP_READYZ_STRICT)`}},
 		{name: "env section with an unknown key", env: Env{"INTAKEBOT_EMAIL_SMTP": "{hots: x}"},
 			want: []string{"email.smtp.hots: unknown key; did you mean email.smtp.host? (from INTAKEBOT_EMAIL_SMTP)"}},
 		{name: "missing secret file", env: Env{"INTAKEBOT_REDIS_URL_FILE": "/nonexistent/secret"},

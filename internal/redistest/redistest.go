@@ -42,17 +42,31 @@ func Main(m *testing.M) int {
 }
 
 func startServer() (stop func(), url string, err error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	return launch(port, "--save", "", "--appendonly", "no", "--dir", os.TempDir())
+}
+
+// freePort is a loopback port nobody listened on a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// launch starts a redis-server on port with the extra arguments and waits
+// until it answers.
+func launch(port int, args ...string) (stop func(), url string, err error) {
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
 		return nil, "", fmt.Errorf("no redis-server on PATH and %s is not set", EnvURL)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, "", err
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", os.TempDir())
+	cmd := exec.Command(bin, append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1"}, args...)...)
 	if err := cmd.Start(); err != nil {
 		return nil, "", err
 	}
@@ -77,6 +91,56 @@ func startServer() (stop func(), url string, err error) {
 			return nil, "", fmt.Errorf("redis-server on port %d did not answer: %w", port, err)
 		}
 	}
+}
+
+// Outage is a redis-server of one test's own, which the test may kill and
+// start again on the same port: to see how the code under test lives
+// through Redis going away (the shared server of Main must stay up).
+type Outage struct {
+	t    testing.TB
+	port int
+	dir  string
+	stop func()
+	// URL reaches the server (while it runs).
+	URL string
+}
+
+// StartOutage starts the test's own redis-server; it is killed when the
+// test ends.
+func StartOutage(t testing.TB) *Outage {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &Outage{t: t, port: port, dir: t.TempDir()}
+	o.Start()
+	t.Cleanup(o.Kill)
+	return o
+}
+
+// Kill kills the server (SIGKILL, as a crash would) and waits until it is
+// gone. Killing a killed server does nothing.
+func (o *Outage) Kill() {
+	if o.stop != nil {
+		o.stop()
+		o.stop = nil
+	}
+}
+
+// Start starts the server again on the same port, with the data it had:
+// every write is in its append-only file before it is answered, so that a
+// kill loses nothing, as with a production Redis set up for durability.
+func (o *Outage) Start() {
+	o.t.Helper()
+	if o.stop != nil {
+		return
+	}
+	stop, url, err := launch(o.port, "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", o.dir)
+	if err != nil {
+		o.t.Fatalf("redistest: %v", err)
+	}
+	o.stop, o.URL = stop, url
 }
 
 // Connector opens a client for a URL; the store package's Connect.

@@ -19,7 +19,19 @@ import (
 //
 // Add "+tls" after the scheme's name for TLS with cluster or sentinel
 // (rediss+cluster://, rediss+sentinel://).
+//
+// An error of the client that means Redis cannot serve now (down, loading,
+// failing over: see Unavailable) matches intake.ErrUnavailable.
 func Connect(raw string) (redis.UniversalClient, error) {
+	rdb, err := connect(raw)
+	if err != nil {
+		return nil, err
+	}
+	rdb.AddHook(availabilityHook{})
+	return rdb, nil
+}
+
+func connect(raw string) (redis.UniversalClient, error) {
 	scheme, rest, ok := strings.Cut(raw, "://")
 	if !ok {
 		return nil, fmt.Errorf("redis url %q: no scheme (want redis://, rediss://, redis+cluster:// or redis+sentinel://)", redact(raw))

@@ -21,6 +21,7 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -119,6 +120,11 @@ type Sender struct {
 	now        func() time.Time
 	tokens     *replytoken.Tokens
 	also       map[string]*mail.Address // lower-cased address -> who we are there
+
+	// health is the outcome of the last Check or delivery, for /readyz.
+	mu      sync.Mutex
+	lastOK  time.Time
+	lastErr error
 }
 
 // New checks cfg and returns a Sender. It does not connect: a mail server
@@ -274,14 +280,97 @@ func (s *Sender) Send(ctx context.Context, msg Mail) error {
 		// compose fails only on data no retry can change.
 		return fmt.Errorf("smtpout: %s: %w: %w", msg.ID, ErrPermanent, err)
 	}
-	if err := s.send(ctx, rcpt, raw); err != nil {
+	err = s.send(ctx, rcpt, raw)
+	s.record(ctx, err)
+	if err != nil {
 		return fmt.Errorf("smtpout: %s to %s: %w", msg.ID, rcpt, err)
 	}
 	return nil
 }
 
+// Check signs in to the mail server as a delivery would (connect, EHLO,
+// STARTTLS, AUTH) and hangs up without sending anything, within the
+// delivery timeout. Its outcome is the Sender's health until the next
+// delivery, which then tells whether the server still takes our mail.
+func (s *Sender) Check(ctx context.Context) error {
+	err := s.session(ctx, func(ctx context.Context, c *smtp.Client) error {
+		if qerr := c.Quit(); qerr != nil {
+			c.Close()
+		}
+		return nil
+	})
+	s.record(ctx, err)
+	if err != nil {
+		return fmt.Errorf("smtpout: check %s: %w", s.addr, err)
+	}
+	return nil
+}
+
+// Name names the sender among the parts of the bot whose health is shown.
+func (s *Sender) Name() string { return "smtp" }
+
+// Status is when the mail server last took our session (a Check or a
+// delivery), and the error of the last attempt if it failed.
+func (s *Sender) Status() (lastSuccess time.Time, lastErr error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastOK, s.lastErr
+}
+
+// record keeps an attempt's outcome as the server's health. A permanent
+// failure judges one recipient or message, and the server answered it:
+// that is a server that works. A caller that gave up (shutdown) says
+// nothing about the server.
+func (s *Sender) record(ctx context.Context, err error) {
+	if err != nil && errors.Is(ctx.Err(), context.Canceled) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err == nil || errors.Is(err, ErrPermanent) {
+		s.lastOK, s.lastErr = s.now(), nil
+		return
+	}
+	s.lastErr = err
+}
+
 // send runs one SMTP transaction on a fresh connection.
-func (s *Sender) send(ctx context.Context, rcpt string, raw []byte) (err error) {
+func (s *Sender) send(ctx context.Context, rcpt string, raw []byte) error {
+	return s.session(ctx, func(ctx context.Context, c *smtp.Client) error {
+		var opts *smtp.MailOptions
+		if !isASCII(rcpt) {
+			opts = &smtp.MailOptions{UTF8: true}
+		}
+		if err := c.Mail(s.from.Address, opts); err != nil {
+			return stageErr(ctx, "mail from", err)
+		}
+		if err := c.Rcpt(rcpt, nil); err != nil {
+			return stageErr(ctx, "rcpt to", err)
+		}
+		w, err := c.Data()
+		if err != nil {
+			return stageErr(ctx, "data", err)
+		}
+		if _, err := w.Write(raw); err != nil {
+			w.Close()
+			return stageErr(ctx, "data", err)
+		}
+		if err := w.Close(); err != nil {
+			return stageErr(ctx, "data", err)
+		}
+		// The message is accepted once the final dot is answered; a failing
+		// QUIT must not turn a delivery into a retry (and so a duplicate).
+		if qerr := c.Quit(); qerr != nil {
+			c.Close()
+		}
+		return nil
+	})
+}
+
+// session opens a fresh connection, greets and signs in, and runs fn on
+// it, all within the delivery timeout. fn ends the session (QUIT); on an
+// error the connection is closed.
+func (s *Sender) session(ctx context.Context, fn func(context.Context, *smtp.Client) error) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	conn, err := s.dial(ctx)
@@ -347,34 +436,7 @@ func (s *Sender) send(ctx context.Context, rcpt string, raw []byte) (err error) 
 			return stageErr(ctx, "auth", err)
 		}
 	}
-
-	var opts *smtp.MailOptions
-	if !isASCII(rcpt) {
-		opts = &smtp.MailOptions{UTF8: true}
-	}
-	if err := c.Mail(s.from.Address, opts); err != nil {
-		return stageErr(ctx, "mail from", err)
-	}
-	if err := c.Rcpt(rcpt, nil); err != nil {
-		return stageErr(ctx, "rcpt to", err)
-	}
-	w, err := c.Data()
-	if err != nil {
-		return stageErr(ctx, "data", err)
-	}
-	if _, err := w.Write(raw); err != nil {
-		w.Close()
-		return stageErr(ctx, "data", err)
-	}
-	if err := w.Close(); err != nil {
-		return stageErr(ctx, "data", err)
-	}
-	// The message is accepted once the final dot is answered; a failing
-	// QUIT must not turn a delivery into a retry (and so a duplicate).
-	if qerr := c.Quit(); qerr != nil {
-		c.Close()
-	}
-	return nil
+	return fn(ctx, c)
 }
 
 // authenticate logs in with Auth's mechanism and a fresh token. Like a
