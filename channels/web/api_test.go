@@ -34,7 +34,7 @@ type api struct {
 
 func newAPI(t *testing.T) *api {
 	rdb, prefix := redistest.New(t, redisstore.Connect)
-	return newAPIOn(t, redisstore.New(rdb, prefix))
+	return newAPIOn(t, redisstore.New(rdb, prefix, intake.ChannelEmail, intake.ChannelSlack))
 }
 
 func newAPIOn(t *testing.T, store *redisstore.Store) *api {
@@ -287,7 +287,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	down := newAPIOn(t, redisstore.New(dead, "x"))
+	down := newAPIOn(t, redisstore.New(dead, "x", intake.ChannelEmail, intake.ChannelSlack))
 	down.expect("", "GET", "/healthz", "", 200)
 	out := down.expect("", "GET", "/readyz", "", 503)
 	if out["status"] != "unavailable" {

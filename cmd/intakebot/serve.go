@@ -58,7 +58,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 		return err
 	}
 	defer closeRedis()
-	store := redisstore.New(rdb, cfg.Redis.Prefix)
+	// An outbox queue for each channel that can be a reporter's reply
+	// channel, enabled or not: a notice for a disabled channel waits in its
+	// queue until the channel is back.
+	store := redisstore.New(rdb, cfg.Redis.Prefix, intake.ChannelEmail, intake.ChannelSlack)
 	if cfg.Slack.enabled() {
 		// The triage channel and Slack prompts follow every change.
 		store.WatchChanges()

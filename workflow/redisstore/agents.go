@@ -83,7 +83,7 @@ func (s *Store) agent(ctx context.Context, byName, name string) (intake.Agent, e
 	}
 	var a intake.Agent
 	if err := json.Unmarshal([]byte(doc), &a); err != nil {
-		return intake.Agent{}, fmt.Errorf("corrupt agent %q: %w", name, err)
+		return intake.Agent{}, fmt.Errorf("redis key %s, field %s: not a valid agent: %w", byName, name, err)
 	}
 	return a, nil
 }

@@ -53,7 +53,7 @@ func (t tokens) ParseMessageID(mid string) (string, bool) {
 
 func newEnv(t testing.TB, tok tokens) *env {
 	rdb, prefix := redistest.New(t, redisstore.Connect)
-	store := redisstore.New(rdb, prefix)
+	store := redisstore.New(rdb, prefix, intake.ChannelEmail, intake.ChannelSlack)
 	rules, err := intake.NewRules(intake.RulesConfig{
 		DefaultLanguage: intake.English, DefaultCategory: "general", DefaultImpact: intake.Medium, DefaultUrgency: intake.Medium,
 		Categories: []intake.Category{{Name: "email", Keywords: []string{"correo", "email", "outlook"}}},
@@ -329,7 +329,7 @@ func TestBadMailIsQuarantinedNotFatal(t *testing.T) {
 
 func TestRedisDownIsAnErrorNotAnOutcome(t *testing.T) {
 	dead, _ := redisstore.Connect("redis://127.0.0.1:1")
-	store := redisstore.New(dead, "x")
+	store := redisstore.New(dead, "x", intake.ChannelEmail, intake.ChannelSlack)
 	rules, _ := intake.NewRules(intake.RulesConfig{DefaultLanguage: intake.English, DefaultCategory: "g", DefaultImpact: intake.Low, DefaultUrgency: intake.Low})
 	engine := workflow.NewEngine(store, rules, workflow.NewMetrics(prometheus.NewRegistry()), time.Now)
 	p := inbound.New(inbound.Config{}, inbound.Deps{Incidents: engine, Ledger: store, Threads: store, Files: store, Acts: store,
