@@ -16,7 +16,6 @@ import (
 	"github.com/intakebot/intakebot/channels/email/message"
 	"github.com/intakebot/intakebot/channels/email/smtpout"
 	"github.com/intakebot/intakebot/intake"
-	"github.com/redis/go-redis/v9"
 )
 
 // EmailConfig is the email: section.
@@ -108,7 +107,7 @@ func (h imapHandler) HandleBatch(ctx context.Context, ms []imapwatch.Inbound) ([
 // newEmailChannel builds the e-mail channel from the configuration, or
 // returns nil when no mailbox and no SMTP server is configured.
 func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inbound.Ledger, threads inbound.Threads,
-	files inbound.Files, acts inbound.Acts, rdb redis.UniversalClient, prefix string, log *slog.Logger) (*emailChannel, error) {
+	files inbound.Files, acts inbound.Acts, state imapwatch.State, log *slog.Logger) (*emailChannel, error) {
 	if len(cfg.Mailboxes) == 0 && cfg.SMTP.Host == "" {
 		return nil, nil
 	}
@@ -161,7 +160,6 @@ func newEmailChannel(cfg EmailConfig, incidents inbound.Incidents, ledger inboun
 	}, inbound.Deps{Incidents: incidents, Ledger: ledger, Threads: threads, Files: files, Acts: acts, Tokens: sender, Log: log, Now: time.Now})
 
 	ch := &emailChannel{sender: sender}
-	state := imapwatch.NewRedisState(rdb, prefix)
 	for _, mb := range cfg.Mailboxes {
 		password, err := secret(mb.IMAP.Password, mb.IMAP.PasswordFile)
 		if err != nil {

@@ -117,7 +117,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env fun
 	// The channels that deliver messages to reporters plug in here; until a
 	// channel is configured its messages stay queued and visible in /api/v1/outbox.
 	notifiers := map[intake.Channel]workflow.Notifier{}
-	email, err := newEmailChannel(cfg.Email, engine, ledger, store, store, store, rdb, cfg.Redis.Prefix, log)
+	email, err := newEmailChannel(cfg.Email, engine, ledger, store, store, store, store, log)
 	if err != nil {
 		return err
 	}

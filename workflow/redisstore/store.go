@@ -26,6 +26,7 @@
 //	P:{caps}:to:CHANNEL:RECIPIENT:SLOT  messages sent to one recipient in a window
 //	P:{caps}:inc:INC-000123:SLOT        messages sent about one incident in a window
 //	P:{slack}:...                       the Slack channel's state (slack.go)
+//	P:{mbox:NAME}:lease, :checkpoint    the IMAP watcher's state (mailbox.go)
 //
 // An incident lives in shard number%16. Everything one change touches (the
 // incident, its indexes and its outbox messages) shares the shard's hash tag,
@@ -109,6 +110,7 @@ type scripts struct {
 	create, apply, get, page, claim, delivered, failed, addAgent, rememberMail, allocate *redis.Script
 	inboundBegin, inboundRecord, inboundRelease, allow, addAttachments                   *redis.Script
 	dueClaim, dueDone                                                                    *redis.Script
+	leaseRenew, leaseRelease, checkpointSave                                             *redis.Script
 }
 
 // New returns a store using keys under prefix, with an outbox queue for
@@ -125,6 +127,8 @@ func New(rdb redis.UniversalClient, prefix string, routes ...intake.Channel) *St
 		inboundRelease: redis.NewScript(luaInboundRelease),
 		allow:          redis.NewScript(luaAllow), addAttachments: redis.NewScript(luaAddAttachments),
 		dueClaim: redis.NewScript(luaDueClaim), dueDone: redis.NewScript(luaDueDone),
+		leaseRenew: redis.NewScript(luaLeaseRenew), leaseRelease: redis.NewScript(luaLeaseRelease),
+		checkpointSave: redis.NewScript(luaCheckpointSave),
 	}}
 	for _, r := range routes {
 		st.addRoute(r)
