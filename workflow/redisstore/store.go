@@ -110,7 +110,7 @@ type scripts struct {
 	create, apply, get, page, claim, delivered, failed, addAgent, rememberMail, allocate *redis.Script
 	inboundBegin, inboundRecord, inboundRelease, allow, addAttachments                   *redis.Script
 	dueClaim, dueDone                                                                    *redis.Script
-	leaseRenew, leaseRelease, checkpointSave                                             *redis.Script
+	leaseRenew, leaseRelease, checkpointSave, unlock                                     *redis.Script
 }
 
 // New returns a store using keys under prefix, with an outbox queue for
@@ -128,7 +128,7 @@ func New(rdb redis.UniversalClient, prefix string, routes ...intake.Channel) *St
 		allow:          redis.NewScript(luaAllow), addAttachments: redis.NewScript(luaAddAttachments),
 		dueClaim: redis.NewScript(luaDueClaim), dueDone: redis.NewScript(luaDueDone),
 		leaseRenew: redis.NewScript(luaLeaseRenew), leaseRelease: redis.NewScript(luaLeaseRelease),
-		checkpointSave: redis.NewScript(luaCheckpointSave),
+		checkpointSave: redis.NewScript(luaCheckpointSave), unlock: redis.NewScript(luaUnlock),
 	}}
 	for _, r := range routes {
 		st.addRoute(r)
