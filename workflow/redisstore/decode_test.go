@@ -136,3 +136,16 @@ func TestCorruptInboundRecordIsAnErrorNamingKeyAndField(t *testing.T) {
 	_, err = f.store.BeginMany(ctx, []string{"<m@x>"}, []string{"inbox"}, f.clock.Now())
 	wantNamed(t, "BeginMany", err, claim, "field at")
 }
+
+func TestCorruptIndexScoreIsAnErrorNamingTheIndex(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	id := reach(t, f, workflow.Analysis)
+	n, _ := intake.ParseID(id)
+	index := fmt.Sprintf("%s:{s%02d}:idx:all", f.prefix, n%redisstore.Shards)
+	if err := f.rdb.ZAdd(ctx, index, redis.Z{Score: 1.5, Member: "INC-bad"}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.store.List(ctx, intake.ListFilter{})
+	wantNamed(t, "List", err, index, "INC-bad", "1.5")
+}

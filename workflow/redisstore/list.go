@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/intakebot/intakebot/intake"
 	"github.com/redis/go-redis/v9"
@@ -37,7 +38,8 @@ func (s *Store) List(ctx context.Context, f intake.ListFilter) (intake.Page, err
 			id, _ := list[j].(string)
 			seq, err := strconv.ParseInt(fmt.Sprint(list[j+1]), 10, 64)
 			if err != nil {
-				return intake.Page{}, fmt.Errorf("list incidents: redis key %s, member %s: score %v is not an incident number", s.indexKeys(s.shardN(i), f)[0], id, list[j+1])
+				return intake.Page{}, fmt.Errorf("list incidents: redis keys %s: member %s has score %v, not an incident number",
+					strings.Join(s.indexKeys(s.shardN(i), f), ", "), id, list[j+1])
 			}
 			hits = append(hits, hit{id, seq})
 		}
