@@ -25,6 +25,16 @@ type Agent struct {
 	Name      string    `json:"name"`
 	Admin     bool      `json:"admin"`
 	CreatedAt time.Time `json:"created_at"`
+	// ExpiresAt is when the agent's access (token and password) ends;
+	// zero: never.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+	// TokenIssuedAt is when the current token was made (add or rotate).
+	TokenIssuedAt time.Time `json:"token_issued_at,omitzero"`
+	// LastUsedAt is when the agent last authenticated, give or take the
+	// store's recording interval; zero: never.
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	// HasPassword says whether the agent has a password for the console.
+	HasPassword bool `json:"has_password,omitempty"`
 }
 
 // Notice is a message to a reporter waiting in the outbox. It is written in

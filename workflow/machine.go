@@ -21,6 +21,10 @@ const (
 	AnyAgent Who = "agent"
 	// OwnerOrAdmin is the incident's owner or an admin agent.
 	OwnerOrAdmin Who = "owner"
+	// OwnerOrUnowned is any agent while nobody owns the incident, and its
+	// owner or an admin once somebody does: otherwise any agent could take
+	// a colleague's case (say in review) and then close it as its owner.
+	OwnerOrUnowned Who = "owner_or_unowned"
 	// Answerer is the reporter, an agent recording a phone answer, or the
 	// system (timeouts and system events).
 	Answerer Who = "answerer"
@@ -61,10 +65,10 @@ func Table() []Rule {
 		{From: intake.Solution, Event: intake.EventEscalate, Who: AnyAgent},
 		{From: intake.Analysis, Event: intake.EventRecategorize, Who: AnyAgent},
 		{From: intake.Solution, Event: intake.EventRecategorize, Who: AnyAgent},
-		{From: intake.Analysis, Event: intake.EventAssign, Who: AnyAgent},
-		{From: intake.Solution, Event: intake.EventAssign, Who: AnyAgent},
-		{From: intake.Satisfaction, Event: intake.EventAssign, Who: AnyAgent},
-		{From: intake.Review, Event: intake.EventAssign, Who: AnyAgent},
+		{From: intake.Analysis, Event: intake.EventAssign, Who: OwnerOrUnowned},
+		{From: intake.Solution, Event: intake.EventAssign, Who: OwnerOrUnowned},
+		{From: intake.Satisfaction, Event: intake.EventAssign, Who: OwnerOrUnowned},
+		{From: intake.Review, Event: intake.EventAssign, Who: OwnerOrUnowned},
 
 		{From: intake.Analysis, Event: intake.EventComment, Who: Participant},
 		{From: intake.Solution, Event: intake.EventComment, Who: Participant},
@@ -203,6 +207,8 @@ func allowed(who Who, f Facts, a intake.Actor) error {
 		ok = a.Kind == intake.ActorAgent
 	case OwnerOrAdmin:
 		ok = a.Kind == intake.ActorAgent && (a.Admin || (f.Owner != "" && a.Name == f.Owner))
+	case OwnerOrUnowned:
+		ok = a.Kind == intake.ActorAgent && (a.Admin || f.Owner == "" || a.Name == f.Owner)
 	case Answerer:
 		ok = a.Kind == intake.ActorReporter || a.Kind == intake.ActorSystem ||
 			(a.Kind == intake.ActorAgent && a.Via == "phone")
@@ -215,10 +221,11 @@ func allowed(who Who, f Facts, a intake.Actor) error {
 		return nil
 	}
 	msg := map[Who]string{
-		AnyAgent:     "only an agent may do this",
-		OwnerOrAdmin: "only the incident's owner or an admin may do this",
-		Answerer:     "only the reporter may answer; an agent may record an answer given by phone",
-		Bot:          "only the bot itself does this",
+		AnyAgent:       "only an agent may do this",
+		OwnerOrAdmin:   "only the incident's owner or an admin may do this",
+		OwnerOrUnowned: "the incident has an owner: only that owner or an admin may hand it to someone else",
+		Answerer:       "only the reporter may answer; an agent may record an answer given by phone",
+		Bot:            "only the bot itself does this",
 	}[who]
 	if msg == "" {
 		msg = "not allowed"

@@ -166,6 +166,40 @@ func TestOnlyOwnerOrAdminCloses(t *testing.T) {
 	}
 }
 
+// TestTakingOverNeedsOwnerOrAdmin: an incident another agent owns changes
+// hands only by its owner or an admin, in every state where assign is
+// allowed at all; an unowned one may be taken by any agent. Otherwise a
+// plain agent could take a colleague's case in review and close it.
+func TestTakingOverNeedsOwnerOrAdmin(t *testing.T) {
+	for _, s := range []intake.State{intake.Analysis, intake.Solution, intake.Satisfaction, intake.Review} {
+		for _, c := range []struct {
+			actor intake.Actor
+			owner string
+			ok    bool
+		}{
+			{bob, "alice", false}, {alice, "alice", true}, {admin, "alice", true},
+			{bob, "", true}, {admin, "", true}, {reporter, "", false}, {system, "alice", false},
+		} {
+			_, err := Decide(Facts{State: s, Owner: c.owner}, Event{Kind: intake.EventAssign, Actor: c.actor})
+			if c.ok && err != nil {
+				t.Errorf("%s: %s assigning (owner %q): %v", s, c.actor.Name, c.owner, err)
+			}
+			var re *intake.Refusal
+			if !c.ok && (!errors.As(err, &re) || re.Code != intake.CodeForbidden || !errors.Is(err, intake.ErrForbidden)) {
+				t.Errorf("%s: %s assigning (owner %q): %v, want forbidden", s, c.actor.Name, c.owner, err)
+			}
+		}
+	}
+	// The attack of the finding, step by step: bob cannot take alice's case
+	// in review, so he never becomes the owner who may close it.
+	if _, err := Decide(Facts{State: intake.Review, Owner: "alice"}, Event{Kind: intake.EventAssign, Actor: bob}); !errors.Is(err, intake.ErrForbidden) {
+		t.Fatalf("take-over in review: %v", err)
+	}
+	if _, err := Decide(Facts{State: intake.Review, Owner: "alice"}, Event{Kind: intake.EventMove, To: intake.Closed, Actor: bob}); !errors.Is(err, intake.ErrForbidden) {
+		t.Fatalf("close by another agent: %v", err)
+	}
+}
+
 func TestFirstAgentToActBecomesOwner(t *testing.T) {
 	d, _ := Decide(Facts{State: intake.Analysis}, Event{Kind: intake.EventAction, Actor: bob})
 	if !d.TakeOwnership {

@@ -81,7 +81,10 @@ type Deps struct {
 	Inbound   InboundReader
 	Files     Files
 	Agents    Agents
-	Health    Pinger
+	// AgentAdmin serves the admin-only /api/v1/agents endpoints; nil
+	// leaves them out.
+	AgentAdmin AgentAdmin
+	Health     Pinger
 	// Components are reported in /readyz detail; one failing never makes
 	// the bot unready as a whole.
 	Components []Component
@@ -130,6 +133,7 @@ func NewServer(d Deps) *Server {
 	s.route("GET /api/v1/outbox", s.agent(s.outbox))
 	s.route("GET /api/v1/inbound", s.agent(s.inbound))
 	s.route("POST /api/v1/inbound/release", s.agent(s.release))
+	s.agentRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
 	})

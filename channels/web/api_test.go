@@ -49,8 +49,9 @@ func newAPIOn(t testing.TB, store *redisstore.Store) *api {
 	reg := prometheus.NewRegistry()
 	m := workflow.NewMetrics(reg)
 	engine := workflow.NewEngine(store, rules, m, time.Now)
-	s := web.NewServer(web.Deps{Incidents: engine, Lister: store, Outbox: store, Inbound: store, Files: store, Agents: store, Health: store,
-		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: slog.New(slog.DiscardHandler), Registerer: reg})
+	s := web.NewServer(web.Deps{Incidents: engine, Lister: store, Outbox: store, Inbound: store, Files: store, Agents: store, AgentAdmin: store, Health: store,
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		Log:     slog.New(slog.DiscardHandler), Registerer: reg})
 	a := &api{t: t, srv: httptest.NewServer(s), store: store, tokens: map[string]string{}}
 	t.Cleanup(a.srv.Close)
 	return a

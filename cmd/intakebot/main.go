@@ -20,7 +20,8 @@ const usage = `intakebot: help-desk incident intake
 Usage:
   intakebot serve [--config FILE]            run the bot (no config: embedded store and a local mail server)
   intakebot demo [--step-timeout 30s]        walk two incidents (English, Spanish) through the service model, locally
-  intakebot agents add NAME [--admin]        create an agent; prints its API token last
+  intakebot agents add|list|revoke|rotate|passwd ...
+                                             administer agents in Redis (see: intakebot agents help)
   intakebot incidents list|show|create|act|move|assign|escalate|recategorize|survey|close ...
                                              work incidents through the API (see: intakebot incidents help)
   intakebot inbound list [--channel email]   what became of each inbound message, newest first
@@ -63,7 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env confi
 	case "demo":
 		return demoCmd(ctx, args[1:], stdout, stderr)
 	case "agents":
-		return agentsCmd(ctx, args[1:], stdout, stderr, env)
+		return agentsCmd(ctx, args[1:], os.Stdin, stdout, stderr, env)
 	case "incidents":
 		return incidentsCmd(ctx, args[1:], stdout, stderr, env)
 	case "inbound":

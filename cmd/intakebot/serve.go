@@ -323,7 +323,7 @@ func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Si
 		return nil, err
 	}
 	api := web.NewServer(web.Deps{
-		Incidents: c.engine, Lister: c.store, Outbox: c.store, Inbound: c.store, Files: c.store, Agents: c.store, Health: c.store,
+		Incidents: c.engine, Lister: c.store, Outbox: c.store, Inbound: c.store, Files: c.store, Agents: c.store, AgentAdmin: c.store, Health: c.store,
 		Components: ch.components, Metrics: promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{}),
 		Log: log, Registerer: c.reg,
 	})

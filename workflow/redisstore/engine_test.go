@@ -401,3 +401,45 @@ func TestMigrateCarriesTheOldCounter(t *testing.T) {
 		t.Fatalf("second migration moved the counter: %s", inc.ID)
 	}
 }
+
+// TestTakeOverNeedsOwnerOrAdmin checks the take-over rule again through
+// Redis, where the owner is read inside the atomic step: another agent
+// cannot take alice's case in any state (so cannot close it in review),
+// an admin can, and the history says who handed the case from whom to whom.
+func TestTakeOverNeedsOwnerOrAdmin(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, s := range []intake.State{intake.Analysis, intake.Solution, intake.Satisfaction, intake.Review} {
+		t.Run(string(s), func(t *testing.T) {
+			id := reach(t, f, s) // owned by alice
+			before := must(t)(f.engine.Get(ctx, id))
+			if _, err := f.engine.Assign(ctx, id, bob, "bob", ""); !errors.Is(err, intake.ErrForbidden) {
+				t.Fatalf("bob took alice's case: %v", err)
+			}
+			if s == intake.Review {
+				if _, err := f.engine.Move(ctx, id, bob, intake.Closed, ""); !errors.Is(err, intake.ErrForbidden) {
+					t.Fatalf("bob closed alice's case: %v", err)
+				}
+			}
+			after := must(t)(f.engine.Get(ctx, id))
+			if after.Owner != "alice" || after.Version != before.Version {
+				t.Fatalf("a refused take-over changed the incident: owner %q version %d", after.Owner, after.Version)
+			}
+			must(t)(f.engine.Assign(ctx, id, root, "bob", "alice is away"))
+			got := must(t)(f.engine.Get(ctx, id))
+			last := got.History[len(got.History)-1]
+			if got.Owner != "bob" || last.Event != "assign" || last.Actor != "root" || last.Detail != "owner: alice -> bob" {
+				t.Fatalf("owner %q, last history %+v", got.Owner, last)
+			}
+			if s == intake.Review {
+				// Now bob owns it, and may close it.
+				must(t)(f.engine.Move(ctx, id, bob, intake.Closed, ""))
+			}
+		})
+	}
+	// An unowned incident is open to any agent.
+	id := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelPhone, Subject: "scanner", Reporter: intake.Reporter{Name: "Ana", Email: "ana@example.test"}})).ID
+	if got := must(t)(f.engine.Assign(ctx, id, bob, "bob", "")); got.Owner != "bob" {
+		t.Fatalf("bob could not take an unowned case: owner %q", got.Owner)
+	}
+}

@@ -19,6 +19,7 @@
 //	P:{sNN}:outbox:msg:ID               hash: one queued message (id, incident, kind,
 //	                                    channel, lang, email, slack_id, attempts, ...)
 //	P:{agents}:byname, P:{agents}:bytoken   agents and hashes of their tokens
+//	P:{agents}:lastused, P:{agents}:passwords  last use (ms), Argon2id hashes
 //	P:{keys}:report:HASH                incident number of a report's source key
 //	P:{mail}:thread:MESSAGE-ID          incident a mail belongs to
 //	P:{inbound}:msg:HASH                claim and outcome of one inbound message
@@ -97,6 +98,8 @@ type Store struct {
 	rdb     redis.UniversalClient
 	prefix  string
 	scripts scripts
+	agents  agentScripts
+	now     func() time.Time // see WithClock
 	watch   bool
 }
 
@@ -109,7 +112,7 @@ type scripts struct {
 // New returns a store using keys under prefix.
 func New(rdb redis.UniversalClient, prefix string) *Store {
 	s := func(body string) *redis.Script { return redis.NewScript(luaCommon + "\n" + body) }
-	return &Store{rdb: rdb, prefix: prefix, scripts: scripts{
+	return &Store{rdb: rdb, prefix: prefix, agents: newAgentScripts(), scripts: scripts{
 		create: s(luaCreate), apply: s(luaApply), get: s(luaGet), page: s(luaPage),
 		claim: s(luaClaim), delivered: s(luaDelivered), failed: s(luaFailed),
 		addAgent: redis.NewScript(luaAddAgent), rememberMail: redis.NewScript(luaRememberMail), allocate: redis.NewScript(luaAllocate),
