@@ -196,6 +196,11 @@ func TestValidateChecksFieldsTogether(t *testing.T) {
 			want: "redis.url: redis url \"localhost:6379\": no scheme"},
 		{name: "missing password file", env: mailEnv("INTAKEBOT_EMAIL_SMTP", "{password_file: /nonexistent/smtp-password}"),
 			want: "email.smtp.password_file: stat /nonexistent/smtp-password: no such file or directory"},
+		{name: "console session idle too short", env: Env{"INTAKEBOT_WEB_SESSION_IDLE": "10s"},
+			want: "web.session.idle: must be at least 1m, not 10s"},
+		{name: "console session absolute below idle", env: Env{"INTAKEBOT_WEB_SESSION_IDLE": "2h", "INTAKEBOT_WEB_SESSION_ABSOLUTE": "1h"},
+			want: "web.session.absolute: (1h0m0s) must not be shorter than web.session.idle (2h0m0s)"},
+		{name: "console off, sessions unchecked", env: Env{"INTAKEBOT_WEB_CONSOLE_ENABLED": "false", "INTAKEBOT_WEB_SESSION_IDLE": "0"}},
 		{name: "log level", env: Env{"INTAKEBOT_LOG_LEVEL": "loud"},
 			want: `log.level: must be debug, info, warn or error, not "loud"`},
 	} {

@@ -1,0 +1,306 @@
+package console_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/intakebot/intakebot/channels/web/webui"
+	"github.com/intakebot/intakebot/intake"
+)
+
+func TestRootAndPagesWithoutSessionLeadToSignIn(t *testing.T) {
+	f := newFixture(t)
+	c := f.client()
+	if resp, _ := c.do("GET", "/", nil); resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/console/" {
+		t.Fatalf("/ answered %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	inc := f.report("VPN down")
+	for _, p := range []string{"/console/", "/console/incidents/" + inc.ID, "/console/incidents/" + inc.ID + "/attachments/0"} {
+		resp, _ := c.do("GET", p, nil)
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/console/login?next=") {
+			t.Errorf("GET %s without a session: %d %q", p, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	// A POST without a session changes nothing and says so.
+	resp, _ := c.do("POST", "/console/incidents/"+inc.ID, url.Values{"op": {"take"}, "csrf": {"x"}})
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("POST without a session: %d", resp.StatusCode)
+	}
+	if resp, _ := c.do("GET", "/console/events", nil); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("events without a session: %d", resp.StatusCode)
+	}
+	if got, _ := f.engine.Get(context.Background(), inc.ID); got.Owner != "" {
+		t.Fatalf("owner %q after refused requests", got.Owner)
+	}
+}
+
+func TestSignInSetsASafeCookieAndSignOutEndsIt(t *testing.T) {
+	f := newFixture(t)
+	c := f.client()
+	resp, _ := c.login("alice", password)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/" {
+		t.Fatalf("sign-in: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	var cookie *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "intakebot_session" {
+			cookie = ck
+		}
+	}
+	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Secure {
+		t.Fatalf("session cookie %+v", cookie)
+	}
+	resp, page := c.do("GET", "/console/", nil)
+	if resp.StatusCode != 200 || !strings.Contains(page, "<strong>alice</strong>") {
+		t.Fatalf("queue after sign-in: %d\n%s", resp.StatusCode, page)
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") ||
+		resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("security headers: %v", resp.Header)
+	}
+	resp, _ = c.do("POST", "/console/logout", url.Values{"csrf": {csrf(t, page)}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-out: %d", resp.StatusCode)
+	}
+	// The old cookie, replayed, no longer opens anything.
+	d := f.client()
+	u, _ := url.Parse(f.srv.URL + "/console/")
+	d.hc.Jar.SetCookies(u, []*http.Cookie{{Name: "intakebot_session", Value: cookie.Value, Path: "/console/"}})
+	if resp, _ := d.do("GET", "/console/", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("replayed cookie after sign-out: %d", resp.StatusCode)
+	}
+}
+
+func TestSecureCookieOverHTTPS(t *testing.T) {
+	f := newFixture(t)
+	for _, secure := range []bool{false, true} {
+		rec := httptest.NewRecorder()
+		s := webui.NewSessions(f.rdb, f.prefix, time.Hour, 12*time.Hour, secure, time.Now)
+		if _, err := s.Create(context.Background(), rec, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		ck := rec.Result().Cookies()
+		if len(ck) != 1 || ck[0].Secure != secure || !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteLaxMode || ck[0].Path != "/console/" {
+			t.Fatalf("secure=%v: cookie %+v", secure, ck)
+		}
+	}
+}
+
+func TestWrongPasswordsAreRefusedAndLimited(t *testing.T) {
+	f := newFixture(t)
+	c := f.client()
+	for i := range 5 {
+		resp, page := c.login("alice", "wrong")
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(page, "The name or the password is wrong.") {
+			t.Fatalf("attempt %d: %d\n%s", i, resp.StatusCode, page)
+		}
+	}
+	// Over the limit even the right password waits.
+	resp, page := c.login("alice", password)
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(page, "Too many failed attempts") {
+		t.Fatalf("after 5 failures: %d\n%s", resp.StatusCode, page)
+	}
+	// An unknown name reads the same as a wrong password.
+	resp, page = f.client().login("nobody", "x")
+	if resp.StatusCode != http.StatusTooManyRequests && !strings.Contains(page, "The name or the password is wrong.") {
+		t.Fatalf("unknown agent: %d\n%s", resp.StatusCode, page)
+	}
+}
+
+func TestPostWithoutCSRFIsForbidden(t *testing.T) {
+	f := newFixture(t)
+	inc := f.report("VPN down")
+	c := f.client()
+	c.login("alice", password)
+	for name, form := range map[string]url.Values{
+		"no token":    {"op": {"take"}},
+		"wrong token": {"op": {"take"}, "csrf": {"not-the-token"}},
+	} {
+		if resp, _ := c.do("POST", "/console/incidents/"+inc.ID, form); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", name, resp.StatusCode)
+		}
+	}
+	// The right token from another site's page is refused too.
+	_, page := c.do("GET", "/console/incidents/"+inc.ID, nil)
+	if resp, _ := c.do("POST", "/console/incidents/"+inc.ID, url.Values{"op": {"take"}, "csrf": {csrf(t, page)}}, "Origin", "https://evil.example"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site POST: %d", resp.StatusCode)
+	}
+	// The sign-in form needs its token as well.
+	if resp, _ := f.client().do("POST", "/console/login", url.Values{"name": {"alice"}, "password": {password}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("sign-in without token: %d", resp.StatusCode)
+	}
+	if got, _ := f.engine.Get(context.Background(), inc.ID); got.Owner != "" {
+		t.Fatalf("a refused POST changed the owner to %q", got.Owner)
+	}
+	// With the token it works.
+	if resp, _ := c.do("POST", "/console/incidents/"+inc.ID, url.Values{"op": {"take"}, "csrf": {csrf(t, page)}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("take with token: %d", resp.StatusCode)
+	}
+}
+
+func TestSessionsExpireIdleAndAbsolute(t *testing.T) {
+	f := newFixture(t)
+	c := f.client()
+	c.login("alice", password)
+	// Absolute: 12 h after sign-in the session is over however busy.
+	f.clock.Add(12*time.Hour + time.Second)
+	if resp, _ := c.do("GET", "/console/", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after the absolute limit: %d", resp.StatusCode)
+	}
+	// Idle: the key's TTL is the idle time; past it Redis forgot it.
+	d := f.client()
+	d.login("alice", password)
+	keys, err := f.rdb.Keys(context.Background(), f.prefix+":{web}:session:*").Result()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("session keys %v %v", keys, err)
+	}
+	if ttl := f.rdb.PTTL(context.Background(), keys[0]).Val(); ttl <= 59*time.Minute || ttl > time.Hour {
+		t.Fatalf("idle TTL %s, want 1h", ttl)
+	}
+	f.rdb.PExpire(context.Background(), keys[0], time.Millisecond)
+	time.Sleep(20 * time.Millisecond)
+	if resp, _ := d.do("GET", "/console/", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after idling out: %d", resp.StatusCode)
+	}
+}
+
+func TestRevokedAgentIsOutAtOnce(t *testing.T) {
+	f := newFixture(t)
+	c := f.client()
+	c.login("bob", password)
+	if err := f.store.RevokeAgent(context.Background(), "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := c.do("GET", "/console/", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoked agent's session: %d", resp.StatusCode)
+	}
+}
+
+func TestQueueFiltersAndWords(t *testing.T) {
+	f := newFixture(t)
+	a := f.report("VPN down")
+	b := f.report("Printer jammed")
+	c := f.client()
+	c.login("alice", password)
+	_, page := c.do("GET", "/console/", nil)
+	if !strings.Contains(page, a.ID) || !strings.Contains(page, b.ID) || strings.Index(page, b.ID) > strings.Index(page, a.ID) {
+		t.Fatalf("queue is not newest first:\n%s", page)
+	}
+	if !strings.Contains(page, "Analysis") || !strings.Contains(page, "P3 · Medium") || !strings.Contains(page, "left</span>") {
+		t.Fatalf("queue lacks state, priority or SLA in words:\n%s", page)
+	}
+	if _, err := f.engine.Assign(context.Background(), a.ID, intake.Actor{Kind: intake.ActorAgent, Name: "alice", Via: "api"}, "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string][2]bool{ // shows a, shows b
+		"owner=me":           {true, false},
+		"owner=none":         {false, true},
+		"group=networks":     {true, false},
+		"channel=phone":      {false, false},
+		"channel=email":      {true, true},
+		"sla=breached":       {false, false},
+		"state=solution":     {false, false},
+		"priority=P3":        {true, true},
+		"state=bogus&sla=no": {true, true}, // unknown values filter nothing
+	} {
+		_, page := c.do("GET", "/console/?"+q, nil)
+		if strings.Contains(page, a.ID) != want[0] || strings.Contains(page, b.ID) != want[1] {
+			t.Errorf("%s: shows %s %v, %s %v; want %v", q, a.ID, strings.Contains(page, a.ID), b.ID, strings.Contains(page, b.ID), want)
+		}
+	}
+	// Spanish, by the agent's choice.
+	resp, _ := c.do("GET", "/console/lang?to=es&back=/console/", nil)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/" {
+		t.Fatalf("language switch: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, page = c.do("GET", "/console/", nil)
+	if !strings.Contains(page, `<html lang="es">`) || !strings.Contains(page, "Análisis") || !strings.Contains(page, "P3 · Media") {
+		t.Fatalf("Spanish queue:\n%s", page)
+	}
+	// The switch never leads off the console.
+	if resp, _ := c.do("GET", "/console/lang?to=en&back=https://evil.example/", nil); resp.Header.Get("Location") != "/console/" {
+		t.Fatalf("open redirect: %q", resp.Header.Get("Location"))
+	}
+}
+
+func TestQueuePages(t *testing.T) {
+	f := newFixture(t)
+	var first *intake.Incident
+	for i := range 52 {
+		inc := f.report("Report " + string(rune('A'+i%26)))
+		if i == 0 {
+			first = inc
+		}
+	}
+	c := f.client()
+	c.login("alice", password)
+	_, page := c.do("GET", "/console/", nil)
+	if strings.Contains(page, first.ID+"<") || !strings.Contains(page, `rel="next"`) {
+		t.Fatalf("first page shows the oldest or no next link")
+	}
+	_, page = c.do("GET", "/console/?before=3", nil)
+	if !strings.Contains(page, first.ID) || !strings.Contains(page, "INC-000002") || strings.Contains(page, `rel="next"`) {
+		t.Fatalf("last page:\n%s", page)
+	}
+}
+
+func TestNonOwnerSeesNoCloseAndIsRefusedInline(t *testing.T) {
+	f := newFixture(t)
+	inc := f.report("VPN down")
+	ctx := context.Background()
+	alice := intake.Actor{Kind: intake.ActorAgent, Name: "alice", Via: "api"}
+	reporter := intake.Actor{Kind: intake.ActorReporter, Name: "Ana", Via: "email"}
+	f.engine.Assign(ctx, inc.ID, alice, "alice", "")
+	f.engine.Move(ctx, inc.ID, alice, intake.Solution, "")
+	f.engine.Move(ctx, inc.ID, alice, intake.Validation, "")
+	f.engine.AnswerValidation(ctx, inc.ID, reporter, true, "")
+	if _, err := f.engine.Rate(ctx, inc.ID, reporter, 5, ""); err != nil {
+		t.Fatal(err)
+	}
+	c := f.client()
+	c.login("bob", password)
+	_, page := c.do("GET", "/console/incidents/"+inc.ID, nil)
+	if strings.Contains(page, `value="closed"`) || strings.Contains(page, `value="take"`) {
+		t.Fatalf("bob is offered to close or take alice's case:\n%s", page)
+	}
+	// Posting it anyway: refused, in the page, in his language.
+	resp, page := c.do("POST", "/console/incidents/"+inc.ID, url.Values{"op": {"move"}, "to": {"closed"}, "csrf": {csrf(t, page)}}, "Accept-Language", "es")
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "requiere al responsable") {
+		t.Fatalf("bob closing: %d\n%s", resp.StatusCode, page)
+	}
+}
+
+func TestAttachmentsKeepTheirTypeAndCannotRunAsPages(t *testing.T) {
+	f := newFixture(t)
+	inc := f.report("Screenshot")
+	png := []byte("\x89PNG\r\n\x1a\n fake")
+	if err := f.store.AddAttachments(context.Background(), inc.ID, "test:1", []intake.Attachment{
+		{Name: "screen.png", Type: "image/png", Size: int64(len(png)), Content: png},
+		{Name: "page.html", Type: "text/html", Size: 20, Content: []byte("<script>alert(1)</script>")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c := f.client()
+	c.login("alice", password)
+	_, page := c.do("GET", "/console/incidents/"+inc.ID, nil)
+	if !strings.Contains(page, `<img class="preview" src="/console/incidents/`+inc.ID+`/attachments/0"`) || strings.Contains(page, `attachments/1" alt`) {
+		t.Fatalf("previews:\n%s", page)
+	}
+	resp, body := c.do("GET", "/console/incidents/"+inc.ID+"/attachments/0", nil)
+	if resp.Header.Get("Content-Type") != "image/png" || !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "inline") || body != string(png) {
+		t.Fatalf("png: %v", resp.Header)
+	}
+	resp, _ = c.do("GET", "/console/incidents/"+inc.ID+"/attachments/1", nil)
+	if resp.Header.Get("Content-Type") != "text/html" || !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") ||
+		!strings.Contains(resp.Header.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("html attachment: %v", resp.Header)
+	}
+	if resp, _ := c.do("GET", "/console/incidents/"+inc.ID+"/attachments/7", nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("missing attachment: %d", resp.StatusCode)
+	}
+}
