@@ -119,6 +119,7 @@ func New(d Deps) *Server {
 	s.mux.HandleFunc("POST /console/incidents/{id}", s.agent(s.act))
 	s.mux.HandleFunc("GET /console/incidents/{id}/attachments/{n}", s.agent(s.attachment))
 	s.mux.HandleFunc("GET /console/events", s.agent(s.events))
+	s.mux.HandleFunc("GET /console/export.csv", s.agent(s.export))
 	s.mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "error.notfound")
 	})

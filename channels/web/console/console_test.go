@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"encoding/csv"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -302,5 +303,32 @@ func TestAttachmentsKeepTheirTypeAndCannotRunAsPages(t *testing.T) {
 	}
 	if resp, _ := c.do("GET", "/console/incidents/"+inc.ID+"/attachments/7", nil); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("missing attachment: %d", resp.StatusCode)
+	}
+}
+
+func TestExportIsTheFilteredQueueAsCSV(t *testing.T) {
+	f := newFixture(t)
+	a := f.report("=HYPERLINK(\"http://evil\") VPN")
+	b := f.report("Printer jammed")
+	f.engine.Assign(context.Background(), b.ID, intake.Actor{Kind: intake.ActorAgent, Name: "alice", Via: "api"}, "alice", "")
+	c := f.client()
+	c.login("alice", password)
+	resp, body := c.do("GET", "/console/export.csv", nil)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" || !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("export: %d %v", resp.StatusCode, resp.Header)
+	}
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil || len(rows) != 3 || rows[0][0] != "id" || rows[1][0] != b.ID || rows[2][0] != a.ID {
+		t.Fatalf("rows %q %v", rows, err)
+	}
+	if rows[2][1] != `'=HYPERLINK("http://evil") VPN` {
+		t.Fatalf("a formula reached the file: %q", rows[2][1])
+	}
+	_, body = c.do("GET", "/console/export.csv?owner=me", nil)
+	if rows, _ := csv.NewReader(strings.NewReader(body)).ReadAll(); len(rows) != 2 || rows[1][0] != b.ID {
+		t.Fatalf("filtered export %q", rows)
+	}
+	if resp, _ := f.client().do("GET", "/console/export.csv", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("export without a session: %d", resp.StatusCode)
 	}
 }
