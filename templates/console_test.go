@@ -18,7 +18,7 @@ func TestConsolePagesAndWordsExistInEveryLanguage(t *testing.T) {
 	if got := strings.Join(c.Langs(), ","); got != "en,es" {
 		t.Fatalf("languages = %s", got)
 	}
-	if got := strings.Join(c.Names("es"), ","); got != "error,incident,login,queue" {
+	if got := strings.Join(c.Names("es"), ","); got != "agents,error,incident,login,queue" {
 		t.Fatalf("pages = %s", got)
 	}
 	for _, key := range []string{"state.analysis", "priority.P1", "refusal.locked_in_validation", "refusal.forbidden"} {

@@ -50,6 +50,14 @@ type Agents interface {
 	CheckPassword(ctx context.Context, name, password string) (intake.Agent, error)
 }
 
+// AgentAdmin manages the agents (the admins' page); the store is one.
+type AgentAdmin interface {
+	Agents(ctx context.Context) ([]intake.Agent, error)
+	CreateAgent(ctx context.Context, name string, admin bool, lifetime time.Duration) (intake.Agent, string, error)
+	SetPassword(ctx context.Context, name, password string) error
+	RevokeAgent(ctx context.Context, name string) error
+}
+
 // Pages renders the console's pages; templates.Console is one.
 type Pages interface {
 	Render(w io.Writer, lang, name string, data any) error
@@ -68,6 +76,7 @@ type Deps struct {
 	Lister   Lister
 	Files    Files
 	Agents   Agents
+	Admin    AgentAdmin
 	Pages    Pages
 	Sessions *webui.Sessions
 	Limiter  *webui.Limiter
@@ -120,6 +129,8 @@ func New(d Deps) *Server {
 	s.mux.HandleFunc("GET /console/incidents/{id}/attachments/{n}", s.agent(s.attachment))
 	s.mux.HandleFunc("GET /console/events", s.agent(s.events))
 	s.mux.HandleFunc("GET /console/export.csv", s.agent(s.export))
+	s.mux.HandleFunc("GET /console/agents", s.agent(s.admin(s.agents)))
+	s.mux.HandleFunc("POST /console/agents", s.agent(s.admin(s.changeAgents)))
 	s.mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "error.notfound")
 	})
@@ -155,7 +166,7 @@ func (s *Server) agent(h agentHandler) http.HandlerFunc {
 		var a intake.Agent
 		if err == nil {
 			a, err = s.d.Agents.Agent(r.Context(), sess.Agent)
-			if errors.Is(err, intake.ErrNotFound) {
+			if errors.Is(err, intake.ErrNotFound) || (err == nil && a.Expired(s.d.Now())) {
 				err = webui.ErrNoSession
 			}
 		}

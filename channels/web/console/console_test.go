@@ -332,3 +332,62 @@ func TestExportIsTheFilteredQueueAsCSV(t *testing.T) {
 		t.Fatalf("export without a session: %d", resp.StatusCode)
 	}
 }
+
+func TestAgentsPageIsForAdminsOnly(t *testing.T) {
+	f := newFixture(t)
+	c := f.client()
+	c.login("alice", password)
+	if resp, page := c.do("GET", "/console/agents", nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(page, "Only admins") {
+		t.Fatalf("non-admin GET /console/agents: %d", resp.StatusCode)
+	}
+	_, page := c.do("GET", "/console/", nil)
+	if strings.Contains(page, `href="/console/agents"`) {
+		t.Fatal("a plain agent is offered the agents page")
+	}
+	resp, _ := c.do("POST", "/console/agents", url.Values{"csrf": {csrf(t, page)}, "op": {"revoke"}, "name": {"bob"}})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("non-admin revoke: %d", resp.StatusCode)
+	}
+	if _, err := f.store.Agent(context.Background(), "bob"); err != nil {
+		t.Fatalf("bob after a refused revoke: %v", err)
+	}
+}
+
+func TestAdminAddsSetsPasswordAndRevokes(t *testing.T) {
+	f := newFixture(t)
+	c := f.client()
+	c.login("root", password)
+	_, page := c.do("GET", "/console/agents", nil)
+	if !strings.Contains(page, "<strong>alice</strong>") || !strings.Contains(page, "Revoke bob") || strings.Contains(page, "Revoke root") {
+		t.Fatalf("agents page:\n%s", page)
+	}
+	token := csrf(t, page)
+	resp, page := c.do("POST", "/console/agents", url.Values{"csrf": {token}, "op": {"add"}, "name": {"carol"}, "password": {"a long enough password"}})
+	if resp.StatusCode != 200 || !strings.Contains(page, "ibt_") {
+		t.Fatalf("add: %d\n%s", resp.StatusCode, page)
+	}
+	if resp, _ := f.client().login("carol", "a long enough password"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("carol cannot sign in: %d", resp.StatusCode)
+	}
+	if resp, page := c.do("POST", "/console/agents", url.Values{"csrf": {token}, "op": {"add"}, "name": {"carol"}}); resp.StatusCode != http.StatusConflict || !strings.Contains(page, "exists already") {
+		t.Fatalf("adding carol again: %d", resp.StatusCode)
+	}
+	if resp, page := c.do("POST", "/console/agents", url.Values{"csrf": {token}, "op": {"passwd"}, "name": {"bob"}, "password": {"short"}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(page, "not valid") {
+		t.Fatalf("short password: %d", resp.StatusCode)
+	}
+	if resp, _ := c.do("POST", "/console/agents", url.Values{"csrf": {token}, "op": {"passwd"}, "name": {"bob"}, "password": {"bob's new password"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("set bob's password: %d", resp.StatusCode)
+	}
+	if resp, _ := f.client().login("bob", "bob's new password"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("bob with the new password: %d", resp.StatusCode)
+	}
+	if resp, _ := c.do("POST", "/console/agents", url.Values{"csrf": {token}, "op": {"revoke"}, "name": {"root"}}); resp.StatusCode != http.StatusConflict {
+		t.Fatalf("self-revoke: %d", resp.StatusCode)
+	}
+	if resp, _ := c.do("POST", "/console/agents", url.Values{"csrf": {token}, "op": {"revoke"}, "name": {"carol"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke carol: %d", resp.StatusCode)
+	}
+	if resp, _ := f.client().login("carol", "a long enough password"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("revoked carol signs in: %d", resp.StatusCode)
+	}
+}
