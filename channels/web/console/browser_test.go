@@ -275,7 +275,7 @@ func TestBrowserScreenshots(t *testing.T) {
 		run(t, ctx, signIn(f, "alice"))
 		for _, lang := range []string{"en", "es"} {
 			run(t, ctx, chromedp.Navigate(f.srv.URL+"/console/lang?to="+lang+"&back=/console/"), chromedp.WaitVisible(`table.queue`, chromedp.ByQuery))
-			for name, path := range map[string]string{"queue": "/console/", "incident": "/console/incidents/" + inc.ID} {
+			for name, path := range map[string]string{"queue": "/console/", "incident": "/console/incidents/" + inc.ID, "dashboard": "/console/dashboard"} {
 				var png []byte
 				run(t, ctx, chromedp.Navigate(f.srv.URL+path), chromedp.WaitReady(`main`, chromedp.ByQuery), chromedp.FullScreenshot(&png, 100))
 				file := filepath.Join(dir, fmt.Sprintf("%s-%s-%d.png", name, lang, width))

@@ -129,6 +129,7 @@ func New(d Deps) *Server {
 	s.mux.HandleFunc("GET /console/incidents/{id}/attachments/{n}", s.agent(s.attachment))
 	s.mux.HandleFunc("GET /console/events", s.agent(s.events))
 	s.mux.HandleFunc("GET /console/export.csv", s.agent(s.export))
+	s.mux.HandleFunc("GET /console/dashboard", s.agent(s.dashboard))
 	s.mux.HandleFunc("GET /console/agents", s.agent(s.admin(s.agents)))
 	s.mux.HandleFunc("POST /console/agents", s.agent(s.admin(s.changeAgents)))
 	s.mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {

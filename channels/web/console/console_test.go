@@ -391,3 +391,42 @@ func TestAdminAddsSetsPasswordAndRevokes(t *testing.T) {
 		t.Fatalf("revoked carol signs in: %d", resp.StatusCode)
 	}
 }
+
+func TestDashboardCountsAndMeasures(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	alice := intake.Actor{Kind: intake.ActorAgent, Name: "alice", Via: "api"}
+	reporter := intake.Actor{Kind: intake.ActorReporter, Name: "Ana", Via: "email"}
+	f.report("VPN down")
+	f.report("Printer jammed")
+	done := f.report("Outlook slow")
+	f.engine.Assign(ctx, done.ID, alice, "alice", "")
+	f.engine.Move(ctx, done.ID, alice, intake.Solution, "")
+	f.engine.Move(ctx, done.ID, alice, intake.Validation, "")
+	f.engine.AnswerValidation(ctx, done.ID, reporter, false, "") // reopened
+	f.engine.Move(ctx, done.ID, alice, intake.Solution, "")
+	f.engine.Move(ctx, done.ID, alice, intake.Validation, "")
+	f.engine.AnswerValidation(ctx, done.ID, reporter, true, "")
+	if _, err := f.engine.Rate(ctx, done.ID, reporter, 4, ""); err != nil {
+		t.Fatal(err)
+	}
+	c := f.client()
+	c.login("alice", password)
+	resp, page := c.do("GET", "/console/dashboard", nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("dashboard: %d", resp.StatusCode)
+	}
+	for _, want := range []string{
+		"<strong>3</strong> open incidents", // analysis 2, review 1
+		"Analysis: 2; Solution: 0; Validation: 0; Satisfaction survey: 0; Review: 1;",
+		"Critical: 0; High: 0; Medium: 3;", "4.0 / 5 (1 ratings)", "<dd>1 (33\u00a0%)</dd>", "<svg class=\"chart\"",
+		"Registered in the last 7 days", "Registered in the last 30 days",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("dashboard lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(page)
+	}
+}

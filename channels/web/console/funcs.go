@@ -17,5 +17,12 @@ func Funcs() template.FuncMap {
 			return t.UTC().Format("2006-01-02 15:04 UTC")
 		},
 		"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		// The dashboard's bar charts: rows of 24 units, bars up to 160
+		// units wide from x=190 (room for the longest Spanish state
+		// name), the count after the bar.
+		"rows": func(n int) int { return n*24 + 4 },
+		"y":    func(i int) int { return i * 24 },
+		"px":   func(pct int) int { return max(pct*160/100, 1) },
+		"px2":  func(pct int) int { return 190 + max(pct*160/100, 1) + 6 },
 	}
 }
