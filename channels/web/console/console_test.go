@@ -1,8 +1,10 @@
 package console_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intakebot/intakebot/channels/web/console"
 	"github.com/intakebot/intakebot/channels/web/webui"
 	"github.com/intakebot/intakebot/intake"
 )
@@ -428,5 +431,54 @@ func TestDashboardCountsAndMeasures(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log(page)
+	}
+}
+
+// TestChangesReachEveryBotsConsoles: a change made anywhere reaches the
+// event stream of this bot's console and the hub of another bot on the
+// same Redis (which does not drain the watch route itself).
+func TestChangesReachEveryBotsConsoles(t *testing.T) {
+	f := newFixture(t)
+	other := console.NewHub(f.rdb, f.prefix, slog.New(slog.DiscardHandler))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = other.Run(ctx, nil, 0) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-other.Ready()
+	changes, stop := other.Subscribe()
+	defer stop()
+
+	c := f.client()
+	c.login("alice", password)
+	req, _ := http.NewRequest("GET", f.srv.URL+"/console/events", nil)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events: %d %v", resp.StatusCode, resp.Header)
+	}
+	stream := bufio.NewReader(resp.Body)
+	if line, _ := stream.ReadString('\n'); line != ": live\n" {
+		t.Fatalf("first line %q", line)
+	}
+	inc := f.report("VPN down")
+	select {
+	case id := <-changes:
+		if id != inc.ID {
+			t.Fatalf("other bot heard %q", id)
+		}
+	case <-time.After(15 * time.Second): // a guard, not a timing assertion
+		t.Fatal("the other bot heard nothing")
+	}
+	for {
+		line, err := stream.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == "data: "+inc.ID+"\n" {
+			break
+		}
 	}
 }
