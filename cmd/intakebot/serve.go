@@ -19,6 +19,7 @@ import (
 	"github.com/intakebot/intakebot/channels/email/smtpout"
 	"github.com/intakebot/intakebot/channels/surveylink"
 	"github.com/intakebot/intakebot/channels/web"
+	"github.com/intakebot/intakebot/channels/web/console"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/internal/config"
 	"github.com/intakebot/intakebot/templates"
@@ -165,8 +166,8 @@ func newCore(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slo
 	// channel, enabled or not: a notice for a disabled channel waits in its
 	// queue until the channel is back.
 	c.store = redisstore.New(rdb, cfg.Redis.Prefix, intake.RouteEmail, intake.RouteSlack)
-	if cfg.Slack.Enabled() {
-		// The triage channel and Slack prompts follow every change.
+	if cfg.Slack.Enabled() || cfg.Web.Console.Enabled {
+		// The triage channel, Slack prompts and the consoles follow every change.
 		c.store.WatchChanges()
 	}
 	if err := c.store.Ping(ctx); err != nil {
@@ -190,6 +191,12 @@ func newCore(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slo
 			return nil, err
 		}
 		fmt.Fprintf(stdout, "Embedded mode: agent \"admin\" (an admin) has the API token:\n  export INTAKEBOT_TOKEN=%s\n", token)
+		if cfg.Web.Console.Enabled {
+			if err := printConsoleLogin(ctx, cfg, c, stdout); err != nil {
+				closeRedis()
+				return nil, err
+			}
+		}
 	}
 	return c, nil
 }
@@ -201,6 +208,8 @@ type channels struct {
 	slack      *slackChannel
 	notifiers  map[intake.Route]workflow.Notifier
 	components []web.Component
+	live       *console.Hub // the consoles' live updates (console.go)
+	liveDrain  *workflow.Dispatcher
 }
 
 func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveylink.Linker, log *slog.Logger) (*channels, error) {
@@ -230,6 +239,9 @@ func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveyl
 		ch.notifiers[intake.RouteSlack] = slack.bot.Notifier()
 		ch.notifiers[intake.RouteWatch] = slack.bot.Watcher()
 		ch.components = append(ch.components, slack.bot)
+	}
+	if cfg.Web.Console.Enabled {
+		newLive(cfg, c, ch, log)
 	}
 	return ch, nil
 }
@@ -265,6 +277,13 @@ func (ch *channels) start(ctx context.Context, workers *sync.WaitGroup, log *slo
 				}
 			})
 		}
+	}
+	if ch.live != nil {
+		workers.Go(func() {
+			if err := ch.live.Run(ctx, ch.liveDrain, liveEvery); err != nil {
+				log.Error("console live updates stopped", "err", err)
+			}
+		})
 	}
 	if ch.slack != nil {
 		workers.Go(func() {
@@ -362,6 +381,14 @@ func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Si
 	}
 	if events := newEventsHandler(cfg.Events, c.engine, c.store, c.ledger, log); events != nil {
 		root.Handle("/api/v1/events", events)
+	}
+	if cfg.Web.Console.Enabled {
+		con, err := newConsole(cfg, c, ch, log)
+		if err != nil {
+			return nil, err
+		}
+		root.Handle("/console/", con)
+		root.Handle("GET /{$}", con)
 	}
 	root.Handle("/", api)
 	return root, nil

@@ -32,6 +32,14 @@ type Config struct {
 		BaseURL string   `yaml:"base_url"`
 		LinkKey string   `yaml:"link_key"`
 		LinkTTL Duration `yaml:"link_ttl"`
+		Console struct {
+			Enabled bool `yaml:"enabled"`
+		} `yaml:"console"`
+		// Session bounds a console session: Idle unused, Absolute in all.
+		Session struct {
+			Idle     Duration `yaml:"idle"`
+			Absolute Duration `yaml:"absolute"`
+		} `yaml:"session"`
 	} `yaml:"web"`
 	Log struct {
 		Format string `yaml:"format"`

@@ -202,6 +202,11 @@ func TestValidateChecksFieldsTogether(t *testing.T) {
 		{name: "display time zone", env: Env{"INTAKEBOT_DISPLAY_TIME_ZONE": "Europe/Madrid"}},
 		{name: "unknown display time zone", env: Env{"INTAKEBOT_DISPLAY_TIME_ZONE": "Mars/Olympus"},
 			want: `display.time_zone: "Mars/Olympus" is not a time zone`},
+		{name: "console session idle too short", env: Env{"INTAKEBOT_WEB_SESSION_IDLE": "10s"},
+			want: "web.session.idle: must be at least 1m, not 10s"},
+		{name: "console session absolute below idle", env: Env{"INTAKEBOT_WEB_SESSION_IDLE": "2h", "INTAKEBOT_WEB_SESSION_ABSOLUTE": "1h"},
+			want: "web.session.absolute: (1h0m0s) must not be shorter than web.session.idle (2h0m0s)"},
+		{name: "console off, sessions unchecked", env: Env{"INTAKEBOT_WEB_CONSOLE_ENABLED": "false", "INTAKEBOT_WEB_SESSION_IDLE": "0"}},
 		{name: "log level", env: Env{"INTAKEBOT_LOG_LEVEL": "loud"},
 			want: `log.level: must be debug, info, warn or error, not "loud"`},
 	} {

@@ -95,6 +95,15 @@ func (v *validator) server(c *Config) {
 		}
 	}
 	v.key("web.link_key", c.Web.LinkKey)
+	if c.Web.Console.Enabled {
+		idle, abs := c.Web.Session.Idle, c.Web.Session.Absolute
+		if idle < Duration(time.Minute) {
+			v.add("web.session.idle", "must be at least 1m, not %s", idle)
+		}
+		if abs < idle {
+			v.add("web.session.absolute", "(%s) must not be shorter than web.session.idle (%s)", abs, idle)
+		}
+	}
 	if c.Redis.URL != "" {
 		// Connect only parses and builds a client; it dials on first use.
 		if rdb, err := redisstore.Connect(c.Redis.URL); err != nil {

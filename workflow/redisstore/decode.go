@@ -1,10 +1,11 @@
 package redisstore
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/intakebot/intakebot/intake"
 )
 
 // decoder reads the fields of one hash (or stream entry) back into Go
@@ -21,7 +22,7 @@ func newDecoder(key string, h map[string]string) *decoder { return &decoder{key:
 
 func (d *decoder) fail(field, want string, err error) {
 	if d.err == nil {
-		d.err = fmt.Errorf("redis key %s, field %s: %q is not %s: %w", d.key, field, clip(d.h[field]), want, err)
+		d.err = fmt.Errorf("redis key %s, field %s: %q is not %s: %w", d.key, field, intake.Clip(d.h[field], 80), want, err)
 	}
 }
 
@@ -73,28 +74,4 @@ func (d *decoder) time(field string) time.Time {
 		d.fail(field, "an RFC 3339 time", err)
 	}
 	return t
-}
-
-// json decodes a field holding a JSON document into out.
-func (d *decoder) json(field string, out any) {
-	v := d.h[field]
-	if v == "" {
-		return
-	}
-	if err := json.Unmarshal([]byte(v), out); err != nil {
-		d.fail(field, "valid JSON", err)
-	}
-}
-
-// clip keeps an error message short when the corrupt value is long.
-func clip(s string) string {
-	const max = 80
-	if len(s) <= max {
-		return s
-	}
-	r := []rune(s)
-	if len(r) <= max {
-		return s
-	}
-	return string(r[:max]) + "..."
 }

@@ -403,7 +403,7 @@ func decodeSnapshot(key string, parts []any) (*intake.Incident, error) {
 		for i, item := range list {
 			s, _ := item.(string)
 			if err := l.out(s); err != nil {
-				return nil, fmt.Errorf("redis key %s, entry %d: %q is not valid JSON: %w", l.key, i, clip(s), err)
+				return nil, fmt.Errorf("redis key %s, entry %d: %q is not valid JSON: %w", l.key, i, intake.Clip(s, 80), err)
 			}
 		}
 	}

@@ -1,0 +1,294 @@
+package console_test
+
+// Tests in a real browser: chromedp drives Debian's chromium, headless.
+// They fail (never skip) when chromium is missing: .ci/chromium.sh
+// installs it, or apt-get install -y chromium.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+	"github.com/intakebot/intakebot/intake"
+)
+
+// chromiumPath finds the browser or fails the test saying how to get it.
+func chromiumPath(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("chromium is not installed: the console's browser tests need it. Install it with `apt-get install -y chromium` " +
+		"(.ci/test does so through .ci/chromium.sh)")
+	return ""
+}
+
+// browser starts a fresh headless chromium (its own profile, so its own
+// cookies) with a window of width x 900, and returns its context.
+func browser(t testing.TB, width int) context.Context {
+	t.Helper()
+	// Not t.TempDir: chromium's helper processes may still write to the
+	// profile for a moment after it exits, and that would fail the test.
+	profile, err := os.MkdirTemp("", "intakebot-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(profile), chromedp.WindowSize(width, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	// The guard against a hung browser, not a timing assertion.
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+func run(t testing.TB, ctx context.Context, actions ...chromedp.Action) {
+	t.Helper()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// signIn fills the sign-in form as a person would.
+func signIn(f *fixture, name string) chromedp.Tasks {
+	return chromedp.Tasks{
+		chromedp.Navigate(f.srv.URL + "/console/"),
+		chromedp.WaitVisible(`#name`, chromedp.ByQuery),
+		chromedp.SendKeys(`#name`, name, chromedp.ByQuery),
+		chromedp.SendKeys(`#password`, password, chromedp.ByQuery),
+		chromedp.Click(`button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`table.queue`, chromedp.ByQuery),
+	}
+}
+
+// text is the visible text of the page's main part.
+func text(t testing.TB, ctx context.Context) string {
+	t.Helper()
+	var s string
+	run(t, ctx, chromedp.Text(`main`, &s, chromedp.ByQuery))
+	return s
+}
+
+// waitFor polls a JavaScript condition until it holds; the context's
+// deadline is the failure guard.
+func waitFor(t testing.TB, ctx context.Context, what, js string) {
+	t.Helper()
+	// A page that is navigating answers nothing for a moment: ask again.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var ok bool
+		if err := chromedp.Run(ctx, chromedp.Evaluate(js, &ok)); err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			var page string
+			_ = chromedp.Run(ctx, chromedp.Text(`body`, &page, chromedp.ByQuery))
+			t.Fatalf("waiting for %s: not so after 15 s\npage:\n%s", what, page)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func click(sel string) chromedp.Action { return chromedp.Click(sel, chromedp.ByQuery) }
+
+func TestBrowserPasswordSignInAndWorkAnIncidentToClosed(t *testing.T) {
+	f := newFixture(t)
+	inc := f.report("VPN down for the whole floor")
+	ctx := browser(t, 1280)
+	run(t, ctx, signIn(f, "alice"))
+	if s := text(t, ctx); !strings.Contains(s, inc.ID) || !strings.Contains(s, "VPN down") {
+		t.Fatalf("queue after sign-in:\n%s", s)
+	}
+	run(t, ctx, click(`a[href="/console/incidents/`+inc.ID+`"]`), chromedp.WaitVisible(`button[name=to][value=solution]`, chromedp.ByQuery))
+	// Take it, diagnose, find the solution, ask the reporter; each step
+	// waits for the page that shows its result.
+	run(t, ctx, click(`form:has(input[value=take]) button`))
+	waitFor(t, ctx, "alice as owner", `!document.querySelector('input[value=take]') && document.querySelector('dl.facts').textContent.includes('alice')`)
+	run(t, ctx, chromedp.SendKeys(`#action-text`, "Restarted the VPN concentrator.", chromedp.ByQuery),
+		click(`form:has(input[value=action]) button`))
+	waitFor(t, ctx, "the action", `document.querySelector('.entries').textContent.includes('Restarted the VPN concentrator.')`)
+	run(t, ctx, click(`button[name=to][value=solution]`))
+	waitFor(t, ctx, "solution", `!!document.querySelector('button[name=to][value=validation]')`)
+	run(t, ctx, click(`button[name=to][value=validation]`))
+	waitFor(t, ctx, "the lock", `!!document.querySelector('.lock')`)
+	// The validation lock: it says why, and no form changes the case.
+	s := text(t, ctx)
+	if !strings.Contains(s, "Locked while the reporter validates") {
+		t.Fatalf("no lock in validation:\n%s", s)
+	}
+	var forms int
+	run(t, ctx, chromedp.Evaluate(`document.querySelectorAll('#action-text, button[name=to]').length`, &forms))
+	if forms != 0 {
+		t.Fatalf("%d action or move controls offered in validation", forms)
+	}
+	// The reporter answers (not an agent, so through the engine).
+	reporter := intake.Actor{Kind: intake.ActorReporter, Name: "Ana", Via: "email"}
+	if _, err := f.engine.AnswerValidation(context.Background(), inc.ID, reporter, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.engine.Rate(context.Background(), inc.ID, reporter, 5, "quick"); err != nil {
+		t.Fatal(err)
+	}
+	// The page follows by itself (live) and offers closing.
+	waitFor(t, ctx, "the close button", `!!document.querySelector('button[name=to][value=closed]')`)
+	run(t, ctx, click(`button[name=to][value=closed]`))
+	waitFor(t, ctx, "closed", `document.querySelector('main').textContent.includes('Closed')`)
+	got, err := f.engine.Get(context.Background(), inc.ID)
+	if err != nil || got.State != intake.Closed || got.Owner != "alice" || len(got.Actions) != 1 {
+		t.Fatalf("incident after the console: %+v %v", got, err)
+	}
+	for _, h := range got.History {
+		if h.Actor == "alice" && h.Via != "console" {
+			t.Errorf("alice's change via %q", h.Via)
+		}
+	}
+}
+
+func TestBrowserSecondConsoleSeesChangesLive(t *testing.T) {
+	f := newFixture(t)
+	inc := f.report("Printer jammed")
+	a, b := browser(t, 1280), browser(t, 1280)
+	run(t, a, signIn(f, "alice"))
+	run(t, b, signIn(f, "bob"))
+	// Both look at the incident; bob takes it; alice sees it without a reload.
+	run(t, a, chromedp.Navigate(f.srv.URL+"/console/incidents/"+inc.ID), chromedp.WaitVisible(`#h-facts`, chromedp.ByQuery))
+	run(t, a, chromedp.Evaluate(`window.notReloaded = true`, nil))
+	run(t, b, chromedp.Navigate(f.srv.URL+"/console/incidents/"+inc.ID), chromedp.WaitVisible(`#h-facts`, chromedp.ByQuery),
+		click(`form:has(input[value=take]) button`))
+	waitFor(t, a, "bob as the owner on alice's page", `window.notReloaded && document.querySelector('dl.facts').textContent.includes('bob')`)
+	// A new incident shows on an open queue.
+	run(t, a, chromedp.Navigate(f.srv.URL+"/console/"), chromedp.WaitVisible(`table.queue`, chromedp.ByQuery),
+		chromedp.Evaluate(`window.notReloaded = true`, nil))
+	fresh := f.report("Wi-Fi slow in room 4")
+	waitFor(t, a, "the new incident in the queue", fmt.Sprintf(`window.notReloaded && document.querySelector('table.queue').textContent.includes(%q)`, fresh.ID))
+}
+
+func TestBrowserPostWithoutCSRFIsForbidden(t *testing.T) {
+	f := newFixture(t)
+	inc := f.report("VPN down")
+	ctx := browser(t, 1280)
+	run(t, ctx, signIn(f, "alice"))
+	var status int
+	run(t, ctx, chromedp.Evaluate(fmt.Sprintf(`fetch('/console/incidents/%s', {method: 'POST', body: new URLSearchParams({op: 'take'})}).then(r => r.status)`, inc.ID),
+		&status, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if status != 403 {
+		t.Fatalf("POST without CSRF token: %d", status)
+	}
+	if got, _ := f.engine.Get(context.Background(), inc.ID); got.Owner != "" {
+		t.Fatalf("owner %q", got.Owner)
+	}
+}
+
+func TestBrowserSpanishUI(t *testing.T) {
+	f := newFixture(t)
+	inc := f.report("VPN caída")
+	ctx := browser(t, 1280)
+	run(t, ctx, signIn(f, "alice"), click(`a[hreflang=es]`), chromedp.WaitVisible(`a[hreflang=en]`, chromedp.ByQuery))
+	s := text(t, ctx)
+	for _, want := range []string{"Cola de incidencias", "Análisis", "P3 · Media", "Filtrar"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("Spanish queue lacks %q:\n%s", want, s)
+		}
+	}
+	run(t, ctx, click(`a[href="/console/incidents/`+inc.ID+`"]`), chromedp.WaitVisible(`#h-facts`, chromedp.ByQuery))
+	if s := text(t, ctx); !strings.Contains(s, "Trabajar en ella") || !strings.Contains(s, "Solución encontrada") {
+		t.Errorf("Spanish incident page:\n%s", s)
+	}
+}
+
+// TestBrowserKeyboardOnly takes an incident with Tab and Enter alone.
+func TestBrowserKeyboardOnly(t *testing.T) {
+	f := newFixture(t)
+	inc := f.report("Keyboard test")
+	ctx := browser(t, 1280)
+	run(t, ctx, signIn(f, "alice"), chromedp.Navigate(f.srv.URL+"/console/incidents/"+inc.ID), chromedp.WaitVisible(`#h-facts`, chromedp.ByQuery))
+	found := false
+	for range 80 {
+		run(t, ctx, chromedp.KeyEvent(kb.Tab))
+		var label string
+		run(t, ctx, chromedp.Evaluate(`document.activeElement ? document.activeElement.textContent.trim() : ''`, &label))
+		if label == "Take it" {
+			found = true
+			break
+		}
+	}
+	if !found {
+		t.Fatal("Tab never reached the Take it button")
+	}
+	var outline string
+	run(t, ctx, chromedp.Evaluate(`getComputedStyle(document.activeElement).outlineStyle`, &outline))
+	if outline == "none" || outline == "" {
+		t.Errorf("the focused button shows no focus outline (%q)", outline)
+	}
+	run(t, ctx, chromedp.KeyEvent(kb.Enter))
+	waitFor(t, ctx, "alice as owner", `document.querySelector('dl.facts') && document.querySelector('dl.facts').textContent.includes('alice')`)
+}
+
+// TestBrowserScreenshots renders the pages in both languages, wide and at
+// 360 px; with INTAKEBOT_SCREENSHOTS=DIR the PNGs are kept there (the
+// README's are made so), otherwise in the test's temporary directory.
+func TestBrowserScreenshots(t *testing.T) {
+	f := newFixture(t)
+	ctx0 := context.Background()
+	alice := intake.Actor{Kind: intake.ActorAgent, Name: "alice", Via: "api"}
+	for _, s := range []string{"Outlook does not open", "Printer on floor 2 jammed", "VPN drops every few minutes"} {
+		f.report(s)
+	}
+	inc := f.report("Wi-Fi slow in the meeting rooms")
+	f.engine.Assign(ctx0, inc.ID, alice, "alice", "")
+	f.engine.AddAction(ctx0, inc.ID, alice, "Checked the access points: channel 6 is crowded.")
+	f.engine.Move(ctx0, inc.ID, alice, intake.Solution, "")
+	dir := os.Getenv("INTAKEBOT_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	for _, width := range []int{1280, 360} {
+		ctx := browser(t, width)
+		run(t, ctx, signIn(f, "alice"))
+		for _, lang := range []string{"en", "es"} {
+			run(t, ctx, chromedp.Navigate(f.srv.URL+"/console/lang?to="+lang+"&back=/console/"), chromedp.WaitVisible(`table.queue`, chromedp.ByQuery))
+			for name, path := range map[string]string{"queue": "/console/", "incident": "/console/incidents/" + inc.ID, "dashboard": "/console/dashboard"} {
+				var png []byte
+				run(t, ctx, chromedp.Navigate(f.srv.URL+path), chromedp.WaitReady(`main`, chromedp.ByQuery), chromedp.FullScreenshot(&png, 100))
+				file := filepath.Join(dir, fmt.Sprintf("%s-%s-%d.png", name, lang, width))
+				if err := os.WriteFile(file, png, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				// The page fits its width: nothing scrolls sideways.
+				var wide bool
+				run(t, ctx, chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &wide))
+				if wide {
+					t.Errorf("%s (%s) is wider than %d px", name, lang, width)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,107 @@
+package console
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/intakebot/intakebot/channels/web/webui"
+	"github.com/intakebot/intakebot/intake"
+)
+
+type loginView struct {
+	Name string
+	Next string
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.showLogin(w, r, http.StatusOK, "", "")
+}
+
+func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, name, errKey string) {
+	lang := webui.Lang(r)
+	token, err := webui.LoginToken(w, r, "/console/login", s.d.Secure)
+	if err != nil {
+		s.fail(w, r, lang, err)
+		return
+	}
+	next := localPath(r.FormValue("next"))
+	v := view{Lang: lang, Other: other(lang), CSRF: token, Here: r.URL.RequestURI(), Nav: "login",
+		Page: loginView{Name: name, Next: next}}
+	if errKey != "" {
+		v.Error = s.d.Pages.Word(lang, errKey)
+	}
+	s.render(w, r, status, lang, "login", v)
+}
+
+// login checks a name and password. Failures count against the account
+// and the client's address (in Redis, for every bot); over the limit the
+// password is not even checked. Every failure reads the same, so that the
+// page does not tell which names exist.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	lang := webui.Lang(r)
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "error.badform")
+		return
+	}
+	if !webui.CheckLoginPost(r) {
+		s.errorPage(w, r, http.StatusForbidden, "error.csrf")
+		return
+	}
+	name := strings.TrimSpace(r.PostForm.Get("name"))
+	password := r.PostForm.Get("password")
+	if name == "" || password == "" || len(name) > 100 || len(password) > 1024 {
+		s.showLogin(w, r, http.StatusUnauthorized, name, "login.failed")
+		return
+	}
+	keys := []string{"agent:" + name, "addr:" + clientAddr(r)}
+	blocked, err := s.d.Limiter.Blocked(r.Context(), keys...)
+	if err != nil {
+		s.fail(w, r, lang, err)
+		return
+	}
+	if blocked {
+		s.showLogin(w, r, http.StatusTooManyRequests, name, "login.limited")
+		return
+	}
+	a, err := s.d.Agents.CheckPassword(r.Context(), name, password)
+	if err != nil {
+		if errors.Is(err, intake.ErrForbidden) || errors.Is(err, intake.ErrNotFound) {
+			if err := s.d.Limiter.Fail(r.Context(), keys...); err != nil {
+				s.d.Log.Error("count a failed sign-in", "err", err)
+			}
+			s.d.Log.Info("console sign-in refused", "agent", name, "addr", clientAddr(r))
+			s.showLogin(w, r, http.StatusUnauthorized, name, "login.failed")
+			return
+		}
+		s.fail(w, r, lang, err)
+		return
+	}
+	_ = s.d.Limiter.Reset(r.Context(), keys[0])
+	if _, err := s.d.Sessions.Create(r.Context(), w, a.Name); err != nil {
+		s.fail(w, r, lang, err)
+		return
+	}
+	s.d.Log.Info("console sign-in", "agent", a.Name)
+	http.Redirect(w, r, localPath(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, m me) {
+	if err := s.d.Sessions.Destroy(r.Context(), w, r); err != nil {
+		s.fail(w, r, m.lang, err)
+		return
+	}
+	http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+}
+
+// clientAddr is the client's IP address as this server sees it. Behind a
+// proxy that is the proxy's: the per-account limit still holds.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/intakebot/intakebot/channels/web/console"
+	"github.com/intakebot/intakebot/channels/web/webui"
+	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/internal/config"
+	"github.com/intakebot/intakebot/templates"
+	"github.com/intakebot/intakebot/workflow"
+)
+
+// liveEvery is how often a bot drains the watch route for the consoles:
+// a change shows in every open console well within a second.
+const liveEvery = 250 * time.Millisecond
+
+// Sign-in failures allowed per account and per client address in a window.
+const (
+	loginFailures = 10
+	loginWindow   = 15 * time.Minute
+)
+
+// newLive makes every change of an incident reach the consoles of every
+// bot: the watch route's notices are published on Redis (and still go to
+// Slack's triage channel when Slack is on), and the hub hands them to the
+// open consoles. Run it with ch.start.
+func newLive(cfg *config.Config, c *core, ch *channels, log *slog.Logger) {
+	ch.notifiers[intake.RouteWatch] = console.Both{Consoles: console.NewPublisher(c.rdb, cfg.Redis.Prefix), Other: ch.notifiers[intake.RouteWatch]}
+	d := workflow.NewDispatcher(c.store, c.store, intake.RouteWatch, ch.notifiers[intake.RouteWatch], log, c.metrics, time.Now).WithPause(c.store)
+	d.Lease, d.Timeout = time.Duration(cfg.Outbox.Lease), time.Duration(cfg.Outbox.DeliveryTimeout)
+	ch.live, ch.liveDrain = console.NewHub(c.rdb, cfg.Redis.Prefix, log), d
+}
+
+// newConsole builds the agents' console (web.console).
+func newConsole(cfg *config.Config, c *core, ch *channels, log *slog.Logger) (http.Handler, error) {
+	pages, err := templates.LoadConsole(console.Funcs())
+	if err != nil {
+		return nil, err
+	}
+	timers, err := cfg.WorkflowTimers()
+	if err != nil {
+		return nil, err
+	}
+	secure := strings.HasPrefix(cfg.Web.BaseURL, "https://")
+	var cats []string
+	for _, cat := range cfg.Categories {
+		cats = append(cats, cat.Name)
+	}
+	if cfg.DefaultCategory != "" && len(cats) > 0 {
+		cats = append(cats, cfg.DefaultCategory)
+	}
+	return console.New(console.Deps{
+		Engine: c.engine, Lister: c.store, Files: c.store, Agents: c.store, Admin: c.store, Pages: pages,
+		Sessions: webui.NewSessions(c.rdb, cfg.Redis.Prefix, time.Duration(cfg.Web.Session.Idle), time.Duration(cfg.Web.Session.Absolute), secure, time.Now),
+		Limiter:  webui.NewLimiter(c.rdb, cfg.Redis.Prefix, loginFailures, loginWindow),
+		Changes:  ch.live, Timers: timers, Labels: c.rules, Groups: cfg.Groups, Categories: cats,
+		Secure: secure, Log: log, Now: time.Now,
+	}), nil
+}
+
+// printConsoleLogin gives the embedded admin a fresh random password and
+// prints where the console is and how to sign in (local mode only).
+func printConsoleLogin(ctx context.Context, cfg *config.Config, c *core, stdout io.Writer) error {
+	password, err := webui.RandomToken()
+	if err != nil {
+		return err
+	}
+	password = password[:20]
+	if err := c.store.SetPassword(ctx, "admin", password); err != nil {
+		return err
+	}
+	base := cfg.Web.BaseURL
+	if base == "" {
+		base = "http://" + cfg.HTTP.Listen
+	}
+	fmt.Fprintf(stdout, "The console is at %s/console/ (sign in as admin, password %s)\n", strings.TrimSuffix(base, "/"), password)
+	return nil
+}
