@@ -60,6 +60,17 @@ func TestServiceModelEndToEnd(t *testing.T) {
 				t.Fatalf("id %q version %d", inc.ID, inc.Version)
 			}
 			id := inc.ID
+			// The dispatcher runs while each question is open, as it does
+			// in service: a question still queued once answered is dropped.
+			rec, sent := &recorder{}, 0
+			drain := func() {
+				t.Helper()
+				n, err := f.dispatcher(intake.RouteEmail, rec).Drain(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sent += n
+			}
 
 			ok(f.engine.AddAction(ctx, id, alice, "checked the mail server"))
 			ok(f.engine.Move(ctx, id, alice, intake.Solution, "restarted the service"))
@@ -67,6 +78,7 @@ func TestServiceModelEndToEnd(t *testing.T) {
 			if inc.Owner != "alice" {
 				t.Fatalf("owner %q, want the first agent who acted", inc.Owner)
 			}
+			drain()
 			_, err := f.engine.AddAction(ctx, id, alice, "one more thing")
 			if !errors.Is(err, intake.ErrConflict) {
 				t.Fatalf("action in validation: %v, want conflict", err)
@@ -78,10 +90,15 @@ func TestServiceModelEndToEnd(t *testing.T) {
 			}
 			ok(f.engine.Move(ctx, id, alice, intake.Solution, ""))
 			ok(f.engine.Move(ctx, id, alice, intake.Validation, ""))
+			if inc = ok(f.engine.Get(ctx, id)); inc.Round != 2 {
+				t.Fatalf("round %d when validation is asked again, want 2", inc.Round)
+			}
+			drain()
 			inc = ok(f.engine.AnswerValidation(ctx, id, reporter, true, ""))
 			if inc.State != intake.Satisfaction {
 				t.Fatalf("after yes: %s", inc.State)
 			}
+			drain()
 			inc = ok(f.engine.Rate(ctx, id, reporter, 4, "quick, thanks"))
 			if inc.State != intake.Review {
 				t.Fatalf("after rating: %s, want review at once", inc.State)
@@ -98,9 +115,9 @@ func TestServiceModelEndToEnd(t *testing.T) {
 
 			got := ok(f.engine.Get(ctx, id))
 			want := []string{
-				"registered:>analysis", "action", "move:analysis>solution", "move:solution>validation",
+				"registered:>analysis", "action", "move:analysis>solution", "move:solution>validation", "notified", "notified",
 				"answer_no:validation>no_solution", "reopen:no_solution>analysis",
-				"move:analysis>solution", "move:solution>validation", "answer_yes:validation>satisfaction",
+				"move:analysis>solution", "move:solution>validation", "notified", "notified", "answer_yes:validation>satisfaction", "notified",
 				"rating:satisfaction>review", "move:review>closed",
 			}
 			if h := historyEvents(got); !slices.Equal(h, want) {
@@ -117,11 +134,8 @@ func TestServiceModelEndToEnd(t *testing.T) {
 			}
 
 			// Every message the reporter must get, in their language, once.
-			rec := &recorder{}
-			n, err := f.dispatcher(intake.RouteEmail, rec).Drain(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			drain()
+			n := sent
 			var kinds []string
 			for _, m := range rec.mails(t, f) {
 				kinds = append(kinds, string(m.Kind))

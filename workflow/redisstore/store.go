@@ -16,8 +16,9 @@
 //	P:{sNN}:idx:priority:P, idx:group:G, idx:owner:O likewise
 //	P:{sNN}:outbox:CHANNEL              zset message id -> due time (ms)
 //	P:{sNN}:outbox:dead:CHANNEL         zset of messages that ran out of attempts
+//	P:{sNN}:outbox:dropped:CHANNEL      zset of questions dropped as stale (score: when)
 //	P:{sNN}:outbox:msg:ID               hash: one queued message (id, incident, kind,
-//	                                    channel, lang, email, slack_id, attempts, ...)
+//	                                    channel, lang, email, slack_id, attempts, round, ...)
 //	P:{agents}:byname, P:{agents}:bytoken   agents and hashes of their tokens
 //	P:{agents}:lastused, P:{agents}:passwords  last use (ms), Argon2id hashes
 //	P:{keys}:report:HASH                incident number of a report's source key
@@ -71,6 +72,8 @@ var (
 	luaDelivered string
 	//go:embed lua/failed.lua
 	luaFailed string
+	//go:embed lua/dropped.lua
+	luaDropped string
 	//go:embed lua/add_agent.lua
 	luaAddAgent string
 	//go:embed lua/remember_mail.lua
@@ -104,9 +107,9 @@ type Store struct {
 }
 
 type scripts struct {
-	create, apply, get, page, claim, delivered, failed, addAgent, rememberMail, allocate *redis.Script
-	inboundBegin, inboundRecord, inboundRelease, allow, addAttachments                   *redis.Script
-	dueClaim, dueDone                                                                    *redis.Script
+	create, apply, get, page, claim, delivered, failed, dropped, addAgent, rememberMail, allocate *redis.Script
+	inboundBegin, inboundRecord, inboundRelease, allow, addAttachments                            *redis.Script
+	dueClaim, dueDone                                                                             *redis.Script
 }
 
 // New returns a store using keys under prefix.
@@ -114,7 +117,7 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 	s := func(body string) *redis.Script { return redis.NewScript(luaCommon + "\n" + body) }
 	return &Store{rdb: rdb, prefix: prefix, agents: newAgentScripts(), scripts: scripts{
 		create: s(luaCreate), apply: s(luaApply), get: s(luaGet), page: s(luaPage),
-		claim: s(luaClaim), delivered: s(luaDelivered), failed: s(luaFailed),
+		claim: s(luaClaim), delivered: s(luaDelivered), failed: s(luaFailed), dropped: redis.NewScript(luaDropped),
 		addAgent: redis.NewScript(luaAddAgent), rememberMail: redis.NewScript(luaRememberMail), allocate: redis.NewScript(luaAllocate),
 		inboundBegin: redis.NewScript(luaInboundBegin), inboundRecord: redis.NewScript(luaInboundRecord),
 		inboundRelease: redis.NewScript(luaInboundRelease),
@@ -294,7 +297,11 @@ func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (*inta
 		}
 		args = append(args, doc)
 	}
-	args = append(args, ch.Ref, s.watchFlag(), ch.Flag, encodePick(ch.Plan))
+	answerStep, answerRound := "", ""
+	if ch.Survey != nil && ch.Round > 0 {
+		answerStep, answerRound = ch.Survey.Step, strconv.FormatInt(ch.Round, 10)
+	}
+	args = append(args, ch.Ref, s.watchFlag(), ch.Flag, encodePick(ch.Plan), roundStates, answerStep, answerRound)
 	for _, o := range ch.Plan.Outcomes {
 		args = append(args, encodeOutcome(o))
 	}
@@ -309,6 +316,9 @@ func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (*inta
 			return nil, fmt.Errorf("apply %s to %s: unexpected refusal %v", ch.Event, id, res)
 		}
 		return nil, ch.Plan.Outcomes[i].Err
+	case len(res) == 2 && res[0] == "REPLACED":
+		open, _ := strconv.ParseInt(fmt.Sprint(res[1]), 10, 64)
+		return nil, workflow.Replaced(ch.Survey.Step, ch.Round, open)
 	case len(res) == 2 && (res[0] == "OK" || res[0] == "DUP"):
 		h := pairs(res[1])
 		ver, _ := strconv.ParseInt(h["ver"], 10, 64)
@@ -321,6 +331,10 @@ func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (*inta
 	}
 	return nil, replyError(id, res)
 }
+
+// roundStates are the states whose entry asks a new survey question (and
+// so numbers a new round), as apply.lua looks them up.
+const roundStates = "," + intake.SurveyValidation + "," + intake.SurveySatisfaction + ","
 
 // jsonOrEmpty encodes a change's action, comment or survey, or gives ""
 // for a nil one (the script then adds nothing).
@@ -458,6 +472,7 @@ func hashToIncident(h map[string]string) *intake.Incident {
 	inc.Mailbox = h["mailbox"]
 	inc.Conversation = h["conversation"]
 	inc.Repeats, _ = strconv.Atoi(h["repeats"])
+	inc.Round, _ = strconv.ParseInt(h["round"], 10, 64)
 	if v := h["closed_at"]; v != "" {
 		t := parseTime(v)
 		inc.ClosedAt = &t

@@ -2,7 +2,9 @@
 -- note, owner, group, level, category, action, comment, survey (JSON or ''),
 -- ref (the source message's id, or ''), watch ('1' queues a change notice
 -- for the watchers), flag (a name to mark the incident with, or ''), pick,
--- then one outcome per plan index.
+-- round_states (",validation,satisfaction,": entering one of them asks a
+-- new survey round), answer_step and answer_round (a survey answer's step
+-- and the round it was asked in, or ''), then one outcome per plan index.
 --
 -- pick is ";state=none,self,other;..." giving, for each state and owner
 -- relation, the plan index of the outcome. An outcome is "ERR" (refused:
@@ -10,9 +12,10 @@
 -- comma-separated lists.
 local inc, shard, id, now_ms, at = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local actor, event, via, note = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local cur = redis.call('HMGET', inc, 'state', 'owner', 'seq', 'ver', 'group', 'level', 'category')
+local cur = redis.call('HMGET', inc, 'state', 'owner', 'seq', 'ver', 'group', 'level', 'category', 'round')
 if not cur[1] then return {'NOTFOUND'} end
 local state, owner, seq, ver = cur[1], cur[2] or '', cur[3], tonumber(cur[4]) + 1
+local round = tonumber(cur[8] or '0') or 0
 
 local ref = ARGV[16]
 if ref ~= '' and redis.call('HEXISTS', inc .. ':refs', ref) == 1 then
@@ -25,7 +28,13 @@ local index = none
 if owner ~= '' then
   if owner == actor then index = self else index = other end
 end
-local spec = ARGV[20 + tonumber(index)]
+-- An answer to an older round of the question open now: an old link or
+-- button. Refused before anything is written (the round is the question's
+-- identity, a time window would not do).
+if ARGV[21] ~= '' and ARGV[21] == state and tonumber(ARGV[22]) ~= round then
+  return {'REPLACED', tostring(round)}
+end
+local spec = ARGV[23 + tonumber(index)]
 if spec == 'ERR' then return {'REFUSED', tonumber(index)} end
 local parts = {}
 for p in string.gmatch(spec .. '|', '([^|]*)|') do parts[#parts + 1] = p end
@@ -71,6 +80,12 @@ for i, to in ipairs(path) do
     history(inc, at, 'intakebot', events[i], from, to, '', '')
   end
   set('entered_' .. to, at)
+  if string.find(ARGV[20], ',' .. to .. ',', 1, true) then
+    -- A survey step entered: a new question, numbered on the incident in
+    -- the same write, so that the notices queued below carry it.
+    round = round + 1
+    set('round', round)
+  end
   from = to
 end
 if #path == 0 then history(inc, at, actor, event, '', '', note, via, detail) end
@@ -89,7 +104,7 @@ if ARGV[13] ~= '' then redis.call('RPUSH', inc .. ':actions', ARGV[13]) end
 if ARGV[14] ~= '' then redis.call('RPUSH', inc .. ':comments', ARGV[14]) end
 if ARGV[15] ~= '' then redis.call('RPUSH', inc .. ':surveys', ARGV[15]) end
 for _, kind in ipairs(notify) do
-  queue(shard, inc, id, kind, ver, at, now_ms)
+  queue(shard, inc, id, kind, ver, at, now_ms, round)
 end
 if ARGV[17] == '1' then watch(shard, inc, id, ver, at, now_ms) end
 -- The timers look at every changed incident again (see workflow.Timers).

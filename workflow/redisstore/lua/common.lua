@@ -28,15 +28,18 @@ end
 
 -- queue writes a message to the reporter into the shard's outbox; its id
 -- (incident, kind, version) is the idempotency key, so one notice of one
--- version is never queued twice.
-local function queue(shard, inc, id, kind, ver, at, now_ms)
+-- version is never queued twice. round is the incident's survey round as
+-- the change left it: a question carries it to its delivery, where one
+-- whose round was answered or replaced meanwhile is dropped.
+local function queue(shard, inc, id, kind, ver, at, now_ms, round)
   local f = redis.call('HMGET', inc, 'reply_via', 'lang', 'email', 'slack_id')
   if not f[1] or f[1] == '' then return end
   local mid = id .. ':' .. kind .. ':' .. ver
   local rec = shard .. ':outbox:msg:' .. mid
   if redis.call('EXISTS', rec) == 1 then return end
   redis.call('HSET', rec, 'id', mid, 'incident', id, 'kind', kind, 'channel', f[1], 'lang', f[2],
-    'email', f[3] or '', 'slack_id', f[4] or '', 'created_at', at, 'attempts', 0, 'last_error', '')
+    'email', f[3] or '', 'slack_id', f[4] or '', 'created_at', at, 'attempts', 0, 'last_error', '',
+    'round', round or 0)
   redis.call('ZADD', shard .. ':outbox:' .. f[1], now_ms, mid)
 end
 
