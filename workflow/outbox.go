@@ -160,6 +160,7 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 				if err := d.record(ctx, func(ctx context.Context) error { return d.queue.Dropped(ctx, q, stale.reason, d.now()) }); err != nil {
 					return sent, err
 				}
+				d.metrics.dropped(d.route, q.Kind)
 				continue
 			}
 			var later *intake.RetryLater
