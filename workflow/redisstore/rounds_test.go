@@ -24,15 +24,15 @@ var bot = intake.Actor{Kind: intake.ActorSystem, Name: "intakebot", Via: "timer"
 func TestSurveyRoundsNumberTheQuestions(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	ok := must(t)
+	ok, did := must(t), done(t)
 	id := reach(t, f, intake.Validation)
 	if inc := ok(f.engine.Get(ctx, id)); inc.Round != 1 {
 		t.Fatalf("round %d in the first validation, want 1", inc.Round)
 	}
-	ok(f.engine.Remind(ctx, id, bot, "no answer yet"))
-	ok(f.engine.AnswerValidation(ctx, id, reporter, false, "still broken"))
-	ok(f.engine.Move(ctx, id, alice, intake.Solution, ""))
-	ok(f.engine.Move(ctx, id, alice, intake.Validation, ""))
+	did(f.engine.Remind(ctx, id, bot, "no answer yet"))
+	did(f.engine.AnswerValidation(ctx, id, reporter, false, "still broken"))
+	did(f.engine.Move(ctx, id, alice, intake.Solution, ""))
+	did(f.engine.Move(ctx, id, alice, intake.Validation, ""))
 	before := ok(f.engine.Get(ctx, id))
 	if before.Round != 2 {
 		t.Fatalf("round %d in the second validation, want 2", before.Round)
@@ -50,7 +50,7 @@ func TestSurveyRoundsNumberTheQuestions(t *testing.T) {
 	}
 	current := reporter
 	current.Round = 2
-	ok(f.engine.AnswerValidation(ctx, id, current, true, ""))
+	did(f.engine.AnswerValidation(ctx, id, current, true, ""))
 	// The same answer again: the step is closed, a conflict as before.
 	if _, err := f.engine.AnswerValidation(ctx, id, current, true, ""); !errors.As(err, &refused) || refused.Code == intake.CodeReplaced {
 		t.Fatalf("a double answer: %v, want the ordinary conflict", err)
@@ -80,13 +80,13 @@ func TestSurveyRoundsNumberTheQuestions(t *testing.T) {
 func TestStaleQuestionsAreDropped(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	ok := must(t)
+	did := done(t)
 	id := reach(t, f, intake.Validation)
-	ok(f.engine.Remind(ctx, id, bot, ""))
-	ok(f.engine.AnswerValidation(ctx, id, reporter, false, ""))
-	ok(f.engine.Move(ctx, id, alice, intake.Solution, ""))
-	ok(f.engine.Move(ctx, id, alice, intake.Validation, ""))
-	ok(f.engine.Remind(ctx, id, bot, ""))
+	did(f.engine.Remind(ctx, id, bot, ""))
+	did(f.engine.AnswerValidation(ctx, id, reporter, false, ""))
+	did(f.engine.Move(ctx, id, alice, intake.Solution, ""))
+	did(f.engine.Move(ctx, id, alice, intake.Validation, ""))
+	did(f.engine.Remind(ctx, id, bot, ""))
 
 	rec := &recorder{}
 	n, err := f.dispatcher(intake.RouteEmail, rec).Drain(ctx)
