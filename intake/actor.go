@@ -29,4 +29,9 @@ type Actor struct {
 	// event id): an act with a Ref already applied to the incident is not
 	// applied again, so a redelivered message changes nothing twice.
 	Ref string
+	// Round is the survey round a reporter's answer was asked in, when the
+	// channel knows it (a signed link, a Slack button): an answer for a
+	// round that is not the open one is refused with CodeReplaced. Zero
+	// answers whatever question is open (a mail reply, a phone call).
+	Round int64
 }

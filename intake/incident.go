@@ -177,6 +177,14 @@ type Incident struct {
 	Conversation string         `json:"conversation,omitempty"`
 	History      []HistoryEntry `json:"history"`
 
+	// Round numbers the survey questions asked about the incident: it goes
+	// up by one each time the incident enters validation or satisfaction.
+	// While the incident is in one of those steps, Round is the number of
+	// the question open now; a link or a button carries the round it was
+	// made for, and an answer for another round is refused (the question
+	// was replaced by a newer one). Zero: no question asked yet.
+	Round int64 `json:"round,omitempty"`
+
 	// Version counts the changes applied; it lets readers tell stale copies.
 	Version int64 `json:"version"`
 }
@@ -226,21 +234,44 @@ type Outgoing struct {
 	Email      string     `json:"email,omitempty"`
 	SlackID    string     `json:"slack_id,omitempty"`
 	Attempt    int        `json:"attempt"`
-	// Round is when the incident last entered the step whose question a
-	// survey notice asks (zero for other notices): a link or a button made
-	// now answers that round.
-	Round time.Time `json:"round,omitzero"`
+	// Round is the number of the survey question a survey notice asks
+	// (Incident.Round when it was queued; zero for other notices): a link
+	// or a button made for it answers that round and no other.
+	Round int64 `json:"round,omitempty"`
 }
 
 // Outgoing is the notice as a channel receives it, with the incident as
 // it is at delivery (the language is the one recorded when it was queued).
+// A survey notice queued before rounds were recorded asks the incident's
+// current round (the dispatcher drops it when its step is no longer open).
 func (q Notice) Outgoing(inc *Incident) Outgoing {
 	msg := Outgoing{
 		ID: q.ID, IncidentID: q.Incident, Kind: q.Kind, Route: q.Route, Lang: q.Lang,
 		Email: q.Email, SlackID: q.SlackID, Attempt: q.Attempts,
 	}
-	if step := q.Kind.SurveyStep(); step != "" && inc != nil {
-		msg.Round = inc.EnteredAt[State(step)]
+	if q.Kind.SurveyStep() != "" {
+		msg.Round = q.Round
+		if msg.Round == 0 && inc != nil {
+			msg.Round = inc.Round
+		}
 	}
 	return msg
+}
+
+// Stale says why a survey notice (question or reminder) must not be
+// delivered to an incident as it is now, or "" when it may: its step is
+// no longer open (answered, or the case moved on), or a newer round of
+// the question was asked since it was queued. Other notices are never
+// stale.
+func (q Notice) Stale(inc *Incident) string {
+	step := q.Kind.SurveyStep()
+	switch {
+	case step == "" || inc == nil:
+		return ""
+	case string(inc.State) != step:
+		return "question no longer open: the incident is in " + string(inc.State)
+	case q.Round != 0 && q.Round != inc.Round:
+		return fmt.Sprintf("question replaced: round %d was asked, round %d is open", q.Round, inc.Round)
+	}
+	return ""
 }

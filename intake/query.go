@@ -51,9 +51,17 @@ type Notice struct {
 	CreatedAt time.Time  `json:"created_at"`
 	Attempts  int        `json:"attempts"`
 	LastError string     `json:"last_error,omitempty"`
-	// DueAt and Dead are filled when the outbox is listed.
-	DueAt time.Time `json:"due_at,omitzero"`
-	Dead  bool      `json:"dead,omitempty"`
+	// Round is the incident's survey round when the notice was queued (see
+	// Incident.Round); zero for a notice queued before rounds existed.
+	Round int64 `json:"round,omitempty"`
+	// DueAt, Dead and Dropped are filled when the outbox is listed. A
+	// dropped notice was not delivered on purpose: its question was
+	// answered or replaced before its turn came (DropReason says which).
+	DueAt      time.Time `json:"due_at,omitzero"`
+	Dead       bool      `json:"dead,omitempty"`
+	Dropped    bool      `json:"dropped,omitempty"`
+	DroppedAt  time.Time `json:"dropped_at,omitzero"`
+	DropReason string    `json:"drop_reason,omitempty"`
 }
 
 // Inbound outcomes: what became of a message that reached the bot.

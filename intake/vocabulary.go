@@ -135,6 +135,9 @@ const (
 	CodeLocked            RefusalCode = "locked_in_validation"
 	CodeClosed            RefusalCode = "closed"
 	CodeForbidden         RefusalCode = "forbidden"
+	// CodeReplaced refuses an answer to a survey question that a newer
+	// round of the same question replaced (an old link or button).
+	CodeReplaced RefusalCode = "question_replaced"
 )
 
 // Refusal is the service model saying no to an event: the incident's state

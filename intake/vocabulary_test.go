@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"testing"
-	"time"
 )
 
 // The ids are the wire format of the API, the templates and Redis: this
@@ -106,23 +105,56 @@ func TestRefusalIsFoundAndKeepsItsKind(t *testing.T) {
 }
 
 // A channel gets the notice with the round of the question it asks: the
-// time the incident last entered that step.
+// round recorded when it was queued, or (queued before rounds existed) the
+// incident's current one.
 func TestNoticeOutgoingCarriesTheRound(t *testing.T) {
-	entered := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	inc := &Incident{ID: "INC-000003", EnteredAt: map[State]time.Time{Analysis: entered.Add(-time.Hour), Satisfaction: entered}}
+	inc := &Incident{ID: "INC-000003", State: Satisfaction, Round: 4}
 	q := Notice{ID: "INC-000003:remind_satisfaction:9", Incident: inc.ID, Kind: NoticeRemindSatisfaction, Route: RouteSlack,
-		Lang: Spanish, SlackID: "U1", Attempts: 2}
+		Lang: Spanish, SlackID: "U1", Attempts: 2, Round: 3}
 	msg := q.Outgoing(inc)
 	if msg.ID != q.ID || msg.IncidentID != inc.ID || msg.Kind != q.Kind || msg.Route != RouteSlack || msg.Lang != Spanish ||
-		msg.SlackID != "U1" || msg.Attempt != 2 || !msg.Round.Equal(entered) {
+		msg.SlackID != "U1" || msg.Attempt != 2 || msg.Round != 3 {
 		t.Fatalf("outgoing %+v", msg)
 	}
-	q.Kind = NoticeAck
-	if msg := q.Outgoing(inc); !msg.Round.IsZero() {
+	q.Round = 0
+	if msg := q.Outgoing(inc); msg.Round != 4 {
+		t.Fatalf("a notice without a round asks the open one: %+v", msg)
+	}
+	q.Kind, q.Round = NoticeAck, 4
+	if msg := q.Outgoing(inc); msg.Round != 0 {
 		t.Fatalf("an acknowledgment has a round: %+v", msg)
 	}
-	q.Kind = NoticeValidation
-	if msg := q.Outgoing(nil); !msg.Round.IsZero() || msg.ID != q.ID {
+	q.Kind, q.Round = NoticeValidation, 0
+	if msg := q.Outgoing(nil); msg.Round != 0 || msg.ID != q.ID {
 		t.Fatalf("without the incident: %+v", msg)
+	}
+}
+
+// A question or reminder is stale when its step is no longer open or a
+// newer round of it was asked; other notices never are.
+func TestNoticeStale(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		kind  NoticeKind
+		round int64
+		inc   Incident
+		stale bool
+	}{
+		{"open round", NoticeValidation, 2, Incident{State: Validation, Round: 2}, false},
+		{"reminder of the open round", NoticeRemindValidation, 2, Incident{State: Validation, Round: 2}, false},
+		{"answered", NoticeValidation, 2, Incident{State: Satisfaction, Round: 3}, true},
+		{"reminder after the answer", NoticeRemindSatisfaction, 3, Incident{State: Review, Round: 3}, true},
+		{"replaced by a newer round", NoticeValidation, 1, Incident{State: Validation, Round: 2}, true},
+		{"queued before rounds, step open", NoticeValidation, 0, Incident{State: Validation, Round: 2}, false},
+		{"queued before rounds, step closed", NoticeValidation, 0, Incident{State: Analysis, Round: 2}, true},
+		{"not a question", NoticeReopened, 1, Incident{State: Validation, Round: 2}, false},
+	} {
+		q := Notice{Kind: c.kind, Round: c.round}
+		if got := q.Stale(&c.inc); (got != "") != c.stale {
+			t.Errorf("%s: Stale = %q, want stale %v", c.name, got, c.stale)
+		}
+	}
+	if got := (Notice{Kind: NoticeValidation, Round: 1}).Stale(nil); got != "" {
+		t.Errorf("without the incident: %q", got)
 	}
 }

@@ -25,7 +25,7 @@ func TestEveryPageExistsInEveryLanguageAndRenders(t *testing.T) {
 	if got := strings.Join(p.Langs(), ","); got != "en,es" {
 		t.Fatalf("languages = %s, want en,es", got)
 	}
-	want := []string{"answered", "badanswer", "error", "expired", "invalid", "notfound", "satisfaction", "thanks", "unavailable", "validation"}
+	want := []string{"answered", "badanswer", "error", "expired", "invalid", "notfound", "replaced", "satisfaction", "thanks", "unavailable", "validation"}
 	if got := p.Names("en"); !slices.Equal(got, want) {
 		t.Fatalf("pages = %v, want %v", got, want)
 	}
@@ -61,6 +61,7 @@ func TestSpanishPagesAreSpanish(t *testing.T) {
 		"satisfaction": "muy satisfecho",
 		"answered":     "ya está respondida",
 		"expired":      "ha caducado",
+		"replaced":     "sustituida por otra más reciente",
 		"unavailable":  "inténtelo de nuevo en unos minutos",
 	} {
 		var b bytes.Buffer

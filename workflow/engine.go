@@ -61,6 +61,18 @@ type Change struct {
 	Survey   *intake.SurveyResult `json:"survey,omitempty"`
 	// Flag marks the incident (an SLA warning or breach) with the time.
 	Flag string `json:"flag,omitempty"`
+	// Round, on a survey answer, is the round the answer was asked in
+	// (intake.Actor.Round): the store refuses it with intake.CodeReplaced
+	// when the incident is in the answer's step with another round open.
+	// Zero answers whatever round is open.
+	Round int64 `json:"round,omitempty"`
+}
+
+// Replaced is the refusal of a survey answer whose round was replaced by
+// a newer one (the store returns it; see Change.Round).
+func Replaced(step string, asked, open int64) *intake.Refusal {
+	return &intake.Refusal{Code: intake.CodeReplaced, State: intake.State(step),
+		Message: fmt.Sprintf("this question (round %d) was replaced by a newer one (round %d): answer the newest question", asked, open)}
 }
 
 // Limits on what people may write (see intake).
@@ -250,6 +262,9 @@ func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (int
 	}
 	now := e.now().UTC()
 	ch.Plan, ch.Event, ch.Actor, ch.Via, ch.Ref, ch.At = e.plan(ev), ev.Kind, ev.Actor.Name, ev.Actor.Via, ev.Actor.Ref, now
+	if ch.Survey != nil {
+		ch.Round = ev.Actor.Round
+	}
 	for _, t := range []*time.Time{timeOf(ch.Action), timeOf(ch.Comment), timeOf(ch.Survey)} {
 		if t != nil {
 			*t = now

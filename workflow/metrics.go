@@ -14,6 +14,7 @@ type Metrics struct {
 	refusedTotal     *prometheus.CounterVec
 	deliveredTotal   *prometheus.CounterVec
 	failedTotal      *prometheus.CounterVec
+	droppedTotal     *prometheus.CounterVec
 	slaTotal         *prometheus.CounterVec
 	answersTotal     *prometheus.CounterVec
 	answerSeconds    *prometheus.HistogramVec
@@ -37,6 +38,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		failedTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "intakebot_outbox_failures_total", Help: "Failed delivery attempts, by channel.",
 		}, []string{"channel"}),
+		droppedTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "intakebot_outbox_dropped_total", Help: "Questions and reminders not delivered because their round was answered or replaced first, by channel and kind.",
+		}, []string{"channel", "kind"}),
 		slaTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "intakebot_sla_flags_total", Help: "SLA warnings and breaches raised, by flag and priority.",
 		}, []string{"flag", "priority"}),
@@ -48,7 +52,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: []float64{60, 600, 3600, 4 * 3600, 86400, 3 * 86400, 7 * 86400},
 		}, []string{"step"}),
 	}
-	reg.MustRegister(m.registeredTotal, m.transitionsTotal, m.refusedTotal, m.deliveredTotal, m.failedTotal, m.slaTotal,
+	reg.MustRegister(m.registeredTotal, m.transitionsTotal, m.refusedTotal, m.deliveredTotal, m.failedTotal, m.droppedTotal, m.slaTotal,
 		m.answersTotal, m.answerSeconds)
 	return m
 }
@@ -62,6 +66,9 @@ func (m *Metrics) delivered(r intake.Route, kind intake.NoticeKind) {
 	m.deliveredTotal.WithLabelValues(string(r), string(kind)).Inc()
 }
 func (m *Metrics) failed(r intake.Route) { m.failedTotal.WithLabelValues(string(r)).Inc() }
+func (m *Metrics) dropped(r intake.Route, kind intake.NoticeKind) {
+	m.droppedTotal.WithLabelValues(string(r), string(kind)).Inc()
+}
 func (m *Metrics) sla(flag string, p intake.Priority) {
 	m.slaTotal.WithLabelValues(flag, string(p)).Inc()
 }

@@ -25,6 +25,10 @@ type Queue interface {
 	// Postpone makes a claimed message due again at retryAt without
 	// counting the claim as an attempt (the channel asked us to wait).
 	Postpone(ctx context.Context, q intake.Notice, reason string, retryAt time.Time) error
+	// Dropped removes a claimed message that must not be delivered any
+	// more (its question was answered or replaced) and keeps it, with the
+	// reason, for the outbox listing.
+	Dropped(ctx context.Context, q intake.Notice, reason string, at time.Time) error
 }
 
 // Notifier delivers notices through one channel, which renders each in its
@@ -58,6 +62,12 @@ type Caps struct {
 
 // errCapped delays a message past the current window.
 var errCapped = errors.New("outgoing cap reached")
+
+// staleError says why a queued question is not delivered: decided at its
+// turn, from the incident as it is then (intake.Notice.Stale).
+type staleError struct{ reason string }
+
+func (e *staleError) Error() string { return e.reason }
 
 // Dispatcher drains the outbox of one channel through its notifier.
 type Dispatcher struct {
@@ -141,6 +151,18 @@ func (d *Dispatcher) Drain(ctx context.Context) (int, error) {
 			} else {
 				err = d.deliver(ctx, q)
 			}
+			var stale *staleError
+			if errors.As(err, &stale) {
+				// Answered or replaced before its turn: a question nobody
+				// must answer is not sent. Like a delivery, the record is
+				// written even when we are shutting down.
+				d.log.Info("stale question dropped", "id", q.ID, "incident", q.Incident, "kind", q.Kind, "reason", stale.reason)
+				if err := d.record(ctx, func(ctx context.Context) error { return d.queue.Dropped(ctx, q, stale.reason, d.now()) }); err != nil {
+					return sent, err
+				}
+				d.metrics.dropped(d.route, q.Kind)
+				continue
+			}
 			var later *intake.RetryLater
 			if errors.As(err, &later) {
 				// The channel asked us to slow down: nothing more goes
@@ -206,6 +228,9 @@ func (d *Dispatcher) deliver(ctx context.Context, q intake.Notice) error {
 	inc, err := d.incidents.Get(ctx, q.Incident)
 	if err != nil {
 		return err
+	}
+	if why := q.Stale(inc); why != "" {
+		return &staleError{why}
 	}
 	msg := q.Outgoing(inc)
 	if d.limiter != nil && d.caps.Window >= time.Second && (d.caps.PerRecipient > 0 || d.caps.PerIncident > 0) {

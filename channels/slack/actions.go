@@ -158,24 +158,31 @@ func (b *Bot) onSubmit(ctx context.Context, cb *slackapi.InteractionCallback) (a
 
 // onAction handles one button.
 func (b *Bot) onAction(ctx context.Context, cb *slackapi.InteractionCallback, a *slackapi.BlockAction) error {
-	id := a.Value
-	if _, err := intake.ParseID(id); err != nil {
+	switch {
+	case a.ActionID == actionYes || a.ActionID == actionNo || strings.HasPrefix(a.ActionID, actionRate):
+		id, round, err := parseSurveyValue(a.Value)
+		if err != nil {
+			return fmt.Errorf("%w: button %s carries no incident id and round: %v", ErrBadPayload, a.ActionID, err)
+		}
+		return b.onSurvey(ctx, cb, a, id, round)
+	}
+	if _, err := intake.ParseID(a.Value); err != nil {
 		return fmt.Errorf("%w: button %s carries no incident id", ErrBadPayload, a.ActionID)
 	}
 	switch {
-	case a.ActionID == actionYes || a.ActionID == actionNo || strings.HasPrefix(a.ActionID, actionRate):
-		return b.onSurvey(ctx, cb, a)
 	case strings.HasPrefix(a.ActionID, "agent_"):
 		return b.onAgentButton(ctx, cb, a)
 	}
 	return nil
 }
 
-// onSurvey records the reporter's answer. Anyone else is told, privately,
-// that only the reporter answers; a second click on the same prompt
-// changes nothing.
-func (b *Bot) onSurvey(ctx context.Context, cb *slackapi.InteractionCallback, a *slackapi.BlockAction) error {
-	id, user := a.Value, cb.User.ID
+// onSurvey records the reporter's answer to the round of the question
+// the button was posted for. Anyone else is told, privately, that only the
+// reporter answers; a second click on the same prompt changes nothing; a
+// button of a replaced round (or of a prompt posted before buttons
+// carried a round) is refused privately and changes nothing.
+func (b *Bot) onSurvey(ctx context.Context, cb *slackapi.InteractionCallback, a *slackapi.BlockAction, id string, round int64) error {
+	user := cb.User.ID
 	where := thread{firstOf(cb.Container.ChannelID, cb.Channel.ID), firstOf(cb.Container.MessageTs, cb.Message.Timestamp)}
 	inc, err := b.d.Incidents.Get(ctx, id)
 	if errors.Is(err, intake.ErrNotFound) {
@@ -199,6 +206,10 @@ func (b *Bot) onSurvey(ctx context.Context, cb *slackapi.InteractionCallback, a 
 	if strings.HasPrefix(a.ActionID, actionRate) {
 		step = intake.SurveySatisfaction
 	}
+	if string(inc.State) == step && round != inc.Round {
+		b.afterAck(func(ctx context.Context) { b.ephemeral(ctx, where, user, lang, "replaced", viewOf(inc)) })
+		return nil
+	}
 	refs, err := b.d.State.SlackRefs(ctx, id)
 	if err != nil {
 		return err
@@ -212,8 +223,10 @@ func (b *Bot) onSurvey(ctx context.Context, cb *slackapi.InteractionCallback, a 
 		})
 		return nil
 	}
+	// The round goes with the answer: the store refuses it atomically if
+	// a newer round opened since the check above.
 	by := intake.Actor{Kind: intake.ActorReporter, Name: firstOf(inc.Reporter.Name, inc.Reporter.Email, user), Via: "slack",
-		Ref: "slack:click:" + where.TS + ":" + a.ActionID}
+		Ref: "slack:click:" + where.TS + ":" + a.ActionID, Round: round}
 	switch {
 	case a.ActionID == actionYes:
 		_, err = b.d.Surveys.AnswerValidation(ctx, id, by, true, "")
@@ -225,6 +238,10 @@ func (b *Bot) onSurvey(ctx context.Context, cb *slackapi.InteractionCallback, a 
 	}
 	if err != nil && !errors.Is(err, intake.ErrConflict) && !errors.Is(err, intake.ErrForbidden) && !errors.Is(err, intake.ErrInvalid) {
 		return err
+	}
+	if refused := (*intake.Refusal)(nil); errors.As(err, &refused) && refused.Code == intake.CodeReplaced {
+		b.afterAck(func(ctx context.Context) { b.ephemeral(ctx, where, user, lang, "replaced", viewOf(inc)) })
+		return nil
 	}
 	if err != nil {
 		b.d.Log.Info("slack survey click changed nothing", "incident", id, "user", user, "err", err)

@@ -27,8 +27,8 @@ func TestOnlyTheReporterAnswersAndASecondClickChangesNothing(t *testing.T) {
 	inc, _ := w.toValidation(ana, "no me funciona la VPN")
 	prompt := w.withButton(ana, actionYes)
 
-	w.click(nosy, prompt.Channel, prompt.TS, actionYes, inc.ID)
-	w.click(alice, prompt.Channel, prompt.TS, actionNo, inc.ID) // an agent is not the reporter either
+	w.click(nosy, prompt.Channel, prompt.TS, actionYes, w.button(prompt, actionYes))
+	w.click(alice, prompt.Channel, prompt.TS, actionNo, w.button(prompt, actionNo)) // an agent is not the reporter either
 	w.settle()
 	eph := w.srv.Ephemerals()
 	told := map[string]bool{}
@@ -42,9 +42,9 @@ func TestOnlyTheReporterAnswersAndASecondClickChangesNothing(t *testing.T) {
 		t.Fatalf("someone else's click counted: %s %+v", got.State, got.Surveys)
 	}
 
-	w.click(ana, prompt.Channel, prompt.TS, actionYes, inc.ID)
-	w.click(ana, prompt.Channel, prompt.TS, actionYes, inc.ID) // double click
-	w.click(ana, prompt.Channel, prompt.TS, actionNo, inc.ID)  // a late click on the other button
+	w.click(ana, prompt.Channel, prompt.TS, actionYes, w.button(prompt, actionYes))
+	w.click(ana, prompt.Channel, prompt.TS, actionYes, w.button(prompt, actionYes)) // double click
+	w.click(ana, prompt.Channel, prompt.TS, actionNo, w.button(prompt, actionNo))   // a late click on the other button
 	w.settle()
 	got := w.incident(inc.ID)
 	if got.State != "satisfaction" || len(got.Surveys) != 1 || got.ReopenCount != 0 {
@@ -57,9 +57,9 @@ func TestOnlyTheReporterAnswersAndASecondClickChangesNothing(t *testing.T) {
 	// The rating: a stranger cannot rate, a double click rates once.
 	w.drain()
 	rating := w.withButton(ana, actionRate+"5")
-	w.click(nosy, rating.Channel, rating.TS, actionRate+"1", inc.ID)
-	w.click(ana, rating.Channel, rating.TS, actionRate+"5", inc.ID)
-	w.click(ana, rating.Channel, rating.TS, actionRate+"5", inc.ID)
+	w.click(nosy, rating.Channel, rating.TS, actionRate+"1", w.button(rating, actionRate+"1"))
+	w.click(ana, rating.Channel, rating.TS, actionRate+"5", w.button(rating, actionRate+"5"))
+	w.click(ana, rating.Channel, rating.TS, actionRate+"5", w.button(rating, actionRate+"5"))
 	w.settle()
 	if got = w.incident(inc.ID); got.State != "review" || len(got.Surveys) != 2 || got.Surveys[1].Rating != 5 {
 		t.Fatalf("after rating: %s %+v", got.State, got.Surveys)

@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -91,22 +92,25 @@ func (b *Bot) ackBlocks(inc *intake.Incident, lang intake.Lang) (string, []slack
 	}
 }
 
-// promptBlocks ask the validation (yes/no) or satisfaction (1-5) question.
-func (b *Bot) promptBlocks(inc *intake.Incident, step string, lang intake.Lang) (string, []slackapi.Block) {
+// promptBlocks ask one round of the validation (yes/no) or satisfaction
+// (1-5) question: the buttons and the web link carry the round, so that
+// they answer that round and no later one.
+func (b *Bot) promptBlocks(inc *intake.Incident, step string, round int64, lang intake.Lang) (string, []slackapi.Block) {
 	v := viewOf(inc)
 	question := b.text(lang, step, v)
+	value := surveyValue(inc.ID, round)
 	var buttons []slackapi.BlockElement
 	if step == intake.SurveyValidation {
-		buttons = append(buttons, button(actionYes, b.text(lang, "yes", v), inc.ID, slackapi.StylePrimary),
-			button(actionNo, b.text(lang, "no", v), inc.ID, slackapi.StyleDanger))
+		buttons = append(buttons, button(actionYes, b.text(lang, "yes", v), value, slackapi.StylePrimary),
+			button(actionNo, b.text(lang, "no", v), value, slackapi.StyleDanger))
 	} else {
 		for r := 1; r <= 5; r++ {
-			buttons = append(buttons, button(actionRate+strconv.Itoa(r), strconv.Itoa(r), inc.ID, ""))
+			buttons = append(buttons, button(actionRate+strconv.Itoa(r), strconv.Itoa(r), value, ""))
 		}
 	}
 	blocks := []slackapi.Block{section(question), actions("survey_"+step, buttons...)}
-	if b.d.Links != nil {
-		if url, err := b.d.Links.Link(inc.ID, step); err == nil {
+	if b.d.Links != nil && round > 0 {
+		if url, err := b.d.Links.Link(inc.ID, step, round); err == nil {
 			v.URL = url
 			blocks = append(blocks, slackapi.NewContextBlock("", mrkdwn(b.text(lang, "web_link", v))))
 		}
@@ -276,4 +280,30 @@ func lastSurvey(inc *intake.Incident, step string) (intake.SurveyResult, bool) {
 		}
 	}
 	return intake.SurveyResult{}, false
+}
+
+// surveyValue is a survey button's value: the incident and the round of
+// the question ("INC-000123:2"). A button without a round (posted before
+// buttons carried one) answers no round.
+func surveyValue(id string, round int64) string {
+	if round <= 0 {
+		return id
+	}
+	return id + ":" + strconv.FormatInt(round, 10)
+}
+
+// parseSurveyValue reads a survey button's value; round is 0 when the
+// value carries none.
+func parseSurveyValue(value string) (id string, round int64, err error) {
+	id, r, hasRound := strings.Cut(value, ":")
+	if _, err := intake.ParseID(id); err != nil {
+		return "", 0, err
+	}
+	if hasRound {
+		round, err = strconv.ParseInt(r, 10, 64)
+		if err != nil || round <= 0 || strconv.FormatInt(round, 10) != r {
+			return "", 0, fmt.Errorf("%w: %q is not a survey round", intake.ErrInvalid, intake.Clip(r, 20))
+		}
+	}
+	return id, round, nil
 }

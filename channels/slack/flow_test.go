@@ -50,14 +50,14 @@ func TestSpanishDMThroughTriageToReview(t *testing.T) {
 	if prompt.ThreadTS != ts || !strings.Contains(string(prompt.Blocks), "Sí, ya funciona") || !strings.Contains(prompt.Text, "¿Vuelve a funcionar") {
 		t.Fatalf("validation prompt = %+v", prompt)
 	}
-	w.click(ana, prompt.Channel, prompt.TS, actionYes, inc.ID)
+	w.click(ana, prompt.Channel, prompt.TS, actionYes, w.button(prompt, actionYes))
 	w.settle()
 	if got, _ := w.srv.Message(prompt.Channel, prompt.TS); strings.Contains(string(got.Blocks), actionYes) || !strings.Contains(got.Text, "vuelve a funcionar") {
 		t.Fatalf("answered prompt still has its buttons or lacks the answer: %+v", got)
 	}
 	w.drain()
 	rating := w.withButton(ana, actionRate+"4")
-	w.click(ana, rating.Channel, rating.TS, actionRate+"4", inc.ID)
+	w.click(ana, rating.Channel, rating.TS, actionRate+"4", w.button(rating, actionRate+"4"))
 	w.drain()
 
 	inc = w.incident(inc.ID)
@@ -113,7 +113,7 @@ func TestEnglishNoThenYes(t *testing.T) {
 	if !strings.Contains(string(prompt.Blocks), "Yes, it works") {
 		t.Fatalf("prompt = %s", prompt.Blocks)
 	}
-	w.click(john, prompt.Channel, prompt.TS, actionNo, inc.ID)
+	w.click(john, prompt.Channel, prompt.TS, actionNo, w.button(prompt, actionNo))
 	w.drain()
 	inc = w.incident(inc.ID)
 	if inc.State != "analysis" || inc.ReopenCount != 1 {

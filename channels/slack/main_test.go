@@ -234,3 +234,28 @@ func (w *world) withButton(channel, actionID string) slackserver.Message {
 	w.t.Fatalf("no message in %s with button %s; messages:\n%s", channel, actionID, strings.Join(texts, "\n"))
 	return slackserver.Message{}
 }
+
+// button is the value a message's button carries (survey buttons carry
+// the incident and the round of the question), as Slack would send it
+// back on a click.
+func (w *world) button(m slackserver.Message, actionID string) string {
+	w.t.Helper()
+	var blocks []struct {
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	if err := json.Unmarshal(m.Blocks, &blocks); err != nil {
+		w.t.Fatalf("blocks of %s: %v", m.TS, err)
+	}
+	for _, b := range blocks {
+		for _, e := range b.Elements {
+			if e.ActionID == actionID {
+				return e.Value
+			}
+		}
+	}
+	w.t.Fatalf("message %s has no button %s: %s", m.TS, actionID, m.Blocks)
+	return ""
+}

@@ -39,9 +39,9 @@ func (n Notifier) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.
 	case intake.NoticeAck:
 		text, blocks = b.ackBlocks(inc, lang)
 	case intake.NoticeValidation, intake.NoticeSatisfaction:
-		text, blocks = b.promptBlocks(inc, msg.Kind.SurveyStep(), lang)
+		text, blocks = b.promptBlocks(inc, msg.Kind.SurveyStep(), msg.Round, lang)
 	case intake.NoticeRemindValidation, intake.NoticeRemindSatisfaction:
-		text, blocks = b.promptBlocks(inc, msg.Kind.SurveyStep(), lang)
+		text, blocks = b.promptBlocks(inc, msg.Kind.SurveyStep(), msg.Round, lang)
 		text = b.text(lang, "reminder", viewOf(inc)) + " " + text
 		blocks[0] = section(text)
 	case intake.NoticeReopened, intake.NoticeClosed:
@@ -380,7 +380,7 @@ func (b *Bot) promptByDM(ctx context.Context, inc *intake.Incident, refs map[str
 	if err != nil {
 		return err
 	}
-	text, blocks := b.promptBlocks(inc, step, inc.Reporter.Language)
+	text, blocks := b.promptBlocks(inc, step, inc.Round, inc.Reporter.Language)
 	posted, err := b.postOnce(ctx, "dm:"+inc.ID+":"+step+":"+round, true, thread{Channel: channel}, text, blocks)
 	if err != nil {
 		return err

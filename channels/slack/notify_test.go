@@ -96,8 +96,8 @@ func TestEmailReporterMayAnswerInSlack(t *testing.T) {
 		t.Fatalf("DM prompts = %+v", prompts)
 	}
 	// John has another address: he is not the reporter.
-	w.click(john, prompts[0].Channel, prompts[0].TS, actionYes, inc.ID)
-	w.click(ana, prompts[0].Channel, prompts[0].TS, actionYes, inc.ID)
+	w.click(john, prompts[0].Channel, prompts[0].TS, actionYes, w.button(prompts[0], actionYes))
+	w.click(ana, prompts[0].Channel, prompts[0].TS, actionYes, w.button(prompts[0], actionYes))
 	w.drain()
 	got := w.incident(inc.ID)
 	if got.State != "satisfaction" || len(got.Surveys) != 1 || got.Surveys[0].Via != "slack" {
@@ -112,7 +112,7 @@ func TestEmailReporterMayAnswerInSlack(t *testing.T) {
 	if m, _ := w.srv.Message(rating.Channel, rating.TS); strings.Contains(string(m.Blocks), "button") || !strings.Contains(m.Text, "3 de 5") {
 		t.Fatalf("DM prompt after the mail answer = %s / %s", m.Text, m.Blocks)
 	}
-	w.click(ana, rating.Channel, rating.TS, actionRate+"5", inc.ID) // too late
+	w.click(ana, rating.Channel, rating.TS, actionRate+"5", w.button(rating, actionRate+"5")) // too late
 	w.settle()
 	if got = w.incident(inc.ID); got.State != "review" || len(got.Surveys) != 2 || got.Surveys[1].Rating != 3 {
 		t.Fatalf("the late click counted: %s %+v", got.State, got.Surveys)
@@ -153,7 +153,7 @@ func TestRemindersAndSLAFlagsReachSlack(t *testing.T) {
 		t.Fatalf("triage card %v, thread %v", card, told)
 	}
 	// The reminder's buttons answer like the question's.
-	w.click(ana, last.Channel, last.TS, actionYes, inc.ID)
+	w.click(ana, last.Channel, last.TS, actionYes, w.button(last, actionYes))
 	if got := w.incident(inc.ID); got.State != "satisfaction" {
 		t.Fatalf("state = %s", got.State)
 	}

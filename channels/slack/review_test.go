@@ -89,14 +89,14 @@ func TestAReminderSupersedesTheEarlierPrompt(t *testing.T) {
 	if m, _ := w.srv.Message(first.Channel, first.TS); strings.Contains(string(m.Blocks), "button") || !strings.Contains(m.Text, "asked again below") {
 		t.Fatalf("first prompt after the reminder: %s / %s", m.Text, m.Blocks)
 	}
-	w.click(john, first.Channel, first.TS, actionNo, inc.ID)
+	w.click(john, first.Channel, first.TS, actionNo, w.button(first, actionNo))
 	w.settle()
 	if got := w.incident(inc.ID); got.State != "validation" {
 		t.Fatalf("a superseded prompt's click counted: %s", got.State)
 	}
 	msgs := w.botMessages(john)
 	reminder := msgs[len(msgs)-1]
-	w.click(john, reminder.Channel, reminder.TS, actionYes, inc.ID)
+	w.click(john, reminder.Channel, reminder.TS, actionYes, w.button(reminder, actionYes))
 	if got := w.incident(inc.ID); got.State != "satisfaction" {
 		t.Fatalf("the reminder's click did not count: %s", got.State)
 	}

@@ -70,9 +70,9 @@ type Locker interface {
 	Unlock(ctx context.Context, name, token string) error
 }
 
-// SurveyLinks signs the web link of a survey question.
+// SurveyLinks signs the web link of one round of a survey question.
 type SurveyLinks interface {
-	Link(incidentID, step string) (string, error)
+	Link(incidentID, step string, round int64) (string, error)
 }
 
 // Labeler names categories and configuration items in a language.

@@ -53,12 +53,6 @@ type Deps struct {
 // that a browser never reaches it; anything bigger is not from our page.
 const MaxBodyBytes = 16 << 10
 
-// roundSlack is how much later than a link's issue time its question may
-// have been (re)opened and still be the link's question. A link is signed
-// when the survey mail is rendered, after the incident entered the step;
-// the slack covers clocks of different hosts and the whole-second issue time.
-const roundSlack = time.Minute
-
 // retryAfter is what the unavailable page asks a browser to wait while
 // Redis cannot answer (the Retry-After header, in seconds): about the time
 // a restarted Redis needs to load, or a failover to complete.
@@ -107,8 +101,8 @@ func (h *handler) show(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	lang, data := langOf(inc), dataOf(inc, c)
-	if !questionOpen(inc, c) {
-		h.page(w, http.StatusOK, lang, "answered", data)
+	if page := closedPage(inc, c); page != "" {
+		h.page(w, http.StatusOK, lang, page, data)
 		return
 	}
 	data.Chosen = chosen(r, c.Step)
@@ -148,10 +142,11 @@ func (h *handler) vote(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The question is checked before the link is spent: a link whose
-	// question is already answered (by mail, Slack, or this link) or closed
-	// is refused without burning it, so that refusing costs nothing.
-	if !questionOpen(inc, c) {
-		h.page(w, http.StatusConflict, lang, "answered", data)
+	// question is already answered (by mail, Slack, or this link), closed
+	// or replaced by a newer round is refused without burning it, so that
+	// refusing costs nothing.
+	if page := closedPage(inc, c); page != "" {
+		h.page(w, http.StatusConflict, lang, page, data)
 		return
 	}
 	first, err := h.d.Spender.Spend(r.Context(), c.Nonce, c.Expires)
@@ -175,7 +170,9 @@ func (h *handler) vote(w http.ResponseWriter, r *http.Request) {
 	// link is already spent.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), applyTimeout)
 	defer cancel()
-	by := intake.Actor{Kind: intake.ActorReporter, Name: reporterName(inc), Via: "web"}
+	// The round goes with the answer: the store refuses it atomically if
+	// a newer round opened since closedPage looked.
+	by := intake.Actor{Kind: intake.ActorReporter, Name: reporterName(inc), Via: "web", Round: c.Round}
 	if c.Step == StepValidation {
 		_, err = h.d.Answerer.AnswerValidation(ctx, inc.ID, by, v.yes, v.comment)
 		data.Answer = "no"
@@ -186,15 +183,18 @@ func (h *handler) vote(w http.ResponseWriter, r *http.Request) {
 		_, err = h.d.Answerer.Rate(ctx, inc.ID, by, v.rating, v.comment)
 		data.Rating = v.rating
 	}
+	var refused *intake.Refusal
 	switch {
 	case err == nil:
-		h.d.Log.Info("survey answered on the web", "incident", inc.ID, "step", c.Step)
+		h.d.Log.Info("survey answered on the web", "incident", inc.ID, "step", c.Step, "round", c.Round)
 		h.page(w, http.StatusOK, lang, "thanks", data)
+	case errors.As(err, &refused) && refused.Code == intake.CodeReplaced:
+		h.page(w, http.StatusConflict, lang, "replaced", data)
 	case errors.Is(err, intake.ErrConflict):
-		// Another answer (mail, Slack) won the race since questionOpen
+		// Another answer (mail, Slack) won the race since closedPage
 		// looked. The link is spent, but its question is closed for good:
-		// a later round of it is refused by questionOpen's round check, so
-		// nothing of value was burnt.
+		// a later round is another question, which this link's round can
+		// never answer, so nothing of value was burnt.
 		h.page(w, http.StatusConflict, lang, "answered", data)
 	case errors.Is(err, intake.ErrNotFound):
 		h.page(w, http.StatusNotFound, lang, "notfound", data)
@@ -238,17 +238,21 @@ func (h *handler) load(w http.ResponseWriter, r *http.Request) (Claims, *intake.
 	return c, inc, true
 }
 
-// questionOpen reports whether the link's question is the one the incident
-// is asking now: the incident is in the link's step, and entered it no later
-// than the link was issued. The second half matters after a "no": the case
-// goes back to analysis and later asks again with a new mail and a new link,
-// and an unspent link from the first round must not answer the second.
-func questionOpen(inc *intake.Incident, c Claims) bool {
-	if string(inc.State) != c.Step {
-		return false
+// closedPage names the page that refuses the link, or "" when the link's
+// question is the one the incident is asking now: the incident is in the
+// link's step, and in the link's round. The round matters after a "no":
+// the case goes back to analysis and later asks again with a new mail and
+// a new link, and an unspent link from the first round must not answer
+// the second, however soon it comes. A link signed before links carried
+// a round answers no round: it is refused with the same page.
+func closedPage(inc *intake.Incident, c Claims) string {
+	switch {
+	case string(inc.State) != c.Step:
+		return "answered"
+	case c.Round != inc.Round:
+		return "replaced"
 	}
-	entered, ok := inc.EnteredAt[inc.State]
-	return !ok || !entered.After(c.IssuedAt.Add(roundSlack))
+	return ""
 }
 
 type vote struct {

@@ -112,9 +112,15 @@ func (f *fixture) toValidation(id string) {
 	}
 }
 
+// link signs a link for the incident's current round, as a mail or a
+// Slack prompt sent now would carry.
 func (f *fixture) link(id, step string) string {
 	f.t.Helper()
-	tok, err := f.signer.Sign(id, step)
+	round := int64(1) // for an incident that does not exist
+	if inc, err := f.engine.Get(context.Background(), id); err == nil {
+		round = max(inc.Round, 1)
+	}
+	tok, err := f.signer.Sign(id, step, round)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -341,27 +347,99 @@ func TestConcurrentClicksOneVote(t *testing.T) {
 }
 
 // TestLinkOfAnEarlierRound: after a "no" the case asks again with a new
-// link; links of the first round, spent or not, do not answer the second.
+// link; links of the first round, spent or not, do not answer the second,
+// however soon the second round comes (no time window: the clock does not
+// move here), and their page says the question was replaced.
 func TestLinkOfAnEarlierRound(t *testing.T) {
+	for _, c := range []struct {
+		lang           intake.Lang
+		replaced, open string
+	}{
+		{intake.English, "was replaced by a newer one", "Thank you"},
+		{intake.Spanish, "sustituida por otra más reciente", "Gracias"},
+	} {
+		t.Run(string(c.lang), func(t *testing.T) {
+			f := newFixture(t)
+			id := f.reach(c.lang, intake.Validation)
+			spent := f.link(id, surveylink.StepValidation)
+			unspent := f.link(id, surveylink.StepValidation)
+			reminder := f.link(id, surveylink.StepValidation) // a reminder's link: the same round
+			post(t, spent, url.Values{"answer": {"no"}}).want(t, http.StatusOK)
+			// Between the rounds the question is not open: answered.
+			show(t, reminder).want(t, http.StatusOK)
+			f.toValidation(id)
+			before := f.get(id)
+			if before.Round != 2 {
+				t.Fatalf("round %d after asking again, want 2", before.Round)
+			}
+
+			show(t, unspent).want(t, http.StatusOK, c.replaced, id)
+			for _, old := range []string{spent, unspent, reminder} {
+				post(t, old, url.Values{"answer": {"yes"}}).want(t, http.StatusConflict, c.replaced)
+			}
+			if after := f.get(id); after.Version != before.Version || f.spentMarkers() != 1 {
+				t.Fatalf("an old link changed the incident or was spent (%d markers)", f.spentMarkers())
+			}
+			post(t, f.link(id, surveylink.StepValidation), url.Values{"answer": {"yes"}}).want(t, http.StatusOK, c.open)
+			if inc := f.get(id); inc.State != intake.Satisfaction || inc.Round != 3 {
+				t.Fatalf("the new round's link did not answer: %s, round %d", inc.State, inc.Round)
+			}
+		})
+	}
+}
+
+// A reminder's link belongs to its question's round: it answers.
+func TestReminderLinkAnswers(t *testing.T) {
+	f := newFixture(t)
+	id := f.reach(intake.English, intake.Satisfaction)
+	question := f.link(id, surveylink.StepSatisfaction)
+	bot := intake.Actor{Kind: intake.ActorSystem, Name: "intakebot", Via: "timer"}
+	if _, err := f.engine.Remind(context.Background(), id, bot, "no answer yet"); err != nil {
+		t.Fatal(err)
+	}
+	reminder := f.link(id, surveylink.StepSatisfaction)
+	post(t, reminder, url.Values{"rating": {"4"}}).want(t, http.StatusOK)
+	// The question's own link, same round, now finds it answered.
+	post(t, question, url.Values{"rating": {"5"}}).want(t, http.StatusConflict, "already been answered")
+	if inc := f.get(id); inc.State != intake.Review || len(inc.Surveys) != 2 || inc.Surveys[1].Rating != 4 {
+		t.Fatalf("state %s, surveys %+v", inc.State, inc.Surveys)
+	}
+}
+
+// A link mailed before links carried a round is refused with the same
+// clear page, in the reporter's language, and changes nothing.
+func TestRoundlessLinkIsRefusedAsReplaced(t *testing.T) {
+	for lang, phrase := range map[intake.Lang]string{intake.English: "was replaced by a newer one", intake.Spanish: "sustituida"} {
+		f := newFixture(t)
+		id := f.reach(lang, intake.Validation)
+		tok := surveylink.RoundlessToken(testKey, id, surveylink.StepValidation, f.clock.Now(), f.clock.Now().Add(time.Hour))
+		link := surveylink.URL(f.srv.URL, tok)
+		show(t, link).want(t, http.StatusOK, phrase)
+		post(t, link, url.Values{"answer": {"yes"}}).want(t, http.StatusConflict, phrase)
+		if inc := f.get(id); inc.State != intake.Validation || len(inc.Surveys) != 0 || f.spentMarkers() != 0 {
+			t.Fatalf("a round-less link changed something: %s", inc.State)
+		}
+	}
+}
+
+// The round is checked again, atomically, when the answer is recorded: a
+// new round opened between the page's check and the vote refuses it.
+func TestRoundCheckedWhenTheVoteIsRecorded(t *testing.T) {
 	f := newFixture(t)
 	id := f.reach(intake.English, intake.Validation)
-	spent := f.link(id, surveylink.StepValidation)
-	unspent := f.link(id, surveylink.StepValidation)
-	post(t, spent, url.Values{"answer": {"no"}}).want(t, http.StatusOK)
-	f.clock.Add(2 * time.Hour)
+	by := intake.Actor{Kind: intake.ActorReporter, Name: "Ana", Via: "web", Round: 1}
+	if _, err := f.engine.AnswerValidation(context.Background(), id, intake.Actor{Kind: intake.ActorReporter, Name: "Ana", Via: "email"}, false, ""); err != nil {
+		t.Fatal(err)
+	}
 	f.toValidation(id)
-	before := f.get(id)
-
-	show(t, unspent).want(t, http.StatusOK, "already been answered")
-	for _, old := range []string{spent, unspent} {
-		post(t, old, url.Values{"answer": {"yes"}}).want(t, http.StatusConflict, "already been answered")
+	_, err := f.engine.AnswerValidation(context.Background(), id, by, true, "")
+	var refused *intake.Refusal
+	if !errors.As(err, &refused) || refused.Code != intake.CodeReplaced || !errors.Is(err, intake.ErrConflict) {
+		t.Fatalf("err = %v, want a question_replaced refusal", err)
 	}
-	if after := f.get(id); after.Version != before.Version || f.spentMarkers() != 1 {
-		t.Fatalf("an old link changed the incident or was spent (%d markers)", f.spentMarkers())
-	}
-	post(t, f.link(id, surveylink.StepValidation), url.Values{"answer": {"yes"}}).want(t, http.StatusOK)
-	if inc := f.get(id); inc.State != intake.Satisfaction {
-		t.Fatalf("the new round's link did not answer: %s", inc.State)
+	by.Round = 2
+	if _, err := f.engine.AnswerValidation(context.Background(), id, by, true, ""); err != nil {
+		t.Fatalf("the open round: %v", err)
 	}
 }
 

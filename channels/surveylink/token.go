@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"strings"
 	"time"
@@ -53,18 +54,27 @@ type Claims struct {
 	Expires    time.Time
 	// Nonce is unique per token (hex); spending it makes the link single-use.
 	Nonce string
+	// Round is the number of the question the link answers (the
+	// incident's survey round when it was signed; see intake.Incident).
+	// Zero for a link signed before links carried it: such a link answers
+	// no round.
+	Round int64
 }
 
 // Layout of a token before base64url: a version byte, the step, issue and
-// expiry times (Unix seconds, big-endian), a random nonce, the incident id,
-// then the HMAC-SHA256 of all of that. Binary and fixed-width so that the
-// link stays short enough for mail clients not to wrap it.
+// expiry times (Unix seconds, big-endian), a random nonce, the round
+// (big-endian; version 2 on), the incident id, then the HMAC-SHA256 of all
+// of that. Binary and fixed-width so that the link stays short enough for
+// mail clients not to wrap it. Version 1 tokens (no round) are still read,
+// so that their pages can say the question was replaced, not "forged".
 const (
-	tokenVersion = 1
-	nonceBytes   = 16
-	headerBytes  = 1 + 1 + 8 + 8 + nonceBytes
-	macBytes     = sha256.Size
-	maxIDBytes   = 64
+	tokenVersion  = 2
+	roundlessV1   = 1
+	nonceBytes    = 16
+	headerBytesV1 = 1 + 1 + 8 + 8 + nonceBytes
+	headerBytes   = headerBytesV1 + 8
+	macBytes      = sha256.Size
+	maxIDBytes    = 64
 	// maxTokenChars bounds the text Verify decodes, so that a huge path
 	// costs nothing before it is refused.
 	maxTokenChars = (headerBytes + maxIDBytes + macBytes + 2) / 3 * 4
@@ -123,12 +133,15 @@ func NewSigner(key []byte, ttl time.Duration, now func() time.Time) (*Signer, er
 	return &Signer{key: append([]byte(nil), key...), ttl: ttl, now: now, enc: base64.RawURLEncoding.Strict()}, nil
 }
 
-// Sign returns a new token for one incident's question; each call gives a
-// different token (a fresh nonce).
-func (s *Signer) Sign(incidentID, step string) (string, error) {
+// Sign returns a new token for one round of an incident's question; each
+// call gives a different token (a fresh nonce).
+func (s *Signer) Sign(incidentID, step string, round int64) (string, error) {
 	code, ok := stepCode(step)
 	if !ok {
 		return "", fmt.Errorf("surveylink: unknown step %q (want %s or %s)", step, StepValidation, StepSatisfaction)
+	}
+	if round <= 0 {
+		return "", fmt.Errorf("surveylink: round %d: a link answers one numbered round (1 or more)", round)
 	}
 	if err := checkID(incidentID); err != nil {
 		return "", err
@@ -138,9 +151,10 @@ func (s *Signer) Sign(incidentID, step string) (string, error) {
 	buf[0], buf[1] = tokenVersion, code
 	binary.BigEndian.PutUint64(buf[2:10], uint64(now.Unix()))
 	binary.BigEndian.PutUint64(buf[10:18], uint64(now.Add(s.ttl).Unix()))
-	if _, err := rand.Read(buf[18:headerBytes]); err != nil {
+	if _, err := rand.Read(buf[18:headerBytesV1]); err != nil {
 		return "", fmt.Errorf("surveylink: nonce: %w", err)
 	}
+	binary.BigEndian.PutUint64(buf[headerBytesV1:headerBytes], uint64(round))
 	buf = append(buf, incidentID...)
 	buf = append(buf, s.mac(buf)...)
 	return s.enc.EncodeToString(buf), nil
@@ -155,7 +169,7 @@ func (s *Signer) Verify(token string) (Claims, error) {
 		return Claims{}, ErrInvalidToken
 	}
 	raw, err := s.enc.DecodeString(token)
-	if err != nil || len(raw) <= headerBytes+macBytes {
+	if err != nil || len(raw) <= headerBytesV1+macBytes {
 		return Claims{}, ErrInvalidToken
 	}
 	body, sum := raw[:len(raw)-macBytes], raw[len(raw)-macBytes:]
@@ -166,11 +180,25 @@ func (s *Signer) Verify(token string) (Claims, error) {
 	}
 	// From here the bytes are ours; the checks guard against a key shared
 	// with a future, different token layout.
-	if body[0] != tokenVersion {
+	header := headerBytes
+	var round int64
+	switch body[0] {
+	case tokenVersion:
+		if len(body) <= headerBytes {
+			return Claims{}, ErrInvalidToken
+		}
+		u := binary.BigEndian.Uint64(body[headerBytesV1:headerBytes])
+		if u == 0 || u > math.MaxInt64 {
+			return Claims{}, ErrInvalidToken
+		}
+		round = int64(u)
+	case roundlessV1:
+		header = headerBytesV1
+	default:
 		return Claims{}, ErrInvalidToken
 	}
 	step, ok := stepName(body[1])
-	id := string(body[headerBytes:])
+	id := string(body[header:])
 	if !ok || checkID(id) != nil {
 		return Claims{}, ErrInvalidToken
 	}
@@ -179,7 +207,8 @@ func (s *Signer) Verify(token string) (Claims, error) {
 		Step:       step,
 		IssuedAt:   time.Unix(int64(binary.BigEndian.Uint64(body[2:10])), 0).UTC(),
 		Expires:    time.Unix(int64(binary.BigEndian.Uint64(body[10:18])), 0).UTC(),
-		Nonce:      hex.EncodeToString(body[18:headerBytes]),
+		Nonce:      hex.EncodeToString(body[18:headerBytesV1]),
+		Round:      round,
 	}
 	if !s.now().Before(c.Expires) {
 		return c, ErrExpired
@@ -235,9 +264,10 @@ type Linker struct {
 	BaseURL string
 }
 
-// Link signs a token for the incident's step and returns its URL.
-func (l Linker) Link(incidentID, step string) (string, error) {
-	token, err := l.Signer.Sign(incidentID, step)
+// Link signs a token for one round of the incident's step and returns
+// its URL.
+func (l Linker) Link(incidentID, step string, round int64) (string, error) {
+	token, err := l.Signer.Sign(incidentID, step, round)
 	if err != nil {
 		return "", err
 	}

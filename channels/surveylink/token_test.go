@@ -43,7 +43,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	c := newClock()
 	s := newSigner(t, c)
 	for _, step := range []string{surveylink.StepValidation, surveylink.StepSatisfaction} {
-		tok, err := s.Sign("INC-000123", step)
+		tok, err := s.Sign("INC-000123", step, 7)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,12 +55,12 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got.IncidentID != "INC-000123" || got.Step != step || !got.IssuedAt.Equal(c.Now()) ||
-			!got.Expires.Equal(c.Now().Add(surveylink.DefaultTTL)) || len(got.Nonce) != 32 {
+			!got.Expires.Equal(c.Now().Add(surveylink.DefaultTTL)) || len(got.Nonce) != 32 || got.Round != 7 {
 			t.Fatalf("claims %+v", got)
 		}
 	}
-	a, _ := s.Sign("INC-000123", surveylink.StepValidation)
-	b, _ := s.Sign("INC-000123", surveylink.StepValidation)
+	a, _ := s.Sign("INC-000123", surveylink.StepValidation, 7)
+	b, _ := s.Sign("INC-000123", surveylink.StepValidation, 7)
 	ca, _ := s.Verify(a)
 	cb, _ := s.Verify(b)
 	if a == b || ca.Nonce == cb.Nonce {
@@ -74,7 +74,7 @@ func TestExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _ := s.Sign("INC-000001", surveylink.StepSatisfaction)
+	tok, _ := s.Sign("INC-000001", surveylink.StepSatisfaction, 7)
 	c.Add(time.Hour - time.Second)
 	if _, err := s.Verify(tok); err != nil {
 		t.Fatalf("a second before expiry: %v", err)
@@ -94,9 +94,9 @@ func TestExpiry(t *testing.T) {
 func TestForgedAndMalformedTokens(t *testing.T) {
 	c := newClock()
 	s := newSigner(t, c)
-	tok, _ := s.Sign("INC-000123", surveylink.StepValidation)
+	tok, _ := s.Sign("INC-000123", surveylink.StepValidation, 7)
 	other, _ := surveylink.NewSigner([]byte(strings.Repeat("k", 32)), 0, c.Now)
-	otherTok, _ := other.Sign("INC-000123", surveylink.StepValidation)
+	otherTok, _ := other.Sign("INC-000123", surveylink.StepValidation, 7)
 
 	bad := map[string]string{
 		"empty":         "",
@@ -134,7 +134,7 @@ func TestForgedAndMalformedTokens(t *testing.T) {
 // and re-encodes it: the MAC no longer matches.
 func TestTokenBindsIncidentAndStep(t *testing.T) {
 	s := newSigner(t, newClock())
-	tok, _ := s.Sign("INC-000123", surveylink.StepValidation)
+	tok, _ := s.Sign("INC-000123", surveylink.StepValidation, 7)
 	raw, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil {
 		t.Fatal(err)
@@ -166,14 +166,20 @@ func TestSignerInputs(t *testing.T) {
 		{"INC-000001", "review"}, {"", surveylink.StepValidation}, {strings.Repeat("9", 65), surveylink.StepValidation},
 		{"INC 1", surveylink.StepValidation}, {"INC/1", surveylink.StepValidation}, {"INC-ñ", surveylink.StepValidation},
 	} {
-		if _, err := s.Sign(c.id, c.step); err == nil {
+		if _, err := s.Sign(c.id, c.step, 7); err == nil {
 			t.Errorf("Sign(%q, %q) succeeded", c.id, c.step)
+		}
+	}
+	// A link answers one numbered round: there is no round 0.
+	for _, round := range []int64{0, -1} {
+		if _, err := s.Sign("INC-000001", surveylink.StepValidation, round); err == nil {
+			t.Errorf("Sign with round %d succeeded", round)
 		}
 	}
 	// The signer keeps its own copy of the key.
 	key := append([]byte(nil), testKey...)
 	s, _ = surveylink.NewSigner(key, 0, nil)
-	tok, _ := s.Sign("INC-000001", surveylink.StepValidation)
+	tok, _ := s.Sign("INC-000001", surveylink.StepValidation, 7)
 	key[0] ^= 1
 	if _, err := s.Verify(tok); err != nil {
 		t.Fatalf("changing the caller's buffer changed the key: %v", err)
@@ -200,7 +206,7 @@ func FuzzVerify(f *testing.F) {
 	ids := map[string]bool{"INC-000001": true, "INC-123456789": true}
 	for id := range ids {
 		for _, step := range []string{surveylink.StepValidation, surveylink.StepSatisfaction} {
-			tok, err := s.Sign(id, step)
+			tok, err := s.Sign(id, step, 7)
 			if err != nil {
 				f.Fatal(err)
 			}
@@ -215,7 +221,7 @@ func FuzzVerify(f *testing.F) {
 	// A token reaches Verify from a link in a mail, and mail mangles links:
 	// quoted-printable soft breaks, a closing bracket or full stop taken
 	// into the link, percent-encoding, a line break where a client wrapped.
-	tok, err := s.Sign("INC-000001", surveylink.StepSatisfaction)
+	tok, err := s.Sign("INC-000001", surveylink.StepSatisfaction, 7)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -235,7 +241,7 @@ func FuzzVerify(f *testing.F) {
 	}
 	foreign := map[string]bool{}
 	for id := range ids {
-		tok, err := other.Sign(id, surveylink.StepValidation)
+		tok, err := other.Sign(id, surveylink.StepValidation, 7)
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -250,7 +256,7 @@ func FuzzVerify(f *testing.F) {
 		case err == nil:
 			raw, derr := base64.RawURLEncoding.DecodeString(tok)
 			if derr != nil || base64.RawURLEncoding.EncodeToString(raw) != tok || !ids[got.IncidentID] ||
-				!got.IssuedAt.Equal(c.Now()) || !got.Expires.Equal(c.Now().Add(surveylink.DefaultTTL)) {
+				!got.IssuedAt.Equal(c.Now()) || !got.Expires.Equal(c.Now().Add(surveylink.DefaultTTL)) || got.Round != 7 {
 				t.Fatalf("accepted a token we never issued: %q -> %+v", tok, got)
 			}
 		case errors.Is(err, surveylink.ErrInvalidToken):
@@ -263,4 +269,22 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("untyped error %v", err)
 		}
 	})
+}
+
+// A link signed before links carried a round (version 1) is still
+// authentic: it verifies with round 0, which answers no round, so that its
+// page can say the question was replaced rather than call it forged.
+func TestRoundlessLinkVerifiesWithRoundZero(t *testing.T) {
+	c := newClock()
+	s := newSigner(t, c)
+	tok := surveylink.RoundlessToken(testKey, "INC-000123", surveylink.StepValidation, c.Now(), c.Now().Add(time.Hour))
+	got, err := s.Verify(tok)
+	if err != nil || got.IncidentID != "INC-000123" || got.Step != surveylink.StepValidation || got.Round != 0 {
+		t.Fatalf("claims %+v, err %v", got, err)
+	}
+	// Signed with another key, it is forged like any other.
+	forged := surveylink.RoundlessToken([]byte("fedcba9876543210fedcba9876543210"), "INC-000123", surveylink.StepValidation, c.Now(), c.Now().Add(time.Hour))
+	if _, err := s.Verify(forged); !errors.Is(err, surveylink.ErrInvalidToken) {
+		t.Fatalf("a round-less token under another key: %v", err)
+	}
 }

@@ -197,7 +197,7 @@ func TestRedisOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := signer.Sign("INC-000001", surveylink.StepValidation)
+	tok, err := signer.Sign("INC-000001", surveylink.StepValidation, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

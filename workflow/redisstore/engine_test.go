@@ -70,12 +70,24 @@ func TestServiceModelEndToEnd(t *testing.T) {
 				t.Fatalf("id %q version %d", inc.ID, inc.Version)
 			}
 			id := inc.ID
+			// The dispatcher runs while each question is open, as it does
+			// in service: a question still queued once answered is dropped.
+			rec, sent := &recorder{}, 0
+			drain := func() {
+				t.Helper()
+				n, err := f.dispatcher(intake.RouteEmail, rec).Drain(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sent += n
+			}
 
 			did(f.engine.AddAction(ctx, id, alice, "checked the mail server"))
 			did(f.engine.Move(ctx, id, alice, intake.Solution, "restarted the service"))
 			if c := did(f.engine.Move(ctx, id, alice, intake.Validation, "")); c.Owner != "alice" {
 				t.Fatalf("owner %q, want the first agent who acted", c.Owner)
 			}
+			drain()
 			_, err := f.engine.AddAction(ctx, id, alice, "one more thing")
 			if !errors.Is(err, intake.ErrConflict) {
 				t.Fatalf("action in validation: %v, want conflict", err)
@@ -87,9 +99,14 @@ func TestServiceModelEndToEnd(t *testing.T) {
 			}
 			did(f.engine.Move(ctx, id, alice, intake.Solution, ""))
 			did(f.engine.Move(ctx, id, alice, intake.Validation, ""))
+			if inc = ok(f.engine.Get(ctx, id)); inc.Round != 2 {
+				t.Fatalf("round %d when validation is asked again, want 2", inc.Round)
+			}
+			drain()
 			if c := did(f.engine.AnswerValidation(ctx, id, reporter, true, "")); c.State != intake.Satisfaction {
 				t.Fatalf("after yes: %s", c.State)
 			}
+			drain()
 			if c := did(f.engine.Rate(ctx, id, reporter, 4, "quick, thanks")); c.State != intake.Review {
 				t.Fatalf("after rating: %s, want review at once", c.State)
 			}
@@ -105,9 +122,9 @@ func TestServiceModelEndToEnd(t *testing.T) {
 
 			got := ok(f.engine.Get(ctx, id))
 			want := []string{
-				"registered:>analysis", "action", "move:analysis>solution", "move:solution>validation",
+				"registered:>analysis", "action", "move:analysis>solution", "move:solution>validation", "notified", "notified",
 				"answer_no:validation>no_solution", "reopen:no_solution>analysis",
-				"move:analysis>solution", "move:solution>validation", "answer_yes:validation>satisfaction",
+				"move:analysis>solution", "move:solution>validation", "notified", "notified", "answer_yes:validation>satisfaction", "notified",
 				"rating:satisfaction>review", "move:review>closed",
 			}
 			if h := historyEvents(got); !slices.Equal(h, want) {
@@ -124,11 +141,8 @@ func TestServiceModelEndToEnd(t *testing.T) {
 			}
 
 			// Every message the reporter must get, in their language, once.
-			rec := &recorder{}
-			n, err := f.dispatcher(intake.RouteEmail, rec).Drain(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			drain()
+			n := sent
 			var kinds []string
 			for _, m := range rec.mails(t, f) {
 				kinds = append(kinds, string(m.Kind))

@@ -14,6 +14,14 @@ func (s *Store) outboxKeys(shard string, ch intake.Route) (queue, dead string) {
 	return shard + ":outbox:" + string(ch), shard + ":outbox:dead:" + string(ch)
 }
 
+func droppedKey(shard string, route intake.Route) string {
+	return shard + ":outbox:dropped:" + string(route)
+}
+
+// keepDropped is how many dropped questions each shard keeps per channel
+// for the outbox listing; older ones are forgotten.
+const keepDropped = 200
+
 func messageKey(shard, id string) string { return shard + ":outbox:msg:" + id }
 
 // Claim leases due messages of one channel from every shard, in one
@@ -47,7 +55,7 @@ func decodeNotice(key string, h map[string]string) (intake.Notice, error) {
 	q := intake.Notice{
 		ID: d.str("id"), Incident: d.str("incident"), Kind: intake.NoticeKind(d.str("kind")), Route: intake.Route(d.str("channel")),
 		Lang: intake.Lang(d.str("lang")), Email: d.str("email"), SlackID: d.str("slack_id"), CreatedAt: d.time("created_at"),
-		Attempts: d.int("attempts"), LastError: d.str("last_error"),
+		Attempts: d.int("attempts"), LastError: d.str("last_error"), Round: d.int64("round"), DropReason: d.str("drop_reason"),
 	}
 	return q, d.err
 }
@@ -89,6 +97,19 @@ func (s *Store) Failed(ctx context.Context, q intake.Notice, reason string, retr
 	return s.scripts.failed.Run(ctx, s.rdb, []string{queue, msg, deadKey}, q.ID, reason, retryAt.UnixMilli(), flag).Err()
 }
 
+// Dropped removes a claimed message without delivering it and keeps it,
+// with the reason, among the channel's dropped messages for the listing:
+// its question was answered or replaced before its turn came.
+func (s *Store) Dropped(ctx context.Context, q intake.Notice, reason string, at time.Time) error {
+	queue, msg, _, _, err := s.noticeKeys(q)
+	if err != nil {
+		return err
+	}
+	shard, _, _ := s.keys(q.Incident)
+	return s.scripts.dropped.Run(ctx, s.rdb, []string{queue, msg, droppedKey(shard, q.Route)}, q.ID, reason,
+		at.UnixMilli(), keepDropped, shard).Err()
+}
+
 // Postpone makes a claimed message due again at retryAt without counting
 // the claim as an attempt: its channel asked us to wait.
 func (s *Store) Postpone(ctx context.Context, q intake.Notice, reason string, retryAt time.Time) error {
@@ -99,13 +120,14 @@ func (s *Store) Postpone(ctx context.Context, q intake.Notice, reason string, re
 	return s.scripts.failed.Run(ctx, s.rdb, []string{queue, msg, deadKey}, q.ID, reason, retryAt.UnixMilli(), "wait").Err()
 }
 
-// Outbox lists up to limit messages, waiting or dead, soonest due first.
+// Outbox lists up to limit messages: waiting or dead, soonest due first,
+// then the recently dropped ones, newest first.
 // Two pipelined round trips.
 func (s *Store) Outbox(ctx context.Context, limit int) ([]intake.Notice, error) {
 	type ref struct {
-		shard string
-		dead  bool
-		cmd   *redis.ZSliceCmd
+		shard         string
+		dead, dropped bool
+		cmd           *redis.ZSliceCmd
 	}
 	var refs []ref
 	pipe := s.rdb.Pipeline()
@@ -113,8 +135,9 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]intake.Notice, error) 
 		shard := s.shardN(i)
 		for _, ch := range s.routeList {
 			q, d := s.outboxKeys(shard, ch)
-			refs = append(refs, ref{shard, false, pipe.ZRangeWithScores(ctx, q, 0, int64(limit)-1)})
-			refs = append(refs, ref{shard, true, pipe.ZRangeWithScores(ctx, d, 0, int64(limit)-1)})
+			refs = append(refs, ref{shard, false, false, pipe.ZRangeWithScores(ctx, q, 0, int64(limit)-1)})
+			refs = append(refs, ref{shard, true, false, pipe.ZRangeWithScores(ctx, d, 0, int64(limit)-1)})
+			refs = append(refs, ref{shard, false, true, pipe.ZRevRangeWithScores(ctx, droppedKey(shard, ch), 0, int64(limit)-1)})
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
@@ -132,7 +155,7 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]intake.Notice, error) 
 			id, _ := z.Member.(string)
 			wants = append(wants, &want{
 				key:   messageKey(r.shard, id),
-				entry: intake.Notice{DueAt: time.UnixMilli(int64(z.Score)).UTC(), Dead: r.dead},
+				entry: intake.Notice{DueAt: time.UnixMilli(int64(z.Score)).UTC(), Dead: r.dead, Dropped: r.dropped},
 				cmd:   pipe.HGetAll(ctx, messageKey(r.shard, id)),
 			})
 		}
@@ -152,10 +175,26 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]intake.Notice, error) 
 		if err != nil {
 			return nil, fmt.Errorf("read outbox records: %w", err)
 		}
-		q.DueAt, q.Dead = w.entry.DueAt, w.entry.Dead
+		q.DueAt, q.Dead, q.Dropped = w.entry.DueAt, w.entry.Dead, w.entry.Dropped
+		if q.Dropped {
+			// Its score is when it was dropped; it will never be due.
+			q.DueAt = time.Time{}
+			q.DroppedAt = w.entry.DueAt
+		}
 		out = append(out, q)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].DueAt.Before(out[j].DueAt) })
+	// What may still go out comes first, soonest due first; then what was
+	// dropped, most recent first, so that old drops never hide the queue.
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Dropped != b.Dropped {
+			return !a.Dropped
+		}
+		if a.Dropped {
+			return a.DroppedAt.After(b.DroppedAt)
+		}
+		return a.DueAt.Before(b.DueAt)
+	})
 	if len(out) > limit {
 		out = out[:limit]
 	}

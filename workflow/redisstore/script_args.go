@@ -166,6 +166,10 @@ func (s *Store) applyCall(id string, ch workflow.Change) ([]string, string, erro
 		}
 		w.str(v.name, doc)
 	}
+	if ch.Survey != nil && ch.Round > 0 {
+		w.str("answer_step", ch.Survey.Step)
+		w.int("answer_round", ch.Round)
+	}
 	w.str("ref", ch.Ref)
 	w.str("flag", ch.Flag)
 	w.str("bot", botActor)
@@ -204,6 +208,7 @@ func (s *Store) applyCall(id string, ch workflow.Change) ([]string, string, erro
 			o.bool("reopen", out.Reopen)
 			o.list("notify", strs(out.Notify))
 			o.bool("closes", len(out.Path) > 0 && out.Path[len(out.Path)-1] == intake.Closed)
+			o.bool("new_round", asksQuestion(out.Path))
 		}
 		o.close()
 		if i > 0 {
@@ -341,4 +346,15 @@ func (s *Store) routeNames() string {
 		names[i] = string(r)
 	}
 	return strings.Join(names, ", ")
+}
+
+// asksQuestion tells whether a path enters a survey step: a new question,
+// whose round the script numbers (see intake.Incident.Round).
+func asksQuestion(path []intake.State) bool {
+	for _, st := range path {
+		if string(st) == intake.SurveyValidation || string(st) == intake.SurveySatisfaction {
+			return true
+		}
+	}
+	return false
 }

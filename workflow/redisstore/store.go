@@ -16,8 +16,9 @@
 //	P:{sNN}:idx:priority:P, idx:group:G, idx:owner:O likewise
 //	P:{sNN}:outbox:CHANNEL              zset message id -> due time (ms)
 //	P:{sNN}:outbox:dead:CHANNEL         zset of messages that ran out of attempts
+//	P:{sNN}:outbox:dropped:CHANNEL      zset of questions dropped as stale (score: when)
 //	P:{sNN}:outbox:msg:ID               hash: one queued message (id, incident, kind,
-//	                                    channel, lang, email, slack_id, attempts, ...)
+//	                                    channel, lang, email, slack_id, attempts, round, ...)
 //	P:{agents}:byname, P:{agents}:bytoken   agents and hashes of their tokens
 //	P:{agents}:lastused, P:{agents}:passwords  last use (ms), Argon2id hashes
 //	P:{keys}:report:HASH                incident number of a report's source key
@@ -73,6 +74,8 @@ var (
 	luaDelivered string
 	//go:embed lua/failed.lua
 	luaFailed string
+	//go:embed lua/dropped.lua
+	luaDropped string
 	//go:embed lua/add_agent.lua
 	luaAddAgent string
 	//go:embed lua/remember_mail.lua
@@ -110,10 +113,10 @@ type Store struct {
 }
 
 type scripts struct {
-	create, apply, get, page, claim, delivered, failed, addAgent, rememberMail, allocate *redis.Script
-	inboundBegin, inboundRecord, inboundRelease, allow, addAttachments                   *redis.Script
-	dueClaim, dueDone                                                                    *redis.Script
-	leaseRenew, leaseRelease, checkpointSave, unlock                                     *redis.Script
+	create, apply, get, page, claim, delivered, failed, dropped, addAgent, rememberMail, allocate *redis.Script
+	inboundBegin, inboundRecord, inboundRelease, allow, addAttachments                            *redis.Script
+	dueClaim, dueDone                                                                             *redis.Script
+	leaseRenew, leaseRelease, checkpointSave, unlock                                              *redis.Script
 }
 
 // New returns a store using keys under prefix, with an outbox queue for
@@ -125,6 +128,7 @@ func New(rdb redis.UniversalClient, prefix string, routes ...intake.Route) *Stor
 	st := &Store{rdb: rdb, prefix: prefix, routes: map[intake.Route]bool{}, agents: newAgentScripts(), scripts: scripts{
 		create: s(luaCreate), apply: s(luaApply), get: s(luaGet), page: s(luaPage),
 		claim: redis.NewScript(luaClaim), delivered: redis.NewScript(luaDelivered), failed: redis.NewScript(luaFailed),
+		dropped:  redis.NewScript(luaDropped),
 		addAgent: redis.NewScript(luaAddAgent), rememberMail: redis.NewScript(luaRememberMail), allocate: redis.NewScript(luaAllocate),
 		inboundBegin: redis.NewScript(luaInboundBegin), inboundRecord: redis.NewScript(luaInboundRecord),
 		inboundRelease: redis.NewScript(luaInboundRelease),
@@ -306,6 +310,9 @@ func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (workf
 			return workflow.Applied{}, fmt.Errorf("apply %s to %s: unexpected refusal %v", ch.Event, id, res)
 		}
 		return workflow.Applied{}, ch.Plan.Outcomes[i].Err
+	case len(res) == 2 && res[0] == "REPLACED":
+		open, _ := strconv.ParseInt(fmt.Sprint(res[1]), 10, 64)
+		return workflow.Applied{}, workflow.Replaced(ch.Survey.Step, ch.Round, open)
 	case len(res) == 2 && res[0] == "NOROUTE":
 		return workflow.Applied{}, fmt.Errorf("apply %s to %s: no outbox route for the reporter's channel %v (routes: %s)", ch.Event, id, res[1], s.routeNames())
 	case len(res) == 2 && (res[0] == "OK" || res[0] == "DUP"):
@@ -441,6 +448,7 @@ func hashToIncident(d *decoder) (*intake.Incident, error) {
 		Level:       d.int("level"), ReopenCount: d.int("reopen_count"), Version: d.int64("ver"), Repeats: d.int("repeats"),
 		MailIDs: strings.Fields(d.str("mail_ids")), Mailbox: d.str("mailbox"), Conversation: d.str("conversation"),
 	}
+	inc.Round = d.int64("round")
 	if d.str("closed_at") != "" {
 		t := d.time("closed_at")
 		inc.ClosedAt = &t

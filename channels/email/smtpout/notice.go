@@ -31,9 +31,9 @@ type Mail struct {
 	References []string
 }
 
-// SurveyLinks signs the web link of a survey question.
+// SurveyLinks signs the web link of one round of a survey question.
 type SurveyLinks interface {
-	Link(incidentID, step string) (string, error)
+	Link(incidentID, step string, round int64) (string, error)
 }
 
 // Labeler names categories and configuration items in the reporter's
@@ -60,8 +60,8 @@ type noticeData struct {
 }
 
 // Render writes the mail for msg about inc, in the language recorded when
-// the notice was queued. Survey links are signed now, at delivery, so that
-// a link always belongs to the step's current round.
+// the notice was queued. Survey links are signed now, at delivery, for the
+// round the notice asks (msg.Round): the link answers that round only.
 func (r Renderer) Render(msg intake.Outgoing, inc *intake.Incident) (Mail, error) {
 	label := func(name string) string {
 		if r.Labels == nil || name == "" {
@@ -73,8 +73,11 @@ func (r Renderer) Render(msg intake.Outgoing, inc *intake.Incident) (Mail, error
 		ID: inc.ID, Subject: inc.Subject, Category: label(inc.Category), Priority: string(inc.Priority),
 		CI: label(inc.CI), ReporterName: inc.Reporter.Name, Owner: inc.Owner,
 	}
-	if step := msg.Kind.SurveyStep(); r.Links != nil && step != "" {
-		url, err := r.Links.Link(inc.ID, step)
+	// A question of an incident that entered its step before rounds were
+	// numbered (round 0) gets no link: no link could answer it, and the
+	// reporter can still answer by mail.
+	if step := msg.Kind.SurveyStep(); r.Links != nil && step != "" && msg.Round > 0 {
+		url, err := r.Links.Link(inc.ID, step, msg.Round)
 		if err != nil {
 			return Mail{}, fmt.Errorf("sign survey link: %w", err)
 		}

@@ -5,12 +5,14 @@
 -- now_ms, at, actor, event, via, note, owner, group, level, category,
 -- action, comment, survey (JSON documents), ref (the source message's id),
 -- flag (a name to mark the incident with), bot (the actor of the automatic
--- steps), count (a counter field this event bumps); a string member left
--- out is ''. owner_key, group_key: KEYS indexes of the index sets of the
+-- steps), count (a counter field this event bumps), answer_step and
+-- answer_round (a survey answer's step and the round it was asked in, when
+-- the channel knows it); a string member left out is ''. owner_key, group_key: KEYS indexes of the index sets of the
 -- new owner (the change's, else the actor, who may take ownership) and the
 -- new group, when there is one. states {state: "[KEYS index of its index set, outcome index
 -- with no owner, with the actor as owner, with another owner]"}; outcomes
--- ["{refused}" or "{path, events, own, reopen, notify, closes}"] (0-based);
+-- ["{refused}" or "{path, events, own, reopen, notify, closes, new_round}"]
+-- (0-based; new_round: the path enters a survey step, a new question);
 -- outbox {channel: KEYS index of its queue}; watch (see common.lua), or
 -- nothing. The states' entries and the outcomes are JSON texts of their
 -- own: only the ones this change needs are decoded.
@@ -20,12 +22,21 @@ for _, k in ipairs({'actor', 'event', 'via', 'note', 'owner', 'group', 'level', 
   a[k] = a[k] or ''
 end
 local inc, shard, id, at, actor = KEYS[1], a.shard, a.id, a.at, a.actor
-local cur = redis.call('HMGET', inc, 'state', 'owner', 'seq', 'ver', 'group', 'level', 'category', 'reply_via')
+local cur = redis.call('HMGET', inc, 'state', 'owner', 'seq', 'ver', 'group', 'level', 'category', 'reply_via', 'round')
 if not cur[1] then return {'NOTFOUND'} end
 local state, owner, seq, ver = cur[1], cur[2] or '', cur[3], tonumber(cur[4]) + 1
+-- The survey round: the number of the question asked last (0: none yet).
+local round = tonumber(cur[9] or '0') or 0
 
 if a.ref ~= '' and redis.call('HEXISTS', KEYS[6], a.ref) == 1 then
   return {'DUP', {'id', id, 'state', state, 'owner', owner, 'ver', tostring(ver - 1)}}
+end
+
+-- An answer to an older round of the question open now (an old link or
+-- button) is refused before anything is written: the round is the
+-- question's identity, where a time window would not do.
+if a.answer_round and a.answer_step == state and tonumber(a.answer_round) ~= round then
+  return {'REPLACED', tostring(round)}
 end
 
 local entries = {}
@@ -111,6 +122,12 @@ if from ~= state then
   set('state', from)
   if o.closes then set('closed_at', at) end
 end
+if o.new_round then
+  -- A survey step entered: a new question, numbered in the same write, so
+  -- that the notices queued below carry it.
+  round = round + 1
+  set('round', round)
+end
 if o.reopen then redis.call('HINCRBY', inc, 'reopen_count', 1) end
 if a.flag ~= '' then set('flag_' .. a.flag, at) end
 if a.count ~= '' then redis.call('HINCRBY', inc, a.count, 1) end
@@ -123,7 +140,7 @@ if a.survey ~= '' then redis.call('RPUSH', KEYS[4], a.survey) end
 if outbox then
   for _, kind in ipairs(notify) do
     -- The record's id carries the version assigned above: built here.
-    queue(inc, id, kind, ver, at, a.now_ms, outbox, shard .. ':outbox:msg:' .. id .. ':' .. kind .. ':' .. ver, cur[8])
+    queue(inc, id, kind, ver, at, a.now_ms, outbox, shard .. ':outbox:msg:' .. id .. ':' .. kind .. ':' .. ver, cur[8], round)
   end
 end
 if a.watch then watch(inc, shard, id, ver, at, a.now_ms, a.watch) end

@@ -22,11 +22,15 @@ end
 -- (incident, kind, version) is the idempotency key, so one notice of one
 -- version is never queued twice. queue_key is the outbox of the reporter's
 -- channel; msg its record (built from the version when the script assigns it).
-local function queue(inc, id, kind, ver, at, now_ms, queue_key, msg, channel)
+-- round is the incident's survey round as the change left it: a question
+-- carries it to its delivery, where one whose round was answered or
+-- replaced meanwhile is dropped.
+local function queue(inc, id, kind, ver, at, now_ms, queue_key, msg, channel, round)
   local f = redis.call('HMGET', inc, 'lang', 'email', 'slack_id')
   if redis.call('EXISTS', msg) == 1 then return end
   redis.call('HSET', msg, 'id', id .. ':' .. kind .. ':' .. ver, 'incident', id, 'kind', kind, 'channel', channel,
-    'lang', f[1] or '', 'email', f[2] or '', 'slack_id', f[3] or '', 'created_at', at, 'attempts', 0, 'last_error', '')
+    'lang', f[1] or '', 'email', f[2] or '', 'slack_id', f[3] or '', 'created_at', at, 'attempts', 0, 'last_error', '',
+    'round', round or 0)
   redis.call('ZADD', queue_key, now_ms, id .. ':' .. kind .. ':' .. ver)
 end
 
