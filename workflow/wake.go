@@ -148,9 +148,13 @@ func (w *Wakeups) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { w.announce(ctx) })
+	told := false // the outage was logged: once is enough
 	for ctx.Err() == nil {
-		// Joining (again) may have missed wake-ups: every loop looks.
-		err := w.bus.ListenWake(ctx, w.wakeAll, func(from string, routes []intake.Route) {
+		err := w.bus.ListenWake(ctx, func() {
+			// Joining (again) may have missed wake-ups: every loop looks.
+			told = false
+			w.wakeAll()
+		}, func(from string, routes []intake.Route) {
 			if from != w.id {
 				w.wakeLocal(routes)
 			}
@@ -159,7 +163,10 @@ func (w *Wakeups) Run(ctx context.Context) {
 			return
 		}
 		// Redis is away: the poll delivers meanwhile; try again soon.
-		w.log.Warn("outbox wake-ups: not listening to the other bots; the poll delivers meanwhile", "err", err)
+		if !told {
+			w.log.Warn("outbox wake-ups: not listening to the other bots; the poll delivers meanwhile", "err", err)
+			told = true
+		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):

@@ -136,6 +136,13 @@ func TestWakeUpFromAnotherBotDelivers(t *testing.T) {
 		return err == nil && n[f.prefix+":{outbox}:wake"] == 1 && finished.Load() == 2
 	})
 
+	// What is not a wake-up on the channel changes nothing and stops nothing.
+	for _, junk := range []string{"", "garbage", "bot nosuchroute,", "bot ,,"} {
+		if err := f.rdb.Publish(ctx, f.prefix+":{outbox}:wake", junk).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// Bot A commits; it delivers e-mail too but its loop is not running.
 	wA := workflow.NewWakeups(f.store, quiet())
 	wA.DrainLoop(intake.RouteEmail, func(context.Context) { t.Error("bot A drained") })
