@@ -22,11 +22,23 @@ type Store interface {
 	Create(ctx context.Context, key string, inc *intake.Incident, notify []intake.NoticeKind) (*intake.Incident, error)
 	// Apply picks the plan's outcome for the incident's current facts and,
 	// when allowed, applies it with the change, in one round trip; a refusal
-	// is the outcome's *intake.Refusal. It returns only the incident's id, state,
-	// owner and version after the change (History nil); Get reads the rest.
-	Apply(ctx context.Context, id string, ch Change) (*intake.Incident, error)
+	// is the outcome's *RuleError. It reads nothing back: Get does.
+	Apply(ctx context.Context, id string, ch Change) (Applied, error)
 	// Get returns the incident with its actions, comments, surveys and history.
 	Get(ctx context.Context, id string) (*intake.Incident, error)
+}
+
+// Applied is what Store.Apply tells about a change it applied.
+type Applied struct {
+	intake.Changed
+	// Duplicate: a change with the same Ref was applied before; this one
+	// changed nothing.
+	Duplicate bool
+	// Asked is when the incident entered AskedStep, the step whose survey
+	// the change answered (zero for a change that answered none), for the
+	// time-to-answer metric.
+	Asked     time.Time
+	AskedStep intake.State
 }
 
 // Change is everything one event writes, besides what the plan decides.
@@ -123,53 +135,53 @@ func (e *Engine) Get(ctx context.Context, id string) (*intake.Incident, error) {
 }
 
 // AddAction records an agent's work note.
-func (e *Engine) AddAction(ctx context.Context, id string, by intake.Actor, text string) (*intake.Incident, error) {
+func (e *Engine) AddAction(ctx context.Context, id string, by intake.Actor, text string) (intake.Changed, error) {
 	if err := requireText(text); err != nil {
-		return nil, err
+		return intake.Changed{}, err
 	}
 	ch := Change{Action: &intake.Action{Author: by.Name, Text: text}}
 	return e.apply(ctx, id, Event{Kind: intake.EventAction, Actor: by}, ch)
 }
 
 // Move takes the incident to another state (solution, validation, closed).
-func (e *Engine) Move(ctx context.Context, id string, by intake.Actor, to intake.State, note string) (*intake.Incident, error) {
+func (e *Engine) Move(ctx context.Context, id string, by intake.Actor, to intake.State, note string) (intake.Changed, error) {
 	if err := checkText(note, MaxTextBytes); err != nil {
-		return nil, err
+		return intake.Changed{}, err
 	}
 	return e.apply(ctx, id, Event{Kind: intake.EventMove, Actor: by, To: to}, Change{Note: note})
 }
 
 // Assign makes owner the incident's owner.
-func (e *Engine) Assign(ctx context.Context, id string, by intake.Actor, owner, note string) (*intake.Incident, error) {
+func (e *Engine) Assign(ctx context.Context, id string, by intake.Actor, owner, note string) (intake.Changed, error) {
 	owner = strings.TrimSpace(owner)
 	if owner == "" {
-		return nil, fmt.Errorf("%w: an owner is required", intake.ErrInvalid)
+		return intake.Changed{}, fmt.Errorf("%w: an owner is required", intake.ErrInvalid)
 	}
 	if err := checkText(owner, MaxNameBytes); err != nil {
-		return nil, err
+		return intake.Changed{}, err
 	}
 	return e.apply(ctx, id, Event{Kind: intake.EventAssign, Actor: by}, Change{Owner: owner, Note: note})
 }
 
 // Escalate hands the incident to another support group and/or level (1-3).
-func (e *Engine) Escalate(ctx context.Context, id string, by intake.Actor, group string, level int, note string) (*intake.Incident, error) {
+func (e *Engine) Escalate(ctx context.Context, id string, by intake.Actor, group string, level int, note string) (intake.Changed, error) {
 	group = strings.TrimSpace(group)
 	if group == "" && level == 0 {
-		return nil, fmt.Errorf("%w: escalation needs a group or a level", intake.ErrInvalid)
+		return intake.Changed{}, fmt.Errorf("%w: escalation needs a group or a level", intake.ErrInvalid)
 	}
 	if level < 0 || level > 3 {
-		return nil, fmt.Errorf("%w: level must be 1, 2 or 3", intake.ErrInvalid)
+		return intake.Changed{}, fmt.Errorf("%w: level must be 1, 2 or 3", intake.ErrInvalid)
 	}
 	if group != "" && !e.rules.HasGroup(group) {
-		return nil, fmt.Errorf("%w: unknown group %q", intake.ErrInvalid, group)
+		return intake.Changed{}, fmt.Errorf("%w: unknown group %q", intake.ErrInvalid, group)
 	}
 	return e.apply(ctx, id, Event{Kind: intake.EventEscalate, Actor: by}, Change{Group: group, Level: level, Note: note})
 }
 
 // Recategorize corrects the incident's category.
-func (e *Engine) Recategorize(ctx context.Context, id string, by intake.Actor, category, note string) (*intake.Incident, error) {
+func (e *Engine) Recategorize(ctx context.Context, id string, by intake.Actor, category, note string) (intake.Changed, error) {
 	if !e.rules.HasCategory(category) {
-		return nil, fmt.Errorf("%w: unknown category %q", intake.ErrInvalid, category)
+		return intake.Changed{}, fmt.Errorf("%w: unknown category %q", intake.ErrInvalid, category)
 	}
 	return e.apply(ctx, id, Event{Kind: intake.EventRecategorize, Actor: by}, Change{Category: category, Note: note})
 }
@@ -177,9 +189,9 @@ func (e *Engine) Recategorize(ctx context.Context, id string, by intake.Actor, c
 // AnswerValidation records the reporter's answer to "is the service back to
 // normal?". Yes moves to satisfaction; no goes back to analysis at once, the
 // reason kept.
-func (e *Engine) AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (*intake.Incident, error) {
+func (e *Engine) AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (intake.Changed, error) {
 	if err := checkText(note, MaxTextBytes); err != nil {
-		return nil, err
+		return intake.Changed{}, err
 	}
 	s := &intake.SurveyResult{Step: intake.SurveyValidation, Answer: "no", Comment: note, Via: by.Via}
 	kind := intake.EventAnswerNo
@@ -193,12 +205,12 @@ func (e *Engine) AnswerValidation(ctx context.Context, id string, by intake.Acto
 }
 
 // Rate records the satisfaction rating (1-5); the incident moves to review.
-func (e *Engine) Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (*intake.Incident, error) {
+func (e *Engine) Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (intake.Changed, error) {
 	if rating < 1 || rating > 5 {
-		return nil, fmt.Errorf("%w: rating must be 1 to 5", intake.ErrInvalid)
+		return intake.Changed{}, fmt.Errorf("%w: rating must be 1 to 5", intake.ErrInvalid)
 	}
 	if err := checkText(comment, MaxTextBytes); err != nil {
-		return nil, err
+		return intake.Changed{}, err
 	}
 	s := &intake.SurveyResult{Step: intake.SurveySatisfaction, Rating: rating, Comment: comment, Via: by.Via}
 	if by.Kind == intake.ActorAgent {
@@ -209,32 +221,32 @@ func (e *Engine) Rate(ctx context.Context, id string, by intake.Actor, rating in
 
 // Reask sends the open survey question again (after an unclear answer).
 // Give by.Ref a value unique to the step's current entry to ask only once.
-func (e *Engine) Reask(ctx context.Context, id string, by intake.Actor) (*intake.Incident, error) {
+func (e *Engine) Reask(ctx context.Context, id string, by intake.Actor) (intake.Changed, error) {
 	return e.apply(ctx, id, Event{Kind: intake.EventReask, Actor: by}, Change{})
 }
 
 // Comment records something the reporter (or another participant) said.
-func (e *Engine) Comment(ctx context.Context, id string, by intake.Actor, text string) (*intake.Incident, error) {
+func (e *Engine) Comment(ctx context.Context, id string, by intake.Actor, text string) (intake.Changed, error) {
 	if err := requireText(text); err != nil {
-		return nil, err
+		return intake.Changed{}, err
 	}
 	c := &intake.Comment{Author: by.Name, Text: text, Via: by.Via}
 	return e.apply(ctx, id, Event{Kind: intake.EventComment, Actor: by}, Change{Comment: c})
 }
 
-func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (*intake.Incident, error) {
+func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (intake.Changed, error) {
 	if _, err := intake.ParseID(id); err != nil {
-		return nil, err
+		return intake.Changed{}, err
 	}
 	if ev.Actor.Kind == "" || ev.Actor.Name == "" {
-		return nil, fmt.Errorf("%w: every change needs an actor", intake.ErrInvalid)
+		return intake.Changed{}, fmt.Errorf("%w: every change needs an actor", intake.ErrInvalid)
 	}
 	// Only known states reach the plan cache, which must stay bounded.
 	if ev.Kind == intake.EventMove && !slices.Contains(intake.States(), ev.To) {
-		return nil, fmt.Errorf("%w: unknown state %q (states: %s)", intake.ErrInvalid, intake.Clip(string(ev.To), 40), list(intake.States()))
+		return intake.Changed{}, fmt.Errorf("%w: unknown state %q (states: %s)", intake.ErrInvalid, intake.Clip(string(ev.To), 40), list(intake.States()))
 	}
 	if err := checkText(ch.Note, MaxTextBytes); err != nil {
-		return nil, err
+		return intake.Changed{}, err
 	}
 	now := e.now().UTC()
 	ch.Plan, ch.Event, ch.Actor, ch.Via, ch.Ref, ch.At = e.plan(ev), ev.Kind, ev.Actor.Name, ev.Actor.Via, ev.Actor.Ref, now
@@ -243,7 +255,7 @@ func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (*in
 			*t = now
 		}
 	}
-	inc, err := e.store.Apply(ctx, id, ch)
+	res, err := e.store.Apply(ctx, id, ch)
 	var re *intake.Refusal
 	switch {
 	case errors.As(err, &re):
@@ -252,12 +264,12 @@ func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (*in
 		e.metrics.applied(ev.Kind)
 		if ch.Survey != nil {
 			e.metrics.answered(ch.Survey)
-			if asked := inc.EnteredAt[intake.State(ch.Survey.Step)]; !asked.IsZero() && !ch.Survey.At.Before(asked) {
+			if asked := res.Asked; res.AskedStep == intake.State(ch.Survey.Step) && !asked.IsZero() && !ch.Survey.At.Before(asked) {
 				e.metrics.answeredAfter(ch.Survey.Step, ch.Survey.At.Sub(asked))
 			}
 		}
 	}
-	return inc, err
+	return res.Changed, err
 }
 
 // plan returns PlanFor(ev), computed once per kind of event.
@@ -313,29 +325,29 @@ func checkText(s string, max int) error {
 }
 
 // Remind asks the open survey question again (a timer).
-func (e *Engine) Remind(ctx context.Context, id string, by intake.Actor, note string) (*intake.Incident, error) {
+func (e *Engine) Remind(ctx context.Context, id string, by intake.Actor, note string) (intake.Changed, error) {
 	return e.apply(ctx, id, Event{Kind: intake.EventRemind, Actor: by}, Change{Note: note})
 }
 
 // SkipSurvey ends the satisfaction step without a rating, saying why.
-func (e *Engine) SkipSurvey(ctx context.Context, id string, by intake.Actor, note string) (*intake.Incident, error) {
+func (e *Engine) SkipSurvey(ctx context.Context, id string, by intake.Actor, note string) (intake.Changed, error) {
 	return e.apply(ctx, id, Event{Kind: intake.EventSkipSurvey, Actor: by}, Change{Note: note})
 }
 
 // Flag marks the incident (an SLA warning or breach), saying why.
-func (e *Engine) Flag(ctx context.Context, id string, by intake.Actor, flag, note string) (*intake.Incident, error) {
+func (e *Engine) Flag(ctx context.Context, id string, by intake.Actor, flag, note string) (intake.Changed, error) {
 	if flag == "" || strings.ContainsAny(flag, " \t\r\n") {
-		return nil, fmt.Errorf("%w: a flag is one word", intake.ErrInvalid)
+		return intake.Changed{}, fmt.Errorf("%w: a flag is one word", intake.ErrInvalid)
 	}
 	return e.apply(ctx, id, Event{Kind: intake.EventSLA, Actor: by}, Change{Flag: flag, Note: note})
 }
 
 // Repeat counts another firing of the alert behind an open incident.
-func (e *Engine) Repeat(ctx context.Context, id string, by intake.Actor, note string) (*intake.Incident, error) {
+func (e *Engine) Repeat(ctx context.Context, id string, by intake.Actor, note string) (intake.Changed, error) {
 	return e.apply(ctx, id, Event{Kind: intake.EventRepeat, Actor: by}, Change{Note: note})
 }
 
 // Recovered notes that the alert behind an incident resolved.
-func (e *Engine) Recovered(ctx context.Context, id string, by intake.Actor, note string) (*intake.Incident, error) {
+func (e *Engine) Recovered(ctx context.Context, id string, by intake.Actor, note string) (intake.Changed, error) {
 	return e.apply(ctx, id, Event{Kind: intake.EventRecovered, Actor: by}, Change{Note: note})
 }

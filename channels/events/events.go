@@ -45,10 +45,10 @@ const (
 type Incidents interface {
 	Register(ctx context.Context, rep intake.Report) (*intake.Incident, error)
 	Get(ctx context.Context, id string) (*intake.Incident, error)
-	AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (*intake.Incident, error)
-	SkipSurvey(ctx context.Context, id string, by intake.Actor, note string) (*intake.Incident, error)
-	Repeat(ctx context.Context, id string, by intake.Actor, note string) (*intake.Incident, error)
-	Recovered(ctx context.Context, id string, by intake.Actor, note string) (*intake.Incident, error)
+	AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (intake.Changed, error)
+	SkipSurvey(ctx context.Context, id string, by intake.Actor, note string) (intake.Changed, error)
+	Repeat(ctx context.Context, id string, by intake.Actor, note string) (intake.Changed, error)
+	Recovered(ctx context.Context, id string, by intake.Actor, note string) (intake.Changed, error)
 }
 
 // Fingerprints remembers the last incident each alert opened.

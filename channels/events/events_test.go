@@ -34,7 +34,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	rdb, prefix := redistest.New(t, redisstore.Connect)
-	store := redisstore.New(rdb, prefix)
+	store := redisstore.New(rdb, prefix, intake.RouteEmail, intake.RouteSlack)
 	rules, err := intake.NewRules(intake.RulesConfig{DefaultLanguage: intake.English, DefaultCategory: "general",
 		DefaultImpact: intake.Medium, DefaultUrgency: intake.Medium, Groups: []string{"desk"}, DefaultGroup: "desk"})
 	if err != nil {

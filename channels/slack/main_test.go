@@ -64,7 +64,7 @@ func newWorld(t *testing.T, change ...func(*Deps)) *world {
 		srv.AddUser(u)
 	}
 	rdb, prefix := redistest.New(t, redisstore.Connect)
-	store := redisstore.New(rdb, prefix).WatchChanges()
+	store := redisstore.New(rdb, prefix, intake.RouteEmail, intake.RouteSlack).WatchChanges()
 	rules, err := intake.NewRules(intake.RulesConfig{
 		DefaultLanguage: intake.English, DefaultCategory: "general", DefaultImpact: intake.Medium, DefaultUrgency: intake.Medium,
 		Categories: []intake.Category{{Name: "email", Keywords: []string{"email", "correo", "mail"}}},

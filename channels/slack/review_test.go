@@ -182,7 +182,7 @@ func TestNoAckWithoutACommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	ledger := &switchedLedger{}
-	ledger.to.Store(redisstore.New(dead, "down"))
+	ledger.to.Store(redisstore.New(dead, "down", intake.RouteEmail, intake.RouteSlack))
 	w := newWorld(t, func(d *Deps) { d.Ledger = ledger })
 	m := w.srv.AddMessage(slackserver.Message{Channel: john, User: john, Text: "keyboard missing keys"})
 	ev := message(m.Channel, "im", john, m.Text, m.TS, "")

@@ -24,21 +24,21 @@ import (
 type Incidents interface {
 	Register(ctx context.Context, rep intake.Report) (*intake.Incident, error)
 	Get(ctx context.Context, id string) (*intake.Incident, error)
-	Comment(ctx context.Context, id string, by intake.Actor, text string) (*intake.Incident, error)
+	Comment(ctx context.Context, id string, by intake.Actor, text string) (intake.Changed, error)
 }
 
 // Surveys records the reporter's answers.
 type Surveys interface {
-	AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (*intake.Incident, error)
-	Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (*intake.Incident, error)
+	AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (intake.Changed, error)
+	Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (intake.Changed, error)
 }
 
 // Work is what agents do from the triage channel.
 type Work interface {
-	Assign(ctx context.Context, id string, by intake.Actor, owner, note string) (*intake.Incident, error)
-	Move(ctx context.Context, id string, by intake.Actor, to intake.State, note string) (*intake.Incident, error)
-	AddAction(ctx context.Context, id string, by intake.Actor, text string) (*intake.Incident, error)
-	Escalate(ctx context.Context, id string, by intake.Actor, group string, level int, note string) (*intake.Incident, error)
+	Assign(ctx context.Context, id string, by intake.Actor, owner, note string) (intake.Changed, error)
+	Move(ctx context.Context, id string, by intake.Actor, to intake.State, note string) (intake.Changed, error)
+	AddAction(ctx context.Context, id string, by intake.Actor, text string) (intake.Changed, error)
+	Escalate(ctx context.Context, id string, by intake.Actor, group string, level int, note string) (intake.Changed, error)
 }
 
 // Agents tells whether an agent is an admin.

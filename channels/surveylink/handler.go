@@ -23,8 +23,8 @@ type Incidents interface {
 
 // Answerer records a reporter's answers; the workflow engine is one.
 type Answerer interface {
-	AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (*intake.Incident, error)
-	Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (*intake.Incident, error)
+	AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (intake.Changed, error)
+	Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (intake.Changed, error)
 }
 
 // Spender marks a link's nonce as used until the link expires, and reports

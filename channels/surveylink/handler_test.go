@@ -63,7 +63,7 @@ func newFixtureOn(t *testing.T, rdb redis.UniversalClient, prefix string, wrap f
 		t.Fatal(err)
 	}
 	c := newClock()
-	store := redisstore.New(rdb, prefix)
+	store := redisstore.New(rdb, prefix, intake.RouteEmail, intake.RouteSlack)
 	engine := workflow.NewEngine(store, rules, workflow.NewMetrics(prometheus.NewRegistry()), c.Now)
 	var answerer surveylink.Answerer = engine
 	if wrap != nil {
@@ -493,9 +493,9 @@ type failingAnswerer struct {
 	err error
 }
 
-func (a *failingAnswerer) AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (*intake.Incident, error) {
+func (a *failingAnswerer) AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (intake.Changed, error) {
 	if a.err != nil {
-		return nil, a.err
+		return intake.Changed{}, a.err
 	}
 	return a.Answerer.AnswerValidation(ctx, id, by, yes, note)
 }

@@ -24,13 +24,13 @@ import (
 type Incidents interface {
 	Register(ctx context.Context, rep intake.Report) (*intake.Incident, error)
 	Get(ctx context.Context, id string) (*intake.Incident, error)
-	AddAction(ctx context.Context, id string, by intake.Actor, text string) (*intake.Incident, error)
-	Move(ctx context.Context, id string, by intake.Actor, to intake.State, note string) (*intake.Incident, error)
-	Assign(ctx context.Context, id string, by intake.Actor, owner, note string) (*intake.Incident, error)
-	Escalate(ctx context.Context, id string, by intake.Actor, group string, level int, note string) (*intake.Incident, error)
-	Recategorize(ctx context.Context, id string, by intake.Actor, category, note string) (*intake.Incident, error)
-	AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (*intake.Incident, error)
-	Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (*intake.Incident, error)
+	AddAction(ctx context.Context, id string, by intake.Actor, text string) (intake.Changed, error)
+	Move(ctx context.Context, id string, by intake.Actor, to intake.State, note string) (intake.Changed, error)
+	Assign(ctx context.Context, id string, by intake.Actor, owner, note string) (intake.Changed, error)
+	Escalate(ctx context.Context, id string, by intake.Actor, group string, level int, note string) (intake.Changed, error)
+	Recategorize(ctx context.Context, id string, by intake.Actor, category, note string) (intake.Changed, error)
+	AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (intake.Changed, error)
+	Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (intake.Changed, error)
 }
 
 // Lister serves incident lists from the store's indexes.
@@ -388,7 +388,7 @@ func (s *Server) addAction(w http.ResponseWriter, r *http.Request, by intake.Act
 		Text string `json:"text"`
 	}
 	if s.decode(w, r, &b) {
-		s.reply(w, r, http.StatusCreated)(s.d.Incidents.AddAction(r.Context(), r.PathValue("id"), by, b.Text))
+		s.changed(w, r, http.StatusCreated)(s.d.Incidents.AddAction(r.Context(), r.PathValue("id"), by, b.Text))
 	}
 }
 
@@ -404,7 +404,7 @@ func (s *Server) transition(w http.ResponseWriter, r *http.Request, by intake.Ac
 		writeError(w, http.StatusBadRequest, "invalid", `"to" is required`)
 		return
 	}
-	s.reply(w, r, http.StatusOK)(s.d.Incidents.Move(r.Context(), r.PathValue("id"), by, intake.State(b.To), b.Note))
+	s.changed(w, r, http.StatusOK)(s.d.Incidents.Move(r.Context(), r.PathValue("id"), by, intake.State(b.To), b.Note))
 }
 
 func (s *Server) assign(w http.ResponseWriter, r *http.Request, by intake.Actor) {
@@ -423,7 +423,7 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request, by intake.Actor)
 		s.fail(w, r, err)
 		return
 	}
-	s.reply(w, r, http.StatusOK)(s.d.Incidents.Assign(r.Context(), r.PathValue("id"), by, b.Owner, b.Note))
+	s.changed(w, r, http.StatusOK)(s.d.Incidents.Assign(r.Context(), r.PathValue("id"), by, b.Owner, b.Note))
 }
 
 func (s *Server) escalate(w http.ResponseWriter, r *http.Request, by intake.Actor) {
@@ -433,7 +433,7 @@ func (s *Server) escalate(w http.ResponseWriter, r *http.Request, by intake.Acto
 		Note  string `json:"note"`
 	}
 	if s.decode(w, r, &b) {
-		s.reply(w, r, http.StatusOK)(s.d.Incidents.Escalate(r.Context(), r.PathValue("id"), by, b.Group, b.Level, b.Note))
+		s.changed(w, r, http.StatusOK)(s.d.Incidents.Escalate(r.Context(), r.PathValue("id"), by, b.Group, b.Level, b.Note))
 	}
 }
 
@@ -443,7 +443,7 @@ func (s *Server) recategorize(w http.ResponseWriter, r *http.Request, by intake.
 		Note     string `json:"note"`
 	}
 	if s.decode(w, r, &b) {
-		s.reply(w, r, http.StatusOK)(s.d.Incidents.Recategorize(r.Context(), r.PathValue("id"), by, b.Category, b.Note))
+		s.changed(w, r, http.StatusOK)(s.d.Incidents.Recategorize(r.Context(), r.PathValue("id"), by, b.Category, b.Note))
 	}
 }
 
@@ -463,9 +463,9 @@ func (s *Server) survey(w http.ResponseWriter, r *http.Request, by intake.Actor)
 	id := r.PathValue("id")
 	switch {
 	case b.Step == intake.SurveyValidation && (b.Answer == "yes" || b.Answer == "no") && b.Rating == 0 && b.Comment == "":
-		s.reply(w, r, http.StatusOK)(s.d.Incidents.AnswerValidation(r.Context(), id, by, b.Answer == "yes", b.Note))
+		s.changed(w, r, http.StatusOK)(s.d.Incidents.AnswerValidation(r.Context(), id, by, b.Answer == "yes", b.Note))
 	case b.Step == intake.SurveySatisfaction && b.Answer == "" && b.Note == "":
-		s.reply(w, r, http.StatusOK)(s.d.Incidents.Rate(r.Context(), id, by, b.Rating, b.Comment))
+		s.changed(w, r, http.StatusOK)(s.d.Incidents.Rate(r.Context(), id, by, b.Rating, b.Comment))
 	default:
 		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf(
 			`send {"step":%q,"answer":"yes"|"no","note":"..."} or {"step":%q,"rating":1-5,"comment":"..."}`,
@@ -593,22 +593,31 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
-// reply answers a change with the whole incident. A change returns only
-// what it changed (one round trip), so the incident is read afterwards.
-// When only that read fails the change stands: the answer is then the short
-// incident, not an error that would invite a retry.
+// reply answers with an incident.
 func (s *Server) reply(w http.ResponseWriter, r *http.Request, code int) func(*intake.Incident, error) {
 	return func(inc *intake.Incident, err error) {
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
-		if inc.History == nil {
-			if full, err := s.d.Incidents.Get(r.Context(), inc.ID); err == nil {
-				inc = full
-			} else {
-				s.d.Log.Warn("read after change failed; answering with the short incident", "incident", inc.ID, "err", err)
-			}
+		writeJSON(w, code, inc)
+	}
+}
+
+// changed answers a change with the whole incident. A change returns only
+// what it changed (one round trip), so the incident is read afterwards.
+// When only that read fails the change stands: the answer is then the short
+// incident, not an error that would invite a retry.
+func (s *Server) changed(w http.ResponseWriter, r *http.Request, code int) func(intake.Changed, error) {
+	return func(c intake.Changed, err error) {
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		inc, err := s.d.Incidents.Get(r.Context(), c.ID)
+		if err != nil {
+			s.d.Log.Warn("read after change failed; answering with the short incident", "incident", c.ID, "err", err)
+			inc = &intake.Incident{ID: c.ID, State: c.State, Owner: c.Owner, Version: c.Version}
 		}
 		writeJSON(w, code, inc)
 	}

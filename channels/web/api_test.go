@@ -35,7 +35,7 @@ type api struct {
 
 func newAPI(t testing.TB) *api {
 	rdb, prefix := redistest.New(t, redisstore.Connect)
-	return newAPIOn(t, redisstore.New(rdb, prefix))
+	return newAPIOn(t, redisstore.New(rdb, prefix, intake.RouteEmail, intake.RouteSlack))
 }
 
 // newAPIOn serves the API on store; with sets the Deps' other fields.
@@ -318,7 +318,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	down := newAPIOn(t, redisstore.New(dead, "x"))
+	down := newAPIOn(t, redisstore.New(dead, "x", intake.RouteEmail, intake.RouteSlack))
 	down.expect("", "GET", "/healthz", "", 200)
 	out := down.expect("", "GET", "/readyz", "", 503)
 	if out["status"] != "unavailable" {

@@ -20,7 +20,6 @@ import (
 	"github.com/intakebot/intakebot/channels/email/smtpout"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/internal/config"
-	"github.com/redis/go-redis/v9"
 )
 
 // emailChannel is the wired e-mail channel: the sender for the outbox and
@@ -61,7 +60,7 @@ func (h imapHandler) HandleBatch(ctx context.Context, ms []imapwatch.Inbound) ([
 // newEmailChannel builds the e-mail channel from the configuration, or
 // returns nil when no mailbox and no SMTP server is configured.
 func newEmailChannel(cfg config.Email, incidents inbound.Incidents, ledger inbound.Ledger, threads inbound.Threads,
-	files inbound.Files, acts inbound.Acts, rdb redis.UniversalClient, prefix string, log *slog.Logger) (*emailChannel, error) {
+	files inbound.Files, acts inbound.Acts, state imapwatch.State, log *slog.Logger) (*emailChannel, error) {
 	if !cfg.Enabled() {
 		return nil, nil
 	}
@@ -134,7 +133,6 @@ func newEmailChannel(cfg config.Email, incidents inbound.Incidents, ledger inbou
 	}, inbound.Deps{Incidents: incidents, Ledger: ledger, Threads: threads, Files: files, Acts: acts, Tokens: tokens, Auth: auth, Log: log, Now: time.Now})
 
 	ch := &emailChannel{sender: sender}
-	state := imapwatch.NewRedisState(rdb, prefix)
 	for _, mb := range cfg.Mailboxes {
 		password, err := secret(mb.IMAP.Password, mb.IMAP.PasswordFile)
 		if err != nil {

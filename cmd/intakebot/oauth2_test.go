@@ -19,6 +19,8 @@ import (
 
 	"github.com/intakebot/intakebot/internal/config"
 	"github.com/intakebot/intakebot/internal/oauthserver"
+	"github.com/intakebot/intakebot/workflow/redisstore"
+	"github.com/redis/go-redis/v9"
 )
 
 // oauthIMAP is the in-memory IMAP server offering only XOAUTH2 and
@@ -174,7 +176,9 @@ func TestOAuth2ConfigValidation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = newEmailChannel(c.Email, nil, nil, nil, nil, nil, nil, "test", slog.New(slog.DiscardHandler))
+			// The mailbox state is never reached: nothing is started here.
+			state := redisstore.New(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), "test")
+			_, err = newEmailChannel(c.Email, nil, nil, nil, nil, nil, state, slog.New(slog.DiscardHandler))
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("refused: %v", err)

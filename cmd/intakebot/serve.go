@@ -166,7 +166,10 @@ func newCore(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slo
 		return nil, err
 	}
 	c := &core{rdb: rdb, rules: rules, texts: texts, close: closeRedis}
-	c.store = redisstore.New(rdb, cfg.Redis.Prefix)
+	// An outbox queue for each channel that can be a reporter's reply
+	// channel, enabled or not: a notice for a disabled channel waits in its
+	// queue until the channel is back.
+	c.store = redisstore.New(rdb, cfg.Redis.Prefix, intake.RouteEmail, intake.RouteSlack)
 	if cfg.Slack.Enabled() {
 		// The triage channel and Slack prompts follow every change.
 		c.store.WatchChanges()
@@ -210,7 +213,7 @@ func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveyl
 	// Until a channel is configured its messages stay queued and visible
 	// in /api/v1/outbox.
 	ch := &channels{notifiers: map[intake.Route]workflow.Notifier{}}
-	email, err := newEmailChannel(cfg.Email, c.engine, c.ledger, c.store, c.store, c.store, c.rdb, cfg.Redis.Prefix, log)
+	email, err := newEmailChannel(cfg.Email, c.engine, c.ledger, c.store, c.store, c.store, c.store, log)
 	if err != nil {
 		return nil, err
 	}

@@ -220,8 +220,8 @@ func (v *validator) surveys(c *Config) {
 		remind           []Duration
 		timeout          Duration
 	}{
-		{"validation", "timers.validation.accept_after", c.Timers.Validation.RemindAfter, c.Timers.Validation.AcceptAfter},
-		{"satisfaction", "timers.satisfaction.close_after", c.Timers.Satisfaction.RemindAfter, c.Timers.Satisfaction.CloseAfter},
+		{string(intake.Validation), "timers.validation.accept_after", c.Timers.Validation.RemindAfter, c.Timers.Validation.AcceptAfter},
+		{string(intake.Satisfaction), "timers.satisfaction.close_after", c.Timers.Satisfaction.RemindAfter, c.Timers.Satisfaction.CloseAfter},
 	}
 	for _, s := range steps {
 		remindKey := "timers." + s.name + ".remind_after"

@@ -147,7 +147,7 @@ func (s *Store) Authenticate(ctx context.Context, token string) (intake.Agent, e
 	if len(res) != 3 {
 		return intake.Agent{}, fmt.Errorf("authenticate: unexpected answer %q", res)
 	}
-	a, err := decodeAgent(res[0], res[1], res[2])
+	a, err := decodeAgent(k.byName, res[0], res[1], res[2])
 	if err != nil {
 		return intake.Agent{}, err
 	}
@@ -177,7 +177,7 @@ func (s *Store) Agent(ctx context.Context, name string) (intake.Agent, error) {
 	if doc.Err() == redis.Nil {
 		return intake.Agent{}, fmt.Errorf("%w: agent %q", intake.ErrNotFound, name)
 	}
-	a, err := decodeAgent(name, doc.Val(), used.Val())
+	a, err := decodeAgent(k.byName, name, doc.Val(), used.Val())
 	a.HasPassword = pw.Val()
 	return a, err
 }
@@ -194,7 +194,7 @@ func (s *Store) Agents(ctx context.Context) ([]intake.Agent, error) {
 	}
 	out := make([]intake.Agent, 0, len(docs.Val()))
 	for name, doc := range docs.Val() {
-		a, err := decodeAgent(name, doc, used.Val()[name])
+		a, err := decodeAgent(k.byName, name, doc, used.Val()[name])
 		if err != nil {
 			return nil, err
 		}
@@ -324,10 +324,10 @@ func stored(a intake.Agent) intake.Agent {
 	return a
 }
 
-func decodeAgent(name, doc, lastUsed string) (intake.Agent, error) {
+func decodeAgent(byName, name, doc, lastUsed string) (intake.Agent, error) {
 	var a intake.Agent
 	if err := json.Unmarshal([]byte(doc), &a); err != nil {
-		return intake.Agent{}, fmt.Errorf("corrupt agent %q: %w", name, err)
+		return intake.Agent{}, fmt.Errorf("redis key %s, field %s: not a valid agent: %w", byName, name, err)
 	}
 	if ms, err := strconv.ParseInt(lastUsed, 10, 64); err == nil && ms > 0 {
 		a.LastUsedAt = time.UnixMilli(ms).UTC()

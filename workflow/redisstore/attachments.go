@@ -28,7 +28,7 @@ func (s *Store) AddAttachments(ctx context.Context, incidentID, ref string, atts
 		}
 		args = append(args, doc, a.Content)
 	}
-	n, err := s.scripts.addAttachments.Run(ctx, s.rdb, []string{key}, args...).Int()
+	n, err := s.scripts.addAttachments.Run(ctx, s.rdb, []string{key, key + ":attrefs", key + ":attachments"}, args...).Int()
 	if err != nil {
 		return fmt.Errorf("keep attachments of %s: %w", incidentID, err)
 	}
@@ -54,7 +54,7 @@ func (s *Store) Attachment(ctx context.Context, incidentID string, index int) (i
 	}
 	var a intake.Attachment
 	if err := json.Unmarshal([]byte(doc.Val()), &a); err != nil {
-		return a, fmt.Errorf("corrupt attachment %d of %s: %w", index, incidentID, err)
+		return a, fmt.Errorf("redis key %s, entry %d: not a valid attachment: %w", key+":attachments", index, err)
 	}
 	a.Content = []byte(content.Val())
 	return a, nil

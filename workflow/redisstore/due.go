@@ -26,12 +26,15 @@ func (s *Store) ClaimDue(ctx context.Context, now time.Time, lease time.Duration
 		return nil, fmt.Errorf("claim due incidents: %w", err)
 	}
 	var out []workflow.DueClaim
-	for _, c := range cmds {
+	for i, c := range cmds {
 		list, _ := c.Val().([]any)
-		for i := 0; i+1 < len(list); i += 2 {
-			id, _ := list[i].(string)
-			score, _ := list[i+1].(string)
-			ms, _ := strconv.ParseInt(score, 10, 64)
+		for j := 0; j+1 < len(list); j += 2 {
+			id, _ := list[j].(string)
+			score, _ := list[j+1].(string)
+			ms, err := strconv.ParseInt(score, 10, 64)
+			if err != nil {
+				return out, fmt.Errorf("claim due incidents: redis key %s, member %s: claim score %q is not an integer", s.dueKey(s.shardN(i)), id, score)
+			}
 			out = append(out, workflow.DueClaim{ID: id, Lease: ms})
 		}
 	}

@@ -66,8 +66,8 @@ func TestTimersWalkAnUnansweredIncident(t *testing.T) {
 	tick(3*time.Hour + time.Minute) // 75% of the 4 h response target
 	tick(time.Hour)                 // the target is missed
 	agent := intake.Actor{Kind: intake.ActorAgent, Name: "alice", Via: "api"}
-	must(t)(f.engine.Move(ctx, inc.ID, agent, "solution", ""))
-	must(t)(f.engine.Move(ctx, inc.ID, agent, "validation", ""))
+	done(t)(f.engine.Move(ctx, inc.ID, agent, "solution", ""))
+	done(t)(f.engine.Move(ctx, inc.ID, agent, "validation", ""))
 	tick(0)
 	tick(24*time.Hour + time.Minute)
 	tick(time.Minute) // nothing new
@@ -146,8 +146,8 @@ func TestConcurrentTicksDoEachStepOnce(t *testing.T) {
 		inc := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: fmt.Sprint("vpn ", i),
 			Reporter: intake.Reporter{Email: "eva@example.test"}}))
 		agent := intake.Actor{Kind: intake.ActorAgent, Name: "alice", Via: "api"}
-		must(t)(f.engine.Move(ctx, inc.ID, agent, "solution", ""))
-		must(t)(f.engine.Move(ctx, inc.ID, agent, "validation", ""))
+		done(t)(f.engine.Move(ctx, inc.ID, agent, "solution", ""))
+		done(t)(f.engine.Move(ctx, inc.ID, agent, "validation", ""))
 		ids = append(ids, inc.ID)
 	}
 	f.clock.Add(25 * time.Hour)
@@ -184,10 +184,10 @@ func TestTimeToAnswerIsMeasured(t *testing.T) {
 	engine := workflow.NewEngine(f.store, f.rules, workflow.NewMetrics(reg), f.clock.Now)
 	inc := must(t)(engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "x", Reporter: intake.Reporter{Email: "eva@example.test"}}))
 	agent := intake.Actor{Kind: intake.ActorAgent, Name: "alice", Via: "api"}
-	must(t)(engine.Move(ctx, inc.ID, agent, "solution", ""))
-	must(t)(engine.Move(ctx, inc.ID, agent, "validation", ""))
+	done(t)(engine.Move(ctx, inc.ID, agent, "solution", ""))
+	done(t)(engine.Move(ctx, inc.ID, agent, "validation", ""))
 	f.clock.Add(2 * time.Hour)
-	must(t)(engine.AnswerValidation(ctx, inc.ID, intake.Actor{Kind: intake.ActorReporter, Name: "Eva", Via: "email"}, true, ""))
+	done(t)(engine.AnswerValidation(ctx, inc.ID, intake.Actor{Kind: intake.ActorReporter, Name: "Eva", Via: "email"}, true, ""))
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,16 @@ func must(t testing.TB) func(*intake.Incident, error) *intake.Incident {
 	}
 }
 
+func done(t testing.TB) func(intake.Changed, error) intake.Changed {
+	return func(c intake.Changed, err error) intake.Changed {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+}
+
 func historyEvents(inc *intake.Incident) []string {
 	var out []string
 	for _, h := range inc.History {
@@ -50,7 +60,7 @@ func TestServiceModelEndToEnd(t *testing.T) {
 		t.Run(string(c.lang), func(t *testing.T) {
 			f := newFixture(t)
 			ctx := context.Background()
-			ok := must(t)
+			ok, did := must(t), done(t)
 			inc := ok(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: c.subject,
 				Reporter: intake.Reporter{Name: "Ana", Email: "ana@example.test"}}))
 			if inc.State != intake.Analysis || inc.Reporter.Language != c.lang || inc.Category != "email" || inc.CI != "exchange" {
@@ -61,36 +71,33 @@ func TestServiceModelEndToEnd(t *testing.T) {
 			}
 			id := inc.ID
 
-			ok(f.engine.AddAction(ctx, id, alice, "checked the mail server"))
-			ok(f.engine.Move(ctx, id, alice, intake.Solution, "restarted the service"))
-			inc = ok(f.engine.Move(ctx, id, alice, intake.Validation, ""))
-			if inc.Owner != "alice" {
-				t.Fatalf("owner %q, want the first agent who acted", inc.Owner)
+			did(f.engine.AddAction(ctx, id, alice, "checked the mail server"))
+			did(f.engine.Move(ctx, id, alice, intake.Solution, "restarted the service"))
+			if c := did(f.engine.Move(ctx, id, alice, intake.Validation, "")); c.Owner != "alice" {
+				t.Fatalf("owner %q, want the first agent who acted", c.Owner)
 			}
 			_, err := f.engine.AddAction(ctx, id, alice, "one more thing")
 			if !errors.Is(err, intake.ErrConflict) {
 				t.Fatalf("action in validation: %v, want conflict", err)
 			}
-			ok(f.engine.AnswerValidation(ctx, id, reporter, false, "still broken"))
+			did(f.engine.AnswerValidation(ctx, id, reporter, false, "still broken"))
 			inc = ok(f.engine.Get(ctx, id))
 			if inc.State != intake.Analysis || inc.ReopenCount != 1 {
 				t.Fatalf("after no: state %s reopen %d", inc.State, inc.ReopenCount)
 			}
-			ok(f.engine.Move(ctx, id, alice, intake.Solution, ""))
-			ok(f.engine.Move(ctx, id, alice, intake.Validation, ""))
-			inc = ok(f.engine.AnswerValidation(ctx, id, reporter, true, ""))
-			if inc.State != intake.Satisfaction {
-				t.Fatalf("after yes: %s", inc.State)
+			did(f.engine.Move(ctx, id, alice, intake.Solution, ""))
+			did(f.engine.Move(ctx, id, alice, intake.Validation, ""))
+			if c := did(f.engine.AnswerValidation(ctx, id, reporter, true, "")); c.State != intake.Satisfaction {
+				t.Fatalf("after yes: %s", c.State)
 			}
-			inc = ok(f.engine.Rate(ctx, id, reporter, 4, "quick, thanks"))
-			if inc.State != intake.Review {
-				t.Fatalf("after rating: %s, want review at once", inc.State)
+			if c := did(f.engine.Rate(ctx, id, reporter, 4, "quick, thanks")); c.State != intake.Review {
+				t.Fatalf("after rating: %s, want review at once", c.State)
 			}
 			if _, err := f.engine.Move(ctx, id, bob, intake.Closed, ""); !errors.Is(err, intake.ErrForbidden) {
 				t.Fatalf("non-owner close: %v, want forbidden", err)
 			}
-			if inc = ok(f.engine.Move(ctx, id, alice, intake.Closed, "done")); inc.State != intake.Closed {
-				t.Fatalf("not closed: %+v", inc)
+			if c := did(f.engine.Move(ctx, id, alice, intake.Closed, "done")); c.State != intake.Closed {
+				t.Fatalf("not closed: %+v", c)
 			}
 			if inc = ok(f.engine.Get(ctx, id)); inc.State != intake.Closed || inc.ClosedAt == nil {
 				t.Fatalf("not closed: %+v", inc)
@@ -157,18 +164,18 @@ func TestServiceModelEndToEnd(t *testing.T) {
 func reach(t *testing.T, f *fixture, s intake.State) string {
 	t.Helper()
 	ctx := context.Background()
-	ok := must(t)
+	ok, did := must(t), done(t)
 	id := ok(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelPhone, Subject: "printer", Reporter: intake.Reporter{Name: "Ana", Email: "ana@example.test"}})).ID
-	steps := map[intake.State][]func() (*intake.Incident, error){
-		intake.Analysis: {func() (*intake.Incident, error) { return f.engine.Assign(ctx, id, alice, "alice", "") }},
+	steps := map[intake.State][]func() (intake.Changed, error){
+		intake.Analysis: {func() (intake.Changed, error) { return f.engine.Assign(ctx, id, alice, "alice", "") }},
 	}
-	steps[intake.Solution] = append(steps[intake.Analysis], func() (*intake.Incident, error) { return f.engine.Move(ctx, id, alice, intake.Solution, "") })
-	steps[intake.Validation] = append(steps[intake.Solution], func() (*intake.Incident, error) { return f.engine.Move(ctx, id, alice, intake.Validation, "") })
-	steps[intake.Satisfaction] = append(steps[intake.Validation], func() (*intake.Incident, error) { return f.engine.AnswerValidation(ctx, id, reporter, true, "") })
-	steps[intake.Review] = append(steps[intake.Satisfaction], func() (*intake.Incident, error) { return f.engine.Rate(ctx, id, reporter, 5, "") })
-	steps[intake.Closed] = append(steps[intake.Review], func() (*intake.Incident, error) { return f.engine.Move(ctx, id, alice, intake.Closed, "") })
+	steps[intake.Solution] = append(steps[intake.Analysis], func() (intake.Changed, error) { return f.engine.Move(ctx, id, alice, intake.Solution, "") })
+	steps[intake.Validation] = append(steps[intake.Solution], func() (intake.Changed, error) { return f.engine.Move(ctx, id, alice, intake.Validation, "") })
+	steps[intake.Satisfaction] = append(steps[intake.Validation], func() (intake.Changed, error) { return f.engine.AnswerValidation(ctx, id, reporter, true, "") })
+	steps[intake.Review] = append(steps[intake.Satisfaction], func() (intake.Changed, error) { return f.engine.Rate(ctx, id, reporter, 5, "") })
+	steps[intake.Closed] = append(steps[intake.Review], func() (intake.Changed, error) { return f.engine.Move(ctx, id, alice, intake.Closed, "") })
 	for _, step := range steps[s] {
-		ok(step())
+		did(step())
 	}
 	return id
 }
@@ -181,28 +188,28 @@ func TestStoreObeysDecide(t *testing.T) {
 	type call struct {
 		name string
 		ev   workflow.Event
-		do   func(id string) (*intake.Incident, error)
+		do   func(id string) (intake.Changed, error)
 	}
 	calls := []call{
-		{"action", workflow.Event{Kind: intake.EventAction, Actor: alice}, func(id string) (*intake.Incident, error) { return f.engine.AddAction(ctx, id, alice, "x") }},
-		{"assign", workflow.Event{Kind: intake.EventAssign, Actor: alice}, func(id string) (*intake.Incident, error) { return f.engine.Assign(ctx, id, alice, "bob", "") }},
-		{"escalate", workflow.Event{Kind: intake.EventEscalate, Actor: alice}, func(id string) (*intake.Incident, error) { return f.engine.Escalate(ctx, id, alice, "networks", 2, "") }},
-		{"recategorize", workflow.Event{Kind: intake.EventRecategorize, Actor: alice}, func(id string) (*intake.Incident, error) {
+		{"action", workflow.Event{Kind: intake.EventAction, Actor: alice}, func(id string) (intake.Changed, error) { return f.engine.AddAction(ctx, id, alice, "x") }},
+		{"assign", workflow.Event{Kind: intake.EventAssign, Actor: alice}, func(id string) (intake.Changed, error) { return f.engine.Assign(ctx, id, alice, "bob", "") }},
+		{"escalate", workflow.Event{Kind: intake.EventEscalate, Actor: alice}, func(id string) (intake.Changed, error) { return f.engine.Escalate(ctx, id, alice, "networks", 2, "") }},
+		{"recategorize", workflow.Event{Kind: intake.EventRecategorize, Actor: alice}, func(id string) (intake.Changed, error) {
 			return f.engine.Recategorize(ctx, id, alice, "network", "")
 		}},
-		{"comment", workflow.Event{Kind: intake.EventComment, Actor: reporter}, func(id string) (*intake.Incident, error) { return f.engine.Comment(ctx, id, reporter, "more") }},
-		{"yes by phone", workflow.Event{Kind: intake.EventAnswerYes, Actor: byPhone}, func(id string) (*intake.Incident, error) {
+		{"comment", workflow.Event{Kind: intake.EventComment, Actor: reporter}, func(id string) (intake.Changed, error) { return f.engine.Comment(ctx, id, reporter, "more") }},
+		{"yes by phone", workflow.Event{Kind: intake.EventAnswerYes, Actor: byPhone}, func(id string) (intake.Changed, error) {
 			return f.engine.AnswerValidation(ctx, id, byPhone, true, "")
 		}},
-		{"no", workflow.Event{Kind: intake.EventAnswerNo, Actor: reporter}, func(id string) (*intake.Incident, error) {
+		{"no", workflow.Event{Kind: intake.EventAnswerNo, Actor: reporter}, func(id string) (intake.Changed, error) {
 			return f.engine.AnswerValidation(ctx, id, reporter, false, "")
 		}},
-		{"rating", workflow.Event{Kind: intake.EventRating, Actor: reporter}, func(id string) (*intake.Incident, error) { return f.engine.Rate(ctx, id, reporter, 3, "") }},
-		{"reask", workflow.Event{Kind: intake.EventReask, Actor: reporter}, func(id string) (*intake.Incident, error) { return f.engine.Reask(ctx, id, reporter) }},
+		{"rating", workflow.Event{Kind: intake.EventRating, Actor: reporter}, func(id string) (intake.Changed, error) { return f.engine.Rate(ctx, id, reporter, 3, "") }},
+		{"reask", workflow.Event{Kind: intake.EventReask, Actor: reporter}, func(id string) (intake.Changed, error) { return f.engine.Reask(ctx, id, reporter) }},
 	}
 	for _, to := range intake.States() {
 		calls = append(calls, call{"move " + string(to), workflow.Event{Kind: intake.EventMove, To: to, Actor: alice},
-			func(id string) (*intake.Incident, error) { return f.engine.Move(ctx, id, alice, to, "") }})
+			func(id string) (intake.Changed, error) { return f.engine.Move(ctx, id, alice, to, "") }})
 	}
 	for _, s := range []intake.State{intake.Analysis, intake.Solution, intake.Validation, intake.Satisfaction, intake.Review, intake.Closed} {
 		for _, c := range calls {
@@ -315,7 +322,7 @@ func TestInputLimits(t *testing.T) {
 	}
 }
 
-func second(_ *intake.Incident, err error) error { return err }
+func second(_ intake.Changed, err error) error { return err }
 
 func containsID(list []*intake.Incident, id string) bool {
 	return slices.ContainsFunc(list, func(i *intake.Incident) bool { return i.ID == id })
@@ -325,9 +332,9 @@ func TestHistoryRecordsWhatChanged(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	id := reach(t, f, intake.Analysis) // assigned to alice
-	must(t)(f.engine.Assign(ctx, id, alice, "bob", "holiday"))
-	must(t)(f.engine.Escalate(ctx, id, bob, "networks", 2, "needs L2"))
-	must(t)(f.engine.Recategorize(ctx, id, bob, "network", ""))
+	done(t)(f.engine.Assign(ctx, id, alice, "bob", "holiday"))
+	done(t)(f.engine.Escalate(ctx, id, bob, "networks", 2, "needs L2"))
+	done(t)(f.engine.Recategorize(ctx, id, bob, "network", ""))
 	inc := must(t)(f.engine.Get(ctx, id))
 	var details []string
 	for _, h := range inc.History {
@@ -425,7 +432,7 @@ func TestTakeOverNeedsOwnerOrAdmin(t *testing.T) {
 			if after.Owner != "alice" || after.Version != before.Version {
 				t.Fatalf("a refused take-over changed the incident: owner %q version %d", after.Owner, after.Version)
 			}
-			must(t)(f.engine.Assign(ctx, id, root, "bob", "alice is away"))
+			done(t)(f.engine.Assign(ctx, id, root, "bob", "alice is away"))
 			got := must(t)(f.engine.Get(ctx, id))
 			last := got.History[len(got.History)-1]
 			if got.Owner != "bob" || last.Event != "assign" || last.Actor != "root" || last.Detail != "owner: alice -> bob" {
@@ -433,13 +440,13 @@ func TestTakeOverNeedsOwnerOrAdmin(t *testing.T) {
 			}
 			if s == intake.Review {
 				// Now bob owns it, and may close it.
-				must(t)(f.engine.Move(ctx, id, bob, intake.Closed, ""))
+				done(t)(f.engine.Move(ctx, id, bob, intake.Closed, ""))
 			}
 		})
 	}
 	// An unowned incident is open to any agent.
 	id := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelPhone, Subject: "scanner", Reporter: intake.Reporter{Name: "Ana", Email: "ana@example.test"}})).ID
-	if got := must(t)(f.engine.Assign(ctx, id, bob, "bob", "")); got.Owner != "bob" {
+	if got := done(t)(f.engine.Assign(ctx, id, bob, "bob", "")); got.Owner != "bob" {
 		t.Fatalf("bob could not take an unowned case: owner %q", got.Owner)
 	}
 }

@@ -57,11 +57,11 @@ func TestSameRefAppliesOnce(t *testing.T) {
 	id := reach(t, f, intake.Validation)
 	by := intake.Actor{Kind: intake.ActorReporter, Name: "Ana", Via: "email", Ref: "reply-1@example.test"}
 	for range 2 {
-		must(t)(f.engine.AnswerValidation(ctx, id, by, false, "sigue fallando"))
+		done(t)(f.engine.AnswerValidation(ctx, id, by, false, "sigue fallando"))
 	}
 	by.Ref = "reply-2@example.test"
 	for range 2 {
-		must(t)(f.engine.Comment(ctx, id, by, "adjunto captura"))
+		done(t)(f.engine.Comment(ctx, id, by, "adjunto captura"))
 	}
 	inc := must(t)(f.engine.Get(ctx, id))
 	if inc.ReopenCount != 1 || len(inc.Surveys) != 1 || len(inc.Comments) != 1 || inc.State != intake.Analysis {
@@ -73,10 +73,10 @@ func TestSameRefAppliesOnce(t *testing.T) {
 	if _, err := f.engine.Rate(ctx, id, by, 5, ""); err == nil {
 		t.Fatal("rating in analysis accepted")
 	}
-	must(t)(f.engine.Move(ctx, id, alice, intake.Solution, ""))
-	must(t)(f.engine.Move(ctx, id, alice, intake.Validation, ""))
-	must(t)(f.engine.AnswerValidation(ctx, id, intake.Actor{Kind: intake.ActorReporter, Name: "Ana", Via: "email", Ref: "reply-4"}, true, ""))
-	must(t)(f.engine.Rate(ctx, id, by, 5, ""))
+	done(t)(f.engine.Move(ctx, id, alice, intake.Solution, ""))
+	done(t)(f.engine.Move(ctx, id, alice, intake.Validation, ""))
+	done(t)(f.engine.AnswerValidation(ctx, id, intake.Actor{Kind: intake.ActorReporter, Name: "Ana", Via: "email", Ref: "reply-4"}, true, ""))
+	done(t)(f.engine.Rate(ctx, id, by, 5, ""))
 	if inc = must(t)(f.engine.Get(ctx, id)); inc.State != intake.Review {
 		t.Fatalf("state %s", inc.State)
 	}

@@ -43,7 +43,10 @@ func (s *Store) Begin(ctx context.Context, key, source string, now time.Time) (*
 	if len(res) == 0 {
 		return nil, nil
 	}
-	r := recordOf(pairs(res))
+	r, err := recordOf(s.inboundClaim(key), pairs(res))
+	if err != nil {
+		return nil, fmt.Errorf("claim inbound message: %w", err)
+	}
 	return &r, nil
 }
 
@@ -75,7 +78,10 @@ func (s *Store) BeginMany(ctx context.Context, keys, sources []string, now time.
 			return nil, fmt.Errorf("claim inbound message: %w", err)
 		}
 		if list, _ := c.Val().([]any); len(list) > 0 {
-			r := recordOf(pairs(list))
+			r, err := recordOf(s.inboundClaim(keys[i]), pairs(list))
+			if err != nil {
+				return nil, fmt.Errorf("claim inbound message: %w", err)
+			}
 			out[i] = &r
 		}
 	}
@@ -146,7 +152,10 @@ func (s *Store) Inbound(ctx context.Context, ch intake.Channel, limit int, befor
 		for k, v := range e.Values {
 			f[k], _ = v.(string)
 		}
-		r := recordOf(f)
+		r, err := recordOf(s.inboundLog(ch)+", entry "+e.ID, f)
+		if err != nil {
+			return nil, "", fmt.Errorf("list inbound: %w", err)
+		}
 		r.ID = e.ID
 		out = append(out, r)
 	}
@@ -178,11 +187,13 @@ func (s *Store) recordArgs(key string, r intake.InboundRecord) []any {
 	}
 }
 
-func recordOf(f map[string]string) intake.InboundRecord {
-	return intake.InboundRecord{
-		Key: f["key"], At: parseTime(f["at"]), Channel: intake.Channel(f["channel"]), Source: f["source"], MessageID: f["message_id"],
-		From: f["from"], Subject: f["subject"], Outcome: f["outcome"], Incident: f["incident"], Step: f["step"], Reason: f["reason"],
+func recordOf(key string, f map[string]string) (intake.InboundRecord, error) {
+	d := newDecoder(key, f)
+	r := intake.InboundRecord{
+		Key: d.str("key"), At: d.time("at"), Channel: intake.Channel(d.str("channel")), Source: d.str("source"), MessageID: d.str("message_id"),
+		From: d.str("from"), Subject: d.str("subject"), Outcome: d.str("outcome"), Incident: d.str("incident"), Step: d.str("step"), Reason: d.str("reason"),
 	}
+	return r, d.err
 }
 
 func validStreamID(id string) bool {

@@ -15,7 +15,7 @@ import (
 
 func TestSpendLinkOnce(t *testing.T) {
 	rdb, prefix := redistest.New(t, redisstore.Connect)
-	store := redisstore.New(rdb, prefix)
+	store := redisstore.New(rdb, prefix, intake.RouteEmail, intake.RouteSlack)
 	ctx := context.Background()
 	// A whole-second expiry a day ahead of the real clock, since Redis
 	// expires keys by its own clock.
@@ -47,7 +47,7 @@ func TestSpendLinkOnce(t *testing.T) {
 
 func TestSpendLinkConcurrentOneWins(t *testing.T) {
 	rdb, prefix := redistest.New(t, redisstore.Connect)
-	store := redisstore.New(rdb, prefix)
+	store := redisstore.New(rdb, prefix, intake.RouteEmail, intake.RouteSlack)
 	ctx := context.Background()
 	until := time.Now().Add(time.Hour)
 	var wins atomic.Int32
@@ -78,7 +78,7 @@ func TestSpendLinkConcurrentOneWins(t *testing.T) {
 
 func TestSpendLinkRefusesBadInput(t *testing.T) {
 	rdb, prefix := redistest.New(t, redisstore.Connect)
-	store := redisstore.New(rdb, prefix)
+	store := redisstore.New(rdb, prefix, intake.RouteEmail, intake.RouteSlack)
 	ctx := context.Background()
 	long := make([]byte, 129)
 	for i := range long {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/intakebot/intakebot/intake"
 	"github.com/redis/go-redis/v9"
@@ -31,11 +32,15 @@ func (s *Store) List(ctx context.Context, f intake.ListFilter) (intake.Page, err
 		seq int64
 	}
 	var hits []hit
-	for _, c := range cmds {
+	for i, c := range cmds {
 		list, _ := c.Val().([]any)
-		for i := 0; i+1 < len(list); i += 2 {
-			id, _ := list[i].(string)
-			seq, _ := strconv.ParseInt(fmt.Sprint(list[i+1]), 10, 64)
+		for j := 0; j+1 < len(list); j += 2 {
+			id, _ := list[j].(string)
+			seq, err := strconv.ParseInt(fmt.Sprint(list[j+1]), 10, 64)
+			if err != nil {
+				return intake.Page{}, fmt.Errorf("list incidents: redis keys %s: member %s has score %v, not an incident number",
+					strings.Join(s.indexKeys(s.shardN(i), f), ", "), id, list[j+1])
+			}
 			hits = append(hits, hit{id, seq})
 		}
 	}
@@ -47,9 +52,10 @@ func (s *Store) List(ctx context.Context, f intake.ListFilter) (intake.Page, err
 	}
 	pipe := s.rdb.Pipeline()
 	reads := make([]*redis.MapStringStringCmd, len(hits))
+	keys := make([]string, len(hits))
 	for i, h := range hits {
-		_, key, _ := s.keys(h.id)
-		reads[i] = pipe.HGetAll(ctx, key)
+		_, keys[i], _ = s.keys(h.id)
+		reads[i] = pipe.HGetAll(ctx, keys[i])
 	}
 	if len(hits) > 0 {
 		if _, err := pipe.Exec(ctx); err != nil {
@@ -57,9 +63,13 @@ func (s *Store) List(ctx context.Context, f intake.ListFilter) (intake.Page, err
 		}
 	}
 	page.Incidents = make([]*intake.Incident, 0, len(hits))
-	for _, r := range reads {
+	for i, r := range reads {
 		if len(r.Val()) > 0 {
-			page.Incidents = append(page.Incidents, hashToIncident(r.Val()))
+			inc, err := hashToIncident(newDecoder(keys[i], r.Val()))
+			if err != nil {
+				return intake.Page{}, fmt.Errorf("read listed incidents: %w", err)
+			}
+			page.Incidents = append(page.Incidents, inc)
 		}
 	}
 	return page, nil

@@ -19,7 +19,7 @@ func TestListFiltersAndPages(t *testing.T) {
 		inc := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelPhone, Subject: subject}))
 		ids = append(ids, inc.ID)
 		if i%3 == 0 {
-			must(t)(f.engine.Assign(ctx, inc.ID, alice, "bob", ""))
+			done(t)(f.engine.Assign(ctx, inc.ID, alice, "bob", ""))
 		}
 	}
 	// Newest first, across all shards, in pages of 7.

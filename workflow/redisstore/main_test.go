@@ -74,7 +74,7 @@ func newFixtureOn(t testing.TB, rdb redis.UniversalClient, prefix string) *fixtu
 		t.Fatal(err)
 	}
 	c := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-	store := redisstore.New(rdb, prefix)
+	store := redisstore.New(rdb, prefix, intake.RouteEmail, intake.RouteSlack)
 	m := workflow.NewMetrics(prometheus.NewRegistry())
 	r := rules(t)
 	return &fixture{rdb: rdb, prefix: prefix, store: store, engine: workflow.NewEngine(store, r, m, c.Now), clock: c, texts: texts, m: m, rules: r}

@@ -4,15 +4,14 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
 	"github.com/redis/go-redis/v9"
 )
 
-func (s *Store) outboxKeys(shard string, route intake.Route) (queue, dead string) {
-	return shard + ":outbox:" + string(route), shard + ":outbox:dead:" + string(route)
+func (s *Store) outboxKeys(shard string, ch intake.Route) (queue, dead string) {
+	return shard + ":outbox:" + string(ch), shard + ":outbox:dead:" + string(ch)
 }
 
 func messageKey(shard, id string) string { return shard + ":outbox:msg:" + id }
@@ -29,22 +28,28 @@ func (s *Store) Claim(ctx context.Context, channel intake.Route, now time.Time, 
 		return nil, fmt.Errorf("claim %s outbox: %w", channel, err)
 	}
 	var out []intake.Notice
-	for _, c := range cmds {
+	for i, c := range cmds {
 		list, _ := c.Val().([]any)
 		for _, raw := range list {
-			out = append(out, decodeNotice(pairs(raw)))
+			h := pairs(raw)
+			q, err := decodeNotice(messageKey(s.shardN(i), h["id"]), h)
+			if err != nil {
+				return out, fmt.Errorf("claim %s outbox: %w", channel, err)
+			}
+			out = append(out, q)
 		}
 	}
 	return out, nil
 }
 
-func decodeNotice(h map[string]string) intake.Notice {
-	attempts, _ := strconv.Atoi(h["attempts"])
-	return intake.Notice{
-		ID: h["id"], Incident: h["incident"], Kind: intake.NoticeKind(h["kind"]), Route: intake.Route(h["channel"]),
-		Lang: intake.Lang(h["lang"]), Email: h["email"], SlackID: h["slack_id"], CreatedAt: parseTime(h["created_at"]),
-		Attempts: attempts, LastError: h["last_error"],
+func decodeNotice(key string, h map[string]string) (intake.Notice, error) {
+	d := newDecoder(key, h)
+	q := intake.Notice{
+		ID: d.str("id"), Incident: d.str("incident"), Kind: intake.NoticeKind(d.str("kind")), Route: intake.Route(d.str("channel")),
+		Lang: intake.Lang(d.str("lang")), Email: d.str("email"), SlackID: d.str("slack_id"), CreatedAt: d.time("created_at"),
+		Attempts: d.int("attempts"), LastError: d.str("last_error"),
 	}
+	return q, d.err
 }
 
 func (s *Store) noticeKeys(q intake.Notice) (queue, msg, dead, inc string, err error) {
@@ -62,8 +67,13 @@ func (s *Store) Delivered(ctx context.Context, q intake.Notice, at time.Time) er
 	if err != nil {
 		return err
 	}
-	return s.scripts.delivered.Run(ctx, s.rdb, []string{queue, msg, inc}, q.ID,
-		at.UTC().Format(time.RFC3339Nano), string(q.Route), string(q.Kind)).Err()
+	args := []any{q.ID}
+	if q.Kind != intake.NoticeChange {
+		// A message to the reporter belongs in the incident's history;
+		// change notices go to agents and do not.
+		args = append(args, at.UTC().Format(time.RFC3339Nano), botActor, eventNotified, string(q.Kind), string(q.Route))
+	}
+	return s.scripts.delivered.Run(ctx, s.rdb, []string{queue, msg, inc + ":history"}, args...).Err()
 }
 
 // Failed records a failed attempt and schedules the retry (or the dead letter).
@@ -101,7 +111,7 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]intake.Notice, error) 
 	pipe := s.rdb.Pipeline()
 	for i := range Shards {
 		shard := s.shardN(i)
-		for _, ch := range intake.Routes() {
+		for _, ch := range s.routeList {
 			q, d := s.outboxKeys(shard, ch)
 			refs = append(refs, ref{shard, false, pipe.ZRangeWithScores(ctx, q, 0, int64(limit)-1)})
 			refs = append(refs, ref{shard, true, pipe.ZRangeWithScores(ctx, d, 0, int64(limit)-1)})
@@ -111,6 +121,7 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]intake.Notice, error) 
 		return nil, fmt.Errorf("list outbox: %w", err)
 	}
 	type want struct {
+		key   string
 		entry intake.Notice
 		cmd   *redis.MapStringStringCmd
 	}
@@ -120,6 +131,7 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]intake.Notice, error) 
 		for _, z := range r.cmd.Val() {
 			id, _ := z.Member.(string)
 			wants = append(wants, &want{
+				key:   messageKey(r.shard, id),
 				entry: intake.Notice{DueAt: time.UnixMilli(int64(z.Score)).UTC(), Dead: r.dead},
 				cmd:   pipe.HGetAll(ctx, messageKey(r.shard, id)),
 			})
@@ -136,7 +148,10 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]intake.Notice, error) 
 		if len(w.cmd.Val()) == 0 {
 			continue // delivered between the two reads
 		}
-		q := decodeNotice(w.cmd.Val())
+		q, err := decodeNotice(w.key, w.cmd.Val())
+		if err != nil {
+			return nil, fmt.Errorf("read outbox records: %w", err)
+		}
 		q.DueAt, q.Dead = w.entry.DueAt, w.entry.Dead
 		out = append(out, q)
 	}
@@ -157,7 +172,7 @@ func (s *Store) OutboxDepth(ctx context.Context) (waiting, dead map[intake.Route
 	var refs []ref
 	pipe := s.rdb.Pipeline()
 	for i := range Shards {
-		for _, ch := range intake.Routes() {
+		for _, ch := range s.routeList {
 			q, d := s.outboxKeys(s.shardN(i), ch)
 			refs = append(refs, ref{ch, pipe.ZCard(ctx, q), pipe.ZCard(ctx, d)})
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/workflow"
+	"github.com/intakebot/intakebot/workflow/redisstore"
 )
 
 func TestOutboxRetriesWithBackoffThenDeadLetters(t *testing.T) {
@@ -189,5 +190,46 @@ func TestDeliveryIsRecordedDuringShutdown(t *testing.T) {
 	}
 	if list, _ := f.store.Outbox(context.Background(), 10); len(list) != 0 {
 		t.Fatalf("a sent message is still queued after a shutdown: %+v", list)
+	}
+}
+
+// TestOutboxRoutesAreTheCallersOnly checks that the store queues notices
+// only on the routes its caller registered, and says so when a reporter's
+// channel has none, before it changes anything.
+func TestOutboxRoutesAreTheCallersOnly(t *testing.T) {
+	f := newFixture(t) // routes: email, slack
+	ctx := context.Background()
+	emailOnly := redisstore.New(f.rdb, f.prefix, intake.RouteEmail)
+	engine := workflow.NewEngine(emailOnly, f.rules, f.m, f.clock.Now)
+	slackReport := intake.Report{Channel: intake.ChannelSlack, Subject: "vpn", Reporter: intake.Reporter{Name: "Ana", SlackID: "U1"}}
+
+	_, err := engine.Register(ctx, slackReport)
+	if err == nil || !strings.Contains(err.Error(), `no outbox route for channel "slack"`) {
+		t.Fatalf("register a Slack reporter without a Slack route: %v", err)
+	}
+
+	inc := must(t)(f.engine.Register(ctx, slackReport)) // queued on Slack
+	did := done(t)
+	did(f.engine.Move(ctx, inc.ID, alice, intake.Solution, ""))
+	before := must(t)(f.engine.Get(ctx, inc.ID))
+	// Into validation notifies the reporter: refused without a route.
+	_, err = engine.Move(ctx, inc.ID, alice, intake.Validation, "")
+	if err == nil || !strings.Contains(err.Error(), "no outbox route") || !strings.Contains(err.Error(), "slack") {
+		t.Fatalf("move that notifies a Slack reporter without a Slack route: %v", err)
+	}
+	after := must(t)(f.engine.Get(ctx, inc.ID))
+	if after.Version != before.Version || after.State != intake.Solution || len(after.History) != len(before.History) {
+		t.Fatalf("a refused change wrote: version %d -> %d, state %s", before.Version, after.Version, after.State)
+	}
+
+	waiting, _, err := emailOnly.OutboxDepth(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := waiting[intake.RouteSlack]; ok || len(waiting) != 1 {
+		t.Fatalf("depth of unregistered routes: %v", waiting)
+	}
+	if waiting, _, _ := f.store.OutboxDepth(ctx); waiting[intake.RouteSlack] != 1 {
+		t.Fatalf("slack route holds %v, want the acknowledgement only", waiting)
 	}
 }

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"crypto/rand"
+	_ "embed"
 	"encoding/hex"
 	"fmt"
 	"time"
@@ -13,6 +14,9 @@ import (
 // The Slack channel's state lives under its own hash tag {slack}: which
 // thread belongs to which incident, and where an incident's triage message
 // and survey prompts are, so that they can be updated later.
+
+//go:embed lua/unlock.lua
+var luaUnlock string
 
 func (s *Store) slackIncident(incidentID string) string {
 	return s.prefix + ":{slack}:inc:" + incidentID
@@ -95,11 +99,7 @@ func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (strin
 	return t, nil
 }
 
-// unlock deletes a lock only while the caller still holds it: a lock that
-// ran out and was taken by another bot stays that bot's.
-var unlock = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
-
 // Unlock gives a lock back before its time.
 func (s *Store) Unlock(ctx context.Context, name, token string) error {
-	return unlock.Run(ctx, s.rdb, []string{s.prefix + ":{slack}:lock:" + name}, token).Err()
+	return s.scripts.unlock.Run(ctx, s.rdb, []string{s.prefix + ":{slack}:lock:" + name}, token).Err()
 }

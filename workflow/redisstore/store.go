@@ -26,6 +26,8 @@
 //	P:{inbound}:log:CHANNEL             stream: the ledger of inbound outcomes
 //	P:{caps}:to:CHANNEL:RECIPIENT:SLOT  messages sent to one recipient in a window
 //	P:{caps}:inc:INC-000123:SLOT        messages sent about one incident in a window
+//	P:{slack}:...                       the Slack channel's state (slack.go)
+//	P:{mbox:NAME}:lease, :checkpoint    the IMAP watcher's state (mailbox.go)
 //
 // An incident lives in shard number%16. Everything one change touches (the
 // incident, its indexes and its outbox messages) shares the shard's hash tag,
@@ -101,26 +103,47 @@ type Store struct {
 	agents  agentScripts
 	now     func() time.Time // see WithClock
 	watch   bool
+	// routes are the channels with an outbox queue, as the caller
+	// registered them (New, WatchChanges).
+	routes    map[intake.Route]bool
+	routeList []intake.Route
 }
 
 type scripts struct {
 	create, apply, get, page, claim, delivered, failed, addAgent, rememberMail, allocate *redis.Script
 	inboundBegin, inboundRecord, inboundRelease, allow, addAttachments                   *redis.Script
 	dueClaim, dueDone                                                                    *redis.Script
+	leaseRenew, leaseRelease, checkpointSave, unlock                                     *redis.Script
 }
 
-// New returns a store using keys under prefix.
-func New(rdb redis.UniversalClient, prefix string) *Store {
+// New returns a store using keys under prefix, with an outbox queue for
+// each of routes: the channels that deliver notices to reporters. A notice
+// for a reporter whose channel has no route is an error, not a message
+// queued where no one reads it.
+func New(rdb redis.UniversalClient, prefix string, routes ...intake.Route) *Store {
 	s := func(body string) *redis.Script { return redis.NewScript(luaCommon + "\n" + body) }
-	return &Store{rdb: rdb, prefix: prefix, agents: newAgentScripts(), scripts: scripts{
+	st := &Store{rdb: rdb, prefix: prefix, routes: map[intake.Route]bool{}, agents: newAgentScripts(), scripts: scripts{
 		create: s(luaCreate), apply: s(luaApply), get: s(luaGet), page: s(luaPage),
-		claim: s(luaClaim), delivered: s(luaDelivered), failed: s(luaFailed),
+		claim: redis.NewScript(luaClaim), delivered: redis.NewScript(luaDelivered), failed: redis.NewScript(luaFailed),
 		addAgent: redis.NewScript(luaAddAgent), rememberMail: redis.NewScript(luaRememberMail), allocate: redis.NewScript(luaAllocate),
 		inboundBegin: redis.NewScript(luaInboundBegin), inboundRecord: redis.NewScript(luaInboundRecord),
 		inboundRelease: redis.NewScript(luaInboundRelease),
-		allow:          redis.NewScript(luaAllow), addAttachments: redis.NewScript(luaCommon + "\n" + luaAddAttachments),
+		allow:          redis.NewScript(luaAllow), addAttachments: redis.NewScript(luaAddAttachments),
 		dueClaim: redis.NewScript(luaDueClaim), dueDone: redis.NewScript(luaDueDone),
+		leaseRenew: redis.NewScript(luaLeaseRenew), leaseRelease: redis.NewScript(luaLeaseRelease),
+		checkpointSave: redis.NewScript(luaCheckpointSave), unlock: redis.NewScript(luaUnlock),
 	}}
+	for _, r := range routes {
+		st.addRoute(r)
+	}
+	return st
+}
+
+func (s *Store) addRoute(r intake.Route) {
+	if !s.routes[r] {
+		s.routes[r] = true
+		s.routeList = append(s.routeList, r)
+	}
 }
 
 // WatchChanges makes every change of an incident queue a change notice on
@@ -128,14 +151,8 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 // prompts), and returns the store.
 func (s *Store) WatchChanges() *Store {
 	s.watch = true
+	s.addRoute(intake.RouteWatch)
 	return s
-}
-
-func (s *Store) watchFlag() string {
-	if s.watch {
-		return "1"
-	}
-	return ""
 }
 
 // Ping reports whether Redis answers.
@@ -219,15 +236,11 @@ func (s *Store) keyClaim(key string) string {
 
 func (s *Store) create(ctx context.Context, n int64, key string, inc *intake.Incident, notify []intake.NoticeKind) (*intake.Incident, error) {
 	id := intake.FormatID(n)
-	shard, incKey, _ := s.keys(id)
-	at := inc.RegisteredAt.UTC().Format(time.RFC3339Nano)
-	kinds := make([]string, len(notify))
-	for i, k := range notify {
-		kinds[i] = string(k)
+	keys, args, err := s.createCall(n, key, inc, notify)
+	if err != nil {
+		return nil, err
 	}
-	args := append([]any{shard, id, n, at, inc.RegisteredAt.UnixMilli(), registrar(inc), string(inc.Channel),
-		strings.Join(kinds, ","), key, s.watchFlag()}, hashFields(id, n, inc)...)
-	res, err := s.scripts.create.Run(ctx, s.rdb, []string{incKey}, args...).Text()
+	res, err := s.scripts.create.Run(ctx, s.rdb, keys, args).Text()
 	if err != nil {
 		return nil, fmt.Errorf("store incident %s: %w", id, err)
 	}
@@ -244,7 +257,7 @@ func (s *Store) create(ctx context.Context, n int64, key string, inc *intake.Inc
 	stored.EnteredAt = map[intake.State]time.Time{inc.State: inc.RegisteredAt}
 	stored.Actions, stored.Comments, stored.Surveys = []intake.Action{}, []intake.Comment{}, []intake.SurveyResult{}
 	stored.Attachments = []intake.Attachment{}
-	stored.History = []intake.HistoryEntry{{At: inc.RegisteredAt, Actor: registrar(inc), Event: "registered", To: inc.State, Via: string(inc.Channel)}}
+	stored.History = []intake.HistoryEntry{{At: inc.RegisteredAt, Actor: registrar(inc), Event: eventRegistered, To: inc.State, Via: string(inc.Channel)}}
 	return &stored, nil
 }
 
@@ -259,67 +272,55 @@ func registrar(inc *intake.Incident) string {
 	return inc.Reporter.Email
 }
 
-func hashFields(id string, n int64, inc *intake.Incident) []any {
+func hashFields(id string, n int64, inc *intake.Incident) []string {
 	t := func(v time.Time) string { return v.UTC().Format(time.RFC3339Nano) }
-	return []any{
-		"id", id, "seq", n, "ver", 1,
+	return []string{
+		"id", id, "seq", strconv.FormatInt(n, 10), "ver", "1",
 		"channel", string(inc.Channel), "reporter_name", inc.Reporter.Name, "email", inc.Reporter.Email,
 		"slack_id", inc.Reporter.SlackID, "lang", string(inc.Reporter.Language), "reply_via", string(inc.ReplyChannel()),
 		"subject", inc.Subject, "description", inc.Description, "ci", inc.CI, "category", inc.Category,
 		"impact", string(inc.Impact), "urgency", string(inc.Urgency), "priority", string(inc.Priority),
-		"group", inc.Group, "level", inc.Level, "owner", inc.Owner, "state", string(inc.State),
+		"group", inc.Group, "level", strconv.Itoa(inc.Level), "owner", inc.Owner, "state", string(inc.State),
 		"reported_at", t(inc.ReportedAt), "registered_at", t(inc.RegisteredAt), "updated_at", t(inc.RegisteredAt),
 		"entered_" + string(inc.State), t(inc.RegisteredAt),
-		"reopen_count", 0, "related_id", inc.RelatedID, "registered_by", inc.RegisteredBy,
+		"reopen_count", "0", "related_id", inc.RelatedID, "registered_by", inc.RegisteredBy,
 		"mail_ids", strings.Join(inc.MailIDs, " "), "mailbox", inc.Mailbox, "conversation", inc.Conversation,
 	}
 }
 
 // Apply applies a change in one round trip: the script reads the facts,
 // picks the plan's outcome and writes everything, or nothing.
-func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (*intake.Incident, error) {
-	shard, key, err := s.keys(id)
+func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (workflow.Applied, error) {
+	keys, args, err := s.applyCall(id, ch)
 	if err != nil {
-		return nil, err
+		return workflow.Applied{}, err
 	}
-	args := []any{shard, id, ch.At.UnixMilli(), ch.At.UTC().Format(time.RFC3339Nano), ch.Actor, string(ch.Event),
-		ch.Via, ch.Note, ch.Owner, ch.Group, "", ch.Category}
-	if ch.Level > 0 {
-		args[10] = ch.Level
-	}
-	for _, v := range []any{ch.Action, ch.Comment, ch.Survey} {
-		doc, err := jsonOrEmpty(v)
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, doc)
-	}
-	args = append(args, ch.Ref, s.watchFlag(), ch.Flag, encodePick(ch.Plan))
-	for _, o := range ch.Plan.Outcomes {
-		args = append(args, encodeOutcome(o))
-	}
-	res, err := s.scripts.apply.Run(ctx, s.rdb, []string{key}, args...).Slice()
+	res, err := s.scripts.apply.Run(ctx, s.rdb, keys, args).Slice()
 	if err != nil {
-		return nil, fmt.Errorf("apply %s to %s: %w", ch.Event, id, err)
+		return workflow.Applied{}, fmt.Errorf("apply %s to %s: %w", ch.Event, id, err)
 	}
 	switch {
 	case len(res) == 2 && res[0] == "REFUSED":
 		i, ok := res[1].(int64)
 		if !ok || int(i) >= len(ch.Plan.Outcomes) || ch.Plan.Outcomes[i].Err == nil {
-			return nil, fmt.Errorf("apply %s to %s: unexpected refusal %v", ch.Event, id, res)
+			return workflow.Applied{}, fmt.Errorf("apply %s to %s: unexpected refusal %v", ch.Event, id, res)
 		}
-		return nil, ch.Plan.Outcomes[i].Err
+		return workflow.Applied{}, ch.Plan.Outcomes[i].Err
+	case len(res) == 2 && res[0] == "NOROUTE":
+		return workflow.Applied{}, fmt.Errorf("apply %s to %s: no outbox route for the reporter's channel %v (routes: %s)", ch.Event, id, res[1], s.routeNames())
 	case len(res) == 2 && (res[0] == "OK" || res[0] == "DUP"):
-		h := pairs(res[1])
-		ver, _ := strconv.ParseInt(h["ver"], 10, 64)
-		inc := &intake.Incident{ID: id, State: intake.State(h["state"]), Owner: h["owner"], Version: ver}
-		if h["asked"] != "" {
-			// A survey answer: when the step it answers was entered.
-			inc.EnteredAt = map[intake.State]time.Time{intake.State(h["step"]): parseTime(h["asked"])}
+		d := newDecoder(s.incKey(id), pairs(res[1]))
+		out := workflow.Applied{
+			Changed:   intake.Changed{ID: id, State: intake.State(d.str("state")), Owner: d.str("owner"), Version: d.int64("ver")},
+			Duplicate: res[0] == "DUP",
 		}
-		return inc, nil
+		if d.str("asked") != "" {
+			// A survey answer: when the step it answers was entered.
+			out.Asked, out.AskedStep = d.time("asked"), intake.State(d.str("step"))
+		}
+		return out, d.err
 	}
-	return nil, replyError(id, res)
+	return workflow.Applied{}, replyError(id, res)
 }
 
 // jsonOrEmpty encodes a change's action, comment or survey, or gives ""
@@ -343,53 +344,28 @@ func jsonOrEmpty(v any) (string, error) {
 	return string(raw), err
 }
 
-// encodePick writes the plan's choice table as the script reads it:
-// ";state=none,self,other" for every state.
-func encodePick(p workflow.Plan) string {
-	var b strings.Builder
-	for st, pick := range p.Pick {
-		fmt.Fprintf(&b, ";%s=%d,%d,%d", st, pick[workflow.OwnerNone], pick[workflow.OwnerSelf], pick[workflow.OwnerOther])
-	}
-	return b.String()
-}
-
-// encodeOutcome writes one outcome as "path|events|own|reopen|notify", or
-// "ERR" for a refusal (the script only reports its index).
-func encodeOutcome(o workflow.Outcome) string {
-	if o.Err != nil {
-		return "ERR"
-	}
-	flag := func(b bool) string {
-		if b {
-			return "1"
-		}
-		return "0"
-	}
-	return strings.Join([]string{joinList(o.Path), joinList(o.Events), flag(o.TakeOwnership), flag(o.Reopen), joinList(o.Notify)}, "|")
-}
-
-func joinList[T ~string](list []T) string {
-	s := make([]string, len(list))
-	for i, v := range list {
-		s[i] = string(v)
-	}
-	return strings.Join(s, ",")
-}
-
 // Get reads an incident whole in one round trip.
 func (s *Store) Get(ctx context.Context, id string) (*intake.Incident, error) {
 	_, key, err := s.keys(id)
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.scripts.get.Run(ctx, s.rdb, []string{key}).Slice()
+	keys := []string{key, key + ":actions", key + ":comments", key + ":surveys", key + ":history", key + ":attachments"}
+	res, err := s.scripts.get.Run(ctx, s.rdb, keys).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", id, err)
 	}
-	return decodeResult(id, res)
+	return decodeResult(key, id, res)
 }
 
-func decodeResult(id string, res []any) (*intake.Incident, error) {
+// incKey is the key of an incident's hash (for errors: the id was parsed
+// before).
+func (s *Store) incKey(id string) string {
+	_, key, _ := s.keys(id)
+	return key
+}
+
+func decodeResult(key, id string, res []any) (*intake.Incident, error) {
 	if len(res) != 2 || res[0] != "OK" {
 		return nil, replyError(id, res)
 	}
@@ -397,7 +373,7 @@ func decodeResult(id string, res []any) (*intake.Incident, error) {
 	if !ok || len(parts) != 6 {
 		return nil, fmt.Errorf("malformed snapshot of %s", id)
 	}
-	return decodeSnapshot(parts)
+	return decodeSnapshot(key, parts)
 }
 
 // replyError explains a script reply that is not a success.
@@ -408,72 +384,79 @@ func replyError(id string, res []any) error {
 	return fmt.Errorf("unexpected reply for %s: %v", id, res)
 }
 
-func decodeSnapshot(parts []any) (*intake.Incident, error) {
-	h := pairs(parts[0])
-	inc := hashToIncident(h)
-	if err := decodeList(parts[1], &inc.Actions); err != nil {
+func decodeSnapshot(key string, parts []any) (*intake.Incident, error) {
+	inc, err := hashToIncident(newDecoder(key, pairs(parts[0])))
+	if err != nil {
 		return nil, err
 	}
-	if err := decodeList(parts[2], &inc.Comments); err != nil {
-		return nil, err
-	}
-	if err := decodeList(parts[3], &inc.Surveys); err != nil {
-		return nil, err
-	}
-	if err := decodeList(parts[5], &inc.Attachments); err != nil {
-		return nil, err
+	for _, l := range []struct {
+		key string
+		raw any
+		out func(string) error
+	}{
+		{key + ":actions", parts[1], appendJSON(&inc.Actions)},
+		{key + ":comments", parts[2], appendJSON(&inc.Comments)},
+		{key + ":surveys", parts[3], appendJSON(&inc.Surveys)},
+		{key + ":attachments", parts[5], appendJSON(&inc.Attachments)},
+	} {
+		list, _ := l.raw.([]any)
+		for i, item := range list {
+			s, _ := item.(string)
+			if err := l.out(s); err != nil {
+				return nil, fmt.Errorf("redis key %s, entry %d: %q is not valid JSON: %w", l.key, i, clip(s), err)
+			}
+		}
 	}
 	entries, _ := parts[4].([]any)
 	inc.History = make([]intake.HistoryEntry, 0, len(entries))
 	for _, e := range entries {
 		kv, _ := e.([]any)
 		if len(kv) != 2 {
-			continue
+			return nil, fmt.Errorf("redis key %s: malformed stream entry %v", key+":history", e)
 		}
-		f := pairs(kv[1])
+		entryID, _ := kv[0].(string)
+		d := newDecoder(key+":history, entry "+entryID, pairs(kv[1]))
 		inc.History = append(inc.History, intake.HistoryEntry{
-			At: parseTime(f["at"]), Actor: f["actor"], Event: f["event"], From: intake.State(f["from"]),
-			To: intake.State(f["to"]), Note: f["note"], Via: f["via"], Detail: f["detail"],
+			At: d.time("at"), Actor: d.str("actor"), Event: d.str("event"), From: intake.State(d.str("from")),
+			To: intake.State(d.str("to")), Note: d.str("note"), Via: d.str("via"), Detail: d.str("detail"),
 		})
+		if d.err != nil {
+			return nil, d.err
+		}
 	}
 	return inc, nil
 }
 
-func hashToIncident(h map[string]string) *intake.Incident {
+func hashToIncident(d *decoder) (*intake.Incident, error) {
 	inc := &intake.Incident{
-		ID: h["id"], Channel: intake.Channel(h["channel"]),
-		Reporter: intake.Reporter{Name: h["reporter_name"], Email: h["email"], SlackID: h["slack_id"], Language: intake.Lang(h["lang"])},
-		Subject:  h["subject"], Description: h["description"], CI: h["ci"], Category: h["category"],
-		Impact: intake.Level(h["impact"]), Urgency: intake.Level(h["urgency"]), Priority: intake.Priority(h["priority"]),
-		Group: h["group"], Owner: h["owner"], State: intake.State(h["state"]), RelatedID: h["related_id"], RegisteredBy: h["registered_by"],
-		ReportedAt: parseTime(h["reported_at"]), RegisteredAt: parseTime(h["registered_at"]),
+		ID: d.str("id"), Channel: intake.Channel(d.str("channel")),
+		Reporter: intake.Reporter{Name: d.str("reporter_name"), Email: d.str("email"), SlackID: d.str("slack_id"), Language: intake.Lang(d.str("lang"))},
+		Subject:  d.str("subject"), Description: d.str("description"), CI: d.str("ci"), Category: d.str("category"),
+		Impact: intake.Level(d.str("impact")), Urgency: intake.Level(d.str("urgency")), Priority: intake.Priority(d.str("priority")),
+		Group: d.str("group"), Owner: d.str("owner"), State: intake.State(d.str("state")), RelatedID: d.str("related_id"), RegisteredBy: d.str("registered_by"),
+		ReportedAt: d.time("reported_at"), RegisteredAt: d.time("registered_at"),
 		EnteredAt: map[intake.State]time.Time{},
 		Actions:   []intake.Action{}, Comments: []intake.Comment{}, Surveys: []intake.SurveyResult{}, History: []intake.HistoryEntry{},
 		Attachments: []intake.Attachment{},
+		Level:       d.int("level"), ReopenCount: d.int("reopen_count"), Version: d.int64("ver"), Repeats: d.int("repeats"),
+		MailIDs: strings.Fields(d.str("mail_ids")), Mailbox: d.str("mailbox"), Conversation: d.str("conversation"),
 	}
-	inc.Level, _ = strconv.Atoi(h["level"])
-	inc.ReopenCount, _ = strconv.Atoi(h["reopen_count"])
-	inc.Version, _ = strconv.ParseInt(h["ver"], 10, 64)
-	inc.MailIDs = strings.Fields(h["mail_ids"])
-	inc.Mailbox = h["mailbox"]
-	inc.Conversation = h["conversation"]
-	inc.Repeats, _ = strconv.Atoi(h["repeats"])
-	if v := h["closed_at"]; v != "" {
-		t := parseTime(v)
+	if d.str("closed_at") != "" {
+		t := d.time("closed_at")
 		inc.ClosedAt = &t
 	}
-	for k, v := range h {
+	for k := range d.h {
 		if st, ok := strings.CutPrefix(k, "entered_"); ok {
-			inc.EnteredAt[intake.State(st)] = parseTime(v)
+			inc.EnteredAt[intake.State(st)] = d.time(k)
 		}
 		if flag, ok := strings.CutPrefix(k, "flag_"); ok {
 			if inc.Flags == nil {
 				inc.Flags = map[string]time.Time{}
 			}
-			inc.Flags[flag] = parseTime(v)
+			inc.Flags[flag] = d.time(k)
 		}
 	}
-	return inc
+	return inc, d.err
 }
 
 func pairs(v any) map[string]string {
@@ -487,22 +470,16 @@ func pairs(v any) map[string]string {
 	return m
 }
 
-func decodeList[T any](v any, out *[]T) error {
-	list, _ := v.([]any)
-	for _, item := range list {
-		s, _ := item.(string)
+// appendJSON gives a function that decodes one JSON list entry onto out.
+func appendJSON[T any](out *[]T) func(string) error {
+	return func(s string) error {
 		var x T
 		if err := json.Unmarshal([]byte(s), &x); err != nil {
-			return fmt.Errorf("corrupt list entry %q: %w", s, err)
+			return err
 		}
 		*out = append(*out, x)
+		return nil
 	}
-	return nil
-}
-
-func parseTime(s string) time.Time {
-	t, _ := time.Parse(time.RFC3339Nano, s)
-	return t
 }
 
 // errNoScript tells whether a pipelined EVALSHA found its script missing.

@@ -222,7 +222,7 @@ func TestKilledRedisIsUnavailableThenBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rdb.Close()
-	store := redisstore.New(rdb, "outage")
+	store := redisstore.New(rdb, "outage", intake.RouteEmail)
 	ctx := context.Background()
 	token, err := store.AddAgent(ctx, "alice", false, time.Now())
 	if err != nil {

@@ -23,8 +23,8 @@ func TestChangeNoticesAreCoalescedAndLeaveNoHistory(t *testing.T) {
 	inc := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelSlack, Subject: "VPN down",
 		Reporter: intake.Reporter{Name: "Ana", SlackID: "UANA"}}))
 	agent := intake.Actor{Kind: intake.ActorAgent, Name: "alice", Via: "api"}
-	must(t)(f.engine.Assign(ctx, inc.ID, agent, "alice", ""))
-	must(t)(f.engine.Move(ctx, inc.ID, agent, "solution", ""))
+	done(t)(f.engine.Assign(ctx, inc.ID, agent, "alice", ""))
+	done(t)(f.engine.Move(ctx, inc.ID, agent, "solution", ""))
 
 	var changes []intake.Notice
 	list, err := f.store.Outbox(ctx, 10)

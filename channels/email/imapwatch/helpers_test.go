@@ -492,7 +492,7 @@ func newLogger(t *testing.T) (*slog.Logger, *logs) {
 type fixture struct {
 	rdb    redis.UniversalClient
 	prefix string
-	state  *imapwatch.RedisState
+	state  *redisstore.Store
 	log    *slog.Logger
 	logs   *logs
 }
@@ -500,7 +500,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	rdb, prefix := redistest.New(t, redisstore.Connect)
 	log, l := newLogger(t)
-	return &fixture{rdb: rdb, prefix: prefix, state: imapwatch.NewRedisState(rdb, prefix), log: log, logs: l}
+	return &fixture{rdb: rdb, prefix: prefix, state: redisstore.New(rdb, prefix), log: log, logs: l}
 }
 
 func (f *fixture) leaseKey(name string) string { return f.prefix + ":{mbox:" + name + "}:lease" }

@@ -55,6 +55,7 @@ import (
 	"unicode"
 
 	"github.com/emersion/go-sasl"
+	"github.com/intakebot/intakebot/intake"
 )
 
 // TLS modes for Config.TLS.
@@ -202,12 +203,10 @@ type BatchHandler interface {
 	HandleBatch(ctx context.Context, ms []Inbound) ([]Result, []error)
 }
 
-// Checkpoint records how far a mailbox was processed.
-type Checkpoint struct {
-	UIDValidity uint32
-	UID         uint32 // highest UID filed away under UIDValidity
-	At          time.Time
-}
+// Checkpoint records how far a mailbox was processed. The type lives in
+// intake so that the Redis store, which keeps it, need not import this
+// package.
+type Checkpoint = intake.MailboxCheckpoint
 
 // Leaser gives one owner at a time the right to work a mailbox.
 type Leaser interface {
@@ -222,14 +221,14 @@ type Leaser interface {
 // Checkpointer persists a mailbox's checkpoint.
 type Checkpointer interface {
 	LoadCheckpoint(ctx context.Context, mailbox string) (Checkpoint, error)
-	// SaveCheckpoint stores cp if owner still holds the lease (else
-	// ErrLeaseLost). Under an unchanged UIDVALIDITY the UID only grows; a
+	// SaveCheckpoint stores cp if owner still holds the lease, and reports
+	// whether it did. Under an unchanged UIDVALIDITY the UID only grows; a
 	// new UIDVALIDITY replaces the checkpoint.
-	SaveCheckpoint(ctx context.Context, mailbox, owner string, cp Checkpoint) error
+	SaveCheckpoint(ctx context.Context, mailbox, owner string, cp Checkpoint) (bool, error)
 }
 
-// State is what the watcher keeps outside the IMAP server; RedisState
-// implements it.
+// State is what the watcher keeps outside the IMAP server; the Redis store
+// (workflow/redisstore) implements it.
 type State interface {
 	Leaser
 	Checkpointer

@@ -326,7 +326,7 @@ func (w *Watcher) work(ctx context.Context, c *imapclient.Client, newMail <-chan
 				"old_uidvalidity", cp.UIDValidity, "old_uid", cp.UID, "uidvalidity", sel.UIDValidity)
 		}
 		cp = Checkpoint{UIDValidity: sel.UIDValidity, At: time.Now()}
-		if err := w.state.SaveCheckpoint(ctx, w.cfg.Name, w.owner, cp); err != nil {
+		if err := w.saveCheckpoint(ctx, cp); err != nil {
 			return fmt.Errorf("imap: save checkpoint: %w", err)
 		}
 	}
@@ -614,7 +614,7 @@ func (w *Watcher) group(ctx context.Context, c *imapclient.Client, cur *cursor, 
 	}
 	if high > cur.checkpoint {
 		cp := Checkpoint{UIDValidity: cur.validity, UID: uint32(high), At: time.Now()}
-		if err := w.state.SaveCheckpoint(ctx, w.cfg.Name, w.owner, cp); err != nil {
+		if err := w.saveCheckpoint(ctx, cp); err != nil {
 			return failures, fmt.Errorf("imap: save checkpoint: %w", err)
 		}
 		cur.checkpoint = high
@@ -665,4 +665,14 @@ func (w *Watcher) file(c *imapclient.Client, processed, quarantined imap.UIDSet)
 		}
 	}
 	return nil
+}
+
+// saveCheckpoint stores cp, or gives ErrLeaseLost when another bot holds
+// the mailbox now.
+func (w *Watcher) saveCheckpoint(ctx context.Context, cp Checkpoint) error {
+	ok, err := w.state.SaveCheckpoint(ctx, w.cfg.Name, w.owner, cp)
+	if err == nil && !ok {
+		return ErrLeaseLost
+	}
+	return err
 }

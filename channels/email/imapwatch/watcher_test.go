@@ -12,7 +12,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/intakebot/intakebot/channels/email/imapwatch"
-	"github.com/redis/go-redis/v9"
 )
 
 // Every message in INBOX is handed over once, in UID order, in batches,
@@ -549,82 +548,6 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		mutate(&cfg)
 		if _, err := imapwatch.New(cfg, newRecorder(nil), f.state, f.log); err == nil {
 			t.Errorf("%s: New accepted %+v", name, cfg)
-		}
-	}
-}
-
-func TestRedisStateLease(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
-	ttl := time.Minute
-	ok, err := f.state.AcquireLease(ctx, "m", "a", ttl)
-	if !ok || err != nil {
-		t.Fatalf("a acquires: %v %v", ok, err)
-	}
-	if ok, err := f.state.AcquireLease(ctx, "m", "b", ttl); ok || err != nil {
-		t.Fatalf("b acquires a's lease: %v %v", ok, err)
-	}
-	if ok, err := f.state.AcquireLease(ctx, "m", "a", ttl); !ok || err != nil {
-		t.Fatalf("a re-acquires its own lease: %v %v", ok, err)
-	}
-	if ok, err := f.state.RenewLease(ctx, "m", "b", ttl); ok || err != nil {
-		t.Fatalf("b renews a's lease: %v %v", ok, err)
-	}
-	if err := f.state.ReleaseLease(ctx, "m", "b"); err != nil {
-		t.Fatal(err)
-	}
-	if v, _ := f.rdb.Get(ctx, f.leaseKey("m")).Result(); v != "a" {
-		t.Fatalf("b's release removed a's lease: %q", v)
-	}
-	if ok, err := f.state.RenewLease(ctx, "m", "a", ttl); !ok || err != nil {
-		t.Fatalf("a renews: %v %v", ok, err)
-	}
-	if pttl := f.rdb.PTTL(ctx, f.leaseKey("m")).Val(); pttl <= 0 || pttl > ttl {
-		t.Fatalf("lease PTTL %v after renew", pttl)
-	}
-	if err := f.state.ReleaseLease(ctx, "m", "a"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.rdb.Get(ctx, f.leaseKey("m")).Err(); err != redis.Nil {
-		t.Fatalf("lease still there after release: %v", err)
-	}
-	if ok, err := f.state.AcquireLease(ctx, "m", "b", ttl); !ok || err != nil {
-		t.Fatalf("b acquires the released lease: %v %v", ok, err)
-	}
-	// Another mailbox has its own lease.
-	if ok, err := f.state.AcquireLease(ctx, "n", "a", ttl); !ok || err != nil {
-		t.Fatalf("a acquires another mailbox: %v %v", ok, err)
-	}
-}
-
-func TestRedisStateCheckpoint(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
-	if cp, err := f.state.LoadCheckpoint(ctx, "m"); err != nil || cp != (imapwatch.Checkpoint{}) {
-		t.Fatalf("empty checkpoint %+v %v", cp, err)
-	}
-	at := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	if err := f.state.SaveCheckpoint(ctx, "m", "a", imapwatch.Checkpoint{UIDValidity: 7, UID: 3, At: at}); !errors.Is(err, imapwatch.ErrLeaseLost) {
-		t.Fatalf("save without the lease: %v", err)
-	}
-	if ok, err := f.state.AcquireLease(ctx, "m", "a", time.Minute); !ok || err != nil {
-		t.Fatal(ok, err)
-	}
-	steps := []struct {
-		save, want imapwatch.Checkpoint
-	}{
-		{imapwatch.Checkpoint{UIDValidity: 7, UID: 3, At: at}, imapwatch.Checkpoint{UIDValidity: 7, UID: 3, At: at}},
-		{imapwatch.Checkpoint{UIDValidity: 7, UID: 2, At: at.Add(time.Hour)}, imapwatch.Checkpoint{UIDValidity: 7, UID: 3, At: at}}, // never goes back
-		{imapwatch.Checkpoint{UIDValidity: 7, UID: 9, At: at.Add(time.Hour)}, imapwatch.Checkpoint{UIDValidity: 7, UID: 9, At: at.Add(time.Hour)}},
-		{imapwatch.Checkpoint{UIDValidity: 8, UID: 0, At: at.Add(2 * time.Hour)}, imapwatch.Checkpoint{UIDValidity: 8, UID: 0, At: at.Add(2 * time.Hour)}}, // reset
-	}
-	for i, s := range steps {
-		if err := f.state.SaveCheckpoint(ctx, "m", "a", s.save); err != nil {
-			t.Fatalf("step %d: %v", i, err)
-		}
-		cp, err := f.state.LoadCheckpoint(ctx, "m")
-		if err != nil || !cp.At.Equal(s.want.At) || cp.UID != s.want.UID || cp.UIDValidity != s.want.UIDValidity {
-			t.Errorf("step %d: %+v %v, want %+v", i, cp, err, s.want)
 		}
 	}
 }

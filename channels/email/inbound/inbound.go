@@ -30,10 +30,10 @@ import (
 type Incidents interface {
 	Register(ctx context.Context, rep intake.Report) (*intake.Incident, error)
 	Get(ctx context.Context, id string) (*intake.Incident, error)
-	Comment(ctx context.Context, id string, by intake.Actor, text string) (*intake.Incident, error)
-	AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (*intake.Incident, error)
-	Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (*intake.Incident, error)
-	Reask(ctx context.Context, id string, by intake.Actor) (*intake.Incident, error)
+	Comment(ctx context.Context, id string, by intake.Actor, text string) (intake.Changed, error)
+	AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (intake.Changed, error)
+	Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (intake.Changed, error)
+	Reask(ctx context.Context, id string, by intake.Actor) (intake.Changed, error)
 }
 
 // Ledger claims inbound messages and records their outcomes once; the

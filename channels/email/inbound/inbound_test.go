@@ -48,7 +48,7 @@ func testTokens() *replytoken.Tokens {
 // authentication).
 func newEnv(t testing.TB, auth inbound.SenderAuth) *env {
 	rdb, prefix := redistest.New(t, redisstore.Connect)
-	store := redisstore.New(rdb, prefix)
+	store := redisstore.New(rdb, prefix, intake.RouteEmail, intake.RouteSlack)
 	rules, err := intake.NewRules(intake.RulesConfig{
 		DefaultLanguage: intake.English, DefaultCategory: "general", DefaultImpact: intake.Medium, DefaultUrgency: intake.Medium,
 		Categories: []intake.Category{{Name: "email", Keywords: []string{"correo", "email", "outlook"}}},
@@ -352,7 +352,7 @@ func TestBadMailIsQuarantinedNotFatal(t *testing.T) {
 
 func TestRedisDownIsAnErrorNotAnOutcome(t *testing.T) {
 	dead, _ := redisstore.Connect("redis://127.0.0.1:1")
-	store := redisstore.New(dead, "x")
+	store := redisstore.New(dead, "x", intake.RouteEmail, intake.RouteSlack)
 	rules, _ := intake.NewRules(intake.RulesConfig{DefaultLanguage: intake.English, DefaultCategory: "g", DefaultImpact: intake.Low, DefaultUrgency: intake.Low})
 	engine := workflow.NewEngine(store, rules, workflow.NewMetrics(prometheus.NewRegistry()), time.Now)
 	p := inbound.New(inbound.Config{}, inbound.Deps{Incidents: engine, Ledger: store, Threads: store, Files: store, Acts: store,

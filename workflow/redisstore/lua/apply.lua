@@ -1,35 +1,66 @@
--- KEYS[1] incident hash. ARGV: shard, id, now_ms, at, actor, event, via,
--- note, owner, group, level, category, action, comment, survey (JSON or ''),
--- ref (the source message's id, or ''), watch ('1' queues a change notice
--- for the watchers), flag (a name to mark the incident with, or ''), pick,
--- then one outcome per plan index.
---
--- pick is ";state=none,self,other;..." giving, for each state and owner
--- relation, the plan index of the outcome. An outcome is "ERR" (refused:
--- the caller knows why) or "path|events|own|reopen|notify" with
--- comma-separated lists.
-local inc, shard, id, now_ms, at = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local actor, event, via, note = ARGV[5], ARGV[6], ARGV[7], ARGV[8]
-local cur = redis.call('HMGET', inc, 'state', 'owner', 'seq', 'ver', 'group', 'level', 'category')
+-- Applies one change to an incident. KEYS: 1 the incident hash, 2 its
+-- actions, 3 comments, 4 surveys, 5 history, 6 refs, 7 the shard's due set,
+-- then the keys the argument names by index.
+-- ARGV[1] (applyCall in script_args.go) is one JSON object: shard, id,
+-- now_ms, at, actor, event, via, note, owner, group, level, category,
+-- action, comment, survey (JSON documents), ref (the source message's id),
+-- flag (a name to mark the incident with), bot (the actor of the automatic
+-- steps), count (a counter field this event bumps); a string member left
+-- out is ''. owner_key, group_key: KEYS indexes of the index sets of the
+-- new owner (the change's, else the actor, who may take ownership) and the
+-- new group, when there is one. states {state: "[KEYS index of its index set, outcome index
+-- with no owner, with the actor as owner, with another owner]"}; outcomes
+-- ["{refused}" or "{path, events, own, reopen, notify, closes}"] (0-based);
+-- outbox {channel: KEYS index of its queue}; watch (see common.lua), or
+-- nothing. The states' entries and the outcomes are JSON texts of their
+-- own: only the ones this change needs are decoded.
+local a = cjson.decode(ARGV[1])
+for _, k in ipairs({'actor', 'event', 'via', 'note', 'owner', 'group', 'level', 'category',
+    'action', 'comment', 'survey', 'ref', 'flag', 'count'}) do
+  a[k] = a[k] or ''
+end
+local inc, shard, id, at, actor = KEYS[1], a.shard, a.id, a.at, a.actor
+local cur = redis.call('HMGET', inc, 'state', 'owner', 'seq', 'ver', 'group', 'level', 'category', 'reply_via')
 if not cur[1] then return {'NOTFOUND'} end
 local state, owner, seq, ver = cur[1], cur[2] or '', cur[3], tonumber(cur[4]) + 1
 
-local ref = ARGV[16]
-if ref ~= '' and redis.call('HEXISTS', inc .. ':refs', ref) == 1 then
+if a.ref ~= '' and redis.call('HEXISTS', KEYS[6], a.ref) == 1 then
   return {'DUP', {'id', id, 'state', state, 'owner', owner, 'ver', tostring(ver - 1)}}
 end
 
-local none, self, other = string.match(ARGV[19], ';' .. state .. '=(%d+),(%d+),(%d+)')
-if not none then return {'BADSTATE', state} end
-local index = none
-if owner ~= '' then
-  if owner == actor then index = self else index = other end
+local entries = {}
+local function entry(s)
+  if not entries[s] and a.states[s] then entries[s] = cjson.decode(a.states[s]) end
+  return entries[s]
 end
-local spec = ARGV[20 + tonumber(index)]
-if spec == 'ERR' then return {'REFUSED', tonumber(index)} end
-local parts = {}
-for p in string.gmatch(spec .. '|', '([^|]*)|') do parts[#parts + 1] = p end
-local path, events, own, reopen, notify = split(parts[1], ','), split(parts[2], ','), parts[3] == '1', parts[4] == '1', split(parts[5], ',')
+local here = entry(state)
+if not here then return {'BADSTATE', state} end
+local index = here[2]
+if owner ~= '' then
+  if owner == actor then index = here[3] else index = here[4] end
+end
+local o = cjson.decode(a.outcomes[index + 1])
+if o.refused then return {'REFUSED', index} end
+local path, events, notify = o.path or {}, o.events or {}, o.notify or {}
+
+-- Check everything that could stop the change before the first write: a
+-- script that fails halfway keeps what it wrote.
+local outbox
+if #notify > 0 and cur[8] and cur[8] ~= '' then
+  local i = a.outbox[cur[8]]
+  if not i then return {'NOROUTE', cur[8]} end
+  outbox = KEYS[i]
+end
+local final = path[#path] or state
+if not entry(final) then return {'BADSTATE', final} end
+
+-- The owner and group indexes are named by values. The new one comes in
+-- KEYS (newKey); the old one is read above, so its key is built here from
+-- the shard's prefix.
+local function reindex(kind, old, newKey)
+  if old and old ~= '' then redis.call('ZREM', shard .. ':idx:' .. kind .. ':' .. old, id) end
+  redis.call('ZADD', newKey, seq, id)
+end
 
 local sets = {'ver', ver, 'updated_at', at}
 local function set(k, v) sets[#sets + 1] = k; sets[#sets + 1] = v end
@@ -38,62 +69,66 @@ local changes = {}
 local function changed(k, old, new) changes[#changes + 1] = k .. ': ' .. (old or '') .. ' -> ' .. new end
 
 local newOwner = owner
-if ARGV[9] ~= '' then newOwner = ARGV[9] elseif own then newOwner = actor end
+if a.owner ~= '' then newOwner = a.owner elseif o.own then newOwner = actor end
 if newOwner ~= owner then
-  reindex(shard, 'owner', owner, newOwner, seq, id)
+  reindex('owner', owner, KEYS[a.owner_key])
   set('owner', newOwner)
   changed('owner', owner, newOwner)
 end
-if ARGV[10] ~= '' and ARGV[10] ~= cur[5] then
-  reindex(shard, 'group', cur[5], ARGV[10], seq, id)
-  set('group', ARGV[10])
-  changed('group', cur[5], ARGV[10])
+if a.group ~= '' and a.group ~= cur[5] then
+  reindex('group', cur[5], KEYS[a.group_key])
+  set('group', a.group)
+  changed('group', cur[5], a.group)
 end
-if ARGV[11] ~= '' and ARGV[11] ~= cur[6] then
-  set('level', ARGV[11])
-  changed('level', cur[6], ARGV[11])
+if a.level ~= '' and a.level ~= cur[6] then
+  set('level', a.level)
+  changed('level', cur[6], a.level)
 end
-if ARGV[12] ~= '' and ARGV[12] ~= cur[7] then
-  set('category', ARGV[12])
-  changed('category', cur[7], ARGV[12])
+if a.category ~= '' and a.category ~= cur[7] then
+  set('category', a.category)
+  changed('category', cur[7], a.category)
 end
 local detail = table.concat(changes, '; ')
 
 -- When the step's question was asked, for the time-to-answer metric.
 local asked = ''
-if ARGV[15] ~= '' then asked = redis.call('HGET', inc, 'entered_' .. state) or '' end
+if a.survey ~= '' then asked = redis.call('HGET', inc, 'entered_' .. state) or '' end
 
 local from = state
 for i, to in ipairs(path) do
   if i == 1 then
-    history(inc, at, actor, events[i], from, to, note, via, detail)
+    history(KEYS[5], at, actor, events[i], from, to, a.note, a.via, detail)
   else
-    history(inc, at, 'intakebot', events[i], from, to, '', '')
+    history(KEYS[5], at, a.bot, events[i], from, to, '', '')
   end
   set('entered_' .. to, at)
   from = to
 end
-if #path == 0 then history(inc, at, actor, event, '', '', note, via, detail) end
+if #path == 0 then history(KEYS[5], at, actor, a.event, '', '', a.note, a.via, detail) end
 if from ~= state then
-  reindex(shard, 'state', state, from, seq, id)
+  redis.call('ZREM', KEYS[entry(state)[1]], id)
+  redis.call('ZADD', KEYS[entry(from)[1]], seq, id)
   set('state', from)
-  if from == 'closed' then set('closed_at', at) end
+  if o.closes then set('closed_at', at) end
 end
-if reopen then redis.call('HINCRBY', inc, 'reopen_count', 1) end
-if ARGV[18] ~= '' then set('flag_' .. ARGV[18], at) end
-if event == 'repeat' then redis.call('HINCRBY', inc, 'repeats', 1) end
-if ref ~= '' then redis.call('HSET', inc .. ':refs', ref, event) end
+if o.reopen then redis.call('HINCRBY', inc, 'reopen_count', 1) end
+if a.flag ~= '' then set('flag_' .. a.flag, at) end
+if a.count ~= '' then redis.call('HINCRBY', inc, a.count, 1) end
+if a.ref ~= '' then redis.call('HSET', KEYS[6], a.ref, a.event) end
 redis.call('HSET', inc, unpack(sets))
 
-if ARGV[13] ~= '' then redis.call('RPUSH', inc .. ':actions', ARGV[13]) end
-if ARGV[14] ~= '' then redis.call('RPUSH', inc .. ':comments', ARGV[14]) end
-if ARGV[15] ~= '' then redis.call('RPUSH', inc .. ':surveys', ARGV[15]) end
-for _, kind in ipairs(notify) do
-  queue(shard, inc, id, kind, ver, at, now_ms)
+if a.action ~= '' then redis.call('RPUSH', KEYS[2], a.action) end
+if a.comment ~= '' then redis.call('RPUSH', KEYS[3], a.comment) end
+if a.survey ~= '' then redis.call('RPUSH', KEYS[4], a.survey) end
+if outbox then
+  for _, kind in ipairs(notify) do
+    -- The record's id carries the version assigned above: built here.
+    queue(inc, id, kind, ver, at, a.now_ms, outbox, shard .. ':outbox:msg:' .. id .. ':' .. kind .. ':' .. ver, cur[8])
+  end
 end
-if ARGV[17] == '1' then watch(shard, inc, id, ver, at, now_ms) end
+if a.watch then watch(inc, shard, id, ver, at, a.now_ms, a.watch) end
 -- The timers look at every changed incident again (see workflow.Timers).
-redis.call('ZADD', shard .. ':due', now_ms, id)
+redis.call('ZADD', KEYS[7], a.now_ms, id)
 -- Only what changed: reading the incident back here would cost a quarter
 -- of the whole call (measured); callers that need it read it with Get.
 return {'OK', {'id', id, 'state', from, 'owner', newOwner, 'ver', tostring(ver), 'asked', asked, 'step', state}}

@@ -1,26 +1,35 @@
--- KEYS[1] incident hash. ARGV: shard, id, seq, at, now_ms, registrar, via,
--- notices (comma separated), source key ('' for none), watch ('1' queues a
--- change notice for the watchers), then the hash's field, value pairs.
+-- Stores a new incident. KEYS: 1 the incident hash, 2 its history, 3 the
+-- shard's idx:all, 4 the shard's due set, then the keys args names by index.
+-- ARGV[1] (createArgs): id, seq, at, now_ms, registrar, via, event (of the
+-- history entry), source_key ('' for none), fields (the hash's field, value
+-- pairs), indexes (KEYS indexes of the index sets to add the incident to),
+-- notices ({kind, msg}: its record's KEYS index), queue (KEYS index of the
+-- reporter's outbox, 0 when there are no notices), channel (its name),
+-- watch (nil, or the change notice: see common.lua's watch, plus msg).
 -- Returns OK; EXISTS when this very report (same source key) was created
 -- before; TAKEN when another incident holds the number (the counter went
 -- back, as after a failover that lost writes): the caller takes another.
-local inc, shard, id, seq, key = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[9]
+local a = cjson.decode(ARGV[1])
+local inc = KEYS[1]
 if redis.call('EXISTS', inc) == 1 then
-  if key ~= '' and redis.call('HGET', inc, 'source_key') == key then return 'EXISTS' end
+  if a.source_key ~= '' and redis.call('HGET', inc, 'source_key') == a.source_key then return 'EXISTS' end
   return 'TAKEN'
 end
-redis.call('HSET', inc, unpack(ARGV, 11))
-redis.call('HSET', inc, 'source_key', key)
-local f = redis.call('HMGET', inc, 'state', 'priority', 'group', 'owner')
-redis.call('ZADD', shard .. ':idx:all', seq, id)
-reindex(shard, 'state', '', f[1], seq, id)
-reindex(shard, 'priority', '', f[2], seq, id)
-reindex(shard, 'group', '', f[3], seq, id)
-reindex(shard, 'owner', '', f[4], seq, id)
-history(inc, ARGV[4], ARGV[6], 'registered', '', f[1], '', ARGV[7])
-for _, kind in ipairs(split(ARGV[8], ',')) do
-  queue(shard, inc, id, kind, 1, ARGV[4], ARGV[5])
+redis.call('HSET', inc, unpack(a.fields))
+redis.call('HSET', inc, 'source_key', a.source_key)
+redis.call('ZADD', KEYS[3], a.seq, a.id)
+for _, i in ipairs(a.indexes) do redis.call('ZADD', KEYS[i], a.seq, a.id) end
+history(KEYS[2], a.at, a.registrar, a.event, '', a.state, '', a.via)
+for _, n in ipairs(a.notices or {}) do
+  queue(inc, a.id, n.kind, 1, a.at, a.now_ms, KEYS[a.queue], KEYS[n.msg], a.channel)
 end
-if ARGV[10] == '1' then watch(shard, inc, id, 1, ARGV[4], ARGV[5]) end
-redis.call('ZADD', shard .. ':due', ARGV[5], id)
+if a.watch then
+  -- The record of version 1 is known in advance: it came in KEYS.
+  redis.call('HSET', KEYS[a.watch.msg], 'id', a.id .. ':' .. a.watch.kind .. ':1', 'incident', a.id, 'kind', a.watch.kind,
+    'channel', a.watch.channel, 'lang', redis.call('HGET', inc, 'lang') or '', 'email', '', 'slack_id', '',
+    'created_at', a.at, 'attempts', 0, 'last_error', '')
+  redis.call('ZADD', KEYS[a.watch.queue], a.now_ms, a.id .. ':' .. a.watch.kind .. ':1')
+  redis.call('HSET', inc, 'watch_mid', a.id .. ':' .. a.watch.kind .. ':1')
+end
+redis.call('ZADD', KEYS[4], a.now_ms, a.id)
 return 'OK'

@@ -1,11 +1,13 @@
 -- KEYS[1] the channel's outbox queue, KEYS[2] the message hash, KEYS[3] the
--- incident hash. ARGV: message id, at, channel, kind. Idempotent: only the
--- first call records the delivery in the incident's history. Change notices
--- go to agents, not to the reporter: they are not history.
+-- incident's history. ARGV: message id, then, when the delivery belongs in
+-- the history (Go decides: change notices go to agents, not to the
+-- reporter), the entry's at, actor, event, note, via. Idempotent: only the
+-- first call records the delivery.
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
   redis.call('DEL', KEYS[2])
-  if ARGV[4] ~= 'change' then
-    history(KEYS[3], ARGV[2], 'intakebot', 'notified', '', '', ARGV[4], ARGV[3])
+  if #ARGV > 1 then
+    redis.call('XADD', KEYS[3], '*', 'at', ARGV[2], 'actor', ARGV[3], 'event', ARGV[4],
+      'from', '', 'to', '', 'note', ARGV[5], 'via', ARGV[6], 'detail', '')
   end
 end
 return 1

@@ -1,0 +1,5 @@
+-- KEYS[1] a mailbox's lease. ARGV: owner. Only the owner releases.
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
