@@ -220,8 +220,10 @@ func (s wakingStore) Create(ctx context.Context, key string, inc *intake.Inciden
 	return stored, err
 }
 
-func (s wakingStore) Apply(ctx context.Context, id string, ch Change) (*intake.Incident, error) {
-	inc, err := s.Store.Apply(ctx, id, ch)
+func (s wakingStore) Apply(ctx context.Context, id string, ch Change) (Applied, error) {
+	res, err := s.Store.Apply(ctx, id, ch)
+	// A duplicate wakes too: the first may have been cut before its own
+	// wake-up.
 	if err == nil {
 		routes := []intake.Route{intake.RouteWatch}
 		for _, o := range ch.Plan.Outcomes {
@@ -235,5 +237,5 @@ func (s wakingStore) Apply(ctx context.Context, id string, ch Change) (*intake.I
 		}
 		s.wake.Wake(routes...)
 	}
-	return inc, err
+	return res, err
 }

@@ -122,7 +122,7 @@ func TestWakeUpFromAnotherBotDelivers(t *testing.T) {
 	ctx := context.Background()
 
 	// Bot B delivers e-mail; it has no poll.
-	storeB := redisstore.New(f.rdb, f.prefix)
+	storeB := redisstore.New(f.rdb, f.prefix, intake.RouteEmail, intake.RouteSlack)
 	wB := workflow.NewWakeups(storeB, quiet())
 	g := newGate()
 	close(g.release)
