@@ -84,7 +84,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 	// workCtx ends intake and new work on the way out.
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
-	sched, err := newSchedule(workCtx, cfg, core, chans, links, log)
+	sched, drains, err := newSchedule(workCtx, cfg, core, chans, links, log)
 	if err != nil {
 		return err
 	}
@@ -100,6 +100,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 	var workers sync.WaitGroup
 	defer workers.Wait()
 	chans.start(workCtx, &workers, log)
+	for _, drain := range drains {
+		workers.Go(func() { drain(workCtx) })
+	}
+	workers.Go(func() { core.wake.Run(workCtx) })
 	defer chans.close(shutdown)
 	sched.Start()
 	defer stopSchedule(sched, stopWork, shutdown, log)
@@ -144,7 +148,8 @@ type core struct {
 	texts   *templates.Set
 	reg     *prometheus.Registry
 	metrics *workflow.Metrics
-	ledger  countingLedger // every channel records its inbound outcomes through this, counted
+	wake    *workflow.Wakeups // commits wake the outbox's drain loops
+	ledger  countingLedger    // every channel records its inbound outcomes through this, counted
 	close   func()
 }
 
@@ -183,7 +188,8 @@ func newCore(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slo
 	c.metrics = workflow.NewMetrics(c.reg)
 	c.reg.MustRegister(newOutboxCollector(c.store))
 	c.ledger = newCountingLedger(c.store, c.reg)
-	c.engine = workflow.NewEngine(c.store, rules, c.metrics, time.Now)
+	c.wake = workflow.NewWakeups(c.store, log)
+	c.engine = workflow.NewEngine(workflow.WakeOnCommit(c.store, c.wake), rules, c.metrics, time.Now)
 	if cfg.Redis.URL == "" {
 		token, err := c.store.AddAgent(ctx, "admin", true, time.Now())
 		if err != nil {
@@ -305,17 +311,20 @@ func (ch *channels) close(timeout time.Duration) {
 }
 
 // newSchedule is the cron of the bot's periodic work: mailbox polls,
-// outbox drains, survey timers. Its jobs run under ctx.
-func newSchedule(ctx context.Context, cfg *config.Config, c *core, ch *channels, links surveylink.Linker, log *slog.Logger) (*cron.Cron, error) {
+// outbox polls, survey timers. Its jobs run under ctx. It also returns one
+// drain loop per delivered route, for the caller to run and wait for: a
+// commit wakes them at once, the outbox poll only covers a lost wake-up.
+func newSchedule(ctx context.Context, cfg *config.Config, c *core, ch *channels, links surveylink.Linker, log *slog.Logger) (*cron.Cron, []func(context.Context), error) {
 	s := cron.New(cron.WithChain(cron.Recover(cronLogger{log}), cron.SkipIfStillRunning(cronLogger{log})))
 	if ch.email != nil {
 		for i, w := range ch.email.watchers {
 			if _, err := s.AddFunc(ch.email.polls[i], w.Poll); err != nil {
-				return nil, fmt.Errorf("email.mailboxes %s poll %q: %w", w.Name(), ch.email.polls[i], err)
+				return nil, nil, fmt.Errorf("email.mailboxes %s poll %q: %w", w.Name(), ch.email.polls[i], err)
 			}
 		}
 	}
 	caps := workflow.Caps{PerRecipient: cfg.Email.Caps.PerRecipient, PerIncident: cfg.Email.Caps.PerIncident, Window: time.Duration(cfg.Email.Caps.Window)}
+	var drains []func(context.Context)
 	for route, n := range ch.notifiers {
 		d := workflow.NewDispatcher(c.store, c.store, route, n, log, c.metrics, time.Now).
 			WithPause(c.store) // a channel's "wait" holds every bot
@@ -325,17 +334,19 @@ func newSchedule(ctx context.Context, cfg *config.Config, c *core, ch *channels,
 		if route == intake.RouteEmail {
 			d.WithCaps(c.store, caps) // a mail loop is the storm to fear
 		}
-		if _, err := s.AddFunc(cfg.Outbox.Poll, func() {
-			if _, err := d.Drain(ctx); err != nil {
+		drains = append(drains, c.wake.DrainLoop(route, func(ctx context.Context) {
+			// Cut by the shutdown, a drain's claim fails: nothing is lost.
+			if _, err := d.Drain(ctx); err != nil && ctx.Err() == nil {
 				log.Error("outbox drain failed", "channel", route, "err", err)
 			}
-		}); err != nil {
-			return nil, fmt.Errorf("outbox.poll %q: %w", cfg.Outbox.Poll, err)
+		}))
+		if _, err := s.AddFunc(cfg.Outbox.Poll, func() { c.wake.Poke(route) }); err != nil {
+			return nil, nil, fmt.Errorf("outbox.poll %q: %w", cfg.Outbox.Poll, err)
 		}
 	}
 	timers, err := cfg.WorkflowTimers()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	scheduler := workflow.NewScheduler(c.engine, c.store, timers, log, c.metrics)
 	if _, err := s.AddFunc(cfg.Timers.Tick, func() {
@@ -343,9 +354,9 @@ func newSchedule(ctx context.Context, cfg *config.Config, c *core, ch *channels,
 			log.Error("timers tick failed", "err", err)
 		}
 	}); err != nil {
-		return nil, fmt.Errorf("timers.tick %q: %w", cfg.Timers.Tick, err)
+		return nil, nil, fmt.Errorf("timers.tick %q: %w", cfg.Timers.Tick, err)
 	}
-	return s, nil
+	return s, drains, nil
 }
 
 // stopSchedule stops intake and new work, lets the deliveries under way

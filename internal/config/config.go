@@ -52,6 +52,8 @@ type Config struct {
 		TimeZone string `yaml:"time_zone"`
 	} `yaml:"display"`
 	Outbox struct {
+		// Poll is a safety net: a commit wakes the drain loops at once;
+		// the poll catches a lost wake-up and retries coming due.
 		Poll  string   `yaml:"poll"`
 		Lease Duration `yaml:"lease"`
 		// DeliveryTimeout bounds one delivery; the lease must outlast it.
