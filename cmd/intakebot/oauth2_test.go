@@ -174,7 +174,7 @@ func TestOAuth2ConfigValidation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = newEmailChannel(c.Email, nil, nil, nil, nil, nil, nil, "test", slog.New(slog.DiscardHandler))
+			_, err = newEmailChannel(c.Email, c.Org, nil, nil, nil, nil, nil, nil, "test", slog.New(slog.DiscardHandler))
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("refused: %v", err)

@@ -29,7 +29,7 @@ func newSlackChannel(ctx context.Context, cfg *config.Config, engine *workflow.E
 	if !sc.Enabled() { // Validate checked the tokens and the mode
 		return nil, nil
 	}
-	phrases, err := templates.LoadPhrases()
+	phrases, err := templates.LoadPhrasesFS(cfg.Templates.FS())
 	if err != nil {
 		return nil, err
 	}
