@@ -230,3 +230,24 @@ func TestOverlayFailuresNameTheFile(t *testing.T) {
 		t.Errorf("third language without chat phrases: %v", err)
 	}
 }
+
+// The logo, when configured, is the only image: the reader's client loads
+// it, and its alt text is the organisation's name.
+func TestLogoIsShownWithTheOrgName(t *testing.T) {
+	s, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := Org{Name: "Acme & Co", LogoURL: "https://acme.example/logo.png"}
+	r, err := s.Render("es", "ack", sample{ID: "INC-000001", ReporterName: "Ana", Org: org})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.HTML, `<img src="https://acme.example/logo.png" alt="Acme &amp; Co"`) || !strings.Contains(r.Text, "Acme & Co") {
+		t.Fatalf("logo or name missing:\n%s", r.HTML)
+	}
+	without, _ := s.Render("es", "ack", sample{ID: "INC-000001", ReporterName: "Ana"})
+	if strings.Contains(without.HTML, "<img") || !strings.Contains(without.Text, "El centro de atención a usuarios") {
+		t.Fatalf("without org settings:\n%s", without.Text)
+	}
+}
