@@ -152,9 +152,9 @@ func TestChatPhrasesExistInEveryLanguageAndRender(t *testing.T) {
 		t.Fatalf("phrases differ or are missing:\nen %v\nes %v", en, es)
 	}
 	data := struct {
-		ID, Subject, State, URL, Priority string
-		Rating                            int
-	}{"INC-000042", "VPN down", "Analysis", "https://x.test/s/abc", "P2", 4}
+		ID, Subject, State, URL, Priority, Org string
+		Rating                                 int
+	}{"INC-000042", "VPN down", "Analysis", "https://x.test/s/abc", "P2", "Acme IT", 4}
 	for _, lang := range []string{"en", "es"} {
 		for _, name := range p.Names(lang) {
 			text, err := p.Text(lang, name, data)
