@@ -29,8 +29,16 @@ func LoadPhrasesFS(fsys fs.FS) (*Phrases, error) {
 		return nil, err
 	}
 	for _, l := range langs {
+		if !l.IsDir() {
+			continue
+		}
 		files, err := fs.Glob(fsys, path.Join(l.Name(), "chat", "*.tmpl"))
-		if err != nil || len(files) == 0 {
+		if err != nil {
+			return nil, err
+		}
+		if len(files) == 0 {
+			// Kept empty, so that the parity check names the language.
+			names[l.Name()] = map[string]bool{}
 			continue
 		}
 		t, err := template.New(l.Name()).Option("missingkey=error").ParseFS(fsys, files...)
@@ -45,7 +53,7 @@ func LoadPhrasesFS(fsys fs.FS) (*Phrases, error) {
 			}
 		}
 	}
-	if err := checkParity("chat phrases", names); err != nil {
+	if err := checkParity("chat phrases", names, func(lang, name string) string { return lang + "/chat: " + name }); err != nil {
 		return nil, err
 	}
 	return p, nil

@@ -101,10 +101,10 @@ func LoadConsoleFS(fsys fs.FS, funcs htmltemplate.FuncMap) (*Console, error) {
 			c.byLang[lang][name] = t
 		}
 	}
-	if err := checkParity("console pages", c.byLang); err != nil {
+	if err := checkParity("console pages", c.byLang, func(lang, name string) string { return lang + "/web/console/" + name + ".html" }); err != nil {
 		return nil, err
 	}
-	if err := checkParity("console words", c.words); err != nil {
+	if err := checkParity("console words", c.words, func(lang, name string) string { return lang + "/web/console/words.json: " + name }); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -70,7 +70,7 @@ func LoadPagesFS(fsys fs.FS) (*Pages, error) {
 			p.byLang[lang][name] = t
 		}
 	}
-	if err := checkParity("pages", p.byLang); err != nil {
+	if err := checkParity("pages", p.byLang, func(lang, name string) string { return lang + "/web/" + name + ".html" }); err != nil {
 		return nil, err
 	}
 	return p, nil

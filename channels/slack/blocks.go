@@ -87,9 +87,18 @@ func (b *Bot) ackBlocks(inc *intake.Incident, lang intake.Lang) (string, []slack
 	head := b.text(lang, string(intake.NoticeAck), viewOf(inc))
 	return head, []slackapi.Block{
 		section(head),
-		b.fields(lang, "category", b.label(inc.Category, lang), "priority", string(inc.Priority), "service", b.label(inc.CI, lang)),
+		b.fields(lang, "category", b.label(inc.Category, lang), "priority", b.priorityName(inc.Priority, lang), "service", b.label(inc.CI, lang)),
 		slackapi.NewContextBlock("", mrkdwn(b.text(lang, "ack_next", viewOf(inc)))),
 	}
+}
+
+// priorityName is the priority in the reporter's words ("High"), as in
+// mail; the bare P2 when there is no phrase for it.
+func (b *Bot) priorityName(p intake.Priority, lang intake.Lang) string {
+	if s, err := b.d.Phrases.Text(string(lang), "priority_"+string(p), view{}); err == nil {
+		return s
+	}
+	return string(p)
 }
 
 // promptBlocks ask one round of the validation (yes/no) or satisfaction

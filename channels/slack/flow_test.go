@@ -26,8 +26,8 @@ func TestSpanishDMThroughTriageToReview(t *testing.T) {
 	if len(replies) != 1 || replies[0].ThreadTS != ts || !strings.Contains(replies[0].Text, "He registrado su incidencia *"+inc.ID+"*") {
 		t.Fatalf("acknowledgment = %+v", replies)
 	}
-	if b := string(replies[0].Blocks); !strings.Contains(b, "Categoría") || !strings.Contains(b, "Prioridad") || !strings.Contains(b, string(inc.Priority)) {
-		t.Fatalf("acknowledgment blocks lack category/priority: %s", b)
+	if b := string(replies[0].Blocks); !strings.Contains(b, "Categoría") || !strings.Contains(b, "Prioridad") || !strings.Contains(b, map[intake.Priority]string{"P1": "Crítica", "P2": "Alta", "P3": "Media", "P4": "Baja", "P5": "Planificada"}[inc.Priority]) {
+		t.Fatalf("acknowledgment blocks lack category/priority in words: %s", b)
 	}
 
 	// Agents see it in the triage channel, with buttons.

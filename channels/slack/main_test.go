@@ -93,7 +93,7 @@ func newWorld(t *testing.T, change ...func(*Deps)) *world {
 		c(&deps)
 	}
 	bot := New(Config{TriageChannel: triage, TriageLang: intake.English, Agents: map[string]string{alice: "alice", bob: "bob"},
-		Groups: []string{"desk", "networks"}, SurveyEmailReporters: true}, api, deps)
+		Groups: []string{"desk", "networks"}, SurveyEmailReporters: true, OrgName: "Acme <IT>"}, api, deps)
 	if err := bot.Connect(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,8 @@ func (n Notifier) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.
 	default:
 		return fmt.Errorf("%w: slack has no message %q", intake.ErrUndeliverable, msg.Kind)
 	}
+	// The organisation signs every message to a reporter, as in mail.
+	blocks = append(blocks, slackapi.NewContextBlock("signature", mrkdwn(b.text(lang, "signature", view{Org: esc(b.cfg.OrgName)}))))
 	at, err := b.threadOf(ctx, inc)
 	if err != nil {
 		return err

@@ -158,3 +158,24 @@ func TestRemindersAndSLAFlagsReachSlack(t *testing.T) {
 		t.Fatalf("state = %s", got.State)
 	}
 }
+
+// Every message to a reporter is signed by the organisation, as the mails
+// are, and shows the priority in words, never P3.
+func TestReporterMessagesAreSignedAndSpeakPlainly(t *testing.T) {
+	w := newWorld(t)
+	w.dm(john, "monitor is blank")
+	w.drain()
+	msgs := w.botMessages(john)
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages, want the acknowledgment", len(msgs))
+	}
+	blocks := strings.NewReplacer(`\u0026`, "&", `\u003c`, "<", `\u003e`, ">").Replace(string(msgs[0].Blocks))
+	if !strings.Contains(blocks, "Acme &lt;IT&gt;") {
+		t.Errorf("no escaped signature in %s", blocks)
+	}
+	inc := w.onlyIncident()
+	if strings.Contains(blocks, `"`+string(inc.Priority)+`"`) || !strings.Contains(blocks, map[intake.Priority]string{
+		"P1": "Critical", "P2": "High", "P3": "Medium", "P4": "Low", "P5": "Planned"}[inc.Priority]) {
+		t.Errorf("priority %s not in words: %s", inc.Priority, blocks)
+	}
+}

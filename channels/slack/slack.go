@@ -94,6 +94,9 @@ type Config struct {
 	// incidents reported by e-mail whose reporter has a Slack account with
 	// the same address; the first answer on either side counts.
 	SurveyEmailReporters bool
+	// OrgName signs every message to a reporter, as it signs the mails
+	// (config org.name); empty: the language's own words.
+	OrgName string
 }
 
 // Deps are the channel's collaborators. Links and Labels may be nil.
@@ -224,8 +227,8 @@ func (b *Bot) text(lang intake.Lang, name string, v view) string {
 // view is what phrases may show. Everything in it is escaped for
 // Slack's markup: a subject must not mention @channel or fake a link.
 type view struct {
-	ID, Subject, Priority, State, URL string
-	Rating                            int
+	ID, Subject, Priority, State, URL, Org string
+	Rating                                 int
 }
 
 func viewOf(inc *intake.Incident) view {

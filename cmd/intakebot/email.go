@@ -59,7 +59,7 @@ func (h imapHandler) HandleBatch(ctx context.Context, ms []imapwatch.Inbound) ([
 
 // newEmailChannel builds the e-mail channel from the configuration, or
 // returns nil when no mailbox and no SMTP server is configured.
-func newEmailChannel(cfg config.Email, incidents inbound.Incidents, ledger inbound.Ledger, threads inbound.Threads,
+func newEmailChannel(cfg config.Email, org config.Org, incidents inbound.Incidents, ledger inbound.Ledger, threads inbound.Threads,
 	files inbound.Files, acts inbound.Acts, state imapwatch.State, log *slog.Logger) (*emailChannel, error) {
 	if !cfg.Enabled() {
 		return nil, nil
@@ -111,7 +111,7 @@ func newEmailChannel(cfg config.Email, incidents inbound.Incidents, ledger inbou
 		return nil, fmt.Errorf("email (reply_key, previous_reply_keys, from, mailboxes): %w", err)
 	}
 	smtpCfg := smtpout.Config{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: string(cfg.SMTP.TLS),
-		Username: cfg.SMTP.Username, Password: smtpPassword, From: from, Also: also, Tokens: tokens}
+		Username: cfg.SMTP.Username, Password: smtpPassword, From: from, Also: also, Name: org.Name, Tokens: tokens}
 	smtpAuth, err := mailAuth(cfg.SMTP, smtpPassword)
 	if err != nil {
 		return nil, fmt.Errorf("email.smtp: %w", err)

@@ -44,7 +44,7 @@ func TestEmailSenderAuthConfig(t *testing.T) {
 	} {
 		e := base()
 		tc.mod(&e)
-		if _, err := newEmailChannel(e, nil, nil, nil, nil, nil, nil, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := newEmailChannel(e, config.Org{}, nil, nil, nil, nil, nil, nil, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error naming %s", tc.name, err, tc.want)
 		}
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	netsmtp "net/smtp"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -178,5 +180,40 @@ func TestLocalModeTrustsOnlyAnAuthenticatedAnswer(t *testing.T) {
 		return true, state() == intake.Satisfaction, nil
 	}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// templates.dir and org.name reach the mail: the overriding template is
+// the one sent, signed and sent from the organisation's name.
+func TestTemplateOverrideAndOrgReachTheMail(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "en"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ack := `{{define "subject"}}[{{.ID}}] Got it: {{.Subject}}{{end}}{{define "text"}}{{template "greeting" .}} {{.ID}} {{template "signature" .}}{{end}}`
+	if err := os.WriteFile(filepath.Join(dir, "en", "ack.tmpl"), []byte(ack), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServe(t, map[string]string{"INTAKEBOT_OUTBOX_POLL": "@every 1s", "INTAKEBOT_LOCAL_POLL": "@every 1s",
+		"INTAKEBOT_TEMPLATES_DIR": dir, "INTAKEBOT_ORG_NAME": "Acme IT"})
+	b := banner(t, s)
+	report := "From: demo@intakebot.local\r\nTo: helpdesk@intakebot.local\r\nSubject: VPN down\r\n\r\nThe VPN is down\r\n"
+	if err := netsmtp.SendMail(b.SMTPAddr, nil, "demo@intakebot.local", []string{"helpdesk@intakebot.local"}, []byte(report)); err != nil {
+		t.Fatal(err)
+	}
+	box, err := openMailbox(b.IMAPAddr, "demo", b.Demo.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer box.close()
+	env, err := waitFor(context.Background(), 20*time.Second, "acknowledgment", func() (*imap.Envelope, bool, error) {
+		env, err := box.next("INC-000001.ack.")
+		return env, env != nil, err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env.Subject != "[INC-000001] Got it: VPN down" || env.From[0].Name != "Acme IT" {
+		t.Errorf("acknowledgment %q from %+v", env.Subject, env.From)
 	}
 }

@@ -178,7 +178,7 @@ func TestOAuth2ConfigValidation(t *testing.T) {
 			}
 			// The mailbox state is never reached: nothing is started here.
 			state := redisstore.New(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), "test")
-			_, err = newEmailChannel(c.Email, nil, nil, nil, nil, nil, state, slog.New(slog.DiscardHandler))
+			_, err = newEmailChannel(c.Email, c.Org, nil, nil, nil, nil, nil, state, slog.New(slog.DiscardHandler))
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("refused: %v", err)

@@ -158,7 +158,9 @@ func newCore(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slo
 	if err != nil {
 		return nil, err
 	}
-	texts, err := templates.Load()
+	// templates.dir was checked by Validate; a file that changed since
+	// fails here, naming the file, before anything is served.
+	texts, err := templates.LoadFS(cfg.Templates.FS())
 	if err != nil {
 		return nil, err
 	}
@@ -222,13 +224,14 @@ func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveyl
 	// Until a channel is configured its messages stay queued and visible
 	// in /api/v1/outbox.
 	ch := &channels{notifiers: map[intake.Route]workflow.Notifier{}}
-	email, err := newEmailChannel(cfg.Email, c.engine, c.ledger, c.store, c.store, c.store, c.store, log)
+	email, err := newEmailChannel(cfg.Email, cfg.Org, c.engine, c.ledger, c.store, c.store, c.store, c.store, log)
 	if err != nil {
 		return nil, err
 	}
 	if email != nil {
 		ch.email = email
-		ch.notifiers[intake.RouteEmail] = smtpout.Notifier{Sender: email.sender, Render: smtpout.Renderer{Texts: c.texts, Links: links, Labels: c.rules}}
+		ch.notifiers[intake.RouteEmail] = smtpout.Notifier{Sender: email.sender, Render: smtpout.Renderer{Texts: c.texts, Links: links, Labels: c.rules,
+			Org: templates.Org{Name: cfg.Org.Name, SupportURL: cfg.Org.SupportURL, LogoURL: cfg.Org.LogoURL}}}
 		ch.components = append(ch.components, email.sender)
 		registerSMTPMetrics(c.reg, email.sender)
 		for _, w := range email.watchers {
@@ -375,7 +378,7 @@ func stopSchedule(s *cron.Cron, stopWork context.CancelFunc, timeout time.Durati
 // newHandler routes the API, the survey pages, Slack's Events API and the
 // events webhook.
 func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Signer, log *slog.Logger) (http.Handler, error) {
-	pages, err := templates.LoadPages()
+	pages, err := templates.LoadPagesFS(cfg.Templates.FS())
 	if err != nil {
 		return nil, err
 	}

@@ -29,7 +29,7 @@ func newSlackChannel(ctx context.Context, cfg *config.Config, engine *workflow.E
 	if !sc.Enabled() { // Validate checked the tokens and the mode
 		return nil, nil
 	}
-	phrases, err := templates.LoadPhrases()
+	phrases, err := templates.LoadPhrasesFS(cfg.Templates.FS())
 	if err != nil {
 		return nil, err
 	}
@@ -41,7 +41,7 @@ func newSlackChannel(ctx context.Context, cfg *config.Config, engine *workflow.E
 	api := slackapi.New(sc.BotToken, opts...)
 	bot := slackchannel.New(slackchannel.Config{
 		TriageChannel: sc.TriageChannel, TriageLang: intake.Lang(sc.TriageLanguage), Agents: sc.Agents,
-		Groups: cfg.Groups, SurveyEmailReporters: sc.SurveyEmailReporters,
+		Groups: cfg.Groups, SurveyEmailReporters: sc.SurveyEmailReporters, OrgName: cfg.Org.Name,
 	}, api, slackchannel.Deps{
 		Incidents: engine, Surveys: engine, Work: engine, Agents: store, Ledger: ledger, State: store, Locks: store,
 		Links: links, Labels: rules, Phrases: phrases, Log: log.With("channel", "slack"), Now: time.Now,

@@ -69,6 +69,10 @@ func TestStartupFailuresExitWithTheKey(t *testing.T) {
 	busy, port := busyPort(t)
 	badFile := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(badFile, []byte("redis:\n  urll: redis://x\n"), 0o600)
+	// A third language whose folder has only some of its files.
+	partial := t.TempDir()
+	os.MkdirAll(filepath.Join(partial, "fr"), 0o755)
+	os.WriteFile(filepath.Join(partial, "fr", "shared.tmpl"), []byte(`{{define "greeting"}}Bonjour{{end}}`), 0o600)
 	local := map[string]string{"INTAKEBOT_LOCAL_IMAP_LISTEN": "127.0.0.1:0", "INTAKEBOT_LOCAL_SMTP_LISTEN": "127.0.0.1:0", "INTAKEBOT_HTTP_LISTEN": "127.0.0.1:0"}
 	with := func(base map[string]string, kv ...string) map[string]string {
 		env := map[string]string{}
@@ -98,6 +102,8 @@ func TestStartupFailuresExitWithTheKey(t *testing.T) {
 			[]string{"outbox.lease: (10s) must be longer than outbox.delivery_timeout (25s)"}},
 		{"unknown key in the file", local, []string{"--config", badFile},
 			[]string{"redis.urll: unknown key; did you mean redis.url?"}},
+		{"template override missing a file", with(local, "INTAKEBOT_TEMPLATES_DIR", partial), nil,
+			[]string{"templates.dir: template fr/layout.html is missing"}},
 		{"public address without base_url", with(local, "INTAKEBOT_HTTP_LISTEN", "0.0.0.0:0"), nil,
 			[]string{"web.base_url: must be set when http.listen (0.0.0.0:0) is not a loopback address"}},
 	} {

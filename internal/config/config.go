@@ -41,7 +41,9 @@ type Config struct {
 			Absolute Duration `yaml:"absolute"`
 		} `yaml:"session"`
 	} `yaml:"web"`
-	Log struct {
+	Org       Org       `yaml:"org"`
+	Templates Templates `yaml:"templates"`
+	Log       struct {
 		Format string `yaml:"format"`
 		Level  string `yaml:"level"`
 	} `yaml:"log"`
@@ -78,6 +80,28 @@ type Config struct {
 		UrgencyKeywords map[intake.Level][]string                         `yaml:"urgency_keywords"`
 		Matrix          map[intake.Level]map[intake.Level]intake.Priority `yaml:"matrix"`
 	} `yaml:"priority"`
+}
+
+// Org is the org: section: the organisation every message speaks for.
+type Org struct {
+	// Name signs every mail and Slack message and is the display name of
+	// our From address when email.from (or the mailbox) gives none. Empty:
+	// each language's own words ("The help desk").
+	Name string `yaml:"name"`
+	// SupportURL is the help desk's website, linked at the end of every
+	// mail.
+	SupportURL string `yaml:"support_url"`
+	// LogoURL is an https image shown at the top of HTML mails. The
+	// reader's mail client loads it; the bot never fetches it.
+	LogoURL string `yaml:"logo_url"`
+}
+
+// Templates is the templates: section.
+type Templates struct {
+	// Dir holds templates that replace the embedded ones file by file
+	// (LANG/KIND.tmpl, LANG/KIND.html, LANG/chat/slack.tmpl, ...), or add
+	// a language. Checked at start like the embedded set.
+	Dir string `yaml:"dir"`
 }
 
 // Email is the email: section.

@@ -207,6 +207,15 @@ func TestValidateChecksFieldsTogether(t *testing.T) {
 		{name: "console session absolute below idle", env: Env{"INTAKEBOT_WEB_SESSION_IDLE": "2h", "INTAKEBOT_WEB_SESSION_ABSOLUTE": "1h"},
 			want: "web.session.absolute: (1h0m0s) must not be shorter than web.session.idle (2h0m0s)"},
 		{name: "console off, sessions unchecked", env: Env{"INTAKEBOT_WEB_CONSOLE_ENABLED": "false", "INTAKEBOT_WEB_SESSION_IDLE": "0"}},
+		{name: "org", env: Env{"INTAKEBOT_ORG_NAME": "Acme IT", "INTAKEBOT_ORG_SUPPORT_URL": "https://it.acme.example", "INTAKEBOT_ORG_LOGO_URL": "https://it.acme.example/logo.png"}},
+		{name: "plain-http logo", env: Env{"INTAKEBOT_ORG_LOGO_URL": "http://it.acme.example/logo.png"},
+			want: `org.logo_url: "http://it.acme.example/logo.png" is not an absolute https URL`},
+		{name: "support url not a URL", env: Env{"INTAKEBOT_ORG_SUPPORT_URL": "it.acme.example"},
+			want: `org.support_url: "it.acme.example" is not an absolute http(s) URL`},
+		{name: "org name of two lines", env: Env{"INTAKEBOT_ORG_NAME": "Acme\nIT"},
+			want: "org.name: must be one line"},
+		{name: "missing templates dir", env: Env{"INTAKEBOT_TEMPLATES_DIR": "/nonexistent/templates"},
+			want: "templates.dir: stat /nonexistent/templates: no such file or directory"},
 		{name: "log level", env: Env{"INTAKEBOT_LOG_LEVEL": "loud"},
 			want: `log.level: must be debug, info, warn or error, not "loud"`},
 	} {
@@ -219,6 +228,38 @@ func TestValidateChecksFieldsTogether(t *testing.T) {
 				t.Fatalf("problems lack\n  %s\ngot\n  %s", tc.want, strings.ReplaceAll(got, "\n", "\n  "))
 			}
 		})
+	}
+}
+
+// A templates.dir is checked like the embedded templates: an override
+// that does not parse, or a language missing a file, is a problem naming
+// the file; a good override passes.
+func TestTemplatesDirIsChecked(t *testing.T) {
+	dir := t.TempDir()
+	env := Env{"INTAKEBOT_TEMPLATES_DIR": dir}
+	if got := problems(t, "", env); got != "" {
+		t.Fatalf("an empty override directory refused:\n%s", got)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "en"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "en", "closed.html"), []byte(`{{define "content"}}{{.ID}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := problems(t, "", env); !strings.Contains(got, "templates.dir: template en/closed.html") {
+		t.Fatalf("a broken override: %s", got)
+	}
+	if err := os.Remove(filepath.Join(dir, "en", "closed.html")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "fr"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "fr", "shared.tmpl"), []byte(`{{define "greeting"}}Bonjour{{end}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := problems(t, "", env); !strings.Contains(got, "fr/layout.html is missing") {
+		t.Fatalf("a third language without its files: %s", got)
 	}
 }
 

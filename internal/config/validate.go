@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/intakebot/intakebot/channels/email/imapwatch"
 	"github.com/intakebot/intakebot/intake"
@@ -31,6 +32,8 @@ func (c *Config) Validate() Problems {
 	v.surveys(c)
 	v.slack(c.Slack)
 	v.events(c.Events)
+	v.org(c.Org)
+	v.templates(c.Templates)
 	if _, err := c.Rules(); err != nil {
 		v.add("groups/categories/cis/priority", "%v", err)
 	}
@@ -302,5 +305,41 @@ func (v *validator) events(e Events) {
 		if !l.Impact.Valid() || !l.Urgency.Valid() {
 			v.add("events.severities."+name, "impact and urgency must be high, medium or low")
 		}
+	}
+}
+
+func (v *validator) org(o Org) {
+	if strings.ContainsFunc(o.Name, unicode.IsControl) || len(o.Name) > 100 {
+		v.add("org.name", "must be one line of at most 100 bytes")
+	}
+	if o.SupportURL != "" {
+		if u, err := url.Parse(o.SupportURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			v.add("org.support_url", "%q is not an absolute http(s) URL", o.SupportURL)
+		}
+	}
+	if o.LogoURL != "" {
+		// A mail client blocks or warns about plain-http images in a mail;
+		// https is the only kind worth sending.
+		if u, err := url.Parse(o.LogoURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			v.add("org.logo_url", "%q is not an absolute https URL (the reader's mail client loads it)", o.LogoURL)
+		}
+	}
+}
+
+// templates checks an override directory the way the start does: every
+// file present and parsing, in every language.
+func (v *validator) templates(t Templates) {
+	if t.Dir == "" {
+		return
+	}
+	if st, err := os.Stat(t.Dir); err != nil {
+		v.add("templates.dir", "%v", err)
+		return
+	} else if !st.IsDir() {
+		v.add("templates.dir", "%s is not a directory", t.Dir)
+		return
+	}
+	if err := LoadTemplates(t); err != nil {
+		v.add("templates.dir", "%v", err)
 	}
 }

@@ -77,7 +77,11 @@ func (s *Sender) compose(msg Mail) (string, []byte, error) {
 	if err := writePart(mw, "text/plain", msg.Text); err != nil {
 		return "", nil, err
 	}
-	if err := writePart(mw, "text/html", textToHTML(msg.Text, lang)); err != nil {
+	page := msg.HTML
+	if page == "" {
+		page = textToHTML(msg.Text, lang)
+	}
+	if err := writePart(mw, "text/html", page); err != nil {
 		return "", nil, err
 	}
 	if err := mw.Close(); err != nil {

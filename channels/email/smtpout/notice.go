@@ -3,6 +3,7 @@ package smtpout
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/templates"
@@ -22,6 +23,8 @@ type Mail struct {
 	Name    string
 	Subject string
 	Text    string
+	// HTML is the HTML part; empty: one derived from Text.
+	HTML string
 	// From is the help-desk address the reporter wrote to, if any: the
 	// answer goes out from it.
 	From string
@@ -49,14 +52,23 @@ type Renderer struct {
 	Links SurveyLinks
 	// Labels names categories and items; nil shows their ids.
 	Labels Labeler
+	// Org is the organisation that signs every mail.
+	Org templates.Org
 }
 
 // noticeData is what templates may use.
 type noticeData struct {
-	ID, Subject, Category, Priority, CI, ReporterName, Owner string
+	ID, Subject, Category, CI, ReporterName, Owner string
+	// Priority and State are in words ("High", "Waiting for your
+	// confirmation"); PriorityID is the bare P1..P5.
+	Priority, PriorityID, State string
 	// SurveyURL is the signed web link of a survey question, when links
 	// are configured.
 	SurveyURL string
+	// Solution is what was done, as the reporter may read it (see
+	// solutionNote).
+	Solution string
+	Org      templates.Org
 }
 
 // Render writes the mail for msg about inc, in the language recorded when
@@ -69,9 +81,17 @@ func (r Renderer) Render(msg intake.Outgoing, inc *intake.Incident) (Mail, error
 		}
 		return r.Labels.Label(name, msg.Lang)
 	}
+	lang := string(msg.Lang)
 	data := noticeData{
 		ID: inc.ID, Subject: inc.Subject, Category: label(inc.Category), Priority: string(inc.Priority),
 		CI: label(inc.CI), ReporterName: inc.Reporter.Name, Owner: inc.Owner,
+		PriorityID: string(inc.Priority), State: string(inc.State), Solution: solutionNote(inc), Org: r.Org,
+	}
+	if w := r.Texts.Word(lang, "priority_"+string(inc.Priority)); w != "" {
+		data.Priority = w
+	}
+	if w := r.Texts.Word(lang, "state_"+string(inc.State)); w != "" {
+		data.State = w
 	}
 	// A question of an incident that entered its step before rounds were
 	// numbered (round 0) gets no link: no link could answer it, and the
@@ -83,15 +103,30 @@ func (r Renderer) Render(msg intake.Outgoing, inc *intake.Incident) (Mail, error
 		}
 		data.SurveyURL = url
 	}
-	text, err := r.Texts.Render(string(msg.Lang), string(msg.Kind), data)
+	text, err := r.Texts.Render(lang, string(msg.Kind), data)
 	if err != nil {
 		return Mail{}, fmt.Errorf("render %s/%s: %w", msg.Lang, msg.Kind, err)
 	}
 	return Mail{
 		ID: msg.ID, IncidentID: msg.IncidentID, Kind: msg.Kind, Lang: msg.Lang,
-		Email: msg.Email, Name: inc.Reporter.Name, Subject: text.Subject, Text: text.Text,
+		Email: msg.Email, Name: inc.Reporter.Name, Subject: text.Subject, Text: text.Text, HTML: text.HTML,
 		From: inc.Mailbox, InReplyTo: last(inc.MailIDs), References: inc.MailIDs,
 	}, nil
+}
+
+// solutionNote is what the validation question tells the reporter was
+// done: the note the agent gave when moving the incident to validation,
+// the latest such move (after a "no" the incident comes back and is
+// solved again). Only that note is public. Actions are the agents' working
+// notes and stay internal, so when the move carried no note the mail says
+// nothing about what was done rather than show an action.
+func solutionNote(inc *intake.Incident) string {
+	for i := len(inc.History) - 1; i >= 0; i-- {
+		if h := inc.History[i]; h.To == intake.Validation {
+			return strings.TrimSpace(h.Note)
+		}
+	}
+	return ""
 }
 
 func last(list []string) string {

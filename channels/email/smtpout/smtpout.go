@@ -90,6 +90,10 @@ type Config struct {
 	// whose From names one of them goes out from it, so reporters are
 	// answered from the address they wrote to.
 	Also []string
+	// Name is the display name of From and Also addresses that give none
+	// (the organisation's name, config org.name), so that every mail
+	// shows the same sender whichever mailbox it answers from.
+	Name string
 	// Tokens makes the per-recipient reply address in Reply-To and the
 	// Message-ID; it must serve From and every Also address.
 	Tokens *replytoken.Tokens
@@ -192,7 +196,7 @@ func New(cfg Config) (*Sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smtpout: From %q: %w", cfg.From, err)
 	}
-	from.Name = cleanText(from.Name)
+	from.Name = cleanText(orDefault(from.Name, cfg.Name))
 	_, fromDomain, _ := strings.Cut(from.Address, "@")
 
 	domain := cfg.Domain
@@ -226,7 +230,7 @@ func New(cfg Config) (*Sender, error) {
 		if !cfg.Tokens.Serves(addr.Address) {
 			return nil, fmt.Errorf("smtpout: Tokens does not serve %s", addr.Address)
 		}
-		addr.Name = cleanText(addr.Name)
+		addr.Name = cleanText(orDefault(addr.Name, cfg.Name))
 		also[strings.ToLower(addr.Address)] = addr
 	}
 
@@ -253,6 +257,14 @@ func New(cfg Config) (*Sender, error) {
 		tokens:     cfg.Tokens,
 		also:       also,
 	}, nil
+}
+
+// orDefault is s, or def when s is empty.
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // identity picks the address a message goes out from: the help-desk
