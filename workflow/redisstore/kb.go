@@ -24,7 +24,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/intakebot/intakebot/intake"
-	"github.com/intakebot/intakebot/workflow/kb"
+	"github.com/intakebot/intakebot/intake/kb"
 )
 
 // kbChangesMaxLen bounds the change stream. Followers read it every second

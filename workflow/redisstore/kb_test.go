@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/internal/redistest"
-	"github.com/intakebot/intakebot/workflow/kb"
 	"github.com/intakebot/intakebot/workflow/redisstore"
 )
 
