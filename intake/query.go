@@ -25,6 +25,8 @@ type Agent struct {
 	Name      string    `json:"name"`
 	Admin     bool      `json:"admin"`
 	CreatedAt time.Time `json:"created_at"`
+	// Editor lets a non-admin agent change the knowledge base.
+	Editor bool `json:"editor,omitempty"`
 }
 
 // Notice is a message to a reporter waiting in the outbox. It is written in

@@ -82,6 +82,7 @@ type Deps struct {
 	Files     Files
 	Agents    Agents
 	Health    Pinger
+	KB        KBDeps
 	// Components are reported in /readyz detail; one failing never makes
 	// the bot unready as a whole.
 	Components []Component
@@ -130,6 +131,7 @@ func NewServer(d Deps) *Server {
 	s.route("GET /api/v1/outbox", s.agent(s.outbox))
 	s.route("GET /api/v1/inbound", s.agent(s.inbound))
 	s.route("POST /api/v1/inbound/release", s.agent(s.release))
+	s.kbRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
 	})
