@@ -23,6 +23,7 @@ Usage:
   intakebot agents add NAME [--admin]        create an agent; prints its API token last
   intakebot incidents list|show|create|act|move|assign|escalate|recategorize|survey|close ...
                                              work incidents through the API (see: intakebot incidents help)
+  intakebot kb list|show|add|edit|rm|import DIR|export DIR|seed   the knowledge base (see: intakebot kb help)
   intakebot inbound list [--channel email]   what became of each inbound message, newest first
   intakebot config example                   print a commented example configuration
   intakebot config check [--config FILE]     list every problem of the configuration (with the environment); exit 1 if any
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env confi
 		return agentsCmd(ctx, args[1:], stdout, stderr, env)
 	case "incidents":
 		return incidentsCmd(ctx, args[1:], stdout, stderr, env)
+	case "kb":
+		return kbCmd(ctx, args[1:], stdout, stderr, env)
 	case "inbound":
 		return inboundCmd(ctx, args[1:], stdout, stderr, env)
 	case "config":

@@ -107,15 +107,13 @@ func FormatFiles(a Article) (map[string][]byte, error) {
 }
 
 // ReadFS reads every *.md file in the top folder of fsys and merges the
-// languages of each article. Every bad file is reported, not just the first.
+// languages of each article (see ParseFiles).
 func ReadFS(fsys fs.FS) ([]Article, error) {
 	names, err := fs.Glob(fsys, "*.md")
 	if err != nil {
 		return nil, err
 	}
-	sort.Strings(names)
-	byID := map[string]*Article{}
-	var order []string
+	files := map[string][]byte{}
 	var errs []error
 	for _, name := range names {
 		data, err := fs.ReadFile(fsys, name)
@@ -123,7 +121,26 @@ func ReadFS(fsys fs.FS) ([]Article, error) {
 			errs = append(errs, err)
 			continue
 		}
-		a, err := ParseFile(name, data)
+		files[name] = data
+	}
+	arts, err := ParseFiles(files)
+	return arts, errors.Join(append(errs, err)...)
+}
+
+// ParseFiles parses article files by name and merges the languages of
+// each article, in the order of the file names. Every bad file is
+// reported, not just the first, and then no article is returned.
+func ParseFiles(files map[string][]byte) ([]Article, error) {
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	byID := map[string]*Article{}
+	var order []string
+	var errs []error
+	for _, name := range names {
+		a, err := ParseFile(name, files[name])
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -137,6 +154,10 @@ func ReadFS(fsys fs.FS) ([]Article, error) {
 		if !ok {
 			byID[a.ID] = &a
 			order = append(order, a.ID)
+			continue
+		}
+		if _, dup := prev.Texts[lang]; dup {
+			errs = append(errs, fmt.Errorf("%s: %w: a second %s text of %s", name, ErrInvalid, lang, a.ID))
 			continue
 		}
 		if !sameMeta(*prev, a) {

@@ -82,3 +82,11 @@ func TestReadFSReportsBadFiles(t *testing.T) {
 		t.Errorf("fence at end: %+v %v", arts, err)
 	}
 }
+
+func TestParseFilesRefusesTwoTextsInOneLanguage(t *testing.T) {
+	doc := []byte("---\nid: a\nlang: en\ntitle: T\naudience: public\n---\n")
+	_, err := ParseFiles(map[string][]byte{"a.en.md": doc, "copy/a.en.md": doc})
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "second en text") {
+		t.Errorf("got %v", err)
+	}
+}
