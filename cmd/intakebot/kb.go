@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -222,4 +223,44 @@ func sortedKeys(m map[string][]byte) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// loadKB fills the bot's in-memory search index (seeding the example
+// articles first on the embedded store, as local mode and the demo use;
+// a real Redis is never seeded) and returns the change-stream position to
+// follow from. It checks the Redis URL rather than LocalMode because local
+// mode configures the mail channel once started, after which LocalMode
+// says false.
+func loadKB(ctx context.Context, cfg *config.Config, s *redisstore.Store, ix *kb.Index, log *slog.Logger) (string, error) {
+	if cfg.Redis.URL == "" {
+		n, err := seedKB(ctx, s, time.Now())
+		if err != nil {
+			return "", fmt.Errorf("seeding the knowledge base: %w", err)
+		}
+		log.Info("knowledge base seeded with example articles", "added", n)
+	}
+	pos, err := s.LoadKB(ctx, ix)
+	if err != nil {
+		return "", fmt.Errorf("loading the knowledge base: %w", err)
+	}
+	log.Info("knowledge base loaded", "articles", ix.Len())
+	return pos, nil
+}
+
+// followKB keeps ix fresh from the change stream until ctx ends, following
+// again a second after a Redis failure.
+func followKB(ctx context.Context, s *redisstore.Store, ix *kb.Index, pos string, log *slog.Logger) {
+	for {
+		var err error
+		pos, err = s.FollowKB(ctx, ix, pos)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("following knowledge-base changes failed; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
 }

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
+	"maps"
+	"net/http"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/internal/redistest"
@@ -145,5 +150,69 @@ func TestKBCLIBadInput(t *testing.T) {
 		if _, err := cli(env, args...); !errors.As(err, &u) {
 			t.Errorf("%v: %v, want a usage error", args, err)
 		}
+	}
+}
+
+// kbSearch asks a running bot's API and returns the ids found.
+func kbSearch(t *testing.T, url, token, query string) []string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url+"/api/v1/kb/search?q="+neturl.QueryEscape(query), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct{ Results []struct{ ID string } }
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("search %q: status %d, %v", query, resp.StatusCode, err)
+	}
+	var ids []string
+	for _, r := range body.Results {
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
+// Local mode ships the seed: a Spanish report finds its Spanish article.
+func TestLocalModeServesTheSeededKB(t *testing.T) {
+	s := startServe(t, map[string]string{})
+	if s.token == "" {
+		t.Fatal("local mode printed no token")
+	}
+	if got := kbSearch(t, s.url, s.token, "la impresora se atasca"); len(got) == 0 || got[0] != "printer-jam" {
+		t.Errorf("search: %v\n%s", got, strings.Join(s.lines, "\n"))
+	}
+}
+
+// An article added elsewhere (here by the CLI) reaches a running bot's
+// in-memory index through the change stream.
+func TestServeFollowsKBChanges(t *testing.T) {
+	env := kbEnv(t)
+	s := startServe(t, maps.Clone(env))
+	out := mustCLI(t, env, "agents", "add", "alice")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	token := lines[len(lines)-1]
+	if got := kbSearch(t, s.url, token, "vpn"); len(got) != 0 {
+		t.Fatalf("a bot with configured redis must not seed: %v", got)
+	}
+	p := filepath.Join(t.TempDir(), "vpn.es.md")
+	if err := os.WriteFile(p, []byte("---\nid: vpn\nlang: es\ntitle: La VPN no conecta\naudience: public\n---\nReinicia el cliente.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustCLI(t, env, "kb", "add", p)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(kbSearch(t, s.url, token, "no conecto con la vpn")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the running bot never saw the new article")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mustCLI(t, env, "kb", "rm", "vpn")
+	for len(kbSearch(t, s.url, token, "vpn")) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the running bot never saw the deletion")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/intakebot/intakebot/channels/surveylink"
 	"github.com/intakebot/intakebot/channels/web"
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/internal/config"
 	"github.com/intakebot/intakebot/templates"
 	"github.com/intakebot/intakebot/workflow"
@@ -88,7 +89,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 	if err != nil {
 		return err
 	}
-	handler, err := newHandler(cfg, core, chans, signer, log)
+	kbIndex := kb.NewIndex()
+	kbPos, err := loadKB(ctx, cfg, core.store, kbIndex, log)
+	if err != nil {
+		return err
+	}
+	handler, err := newHandler(cfg, core, chans, signer, kbIndex, log)
 	if err != nil {
 		return err
 	}
@@ -98,6 +104,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 	var workers sync.WaitGroup
 	defer workers.Wait()
 	chans.start(workCtx, &workers, log)
+	workers.Go(func() { followKB(workCtx, core.store, kbIndex, kbPos, log) })
 	defer chans.close(shutdown)
 	sched.Start()
 	defer stopSchedule(sched, stopWork, shutdown, log)
@@ -317,7 +324,7 @@ func stopSchedule(s *cron.Cron, stopWork context.CancelFunc, timeout time.Durati
 
 // newHandler routes the API, the survey pages, Slack's Events API and the
 // events webhook.
-func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Signer, log *slog.Logger) (http.Handler, error) {
+func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Signer, kbIndex *kb.Index, log *slog.Logger) (http.Handler, error) {
 	pages, err := templates.LoadPages()
 	if err != nil {
 		return nil, err
@@ -325,7 +332,7 @@ func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Si
 	api := web.NewServer(web.Deps{
 		Incidents: c.engine, Lister: c.store, Outbox: c.store, Inbound: c.store, Files: c.store, Agents: c.store, Health: c.store,
 		Components: ch.components, Metrics: promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{}),
-		Log: log, Registerer: c.reg,
+		Log: log, Registerer: c.reg, KB: web.KBDeps{Store: c.store, Lister: c.store, Index: kbIndex, Now: time.Now},
 	})
 	root := http.NewServeMux()
 	root.Handle("/s/", surveylink.NewHandler(surveylink.Deps{Signer: signer, Incidents: c.engine, Answerer: c.engine,

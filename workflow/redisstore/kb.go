@@ -259,32 +259,26 @@ func (s *Store) KBChanges(ctx context.Context, after string, block time.Duration
 	return out, after, nil
 }
 
-// FollowKB loads the KB into ix and then applies every change until ctx
-// ends; it returns ctx's error then, or the first Redis error (the caller
-// decides whether to retry). ready, when not nil, is called once the
-// initial load is done.
-func (s *Store) FollowKB(ctx context.Context, ix *kb.Index, ready func()) error {
-	pos, err := s.LoadKB(ctx, ix)
-	if err != nil {
-		return err
-	}
-	if ready != nil {
-		ready()
-	}
+// FollowKB applies to ix every change after the stream position pos
+// (from LoadKB) until ctx ends or Redis fails, and returns the position
+// reached with ctx's error or the Redis error; the caller decides whether
+// to follow again from there.
+func (s *Store) FollowKB(ctx context.Context, ix *kb.Index, pos string) (string, error) {
 	for {
 		// A short block, so a cancelled ctx is noticed within a second
 		// even where the client does not interrupt a blocked read.
 		changes, next, err := s.KBChanges(ctx, pos, time.Second)
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return pos, ctx.Err()
 		}
 		if err != nil {
-			return err
+			return pos, err
 		}
 		for _, c := range changes {
 			if err := s.applyKBChange(ctx, ix, c); err != nil {
-				return err
+				return pos, err
 			}
+			pos = c.StreamID
 		}
 		pos = next
 	}

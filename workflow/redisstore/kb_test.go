@@ -134,10 +134,15 @@ func TestFollowKBKeepsTheIndexFresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	ix := kb.NewIndex()
-	ready := make(chan struct{})
+	pos, err := s.LoadKB(ctx, ix)
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
-	go func() { done <- s.FollowKB(ctx, ix, func() { close(ready) }) }()
-	<-ready
+	go func() {
+		_, err := s.FollowKB(ctx, ix, pos)
+		done <- err
+	}()
 	if got := ix.Search(kb.Query{Text: "la impresora se atasca"}); len(got) != 1 {
 		t.Fatalf("after load: %+v", got)
 	}
