@@ -92,6 +92,37 @@ type Index struct {
 	free  []int32
 	byID  map[string][]int32
 	langs map[intake.Lang]*langStats
+	// accs recycles the per-query accumulators: allocating and zeroing two
+	// arrays the size of the KB for every query dominated its cost.
+	accs sync.Pool
+}
+
+// acc accumulates one query's scores by doc slot; after use only the
+// touched slots are cleared, so reuse costs nothing per untouched doc.
+type acc struct {
+	scores  []float64
+	masks   []uint64
+	touched []int32
+}
+
+func (ix *Index) getAcc() *acc {
+	a, _ := ix.accs.Get().(*acc)
+	if a == nil {
+		a = &acc{}
+	}
+	if n := len(ix.docs); len(a.scores) < n {
+		a.scores = make([]float64, n)
+		a.masks = make([]uint64, n)
+	}
+	return a
+}
+
+func (ix *Index) putAcc(a *acc) {
+	for _, slot := range a.touched {
+		a.scores[slot], a.masks[slot] = 0, 0
+	}
+	a.touched = a.touched[:0]
+	ix.accs.Put(a)
 }
 
 // NewIndex returns an index holding articles.
@@ -249,9 +280,9 @@ func (ix *Index) searchLang(l intake.Lang, q Query, limit int) []Result {
 	avgBody := math.Max(st.sumBody/n, 1)
 	// Dense accumulators indexed by doc slot: far cheaper than a map when
 	// a common word touches most of the KB.
-	scores := make([]float64, len(ix.docs))
-	masks := make([]uint64, len(ix.docs))
-	var touched []int32
+	a := ix.getAcc()
+	defer ix.putAcc(a)
+	scores, masks := a.scores, a.masks
 	idfs := make([]float64, len(terms))
 	var totalIDF float64
 	for i, term := range terms {
@@ -268,7 +299,7 @@ func (ix *Index) searchLang(l intake.Lang, q Query, limit int) []Result {
 			tf := titleBoost*float64(p.tfTitle)/(1-b+b*d.lenTitle/avgTitle) +
 				float64(p.tfBody)/(1-b+b*d.lenBody/avgBody)
 			if masks[p.doc] == 0 {
-				touched = append(touched, p.doc)
+				a.touched = append(a.touched, p.doc)
 			}
 			scores[p.doc] += idf * tf * (k1 + 1) / (tf + k1)
 			masks[p.doc] |= 1 << uint(i)
@@ -288,7 +319,7 @@ func (ix *Index) searchLang(l intake.Lang, q Query, limit int) []Result {
 		return ix.docs[x.slot].id < ix.docs[y.slot].id
 	}
 	var top []scored // sorted best first, at most limit long
-	for _, slot := range touched {
+	for _, slot := range a.touched {
 		d := ix.docs[slot]
 		score := scores[slot]
 		if q.CI != "" && slices.Contains(d.cis, q.CI) {

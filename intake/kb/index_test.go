@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -200,4 +201,36 @@ func BenchmarkSearch10k(b *testing.B) {
 	b.StopTimer()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)*95/100].Microseconds()), "p95-µs")
+}
+
+// Searches run while the change stream updates the index (run with -race);
+// every search still sees a consistent index.
+func TestConcurrentSearchAndPut(t *testing.T) {
+	seed, err := Seed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := NewIndex(seed...)
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				if w == 0 {
+					ix.Put(article(fmt.Sprintf("extra-%d", i%20), intake.Spanish, "Impresora nueva", "La impresora se atasca."))
+					continue
+				}
+				res := ix.Search(Query{Text: "la impresora se atasca", Lang: intake.Spanish, Limit: 30})
+				if len(res) == 0 || !slices.Contains(ids(res), "printer-jam") {
+					t.Errorf("search lost the seed article: %v", ids(res))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if ix.Len() != len(seed)+20 {
+		t.Errorf("len %d", ix.Len())
+	}
 }
