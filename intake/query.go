@@ -35,6 +35,8 @@ type Agent struct {
 	LastUsedAt time.Time `json:"last_used_at,omitzero"`
 	// HasPassword says whether the agent has a password for the console.
 	HasPassword bool `json:"has_password,omitempty"`
+	// Editor lets a non-admin agent change the knowledge base.
+	Editor bool `json:"editor,omitempty"`
 }
 
 // Notice is a message to a reporter waiting in the outbox. It is written in

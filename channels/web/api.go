@@ -85,6 +85,7 @@ type Deps struct {
 	// leaves them out.
 	AgentAdmin AgentAdmin
 	Health     Pinger
+	KB         KBDeps
 	// Components are reported in /readyz detail; one failing makes the
 	// bot "degraded", which is still ready unless StrictReadiness is set.
 	Components []Component
@@ -143,6 +144,7 @@ func NewServer(d Deps) *Server {
 	s.route("GET /api/v1/inbound", s.agent(s.inbound))
 	s.route("POST /api/v1/inbound/release", s.agent(s.release))
 	s.agentRoutes()
+	s.kbRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
 	})

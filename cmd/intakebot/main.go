@@ -26,6 +26,7 @@ Usage:
                                              work incidents through the API (see: intakebot incidents help)
   intakebot local send --subject S --body B  report as the demo user to a local-mode serve (see: intakebot local help)
   intakebot local inbox                      the demo user's mails from the help desk, newest first, with their links
+  intakebot kb list|show|add|edit|rm|import DIR|export DIR|seed   the knowledge base (see: intakebot kb help)
   intakebot inbound list [--channel email]   what became of each inbound message, newest first
   intakebot config example                   print a commented example configuration
   intakebot config check [--config FILE]     list every problem of the configuration (with the environment); exit 1 if any
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env confi
 		return incidentsCmd(ctx, args[1:], stdout, stderr, env)
 	case "local":
 		return localCmd(ctx, args[1:], stdout, stderr, env)
+	case "kb":
+		return kbCmd(ctx, args[1:], stdout, stderr, env)
 	case "inbound":
 		return inboundCmd(ctx, args[1:], stdout, stderr, env)
 	case "config":

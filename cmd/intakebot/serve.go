@@ -21,6 +21,7 @@ import (
 	"github.com/intakebot/intakebot/channels/web"
 	"github.com/intakebot/intakebot/channels/web/console"
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/internal/config"
 	"github.com/intakebot/intakebot/templates"
 	"github.com/intakebot/intakebot/workflow"
@@ -88,7 +89,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 	if err != nil {
 		return err
 	}
-	handler, err := newHandler(cfg, core, chans, signer, log)
+	kbIndex := kb.NewIndex()
+	kbPos, err := loadKB(ctx, cfg, core.store, kbIndex, log)
+	if err != nil {
+		return err
+	}
+	handler, err := newHandler(cfg, core, chans, signer, kbIndex, log)
 	if err != nil {
 		return err
 	}
@@ -104,6 +110,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 		workers.Go(func() { drain(workCtx) })
 	}
 	workers.Go(func() { core.wake.Run(workCtx) })
+	workers.Go(func() { followKB(workCtx, core.store, kbIndex, kbPos, log) })
 	defer chans.close(shutdown)
 	sched.Start()
 	defer stopSchedule(sched, stopWork, shutdown, log)
@@ -377,7 +384,7 @@ func stopSchedule(s *cron.Cron, stopWork context.CancelFunc, timeout time.Durati
 
 // newHandler routes the API, the survey pages, Slack's Events API and the
 // events webhook.
-func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Signer, log *slog.Logger) (http.Handler, error) {
+func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Signer, kbIndex *kb.Index, log *slog.Logger) (http.Handler, error) {
 	pages, err := templates.LoadPagesFS(cfg.Templates.FS())
 	if err != nil {
 		return nil, err
@@ -385,7 +392,7 @@ func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Si
 	api := web.NewServer(web.Deps{
 		Incidents: c.engine, Lister: c.store, Outbox: c.store, Inbound: c.store, Files: c.store, Agents: c.store, AgentAdmin: c.store, Health: c.store,
 		Components: ch.components, StrictReadiness: cfg.HTTP.ReadyzStrict, Metrics: metricsHandler(c.reg, log),
-		Log: log, Registerer: c.reg,
+		Log: log, Registerer: c.reg, KB: web.KBDeps{Store: c.store, Lister: c.store, Index: kbIndex, Now: time.Now},
 	})
 	root := http.NewServeMux()
 	root.Handle("/s/", surveylink.NewHandler(surveylink.Deps{Signer: signer, Incidents: c.engine, Answerer: c.engine,

@@ -465,9 +465,11 @@ func TestChangesReachEveryBotsConsoles(t *testing.T) {
 	}
 	inc := f.report("VPN down")
 	select {
-	case id := <-changes:
-		if id != inc.ID {
-			t.Fatalf("other bot heard %q", id)
+	case change := <-changes:
+		// The id and the version the change made: a console showing that
+		// version already has nothing to reload.
+		if change != inc.ID+" 1" {
+			t.Fatalf("other bot heard %q, want %q", change, inc.ID+" 1")
 		}
 	case <-time.After(15 * time.Second): // a guard, not a timing assertion
 		t.Fatal("the other bot heard nothing")
@@ -477,7 +479,7 @@ func TestChangesReachEveryBotsConsoles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if line == "data: "+inc.ID+"\n" {
+		if line == "data: "+inc.ID+" 1\n" {
 			break
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -35,8 +36,14 @@ func changesChannel(prefix string) string { return prefix + ":{web}:changes" }
 // Deliver publishes the changed incident's id. A console that misses it
 // (not connected at that moment) loses nothing: it shows the incident as
 // it is when it next loads.
-func (p Publisher) Deliver(ctx context.Context, msg intake.Outgoing, _ *intake.Incident) error {
-	if err := p.rdb.Publish(ctx, p.channel, msg.IncidentID).Err(); err != nil {
+func (p Publisher) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.Incident) error {
+	// "ID VERSION" when the version is known: a console that already shows
+	// that version (its own change, after its own POST) need not reload.
+	payload := msg.IncidentID
+	if inc != nil && inc.Version > 0 {
+		payload += " " + strconv.FormatInt(inc.Version, 10)
+	}
+	if err := p.rdb.Publish(ctx, p.channel, payload).Err(); err != nil {
 		return fmt.Errorf("publish change of %s: %w", msg.IncidentID, err)
 	}
 	return nil
@@ -161,7 +168,7 @@ func (h *Hub) Subscribe() (<-chan string, func()) {
 const heartbeat = 20 * time.Second
 
 // events streams changes to a console: "event: change", the incident id
-// as data. Each write extends the server's write deadline, so that the
+// and, when known, its new version as data. Each write extends the server's write deadline, so that the
 // stream outlives http.Server's WriteTimeout.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, m me) {
 	if s.d.Changes == nil {

@@ -47,7 +47,12 @@
 
   var es = new EventSource("/console/events");
   es.addEventListener("change", function (e) {
-    if (only && e.data !== only) return;
+    // "ID VERSION": a page that already shows that version (after its own
+    // form was sent) has nothing to fetch.
+    var parts = String(e.data).split(" ");
+    if (only && parts[0] !== only) return;
+    var shown = parseInt(live.getAttribute("data-version") || "0", 10);
+    if (only && parts.length > 1 && parseInt(parts[1], 10) <= shown) return;
     refresh();
   });
 })();
