@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
@@ -282,7 +283,7 @@ func (r *Rules) Register(rep Report, now time.Time) (Incident, error) {
 		inc.Subject = firstLine(inc.Description, 80)
 	}
 	if inc.Reporter.Language == "" {
-		inc.Reporter.Language = DetectLanguage(rep.Subject+"\n"+rep.Description, r.defaultLang)
+		inc.Reporter.Language = detectLanguage(rep.Subject+"\n"+rep.Description, text, r.defaultLang)
 	}
 
 	inc.Category, inc.Group = rep.Category, rep.Group
@@ -375,6 +376,12 @@ func firstLine(s string, max int) string {
 
 // fold lowercases s and removes accents, so that "Caído" matches "caido".
 func fold(s string) string {
+	if isASCII(s) {
+		// Nothing to decompose or strip: the transform below would copy s
+		// rune by rune through three stages for nothing (most mail is
+		// ASCII, and registration folds every report twice).
+		return strings.ToLower(s)
+	}
 	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
 	out, _, err := transform.String(t, s)
 	if err != nil {
@@ -383,11 +390,38 @@ func fold(s string) string {
 	return strings.ToLower(out)
 }
 
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
 // words folds s and reduces it to single-space separated words wrapped in
 // spaces, so that a keyword is found as a whole word with a plain substring
 // search for " keyword ".
 func words(s string) string {
-	f := strings.FieldsFunc(fold(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+	s = fold(s)
+	if isASCII(s) {
+		// The same as below, byte by byte: registration's hottest loop.
+		b := make([]byte, 1, len(s)+2)
+		b[0] = ' '
+		gap := false
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; 'a' <= c && c <= 'z' || '0' <= c && c <= '9' {
+				if gap && len(b) > 1 {
+					b = append(b, ' ')
+				}
+				b, gap = append(b, c), false
+			} else {
+				gap = true
+			}
+		}
+		return string(append(b, ' '))
+	}
+	f := strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
 	return " " + strings.Join(f, " ") + " "
 }
 
@@ -415,7 +449,10 @@ func wordIndex(text, kw string) int { return strings.Index(text, " "+kw+" ") }
 
 // DetectLanguage guesses English or Spanish from common words and Spanish
 // spelling; when the text gives no clear sign it returns def.
-func DetectLanguage(text string, def Lang) Lang {
+func DetectLanguage(text string, def Lang) Lang { return detectLanguage(text, words(text), def) }
+
+// detectLanguage is DetectLanguage with text's words already folded.
+func detectLanguage(text, folded string, def Lang) Lang {
 	es, en := 0, 0
 	for _, r := range text {
 		switch r {
@@ -423,7 +460,7 @@ func DetectLanguage(text string, def Lang) Lang {
 			es++
 		}
 	}
-	for _, w := range strings.Fields(words(text)) {
+	for _, w := range strings.Fields(folded) {
 		if spanishWords[w] {
 			es++
 		}

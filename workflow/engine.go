@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +21,10 @@ type Store interface {
 	// notices, and returns the incident as stored. A non-empty key makes it
 	// idempotent: creating with a key used before returns that incident.
 	Create(ctx context.Context, key string, inc *intake.Incident, notify []intake.NoticeKind) (*intake.Incident, error)
+	// CreateMany creates several incidents as Create would each (keys[i]
+	// for incs[i]), sharing its round trips among them; one incident or one
+	// error per entry.
+	CreateMany(ctx context.Context, keys []string, incs []*intake.Incident, notify []intake.NoticeKind) ([]*intake.Incident, []error)
 	// Apply picks the plan's outcome for the incident's current facts and,
 	// when allowed, applies it with the change, in one round trip; a refusal
 	// is the outcome's *RuleError. It reads nothing back: Get does.
@@ -108,34 +113,82 @@ func NewEngine(store Store, rules *intake.Rules, metrics *Metrics, now func() ti
 // Register classifies a report, stores it as a new incident in analysis and
 // queues the acknowledgment, all in one atomic step.
 func (e *Engine) Register(ctx context.Context, rep intake.Report) (*intake.Incident, error) {
-	for _, s := range []string{rep.Subject, rep.Description} {
-		if err := checkText(s, MaxTextBytes); err != nil {
-			return nil, err
-		}
-	}
-	for _, s := range []string{rep.Reporter.Name, rep.Reporter.Email, rep.Reporter.SlackID, rep.CI, rep.Group} {
-		if err := checkText(s, MaxNameBytes); err != nil {
-			return nil, err
-		}
-	}
-	inc, err := e.rules.Register(rep, e.now().UTC())
+	inc, err := e.prepare(ctx, rep)
 	if err != nil {
 		return nil, err
 	}
-	if inc.RelatedID != "" {
-		if _, err := e.store.Get(ctx, inc.RelatedID); errors.Is(err, intake.ErrNotFound) {
-			return nil, fmt.Errorf("%w: related incident %s does not exist", intake.ErrInvalid, inc.RelatedID)
-		} else if err != nil {
-			return nil, err
-		}
-	}
-	inc.State = intake.Analysis
 	stored, err := e.store.Create(ctx, rep.Key, &inc, []intake.NoticeKind{intake.NoticeAck})
 	if err != nil {
 		return nil, err
 	}
 	e.metrics.registered(inc.Channel)
 	return stored, nil
+}
+
+// RegisterMany registers several reports as Register would each, with their
+// numbering and storing shared in a few round trips. It returns one
+// incident or one error per report, in order.
+func (e *Engine) RegisterMany(ctx context.Context, reps []intake.Report) ([]*intake.Incident, []error) {
+	out, errs := make([]*intake.Incident, len(reps)), make([]error, len(reps))
+	prepared := make([]intake.Incident, len(reps))
+	// Classifying is CPU work of its own per report: on every core, or
+	// the batch waits for it one report at a time.
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), len(reps))
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(reps); i += workers {
+				prepared[i], errs[i] = e.prepare(ctx, reps[i])
+			}
+		})
+	}
+	wg.Wait()
+	var keys []string
+	var incs []*intake.Incident
+	var at []int
+	for i, rep := range reps {
+		if errs[i] == nil {
+			keys, incs, at = append(keys, rep.Key), append(incs, &prepared[i]), append(at, i)
+		}
+	}
+	if len(incs) == 0 {
+		return out, errs
+	}
+	stored, serrs := e.store.CreateMany(ctx, keys, incs, []intake.NoticeKind{intake.NoticeAck})
+	for k, i := range at {
+		out[i], errs[i] = stored[k], serrs[k]
+		if serrs[k] == nil {
+			e.metrics.registered(incs[k].Channel)
+		}
+	}
+	return out, errs
+}
+
+// prepare checks and classifies a report into the incident to store.
+func (e *Engine) prepare(ctx context.Context, rep intake.Report) (intake.Incident, error) {
+	for _, s := range []string{rep.Subject, rep.Description} {
+		if err := checkText(s, MaxTextBytes); err != nil {
+			return intake.Incident{}, err
+		}
+	}
+	for _, s := range []string{rep.Reporter.Name, rep.Reporter.Email, rep.Reporter.SlackID, rep.CI, rep.Group} {
+		if err := checkText(s, MaxNameBytes); err != nil {
+			return intake.Incident{}, err
+		}
+	}
+	inc, err := e.rules.Register(rep, e.now().UTC())
+	if err != nil {
+		return intake.Incident{}, err
+	}
+	if inc.RelatedID != "" {
+		if _, err := e.store.Get(ctx, inc.RelatedID); errors.Is(err, intake.ErrNotFound) {
+			return intake.Incident{}, fmt.Errorf("%w: related incident %s does not exist", intake.ErrInvalid, inc.RelatedID)
+		} else if err != nil {
+			return intake.Incident{}, err
+		}
+	}
+	inc.State = intake.Analysis
+	return inc, nil
 }
 
 // Get returns one incident.

@@ -179,6 +179,11 @@ func (s *Store) keys(id string) (shard, inc string, err error) {
 // first history entry and its notices in one atomic call (two round trips:
 // INCR, then the script).
 func (s *Store) Create(ctx context.Context, key string, inc *intake.Incident, notify []intake.NoticeKind) (*intake.Incident, error) {
+	return s.createFrom(ctx, key, inc, notify, 0)
+}
+
+// allocateKeys are the keys of allocate.lua for a report's key.
+func (s *Store) allocateKeys(key string) []string {
 	keys := []string{s.seqKey()}
 	if key != "" {
 		// The key keeps the number of its first registration; a retry
@@ -186,9 +191,19 @@ func (s *Store) Create(ctx context.Context, key string, inc *intake.Incident, no
 		// same incident.
 		keys = append(keys, s.keyClaim(key))
 	}
+	return keys
+}
+
+// maxCreateAttempts bounds the numbers tried for one incident.
+const maxCreateAttempts = 5
+
+// createFrom is Create from its given attempt on (CreateMany comes here
+// after its own first attempt found the number taken).
+func (s *Store) createFrom(ctx context.Context, key string, inc *intake.Incident, notify []intake.NoticeKind, first int) (*intake.Incident, error) {
+	keys := s.allocateKeys(key)
 	// A number can be taken only if the counter went back (a failover that
 	// lost writes, a restore): then the next one is tried, a few times.
-	for attempt := 0; attempt < 5; attempt++ {
+	for attempt := first; attempt < maxCreateAttempts; attempt++ {
 		move := "0"
 		if attempt > 0 {
 			move = "1"
@@ -254,15 +269,19 @@ func (s *Store) create(ctx context.Context, n int64, key string, inc *intake.Inc
 	case "TAKEN":
 		return nil, errTaken
 	}
-	// The script stored exactly this; building the answer here saves
-	// reading it back.
+	return storedAs(id, inc), nil
+}
+
+// storedAs is what create.lua stored for inc under id: building it here
+// saves reading it back.
+func storedAs(id string, inc *intake.Incident) *intake.Incident {
 	stored := *inc
 	stored.ID, stored.Version = id, 1
 	stored.EnteredAt = map[intake.State]time.Time{inc.State: inc.RegisteredAt}
 	stored.Actions, stored.Comments, stored.Surveys = []intake.Action{}, []intake.Comment{}, []intake.SurveyResult{}
 	stored.Attachments = []intake.Attachment{}
 	stored.History = []intake.HistoryEntry{{At: inc.RegisteredAt, Actor: registrar(inc), Event: eventRegistered, To: inc.State, Via: string(inc.Channel)}}
-	return &stored, nil
+	return &stored
 }
 
 // registrar is who the history names as registering the incident.

@@ -58,3 +58,27 @@ func BenchmarkVisible(b *testing.B) {
 		quote.Visible(m.Text)
 	}
 }
+
+// BenchmarkProcessBatch measures new 3 KB reports handed over 500 at a
+// time with 16 workers, as the mailbox watcher does; per mail.
+func BenchmarkProcessBatch(b *testing.B) {
+	e := newEnv(b, nil)
+	const size = 500
+	var next int64
+	b.ResetTimer()
+	for done := 0; done < b.N; done += size {
+		b.StopTimer()
+		items := make([]inbound.Item, min(size, b.N-done))
+		for i := range items {
+			next++
+			items[i] = inbound.Item{Source: inbound.Source{Mailbox: "m", UIDValidity: 1, UID: uint32(next)}, Raw: []byte(reportMail(next))}
+		}
+		b.StartTimer()
+		_, errs := e.proc.ProcessBatch(context.Background(), items, 16)
+		for _, err := range errs {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

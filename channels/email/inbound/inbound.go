@@ -29,6 +29,9 @@ import (
 // Incidents is the workflow engine as the mail channel drives it.
 type Incidents interface {
 	Register(ctx context.Context, rep intake.Report) (*intake.Incident, error)
+	// RegisterMany registers several reports as Register would each, in a
+	// few round trips for all; one incident or one error per report.
+	RegisterMany(ctx context.Context, reps []intake.Report) ([]*intake.Incident, []error)
 	Get(ctx context.Context, id string) (*intake.Incident, error)
 	Comment(ctx context.Context, id string, by intake.Actor, text string) (intake.Changed, error)
 	AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (intake.Changed, error)
@@ -51,6 +54,9 @@ type Threads interface {
 	// RememberMail ties a mail to its incident: its Message-ID for
 	// threading, and the people on it (sender and copies) as participants.
 	RememberMail(ctx context.Context, incidentID, messageID string, people []string) error
+	// RememberMails does RememberMail for several mails in one round trip;
+	// one error per mail.
+	RememberMails(ctx context.Context, incidentIDs, messageIDs []string, people [][]string) []error
 	// IsParticipant tells whether an address took part in the incident's
 	// conversation.
 	IsParticipant(ctx context.Context, incidentID, address string) (bool, error)
@@ -198,29 +204,62 @@ func (p *Processor) ProcessBatch(ctx context.Context, items []Item, workers int)
 
 	recordKeys := make([]string, n)
 	chains := chainsOf(mails, keys)
-	each(len(chains), workers, func(c int) {
-		var failed error
-		for _, i := range chains[c] {
-			if failed != nil {
-				// A later mail of a chain must not overtake a failed earlier
-				// one (a reply would open its own incident): both wait.
-				errs[i] = failed
-				continue
+	chainOf := make([]int, n)
+	for c, chain := range chains {
+		for _, i := range chain {
+			chainOf[i] = c
+		}
+	}
+	// failed holds a chain's first error: a later mail of a chain must not
+	// overtake a failed earlier one (a reply would open its own incident),
+	// so it waits too.
+	failed := make([]error, len(chains))
+	pending := make([]*intake.Report, n)
+	// Round r works on the r-th mail of every chain: the mails of one round
+	// are unrelated, so they go concurrently, and the new reports among
+	// them are registered together at the round's end, before any later
+	// mail of their chains (a reply to one of them, say) is looked at.
+	for round := 0; ; round++ {
+		var active []int
+		for _, chain := range chains {
+			if round < len(chain) {
+				active = append(active, chain[round])
+			}
+		}
+		if len(active) == 0 {
+			break
+		}
+		each(len(active), workers, func(k int) {
+			i := active[k]
+			if err := failed[chainOf[i]]; err != nil {
+				errs[i] = err
+				return
 			}
 			if j := dupOf[i]; j >= 0 {
 				// Its first copy came earlier in the same chain.
 				if errs[j] != nil {
 					errs[i] = errs[j]
-					continue
+					return
 				}
 				recs[i].Outcome, recs[i].Reason, recs[i].Incident = intake.OutcomeIgnored, "duplicate", recs[j].Incident
 				recs[i].Key, recordKeys[i] = keys[i], keys[i]+"\x00"+recs[i].Source
-				continue
+				return
 			}
-			recs[i], recordKeys[i], errs[i] = p.resolve(ctx, keys[i], items[i].Source, mails[i], recs[i], priors[i])
-			failed = errs[i]
+			recs[i], recordKeys[i], pending[i], errs[i] = p.resolve(ctx, keys[i], items[i].Source, mails[i], recs[i], priors[i])
+		})
+		var regs []int
+		for _, i := range active {
+			if errs[i] == nil && pending[i] != nil {
+				regs = append(regs, i)
+			}
 		}
-	})
+		p.registerMany(ctx, regs, pending, mails, keys, recs, errs)
+		for _, i := range active {
+			if errs[i] != nil && failed[chainOf[i]] == nil {
+				failed[chainOf[i]] = errs[i]
+			}
+		}
+	}
 
 	var todo []int
 	for i := range items {
@@ -246,6 +285,44 @@ func (p *Processor) ProcessBatch(ctx context.Context, items []Item, workers int)
 		p.logOutcome(recs[i])
 	}
 	return recs, errs
+}
+
+// registerMany registers the new reports of mails idx (pending[i] is mail
+// i's) together, ties each mail to its new incident and fills in its
+// outcome, or its error.
+func (p *Processor) registerMany(ctx context.Context, idx []int, pending []*intake.Report, mails []parsed, keys []string,
+	recs []intake.InboundRecord, errs []error) {
+	if len(idx) == 0 {
+		return
+	}
+	reps := make([]intake.Report, len(idx))
+	for k, i := range idx {
+		reps[k] = *pending[i]
+	}
+	created, rerrs := p.d.Incidents.RegisterMany(ctx, reps)
+	var made []int
+	for k, i := range idx {
+		if rerrs[k] != nil {
+			recs[i], errs[i] = quarantineIfInvalid(recs[i], rerrs[k])
+			continue
+		}
+		recs[i].Outcome, recs[i].Incident = intake.OutcomeCreated, created[k].ID
+		made = append(made, i)
+	}
+	if len(made) == 0 {
+		return
+	}
+	ids, mids, people := make([]string, len(made)), make([]string, len(made)), make([][]string, len(made))
+	for k, i := range made {
+		ids[k], mids[k], people[k] = recs[i].Incident, mails[i].msg.MessageID, p.people(mails[i].msg, true)
+	}
+	merrs := p.d.Threads.RememberMails(ctx, ids, mids, people)
+	for k, i := range made {
+		if merrs[k] == nil {
+			merrs[k] = p.keepAttachments(ctx, recs[i], mails[i].msg, keys[i])
+		}
+		errs[i] = merrs[k]
+	}
 }
 
 // chainsOf groups the mails that must be processed in order: linked by
@@ -324,9 +401,15 @@ func (p *Processor) process(ctx context.Context, src Source, raw []byte, m parse
 	if err != nil {
 		return rec, err
 	}
-	rec, recordKey, err := p.resolve(ctx, key, src, m, rec, prior)
+	rec, recordKey, rep, err := p.resolve(ctx, key, src, m, rec, prior)
 	if err != nil || recordKey == "" {
 		return rec, err
+	}
+	if rep != nil {
+		created, err := p.d.Incidents.Register(ctx, *rep)
+		if rec, err = p.registered(ctx, rec, m.msg, key, created, err); err != nil {
+			return rec, err
+		}
 	}
 	return p.record(ctx, recordKey, rec)
 }
@@ -341,26 +424,38 @@ func (p *Processor) base(src Source, msg *message.Message) intake.InboundRecord 
 }
 
 // resolve decides and applies a claimed mail. It returns the key its
-// outcome must be recorded under, or "" when the outcome is already stored.
-func (p *Processor) resolve(ctx context.Context, key string, src Source, m parsed, rec intake.InboundRecord, prior *intake.InboundRecord) (intake.InboundRecord, string, error) {
+// outcome must be recorded under, or "" when the outcome is already stored,
+// and the report to register when the mail is a new one: the caller
+// registers it (see registered) before recording the outcome.
+func (p *Processor) resolve(ctx context.Context, key string, src Source, m parsed, rec intake.InboundRecord, prior *intake.InboundRecord) (intake.InboundRecord, string, *intake.Report, error) {
 	if prior != nil && prior.Outcome != "" {
 		if prior.Source == rec.Source {
 			// A redelivery of a mail whose outcome is stored: the crash
 			// came after the record and before the mailbox was told.
-			return *prior, "", nil
+			return *prior, "", nil, nil
 		}
 		// The same message reached us a second way (two of our addresses,
 		// a resend): it gets its own outcome and does nothing.
 		rec.Outcome, rec.Reason, rec.Incident, rec.Key = intake.OutcomeIgnored, "duplicate", prior.Incident, key
-		return rec, key + "\x00" + rec.Source, nil
+		return rec, key + "\x00" + rec.Source, nil, nil
 	}
 	// A claim without an outcome (prior != nil) is this mail begun before
 	// and interrupted, whatever source brings it now: finish it.
-	rec, err := p.decide(ctx, key, src, m, rec, prior != nil)
+	rec, rep, err := p.decide(ctx, key, src, m, rec, prior != nil)
 	if err != nil {
-		return rec, "", err
+		return rec, "", nil, err
 	}
-	return rec, key, nil
+	return rec, key, rep, nil
+}
+
+// registered completes a new report's mail once Register has answered:
+// its outcome, and the mail tied to the new incident.
+func (p *Processor) registered(ctx context.Context, rec intake.InboundRecord, msg *message.Message, key string, created *intake.Incident, err error) (intake.InboundRecord, error) {
+	if err != nil {
+		return quarantineIfInvalid(rec, err)
+	}
+	rec.Outcome, rec.Incident = intake.OutcomeCreated, created.ID
+	return p.remember(ctx, rec, msg, key, true)
 }
 
 func (p *Processor) record(ctx context.Context, key string, rec intake.InboundRecord) (intake.InboundRecord, error) {
@@ -376,24 +471,26 @@ func (p *Processor) logOutcome(rec intake.InboundRecord) {
 		"message_id", rec.MessageID, "from", rec.From, "source", rec.Source)
 }
 
-// decide applies the mail and fills in the outcome. An empty outcome means
-// a transient failure (Reason says which); the mail will be processed again.
-func (p *Processor) decide(ctx context.Context, key string, src Source, m parsed, rec intake.InboundRecord, retry bool) (intake.InboundRecord, error) {
+// decide applies the mail and fills in the outcome, or gives the report to
+// register when the mail opens an incident (the caller registers it). An
+// empty outcome means a transient failure (Reason says which); the mail
+// will be processed again.
+func (p *Processor) decide(ctx context.Context, key string, src Source, m parsed, rec intake.InboundRecord, retry bool) (intake.InboundRecord, *intake.Report, error) {
 	msg, parseErr := m.msg, m.err
 	if msg != nil && (parseErr == nil || errors.Is(parseErr, message.ErrNoFrom)) {
 		if reason, auto := p.cfg.Detector.Automated(msg); auto {
 			rec.Outcome, rec.Reason = intake.OutcomeIgnored, reason
-			return rec, nil
+			return rec, nil, nil
 		}
 	}
 	if parseErr != nil {
 		rec.Outcome, rec.Reason = intake.OutcomeQuarantined, parseErr.Error()
-		return rec, nil
+		return rec, nil, nil
 	}
 
 	f, err := p.findIncident(ctx, msg)
 	if err != nil {
-		return rec, err
+		return rec, nil, err
 	}
 	inc, verified := f.inc, f.fromReporter
 	by := intake.Actor{Kind: intake.ActorReporter, Name: clipText(senderName(msg), intake.MaxNameBytes), Via: "email", Ref: key}
@@ -404,11 +501,12 @@ func (p *Processor) decide(ctx context.Context, key string, src Source, m parsed
 		// its act reached the incident, record what it was rather than
 		// deciding again from a state it has changed since (even closed).
 		if event, err := p.d.Acts.Applied(ctx, inc.ID, key); err != nil {
-			return rec, err
+			return rec, nil, err
 		} else if event != "" {
 			rec.Outcome, rec.Step = outcomeOf(event)
 			rec.Incident = inc.ID
-			return p.remember(ctx, rec, msg, key, verified)
+			rec, err := p.remember(ctx, rec, msg, key, verified)
+			return rec, nil, err
 		}
 	}
 	if inc == nil || inc.State == intake.Closed {
@@ -420,16 +518,11 @@ func (p *Processor) decide(ctx context.Context, key string, src Source, m parsed
 		if reported.After(rec.At) {
 			reported = time.Time{} // a sender's clock in the future
 		}
-		created, err := p.d.Incidents.Register(ctx, intake.Report{
+		return rec, &intake.Report{
 			Channel: intake.ChannelEmail, Subject: clipText(msg.Subject, intake.MaxNameBytes*5), Description: text, ReportedAt: reported,
 			Reporter: intake.Reporter{Name: by.Name, Email: msg.From.Address},
 			Key:      key, MessageID: msg.MessageID, RelatedID: related, Mailbox: src.Address,
-		})
-		if err != nil {
-			return quarantineIfInvalid(rec, err)
-		}
-		rec.Outcome, rec.Incident = intake.OutcomeCreated, created.ID
-		return p.remember(ctx, rec, msg, key, true)
+		}, nil
 	}
 
 	rec.Incident = inc.ID
@@ -449,29 +542,34 @@ func (p *Processor) decide(ctx context.Context, key string, src Source, m parsed
 			p.d.Log.Warn("survey answer by mail not proven to come from the reporter", "incident", inc.ID,
 				"from", msg.From.Address, "message_id", msg.MessageID, "why", why)
 			if err := p.reask(ctx, inc, intake.Actor{Kind: intake.ActorSystem, Name: "intakebot", Via: "email"}); err != nil {
-				return quarantineIfInvalid(rec, err)
+				rec, err := quarantineIfInvalid(rec, err)
+				return rec, nil, err
 			}
 			rec.Reason = intake.Clip("not proven to come from the reporter ("+why+"): kept as a comment, question asked again", 300)
 		} else {
 			answered, err := p.answer(ctx, inc, by, text)
 			if err != nil {
-				return quarantineIfInvalid(rec, err)
+				rec, err := quarantineIfInvalid(rec, err)
+				return rec, nil, err
 			}
 			if answered {
 				rec.Outcome, rec.Step = intake.OutcomeSurveyAnswer, string(inc.State)
-				return p.remember(ctx, rec, msg, key, true)
+				rec, err := p.remember(ctx, rec, msg, key, true)
+				return rec, nil, err
 			}
 		}
 	}
 	if text == "" {
 		rec.Outcome, rec.Reason = intake.OutcomeIgnored, "empty reply"
-		return rec, nil
+		return rec, nil, nil
 	}
 	if _, err := p.d.Incidents.Comment(ctx, inc.ID, by, text); err != nil {
-		return quarantineIfInvalid(rec, err)
+		rec, err := quarantineIfInvalid(rec, err)
+		return rec, nil, err
 	}
 	rec.Outcome = intake.OutcomeAppended
-	return p.remember(ctx, rec, msg, key, verified)
+	rec, err = p.remember(ctx, rec, msg, key, verified)
+	return rec, nil, err
 }
 
 // outcomeOf names the outcome of an act already applied.
@@ -688,15 +786,17 @@ func (p *Processor) remember(ctx context.Context, rec intake.InboundRecord, msg 
 	if err := p.d.Threads.RememberMail(ctx, rec.Incident, msg.MessageID, p.people(msg, verified)); err != nil {
 		return rec, err
 	}
+	return rec, p.keepAttachments(ctx, rec, msg, key)
+}
+
+// keepAttachments keeps a mail's attachments on its incident, once per key.
+func (p *Processor) keepAttachments(ctx context.Context, rec intake.InboundRecord, msg *message.Message, key string) error {
 	var atts []intake.Attachment
 	for _, a := range msg.Attachments {
 		atts = append(atts, intake.Attachment{Name: a.Filename, Type: a.ContentType, Size: a.Size,
 			Truncated: a.Truncated, Via: "email", At: rec.At, Content: a.Content})
 	}
-	if err := p.d.Files.AddAttachments(ctx, rec.Incident, key, atts); err != nil {
-		return rec, err
-	}
-	return rec, nil
+	return p.d.Files.AddAttachments(ctx, rec.Incident, key, atts)
 }
 
 // messageKey is the Message-ID, or a hash of the raw bytes when there is

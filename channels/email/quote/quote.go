@@ -31,7 +31,6 @@ var (
 	// are only trusted when a ">"-quoted block follows.
 	addressAttributionRe = regexp.MustCompile(`[0-9].*<\s*[^<>\s]+@[^<>\s]+\s*>\s*:?$`)
 	attributionEndRe     = regexp.MustCompile(`(?i)\s(wrote|escribió|escribio)$`)
-	digitOrAtRe          = regexp.MustCompile(`[0-9@]`)
 
 	// Outlook-style header blocks: "From: …" followed by "Sent:", "To:" … in
 	// the client's language, possibly bolded by an HTML conversion.
@@ -91,8 +90,20 @@ func splitLines(text string) []line {
 // spare most body lines the regexps (a dashed rule starts with "--"; a
 // forward header is a short line).
 func isSeparator(t string) bool {
-	return separatorRe.MatchString(t) || (strings.HasPrefix(t, "--") && dashedSeparatorRe.MatchString(t)) ||
+	return (couldBeSeparator(t) && separatorRe.MatchString(t)) || (strings.HasPrefix(t, "--") && dashedSeparatorRe.MatchString(t)) ||
 		(len(t) <= 120 && forwardRe.MatchString(t)) || deviceSigRe.MatchString(t)
+}
+
+// separatorJunk is what separatorRe allows around its phrase: [-_=*\s]
+// (Go's \s is ASCII) and the colon.
+const separatorJunk = "-_=*\t\n\f\r :"
+
+// couldBeSeparator is a cheap necessary condition of separatorRe: its
+// phrases are at most 26 characters, 4 bytes each at most however their
+// case is folded, so a longer line less its framing cannot match. Body
+// paragraphs, often hundreds of bytes on one line, are spared the regexp.
+func couldBeSeparator(t string) bool {
+	return len(strings.Trim(t, separatorJunk)) <= 26*4
 }
 
 // cutHistory drops everything from the first hard boundary on, and the
@@ -175,7 +186,7 @@ func attributionAt(lines []line, i int) int {
 	// A sentence such as "Here is what Ana wrote:" must not count, so the
 	// attribution has to open with a lead word like "On"/"El", a date or an
 	// address.
-	if !attributionLeadRe.MatchString(first) && !digitOrAtRe.MatchString(first) {
+	if !attributionLeadRe.MatchString(first) && !hasDigitOrAt(first) {
 		return 0
 	}
 	joined := ""
@@ -195,12 +206,16 @@ func attributionAt(lines []line, i int) int {
 		// Both patterns are anchored at the end ("...:" and "...wrote"),
 		// so a cheap look at the last byte spares most lines the regexps.
 		if (strings.HasSuffix(joined, ":") && attributionVerbRe.MatchString(joined)) ||
-			(!strings.HasSuffix(joined, ":") && attributionLeadRe.MatchString(first) && digitOrAtRe.MatchString(joined) && attributionEndRe.MatchString(joined)) {
+			(!strings.HasSuffix(joined, ":") && attributionLeadRe.MatchString(first) && hasDigitOrAt(joined) && attributionEndRe.MatchString(joined)) {
 			return n
 		}
 	}
 	return 0
 }
+
+// hasDigitOrAt is the regexp [0-9@] without the regexp machinery, which
+// cost a long body line more than everything else quote stripping does.
+func hasDigitOrAt(s string) bool { return strings.ContainsAny(s, "0123456789@") }
 
 func nextIsQuoted(lines []line, i int) bool {
 	for ; i < len(lines); i++ {
@@ -216,7 +231,9 @@ func nextIsQuoted(lines []line, i int) bool {
 // headerBlockAt wants a From-like field plus two more header fields within
 // the next few lines, so prose that merely starts with "From:" is safe.
 func headerBlockAt(lines []line, i int) bool {
-	if !headerFieldRe.MatchString(strings.TrimSpace(lines[i].text)) {
+	// Every header field has its colon: a line without one is spared the
+	// regexp.
+	if t := strings.TrimSpace(lines[i].text); !strings.Contains(t, ":") || !headerFieldRe.MatchString(t) {
 		return false
 	}
 	fields, sawFrom := 0, false
