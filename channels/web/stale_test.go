@@ -11,6 +11,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/intakebot/intakebot/channels/email/mailtls"
 	"github.com/intakebot/intakebot/channels/email/replytoken"
 	"github.com/intakebot/intakebot/channels/email/smtpout"
 	"github.com/intakebot/intakebot/intake"
@@ -87,7 +88,7 @@ func TestAnsweredQuestionsAreDroppedNotMailed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sender, err := smtpout.New(smtpout.Config{Host: "127.0.0.1", Port: port, TLS: smtpout.TLSNone, From: "helpdesk@example.test",
+	sender, err := smtpout.New(smtpout.Config{Host: "127.0.0.1", Port: port, TLS: mailtls.None, From: "helpdesk@example.test",
 		Tokens: tokens, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -110,7 +110,7 @@ func newEmailChannel(cfg config.Email, org config.Org, incidents inbound.Inciden
 	if err != nil {
 		return nil, fmt.Errorf("email (reply_key, previous_reply_keys, from, mailboxes): %w", err)
 	}
-	smtpCfg := smtpout.Config{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: string(cfg.SMTP.TLS),
+	smtpCfg := smtpout.Config{Host: cfg.SMTP.Host, Port: cfg.SMTP.Port, TLS: cfg.SMTP.TLS,
 		Username: cfg.SMTP.Username, Password: smtpPassword, From: from, Also: also, Name: org.Name, Tokens: tokens}
 	smtpAuth, err := mailAuth(cfg.SMTP, smtpPassword)
 	if err != nil {
@@ -139,7 +139,7 @@ func newEmailChannel(cfg config.Email, org config.Org, incidents inbound.Inciden
 			return nil, fmt.Errorf("email.mailboxes %s: %w", mb.Name, err)
 		}
 		imapCfg := imapwatch.Config{
-			Name: mb.Name, Host: mb.IMAP.Host, Port: mb.IMAP.Port, TLS: string(mb.IMAP.TLS),
+			Name: mb.Name, Host: mb.IMAP.Host, Port: mb.IMAP.Port, TLS: mb.IMAP.TLS,
 			Username: mb.IMAP.Username, Password: password, Folder: mb.IMAP.Folder,
 			ProcessedFolder: cmp.Or(mb.ProcessedFolder, "Processed"), QuarantineFolder: cmp.Or(mb.QuarantineFolder, "Quarantine"),
 			MaxMessageBytes: cfg.MaxMessageBytes, BatchSize: mb.BatchSize, LeaseTTL: time.Duration(cfg.MailboxLease),

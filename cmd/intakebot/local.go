@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 
+	"github.com/intakebot/intakebot/channels/email/mailtls"
 	"github.com/intakebot/intakebot/channels/email/senderauth"
 	"github.com/intakebot/intakebot/internal/config"
 	"github.com/intakebot/intakebot/internal/localmail"
@@ -72,10 +73,10 @@ func useLocal(email *config.Email, m *localmail.Server, poll string) error {
 	}
 	mb := config.Mailbox{Name: localmail.Helpdesk, Address: hd.Address, Poll: poll,
 		ProcessedFolder: localmail.ProcessedFolder, QuarantineFolder: localmail.QuarantineFolder}
-	mb.IMAP.Server = config.Server{Host: imapHost, Port: imapPort, TLS: config.TLSNone, Username: hd.Address, Password: hd.Password}
+	mb.IMAP.Server = config.Server{Host: imapHost, Port: imapPort, TLS: mailtls.None, Username: hd.Address, Password: hd.Password}
 	mb.IMAP.Folder = "INBOX"
 	email.Mailboxes = []config.Mailbox{mb}
-	email.SMTP = config.Server{Host: smtpHost, Port: smtpPort, TLS: config.TLSNone, Username: hd.Address, Password: hd.Password}
+	email.SMTP = config.Server{Host: smtpHost, Port: smtpPort, TLS: mailtls.None, Username: hd.Address, Password: hd.Password}
 	email.From = cmp.Or(email.From, "Help desk <"+hd.Address+">")
 	// The local server stamps Authentication-Results with its domain:
 	// auth=pass for a client that logged in as the From address. Trusting

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/intakebot/intakebot/channels/email/mailtls"
 	"github.com/intakebot/intakebot/channels/events"
 	"github.com/intakebot/intakebot/intake"
 	"go.yaml.in/yaml/v3"
@@ -162,11 +163,11 @@ type Mailbox struct {
 
 // Server is how to reach an IMAP or SMTP server.
 type Server struct {
-	Host     string  `yaml:"host"`
-	Port     int     `yaml:"port"`
-	TLS      TLSMode `yaml:"tls"`
-	Username string  `yaml:"username"`
-	Password string  `yaml:"password"`
+	Host     string       `yaml:"host"`
+	Port     int          `yaml:"port"`
+	TLS      mailtls.Mode `yaml:"tls"`
+	Username string       `yaml:"username"`
+	Password string       `yaml:"password"`
 	// PasswordFile holds the password instead (a mounted secret).
 	PasswordFile string `yaml:"password_file"`
 	// Auth is password (default) or oauth2 (then OAuth2 applies).
@@ -191,25 +192,6 @@ type OAuth2 struct {
 	RefreshToken     string   `yaml:"refresh_token"`
 	RefreshTokenFile string   `yaml:"refresh_token_file"`
 	Scopes           []string `yaml:"scopes"`
-}
-
-// TLSMode is how a mail connection is encrypted; IMAP and SMTP share it.
-type TLSMode string
-
-// The TLS modes; the channels (imapwatch, smtpout) spell them the same.
-const (
-	TLSImplicit TLSMode = "implicit" // TLS from the first byte (993, 465)
-	TLSStartTLS TLSMode = "starttls" // plaintext greeting, then STARTTLS (143, 587)
-	TLSNone     TLSMode = "none"     // no encryption: loopback servers only
-)
-
-// Valid reports whether m is a known mode; empty means the channel's default.
-func (m TLSMode) Valid() bool {
-	switch m {
-	case "", TLSImplicit, TLSStartTLS, TLSNone:
-		return true
-	}
-	return false
 }
 
 // Local is the local: section (the mail server of local mode).

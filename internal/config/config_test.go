@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/intakebot/intakebot/channels/email/mailtls"
 )
 
 func write(t *testing.T, text string) string {
@@ -39,7 +41,7 @@ func TestLoadLayersDefaultsFileAndEnv(t *testing.T) {
 	if c.Redis.URL != "redis://secret-host:6379" || c.HTTP.Listen != "0.0.0.0:9000" || c.Language.Default != "es" ||
 		time.Duration(c.HTTP.ShutdownTimeout) != 3*time.Second || !c.HTTP.ReadyzStrict || len(c.CIs) != 1 || c.CIs[0].Aliases[0] != "salesforce" ||
 		strings.Join(c.Groups, ",") != "a,b" || len(c.Categories) != 0 || c.Redis.Prefix != "intakebot" ||
-		c.Email.SMTP.Host != "smtp.example.test" || c.Email.SMTP.Port != 587 || c.Email.SMTP.TLS != TLSStartTLS {
+		c.Email.SMTP.Host != "smtp.example.test" || c.Email.SMTP.Port != 587 || c.Email.SMTP.TLS != mailtls.StartTLS {
 		t.Fatalf("config %+v", c)
 	}
 	if _, err := c.Rules(); err != nil {

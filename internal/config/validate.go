@@ -214,7 +214,7 @@ func (v *validator) mailServer(key string, s Server) {
 		v.add(key+".tls", "must be implicit, starttls or none, not %q", s.TLS)
 		return
 	}
-	if s.TLS == TLSNone && s.Host != "" && !loopback(s.Host) {
+	if s.Host != "" && s.TLS.InClear(s.Host) {
 		v.add(key+".tls", "none sends the password in clear: only for a server on this machine, not %s", s.Host)
 	}
 }

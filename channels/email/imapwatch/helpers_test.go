@@ -23,6 +23,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/intakebot/intakebot/channels/email/imapwatch"
+	"github.com/intakebot/intakebot/channels/email/mailtls"
 	"github.com/intakebot/intakebot/internal/oauthserver"
 	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/workflow/redisstore"
@@ -231,7 +232,7 @@ func selfSigned(t *testing.T) (serverTLS, clientTLS *tls.Config) {
 // config is a watcher config for this server with test-sized timings.
 func (s *server) config(name string) imapwatch.Config {
 	c := imapwatch.Config{
-		Name: name, Host: "127.0.0.1", Port: s.port, TLS: imapwatch.TLSNone,
+		Name: name, Host: "127.0.0.1", Port: s.port, TLS: mailtls.None,
 		Username: "bot", Password: "secret",
 		ProcessedFolder: "Processed", QuarantineFolder: "Quarantine",
 		LeaseTTL: 3 * time.Second, LeaseRetry: 20 * time.Millisecond,
@@ -241,9 +242,9 @@ func (s *server) config(name string) imapwatch.Config {
 	}
 	switch {
 	case s.implicit:
-		c.TLS, c.TLSConfig = imapwatch.TLSImplicit, s.clientTLS
+		c.TLS, c.TLSConfig = mailtls.Implicit, s.clientTLS
 	case s.startTLS:
-		c.TLS, c.TLSConfig = imapwatch.TLSStartTLS, s.clientTLS
+		c.TLS, c.TLSConfig = mailtls.StartTLS, s.clientTLS
 	}
 	return c
 }

@@ -48,21 +48,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
 
 	"github.com/emersion/go-sasl"
+	"github.com/intakebot/intakebot/channels/email/mailtls"
 	"github.com/intakebot/intakebot/intake"
-)
-
-// TLS modes for Config.TLS.
-const (
-	TLSImplicit = "implicit" // TLS from the first byte (port 993)
-	TLSStartTLS = "starttls" // plain connection upgraded with STARTTLS (port 143)
-	TLSNone     = "none"     // no encryption: only for tests and loopback servers
 )
 
 // ReasonNoBody is logged when the server returns an empty body for a
@@ -91,8 +84,8 @@ type Config struct {
 	Name string
 
 	Host string
-	Port int    // 0: 993 for implicit TLS, else 143
-	TLS  string // TLSImplicit (default), TLSStartTLS or TLSNone
+	Port int          // 0: 993 for implicit TLS, else 143
+	TLS  mailtls.Mode // mailtls.Implicit (default), StartTLS or None
 	// TLSConfig is cloned; ServerName defaults to Host. Tests pass RootCAs.
 	TLSConfig *tls.Config
 
@@ -275,14 +268,14 @@ func New(cfg Config, h Handler, st State, log *slog.Logger) (*Watcher, error) {
 	}
 	switch cfg.TLS {
 	case "":
-		cfg.TLS = TLSImplicit
-	case TLSImplicit, TLSStartTLS, TLSNone:
+		cfg.TLS = mailtls.Implicit
+	case mailtls.Implicit, mailtls.StartTLS, mailtls.None:
 	default:
-		return nil, fmt.Errorf("imapwatch %s: tls %q: want %q, %q or %q", cfg.Name, cfg.TLS, TLSImplicit, TLSStartTLS, TLSNone)
+		return nil, fmt.Errorf("imapwatch %s: tls %q: want %q, %q or %q", cfg.Name, cfg.TLS, mailtls.Implicit, mailtls.StartTLS, mailtls.None)
 	}
 	// LOGIN sends the password as it is, and a bearer token is as good as
 	// a password while it lives: without TLS only to this machine.
-	if ip := net.ParseIP(cfg.Host); cfg.TLS == TLSNone && cfg.Host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+	if cfg.TLS.InClear(cfg.Host) {
 		what := "the password"
 		if cfg.Auth != nil {
 			what = "the OAuth 2.0 bearer token"
@@ -291,7 +284,7 @@ func New(cfg Config, h Handler, st State, log *slog.Logger) (*Watcher, error) {
 	}
 	if cfg.Port == 0 {
 		cfg.Port = 143
-		if cfg.TLS == TLSImplicit {
+		if cfg.TLS == mailtls.Implicit {
 			cfg.Port = 993
 		}
 	}

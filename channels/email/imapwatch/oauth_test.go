@@ -14,6 +14,7 @@ import (
 
 	"github.com/intakebot/intakebot/channels/email/imapwatch"
 	"github.com/intakebot/intakebot/channels/email/mailauth"
+	"github.com/intakebot/intakebot/channels/email/mailtls"
 	"github.com/intakebot/intakebot/internal/imapidle"
 	"github.com/intakebot/intakebot/internal/oauthserver"
 )
@@ -182,7 +183,7 @@ func TestOAuthRefusesBearerInClearToRemoteHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := imapwatch.Config{Name: "support", Host: "imap.example.test", TLS: imapwatch.TLSNone,
+	cfg := imapwatch.Config{Name: "support", Host: "imap.example.test", TLS: mailtls.None,
 		Username: oauthAccount, Auth: auth, ProcessedFolder: "P", QuarantineFolder: "Q"}
 	_, err = imapwatch.New(cfg, newRecorder(nil), f.state, f.log)
 	if err == nil || !strings.Contains(err.Error(), "bearer token in clear") {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/intakebot/intakebot/channels/email/mailtls"
 )
 
 // releaseTimeout bounds giving the lease back on the way out, when the
@@ -110,7 +111,7 @@ func (w *Watcher) session(ctx context.Context) (connected bool, err error) {
 		},
 	}
 	var c *imapclient.Client
-	if w.cfg.TLS == TLSStartTLS {
+	if w.cfg.TLS == mailtls.StartTLS {
 		c, err = imapclient.NewStartTLS(conn, opts)
 	} else {
 		c = imapclient.New(conn, opts)
@@ -214,7 +215,7 @@ func (w *Watcher) dial(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("imap: dial: %w", err)
 	}
-	if w.cfg.TLS != TLSImplicit {
+	if w.cfg.TLS != mailtls.Implicit {
 		return conn, nil
 	}
 	cfg := w.cfg.TLSConfig.Clone()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/intakebot/intakebot/channels/email/imapwatch"
+	"github.com/intakebot/intakebot/channels/email/mailtls"
 )
 
 // Every message in INBOX is handed over once, in UID order, in batches,
@@ -542,7 +543,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"no processed":        func(c *imapwatch.Config) { c.ProcessedFolder = "" },
 		"no quarantine":       func(c *imapwatch.Config) { c.QuarantineFolder = "" },
 		"processed is folder": func(c *imapwatch.Config) { c.ProcessedFolder = "INBOX" },
-		"clear text remote":   func(c *imapwatch.Config) { c.TLS = imapwatch.TLSNone },
+		"clear text remote":   func(c *imapwatch.Config) { c.TLS = mailtls.None },
 	} {
 		cfg := good
 		mutate(&cfg)

@@ -26,6 +26,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/intakebot/intakebot/channels/email/inbound"
+	"github.com/intakebot/intakebot/channels/email/mailtls"
 	"github.com/intakebot/intakebot/channels/email/message"
 	"github.com/intakebot/intakebot/channels/email/replytoken"
 	"github.com/intakebot/intakebot/channels/email/senderauth"
@@ -98,7 +99,7 @@ func wire(t *testing.T, e *env, auth inbound.SenderAuth, keys ...[]byte) *trustE
 	srv.Domain = "mx.example.test"
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
-	sender, err := smtpout.New(smtpout.Config{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, TLS: smtpout.TLSNone,
+	sender, err := smtpout.New(smtpout.Config{Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port, TLS: mailtls.None,
 		From: "Help desk <helpdesk@example.test>", Tokens: tokens})
 	if err != nil {
 		t.Fatal(err)

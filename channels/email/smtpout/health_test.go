@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/emersion/go-smtp"
+	"github.com/intakebot/intakebot/channels/email/mailtls"
 )
 
 // Check signs in as a delivery would (STARTTLS, AUTH) and sends nothing;
@@ -16,7 +17,7 @@ import (
 func TestCheckSignsInWithoutSending(t *testing.T) {
 	ts := startServer(t, &backend{user: "bot", pass: "s3cret"}, serverOpts{startTLS: true})
 	s := newSender(t, ts, func(c *Config) {
-		c.TLS = TLSStartTLS
+		c.TLS = mailtls.StartTLS
 		c.TLSConfig = &tls.Config{RootCAs: ts.roots}
 		c.Username, c.Password = "bot", "s3cret"
 	})
@@ -53,11 +54,11 @@ func TestCheckRefused(t *testing.T) {
 		want string
 	}{
 		{"wrong password", serverOpts{startTLS: true}, func(ts *testServer, c *Config) {
-			c.TLS, c.TLSConfig = TLSStartTLS, &tls.Config{RootCAs: ts.roots}
+			c.TLS, c.TLSConfig = mailtls.StartTLS, &tls.Config{RootCAs: ts.roots}
 			c.Username, c.Password = "bot", "guess"
 		}, "auth: SMTP error 535"},
 		{"no STARTTLS", serverOpts{}, func(ts *testServer, c *Config) {
-			c.TLS, c.TLSConfig = TLSStartTLS, &tls.Config{RootCAs: ts.roots}
+			c.TLS, c.TLSConfig = mailtls.StartTLS, &tls.Config{RootCAs: ts.roots}
 		}, "starttls"},
 		{"no server", serverOpts{}, func(ts *testServer, c *Config) { c.Port = freePort }, "connect"},
 	} {

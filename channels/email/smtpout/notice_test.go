@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/intakebot/intakebot/channels/email/mailtls"
 	"github.com/intakebot/intakebot/channels/surveylink"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/templates"
@@ -93,7 +94,7 @@ func TestNotifierWritesAndSendsTheMail(t *testing.T) {
 func TestNotifierRefusesWhatItCannotWrite(t *testing.T) {
 	// Nothing listens on the discard port: whatever reached the network
 	// would fail there, not with the errors below.
-	s, err := New(Config{Host: "127.0.0.1", Port: 9, TLS: TLSNone, From: helpdesk, Tokens: testTokens(), Timeout: time.Second})
+	s, err := New(Config{Host: "127.0.0.1", Port: 9, TLS: mailtls.None, From: helpdesk, Tokens: testTokens(), Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

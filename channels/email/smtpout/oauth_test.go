@@ -12,6 +12,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/intakebot/intakebot/channels/email/mailauth"
+	"github.com/intakebot/intakebot/channels/email/mailtls"
 	"github.com/intakebot/intakebot/internal/oauthserver"
 )
 
@@ -64,7 +65,7 @@ func oauthSender(t *testing.T, srv *testServer, ep *oauthserver.Server, ac maila
 		t.Fatal(err)
 	}
 	return newSender(t, srv, func(c *Config) {
-		c.TLS, c.TLSConfig, c.Auth = TLSStartTLS, &tls.Config{RootCAs: srv.roots}, auth
+		c.TLS, c.TLSConfig, c.Auth = mailtls.StartTLS, &tls.Config{RootCAs: srv.roots}, auth
 	})
 }
 
@@ -169,7 +170,7 @@ func TestOAuthRefusesBearerInClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Host: "smtp.example.test", TLS: TLSNone, Auth: auth, From: helpdesk, Tokens: testTokens()}
+	cfg := Config{Host: "smtp.example.test", TLS: mailtls.None, Auth: auth, From: helpdesk, Tokens: testTokens()}
 	if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), "bearer token would cross the network in clear") {
 		t.Fatalf("New = %v, want refusal", err)
 	}

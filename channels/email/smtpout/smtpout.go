@@ -27,6 +27,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/intakebot/intakebot/channels/email/mailtls"
 	"github.com/intakebot/intakebot/channels/email/replytoken"
 	"github.com/intakebot/intakebot/intake"
 )
@@ -37,13 +38,6 @@ import (
 // (no recipient address). Test with errors.Is. It wraps
 // intake.ErrUndeliverable, which the outbox dead-letters at once.
 var ErrPermanent = fmt.Errorf("permanent delivery failure: %w", intake.ErrUndeliverable)
-
-// TLS modes accepted in Config.TLS.
-const (
-	TLSImplicit = "implicit" // TLS from the first byte (SMTPS, port 465)
-	TLSStartTLS = "starttls" // plaintext greeting, then STARTTLS (submission, port 587)
-	TLSNone     = "none"     // no encryption at all; meant for a relay on the same host
-)
 
 // Defaults applied by New when the corresponding Config field is zero.
 const (
@@ -56,8 +50,9 @@ type Config struct {
 	Host string
 	// Port defaults to 465 for implicit TLS, 587 for STARTTLS, 25 for none.
 	Port int
-	// TLS is "implicit", "starttls" or "none"; empty means "starttls".
-	TLS string
+	// TLS is mailtls.Implicit (SMTPS), mailtls.StartTLS (submission) or
+	// mailtls.None (a relay on the same host); empty means StartTLS.
+	TLS mailtls.Mode
 	// Username and Password are used for AUTH PLAIN when Username is set.
 	Username string
 	Password string
@@ -112,7 +107,7 @@ type Authenticator interface {
 // holds no connection between deliveries.
 type Sender struct {
 	addr       string
-	tlsMode    string
+	tlsMode    mailtls.Mode
 	tlsConfig  *tls.Config
 	username   string
 	password   string
@@ -137,17 +132,17 @@ func New(cfg Config) (*Sender, error) {
 	if cfg.Host == "" {
 		return nil, errors.New("smtpout: Host is required")
 	}
-	mode := strings.ToLower(cfg.TLS)
+	mode := mailtls.Mode(strings.ToLower(string(cfg.TLS)))
 	if mode == "" {
-		mode = TLSStartTLS
+		mode = mailtls.StartTLS
 	}
 	port := cfg.Port
 	switch mode {
-	case TLSImplicit:
+	case mailtls.Implicit:
 		port = cmp(port, 465)
-	case TLSStartTLS:
+	case mailtls.StartTLS:
 		port = cmp(port, 587)
-	case TLSNone:
+	case mailtls.None:
 		port = cmp(port, 25)
 	default:
 		return nil, fmt.Errorf("smtpout: TLS %q: want implicit, starttls or none", cfg.TLS)
@@ -155,16 +150,16 @@ func New(cfg Config) (*Sender, error) {
 	if port < 1 || port > 65535 {
 		return nil, fmt.Errorf("smtpout: Port %d out of range", port)
 	}
-	loopback := isLoopback(cfg.Host)
+	loopback := mailtls.Loopback(cfg.Host)
 	// A bearer token opens the mailbox as surely as a password while it
 	// lives: it gets the password rule below.
-	if mode == TLSNone && cfg.Auth != nil && !loopback {
+	if mode.InClear(cfg.Host) && cfg.Auth != nil {
 		return nil, fmt.Errorf("smtpout: refusing AUTH %s without TLS to %s: the bearer token would cross the network in clear (use implicit or starttls, or a relay on localhost)", cfg.Auth.Mechanism(), cfg.Host)
 	}
 	// AUTH PLAIN sends the password base64-encoded, which is to say in the
 	// clear: anyone on the path could read it. Without TLS we only allow it
 	// to a relay on this very host, where the bytes never leave the machine.
-	if mode == TLSNone && cfg.Username != "" && !loopback {
+	if mode.InClear(cfg.Host) && cfg.Username != "" {
 		return nil, fmt.Errorf("smtpout: refusing AUTH without TLS to %s: the password would cross the network in clear (use implicit or starttls, or a relay on localhost)", cfg.Host)
 	}
 	if cfg.Auth != nil && cfg.Password != "" {
@@ -408,7 +403,7 @@ func (s *Sender) session(ctx context.Context, fn func(context.Context, *smtp.Cli
 	}()
 
 	var c *smtp.Client
-	if s.tlsMode == TLSStartTLS {
+	if s.tlsMode == mailtls.StartTLS {
 		// NewClientStartTLS fails when the server does not offer STARTTLS
 		// rather than carrying on in plaintext: no silent downgrade. Its
 		// first EHLO (before TLS) says "localhost"; ours follows below.
@@ -471,7 +466,7 @@ func (s *Sender) authenticate(ctx context.Context, c *smtp.Client) error {
 
 func (s *Sender) dial(ctx context.Context) (net.Conn, error) {
 	d := &net.Dialer{}
-	if s.tlsMode == TLSImplicit {
+	if s.tlsMode == mailtls.Implicit {
 		td := &tls.Dialer{NetDialer: d, Config: s.tlsConfig}
 		return td.DialContext(ctx, "tcp", s.addr)
 	}
@@ -504,15 +499,4 @@ func cmp(v, def int) int {
 		return def
 	}
 	return v
-}
-
-// isLoopback reports whether host is this machine. Only the literal name
-// "localhost" and loopback IPs count: a name is not resolved, because what
-// DNS says today is not a promise that the traffic stays local.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }

@@ -15,6 +15,7 @@ import (
 	gomail "github.com/emersion/go-message/mail"
 	"github.com/emersion/go-smtp"
 
+	"github.com/intakebot/intakebot/channels/email/mailtls"
 	"github.com/intakebot/intakebot/channels/email/replytoken"
 	"github.com/intakebot/intakebot/intake"
 )
@@ -62,7 +63,7 @@ func newSender(t *testing.T, ts *testServer, mod func(*Config)) *Sender {
 	cfg := Config{
 		Host:    "127.0.0.1",
 		Port:    ts.port,
-		TLS:     TLSNone,
+		TLS:     mailtls.None,
 		From:    "Help desk <" + helpdesk + ">",
 		Tokens:  testTokens(),
 		Timeout: 30 * time.Second,
@@ -359,7 +360,7 @@ func TestThreadingHeaders(t *testing.T) {
 func TestStartTLS(t *testing.T) {
 	ts := startServer(t, &backend{}, serverOpts{startTLS: true})
 	s := newSender(t, ts, func(c *Config) {
-		c.TLS = TLSStartTLS
+		c.TLS = mailtls.StartTLS
 		c.TLSConfig = &tls.Config{RootCAs: ts.roots}
 	})
 	msg := ackEN()
@@ -376,7 +377,7 @@ func TestStartTLS(t *testing.T) {
 func TestStartTLSNotOffered(t *testing.T) {
 	ts := startServer(t, &backend{}, serverOpts{})
 	s := newSender(t, ts, func(c *Config) {
-		c.TLS = TLSStartTLS
+		c.TLS = mailtls.StartTLS
 		c.TLSConfig = &tls.Config{RootCAs: ts.roots}
 	})
 	msg := ackEN()
@@ -393,7 +394,7 @@ func TestStartTLSNotOffered(t *testing.T) {
 // verification is real, not skipped.
 func TestStartTLSUntrustedCertificate(t *testing.T) {
 	ts := startServer(t, &backend{}, serverOpts{startTLS: true})
-	s := newSender(t, ts, func(c *Config) { c.TLS = TLSStartTLS })
+	s := newSender(t, ts, func(c *Config) { c.TLS = mailtls.StartTLS })
 	msg := ackEN()
 	err := s.Send(t.Context(), msg)
 	var uae x509.UnknownAuthorityError
@@ -408,7 +409,7 @@ func TestStartTLSUntrustedCertificate(t *testing.T) {
 func TestImplicitTLS(t *testing.T) {
 	ts := startServer(t, &backend{}, serverOpts{implicitTLS: true})
 	s := newSender(t, ts, func(c *Config) {
-		c.TLS = TLSImplicit
+		c.TLS = mailtls.Implicit
 		c.TLSConfig = &tls.Config{RootCAs: ts.roots}
 	})
 	msg := ackES()
@@ -431,7 +432,7 @@ func TestAuth(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := startServer(t, &backend{user: "bot", pass: "s3cret"}, serverOpts{startTLS: true})
 			s := newSender(t, ts, func(c *Config) {
-				c.TLS = TLSStartTLS
+				c.TLS = mailtls.StartTLS
 				c.TLSConfig = &tls.Config{RootCAs: ts.roots}
 				c.Username, c.Password = "bot", tc.password
 			})
@@ -470,7 +471,7 @@ func TestAuthPlaintext(t *testing.T) {
 	if err := s.Send(t.Context(), msg); err != nil {
 		t.Fatalf("Deliver to loopback relay: %v", err)
 	}
-	_, err := New(Config{Host: "smtp.example.test", TLS: TLSNone, Username: "bot", Password: "s3cret",
+	_, err := New(Config{Host: "smtp.example.test", TLS: mailtls.None, Username: "bot", Password: "s3cret",
 		From: helpdesk, Tokens: testTokens()})
 	if err == nil || !strings.Contains(err.Error(), "AUTH without TLS") {
 		t.Errorf("New with plaintext AUTH to a remote host = %v, want refusal", err)
@@ -542,7 +543,7 @@ func TestPermanentFailures(t *testing.T) {
 
 func TestBadRecipientIsPermanent(t *testing.T) {
 	// No server at all: these must fail before any connection is tried.
-	s, err := New(Config{Host: "127.0.0.1", Port: 1, TLS: TLSNone, From: helpdesk, Tokens: testTokens()})
+	s, err := New(Config{Host: "127.0.0.1", Port: 1, TLS: mailtls.None, From: helpdesk, Tokens: testTokens()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -667,7 +668,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"bad Domain", func(c *Config) { c.Domain = "example.test>\r\nBcc: x" }},
 		{"bad LoopHeader", func(c *Config) { c.LoopHeader = "X-Loop: yes" }},
 		{"password without user", func(c *Config) { c.Password = "x" }},
-		{"plaintext AUTH to remote host", func(c *Config) { c.TLS, c.Username = TLSNone, "bot" }},
+		{"plaintext AUTH to remote host", func(c *Config) { c.TLS, c.Username = mailtls.None, "bot" }},
 		{"InsecureSkipVerify to remote host", func(c *Config) { c.TLSConfig = &tls.Config{InsecureSkipVerify: true} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -684,7 +685,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 }
 
 func TestNewDefaults(t *testing.T) {
-	for mode, port := range map[string]string{"": "587", TLSStartTLS: "587", TLSImplicit: "465", TLSNone: "25"} {
+	for mode, port := range map[mailtls.Mode]string{"": "587", mailtls.StartTLS: "587", mailtls.Implicit: "465", mailtls.None: "25"} {
 		s, err := New(Config{Host: "smtp.example.test", TLS: mode, From: helpdesk, Tokens: testTokens()})
 		if err != nil {
 			t.Fatal(err)
@@ -744,7 +745,7 @@ func TestAnswerFromTheAddressWrittenTo(t *testing.T) {
 	if r, ok := s.tokens.Parse(reply[0].Address); !ok || r.Incident != "INC-000001" || !s.tokens.Verify(r, "ana@example.test") {
 		t.Errorf("the Reply-To %q is not Ana's reply address for INC-000001", reply[0].Address)
 	}
-	if _, err := New(Config{Host: "127.0.0.1", TLS: TLSNone, From: helpdesk, Also: []string{"not an address"}, Tokens: testTokens()}); err == nil {
+	if _, err := New(Config{Host: "127.0.0.1", TLS: mailtls.None, From: helpdesk, Also: []string{"not an address"}, Tokens: testTokens()}); err == nil {
 		t.Fatal("a bad extra address was accepted")
 	}
 }
