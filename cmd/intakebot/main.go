@@ -27,6 +27,7 @@ Usage:
   intakebot local send --subject S --body B  report as the demo user to a local-mode serve (see: intakebot local help)
   intakebot local inbox                      the demo user's mails from the help desk, newest first, with their links
   intakebot inbound list [--channel email]   what became of each inbound message, newest first
+  intakebot archive [--dry-run]              move incidents closed longer than retention.closed_after to archive files
   intakebot config example                   print a commented example configuration
   intakebot config check [--config FILE]     list every problem of the configuration (with the environment); exit 1 if any
   intakebot version                          print the version, commit and Go version
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env confi
 		return localCmd(ctx, args[1:], stdout, stderr, env)
 	case "inbound":
 		return inboundCmd(ctx, args[1:], stdout, stderr, env)
+	case "archive":
+		return archiveCmd(ctx, args[1:], stdout, stderr, env)
 	case "config":
 		return configCmd(args[1:], stdout, stderr, env)
 	case "version":

@@ -326,6 +326,9 @@ func newSchedule(ctx context.Context, cfg *config.Config, c *core, ch *channels,
 	}); err != nil {
 		return nil, fmt.Errorf("timers.tick %q: %w", cfg.Timers.Tick, err)
 	}
+	if err := scheduleArchive(ctx, s, cfg, c.store, log); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

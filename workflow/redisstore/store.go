@@ -18,6 +18,8 @@
 //	P:{sNN}:outbox:dead:CHANNEL         zset of messages that ran out of attempts
 //	P:{sNN}:outbox:msg:ID               hash: one queued message (id, incident, kind,
 //	                                    channel, lang, email, slack_id, attempts, ...)
+//	P:{sNN}:archived                    hash: archived id -> tombstone (archive.go)
+//	P:{archive}:lock, P:{archive}:pending   an archive run's lock and marker
 //	P:{agents}:byname, P:{agents}:bytoken   agents and hashes of their tokens
 //	P:{agents}:lastused, P:{agents}:passwords  last use (ms), Argon2id hashes
 //	P:{keys}:report:HASH                incident number of a report's source key
@@ -354,6 +356,14 @@ func (s *Store) Get(ctx context.Context, id string) (*intake.Incident, error) {
 	res, err := s.scripts.get.Run(ctx, s.rdb, keys).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", id, err)
+	}
+	if len(res) == 1 && res[0] == "NOTFOUND" {
+		// Archived (archive.go)? Then say where it went.
+		if t, err := s.Tombstone(ctx, id); err != nil {
+			return nil, err
+		} else if t != nil {
+			return nil, &intake.ArchivedError{Tombstone: *t}
+		}
 	}
 	return decodeResult(key, id, res)
 }
