@@ -322,7 +322,23 @@ func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (workf
 		}
 		return out, d.err
 	}
+	if err := s.archived(ctx, id, res); err != nil {
+		return workflow.Applied{}, err
+	}
 	return workflow.Applied{}, replyError(id, res)
+}
+
+// archived turns a script's NOTFOUND for an archived incident into an
+// intake.ArchivedError that says where it went (archive.go); nil otherwise.
+func (s *Store) archived(ctx context.Context, id string, res []any) error {
+	if len(res) != 1 || res[0] != "NOTFOUND" {
+		return nil
+	}
+	t, err := s.Tombstone(ctx, id)
+	if err != nil || t == nil {
+		return err
+	}
+	return &intake.ArchivedError{Tombstone: *t}
 }
 
 // jsonOrEmpty encodes a change's action, comment or survey, or gives ""
@@ -357,13 +373,8 @@ func (s *Store) Get(ctx context.Context, id string) (*intake.Incident, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", id, err)
 	}
-	if len(res) == 1 && res[0] == "NOTFOUND" {
-		// Archived (archive.go)? Then say where it went.
-		if t, err := s.Tombstone(ctx, id); err != nil {
-			return nil, err
-		} else if t != nil {
-			return nil, &intake.ArchivedError{Tombstone: *t}
-		}
+	if err := s.archived(ctx, id, res); err != nil {
+		return nil, err
 	}
 	return decodeResult(key, id, res)
 }
