@@ -434,10 +434,12 @@ func (a *Archiver) removeFile(ctx context.Context, file string, res *ArchiveResu
 		if err != nil {
 			return fmt.Errorf("remove archived incidents: %w", err)
 		}
+		var removed []string
 		for i, c := range cmds {
 			switch v, _ := c.Text(); v {
 			case "OK", "DONE":
 				res.Archived++
+				removed = append(removed, chunk[i].ID)
 			case "CHANGED":
 				res.Kept = append(res.Kept, chunk[i].ID)
 			case "GONE":
@@ -445,6 +447,11 @@ func (a *Archiver) removeFile(ctx context.Context, file string, res *ArchiveResu
 			default:
 				return fmt.Errorf("remove %s: unexpected reply %v (%v)", chunk[i].ID, c.Val(), c.Err())
 			}
+		}
+		// After DONE as well: a crash may have come between the script
+		// and this, and both steps are idempotent.
+		if err := a.forgetSlack(ctx, removed); err != nil {
+			return err
 		}
 	}
 	return a.store.rdb.Del(ctx, a.pendingKey()).Err()
@@ -473,4 +480,34 @@ func (a *Archiver) queued(ctx context.Context) (map[string][]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// forgetSlack drops the Slack state of archived incidents (where their
+// prompts were: nothing will update them again) and gives their thread's
+// key the expiry mail threads have, so that a reply in the thread still
+// finds the tombstone for a while and the key does not stay forever.
+// It lives under {slack}, outside the incident's slot: a second step.
+func (a *Archiver) forgetSlack(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	pipe := a.store.rdb.Pipeline()
+	threads := make([]*redis.StringCmd, len(ids))
+	for i, id := range ids {
+		threads[i] = pipe.HGet(ctx, a.store.slackIncident(id), "thread")
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return fmt.Errorf("read slack threads: %w", err)
+	}
+	pipe = a.store.rdb.Pipeline()
+	for i, id := range ids {
+		if ch, ts, ok := strings.Cut(threads[i].Val(), "/"); ok {
+			pipe.Expire(ctx, a.store.slackThread(ch, ts), threadTTL)
+		}
+		pipe.Del(ctx, a.store.slackIncident(id))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("forget slack state: %w", err)
+	}
+	return nil
 }
