@@ -173,6 +173,9 @@ func newCore(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slo
 		closeRedis()
 		return nil, fmt.Errorf("redis.url: %w", err)
 	}
+	for _, advice := range c.store.MemoryAdvice(ctx) {
+		log.Warn(advice)
+	}
 	if err := c.store.Migrate(ctx); err != nil {
 		closeRedis()
 		return nil, err

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
+	"github.com/redis/go-redis/v9"
 )
 
 // hashed is the name the store gives a key of claims: prefix + the first
@@ -90,5 +92,37 @@ func TestArchiveForgetsSlackStateAndLetsItsThreadExpire(t *testing.T) {
 	ttlAbout(t, f, f.prefix+":{slack}:thread:C1:171.1", 400*24*time.Hour)
 	if id, err := f.rdb.Get(ctx, f.prefix+":{slack}:thread:C1:171.1").Result(); err != nil || id != old {
 		t.Errorf("thread key: %q %v", id, err)
+	}
+}
+
+func TestMemoryAdviceNamesTheSettingsToChange(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	old, err := f.rdb.ConfigGet(ctx, "stream-node-max-bytes").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// On a Cluster, every node: the store may ask any of them.
+	set := func(v string) error {
+		if c, ok := f.rdb.(*redis.ClusterClient); ok {
+			return c.ForEachShard(ctx, func(ctx context.Context, n *redis.Client) error {
+				return n.ConfigSet(ctx, "stream-node-max-bytes", v).Err()
+			})
+		}
+		return f.rdb.ConfigSet(ctx, "stream-node-max-bytes", v).Err()
+	}
+	t.Cleanup(func() { set(old["stream-node-max-bytes"]) })
+	if err := set("4096"); err != nil {
+		t.Fatal(err)
+	}
+	advice := f.store.MemoryAdvice(ctx)
+	if len(advice) == 0 || !strings.Contains(strings.Join(advice, "\n"), "stream-node-max-bytes is 4096; 512 is recommended") {
+		t.Fatalf("advice %q", advice)
+	}
+	if err := set("512"); err != nil {
+		t.Fatal(err)
+	}
+	if advice := f.store.MemoryAdvice(ctx); strings.Contains(strings.Join(advice, "\n"), "stream-node-max-bytes") {
+		t.Fatalf("advice after the change %q", advice)
 	}
 }
