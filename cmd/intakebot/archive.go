@@ -40,6 +40,11 @@ func archiveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, en
 	defer closeStore()
 	a := store.Archiver(cfg.Retention.Dir, time.Duration(cfg.Retention.ClosedAfter), time.Now)
 	if *dryRun {
+		if file, err := a.Pending(ctx); err != nil {
+			return err
+		} else if file != "" {
+			fmt.Fprintf(stdout, "an interrupted run wrote %s: the next run completes it first\n", file)
+		}
 		cands, err := a.Candidates(ctx)
 		if err != nil {
 			return err

@@ -184,6 +184,19 @@ func (a *Archiver) Candidates(ctx context.Context) ([]ArchiveCandidate, error) {
 	return out, nil
 }
 
+// Pending names the file of an interrupted run that the next run
+// completes first ("" for none).
+func (a *Archiver) Pending(ctx context.Context) (string, error) {
+	file, err := a.store.rdb.Get(ctx, a.pendingKey()).Result()
+	if err == redis.Nil {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read archive marker: %w", err)
+	}
+	return file, nil
+}
+
 // Run completes an interrupted run, if any, then archives what is old
 // enough now.
 func (a *Archiver) Run(ctx context.Context) (ArchiveResult, error) {

@@ -177,6 +177,9 @@ func TestArchiveCrashBetweenWritingAndRemovingLosesAndDuplicatesNothing(t *testi
 	if _, err := f.store.Get(ctx, old); err != nil {
 		t.Fatalf("the first step removed %s: %v", old, err)
 	}
+	if pending, err := a.Pending(ctx); err != nil || pending != file {
+		t.Fatalf("pending %q %v, want %q", pending, err, file)
+	}
 	// Another incident grows old meanwhile: the next run completes the
 	// interrupted one first, then archives that one to a file of its own.
 	later := register(t, f, "later")
