@@ -22,15 +22,16 @@ type Tombstone struct {
 	ReporterHash string `json:"reporter_hash,omitempty"`
 }
 
-// ReporterHash hides an address, case-insensitively. 128 bits: telling one
-// reporter from another needs no more.
+// ReporterHash hides an address, case-insensitively. 64 bits: telling the
+// reporter from someone else needs no more (finding another address with
+// the same hash takes about 2^64 tries), and each tombstone keeps one.
 func ReporterHash(address string) string {
 	a := strings.ToLower(strings.TrimSpace(address))
 	if a == "" {
 		return ""
 	}
 	sum := sha256.Sum256([]byte(a))
-	return hex.EncodeToString(sum[:16])
+	return hex.EncodeToString(sum[:8])
 }
 
 // ArchivedError is the answer for an incident that was archived. It is also

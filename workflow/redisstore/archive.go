@@ -25,7 +25,7 @@ import (
 // Retention: closed incidents older than a cut-off are written to a gzip
 // JSON Lines file (one ArchivedIncident a line) and then removed from
 // Redis, leaving a tombstone in their shard's P:{sNN}:archived hash
-// (id -> "FILE CLOSED-UNIX REPORTER-HASH").
+// (id -> "STAMP CLOSED-UNIX REPORTER-HASH", FILE = incidents-STAMP.jsonl.gz).
 //
 // A run is two steps with a marker around them, so that a crash anywhere
 // loses nothing and duplicates nothing:
@@ -127,19 +127,27 @@ func (s *Store) Tombstone(ctx context.Context, id string) (*intake.Tombstone, er
 	if err != nil {
 		return nil, fmt.Errorf("redis key %s, field %s: malformed tombstone %q", s.tombstonesKey(shard), id, clip(v))
 	}
-	t := &intake.Tombstone{ID: id, Archive: f[0], ClosedAt: time.Unix(sec, 0).UTC()}
+	t := &intake.Tombstone{ID: id, Archive: archiveName(f[0]), ClosedAt: time.Unix(sec, 0).UTC()}
 	if len(f) > 2 {
 		t.ReporterHash = f[2]
 	}
 	return t, nil
 }
 
+// A tombstone is "STAMP CLOSED-UNIX REPORTER-HASH": the archive file's
+// name without what every name has, to keep each one in a smaller
+// allocation (scripts/bench-memory).
+const archivePrefix, archiveSuffix = "incidents-", ".jsonl.gz"
+
+func archiveName(stamp string) string { return archivePrefix + stamp + archiveSuffix }
+
 func tombstoneValue(file string, inc *intake.Incident) string {
 	var closed int64
 	if inc.ClosedAt != nil {
 		closed = inc.ClosedAt.Unix()
 	}
-	return strings.TrimSpace(file + " " + strconv.FormatInt(closed, 10) + " " + intake.ReporterHash(inc.Reporter.Email))
+	stamp := strings.TrimSuffix(strings.TrimPrefix(file, archivePrefix), archiveSuffix)
+	return strings.TrimSpace(stamp + " " + strconv.FormatInt(closed, 10) + " " + intake.ReporterHash(inc.Reporter.Email))
 }
 
 // Candidates lists the closed incidents old enough to go, by id; the dry
@@ -291,7 +299,7 @@ func (a *Archiver) export(ctx context.Context) (string, error) {
 	if _, err := rand.Read(suffix); err != nil {
 		return "", err
 	}
-	file := "incidents-" + a.now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(suffix) + ".jsonl.gz"
+	file := archiveName(a.now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(suffix))
 	if _, err := os.Stat(filepath.Join(a.dir, file)); err == nil {
 		return "", fmt.Errorf("archive %s exists already", file)
 	}
