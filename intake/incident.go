@@ -187,6 +187,10 @@ type Incident struct {
 
 	// Version counts the changes applied; it lets readers tell stale copies.
 	Version int64 `json:"version"`
+
+	// reporterHash stands for Reporter.Email in an archived incident's
+	// stub (Tombstone.Stub): see IsReporter.
+	reporterHash string
 }
 
 // FormatID renders the incident number n as INC-000123 (at least 6 digits).

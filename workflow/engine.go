@@ -181,9 +181,13 @@ func (e *Engine) prepare(ctx context.Context, rep intake.Report) (intake.Inciden
 		return intake.Incident{}, err
 	}
 	if inc.RelatedID != "" {
-		if _, err := e.store.Get(ctx, inc.RelatedID); errors.Is(err, intake.ErrNotFound) {
+		_, err := e.store.Get(ctx, inc.RelatedID)
+		switch {
+		case errors.As(err, new(*intake.ArchivedError)):
+			// It exists, in its archive file: it can be linked.
+		case errors.Is(err, intake.ErrNotFound):
 			return intake.Incident{}, fmt.Errorf("%w: related incident %s does not exist", intake.ErrInvalid, inc.RelatedID)
-		} else if err != nil {
+		case err != nil:
 			return intake.Incident{}, err
 		}
 	}

@@ -642,9 +642,14 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, status, map[string]any{"error": err.Error(), "code": refused.Code, "state": refused.State, "allowed": allowed})
 		return
 	}
+	var archived *intake.ArchivedError
 	switch {
 	case errors.Is(err, intake.ErrInvalid):
 		writeError(w, http.StatusBadRequest, "invalid", err.Error())
+	case errors.As(err, &archived):
+		// Retention moved it out of Redis: say where it is kept.
+		writeJSON(w, http.StatusGone, map[string]string{"error": err.Error(), "code": "archived",
+			"id": archived.Tombstone.ID, "archive": archived.Tombstone.Archive})
 	case errors.Is(err, intake.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, intake.ErrForbidden):

@@ -28,6 +28,7 @@ Usage:
   intakebot local inbox                      the demo user's mails from the help desk, newest first, with their links
   intakebot kb list|show|add|edit|rm|import DIR|export DIR|seed   the knowledge base (see: intakebot kb help)
   intakebot inbound list [--channel email]   what became of each inbound message, newest first
+  intakebot archive [--dry-run]              move incidents closed longer than retention.closed_after to archive files
   intakebot config example                   print a commented example configuration
   intakebot config check [--config FILE]     list every problem of the configuration (with the environment); exit 1 if any
   intakebot version                          print the version, commit and Go version
@@ -78,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env confi
 		return kbCmd(ctx, args[1:], stdout, stderr, env)
 	case "inbound":
 		return inboundCmd(ctx, args[1:], stdout, stderr, env)
+	case "archive":
+		return archiveCmd(ctx, args[1:], stdout, stderr, env)
 	case "config":
 		return configCmd(args[1:], stdout, stderr, env)
 	case "version":

@@ -70,8 +70,8 @@ Reporter %[1]d
 //   - The mailbox lease lives 30 s (imapwatch.DefaultLeaseTTL) and standby
 //     bots retry every 15 s; neither is configurable, so the takeover takes
 //     20 to 45 s of the test's time and the deadline allows for it.
-//   - bot-1 dispatches no outbox (its outbox.poll never fires during the
-//     test); bot-2 and bot-3 both dispatch, concurrently, every second. The
+//   - bot-1 dispatches no outbox (outbox.deliver: false, an intake-only
+//     bot); bot-2 and bot-3 both dispatch, concurrently. The
 //     outbox lease of a claimed message is five minutes (workflow.Dispatcher
 //     Lease, not configurable): killing a bot that holds claimed
 //     acknowledgments would hold them back five minutes, and one accepted by
@@ -118,12 +118,12 @@ func TestE2EThreeBotsOneMailbox(t *testing.T) {
 	lease := func() string { v, _ := rdb.Get(ctx, leaseKey).Result(); return v }
 
 	key := func(b byte) string { return base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(b), 32))) }
-	env := func(outboxPoll string) map[string]string {
+	env := func(deliver string) map[string]string {
 		return map[string]string{
 			"INTAKEBOT_REDIS_URL": redisURL, "INTAKEBOT_REDIS_PREFIX": prefix,
 			"INTAKEBOT_HTTP_LISTEN": "127.0.0.1:0",
 			"INTAKEBOT_LOG_FORMAT":  "json", "INTAKEBOT_LOG_LEVEL": "info",
-			"INTAKEBOT_OUTBOX_POLL":     outboxPoll,
+			"INTAKEBOT_OUTBOX_POLL": "@every 1s", "INTAKEBOT_OUTBOX_DELIVER": deliver,
 			"INTAKEBOT_EMAIL_REPLY_KEY": key('r'), "INTAKEBOT_WEB_LINK_KEY": key('l'),
 			"INTAKEBOT_EMAIL_MAILBOXES": fmt.Sprintf(`[{name: %s, address: helpdesk@example.test, poll: "@every 1s",
 				processed_folder: %s-processed, quarantine_folder: %s-quarantine,
@@ -134,13 +134,13 @@ func TestE2EThreeBotsOneMailbox(t *testing.T) {
 	}
 
 	// bot-1 alone: the lease that appears is its.
-	victim := startBotProc(t, bin, "bot-1", env("@every 1h"))
+	victim := startBotProc(t, bin, "bot-1", env("false"))
 	var victimToken string
 	waitUntil(t, "bot-1 to take the mailbox lease", time.Minute, 20*time.Millisecond, func() (bool, string) {
 		victimToken = lease()
 		return victimToken != "", "no lease"
 	})
-	survivors := []*botProc{startBotProc(t, bin, "bot-2", env("@every 1s")), startBotProc(t, bin, "bot-3", env("@every 1s"))}
+	survivors := []*botProc{startBotProc(t, bin, "bot-2", env("true")), startBotProc(t, bin, "bot-3", env("true"))}
 	for _, p := range survivors {
 		waitUntil(t, p.name+" to stand by", time.Minute, 20*time.Millisecond, func() (bool, string) {
 			return len(p.logRecords("imap: another bot holds the lease; waiting")) > 0, "not yet"

@@ -188,6 +188,9 @@ func newCore(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slo
 		closeRedis()
 		return nil, fmt.Errorf("redis.url: %w", err)
 	}
+	for _, advice := range c.store.MemoryAdvice(ctx) {
+		log.Warn(advice)
+	}
 	if err := c.store.Migrate(ctx); err != nil {
 		closeRedis()
 		return nil, err
@@ -335,7 +338,11 @@ func newSchedule(ctx context.Context, cfg *config.Config, c *core, ch *channels,
 	}
 	caps := workflow.Caps{PerRecipient: cfg.Email.Caps.PerRecipient, PerIncident: cfg.Email.Caps.PerIncident, Window: time.Duration(cfg.Email.Caps.Window)}
 	var drains []func(context.Context)
-	for route, n := range ch.notifiers {
+	notifiers := ch.notifiers
+	if !cfg.Outbox.Deliver {
+		notifiers = nil // an intake-only bot: the others deliver
+	}
+	for route, n := range notifiers {
 		d := workflow.NewDispatcher(c.store, c.store, route, n, log, c.metrics, time.Now).
 			WithPause(c.store) // a channel's "wait" holds every bot
 		// Validate made sure the lease outlives a delivery: otherwise
@@ -365,6 +372,9 @@ func newSchedule(ctx context.Context, cfg *config.Config, c *core, ch *channels,
 		}
 	}); err != nil {
 		return nil, nil, fmt.Errorf("timers.tick %q: %w", cfg.Timers.Tick, err)
+	}
+	if err := scheduleArchive(ctx, s, cfg, c.store, log); err != nil {
+		return nil, nil, err
 	}
 	return s, drains, nil
 }

@@ -7,6 +7,8 @@ package config
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/intakebot/intakebot/channels/email/mailtls"
@@ -61,7 +63,11 @@ type Config struct {
 		Lease Duration `yaml:"lease"`
 		// DeliveryTimeout bounds one delivery; the lease must outlast it.
 		DeliveryTimeout Duration `yaml:"delivery_timeout"`
+		// Deliver false makes an intake-only bot: it queues messages and
+		// announces them, and other bots deliver them.
+		Deliver bool `yaml:"deliver"`
 	} `yaml:"outbox"`
+	Retention             Retention              `yaml:"retention"`
 	Email                 Email                  `yaml:"email"`
 	Local                 Local                  `yaml:"local"`
 	Slack                 Slack                  `yaml:"slack"`
@@ -103,6 +109,59 @@ type Templates struct {
 	// (LANG/KIND.tmpl, LANG/KIND.html, LANG/chat/slack.tmpl, ...), or add
 	// a language. Checked at start like the embedded set.
 	Dir string `yaml:"dir"`
+}
+
+// Retention is the retention: section: closed incidents leave Redis for
+// archive files ("intakebot archive").
+type Retention struct {
+	// ClosedAfter is how long an incident stays in Redis once closed; 0 is off.
+	ClosedAfter Age `yaml:"closed_after"`
+	// Dir holds the archive files.
+	Dir string `yaml:"dir"`
+	// Schedule runs the archive in serve (robfig/cron spec); empty is off.
+	Schedule string `yaml:"schedule"`
+}
+
+// Age is a duration that may be written in days ("400d") as well as in
+// Go's units ("72h"); empty or "0" is zero.
+type Age time.Duration
+
+// UnmarshalYAML parses "400d", a Go duration or "".
+func (a *Age) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseAge(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*a = Age(v)
+	return nil
+}
+
+// ParseAge parses "400d", a Go duration ("72h"), "0" or "".
+func ParseAge(s string) (time.Duration, error) {
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("%q is not a number of days like 400d", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is neither days (400d) nor a duration (72h)", s)
+	}
+	return d, nil
+}
+
+// String prints whole days as "400d", anything else as Go does.
+func (a Age) String() string {
+	d := time.Duration(a)
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
+	}
+	return d.String()
 }
 
 // Email is the email: section.

@@ -28,6 +28,7 @@ func (c *Config) Validate() Problems {
 	v := &validator{}
 	v.server(c)
 	v.outbox(c)
+	v.retention(c)
 	v.email(c)
 	v.surveys(c)
 	v.slack(c.Slack)
@@ -141,6 +142,25 @@ func (v *validator) server(c *Config) {
 // outbox: a lease that runs out before a delivery could end makes
 // Dispatcher.Drain claim and postpone the same message forever without
 // ever sending it.
+// retention: a schedule with nothing to archive, or nowhere to write,
+// would fail every time it runs.
+func (v *validator) retention(c *Config) {
+	r := c.Retention
+	if r.ClosedAfter < 0 {
+		v.add("retention.closed_after", "must not be negative, not %s", r.ClosedAfter)
+	}
+	if r.Schedule == "" {
+		return
+	}
+	v.cron("retention.schedule", r.Schedule)
+	if r.ClosedAfter <= 0 {
+		v.add("retention.schedule", "is set but retention.closed_after is off: set it (e.g. 400d) or empty the schedule")
+	}
+	if strings.TrimSpace(r.Dir) == "" {
+		v.add("retention.dir", "is empty: the archive needs a directory")
+	}
+}
+
 func (v *validator) outbox(c *Config) {
 	v.cron("outbox.poll", c.Outbox.Poll)
 	lease, timeout := c.Outbox.Lease, c.Outbox.DeliveryTimeout

@@ -19,6 +19,8 @@
 //	P:{sNN}:outbox:dropped:CHANNEL      zset of questions dropped as stale (score: when)
 //	P:{sNN}:outbox:msg:ID               hash: one queued message (id, incident, kind,
 //	                                    channel, lang, email, slack_id, attempts, round, ...)
+//	P:{sNN}:archived                    hash: archived id -> tombstone (archive.go)
+//	P:{archive}:lock, P:{archive}:pending   an archive run's lock and marker
 //	P:{agents}:byname, P:{agents}:bytoken   agents and hashes of their tokens
 //	P:{agents}:lastused, P:{agents}:passwords  last use (ms), Argon2id hashes
 //	P:{keys}:report:HASH                incident number of a report's source key
@@ -346,7 +348,23 @@ func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (workf
 		}
 		return out, d.err
 	}
+	if err := s.archived(ctx, id, res); err != nil {
+		return workflow.Applied{}, err
+	}
 	return workflow.Applied{}, replyError(id, res)
+}
+
+// archived turns a script's NOTFOUND for an archived incident into an
+// intake.ArchivedError that says where it went (archive.go); nil otherwise.
+func (s *Store) archived(ctx context.Context, id string, res []any) error {
+	if len(res) != 1 || res[0] != "NOTFOUND" {
+		return nil
+	}
+	t, err := s.Tombstone(ctx, id)
+	if err != nil || t == nil {
+		return err
+	}
+	return &intake.ArchivedError{Tombstone: *t}
 }
 
 // jsonOrEmpty encodes a change's action, comment or survey, or gives ""
@@ -380,6 +398,9 @@ func (s *Store) Get(ctx context.Context, id string) (*intake.Incident, error) {
 	res, err := s.scripts.get.Run(ctx, s.rdb, keys).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", id, err)
+	}
+	if err := s.archived(ctx, id, res); err != nil {
+		return nil, err
 	}
 	return decodeResult(key, id, res)
 }

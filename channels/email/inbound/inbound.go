@@ -686,7 +686,7 @@ func (p *Processor) findIncident(ctx context.Context, msg *message.Message) (fou
 			if inc == nil {
 				continue
 			}
-			fromReporter := strings.EqualFold(inc.Reporter.Email, msg.From.Address)
+			fromReporter := inc.IsReporter(msg.From.Address)
 			mine := p.d.Tokens.Verify(r, msg.From.Address)
 			// A reply address we gave the reporter, or the sender, or one
 			// from before per-recipient tokens: it threads. One that
@@ -739,7 +739,7 @@ func (p *Processor) withSender(ctx context.Context, id string, msg *message.Mess
 	if err != nil || inc == nil {
 		return found{}, err
 	}
-	return found{inc: inc, fromReporter: strings.EqualFold(inc.Reporter.Email, msg.From.Address)}, nil
+	return found{inc: inc, fromReporter: inc.IsReporter(msg.From.Address)}, nil
 }
 
 // maxPeoplePerMail bounds the participants one mail can add.
@@ -773,6 +773,11 @@ func (p *Processor) people(msg *message.Message, verified bool) []string {
 // get returns nil for an id that does not exist (a stale or forged reference).
 func (p *Processor) get(ctx context.Context, id string) (*intake.Incident, error) {
 	inc, err := p.d.Incidents.Get(ctx, id)
+	var archived *intake.ArchivedError
+	if errors.As(err, &archived) {
+		// Closed and archived: a reply opens a new incident linked to it.
+		return archived.Tombstone.Stub(), nil
+	}
 	if errors.Is(err, intake.ErrNotFound) || errors.Is(err, intake.ErrInvalid) {
 		return nil, nil
 	}

@@ -1,0 +1,35 @@
+-- Removes one archived incident and leaves its tombstone. KEYS: 1 the
+-- incident hash, 2 the shard's tombstones hash, 3 the shard's idx:all, 4
+-- the shard's due set, then the incident's other keys (actions, comments,
+-- surveys, history, refs, people, attachments, attrefs), then every
+-- route's outbox queue and dead letters. ARGV: id, the version the archive
+-- file holds, the tombstone, the closed state's name, the shard's prefix,
+-- then the ids of its messages still queued or dead-lettered. The index keys and attachment contents are named by
+-- values read here, so they are built from the prefix (same hash tag).
+-- Returns DONE when a former call removed it, GONE when it is neither here
+-- nor tombstoned, CHANGED when it changed after it was written (it stays,
+-- for the next run), else OK.
+local inc, id = KEYS[1], ARGV[1]
+if redis.call('EXISTS', inc) == 0 then
+  if redis.call('HEXISTS', KEYS[2], id) == 1 then return 'DONE' end
+  return 'GONE'
+end
+local f = redis.call('HMGET', inc, 'ver', 'state', 'priority', 'group', 'owner', 'watch_mid')
+if f[1] ~= ARGV[2] or f[2] ~= ARGV[4] then return 'CHANGED' end
+local shard = ARGV[5]
+for i = 0, redis.call('LLEN', inc .. ':attachments') - 1 do redis.call('DEL', inc .. ':att:' .. i) end
+if f[6] then redis.call('DEL', shard .. ':outbox:msg:' .. f[6]) end
+for i = 5, 12 do redis.call('DEL', KEYS[i]) end
+for j = 6, #ARGV do
+  for i = 13, #KEYS do redis.call('ZREM', KEYS[i], ARGV[j]) end
+  redis.call('DEL', shard .. ':outbox:msg:' .. ARGV[j])
+end
+redis.call('DEL', inc)
+redis.call('ZREM', KEYS[3], id)
+redis.call('ZREM', KEYS[4], id)
+redis.call('ZREM', shard .. ':idx:state:' .. f[2], id)
+if f[3] and f[3] ~= '' then redis.call('ZREM', shard .. ':idx:priority:' .. f[3], id) end
+if f[4] and f[4] ~= '' then redis.call('ZREM', shard .. ':idx:group:' .. f[4], id) end
+if f[5] and f[5] ~= '' then redis.call('ZREM', shard .. ':idx:owner:' .. f[5], id) end
+redis.call('HSET', KEYS[2], id, ARGV[3])
+return 'OK'
