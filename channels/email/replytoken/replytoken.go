@@ -103,7 +103,7 @@ func New(cfg Config) (*Tokens, error) {
 		// A quoted or exotic local part would need quoting once we add
 		// "+...": the help-desk address is ours to choose, so we ask for a
 		// plain one.
-		if !ok || !isDotAtom(local) || !isDotAtom(domain) {
+		if !ok || !IsDotAtom(local) || !IsDotAtom(domain) {
 			return nil, fmt.Errorf("replytoken: address %q must be a plain local@domain", addr.Address)
 		}
 		t.boxes = append(t.boxes, mailbox{local: local, domain: domain})
@@ -254,10 +254,10 @@ func (t *Tokens) MessageID(id, domain string) (string, error) {
 		return "", fmt.Errorf("message id %q does not start with an incident id", id)
 	}
 	left := strings.ReplaceAll(id, ":", ".")
-	if !isDotAtom(left) {
+	if !IsDotAtom(left) {
 		return "", fmt.Errorf("message id %q cannot form a Message-ID", id)
 	}
-	if !isDotAtom(domain) {
+	if !IsDotAtom(domain) {
 		return "", fmt.Errorf("domain %q cannot form a Message-ID", domain)
 	}
 	return left + "." + midToken(t.keys[0].secret, left) + "@" + domain, nil
@@ -332,9 +332,9 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 	return s[len(prefix):], true
 }
 
-// isDotAtom reports whether s is an RFC 5322 dot-atom of letters, digits
+// IsDotAtom reports whether s is an RFC 5322 dot-atom of letters, digits
 // and "-_": safe in a Message-ID and in an address without quoting.
-func isDotAtom(s string) bool {
+func IsDotAtom(s string) bool {
 	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
 		return false
 	}

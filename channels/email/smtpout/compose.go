@@ -157,21 +157,6 @@ func isASCII(s string) bool {
 	return true
 }
 
-// isDotAtom reports whether s is an RFC 5322 dot-atom of letters, digits
-// and "-_": safe in a Message-ID and in an address without quoting.
-func isDotAtom(s string) bool {
-	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
-
 // isFieldName reports whether s is a header field name (RFC 5322 ftext).
 func isFieldName(s string) bool {
 	if s == "" {

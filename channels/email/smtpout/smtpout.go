@@ -198,7 +198,7 @@ func New(cfg Config) (*Sender, error) {
 	if domain == "" {
 		domain = fromDomain
 	}
-	if !isDotAtom(domain) {
+	if !replytoken.IsDotAtom(domain) {
 		return nil, fmt.Errorf("smtpout: Domain %q is not a valid message-id domain", domain)
 	}
 
