@@ -14,12 +14,7 @@ import (
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/internal/config"
 	"github.com/intakebot/intakebot/templates"
-	"github.com/intakebot/intakebot/workflow"
 )
-
-// liveEvery is how often a bot drains the watch route for the consoles:
-// a change shows in every open console well within a second.
-const liveEvery = 250 * time.Millisecond
 
 // Sign-in failures allowed per account and per client address in a window.
 const (
@@ -30,12 +25,11 @@ const (
 // newLive makes every change of an incident reach the consoles of every
 // bot: the watch route's notices are published on Redis (and still go to
 // Slack's triage channel when Slack is on), and the hub hands them to the
-// open consoles. Run it with ch.start.
+// open consoles. Run it with ch.start. The watch route is drained like
+// every other route: a commit wakes its drain loop at once.
 func newLive(cfg *config.Config, c *core, ch *channels, log *slog.Logger) {
 	ch.notifiers[intake.RouteWatch] = console.Both{Consoles: console.NewPublisher(c.rdb, cfg.Redis.Prefix), Other: ch.notifiers[intake.RouteWatch]}
-	d := workflow.NewDispatcher(c.store, c.store, intake.RouteWatch, ch.notifiers[intake.RouteWatch], log, c.metrics, time.Now).WithPause(c.store)
-	d.Lease, d.Timeout = time.Duration(cfg.Outbox.Lease), time.Duration(cfg.Outbox.DeliveryTimeout)
-	ch.live, ch.liveDrain = console.NewHub(c.rdb, cfg.Redis.Prefix, log), d
+	ch.live = console.NewHub(c.rdb, cfg.Redis.Prefix, log)
 }
 
 // newConsole builds the agents' console (web.console).

@@ -227,7 +227,6 @@ type channels struct {
 	notifiers  map[intake.Route]workflow.Notifier
 	components []web.Component
 	live       *console.Hub // the consoles' live updates (console.go)
-	liveDrain  *workflow.Dispatcher
 }
 
 func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveylink.Linker, log *slog.Logger) (*channels, error) {
@@ -299,7 +298,7 @@ func (ch *channels) start(ctx context.Context, workers *sync.WaitGroup, log *slo
 	}
 	if ch.live != nil {
 		workers.Go(func() {
-			if err := ch.live.Run(ctx, ch.liveDrain, liveEvery); err != nil {
+			if err := ch.live.Run(ctx, nil, 0); err != nil {
 				log.Error("console live updates stopped", "err", err)
 			}
 		})
