@@ -244,14 +244,11 @@ func TestKilledRedisIsUnavailableThenBack(t *testing.T) {
 	o.Start()
 	// The client waits a moment before dialling a server that refused it
 	// again; until then it says unavailable, never anything else.
-	for {
+	eventually(t, "alice authenticated after the restart", func() bool {
 		a, err := store.Authenticate(ctx, token)
-		if err == nil && a.Name == "alice" {
-			break
-		}
-		if !errors.Is(err, intake.ErrUnavailable) {
+		if err != nil && !errors.Is(err, intake.ErrUnavailable) {
 			t.Fatalf("after the restart: %+v, %v", a, err)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil && a.Name == "alice"
+	})
 }
