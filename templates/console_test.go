@@ -12,7 +12,8 @@ func TestConsolePagesAndWordsExistInEveryLanguage(t *testing.T) {
 	// The console package passes its functions; the pages only need them
 	// to exist here.
 	c, err := LoadConsole(htmltemplate.FuncMap{"when": func(time.Time) string { return "" }, "iso": func(time.Time) string { return "" },
-		"rows": func(int) int { return 0 }, "y": func(int) int { return 0 }, "px": func(int) int { return 0 }, "px2": func(int) int { return 0 }})
+		"rows": func(int) int { return 0 }, "y": func(int) int { return 0 }, "px": func(int) int { return 0 }, "px2": func(int) int { return 0 },
+		"changes": func(string) []struct{ Field, Old, New string } { return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

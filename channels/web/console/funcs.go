@@ -2,6 +2,7 @@ package console
 
 import (
 	"html/template"
+	"strings"
 	"time"
 )
 
@@ -16,7 +17,8 @@ func Funcs() template.FuncMap {
 			}
 			return t.UTC().Format("2006-01-02 15:04 UTC")
 		},
-		"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"changes": changes,
 		// The dashboard's bar charts: rows of 24 units, bars up to 160
 		// units wide from x=190 (room for the longest Spanish state
 		// name), the count after the bar.
@@ -25,4 +27,24 @@ func Funcs() template.FuncMap {
 		"px":   func(pct int) int { return max(pct*160/100, 1) },
 		"px2":  func(pct int) int { return 190 + max(pct*160/100, 1) + 6 },
 	}
+}
+
+// change is one field a history entry changed, as its Detail records it.
+type change struct{ Field, Old, New string }
+
+// changes reads a history entry's Detail ("owner: alice -> bob; level: 1
+// -> 2", written by the store) so that the page can name each field in
+// the agent's language. A part of another shape is shown as it is.
+func changes(detail string) []change {
+	var out []change
+	for _, part := range strings.Split(detail, "; ") {
+		field, rest, ok1 := strings.Cut(part, ": ")
+		old, new, ok2 := strings.Cut(rest, " -> ")
+		if !ok1 || !ok2 {
+			out = append(out, change{New: part})
+			continue
+		}
+		out = append(out, change{Field: field, Old: old, New: new})
+	}
+	return out
 }
