@@ -21,12 +21,14 @@ const (
 	ChannelWeb   Channel = "web"
 	ChannelPhone Channel = "phone"
 	ChannelEvent Channel = "event"
+	// ChannelPortal is the reporters' self-service portal (/portal/).
+	ChannelPortal Channel = "portal"
 )
 
 // Valid reports whether c is one of the channels a report may arrive on.
 func (c Channel) Valid() bool {
 	switch c {
-	case ChannelEmail, ChannelSlack, ChannelWeb, ChannelPhone, ChannelEvent:
+	case ChannelEmail, ChannelSlack, ChannelWeb, ChannelPhone, ChannelEvent, ChannelPortal:
 		return true
 	}
 	return false

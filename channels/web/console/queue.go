@@ -197,7 +197,7 @@ func (s *Server) queue(w http.ResponseWriter, r *http.Request, m me) {
 	now := s.d.Now()
 	v := queueView{F: f, States: slices.DeleteFunc(intake.States(), func(st intake.State) bool { return st == intake.NoSolution }),
 		Priorities: []intake.Priority{"P1", "P2", "P3", "P4", "P5"},
-		Channels:   []intake.Channel{intake.ChannelEmail, intake.ChannelSlack, intake.ChannelWeb, intake.ChannelPhone, intake.ChannelEvent},
+		Channels:   []intake.Channel{intake.ChannelEmail, intake.ChannelSlack, intake.ChannelWeb, intake.ChannelPhone, intake.ChannelEvent, intake.ChannelPortal},
 		Groups:     s.d.Groups}
 	for _, inc := range list {
 		v.Rows = append(v.Rows, row{Incident: inc, SLA: s.slaOf(inc, now)})
