@@ -76,10 +76,10 @@ const macLabel = "intakebot/portallink/v1\x00"
 
 // Signer signs and verifies portal links under one base URL.
 type Signer struct {
-	key     []byte
-	base    string
-	now     func() time.Time
-	enc     *base64.Encoding
+	key  []byte
+	base string
+	now  func() time.Time
+	enc  *base64.Encoding
 	// SignInLife and IncidentLife are how long each kind of link works
 	// (SignInTTL and IncidentTTL unless changed).
 	SignInLife, IncidentLife time.Duration
