@@ -8,6 +8,8 @@ type ListFilter struct {
 	Priority string
 	Group    string
 	Owner    string
+	// Reporter is the reporter's e-mail address (any case).
+	Reporter string
 	// Before is the cursor: only incidents numbered below it (0: newest).
 	Before int64
 	Limit  int

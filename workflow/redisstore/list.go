@@ -82,6 +82,9 @@ func (s *Store) indexKeys(shard string, f intake.ListFilter) []string {
 			keys = append(keys, shard+":idx:"+kv[0]+":"+kv[1])
 		}
 	}
+	if h := intake.ReporterHash(f.Reporter); h != "" {
+		keys = append(keys, shard+":idx:reporter:"+h)
+	}
 	if len(keys) == 0 {
 		keys = []string{shard + ":idx:all"}
 	}

@@ -94,7 +94,11 @@ func (s *Store) createCall(n int64, key string, inc *intake.Incident, notify []i
 		Event: eventRegistered, State: string(inc.State), SourceKey: key, Fields: hashFields(id, n, inc),
 		Indexes: []int{},
 	}
-	for _, ix := range [][2]string{{"state", string(inc.State)}, {"priority", string(inc.Priority)}, {"group", inc.Group}, {"owner", inc.Owner}} {
+	// The reporter index (by a hash of the address, as tombstones keep it)
+	// serves the portal's "my incidents"; the address never changes, so it
+	// is written once, here, in the shard of the incident.
+	for _, ix := range [][2]string{{"state", string(inc.State)}, {"priority", string(inc.Priority)}, {"group", inc.Group}, {"owner", inc.Owner},
+		{"reporter", intake.ReporterHash(inc.Reporter.Email)}} {
 		if ix[1] != "" {
 			a.Indexes = append(a.Indexes, keys.add(shard+":idx:"+ix[0]+":"+ix[1]))
 		}

@@ -227,9 +227,10 @@ func (s *Store) createFrom(ctx context.Context, key string, inc *intake.Incident
 // over, every new report would hit numbers already taken. Two commands, as
 // the keys live in different slots; SET NX makes a race harmless.
 func (s *Store) Migrate(ctx context.Context) error {
+	// The reporter index came later: see indexReporters.
 	old, err := s.rdb.Get(ctx, s.prefix+":seq").Result()
 	if err == redis.Nil {
-		return nil
+		return s.indexReporters(ctx)
 	}
 	if err != nil {
 		return fmt.Errorf("migrate counter: %w", err)
@@ -237,7 +238,46 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := s.rdb.SetNX(ctx, s.seqKey(), old, 0).Err(); err != nil {
 		return fmt.Errorf("migrate counter: %w", err)
 	}
-	return nil
+	return s.indexReporters(ctx)
+}
+
+// indexReporters adds the incidents stored before the reporter index
+// existed to it, once (a marker records that it ran). Each ZADD is
+// idempotent, so two bots starting together do no harm.
+func (s *Store) indexReporters(ctx context.Context) error {
+	marker := s.prefix + ":{keys}:migrated:reporter_index"
+	if n, err := s.rdb.Exists(ctx, marker).Result(); err != nil || n == 1 {
+		return err
+	}
+	for i := range Shards {
+		shard := s.shardN(i)
+		ids, err := s.rdb.ZRangeWithScores(ctx, shard+":idx:all", 0, -1).Result()
+		if err != nil {
+			return fmt.Errorf("index reporters: %w", err)
+		}
+		pipe := s.rdb.Pipeline()
+		emails := make([]*redis.StringCmd, len(ids))
+		for j, z := range ids {
+			emails[j] = pipe.HGet(ctx, shard+":inc:"+z.Member.(string), "email")
+		}
+		if len(ids) > 0 {
+			if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+				return fmt.Errorf("index reporters: %w", err)
+			}
+		}
+		add := s.rdb.Pipeline()
+		for j, z := range ids {
+			if h := intake.ReporterHash(emails[j].Val()); h != "" {
+				add.ZAdd(ctx, shard+":idx:reporter:"+h, z)
+			}
+		}
+		if add.Len() > 0 {
+			if _, err := add.Exec(ctx); err != nil {
+				return fmt.Errorf("index reporters: %w", err)
+			}
+		}
+	}
+	return s.rdb.Set(ctx, marker, "1", 0).Err()
 }
 
 // seqKey is the incident counter. It shares the {keys} hash tag with the

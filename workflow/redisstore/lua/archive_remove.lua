@@ -31,5 +31,8 @@ redis.call('ZREM', shard .. ':idx:state:' .. f[2], id)
 if f[3] and f[3] ~= '' then redis.call('ZREM', shard .. ':idx:priority:' .. f[3], id) end
 if f[4] and f[4] ~= '' then redis.call('ZREM', shard .. ':idx:group:' .. f[4], id) end
 if f[5] and f[5] ~= '' then redis.call('ZREM', shard .. ':idx:owner:' .. f[5], id) end
+-- The tombstone ends with the reporter's hash, the reporter index's name.
+local rh = string.match(ARGV[3], '^%S+ %S+ (%x+)$')
+if rh then redis.call('ZREM', shard .. ':idx:reporter:' .. rh, id) end
 redis.call('HSET', KEYS[2], id, ARGV[3])
 return 'OK'
