@@ -83,6 +83,9 @@ type Action struct {
 	Author string    `json:"author"`
 	At     time.Time `json:"at"`
 	Text   string    `json:"text"`
+	// Public marks a note "tell the reporter": the portal shows it. Other
+	// actions are the agents' working notes and stay internal.
+	Public bool `json:"public,omitempty"`
 }
 
 // Comment is something the reporter (or another participant) said after the

@@ -33,6 +33,23 @@ func LoadConsole(funcs htmltemplate.FuncMap) (*Console, error) { return LoadCons
 
 // LoadConsoleFS parses the console pages from fsys.
 func LoadConsoleFS(fsys fs.FS, funcs htmltemplate.FuncMap) (*Console, error) {
+	return loadSite(fsys, consoleDir, funcs)
+}
+
+// portalDir is where the reporters' portal's files are inside each
+// language folder: the same shape as the console's (pages, layout.html,
+// words.json), loaded into the same type.
+const portalDir = "web/portal"
+
+// LoadPortal parses the reporters' portal pages from fsys (Files() or an
+// overlay of templates.dir), checked for parity like the console's.
+func LoadPortal(fsys fs.FS, funcs htmltemplate.FuncMap) (*Console, error) {
+	return loadSite(fsys, portalDir, funcs)
+}
+
+// loadSite parses the pages under LANG/siteDir of every language.
+func loadSite(fsys fs.FS, siteDir string, funcs htmltemplate.FuncMap) (*Console, error) {
+	what := path.Base(siteDir)
 	c := &Console{byLang: map[string]map[string]*htmltemplate.Template{}, words: map[string]map[string]string{}}
 	langs, err := fs.ReadDir(fsys, ".")
 	if err != nil {
@@ -43,7 +60,7 @@ func LoadConsoleFS(fsys fs.FS, funcs htmltemplate.FuncMap) (*Console, error) {
 			continue
 		}
 		lang := l.Name()
-		dir := lang + "/" + consoleDir
+		dir := lang + "/" + siteDir
 		names, err := fs.Glob(fsys, dir+"/*.html")
 		if err != nil {
 			return nil, err
@@ -55,11 +72,11 @@ func LoadConsoleFS(fsys fs.FS, funcs htmltemplate.FuncMap) (*Console, error) {
 		}
 		raw, err := fs.ReadFile(fsys, dir+"/words.json")
 		if err != nil {
-			return nil, fmt.Errorf("console %s: %w", dir, err)
+			return nil, fmt.Errorf("%s %s: %w", what, dir, err)
 		}
 		words := map[string]string{}
 		if err := json.Unmarshal(raw, &words); err != nil {
-			return nil, fmt.Errorf("console %s/words.json: %w", dir, err)
+			return nil, fmt.Errorf("%s %s/words.json: %w", what, dir, err)
 		}
 		c.words[lang] = words
 		fm := htmltemplate.FuncMap{}
@@ -82,7 +99,7 @@ func LoadConsoleFS(fsys fs.FS, funcs htmltemplate.FuncMap) (*Console, error) {
 		}
 		layout := dir + "/" + layoutName + ".html"
 		if _, err := fs.Stat(fsys, layout); err != nil {
-			return nil, fmt.Errorf("console %s: no %s", dir, layout)
+			return nil, fmt.Errorf("%s %s: no %s", what, dir, layout)
 		}
 		for _, file := range names {
 			name := strings.TrimSuffix(path.Base(file), ".html")
@@ -91,20 +108,20 @@ func LoadConsoleFS(fsys fs.FS, funcs htmltemplate.FuncMap) (*Console, error) {
 			}
 			t, err := htmltemplate.New(layoutName+".html").Option("missingkey=error").Funcs(fm).ParseFS(fsys, layout, file)
 			if err != nil {
-				return nil, fmt.Errorf("console page %s: %w", file, err)
+				return nil, fmt.Errorf("%s page %s: %w", what, file, err)
 			}
 			for _, block := range []string{"title", "content"} {
 				if t.Lookup(block) == nil {
-					return nil, fmt.Errorf("console page %s: no %q block", file, block)
+					return nil, fmt.Errorf("%s page %s: no %q block", what, file, block)
 				}
 			}
 			c.byLang[lang][name] = t
 		}
 	}
-	if err := checkParity("console pages", c.byLang, func(lang, name string) string { return lang + "/web/console/" + name + ".html" }); err != nil {
+	if err := checkParity(what+" pages", c.byLang, func(lang, name string) string { return lang + "/" + siteDir + "/" + name + ".html" }); err != nil {
 		return nil, err
 	}
-	if err := checkParity("console words", c.words, func(lang, name string) string { return lang + "/web/console/words.json: " + name }); err != nil {
+	if err := checkParity(what+" words", c.words, func(lang, name string) string { return lang + "/" + siteDir + "/words.json: " + name }); err != nil {
 		return nil, err
 	}
 	return c, nil

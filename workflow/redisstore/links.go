@@ -43,3 +43,12 @@ func (s *Store) Spend(ctx context.Context, nonce string, until time.Time) (bool,
 	}
 	return false, fmt.Errorf("spend link: %w", err)
 }
+
+// Spent tells whether a link's nonce was spent (and has not expired).
+func (s *Store) Spent(ctx context.Context, nonce string) (bool, error) {
+	n, err := s.rdb.Exists(ctx, s.prefix+":{links}:spent:"+nonce).Result()
+	if err != nil {
+		return false, fmt.Errorf("spent link: %w", err)
+	}
+	return n == 1, nil
+}

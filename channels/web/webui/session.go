@@ -45,18 +45,23 @@ type Sessions struct {
 	Secure bool
 	// Path is the cookie's path ("/console/").
 	Path string
-	now  func() time.Time
+	// Cookie names the cookie (SessionCookie) and Space the keys
+	// (P:{web}:SPACE:HASH, "session"): the portal's reporters have
+	// sessions of their own, which never open the console.
+	Cookie, Space string
+	now           func() time.Time
 }
 
 // NewSessions returns sessions kept under prefix; now is the clock.
 func NewSessions(rdb redis.UniversalClient, prefix string, idle, absolute time.Duration, secure bool, now func() time.Time) *Sessions {
-	return &Sessions{rdb: rdb, prefix: prefix, Idle: idle, Absolute: absolute, Secure: secure, Path: "/console/", now: now}
+	return &Sessions{rdb: rdb, prefix: prefix, Idle: idle, Absolute: absolute, Secure: secure, Path: "/console/",
+		Cookie: SessionCookie, Space: "session", now: now}
 }
 
 func (s *Sessions) key(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	// Only the hash: a copy of the database does not sign anyone in.
-	return s.prefix + ":{web}:session:" + hex.EncodeToString(sum[:])
+	return s.prefix + ":{web}:" + s.Space + ":" + hex.EncodeToString(sum[:])
 }
 
 // RandomToken is 32 random bytes, URL-safe base64.
@@ -91,7 +96,7 @@ func (s *Sessions) Create(ctx context.Context, w http.ResponseWriter, agent stri
 }
 
 func (s *Sessions) cookie(value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: SessionCookie, Value: value, Path: s.Path, MaxAge: maxAge,
+	return &http.Cookie{Name: s.Cookie, Value: value, Path: s.Path, MaxAge: maxAge,
 		HttpOnly: true, Secure: s.Secure, SameSite: http.SameSiteLaxMode}
 }
 
@@ -102,7 +107,7 @@ var ErrNoSession = errors.New("no session")
 // ErrNoSession when there is none, it idled out or it is older than
 // Absolute. One round trip: the read and the renewal are pipelined.
 func (s *Sessions) Load(ctx context.Context, r *http.Request) (Session, error) {
-	c, err := r.Cookie(SessionCookie)
+	c, err := r.Cookie(s.Cookie)
 	if err != nil || c.Value == "" || len(c.Value) > 100 {
 		return Session{}, ErrNoSession
 	}
@@ -129,7 +134,7 @@ func (s *Sessions) Load(ctx context.Context, r *http.Request) (Session, error) {
 // Destroy ends the request's session, if any, and clears its cookie.
 func (s *Sessions) Destroy(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
 	http.SetCookie(w, s.cookie("", -1))
-	c, err := r.Cookie(SessionCookie)
+	c, err := r.Cookie(s.Cookie)
 	if err != nil || c.Value == "" {
 		return nil
 	}
