@@ -33,9 +33,14 @@ func (s *Sender) compose(msg Mail) (string, []byte, error) {
 	me := s.identity(msg.From)
 	// The reply address is this recipient's own: a reply sent to it proves
 	// the mail reached them (see replytoken).
-	replyTo := s.tokens.ReplyAddress(me.Address, msg.IncidentID, to.Address)
-	if replyTo == "" {
-		return "", nil, fmt.Errorf("incident id %q is not like INC-000123", msg.IncidentID)
+	// A mail about no incident (the portal's sign-in link) has none: a
+	// reply to it goes to the help desk like any new mail.
+	var replyTo string
+	if msg.IncidentID != "" || msg.Kind != KindSignIn {
+		replyTo = s.tokens.ReplyAddress(me.Address, msg.IncidentID, to.Address)
+		if replyTo == "" {
+			return "", nil, fmt.Errorf("incident id %q is not like INC-000123", msg.IncidentID)
+		}
 	}
 	lang := msg.Lang
 	if !lang.Valid() {
@@ -45,7 +50,9 @@ func (s *Sender) compose(msg Mail) (string, []byte, error) {
 	var h gomail.Header
 	h.SetAddressList("From", []*gomail.Address{{Name: me.Name, Address: me.Address}})
 	h.SetAddressList("To", []*gomail.Address{{Name: to.Name, Address: to.Address}})
-	h.SetAddressList("Reply-To", []*gomail.Address{{Name: me.Name, Address: replyTo}})
+	if replyTo != "" {
+		h.SetAddressList("Reply-To", []*gomail.Address{{Name: me.Name, Address: replyTo}})
+	}
 	// SetSubject encodes non-ASCII text as RFC 2047 encoded-words, and so
 	// would it encode a CR or LF; we flatten control characters first anyway
 	// so that a subject can never carry a line break into the header block,

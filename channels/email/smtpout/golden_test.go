@@ -30,6 +30,14 @@ func (fixedLinks) Link(id, step string, _ int64) (string, error) {
 	return "https://hd.example.test/s/" + id + "-" + step + "-TOKEN", nil
 }
 
+// fixedPortal is a "view your incident" link that never changes; the
+// real signer is channels/portallink's.
+type fixedPortal struct{}
+
+func (fixedPortal) Incident(id, email string) (string, error) {
+	return "https://hd.example.test/portal/i/" + id + "-TOKEN", nil
+}
+
 type labels map[string]map[intake.Lang]string
 
 func (l labels) Label(name string, lang intake.Lang) string {
@@ -70,7 +78,7 @@ func goldenIncident(lang intake.Lang, kind intake.NoticeKind) *intake.Incident {
 }
 
 func goldenRenderer(t *testing.T) Renderer {
-	return Renderer{Texts: loadTexts(t), Links: fixedLinks{}, Org: goldenOrg, Labels: labels{
+	return Renderer{Texts: loadTexts(t), Links: fixedLinks{}, Portal: fixedPortal{}, Org: goldenOrg, Labels: labels{
 		"network": {intake.English: "Network", intake.Spanish: "Red"},
 		"vpn":     {intake.English: "VPN access", intake.Spanish: "Acceso VPN"},
 	}}
@@ -92,6 +100,11 @@ func everyMail(t *testing.T) map[string]Mail {
 			}
 			out[string(lang)+"/"+string(kind)] = m
 		}
+		m, err := r.SignIn("ana@example.test", lang, "https://hd.example.test/portal/login/TOKEN")
+		if err != nil {
+			t.Fatalf("%s/signin: %v", lang, err)
+		}
+		out[string(lang)+"/signin"] = m
 	}
 	return out
 }

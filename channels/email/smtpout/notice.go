@@ -54,6 +54,15 @@ type Renderer struct {
 	Labels Labeler
 	// Org is the organisation that signs every mail.
 	Org templates.Org
+	// Portal signs the "view your incident" link of every mail; nil
+	// leaves it out.
+	Portal PortalLinks
+}
+
+// PortalLinks signs the link that opens an incident on the reporters'
+// portal for its reporter (portallink.Signer).
+type PortalLinks interface {
+	Incident(id, email string) (string, error)
 }
 
 // noticeData is what templates may use.
@@ -68,7 +77,10 @@ type noticeData struct {
 	// Solution is what was done, as the reporter may read it (see
 	// solutionNote).
 	Solution string
-	Org      templates.Org
+	// PortalURL opens the incident on the portal ("view your incident");
+	// SignInURL is the sign-in mail's link.
+	PortalURL, SignInURL string
+	Org                  templates.Org
 }
 
 // Render writes the mail for msg about inc, in the language recorded when
@@ -102,6 +114,13 @@ func (r Renderer) Render(msg intake.Outgoing, inc *intake.Incident) (Mail, error
 			return Mail{}, fmt.Errorf("sign survey link: %w", err)
 		}
 		data.SurveyURL = url
+	}
+	if r.Portal != nil && msg.Email != "" {
+		url, err := r.Portal.Incident(inc.ID, msg.Email)
+		if err != nil {
+			return Mail{}, fmt.Errorf("sign portal link: %w", err)
+		}
+		data.PortalURL = url
 	}
 	text, err := r.Texts.Render(lang, string(msg.Kind), data)
 	if err != nil {
