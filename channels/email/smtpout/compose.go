@@ -26,8 +26,13 @@ func (s *Sender) compose(msg Mail) (string, []byte, error) {
 	}
 	to.Name = cleanText(to.Name)
 
-	msgID, err := s.tokens.MessageID(msg.ID, s.domain)
-	if err != nil {
+	aboutNone := msg.IncidentID == "" && msg.Kind == KindSignIn
+	var msgID string
+	if aboutNone {
+		// Its ID is "signin:HASH": a Message-ID of its own, which a reply
+		// cannot thread under an incident.
+		msgID = strings.ReplaceAll(msg.ID, ":", ".") + "@" + s.domain
+	} else if msgID, err = s.tokens.MessageID(msg.ID, s.domain); err != nil {
 		return "", nil, err
 	}
 	me := s.identity(msg.From)
@@ -36,7 +41,7 @@ func (s *Sender) compose(msg Mail) (string, []byte, error) {
 	// A mail about no incident (the portal's sign-in link) has none: a
 	// reply to it goes to the help desk like any new mail.
 	var replyTo string
-	if msg.IncidentID != "" || msg.Kind != KindSignIn {
+	if !aboutNone {
 		replyTo = s.tokens.ReplyAddress(me.Address, msg.IncidentID, to.Address)
 		if replyTo == "" {
 			return "", nil, fmt.Errorf("incident id %q is not like INC-000123", msg.IncidentID)

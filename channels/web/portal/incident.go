@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/intakebot/intakebot/channels/web/webui"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/workflow"
 )
@@ -228,12 +229,18 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, m me) {
 	case "file":
 		att, bad := s.readFile(r)
 		if bad != "" {
-			s.showIncident(w, r, m, inc, http.StatusBadRequest, bad)
+			s.showIncident(w, r, m, inc, fileStatus(bad), bad)
 			return
 		}
 		ref := by.Ref
 		if ref == "" {
-			ref = "portal:" + strconv.FormatInt(s.d.Now().UnixNano(), 10)
+			// Each upload is its own source: a random ref.
+			t, err := webui.RandomToken()
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			ref = "portal:" + t
 		}
 		if err = s.d.Files.AddAttachments(ctx, inc.ID, ref, []intake.Attachment{att}); err == nil {
 			// A comment tells the agents a file came (attachments alone
@@ -284,6 +291,14 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, m me) {
 	default:
 		s.fail(w, r, err)
 	}
+}
+
+// fileStatus is the status of a refused file: 413 when it is too big.
+func fileStatus(key string) int {
+	if key == "error.toolarge" {
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusBadRequest
 }
 
 // allowedTypes are the files a reporter may attach: screenshots, PDFs,

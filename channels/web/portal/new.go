@@ -75,7 +75,7 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request, m me) {
 		if hdr.Filename != "" {
 			att, bad := s.readFile(r)
 			if bad != "" {
-				s.showNew(w, r, m, http.StatusBadRequest, bad, form)
+				s.showNew(w, r, m, fileStatus(bad), bad, form)
 				return
 			}
 			atts = append(atts, att)
