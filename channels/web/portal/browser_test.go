@@ -1,0 +1,256 @@
+package portal_test
+
+// Tests in a real browser: chromedp drives Debian's chromium, headless.
+// They fail (never skip) when chromium is missing.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/intakebot/intakebot/intake"
+)
+
+func chromiumPath(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("chromium is not installed: the portal's browser tests need it. Install it with `apt-get install -y chromium`")
+	return ""
+}
+
+// browser starts a fresh headless chromium (its own profile and cookies)
+// with a window width x 900 and the given Accept-Language.
+func browser(t testing.TB, width int, lang string) context.Context {
+	t.Helper()
+	profile, err := os.MkdirTemp("", "intakebot-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.Flag("lang", lang), chromedp.Flag("accept-lang", lang),
+		chromedp.UserDataDir(profile), chromedp.WindowSize(width, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	// The guard against a hung browser, not a timing assertion.
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+		for range 50 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+func run(t testing.TB, ctx context.Context, actions ...chromedp.Action) {
+	t.Helper()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func text(t testing.TB, ctx context.Context) string {
+	t.Helper()
+	var s string
+	run(t, ctx, chromedp.Text(`main`, &s, chromedp.ByQuery))
+	return s
+}
+
+// waitFor polls a JavaScript condition until it holds.
+func waitFor(t testing.TB, ctx context.Context, what, js string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var ok bool
+		if err := chromedp.Run(ctx, chromedp.Evaluate(js, &ok)); err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			var page string
+			_ = chromedp.Run(ctx, chromedp.Text(`body`, &page, chromedp.ByQuery))
+			t.Fatalf("waiting for %s: not so after 15 s\npage:\n%s", what, page)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func mainHas(s string) string {
+	return fmt.Sprintf(`!!document.querySelector('main') && document.querySelector('main').textContent.includes(%q)`, s)
+}
+
+func click(sel string) chromedp.Action { return chromedp.Click(sel, chromedp.ByQuery) }
+
+// signInByMail asks for a link on the sign-in page as a person would,
+// reads it from the mailbox over IMAP, follows it and continues.
+func signInByMail(t *testing.T, f *fixture, ctx context.Context, earlier int) {
+	t.Helper()
+	run(t, ctx, chromedp.Navigate(f.srv.URL+"/portal/"), chromedp.WaitVisible(`#email`, chromedp.ByQuery),
+		chromedp.SendKeys(`#email`, f.demo().Address, chromedp.ByQuery), click(`main button[type=submit]`),
+		chromedp.WaitVisible(`.sent`, chromedp.ByQuery))
+	_, link := f.signInLink(earlier)
+	run(t, ctx, chromedp.Navigate(link), chromedp.WaitVisible(`#continue`, chromedp.ByQuery), click(`#continue`),
+		chromedp.WaitVisible(`.headline`, chromedp.ByQuery))
+}
+
+func TestBrowserReporterReportsInSpanishAndAnswersToClosed(t *testing.T) {
+	f := newFixture(t)
+	ctx := browser(t, 1280, "es-ES")
+	signInByMail(t, f, ctx, 0)
+	if s := text(t, ctx); !strings.Contains(s, "Mis incidencias") || !strings.Contains(s, "Todavía no has comunicado nada") {
+		t.Fatalf("home in Spanish after sign-in:\n%s", s)
+	}
+	// Report an incident with a file.
+	file := filepath.Join(t.TempDir(), "error.png")
+	if err := os.WriteFile(file, pngBytes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, click(`.headline a.button`), chromedp.WaitVisible(`#subject`, chromedp.ByQuery),
+		chromedp.SendKeys(`#subject`, "La impresora de la segunda planta no imprime", chromedp.ByQuery),
+		chromedp.SendKeys(`#description`, "Sale un error de papel atascado, pero no hay papel.", chromedp.ByQuery),
+		chromedp.SetValue(`#service`, "printers", chromedp.ByQuery),
+		click(`input[name=who][value=team]`), click(`input[name=when][value=blocks]`),
+		chromedp.SetUploadFiles(`#file`, []string{file}, chromedp.ByQuery),
+		click(`main form button[type=submit]`))
+	waitFor(t, ctx, "the registered report", mainHas("hemos registrado tu aviso"))
+	var path string
+	run(t, ctx, chromedp.Evaluate(`location.pathname`, &path))
+	id := strings.TrimPrefix(path, "/portal/incidents/")
+	inc, err := f.engine.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Channel != intake.ChannelPortal || inc.Reporter.Email != f.demo().Address || inc.Reporter.Language != intake.Spanish ||
+		inc.CI != "printers" || inc.Impact != intake.Medium || inc.Urgency != intake.High || inc.Category != "printing" ||
+		len(inc.Attachments) != 1 || inc.Attachments[0].Name != "error.png" {
+		t.Fatalf("registered incident: %+v", inc)
+	}
+	if s := text(t, ctx); !strings.Contains(s, "Impresoras") || !strings.Contains(s, "error.png") || strings.Contains(s, "P2") || strings.Contains(s, "analysis") {
+		t.Fatalf("incident page:\n%s", s)
+	}
+	// Listed, in plain words.
+	run(t, ctx, chromedp.Navigate(f.srv.URL+"/portal/"), chromedp.WaitVisible(`ul.incidents`, chromedp.ByQuery))
+	if s := text(t, ctx); !strings.Contains(s, "La impresora de la segunda planta") || !strings.Contains(s, "Estamos trabajando en ello") {
+		t.Fatalf("list:\n%s", s)
+	}
+	// The agents work: an internal action, a public note, the solution.
+	if _, err := f.engine.AddAction(context.Background(), id, bob, "INTERNO: contraseña de admin de fw01 cambiada"); err != nil {
+		t.Fatal(err)
+	}
+	f.publicNote(id, "Vamos a revisar la impresora esta tarde.")
+	f.solve(id, "Hemos limpiado el sensor de papel.")
+	run(t, ctx, chromedp.Navigate(f.srv.URL+"/portal/incidents/"+id), chromedp.WaitVisible(`#answer-no`, chromedp.ByQuery))
+	s := text(t, ctx)
+	for _, want := range []string{"Vamos a revisar la impresora esta tarde.", "Hemos limpiado el sensor de papel.", "¿Vuelve a funcionar?", "Esperando tu confirmación"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("incident page lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "INTERNO") || strings.Contains(s, "fw01") {
+		t.Fatalf("the internal action shows:\n%s", s)
+	}
+	// No: back in work.
+	run(t, ctx, chromedp.SendKeys(`#q-text`, "Sigue saliendo el error.", chromedp.ByQuery), click(`#answer-no`))
+	waitFor(t, ctx, "the answer no", mainHas("Volvemos a ello"))
+	if s := text(t, ctx); !strings.Contains(s, "Estamos trabajando en ello") || !strings.Contains(s, "Nos dijiste que sigue sin funcionar") {
+		t.Fatalf("after no:\n%s", s)
+	}
+	if got, _ := f.engine.Get(context.Background(), id); got.State != intake.Analysis {
+		t.Fatalf("state after no: %s", got.State)
+	}
+	// Solved again; yes; rate 4 with a comment.
+	f.solve(id, "Hemos cambiado el sensor.")
+	run(t, ctx, chromedp.Reload(), chromedp.WaitVisible(`#answer-yes`, chromedp.ByQuery), click(`#answer-yes`))
+	waitFor(t, ctx, "the rating form", `!!document.querySelector('#send-rating')`)
+	shoot(t, ctx, "incident-es", 1280)
+	run(t, ctx, click(`#rating-4`), chromedp.SendKeys(`#q-text`, "Rápidos y amables.", chromedp.ByQuery), click(`#send-rating`))
+	waitFor(t, ctx, "the rating", mainHas("Gracias por tu valoración"))
+	got, _ := f.engine.Get(context.Background(), id)
+	if got.State != intake.Review || len(got.Surveys) != 3 || got.Surveys[2].Rating != 4 || got.Surveys[2].Comment != "Rápidos y amables." || got.Surveys[2].Via != "portal" {
+		t.Fatalf("after the rating: %s %+v", got.State, got.Surveys)
+	}
+	if _, err := f.engine.Move(context.Background(), id, bob, intake.Closed, ""); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, chromedp.Reload(), chromedp.WaitVisible(`p.status`, chromedp.ByQuery))
+	if s := text(t, ctx); !strings.Contains(s, "Cerrada") || strings.Contains(s, "Enviar el comentario") {
+		t.Fatalf("closed incident page:\n%s", s)
+	}
+	// A POST without the form's token is refused, and changes nothing.
+	var status int
+	run(t, ctx, chromedp.Evaluate(`fetch('/portal/new', {method: 'POST', body: new URLSearchParams({subject: 'x', who: 'me', when: 'wait'})}).then(r => r.status)`,
+		&status, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if status != 403 {
+		t.Fatalf("POST without CSRF token: %d", status)
+	}
+}
+
+func TestBrowserUsedExpiredAndForeignLinks(t *testing.T) {
+	f := newFixture(t)
+	theirs := f.report("someone.else@desk.test", "Theirs", intake.English)
+	ctx := browser(t, 1280, "en-GB")
+	signInByMail(t, f, ctx, 0)
+	// Another reporter's incident: not found.
+	run(t, ctx, chromedp.Navigate(f.srv.URL+"/portal/incidents/"+theirs.ID), chromedp.WaitVisible(`.error`, chromedp.ByQuery))
+	if s := text(t, ctx); !strings.Contains(s, "There is no such page or incident.") {
+		t.Fatalf("another's incident:\n%s", s)
+	}
+	// The used link, in a second browser.
+	_, link := f.signInLink(0)
+	other := browser(t, 1280, "en-GB")
+	run(t, other, chromedp.Navigate(link), chromedp.WaitVisible(`.error`, chromedp.ByQuery))
+	if s := text(t, other); !strings.Contains(s, "already used") || !strings.Contains(s, "Get a new sign-in link") {
+		t.Fatalf("used link:\n%s", s)
+	}
+	// A fresh link that waited too long.
+	f.client().askLink(f.demo().Address)
+	_, late := f.signInLink(1)
+	f.clock.Add(16 * time.Minute)
+	run(t, other, chromedp.Navigate(late), chromedp.WaitVisible(`.error`, chromedp.ByQuery))
+	if s := text(t, other); !strings.Contains(s, "expired") {
+		t.Fatalf("expired link:\n%s", s)
+	}
+}
+
+// shoot keeps a screenshot of the page: in INTAKEBOT_SCREENSHOTS (the
+// README's are made so) or the test's directory. The page must fit its
+// width.
+func shoot(t *testing.T, ctx context.Context, name string, width int) {
+	t.Helper()
+	dir := os.Getenv("INTAKEBOT_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	var png []byte
+	run(t, ctx, chromedp.FullScreenshot(&png, 100))
+	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("portal-%s-%d.png", name, width)), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var wide bool
+	run(t, ctx, chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &wide))
+	if wide {
+		t.Errorf("%s is wider than %d px", name, width)
+	}
+}
