@@ -142,6 +142,9 @@ func (w *demoWalk) run(ctx context.Context) (string, error) {
 		return "", err
 	}
 	w.say("acknowledgment received: %s", ack.Subject)
+	if link := w.portalLink(ctx, id); link != "" {
+		w.say("%s on the reporters' portal (the link every mail about it carries): %s", id, link)
+	}
 
 	if err := w.agent(ctx, "take the case", id, "/assign", map[string]string{"owner": "admin"}); err != nil {
 		return "", err
@@ -287,6 +290,23 @@ func (w *demoWalk) mail(ctx context.Context, step, id string, kind intake.Notice
 		env, err := w.box.next(id + "." + string(kind) + ".")
 		return env, env != nil, err
 	})
+}
+
+// portalLink is the "view your incident" link of the newest mail about id
+// in the demo user's mailbox, or "" when there is none (portal off).
+func (w *demoWalk) portalLink(ctx context.Context, id string) string {
+	mails, err := localmail.Inbox(ctx, w.srv.IMAPAddr, w.srv.Demo, 5)
+	if err != nil {
+		return ""
+	}
+	for _, m := range mails {
+		for _, l := range m.Links {
+			if strings.Contains(m.Subject, id) && strings.Contains(l, "/portal/i/") {
+				return l
+			}
+		}
+	}
+	return ""
 }
 
 // reply answers a mail of the bot the way a mail client does: to its

@@ -17,9 +17,11 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/intakebot/intakebot/channels/email/smtpout"
+	"github.com/intakebot/intakebot/channels/portallink"
 	"github.com/intakebot/intakebot/channels/surveylink"
 	"github.com/intakebot/intakebot/channels/web"
 	"github.com/intakebot/intakebot/channels/web/console"
+	"github.com/intakebot/intakebot/channels/web/portal"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/internal/config"
@@ -73,12 +75,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 		return err
 	}
 	defer stopLocal()
-	signer, err := surveySigner(cfg, log)
+	key, err := linkKey(cfg, log)
+	if err != nil {
+		return err
+	}
+	signer, err := surveylink.NewSigner(key, time.Duration(cfg.Web.LinkTTL), time.Now)
 	if err != nil {
 		return err
 	}
 	links := surveylink.Linker{Signer: signer, BaseURL: baseURL(cfg, ln)}
-	chans, err := newChannels(ctx, cfg, core, links, log)
+	portalLinks, err := newPortalSigner(cfg, key, baseURL(cfg, ln))
+	if err != nil {
+		return err
+	}
+	chans, err := newChannels(ctx, cfg, core, links, portalLinks, log)
 	if err != nil {
 		return err
 	}
@@ -94,9 +104,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 	if err != nil {
 		return err
 	}
-	handler, err := newHandler(cfg, core, chans, signer, kbIndex, log)
+	handler, err := newHandler(cfg, core, chans, signer, portalLinks, kbIndex, log)
 	if err != nil {
 		return err
+	}
+	if portalLinks != nil && cfg.LocalMode() {
+		fmt.Fprintf(stdout, "The reporters' portal is at %s (sign-in links arrive in the demo user's mailbox: intakebot local inbox)\n", portalLinks.PortalURL())
 	}
 
 	chans.checkSMTP(ctx, log)
@@ -227,9 +240,11 @@ type channels struct {
 	notifiers  map[intake.Route]workflow.Notifier
 	components []web.Component
 	live       *console.Hub // the consoles' live updates (console.go)
+	// signIn mails the portal's sign-in links (nil without e-mail).
+	signIn portal.Mailer
 }
 
-func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveylink.Linker, log *slog.Logger) (*channels, error) {
+func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveylink.Linker, portalLinks *portallink.Signer, log *slog.Logger) (*channels, error) {
 	// Until a channel is configured its messages stay queued and visible
 	// in /api/v1/outbox.
 	ch := &channels{notifiers: map[intake.Route]workflow.Notifier{}}
@@ -239,8 +254,13 @@ func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveyl
 	}
 	if email != nil {
 		ch.email = email
-		ch.notifiers[intake.RouteEmail] = smtpout.Notifier{Sender: email.sender, Render: smtpout.Renderer{Texts: c.texts, Links: links, Labels: c.rules,
-			Org: templates.Org{Name: cfg.Org.Name, SupportURL: cfg.Org.SupportURL, LogoURL: cfg.Org.LogoURL}}}
+		render := smtpout.Renderer{Texts: c.texts, Links: links, Labels: c.rules,
+			Org: templates.Org{Name: cfg.Org.Name, SupportURL: cfg.Org.SupportURL, LogoURL: cfg.Org.LogoURL}}
+		if portalLinks != nil { // a nil signer must not become a non-nil interface
+			render.Portal = portalLinks
+		}
+		ch.notifiers[intake.RouteEmail] = smtpout.Notifier{Sender: email.sender, Render: render}
+		ch.signIn = smtpout.SignInMailer{Sender: email.sender, Render: render}
 		ch.components = append(ch.components, email.sender)
 		registerSMTPMetrics(c.reg, email.sender)
 		for _, w := range email.watchers {
@@ -393,7 +413,7 @@ func stopSchedule(s *cron.Cron, stopWork context.CancelFunc, timeout time.Durati
 
 // newHandler routes the API, the survey pages, Slack's Events API and the
 // events webhook.
-func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Signer, kbIndex *kb.Index, log *slog.Logger) (http.Handler, error) {
+func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Signer, portalLinks *portallink.Signer, kbIndex *kb.Index, log *slog.Logger) (http.Handler, error) {
 	pages, err := templates.LoadPagesFS(cfg.Templates.FS())
 	if err != nil {
 		return nil, err
@@ -419,6 +439,13 @@ func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Si
 		}
 		root.Handle("/console/", con)
 		root.Handle("GET /{$}", con)
+	}
+	if portalLinks != nil {
+		p, err := newPortal(cfg, c, ch, portalLinks, log)
+		if err != nil {
+			return nil, err
+		}
+		root.Handle("/portal/", p)
 	}
 	root.Handle("/", api)
 	return root, nil
@@ -448,9 +475,10 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, shutdown ti
 	return nil
 }
 
-// surveySigner signs survey links with the configured key, or with a
-// random one (links then die with the process) when none is set.
-func surveySigner(cfg *config.Config, log *slog.Logger) (*surveylink.Signer, error) {
+// linkKey is the key that signs survey and portal links (each with a MAC
+// label of its own): the configured one, or a random one (links then die
+// with the process) when none is set.
+func linkKey(cfg *config.Config, log *slog.Logger) ([]byte, error) {
 	key, err := base64.StdEncoding.DecodeString(cfg.Web.LinkKey)
 	if err != nil {
 		return nil, fmt.Errorf("web.link_key is not base64: %w", err)
@@ -460,9 +488,9 @@ func surveySigner(cfg *config.Config, log *slog.Logger) (*surveylink.Signer, err
 		if _, err := rand.Read(key); err != nil {
 			return nil, err
 		}
-		log.Warn("web.link_key is not set: survey links use a random key and stop working when intakebot restarts")
+		log.Warn("web.link_key is not set: survey and portal links use a random key and stop working when intakebot restarts")
 	}
-	return surveylink.NewSigner(key, time.Duration(cfg.Web.LinkTTL), time.Now)
+	return key, nil
 }
 
 // openRedis connects to the configured Redis, or starts the embedded store

@@ -38,6 +38,10 @@ type Config struct {
 		Console struct {
 			Enabled bool `yaml:"enabled"`
 		} `yaml:"console"`
+		// Portal is the reporters' self-service portal at /portal/.
+		Portal struct {
+			Enabled bool `yaml:"enabled"`
+		} `yaml:"portal"`
 		// Session bounds a console session: Idle unused, Absolute in all.
 		Session struct {
 			Idle     Duration `yaml:"idle"`

@@ -208,7 +208,7 @@ func TestValidateChecksFieldsTogether(t *testing.T) {
 			want: "web.session.idle: must be at least 1m, not 10s"},
 		{name: "console session absolute below idle", env: Env{"INTAKEBOT_WEB_SESSION_IDLE": "2h", "INTAKEBOT_WEB_SESSION_ABSOLUTE": "1h"},
 			want: "web.session.absolute: (1h0m0s) must not be shorter than web.session.idle (2h0m0s)"},
-		{name: "console off, sessions unchecked", env: Env{"INTAKEBOT_WEB_CONSOLE_ENABLED": "false", "INTAKEBOT_WEB_SESSION_IDLE": "0"}},
+		{name: "console and portal off, sessions unchecked", env: Env{"INTAKEBOT_WEB_CONSOLE_ENABLED": "false", "INTAKEBOT_WEB_PORTAL_ENABLED": "false", "INTAKEBOT_WEB_SESSION_IDLE": "0"}},
 		{name: "org", env: Env{"INTAKEBOT_ORG_NAME": "Acme IT", "INTAKEBOT_ORG_SUPPORT_URL": "https://it.acme.example", "INTAKEBOT_ORG_LOGO_URL": "https://it.acme.example/logo.png"}},
 		{name: "plain-http logo", env: Env{"INTAKEBOT_ORG_LOGO_URL": "http://it.acme.example/logo.png"},
 			want: `org.logo_url: "http://it.acme.example/logo.png" is not an absolute https URL`},

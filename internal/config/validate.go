@@ -99,7 +99,7 @@ func (v *validator) server(c *Config) {
 		}
 	}
 	v.key("web.link_key", c.Web.LinkKey)
-	if c.Web.Console.Enabled {
+	if c.Web.Console.Enabled || c.Web.Portal.Enabled {
 		idle, abs := c.Web.Session.Idle, c.Web.Session.Absolute
 		if idle < Duration(time.Minute) {
 			v.add("web.session.idle", "must be at least 1m, not %s", idle)

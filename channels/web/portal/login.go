@@ -107,6 +107,10 @@ func (s *Server) mailLink(ctx context.Context, email, pageLang string) {
 	if l, ok := s.recordLang(ctx, email); ok {
 		lang = l
 	}
+	if s.d.Mailer == nil {
+		s.d.Log.Error("portal sign-in link not sent: no e-mail channel is configured (email.smtp)")
+		return
+	}
 	link, err := s.d.Signer.SignInURL(email)
 	if err == nil {
 		err = s.d.Mailer.SendSignIn(ctx, email, lang, link)
