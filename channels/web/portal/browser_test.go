@@ -119,7 +119,7 @@ func TestBrowserReporterReportsInSpanishAndAnswersToClosed(t *testing.T) {
 	f := newFixture(t)
 	ctx := browser(t, 1280, "es-ES")
 	signInByMail(t, f, ctx, 0)
-	if s := text(t, ctx); !strings.Contains(s, "Mis incidencias") || !strings.Contains(s, "Todavía no has comunicado nada") {
+	if s := text(t, ctx); !strings.Contains(s, "Mis incidencias") || !strings.Contains(s, "Todavía no ha comunicado nada") {
 		t.Fatalf("home in Spanish after sign-in:\n%s", s)
 	}
 	// Report an incident with a file.
@@ -134,7 +134,7 @@ func TestBrowserReporterReportsInSpanishAndAnswersToClosed(t *testing.T) {
 		click(`input[name=who][value=team]`), click(`input[name=when][value=blocks]`),
 		chromedp.SetUploadFiles(`#file`, []string{file}, chromedp.ByQuery),
 		click(`main form button[type=submit]`))
-	waitFor(t, ctx, "the registered report", mainHas("hemos registrado tu aviso"))
+	waitFor(t, ctx, "the registered report", mainHas("hemos registrado su aviso"))
 	var path string
 	run(t, ctx, chromedp.Evaluate(`location.pathname`, &path))
 	id := strings.TrimPrefix(path, "/portal/incidents/")
@@ -163,7 +163,7 @@ func TestBrowserReporterReportsInSpanishAndAnswersToClosed(t *testing.T) {
 	f.solve(id, "Hemos limpiado el sensor de papel.")
 	run(t, ctx, chromedp.Navigate(f.srv.URL+"/portal/incidents/"+id), chromedp.WaitVisible(`#answer-no`, chromedp.ByQuery))
 	s := text(t, ctx)
-	for _, want := range []string{"Vamos a revisar la impresora esta tarde.", "Hemos limpiado el sensor de papel.", "¿Vuelve a funcionar?", "Esperando tu confirmación"} {
+	for _, want := range []string{"Vamos a revisar la impresora esta tarde.", "Hemos limpiado el sensor de papel.", "¿Vuelve a funcionar?", "Esperando su confirmación"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("incident page lacks %q:\n%s", want, s)
 		}
@@ -174,7 +174,7 @@ func TestBrowserReporterReportsInSpanishAndAnswersToClosed(t *testing.T) {
 	// No: back in work.
 	run(t, ctx, chromedp.SendKeys(`#q-text`, "Sigue saliendo el error.", chromedp.ByQuery), click(`#answer-no`))
 	waitFor(t, ctx, "the answer no", mainHas("Volvemos a ello"))
-	if s := text(t, ctx); !strings.Contains(s, "Estamos trabajando en ello") || !strings.Contains(s, "Nos dijiste que sigue sin funcionar") {
+	if s := text(t, ctx); !strings.Contains(s, "Estamos trabajando en ello") || !strings.Contains(s, "Nos dijo que sigue sin funcionar") {
 		t.Fatalf("after no:\n%s", s)
 	}
 	if got, _ := f.engine.Get(context.Background(), id); got.State != intake.Analysis {
@@ -184,9 +184,9 @@ func TestBrowserReporterReportsInSpanishAndAnswersToClosed(t *testing.T) {
 	f.solve(id, "Hemos cambiado el sensor.")
 	run(t, ctx, chromedp.Reload(), chromedp.WaitVisible(`#answer-yes`, chromedp.ByQuery), click(`#answer-yes`))
 	waitFor(t, ctx, "the rating form", `!!document.querySelector('#send-rating')`)
-	shoot(t, ctx, "incident-es", 1280)
+	shoot(t, ctx, "rating-es", 1280)
 	run(t, ctx, click(`#rating-4`), chromedp.SendKeys(`#q-text`, "Rápidos y amables.", chromedp.ByQuery), click(`#send-rating`))
-	waitFor(t, ctx, "the rating", mainHas("Gracias por tu valoración"))
+	waitFor(t, ctx, "the rating", mainHas("Gracias por su valoración"))
 	got, _ := f.engine.Get(context.Background(), id)
 	if got.State != intake.Review || len(got.Surveys) != 3 || got.Surveys[2].Rating != 4 || got.Surveys[2].Comment != "Rápidos y amables." || got.Surveys[2].Via != "portal" {
 		t.Fatalf("after the rating: %s %+v", got.State, got.Surveys)
@@ -252,5 +252,40 @@ func shoot(t *testing.T, ctx context.Context, name string, width int) {
 	run(t, ctx, chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &wide))
 	if wide {
 		t.Errorf("%s is wider than %d px", name, width)
+	}
+}
+
+// TestBrowserScreenshots renders the portal's pages in both languages,
+// wide and at 360 px (docs/screenshots/portal-*.png are made with
+// INTAKEBOT_SCREENSHOTS=docs/screenshots).
+func TestBrowserScreenshots(t *testing.T) {
+	f := newFixture(t)
+	ctx0 := context.Background()
+	me := f.demo().Address
+	f.report(me, "Outlook does not open attachments", intake.English)
+	f.report(me, "The VPN drops every few minutes", intake.English)
+	inc := f.report(me, "The printer on floor 2 says paper jam, but there is no paper", intake.English)
+	if _, err := f.engine.Comment(ctx0, inc.ID, intake.Actor{Kind: intake.ActorReporter, Name: "Demo", Via: "portal"}, "It happens with every tray."); err != nil {
+		t.Fatal(err)
+	}
+	f.publicNote(inc.ID, "We will look at the printer this afternoon.")
+	f.solve(inc.ID, "We cleaned the paper sensor and printed a test page.")
+	link, err := f.signer.Incident(inc.ID, me)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, width := range []int{1280, 360} {
+		ctx := browser(t, width, "en-GB")
+		for _, lang := range []string{"en", "es"} {
+			run(t, ctx, chromedp.Navigate(f.srv.URL+"/portal/lang?to="+lang+"&back=/portal/login"), chromedp.WaitVisible(`#email`, chromedp.ByQuery))
+			shoot(t, ctx, "login-"+lang, width)
+		}
+		run(t, ctx, chromedp.Navigate(link), chromedp.WaitVisible(`#answer-yes`, chromedp.ByQuery))
+		for _, lang := range []string{"en", "es"} {
+			for name, path := range map[string]string{"home": "/portal/", "new": "/portal/new", "incident": "/portal/incidents/" + inc.ID} {
+				run(t, ctx, chromedp.Navigate(f.srv.URL+"/portal/lang?to="+lang+"&back="+path), chromedp.WaitVisible(`main h1`, chromedp.ByQuery))
+				shoot(t, ctx, name+"-"+lang, width)
+			}
+		}
 	}
 }

@@ -153,7 +153,7 @@ func TestIncidentLinkOpensTheIncident(t *testing.T) {
 	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/portal/incidents/"+inc.ID {
 		t.Fatalf("incident link: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if resp, page := c.do("GET", "/portal/incidents/"+inc.ID, nil); resp.StatusCode != 200 || !strings.Contains(page, "VPN caída") || !strings.Contains(page, "Lo que comunicaste") {
+	if resp, page := c.do("GET", "/portal/incidents/"+inc.ID, nil); resp.StatusCode != 200 || !strings.Contains(page, "VPN caída") || !strings.Contains(page, "Lo que nos comunicó") {
 		t.Fatalf("incident page: %d\n%s", resp.StatusCode, page)
 	}
 	f.clock.Add(15 * 24 * time.Hour)
