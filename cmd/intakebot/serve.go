@@ -70,6 +70,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 	defer core.close()
 	// With nothing configured, a mail server in memory stands in for the
 	// help desk's (local.go). It stops after the watchers that read it.
+	local := cfg.LocalMode() // startLocal fills in the e-mail channel
 	stopLocal, err := startLocal(cfg, env, "http://"+ln.Addr().String(), stdout, log)
 	if err != nil {
 		return err
@@ -108,7 +109,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 	if err != nil {
 		return err
 	}
-	if portalLinks != nil && cfg.LocalMode() {
+	if portalLinks != nil && local {
 		fmt.Fprintf(stdout, "The reporters' portal is at %s (sign-in links arrive in the demo user's mailbox: intakebot local inbox)\n", portalLinks.PortalURL())
 	}
 
