@@ -3,6 +3,7 @@ package portal_test
 import (
 	"context"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -205,5 +206,50 @@ func TestFilesAreCheckedAndCapped(t *testing.T) {
 	if resp, body := c.do("GET", "/portal/incidents/"+inc.ID+"/attachments/1", nil); resp.StatusCode != 200 || !strings.Contains(body, "PC LOAD LETTER") ||
 		!strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") {
 		t.Fatalf("download: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+// Bad input gets a clear error on the page, with what was typed kept;
+// a double submit of one form registers once.
+func TestReportFormErrorsAndDoubleSubmit(t *testing.T) {
+	f := newFixture(t)
+	c := f.signedIn()
+	_, page := c.do("GET", "/portal/new", nil)
+	token := csrf(t, page)
+	nonce := regexp.MustCompile(`name="nonce" value="([^"]+)"`).FindStringSubmatch(page)[1]
+	form := func(kv ...string) url.Values {
+		v := url.Values{"csrf": {token}, "nonce": {nonce}, "subject": {"Printer jam"}, "who": {"me"}, "when": {"wait"}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		form url.Values
+		want string
+	}{
+		{form("subject", " "), "Please say in a few words what the problem is."},
+		{form("who", "the whole city"), "Something in the form is not valid."},
+		{form("service", "not-a-service"), "Something in the form is not valid."},
+	} {
+		resp, body := c.do("POST", "/portal/new", tc.form)
+		if resp.StatusCode != 400 || !strings.Contains(body, tc.want) {
+			t.Errorf("%v: %d\n%.400s", tc.form, resp.StatusCode, body)
+		}
+	}
+	first, _ := c.do("POST", "/portal/new", form("service", "vpn", "when", "blocks"))
+	again, _ := c.do("POST", "/portal/new", form("service", "vpn", "when", "blocks"))
+	if first.StatusCode != 303 || first.Header.Get("Location") != again.Header.Get("Location") {
+		t.Fatalf("double submit: %d %s, then %s", first.StatusCode, first.Header.Get("Location"), again.Header.Get("Location"))
+	}
+	page2, err := f.store.List(context.Background(), intake.ListFilter{Reporter: f.demo().Address})
+	if err != nil || len(page2.Incidents) != 1 || page2.Incidents[0].Channel != intake.ChannelPortal || page2.Incidents[0].Priority == "" {
+		t.Fatalf("registered: %+v %v", page2.Incidents, err)
+	}
+	// An empty comment is refused with a word, not recorded.
+	id := page2.Incidents[0].ID
+	_, incPage := c.do("GET", "/portal/incidents/"+id, nil)
+	if resp, body := c.do("POST", "/portal/incidents/"+id, url.Values{"csrf": {csrf(t, incPage)}, "op": {"comment"}, "text": {"  "}}); resp.StatusCode != 400 || !strings.Contains(body, "The comment is empty.") {
+		t.Fatalf("empty comment: %d", resp.StatusCode)
 	}
 }
