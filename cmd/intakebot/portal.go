@@ -60,6 +60,6 @@ func newPortal(cfg *config.Config, c *core, ch *channels, signer *portallink.Sig
 		Sessions:  sessions,
 		MailLimit: webui.NewLimiter(c.rdb, cfg.Redis.Prefix, portalMailsPerAddress, portalWindow),
 		AddrLimit: webui.NewLimiter(c.rdb, cfg.Redis.Prefix, portalAsksPerClient, portalWindow),
-		Services:  services, Labels: c.rules, Secure: secure, Log: log, Now: time.Now,
+		Services:  services, Labels: c.rules, Org: cfg.Org.Name, Secure: secure, Log: log, Now: time.Now,
 	}), nil
 }

@@ -82,6 +82,9 @@ type Deps struct {
 	Labels   interface {
 		Label(name string, lang intake.Lang) string
 	}
+	// Org is the organisation's name (org.name) the pages carry; empty:
+	// "Help desk" in each language.
+	Org string
 	// MaxFileBytes caps one attachment (DefaultMaxFileBytes when zero).
 	MaxFileBytes int64
 	Secure       bool
@@ -197,6 +200,7 @@ func (s *Server) reporter(h reporterHandler) http.HandlerFunc {
 // view is what every page gets; Page is the page's own data.
 type view struct {
 	Lang, Other string
+	Org         string // the organisation's name, if configured
 	Email       string // the signed-in reporter, if any
 	CSRF        string
 	Here        string // this page, for the language switch to come back to
@@ -218,6 +222,7 @@ func other(lang string) string {
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, v view) {
+	v.Org = s.d.Org
 	var b strings.Builder
 	if err := s.d.Pages.Render(&b, v.Lang, name, v); err != nil {
 		s.d.Log.Error("portal page failed", "page", name, "err", err)
