@@ -12,6 +12,7 @@ import (
 
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/workflow/redisstore"
+	"github.com/redis/go-redis/v9"
 )
 
 // closeIncident walks a registered incident to closed, as agents and the
@@ -121,6 +122,16 @@ func TestArchiveMovesOldClosedIncidentsToAFileAndLeavesATombstone(t *testing.T) 
 	keys, err := f.rdb.Keys(ctx, f.prefix+":*"+old+"*").Result()
 	if err != nil || len(keys) != 0 {
 		t.Fatalf("keys left: %v %v", keys, err)
+	}
+	// Nor in the reporter index (named by the hash the tombstone keeps).
+	idx, err := f.rdb.Keys(ctx, f.prefix+":*:idx:reporter:"+intake.ReporterHash("ana@example.test")).Result()
+	if err != nil || len(idx) == 0 {
+		t.Fatalf("no reporter index: %v %v", idx, err)
+	}
+	for _, k := range idx {
+		if err := f.rdb.ZScore(ctx, k, old).Err(); err != redis.Nil {
+			t.Fatalf("%s still in %s: %v", old, k, err)
+		}
 	}
 	list, err := f.store.List(ctx, intake.ListFilter{Limit: 50})
 	if err != nil {
