@@ -25,6 +25,7 @@ import (
 type Engine interface {
 	Get(ctx context.Context, id string) (*intake.Incident, error)
 	AddAction(ctx context.Context, id string, by intake.Actor, text string) (intake.Changed, error)
+	AddPublicNote(ctx context.Context, id string, by intake.Actor, text string) (intake.Changed, error)
 	Move(ctx context.Context, id string, by intake.Actor, to intake.State, note string) (intake.Changed, error)
 	Assign(ctx context.Context, id string, by intake.Actor, owner, note string) (intake.Changed, error)
 	Escalate(ctx context.Context, id string, by intake.Actor, group string, level int, note string) (intake.Changed, error)
