@@ -265,6 +265,7 @@ func TestBrowserScreenshots(t *testing.T) {
 	inc := f.report("Wi-Fi slow in the meeting rooms")
 	f.engine.Assign(ctx0, inc.ID, alice, "alice", "")
 	f.engine.AddAction(ctx0, inc.ID, alice, "Checked the access points: channel 6 is crowded.")
+	f.engine.AddPublicNote(ctx0, inc.ID, alice, "We are moving the meeting rooms to a quieter channel today. If the Wi-Fi drops once, reconnect.")
 	f.engine.Move(ctx0, inc.ID, alice, intake.Solution, "")
 	dir := os.Getenv("INTAKEBOT_SCREENSHOTS")
 	if dir == "" {
