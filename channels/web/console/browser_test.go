@@ -135,6 +135,13 @@ func TestBrowserPasswordSignInAndWorkAnIncidentToClosed(t *testing.T) {
 	run(t, ctx, chromedp.SendKeys(`#action-text`, "Restarted the VPN concentrator.", chromedp.ByQuery),
 		click(`form:has(input[value=action]) button`))
 	waitFor(t, ctx, "the action", `document.querySelector('.entries').textContent.includes('Restarted the VPN concentrator.')`)
+	// A note for the reporter: the same form, its box ticked.
+	run(t, ctx, chromedp.SendKeys(`#action-text`, "Please reconnect the VPN once.", chromedp.ByQuery),
+		click(`#action-public`), click(`form:has(input[value=action]) button`))
+	waitFor(t, ctx, "the public note", `[...document.querySelectorAll('.entries > div.public')].length === 1 && document.querySelector('.entries > div.public').textContent.includes('Please reconnect the VPN once.')`)
+	if s := text(t, ctx); !strings.Contains(s, "Note to the reporter") {
+		t.Fatalf("the history does not name the note:\n%s", s)
+	}
 	run(t, ctx, click(`button[name=to][value=solution]`))
 	waitFor(t, ctx, "solution", `!!document.querySelector('button[name=to][value=validation]')`)
 	run(t, ctx, click(`button[name=to][value=validation]`))
@@ -162,7 +169,7 @@ func TestBrowserPasswordSignInAndWorkAnIncidentToClosed(t *testing.T) {
 	run(t, ctx, click(`button[name=to][value=closed]`))
 	waitFor(t, ctx, "closed", `document.querySelector('main').textContent.includes('Closed')`)
 	got, err := f.engine.Get(context.Background(), inc.ID)
-	if err != nil || got.State != intake.Closed || got.Owner != "alice" || len(got.Actions) != 1 {
+	if err != nil || got.State != intake.Closed || got.Owner != "alice" || len(got.Actions) != 2 || got.Actions[0].Public || !got.Actions[1].Public {
 		t.Fatalf("incident after the console: %+v %v", got, err)
 	}
 	for _, h := range got.History {
