@@ -60,8 +60,9 @@ func newConsole(cfg *config.Config, c *core, ch *channels, log *slog.Logger) (ht
 }
 
 // printConsoleLogin gives the embedded admin a fresh random password and
-// prints where the console is and how to sign in (local mode only).
-func printConsoleLogin(ctx context.Context, cfg *config.Config, c *core, stdout io.Writer) error {
+// prints where the console is and how to sign in (local mode only). base
+// is the bot's real address: http.listen may name port 0.
+func printConsoleLogin(ctx context.Context, base string, c *core, stdout io.Writer) error {
 	password, err := webui.RandomToken()
 	if err != nil {
 		return err
@@ -69,10 +70,6 @@ func printConsoleLogin(ctx context.Context, cfg *config.Config, c *core, stdout 
 	password = password[:20]
 	if err := c.store.SetPassword(ctx, "admin", password); err != nil {
 		return err
-	}
-	base := cfg.Web.BaseURL
-	if base == "" {
-		base = "http://" + cfg.HTTP.Listen
 	}
 	fmt.Fprintf(stdout, "The console is at %s/console/ (sign in as admin, password %s)\n", strings.TrimSuffix(base, "/"), password)
 	return nil
