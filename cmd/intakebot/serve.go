@@ -94,7 +94,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 	if err != nil {
 		return err
 	}
-	handler, err := newHandler(cfg, core, chans, signer, kbIndex, log)
+	handler, err := newHandler(cfg, core, chans, signer, kbIndex, links.BaseURL, log)
 	if err != nil {
 		return err
 	}
@@ -395,7 +395,7 @@ func stopSchedule(s *cron.Cron, stopWork context.CancelFunc, timeout time.Durati
 
 // newHandler routes the API, the survey pages, Slack's Events API and the
 // events webhook.
-func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Signer, kbIndex *kb.Index, log *slog.Logger) (http.Handler, error) {
+func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Signer, kbIndex *kb.Index, base string, log *slog.Logger) (http.Handler, error) {
 	pages, err := templates.LoadPagesFS(cfg.Templates.FS())
 	if err != nil {
 		return nil, err
@@ -415,7 +415,7 @@ func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Si
 		root.Handle("/api/v1/events", events)
 	}
 	if cfg.Web.Console.Enabled {
-		con, err := newConsole(cfg, c, ch, log)
+		con, err := newConsole(cfg, c, ch, base, log)
 		if err != nil {
 			return nil, err
 		}
