@@ -149,15 +149,12 @@ func TestBrowserPasswordSignInAndWorkAnIncidentToClosed(t *testing.T) {
 	if forms != 0 {
 		t.Fatalf("%d action or move controls offered in validation", forms)
 	}
-	// The reporter answers (not an agent, so through the engine).
-	reporter := intake.Actor{Kind: intake.ActorReporter, Name: "Ana", Via: "email"}
-	if _, err := f.engine.AnswerValidation(context.Background(), inc.ID, reporter, true, ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.engine.Rate(context.Background(), inc.ID, reporter, 5, "quick"); err != nil {
-		t.Fatal(err)
-	}
-	// The page follows by itself (live) and offers closing.
+	// The reporter phones: alice records the answer and the rating in
+	// the console, so the whole way to closed is the console's.
+	run(t, ctx, chromedp.SendKeys(`#pv-note`, "Ana called back", chromedp.ByQuery), click(`button[name=answer][value=yes]`))
+	waitFor(t, ctx, "the rating form", `!!document.querySelector('#pr-rating')`)
+	run(t, ctx, chromedp.SetValue(`#pr-rating`, "4", chromedp.ByQuery), chromedp.SendKeys(`#pr-comment`, "quick", chromedp.ByQuery),
+		click(`form:has(input[value=phone_rating]) button`))
 	waitFor(t, ctx, "the close button", `!!document.querySelector('button[name=to][value=closed]')`)
 	run(t, ctx, click(`button[name=to][value=closed]`))
 	waitFor(t, ctx, "closed", `document.querySelector('main').textContent.includes('Closed')`)
@@ -165,9 +162,16 @@ func TestBrowserPasswordSignInAndWorkAnIncidentToClosed(t *testing.T) {
 	if err != nil || got.State != intake.Closed || got.Owner != "alice" || len(got.Actions) != 1 {
 		t.Fatalf("incident after the console: %+v %v", got, err)
 	}
-	for _, h := range got.History {
-		if h.Actor == "alice" && h.Via != "console" {
-			t.Errorf("alice's change via %q", h.Via)
+	if n := len(got.Surveys); n != 2 || got.Surveys[0].Answer != "yes" || got.Surveys[1].Rating != 4 ||
+		got.Surveys[1].Via != "phone" || got.Surveys[1].Recorder != "alice" {
+		t.Fatalf("phone answers recorded: %+v", got.Surveys)
+	}
+	// After the report's registration every change is alice's in the
+	// console; the reporter's answers say they came by phone (alice typed
+	// them in).
+	for _, h := range got.History[1:] {
+		if h.Actor != "alice" || (h.Via != "console" && h.Via != "phone") {
+			t.Errorf("a change by %s via %q", h.Actor, h.Via)
 		}
 	}
 }

@@ -39,7 +39,13 @@ func (s *Server) showLoginMessage(w http.ResponseWriter, r *http.Request, status
 		return
 	}
 	next := localPath(r.FormValue("next"))
-	v := view{Lang: lang, Other: other(lang), CSRF: token, Here: r.URL.RequestURI(), Nav: "login",
+	here := r.URL.RequestURI()
+	if strings.HasPrefix(r.URL.Path, ssoPath) {
+		// A single sign-on answer is good once: the language switch comes
+		// back to the sign-in page, not to it.
+		here = "/console/login"
+	}
+	v := view{Lang: lang, Other: other(lang), CSRF: token, Here: here, Nav: "login",
 		Page: loginView{Name: name, Next: next, SSO: s.d.SSO != nil}, Error: msg}
 	s.render(w, r, status, lang, "login", v)
 }

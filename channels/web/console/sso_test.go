@@ -342,6 +342,11 @@ func TestSSORefusalInSpanish(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "Has entrado como mallory, pero ningún agente") {
 		t.Fatalf("Spanish refusal: %s\n%s", resp.Status, body)
 	}
+	// The language switch leads to the sign-in page, not to the spent
+	// callback.
+	if !strings.Contains(body, `href="/console/lang?to=en&amp;back=%2fconsole%2flogin"`) {
+		t.Fatalf("language switch on the refusal:\n%s", body)
+	}
 }
 
 func mustURL(t *testing.T, s string) *url.URL {
