@@ -228,32 +228,53 @@ func TestBrowserSpanishUI(t *testing.T) {
 	}
 }
 
-// TestBrowserKeyboardOnly takes an incident with Tab and Enter alone.
+// TestBrowserKeyboardOnly works the incident page with the keyboard
+// alone: Tab to a control, Enter to use it, typing into a focused field.
+// Every control Tab reaches on the way shows its focus.
 func TestBrowserKeyboardOnly(t *testing.T) {
 	f := newFixture(t)
 	inc := f.report("Keyboard test")
 	ctx := browser(t, 1280)
 	run(t, ctx, signIn(f, "alice"), chromedp.Navigate(f.srv.URL+"/console/incidents/"+inc.ID), chromedp.WaitVisible(`#h-facts`, chromedp.ByQuery))
-	found := false
-	for range 80 {
-		run(t, ctx, chromedp.KeyEvent(kb.Tab))
-		var label string
-		run(t, ctx, chromedp.Evaluate(`document.activeElement ? document.activeElement.textContent.trim() : ''`, &label))
-		if label == "Take it" {
-			found = true
-			break
+	// tabTo presses Tab until the focused element matches js (an
+	// expression on el), checking that each one reached shows focus.
+	tabTo := func(what, js string) {
+		t.Helper()
+		for range 120 {
+			run(t, ctx, chromedp.KeyEvent(kb.Tab))
+			var st struct {
+				Match   bool   `json:"match"`
+				Outline string `json:"outline"`
+				Tag     string `json:"tag"`
+				Label   string `json:"label"`
+			}
+			run(t, ctx, chromedp.Evaluate(`(() => { const el = document.activeElement; if (!el || el === document.body) return {match: false, outline: 'body', tag: 'BODY', label: ''};
+				const cs = getComputedStyle(el);
+				return {match: !!(`+js+`), outline: cs.outlineStyle === 'none' || cs.outlineWidth === '0px' ? 'none' : cs.outlineStyle, tag: el.tagName, label: (el.textContent || el.id || '').trim().slice(0, 40)}; })()`, &st))
+			if st.Tag != "BODY" && st.Outline == "none" {
+				t.Errorf("%s %q has focus but shows none", st.Tag, st.Label)
+			}
+			if st.Match {
+				return
+			}
 		}
+		t.Fatalf("Tab never reached %s", what)
 	}
-	if !found {
-		t.Fatal("Tab never reached the Take it button")
-	}
-	var outline string
-	run(t, ctx, chromedp.Evaluate(`getComputedStyle(document.activeElement).outlineStyle`, &outline))
-	if outline == "none" || outline == "" {
-		t.Errorf("the focused button shows no focus outline (%q)", outline)
-	}
+	tabTo("the Take it button", `el.textContent.trim() === 'Take it'`)
 	run(t, ctx, chromedp.KeyEvent(kb.Enter))
-	waitFor(t, ctx, "alice as owner", `document.querySelector('dl.facts') && document.querySelector('dl.facts').textContent.includes('alice')`)
+	waitFor(t, ctx, "alice as owner", `document.querySelector('dl.facts') && document.querySelector('dl.facts').textContent.includes('alice') && !document.querySelector('input[value=take]')`)
+	tabTo("the action field", `el.id === 'action-text'`)
+	run(t, ctx, chromedp.KeyEvent("Reseated the monitor cable."))
+	tabTo("the Add action button", `el.textContent.trim() === 'Add action'`)
+	run(t, ctx, chromedp.KeyEvent(kb.Enter))
+	waitFor(t, ctx, "the action", `document.querySelector('.entries') && document.querySelector('.entries').textContent.includes('Reseated the monitor cable.')`)
+	tabTo("the Solution found button", `el.tagName === 'BUTTON' && el.value === 'solution'`)
+	run(t, ctx, chromedp.KeyEvent(kb.Enter))
+	waitFor(t, ctx, "the solution step", `!!document.querySelector('button[name=to][value=validation]')`)
+	got, err := f.engine.Get(context.Background(), inc.ID)
+	if err != nil || got.State != intake.Solution || got.Owner != "alice" || len(got.Actions) != 1 {
+		t.Fatalf("incident after keyboard use: %+v %v", got, err)
+	}
 }
 
 // TestBrowserScreenshots renders the pages in both languages, wide and at
