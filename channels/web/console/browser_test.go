@@ -185,9 +185,13 @@ func TestBrowserSecondConsoleSeesChangesLive(t *testing.T) {
 	// Both look at the incident; bob takes it; alice sees it without a reload.
 	run(t, a, chromedp.Navigate(f.srv.URL+"/console/incidents/"+inc.ID), chromedp.WaitVisible(`#h-facts`, chromedp.ByQuery))
 	run(t, a, chromedp.Evaluate(`window.notReloaded = true`, nil))
-	run(t, b, chromedp.Navigate(f.srv.URL+"/console/incidents/"+inc.ID), chromedp.WaitVisible(`#h-facts`, chromedp.ByQuery),
-		click(`form:has(input[value=take]) button`))
+	run(t, b, chromedp.Navigate(f.srv.URL+"/console/incidents/"+inc.ID), chromedp.WaitVisible(`#h-facts`, chromedp.ByQuery))
+	clicked := time.Now()
+	run(t, b, click(`form:has(input[value=take]) button`))
 	waitFor(t, a, "bob as the owner on alice's page", `window.notReloaded && document.querySelector('dl.facts').textContent.includes('bob')`)
+	// Reported, not asserted (timing belongs in benchmarks): the issue
+	// asks for under 1 s, this includes bob's own page load and polling.
+	t.Logf("alice saw bob's change %s after bob clicked", time.Since(clicked).Round(time.Millisecond))
 	// A new incident shows on an open queue.
 	run(t, a, chromedp.Navigate(f.srv.URL+"/console/"), chromedp.WaitVisible(`table.queue`, chromedp.ByQuery),
 		chromedp.Evaluate(`window.notReloaded = true`, nil))
