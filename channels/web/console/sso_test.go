@@ -357,3 +357,27 @@ func mustURL(t *testing.T, s string) *url.URL {
 	}
 	return u
 }
+
+// agents_claim email names agents by address; a next that leads
+// elsewhere lands on the queue instead.
+func TestSSOEmailClaimAndNoRedirectAway(t *testing.T) {
+	idp := oidctest.Start(t, "intakebot-console", "client-secret-0123456789")
+	f := newFixtureWith(t, func(d *console.Deps, base string, rdb redis.UniversalClient, prefix string) {
+		d.SSO = console.NewSSO(console.SSOConfig{Issuer: idp.Issuer, ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
+			RedirectURL: base + "/console/login/oidc/callback", AgentsClaim: "email"}, webui.NewFlows(rdb, prefix, time.Minute))
+	})
+	if _, err := f.store.AddAgent(context.Background(), "dora@example.test", false, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	idp.SignInAs(map[string]any{"preferred_username": "alice", "email": "dora@example.test"})
+	for _, next := range []string{"//evil.example/", "https://evil.example/console/", "/console/\\evil"} {
+		c := f.client()
+		resp, body := c.ssoSignIn(next)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/" {
+			t.Fatalf("next %q: %s to %q\n%s", next, resp.Status, resp.Header.Get("Location"), body)
+		}
+		if who := c.signedInAs(); who != "dora@example.test" {
+			t.Fatalf("signed in as %q, want dora@example.test by her email", who)
+		}
+	}
+}
