@@ -185,16 +185,16 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) {
 // identify exchanges the code (with the PKCE verifier) and checks the ID
 // token: signature, issuer, audience, expiry and our nonce. It returns the
 // agents claim's value and the groups the token names.
-func (sso *SSO) identify(ctx context.Context, code string, fl webui.Flow) (string, map[string]bool, error) {
+func (s *SSO) identify(ctx context.Context, code string, fl webui.Flow) (string, map[string]bool, error) {
 	if code == "" {
 		return "", nil, errors.New("no code in the callback")
 	}
-	p, err := sso.discover(ctx)
+	p, err := s.discover(ctx)
 	if err != nil {
 		return "", nil, err
 	}
-	ctx = sso.ctx(ctx)
-	tok, err := sso.oauth(p).Exchange(ctx, code, oauth2.VerifierOption(fl.Verifier))
+	ctx = s.ctx(ctx)
+	tok, err := s.oauth(p).Exchange(ctx, code, oauth2.VerifierOption(fl.Verifier))
 	if err != nil {
 		return "", nil, fmt.Errorf("code exchange: %w", err)
 	}
@@ -202,7 +202,7 @@ func (sso *SSO) identify(ctx context.Context, code string, fl webui.Flow) (strin
 	if raw == "" {
 		return "", nil, errors.New("the token answer has no id_token")
 	}
-	idt, err := p.Verifier(&oidc.Config{ClientID: sso.cfg.ClientID}).Verify(ctx, raw)
+	idt, err := p.Verifier(&oidc.Config{ClientID: s.cfg.ClientID}).Verify(ctx, raw)
 	if err != nil {
 		return "", nil, fmt.Errorf("ID token: %w", err)
 	}
@@ -213,15 +213,15 @@ func (sso *SSO) identify(ctx context.Context, code string, fl webui.Flow) (strin
 	if err := idt.Claims(&claims); err != nil {
 		return "", nil, fmt.Errorf("ID token claims: %w", err)
 	}
-	name, _ := claims[sso.cfg.AgentsClaim].(string)
+	name, _ := claims[s.cfg.AgentsClaim].(string)
 	groups := map[string]bool{}
 	switch g := claims["groups"].(type) {
 	case string:
 		groups[g] = true
 	case []any:
 		for _, v := range g {
-			if s, ok := v.(string); ok {
-				groups[s] = true
+			if group, ok := v.(string); ok {
+				groups[group] = true
 			}
 		}
 	}
