@@ -242,6 +242,9 @@ type Outgoing struct {
 	// (Incident.Round when it was queued; zero for other notices): a link
 	// or a button made for it answers that round and no other.
 	Round int64 `json:"round,omitempty"`
+	// Alert and Target: see Notice.
+	Alert  Alert  `json:"alert,omitempty"`
+	Target string `json:"target,omitempty"`
 }
 
 // Outgoing is the notice as a channel receives it, with the incident as
@@ -251,7 +254,7 @@ type Outgoing struct {
 func (q Notice) Outgoing(inc *Incident) Outgoing {
 	msg := Outgoing{
 		ID: q.ID, IncidentID: q.Incident, Kind: q.Kind, Route: q.Route, Lang: q.Lang,
-		Email: q.Email, SlackID: q.SlackID, Attempt: q.Attempts,
+		Email: q.Email, SlackID: q.SlackID, Attempt: q.Attempts, Alert: q.Alert, Target: q.Target,
 	}
 	if q.Kind.SurveyStep() != "" {
 		msg.Round = q.Round
