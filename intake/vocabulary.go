@@ -165,7 +165,9 @@ const (
 )
 
 // Routes lists every outbox route.
-func Routes() []Route { return []Route{RouteEmail, RouteSlack, RouteWatch, RouteAgentMail, RouteWebhook} }
+func Routes() []Route {
+	return []Route{RouteEmail, RouteSlack, RouteWatch, RouteAgentMail, RouteWebhook}
+}
 
 // Valid reports whether r is one of the routes.
 func (r Route) Valid() bool {
