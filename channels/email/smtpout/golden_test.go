@@ -72,9 +72,9 @@ func goldenIncident(lang intake.Lang, kind intake.NoticeKind) *intake.Incident {
 func goldenRenderer(t *testing.T) Renderer {
 	return Renderer{Texts: loadTexts(t), Links: fixedLinks{}, Org: goldenOrg,
 		ConsoleURL: func(id string) string { return "https://hd.example.test/console/incidents/" + id }, Labels: labels{
-		"network": {intake.English: "Network", intake.Spanish: "Red"},
-		"vpn":     {intake.English: "VPN access", intake.Spanish: "Acceso VPN"},
-	}}
+			"network": {intake.English: "Network", intake.Spanish: "Red"},
+			"vpn":     {intake.English: "VPN access", intake.Spanish: "Acceso VPN"},
+		}}
 }
 
 // everyMail renders every notice in every language.
