@@ -17,10 +17,10 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/intakebot/intakebot/channels/email/smtpout"
-	"github.com/intakebot/intakebot/channels/webhook"
 	"github.com/intakebot/intakebot/channels/surveylink"
 	"github.com/intakebot/intakebot/channels/web"
 	"github.com/intakebot/intakebot/channels/web/console"
+	"github.com/intakebot/intakebot/channels/webhook"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/internal/config"
