@@ -172,6 +172,14 @@ func TestPostIsSignedAndRetriedAfterA500(t *testing.T) {
 		p.URL != "https://hd.example.test/console/incidents/"+inc.ID {
 		t.Fatalf("payload %+v", p)
 	}
+	// The history says the agents were alerted, and about what.
+	got, err := f.engine.Get(ctx, inc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := got.History[len(got.History)-1]; h.Event != "alerted" || h.Note != "new" || h.Via != "webhook" {
+		t.Fatalf("last history entry %+v", h)
+	}
 	// Nothing more goes out: the alert was delivered once.
 	f.clock.Add(time.Hour)
 	if n, _ := f.d.Drain(ctx); n != 0 {

@@ -80,7 +80,12 @@ func (s *Store) Delivered(ctx context.Context, q intake.Notice, at time.Time) er
 	if q.Kind != intake.NoticeChange {
 		// A message to the reporter belongs in the incident's history;
 		// change notices go to agents and do not.
-		args = append(args, at.UTC().Format(time.RFC3339Nano), botActor, eventNotified, string(q.Kind), string(q.Route))
+		event, note := eventNotified, string(q.Kind)
+		if q.Kind == intake.NoticeAgentAlert {
+			// The agents, not the reporter, were told; what about.
+			event, note = eventAlerted, string(q.Alert)
+		}
+		args = append(args, at.UTC().Format(time.RFC3339Nano), botActor, event, note, string(q.Route))
 	}
 	return s.scripts.delivered.Run(ctx, s.rdb, []string{queue, msg, inc + ":history"}, args...).Err()
 }

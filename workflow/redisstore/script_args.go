@@ -31,6 +31,8 @@ const (
 	// and a delivery to the reporter.
 	eventRegistered = "registered"
 	eventNotified   = "notified"
+	// eventAlerted is a delivered agent alert; its note names the alert.
+	eventAlerted = "alerted"
 )
 
 // watchArgs describes the change notice a change queues for the watchers.
