@@ -13,8 +13,9 @@ import (
 	"github.com/intakebot/intakebot/channels/webhook"
 )
 
-// serve wires notify.webhooks: a new incident is posted, signed with the
-// secret named by secret_env, with its console link, to the listener.
+// serve wires notify.webhooks: a new incident is posted at once (the
+// commit wakes the route), signed with the secret named by secret_env,
+// with its console link, to the listener.
 func TestServePostsSignedAlertsToWebhooks(t *testing.T) {
 	const secret = "0123456789abcdef-hook"
 	got := make(chan webhook.Payload, 4)
@@ -37,24 +38,41 @@ func TestServePostsSignedAlertsToWebhooks(t *testing.T) {
 		"INTAKEBOT_WEB_BASE_URL":    "https://hd.example.test",
 		"INTAKEBOT_NOTIFY_WEBHOOKS": "[{url: '" + srv.URL + "/hook', secret_env: HOOK_SECRET, events: [new]}]",
 		"HOOK_SECRET":               secret,
+		// No poll to fall back on: the commit's wake-up must drain it.
+		"INTAKEBOT_OUTBOX_POLL": "@every 1h",
 	})
-	req, _ := http.NewRequest("POST", s.url+"/api/v1/events", strings.NewReader(
-		`{"source":"zabbix","fingerprint":"web1-http","severity":"critical","summary":"Web site down","status":"firing"}`))
-	req.Header.Set("Authorization", "Bearer 0123456789abcdef-events")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	select {
-	case p := <-got:
-		if p.Event != "new" || p.Incident.ID != "INC-000001" || p.Incident.Subject != "Web site down" ||
-			p.URL != "https://hd.example.test/console/incidents/INC-000001" {
-			t.Fatalf("payload %+v", p)
+	post := func(fingerprint, summary string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", s.url+"/api/v1/events", strings.NewReader(
+			`{"source":"zabbix","fingerprint":"`+fingerprint+`","severity":"critical","summary":"`+summary+`","status":"firing"}`))
+		req.Header.Set("Authorization", "Bearer 0123456789abcdef-events")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
 		}
-	case <-ctx.Done():
-		t.Fatal("no webhook post within 10 s")
+		res.Body.Close()
+	}
+	next := func() webhook.Payload {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		select {
+		case p := <-got:
+			return p
+		case <-ctx.Done():
+			t.Fatal("no webhook post within 10 s")
+		}
+		return webhook.Payload{}
+	}
+	post("web1-http", "Web site down")
+	if p := next(); p.Event != "new" || p.Incident.ID != "INC-000001" || p.Incident.Subject != "Web site down" ||
+		p.URL != "https://hd.example.test/console/incidents/INC-000001" {
+		t.Fatalf("payload %+v", p)
+	}
+	// Once the bot runs (its start-up drains are over), only the
+	// commit's wake-up can bring the next one out before the hourly poll.
+	post("db1-disk", "Disk full on db1")
+	if p := next(); p.Incident.ID != "INC-000002" {
+		t.Fatalf("payload %+v", p)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"slices"
 
 	"github.com/intakebot/intakebot/intake"
-	"github.com/intakebot/intakebot/workflow"
 )
 
 // AlertTarget is one listener of agent alerts (config notify.*): a mail
@@ -78,16 +77,4 @@ func (s *Store) alertArgs(keys *keyList, shard string, alert intake.Alert) *aler
 			Target: t.URL, Groups: t.Groups})
 	}
 	return a
-}
-
-// changeAlert is the alert a change raises when it applies: an SLA flag's,
-// or the reporter's "no".
-func changeAlert(ch workflow.Change) intake.Alert {
-	if ch.Flag != "" {
-		return intake.AlertOfFlag(ch.Flag)
-	}
-	if ch.Event == intake.EventAnswerNo {
-		return intake.AlertRejected
-	}
-	return ""
 }

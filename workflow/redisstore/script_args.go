@@ -242,7 +242,7 @@ func (s *Store) applyCall(id string, ch workflow.Change) ([]string, string, erro
 		w.int("dead", int64(wa.Dead))
 		w.close()
 	}
-	if al := s.alertArgs(&keys, shard, changeAlert(ch)); al != nil {
+	if al := s.alertArgs(&keys, shard, workflow.AlertOf(ch)); al != nil {
 		// Rare (one change in many), so encoding/json's cost does not matter.
 		doc, err := json.Marshal(al)
 		if err != nil {
