@@ -71,8 +71,11 @@ func TestAlertsAreQueuedWithTheirChangeOncePerEvent(t *testing.T) {
 	// A flag that is no SLA's raises none.
 	timer.Ref = "vip"
 	ok(t)(f.engine.Flag(ctx, inc.ID, timer, "vip", "a VIP reported it"))
+	// A warning is an event of its own (the webhook does not take it).
+	timer.Ref = "timer:sla_response_warning"
+	ok(t)(f.engine.Flag(ctx, inc.ID, timer, "sla_response_warning", "first response due soon"))
 	want = append(want, inc.ID+" sla_breach desk@example.test", inc.ID+" sla_breach https://hooks.example.test/x",
-		inc.ID+" sla_breach redes@example.test")
+		inc.ID+" sla_breach redes@example.test", inc.ID+" sla_warning desk@example.test", inc.ID+" sla_warning redes@example.test")
 	slices.Sort(want)
 	if got := f.alerts(t); !slices.Equal(got, want) {
 		t.Fatalf("after the breach:\n got %q\nwant %q", got, want)
