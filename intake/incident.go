@@ -248,6 +248,9 @@ type Outgoing struct {
 	// Action, on a note (NoticeNote), is the number (1-based) of the
 	// action in Incident.Actions that the note tells: see Note.
 	Action int `json:"action,omitempty"`
+	// Alert and Target: see Notice.
+	Alert  Alert  `json:"alert,omitempty"`
+	Target string `json:"target,omitempty"`
 }
 
 // Note returns the public note a NoticeNote tells the reporter, from the
@@ -272,7 +275,7 @@ func (m Outgoing) Note(inc *Incident) (Action, error) {
 func (q Notice) Outgoing(inc *Incident) Outgoing {
 	msg := Outgoing{
 		ID: q.ID, IncidentID: q.Incident, Kind: q.Kind, Route: q.Route, Lang: q.Lang,
-		Email: q.Email, SlackID: q.SlackID, Attempt: q.Attempts, Action: q.Action,
+		Email: q.Email, SlackID: q.SlackID, Attempt: q.Attempts, Action: q.Action, Alert: q.Alert, Target: q.Target,
 	}
 	if q.Kind.SurveyStep() != "" {
 		msg.Round = q.Round

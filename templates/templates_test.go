@@ -11,6 +11,8 @@ import (
 type sample struct {
 	ID, Subject, Category, Priority, CI, ReporterName, SurveyURL, State, Solution, Note string
 	Org                                                                                 Org
+	// The agent alert's (smtpout fills them for agent_alert only).
+	Owner, Alert, Group, Reason, ConsoleURL string
 }
 
 func TestEveryTemplateExistsInEveryLanguageAndRenders(t *testing.T) {

@@ -73,6 +73,19 @@ type Change struct {
 	Round int64 `json:"round,omitempty"`
 }
 
+// AlertOf is the agent alert a change raises when it applies: an SLA
+// flag's, or the reporter's "no" (intake.AlertRejected); "" for none. The
+// store queues it with the change (see redisstore.AlertTarget).
+func AlertOf(ch Change) intake.Alert {
+	if ch.Flag != "" {
+		return intake.AlertOfFlag(ch.Flag)
+	}
+	if ch.Event == intake.EventAnswerNo {
+		return intake.AlertRejected
+	}
+	return ""
+}
+
 // Replaced is the refusal of a survey answer whose round was replaced by
 // a newer one (the store returns it; see Change.Round).
 func Replaced(step string, asked, open int64) *intake.Refusal {

@@ -20,6 +20,7 @@ import (
 	"github.com/intakebot/intakebot/channels/surveylink"
 	"github.com/intakebot/intakebot/channels/web"
 	"github.com/intakebot/intakebot/channels/web/console"
+	"github.com/intakebot/intakebot/channels/webhook"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/internal/config"
@@ -186,6 +187,8 @@ func newCore(ctx context.Context, cfg *config.Config, base string, stdout io.Wri
 		// The triage channel, Slack prompts and the consoles follow every change.
 		c.store.WatchChanges()
 	}
+	// Agent alerts (notify.*) are queued with the change that raises them.
+	c.store.AlertAgents(cfg.AlertTargets())
 	if err := c.store.Ping(ctx); err != nil {
 		closeRedis()
 		return nil, fmt.Errorf("redis.url: %w", err)
@@ -243,6 +246,11 @@ func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveyl
 		ch.email = email
 		ch.notifiers[intake.RouteEmail] = smtpout.Notifier{Sender: email.sender, Render: smtpout.Renderer{Texts: c.texts, Links: links, Labels: c.rules,
 			Org: templates.Org{Name: cfg.Org.Name, SupportURL: cfg.Org.SupportURL, LogoURL: cfg.Org.LogoURL}}}
+		if cfg.Notify.MailsAlerts() {
+			ch.notifiers[intake.RouteAgentMail] = smtpout.Notifier{Sender: email.sender, Render: smtpout.Renderer{Texts: c.texts,
+				Labels: c.rules, ConsoleURL: consoleURL(cfg),
+				Org: templates.Org{Name: cfg.Org.Name, SupportURL: cfg.Org.SupportURL, LogoURL: cfg.Org.LogoURL}}}
+		}
 		ch.components = append(ch.components, email.sender)
 		registerSMTPMetrics(c.reg, email.sender)
 		for _, w := range email.watchers {
@@ -260,10 +268,30 @@ func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveyl
 		ch.notifiers[intake.RouteWatch] = slack.bot.Watcher()
 		ch.components = append(ch.components, slack.bot)
 	}
+	if len(cfg.Notify.Webhooks) > 0 {
+		n := webhook.Notifier{BaseURL: cfg.Web.BaseURL, Now: time.Now}
+		for i, w := range cfg.Notify.Webhooks {
+			secret, err := w.Secret()
+			if err != nil {
+				return nil, fmt.Errorf("notify.webhooks[%d].secret_file: %w", i, err)
+			}
+			n.Hooks = append(n.Hooks, webhook.Hook{URL: w.URL, Secret: secret})
+		}
+		ch.notifiers[intake.RouteWebhook] = n
+	}
 	if cfg.Web.Console.Enabled {
 		newLive(cfg, c, ch, log)
 	}
 	return ch, nil
+}
+
+// consoleURL links an agent alert to the incident's console page, or is
+// nil without web.base_url (no link is better than a relative one).
+func consoleURL(cfg *config.Config) func(string) string {
+	if cfg.Web.BaseURL == "" {
+		return nil
+	}
+	return func(id string) string { return webhook.ConsoleURL(cfg.Web.BaseURL, id) }
 }
 
 // smtpStartCheck bounds the start-up check of the SMTP server: a server

@@ -74,6 +74,7 @@ type Config struct {
 	Slack                 Slack                  `yaml:"slack"`
 	Timers                Timers                 `yaml:"timers"`
 	Events                Events                 `yaml:"events"`
+	Notify                Notify                 `yaml:"notify"`
 	SLA                   SLA                    `yaml:"sla"`
 	Groups                []string               `yaml:"groups"`
 	DefaultGroup          string                 `yaml:"default_group"`

@@ -33,6 +33,7 @@ func (c *Config) Validate() Problems {
 	v.surveys(c)
 	v.slack(c.Slack)
 	v.events(c.Events)
+	v.notify(c)
 	v.org(c.Org)
 	v.templates(c.Templates)
 	if _, err := c.Rules(); err != nil {

@@ -80,10 +80,11 @@ func goldenIncident(lang intake.Lang, kind intake.NoticeKind) *intake.Incident {
 }
 
 func goldenRenderer(t *testing.T) Renderer {
-	return Renderer{Texts: loadTexts(t), Links: fixedLinks{}, Org: goldenOrg, Labels: labels{
-		"network": {intake.English: "Network", intake.Spanish: "Red"},
-		"vpn":     {intake.English: "VPN access", intake.Spanish: "Acceso VPN"},
-	}}
+	return Renderer{Texts: loadTexts(t), Links: fixedLinks{}, Org: goldenOrg,
+		ConsoleURL: func(id string) string { return "https://hd.example.test/console/incidents/" + id }, Labels: labels{
+			"network": {intake.English: "Network", intake.Spanish: "Red"},
+			"vpn":     {intake.English: "VPN access", intake.Spanish: "Acceso VPN"},
+		}}
 }
 
 // everyMail renders every notice in every language.
@@ -104,6 +105,25 @@ func everyMail(t *testing.T) map[string]Mail {
 				t.Fatalf("%s/%s: %v", lang, kind, err)
 			}
 			out[string(lang)+"/"+string(kind)] = m
+		}
+		// The agent alerts (notify.email), one per event.
+		for _, alert := range intake.Alerts() {
+			inc := goldenIncident(lang, intake.NoticeAck)
+			inc.Group = "networks"
+			if alert != intake.AlertNew {
+				inc.Owner = "bob"
+			}
+			if alert == intake.AlertRejected {
+				words := map[intake.Lang]string{intake.English: "It still drops after a minute.", intake.Spanish: "Se sigue cortando al minuto."}[lang]
+				inc.Surveys = []intake.SurveyResult{{Step: intake.SurveyValidation, Answer: "no", Comment: words}}
+			}
+			msg := intake.Outgoing{ID: inc.ID + ":agent_alert:3:0", IncidentID: inc.ID, Kind: intake.NoticeAgentAlert, Lang: lang,
+				Route: intake.RouteAgentMail, Email: "redes@example.test", Attempt: 1, Alert: alert}
+			m, err := r.Render(msg, inc)
+			if err != nil {
+				t.Fatalf("%s/alert %s: %v", lang, alert, err)
+			}
+			out[string(lang)+"/agent_alert_"+string(alert)] = m
 		}
 	}
 	return out
@@ -218,9 +238,10 @@ func TestValidationWithoutNoteShowsNoAction(t *testing.T) {
 // No line breaks right after an incident number: in the text part the
 // number is followed by a no-break space or punctuation, never a plain
 // space or a line end; in the HTML part every number sits in a span that
-// does not wrap (browsers may break at its hyphen otherwise).
+// does not wrap (browsers may break at its hyphen otherwise). The end of
+// a link (an agent alert's console page) is no number standing alone.
 func TestIncidentNumberIsNeverLeftAtALineEnd(t *testing.T) {
-	bad := regexp.MustCompile(`INC-000042[ \t\r\n]`)
+	bad := regexp.MustCompile(`(^|[^/])INC-000042[ \t\r\n]`)
 	for name, m := range everyMail(t) {
 		if loc := bad.FindStringIndex(m.Text); loc != nil {
 			t.Errorf("%s.txt breaks after the number: %q", name, m.Text[max(0, loc[0]-30):loc[1]])

@@ -16,7 +16,8 @@
 -- ["{refused}" or "{path, events, own, reopen, notify, closes, new_round}"]
 -- (0-based; new_round: the path enters a survey step, a new question);
 -- outbox {channel: KEYS index of its queue}; watch (see common.lua), or
--- nothing. The states' entries and the outcomes are JSON texts of their
+-- nothing; alerts (the agent alert the change raises when it applies: see
+-- common.lua's alert), or nothing. The states' entries and the outcomes are JSON texts of their
 -- own: only the ones this change needs are decoded.
 local a = cjson.decode(ARGV[1])
 for _, k in ipairs({'actor', 'event', 'via', 'note', 'owner', 'group', 'level', 'category',
@@ -66,6 +67,10 @@ if #notify > 0 and cur[8] and cur[8] ~= '' then
 end
 local final = path[#path] or state
 if not entry(final) then return {'BADSTATE', final} end
+-- An agent alert goes out once per event: a flag set before (a warning
+-- raised again) raises none.
+local alerts = a.alerts
+if alerts and a.flag ~= '' and redis.call('HEXISTS', inc, 'flag_' .. a.flag) == 1 then alerts = nil end
 
 -- The owner and group indexes are named by values. The new one comes in
 -- KEYS (newKey); the old one is read above, so its key is built here from
@@ -149,6 +154,11 @@ if outbox then
   end
 end
 if a.watch then watch(inc, shard, id, ver, at, a.now_ms, a.watch) end
+if alerts then
+  local group = cur[5] or ''
+  if a.group ~= '' then group = a.group end
+  alert(shard, id, ver, at, a.now_ms, alerts, group)
+end
 -- The timers look at every changed incident again (see workflow.Timers).
 redis.call('ZADD', KEYS[7], a.now_ms, id)
 -- Only what changed: reading the incident back here would cost a quarter

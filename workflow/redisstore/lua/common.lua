@@ -56,3 +56,28 @@ local function watch(inc, shard, id, ver, at, now_ms, w)
   redis.call('ZADD', route, now_ms, mid)
   redis.call('HSET', inc, 'watch_mid', mid)
 end
+
+-- alert queues an agent alert (a mail to an agent or group, a webhook
+-- post) for each target that takes the incident's group: a message of its
+-- own per target, so each retries and dead-letters alone. Its id
+-- (incident, kind, version, target's place) makes it idempotent like a
+-- notice. al: kind, alert, targets ({queue: KEYS index, channel, email,
+-- lang, target, groups (nil: every group)}). group is the incident's
+-- group as the change leaves it.
+local function alert(shard, id, ver, at, now_ms, al, group)
+  for i, t in ipairs(al.targets) do
+    local takes = not t.groups
+    for _, g in ipairs(t.groups or {}) do
+      if g == group then takes = true end
+    end
+    local mid = id .. ':' .. al.kind .. ':' .. ver .. ':' .. (i - 1)
+    -- Named by the version this call assigns: built from the shard's prefix.
+    local msg = shard .. ':outbox:msg:' .. mid
+    if takes and redis.call('EXISTS', msg) == 0 then
+      redis.call('HSET', msg, 'id', mid, 'incident', id, 'kind', al.kind, 'channel', t.channel, 'lang', t.lang or '',
+        'email', t.email or '', 'slack_id', '', 'created_at', at, 'attempts', 0, 'last_error', '',
+        'alert', al.alert, 'target', t.target or '')
+      redis.call('ZADD', KEYS[t.queue], now_ms, mid)
+    end
+  end
+end
