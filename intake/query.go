@@ -58,6 +58,14 @@ type Notice struct {
 	// Round is the incident's survey round when the notice was queued (see
 	// Incident.Round); zero for a notice queued before rounds existed.
 	Round int64 `json:"round,omitempty"`
+	// Action is the number (1-based) of the action a note (NoticeNote)
+	// tells, recorded by the change that queued it; zero for other notices.
+	Action int `json:"action,omitempty"`
+	// Alert and Target, on an agent alert (NoticeAgentAlert): what it is
+	// about, and the webhook URL it is posted to (a mail's recipient is
+	// Email, its language Lang).
+	Alert  Alert  `json:"alert,omitempty"`
+	Target string `json:"target,omitempty"`
 	// DueAt, Dead and Dropped are filled when the outbox is listed. A
 	// dropped notice was not delivered on purpose: its question was
 	// answered or replaced before its turn came (DropReason says which).

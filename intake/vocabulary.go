@@ -79,18 +79,68 @@ const (
 	// Reminders ask the open question again after a while without answer.
 	NoticeRemindValidation   NoticeKind = "remind_validation"
 	NoticeRemindSatisfaction NoticeKind = "remind_satisfaction"
+	// NoticeNote mails (or posts) a public note to the reporter: an action
+	// the agent marked "tell the reporter" (Action.Public).
+	NoticeNote NoticeKind = "note"
 )
+
+// HistoryNote is the history event of a public note: an action
+// (EventAction) marked "tell the reporter". It is no event kind of its
+// own, since the rules of actions apply to it; the history names it so
+// that agents see what the reporter was told.
+const HistoryNote = "note"
 
 // NoticeChange tells the watchers (the Slack triage channel and open Slack
 // prompts) that an incident changed. It goes out on RouteWatch, never to a
 // reporter, and has no template: its channel shows the incident as it is.
 const NoticeChange NoticeKind = "change"
 
+// NoticeAgentAlert tells agents (by mail or webhook) that something needs
+// them: an Alert names what. It goes out on RouteAgentMail or RouteWebhook,
+// never to a reporter.
+const NoticeAgentAlert NoticeKind = "agent_alert"
+
+// Alert is the event an agent alert is about; the ids are the ones
+// notify.webhooks[].events lists and a webhook's JSON carries.
+type Alert string
+
+// The alerts.
+const (
+	AlertNew        Alert = "new"         // an incident was registered
+	AlertSLAWarning Alert = "sla_warning" // an SLA target is near
+	AlertSLABreach  Alert = "sla_breach"  // an SLA target was missed
+	AlertRejected   Alert = "rejected"    // the reporter said the solution does not work
+)
+
+// Alerts lists every alert.
+func Alerts() []Alert { return []Alert{AlertNew, AlertSLAWarning, AlertSLABreach, AlertRejected} }
+
+// Valid reports whether a is one of the alerts.
+func (a Alert) Valid() bool {
+	switch a {
+	case AlertNew, AlertSLAWarning, AlertSLABreach, AlertRejected:
+		return true
+	}
+	return false
+}
+
+// AlertOfFlag is the alert an incident flag raises: SLA warnings and
+// breaches do, other flags raise none ("").
+func AlertOfFlag(flag string) Alert {
+	switch SLAFlagStatus(flag) {
+	case SLAWarning:
+		return AlertSLAWarning
+	case SLABreached:
+		return AlertSLABreach
+	}
+	return ""
+}
+
 // Notices lists every notice to a reporter; each has a template in every
 // language.
 func Notices() []NoticeKind {
 	return []NoticeKind{NoticeAck, NoticeValidation, NoticeSatisfaction, NoticeReopened, NoticeClosed,
-		NoticeRemindValidation, NoticeRemindSatisfaction}
+		NoticeRemindValidation, NoticeRemindSatisfaction, NoticeNote}
 }
 
 // SurveyStep is the survey question the notice asks (SurveyValidation or
@@ -117,13 +167,29 @@ const (
 	RouteEmail       = Route(ChannelEmail)
 	RouteSlack       = Route(ChannelSlack)
 	RouteWatch Route = "watch"
+	// Agent alerts: mails to agents and their groups, and signed webhook
+	// posts (see NoticeAgentAlert).
+	RouteAgentMail Route = "agent_mail"
+	RouteWebhook   Route = "webhook"
 )
 
 // Routes lists every outbox route.
-func Routes() []Route { return []Route{RouteEmail, RouteSlack, RouteWatch} }
+func Routes() []Route {
+	return []Route{RouteEmail, RouteSlack, RouteWatch, RouteAgentMail, RouteWebhook}
+}
 
 // Valid reports whether r is one of the routes.
-func (r Route) Valid() bool { return r == RouteEmail || r == RouteSlack || r == RouteWatch }
+func (r Route) Valid() bool {
+	switch r {
+	case RouteEmail, RouteSlack, RouteWatch, RouteAgentMail, RouteWebhook:
+		return true
+	}
+	return false
+}
+
+// Reporter reports whether the route carries notices to reporters (a
+// reply channel), not to agents or watchers.
+func (r Route) Reporter() bool { return r == RouteEmail || r == RouteSlack }
 
 // RefusalCode is the stable code of a refusal, for API clients.
 type RefusalCode string

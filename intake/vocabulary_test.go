@@ -158,3 +158,23 @@ func TestNoticeStale(t *testing.T) {
 		t.Errorf("without the incident: %q", got)
 	}
 }
+
+// SLA flags raise the alert of their kind; other flags raise none.
+func TestAlertOfFlag(t *testing.T) {
+	for flag, want := range map[string]Alert{
+		"sla_response_warning": AlertSLAWarning, "sla_resolution_breach": AlertSLABreach,
+		"sla_response_breach": AlertSLABreach, "vip": "", "sla_other": "",
+	} {
+		if got := AlertOfFlag(flag); got != want {
+			t.Errorf("AlertOfFlag(%q) = %q, want %q", flag, got, want)
+		}
+	}
+	for _, a := range Alerts() {
+		if !a.Valid() {
+			t.Errorf("alert %q is not valid", a)
+		}
+	}
+	if Alert("breach").Valid() || RouteAgentMail.Reporter() || RouteWebhook.Reporter() || !RouteEmail.Reporter() {
+		t.Error("an agent route is taken for a reporter's, or a wrong alert is valid")
+	}
+}

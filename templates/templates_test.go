@@ -9,9 +9,11 @@ import (
 // sample has every field the mail templates may use (smtpout fills the
 // same fields from an incident).
 type sample struct {
-	ID, Subject, Category, Priority, CI, ReporterName, SurveyURL, State, Solution string
-	PortalURL, SignInURL                                                          string
-	Org                                                                           Org
+	ID, Subject, Category, Priority, CI, ReporterName, SurveyURL, State, Solution, Note string
+	Org                                                                                 Org
+	// The agent alert's (smtpout fills them for agent_alert only).
+	Owner, Alert, Group, Reason, ConsoleURL string
+	PortalURL, SignInURL                    string
 }
 
 func TestEveryTemplateExistsInEveryLanguageAndRenders(t *testing.T) {

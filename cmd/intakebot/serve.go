@@ -22,6 +22,7 @@ import (
 	"github.com/intakebot/intakebot/channels/web"
 	"github.com/intakebot/intakebot/channels/web/console"
 	"github.com/intakebot/intakebot/channels/web/portal"
+	"github.com/intakebot/intakebot/channels/webhook"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/internal/config"
@@ -63,7 +64,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 		return err
 	}
 	defer ln.Close()
-	core, err := newCore(ctx, cfg, stdout, log)
+	core, err := newCore(ctx, cfg, baseURL(cfg, ln), stdout, log)
 	if err != nil {
 		return err
 	}
@@ -105,7 +106,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 	if err != nil {
 		return err
 	}
-	handler, err := newHandler(cfg, core, chans, signer, portalLinks, kbIndex, log)
+	handler, err := newHandler(cfg, core, chans, signer, portalLinks, kbIndex, links.BaseURL, log)
 	if err != nil {
 		return err
 	}
@@ -174,7 +175,9 @@ type core struct {
 	close   func()
 }
 
-func newCore(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger) (*core, error) {
+// base is where this bot is reached (web.base_url or the listener's
+// address), for the console's address printed in local mode.
+func newCore(ctx context.Context, cfg *config.Config, base string, stdout io.Writer, log *slog.Logger) (*core, error) {
 	rules, err := cfg.Rules()
 	if err != nil {
 		return nil, err
@@ -198,6 +201,8 @@ func newCore(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slo
 		// The triage channel, Slack prompts and the consoles follow every change.
 		c.store.WatchChanges()
 	}
+	// Agent alerts (notify.*) are queued with the change that raises them.
+	c.store.AlertAgents(cfg.AlertTargets())
 	if err := c.store.Ping(ctx); err != nil {
 		closeRedis()
 		return nil, fmt.Errorf("redis.url: %w", err)
@@ -224,7 +229,7 @@ func newCore(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slo
 		}
 		fmt.Fprintf(stdout, "Embedded mode: agent \"admin\" (an admin) has the API token:\n  export INTAKEBOT_TOKEN=%s\n", token)
 		if cfg.Web.Console.Enabled {
-			if err := printConsoleLogin(ctx, cfg, c, stdout); err != nil {
+			if err := printConsoleLogin(ctx, base, c, stdout); err != nil {
 				closeRedis()
 				return nil, err
 			}
@@ -262,6 +267,11 @@ func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveyl
 		}
 		ch.notifiers[intake.RouteEmail] = smtpout.Notifier{Sender: email.sender, Render: render}
 		ch.signIn = smtpout.SignInMailer{Sender: email.sender, Render: render}
+		if cfg.Notify.MailsAlerts() {
+			ch.notifiers[intake.RouteAgentMail] = smtpout.Notifier{Sender: email.sender, Render: smtpout.Renderer{Texts: c.texts,
+				Labels: c.rules, ConsoleURL: consoleURL(cfg),
+				Org: templates.Org{Name: cfg.Org.Name, SupportURL: cfg.Org.SupportURL, LogoURL: cfg.Org.LogoURL}}}
+		}
 		ch.components = append(ch.components, email.sender)
 		registerSMTPMetrics(c.reg, email.sender)
 		for _, w := range email.watchers {
@@ -279,10 +289,30 @@ func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveyl
 		ch.notifiers[intake.RouteWatch] = slack.bot.Watcher()
 		ch.components = append(ch.components, slack.bot)
 	}
+	if len(cfg.Notify.Webhooks) > 0 {
+		n := webhook.Notifier{BaseURL: cfg.Web.BaseURL, Now: time.Now}
+		for i, w := range cfg.Notify.Webhooks {
+			secret, err := w.Secret()
+			if err != nil {
+				return nil, fmt.Errorf("notify.webhooks[%d].secret_file: %w", i, err)
+			}
+			n.Hooks = append(n.Hooks, webhook.Hook{URL: w.URL, Secret: secret})
+		}
+		ch.notifiers[intake.RouteWebhook] = n
+	}
 	if cfg.Web.Console.Enabled {
 		newLive(cfg, c, ch, log)
 	}
 	return ch, nil
+}
+
+// consoleURL links an agent alert to the incident's console page, or is
+// nil without web.base_url (no link is better than a relative one).
+func consoleURL(cfg *config.Config) func(string) string {
+	if cfg.Web.BaseURL == "" {
+		return nil
+	}
+	return func(id string) string { return webhook.ConsoleURL(cfg.Web.BaseURL, id) }
 }
 
 // smtpStartCheck bounds the start-up check of the SMTP server: a server
@@ -414,7 +444,7 @@ func stopSchedule(s *cron.Cron, stopWork context.CancelFunc, timeout time.Durati
 
 // newHandler routes the API, the survey pages, Slack's Events API and the
 // events webhook.
-func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Signer, portalLinks *portallink.Signer, kbIndex *kb.Index, log *slog.Logger) (http.Handler, error) {
+func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Signer, portalLinks *portallink.Signer, kbIndex *kb.Index, base string, log *slog.Logger) (http.Handler, error) {
 	pages, err := templates.LoadPagesFS(cfg.Templates.FS())
 	if err != nil {
 		return nil, err
@@ -434,7 +464,7 @@ func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Si
 		root.Handle("/api/v1/events", events)
 	}
 	if cfg.Web.Console.Enabled {
-		con, err := newConsole(cfg, c, ch, log)
+		con, err := newConsole(cfg, c, ch, base, log)
 		if err != nil {
 			return nil, err
 		}

@@ -31,6 +31,8 @@ const (
 	// and a delivery to the reporter.
 	eventRegistered = "registered"
 	eventNotified   = "notified"
+	// eventAlerted is a delivered agent alert; its note names the alert.
+	eventAlerted = "alerted"
 )
 
 // watchArgs describes the change notice a change queues for the watchers.
@@ -66,6 +68,7 @@ type noticeArgs struct {
 }
 
 type createArgs struct {
+	Shard     string       `json:"shard"`
 	ID        string       `json:"id"`
 	Seq       string       `json:"seq"`
 	At        string       `json:"at"`
@@ -81,6 +84,7 @@ type createArgs struct {
 	Queue     int          `json:"queue"`
 	Channel   string       `json:"channel"`
 	Watch     *watchArgs   `json:"watch,omitempty"`
+	Alerts    *alertArgs   `json:"alerts,omitempty"`
 }
 
 // createCall builds the keys and the argument of create.lua.
@@ -89,7 +93,7 @@ func (s *Store) createCall(n int64, key string, inc *intake.Incident, notify []i
 	shard, incKey, _ := s.keys(id)
 	keys := keyList{incKey, incKey + ":history", shard + ":idx:all", s.dueKey(shard)}
 	a := createArgs{
-		ID: id, Seq: strconv.FormatInt(n, 10), At: inc.RegisteredAt.UTC().Format(time.RFC3339Nano),
+		Shard: shard, ID: id, Seq: strconv.FormatInt(n, 10), At: inc.RegisteredAt.UTC().Format(time.RFC3339Nano),
 		NowMs: strconv.FormatInt(inc.RegisteredAt.UnixMilli(), 10), Registrar: registrar(inc), Via: string(inc.Channel),
 		Event: eventRegistered, State: string(inc.State), SourceKey: key, Fields: hashFields(id, n, inc),
 		Indexes: []int{},
@@ -116,6 +120,7 @@ func (s *Store) createCall(n int64, key string, inc *intake.Incident, notify []i
 	if a.Watch = s.watchArgs(&keys, shard); a.Watch != nil {
 		a.Watch.Msg = keys.add(messageKey(shard, id+":"+a.Watch.Kind+":1"))
 	}
+	a.Alerts = s.alertArgs(&keys, shard, intake.AlertNew)
 	doc, err := json.Marshal(a)
 	return keys, string(doc), err
 }
@@ -174,6 +179,11 @@ func (s *Store) applyCall(id string, ch workflow.Change) ([]string, string, erro
 		w.str("answer_step", ch.Survey.Step)
 		w.int("answer_round", ch.Round)
 	}
+	if ch.Action != nil && ch.Action.Public {
+		// The history tells a note to the reporter from an internal action;
+		// the plan's event stays "action" (the same rules apply to both).
+		w.str("history_event", intake.HistoryNote)
+	}
 	w.str("ref", ch.Ref)
 	w.str("flag", ch.Flag)
 	w.str("bot", botActor)
@@ -225,8 +235,8 @@ func (s *Store) applyCall(id string, ch workflow.Change) ([]string, string, erro
 	w.key("outbox")
 	w.open()
 	for _, route := range s.routeList {
-		if route == intake.RouteWatch {
-			continue // change notices go through watch, never to a reporter
+		if !route.Reporter() {
+			continue // change notices and agent alerts never go to a reporter
 		}
 		q, _ := s.outboxKeys(shard, route)
 		w.int(string(route), int64(keys.add(q)))
@@ -240,6 +250,15 @@ func (s *Store) applyCall(id string, ch workflow.Change) ([]string, string, erro
 		w.int("queue", int64(wa.Queue))
 		w.int("dead", int64(wa.Dead))
 		w.close()
+	}
+	if al := s.alertArgs(&keys, shard, workflow.AlertOf(ch)); al != nil {
+		// Rare (one change in many), so encoding/json's cost does not matter.
+		doc, err := json.Marshal(al)
+		if err != nil {
+			return nil, "", err
+		}
+		w.key("alerts")
+		w.b = append(append(w.b, doc...), ',')
 	}
 	w.close()
 	return keys, string(w.b[:len(w.b)-1]), nil

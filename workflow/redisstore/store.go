@@ -112,6 +112,8 @@ type Store struct {
 	// registered them (New, WatchChanges).
 	routes    map[intake.Route]bool
 	routeList []intake.Route
+	// alerts are the listeners of agent alerts (AlertAgents).
+	alerts []AlertTarget
 }
 
 type scripts struct {

@@ -53,7 +53,14 @@ var goldenOrg = templates.Org{Name: "Acme IT Service Desk", SupportURL: "https:/
 var stateOf = map[intake.NoticeKind]intake.State{
 	intake.NoticeAck: intake.Analysis, intake.NoticeValidation: intake.Validation, intake.NoticeRemindValidation: intake.Validation,
 	intake.NoticeSatisfaction: intake.Satisfaction, intake.NoticeRemindSatisfaction: intake.Satisfaction,
-	intake.NoticeReopened: intake.Analysis, intake.NoticeClosed: intake.Closed,
+	intake.NoticeReopened: intake.Analysis, intake.NoticeClosed: intake.Closed, intake.NoticeNote: intake.Solution,
+}
+
+// publicNote is the note an agent marked "tell the reporter" in the golden
+// incident: the note mail tells it, and only it.
+var publicNote = map[intake.Lang]string{
+	intake.English: "The new VPN client is ready for you.\nPlease install it from the software centre.",
+	intake.Spanish: "El nuevo cliente VPN está listo.\nInstálelo desde el centro de software.",
 }
 
 // goldenIncident has been solved once with a note for the reporter, and
@@ -65,7 +72,7 @@ func goldenIncident(lang intake.Lang, kind intake.NoticeKind) *intake.Incident {
 		intake.English: "We restarted the VPN gateway and renewed its certificate.\nPlease reconnect once.",
 		intake.Spanish: "Hemos reiniciado la pasarela VPN y renovado su certificado.\nVuelva a conectarse una vez.",
 	}[lang]
-	return &intake.Incident{ID: "INC-000042", Subject: subject, Category: "network", CI: "vpn", Priority: "P2", State: stateOf[kind],
+	inc := &intake.Incident{ID: "INC-000042", Subject: subject, Category: "network", CI: "vpn", Priority: "P2", State: stateOf[kind],
 		Reporter: intake.Reporter{Name: "Ana García", Email: "ana@example.test", Language: lang},
 		Actions:  []intake.Action{{Author: "bob", At: at, Text: "INTERNAL: fw01 admin password reset"}},
 		History: []intake.HistoryEntry{
@@ -75,13 +82,17 @@ func goldenIncident(lang intake.Lang, kind intake.NoticeKind) *intake.Incident {
 		},
 		MailIDs: []string{"first@client.test"},
 	}
+	inc.Actions = append(inc.Actions, intake.Action{Author: "bob", At: at, Text: publicNote[lang], Public: true},
+		intake.Action{Author: "bob", At: at, Text: "INTERNAL: reinstalled for the whole team"})
+	return inc
 }
 
 func goldenRenderer(t *testing.T) Renderer {
-	return Renderer{Texts: loadTexts(t), Links: fixedLinks{}, Portal: fixedPortal{}, Org: goldenOrg, Labels: labels{
-		"network": {intake.English: "Network", intake.Spanish: "Red"},
-		"vpn":     {intake.English: "VPN access", intake.Spanish: "Acceso VPN"},
-	}}
+	return Renderer{Texts: loadTexts(t), Links: fixedLinks{}, Portal: fixedPortal{}, Org: goldenOrg,
+		ConsoleURL: func(id string) string { return "https://hd.example.test/console/incidents/" + id }, Labels: labels{
+			"network": {intake.English: "Network", intake.Spanish: "Red"},
+			"vpn":     {intake.English: "VPN access", intake.Spanish: "Acceso VPN"},
+		}}
 }
 
 // everyMail renders every notice in every language.
@@ -94,6 +105,9 @@ func everyMail(t *testing.T) map[string]Mail {
 			inc := goldenIncident(lang, kind)
 			msg := intake.Outgoing{ID: inc.ID + ":" + string(kind) + ":1", IncidentID: inc.ID, Kind: kind, Lang: lang,
 				Route: intake.RouteEmail, Email: inc.Reporter.Email, Attempt: 1, Round: 2}
+			if kind == intake.NoticeNote {
+				msg.Round, msg.Action = 0, 2
+			}
 			m, err := r.Render(msg, inc)
 			if err != nil {
 				t.Fatalf("%s/%s: %v", lang, kind, err)
@@ -105,6 +119,25 @@ func everyMail(t *testing.T) map[string]Mail {
 			t.Fatalf("%s/signin: %v", lang, err)
 		}
 		out[string(lang)+"/signin"] = m
+		// The agent alerts (notify.email), one per event.
+		for _, alert := range intake.Alerts() {
+			inc := goldenIncident(lang, intake.NoticeAck)
+			inc.Group = "networks"
+			if alert != intake.AlertNew {
+				inc.Owner = "bob"
+			}
+			if alert == intake.AlertRejected {
+				words := map[intake.Lang]string{intake.English: "It still drops after a minute.", intake.Spanish: "Se sigue cortando al minuto."}[lang]
+				inc.Surveys = []intake.SurveyResult{{Step: intake.SurveyValidation, Answer: "no", Comment: words}}
+			}
+			msg := intake.Outgoing{ID: inc.ID + ":agent_alert:3:0", IncidentID: inc.ID, Kind: intake.NoticeAgentAlert, Lang: lang,
+				Route: intake.RouteAgentMail, Email: "redes@example.test", Attempt: 1, Alert: alert}
+			m, err := r.Render(msg, inc)
+			if err != nil {
+				t.Fatalf("%s/alert %s: %v", lang, alert, err)
+			}
+			out[string(lang)+"/agent_alert_"+string(alert)] = m
+		}
 	}
 	return out
 }
@@ -184,6 +217,7 @@ func TestMailsSpeakPlainly(t *testing.T) {
 		{"en/ack", "Priority: High"}, {"es/ack", "Prioridad: Alta"},
 		{"en/validation", "We restarted the VPN gateway"}, {"es/validation", "Hemos reiniciado la pasarela VPN"},
 		{"en/remind_validation", "We restarted the VPN gateway"}, {"es/remind_validation", "Hemos reiniciado la pasarela VPN"},
+		{"en/note", "The new VPN client is ready for you."}, {"es/note", "El nuevo cliente VPN está listo."},
 	} {
 		if m := mails[tc.name]; !strings.Contains(m.Text, tc.want) || !strings.Contains(m.HTML, strings.Split(tc.want, ": ")[len(strings.Split(tc.want, ": "))-1]) {
 			t.Errorf("%s lacks %q:\n%s", tc.name, tc.want, m.Text)
@@ -217,9 +251,10 @@ func TestValidationWithoutNoteShowsNoAction(t *testing.T) {
 // No line breaks right after an incident number: in the text part the
 // number is followed by a no-break space or punctuation, never a plain
 // space or a line end; in the HTML part every number sits in a span that
-// does not wrap (browsers may break at its hyphen otherwise).
+// does not wrap (browsers may break at its hyphen otherwise). The end of
+// a link (an agent alert's console page) is no number standing alone.
 func TestIncidentNumberIsNeverLeftAtALineEnd(t *testing.T) {
-	bad := regexp.MustCompile(`INC-000042[ \t\r\n]`)
+	bad := regexp.MustCompile(`(^|[^/])INC-000042[ \t\r\n]`)
 	for name, m := range everyMail(t) {
 		if loc := bad.FindStringIndex(m.Text); loc != nil {
 			t.Errorf("%s.txt breaks after the number: %q", name, m.Text[max(0, loc[0]-30):loc[1]])
@@ -332,5 +367,23 @@ func TestWellFormedCatchesBrokenHTML(t *testing.T) {
 	}
 	if err := wellFormed("<!DOCTYPE html><html><body><p>x<br></p></body></html>"); err != nil {
 		t.Error(err)
+	}
+}
+
+// A note mail tells the public note it names and nothing else; one that
+// names an internal action (or none) is never written, and the outbox
+// dead-letters it instead of retrying.
+func TestNoteMailNeverTellsAnInternalAction(t *testing.T) {
+	r := goldenRenderer(t)
+	for _, lang := range intake.Langs() {
+		inc := goldenIncident(lang, intake.NoticeNote)
+		for _, n := range []int{0, 1, 3, 4} { // none, internal, internal, past the end
+			msg := intake.Outgoing{ID: "INC-000042:note:7", IncidentID: inc.ID, Kind: intake.NoticeNote, Lang: lang,
+				Route: intake.RouteEmail, Email: inc.Reporter.Email, Action: n}
+			m, err := r.Render(msg, inc)
+			if !errors.Is(err, intake.ErrUndeliverable) {
+				t.Errorf("%s: action %d: err %v, mail %q", lang, n, err, m.Text)
+			}
+		}
 	}
 }

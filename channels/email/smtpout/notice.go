@@ -54,6 +54,9 @@ type Renderer struct {
 	Labels Labeler
 	// Org is the organisation that signs every mail.
 	Org templates.Org
+	// ConsoleURL links an agent alert to the incident's console page
+	// (web.base_url + /console/incidents/ID); nil: no link.
+	ConsoleURL func(id string) string
 	// Portal signs the "view your incident" link of every mail; nil
 	// leaves it out.
 	Portal PortalLinks
@@ -80,7 +83,13 @@ type noticeData struct {
 	// PortalURL opens the incident on the portal ("view your incident");
 	// SignInURL is the sign-in mail's link.
 	PortalURL, SignInURL string
-	Org                  templates.Org
+	// Note is the public note a note mail (intake.NoticeNote) tells: an
+	// action the agent marked "tell the reporter", never another one.
+	Note string
+	Org  templates.Org
+	// Agent alerts only: the alert (intake.Alert), the incident's group,
+	// the reporter's words with a "no", and the incident's console page.
+	Alert, Group, Reason, ConsoleURL string
 }
 
 // Render writes the mail for msg about inc, in the language recorded when
@@ -99,6 +108,13 @@ func (r Renderer) Render(msg intake.Outgoing, inc *intake.Incident) (Mail, error
 		CI: label(inc.CI), ReporterName: inc.Reporter.Name, Owner: inc.Owner,
 		PriorityID: string(inc.Priority), State: string(inc.State), Solution: solutionNote(inc), Org: r.Org,
 	}
+	if msg.Kind == intake.NoticeNote {
+		note, err := msg.Note(inc)
+		if err != nil {
+			return Mail{}, err
+		}
+		data.Note = strings.TrimSpace(note.Text)
+	}
 	if w := r.Texts.Word(lang, "priority_"+string(inc.Priority)); w != "" {
 		data.Priority = w
 	}
@@ -115,16 +131,32 @@ func (r Renderer) Render(msg intake.Outgoing, inc *intake.Incident) (Mail, error
 		}
 		data.SurveyURL = url
 	}
-	if r.Portal != nil && msg.Email != "" {
+	// An agent alert goes to agents: never the reporter's link.
+	if r.Portal != nil && msg.Email != "" && msg.Kind != intake.NoticeAgentAlert {
 		url, err := r.Portal.Incident(inc.ID, msg.Email)
 		if err != nil {
 			return Mail{}, fmt.Errorf("sign portal link: %w", err)
 		}
 		data.PortalURL = url
 	}
+	if msg.Kind == intake.NoticeAgentAlert {
+		data.Alert, data.Group = string(msg.Alert), inc.Group
+		if msg.Alert == intake.AlertRejected {
+			data.Reason = rejection(inc)
+		}
+		if r.ConsoleURL != nil {
+			data.ConsoleURL = r.ConsoleURL(inc.ID)
+		}
+	}
 	text, err := r.Texts.Render(lang, string(msg.Kind), data)
 	if err != nil {
 		return Mail{}, fmt.Errorf("render %s/%s: %w", msg.Lang, msg.Kind, err)
+	}
+	if msg.Kind == intake.NoticeAgentAlert {
+		// To an agent: not addressed by the reporter's name, nor threaded
+		// under the reporter's mails.
+		return Mail{ID: msg.ID, IncidentID: msg.IncidentID, Kind: msg.Kind, Lang: msg.Lang, Email: msg.Email,
+			Subject: text.Subject, Text: text.Text, HTML: text.HTML, From: inc.Mailbox}, nil
 	}
 	return Mail{
 		ID: msg.ID, IncidentID: msg.IncidentID, Kind: msg.Kind, Lang: msg.Lang,
@@ -143,6 +175,16 @@ func solutionNote(inc *intake.Incident) string {
 	for i := len(inc.History) - 1; i >= 0; i-- {
 		if h := inc.History[i]; h.To == intake.Validation {
 			return strings.TrimSpace(h.Note)
+		}
+	}
+	return ""
+}
+
+// rejection is what the reporter said with their latest "no".
+func rejection(inc *intake.Incident) string {
+	for i := len(inc.Surveys) - 1; i >= 0; i-- {
+		if s := inc.Surveys[i]; s.Step == intake.SurveyValidation && s.Answer == "no" {
+			return strings.TrimSpace(s.Comment)
 		}
 	}
 	return ""

@@ -3,7 +3,6 @@ package portal_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -169,28 +168,13 @@ func (f *fixture) solve(id, note string) {
 	}
 }
 
-// publicNote adds an action marked "tell the reporter". The engine call
-// that marks one belongs to the notes work (contracts.md); until it is
-// merged the action is written as the store keeps it: one JSON entry of
-// the incident's action list, Public set.
+// publicNote adds an action marked "tell the reporter", as an agent does
+// in the console.
 func (f *fixture) publicNote(id, text string) {
 	f.t.Helper()
-	n, _ := intake.ParseID(id)
-	doc, _ := json.Marshal(intake.Action{Author: "bob", At: time.Now().UTC(), Text: text, Public: true})
-	key := f.prefix + ":{s" + pad2(n%redisstore.Shards) + "}:inc:" + id + ":actions"
-	if err := f.rdb.RPush(context.Background(), key, doc).Err(); err != nil {
+	if _, err := f.engine.AddPublicNote(context.Background(), id, bob, text); err != nil {
 		f.t.Fatal(err)
 	}
-	if got, _ := f.engine.Get(context.Background(), id); len(got.Actions) == 0 || !got.Actions[len(got.Actions)-1].Public {
-		f.t.Fatalf("the public note is not on %s (key %s)", id, key)
-	}
-}
-
-func pad2(n int64) string {
-	if n < 10 {
-		return "0" + strconv.FormatInt(n, 10)
-	}
-	return strconv.FormatInt(n, 10)
 }
 
 // signInLink waits for the newest sign-in mail in the demo user's mailbox

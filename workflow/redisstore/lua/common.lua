@@ -24,13 +24,15 @@ end
 -- channel; msg its record (built from the version when the script assigns it).
 -- round is the incident's survey round as the change left it: a question
 -- carries it to its delivery, where one whose round was answered or
--- replaced meanwhile is dropped.
-local function queue(inc, id, kind, ver, at, now_ms, queue_key, msg, channel, round)
+-- replaced meanwhile is dropped. action, when the change recorded one, is
+-- its number in the actions list: the one a note tells.
+local function queue(inc, id, kind, ver, at, now_ms, queue_key, msg, channel, round, action)
   local f = redis.call('HMGET', inc, 'lang', 'email', 'slack_id')
   if redis.call('EXISTS', msg) == 1 then return end
   redis.call('HSET', msg, 'id', id .. ':' .. kind .. ':' .. ver, 'incident', id, 'kind', kind, 'channel', channel,
     'lang', f[1] or '', 'email', f[2] or '', 'slack_id', f[3] or '', 'created_at', at, 'attempts', 0, 'last_error', '',
     'round', round or 0)
+  if action then redis.call('HSET', msg, 'action', action) end
   redis.call('ZADD', queue_key, now_ms, id .. ':' .. kind .. ':' .. ver)
 end
 
@@ -53,4 +55,29 @@ local function watch(inc, shard, id, ver, at, now_ms, w)
     'lang', redis.call('HGET', inc, 'lang') or '', 'email', '', 'slack_id', '', 'created_at', at, 'attempts', 0, 'last_error', '')
   redis.call('ZADD', route, now_ms, mid)
   redis.call('HSET', inc, 'watch_mid', mid)
+end
+
+-- alert queues an agent alert (a mail to an agent or group, a webhook
+-- post) for each target that takes the incident's group: a message of its
+-- own per target, so each retries and dead-letters alone. Its id
+-- (incident, kind, version, target's place) makes it idempotent like a
+-- notice. al: kind, alert, targets ({queue: KEYS index, channel, email,
+-- lang, target, groups (nil: every group)}). group is the incident's
+-- group as the change leaves it.
+local function alert(shard, id, ver, at, now_ms, al, group)
+  for i, t in ipairs(al.targets) do
+    local takes = not t.groups
+    for _, g in ipairs(t.groups or {}) do
+      if g == group then takes = true end
+    end
+    local mid = id .. ':' .. al.kind .. ':' .. ver .. ':' .. (i - 1)
+    -- Named by the version this call assigns: built from the shard's prefix.
+    local msg = shard .. ':outbox:msg:' .. mid
+    if takes and redis.call('EXISTS', msg) == 0 then
+      redis.call('HSET', msg, 'id', mid, 'incident', id, 'kind', al.kind, 'channel', t.channel, 'lang', t.lang or '',
+        'email', t.email or '', 'slack_id', '', 'created_at', at, 'attempts', 0, 'last_error', '',
+        'alert', al.alert, 'target', t.target or '')
+      redis.call('ZADD', KEYS[t.queue], now_ms, mid)
+    end
+  end
 end

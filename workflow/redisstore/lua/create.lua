@@ -5,7 +5,9 @@
 -- pairs), indexes (KEYS indexes of the index sets to add the incident to),
 -- notices ({kind, msg}: its record's KEYS index), queue (KEYS index of the
 -- reporter's outbox, 0 when there are no notices), channel (its name),
--- watch (nil, or the change notice: see common.lua's watch, plus msg).
+-- watch (nil, or the change notice: see common.lua's watch, plus msg),
+-- shard (the hash-tagged prefix of every key) and alerts (nil, or the
+-- agent alert "new": see common.lua's alert).
 -- Returns OK; EXISTS when this very report (same source key) was created
 -- before; TAKEN when another incident holds the number (the counter went
 -- back, as after a failover that lost writes): the caller takes another.
@@ -30,6 +32,9 @@ if a.watch then
     'created_at', a.at, 'attempts', 0, 'last_error', '')
   redis.call('ZADD', KEYS[a.watch.queue], a.now_ms, a.id .. ':' .. a.watch.kind .. ':1')
   redis.call('HSET', inc, 'watch_mid', a.id .. ':' .. a.watch.kind .. ':1')
+end
+if a.alerts then
+  alert(a.shard, a.id, 1, a.at, a.now_ms, a.alerts, redis.call('HGET', inc, 'group') or '')
 end
 redis.call('ZADD', KEYS[4], a.now_ms, a.id)
 return 'OK'
