@@ -59,7 +59,9 @@ func browser(t testing.TB, width int, lang string) context.Context {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
-	if err := chromedp.Run(ctx); err != nil {
+	// A headless window cannot be narrower than about 500 px: the viewport
+	// emulation gives the page the phone width it is tested at.
+	if err := chromedp.Run(ctx, chromedp.EmulateViewport(int64(width), 900)); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return ctx
