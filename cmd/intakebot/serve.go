@@ -89,7 +89,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 	if err != nil {
 		return err
 	}
-	kbIndex := kb.NewIndex()
+	kbIndex := core.kb
 	kbPos, err := loadKB(ctx, cfg, core.store, kbIndex, log)
 	if err != nil {
 		return err
@@ -156,6 +156,7 @@ type core struct {
 	reg     *prometheus.Registry
 	metrics *workflow.Metrics
 	wake    *workflow.Wakeups // commits wake the outbox's drain loops
+	kb      *kb.Index         // the knowledge base in memory: registration's suggestions, search
 	ledger  countingLedger    // every channel records its inbound outcomes through this, counted
 	close   func()
 }
@@ -202,6 +203,8 @@ func newCore(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slo
 	c.ledger = newCountingLedger(c.store, c.reg)
 	c.wake = workflow.NewWakeups(c.store, log)
 	c.engine = workflow.NewEngine(workflow.WakeOnCommit(c.store, c.wake), rules, c.metrics, time.Now)
+	c.kb = kb.NewIndex()
+	c.engine.UseKB(workflow.Suggestions{Index: c.kb, MinScore: cfg.KB.Suggest.MinScore, Counter: c.store})
 	if cfg.Redis.URL == "" {
 		token, err := c.store.AddAgent(ctx, "admin", true, time.Now())
 		if err != nil {
@@ -401,7 +404,7 @@ func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Si
 	api := web.NewServer(web.Deps{
 		Incidents: c.engine, Lister: c.store, Outbox: c.store, Inbound: c.store, Files: c.store, Agents: c.store, AgentAdmin: c.store, Health: c.store,
 		Components: ch.components, StrictReadiness: cfg.HTTP.ReadyzStrict, Metrics: metricsHandler(c.reg, log),
-		Log: log, Registerer: c.reg, KB: web.KBDeps{Store: c.store, Lister: c.store, Index: kbIndex, Now: time.Now},
+		Log: log, Registerer: c.reg, KB: web.KBDeps{Store: c.store, Lister: c.store, Index: kbIndex, Solved: c.store, Now: time.Now},
 	})
 	root := http.NewServeMux()
 	root.Handle("/s/", surveylink.NewHandler(surveylink.Deps{Signer: signer, Incidents: c.engine, Answerer: c.engine,
