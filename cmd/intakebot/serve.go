@@ -407,8 +407,11 @@ func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Si
 		Log: log, Registerer: c.reg, KB: web.KBDeps{Store: c.store, Lister: c.store, Index: kbIndex, Solved: c.store, Now: time.Now},
 	})
 	root := http.NewServeMux()
-	root.Handle("/s/", surveylink.NewHandler(surveylink.Deps{Signer: signer, Incidents: c.engine, Answerer: c.engine,
-		Spender: c.store, Pages: pages, Log: log}))
+	links := surveylink.NewHandler(surveylink.Deps{Signer: signer, Incidents: c.engine, Answerer: c.engine,
+		Solver: c.engine, Spender: c.store, Pages: pages, Log: log})
+	root.Handle("/s/", links)
+	root.Handle("/k/", links) // "this solved my problem" links
+
 	if ch.slack != nil && ch.slack.cfg.Mode == "http" {
 		root.Handle("/slack/", ch.slack.bot.HTTPHandler(ch.slack.cfg.SigningSecret))
 	}
