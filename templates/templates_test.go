@@ -11,6 +11,10 @@ import (
 type sample struct {
 	ID, Subject, Category, Priority, CI, ReporterName, SurveyURL, State, Solution string
 	Org                                                                           Org
+	Articles                                                                      []struct {
+		N                    int
+		ID, Title, SolvedURL string
+	}
 }
 
 func TestEveryTemplateExistsInEveryLanguageAndRenders(t *testing.T) {

@@ -242,7 +242,7 @@ func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveyl
 	}
 	if email != nil {
 		ch.email = email
-		ch.notifiers[intake.RouteEmail] = smtpout.Notifier{Sender: email.sender, Render: smtpout.Renderer{Texts: c.texts, Links: links, Labels: c.rules,
+		ch.notifiers[intake.RouteEmail] = smtpout.Notifier{Sender: email.sender, Render: smtpout.Renderer{Texts: c.texts, Links: links, Solved: links, MinScore: c.engine.MinScore(), Labels: c.rules,
 			Org: templates.Org{Name: cfg.Org.Name, SupportURL: cfg.Org.SupportURL, LogoURL: cfg.Org.LogoURL}}}
 		ch.components = append(ch.components, email.sender)
 		registerSMTPMetrics(c.reg, email.sender)

@@ -39,6 +39,12 @@ type SurveyLinks interface {
 	Link(incidentID, step string, round int64) (string, error)
 }
 
+// SolvedLinks signs the "this solved my problem" link of an article
+// offered to a reporter.
+type SolvedLinks interface {
+	SolvedLink(incidentID, articleID string) (string, error)
+}
+
 // Labeler names categories and configuration items in the reporter's
 // language (intake.Rules does).
 type Labeler interface {
@@ -54,6 +60,19 @@ type Renderer struct {
 	Labels Labeler
 	// Org is the organisation that signs every mail.
 	Org templates.Org
+	// Solved signs "this solved my problem" links; nil offers no articles.
+	Solved SolvedLinks
+	// MinScore is the score an article needs to be offered to a reporter
+	// (kb.suggest.min_score).
+	MinScore float64
+}
+
+// offeredArticle is a knowledge-base article the acknowledgment offers,
+// with its signed "this solved my problem" link.
+type offeredArticle struct {
+	N         int // its number, for a reply "solved N"
+	ID, Title string
+	SolvedURL string
 }
 
 // noticeData is what templates may use.
@@ -69,6 +88,9 @@ type noticeData struct {
 	// solutionNote).
 	Solution string
 	Org      templates.Org
+	// Articles are offered in the acknowledgment: public, in the
+	// reporter's language, above the threshold; at most three.
+	Articles []offeredArticle
 }
 
 // Render writes the mail for msg about inc, in the language recorded when
@@ -102,6 +124,15 @@ func (r Renderer) Render(msg intake.Outgoing, inc *intake.Incident) (Mail, error
 			return Mail{}, fmt.Errorf("sign survey link: %w", err)
 		}
 		data.SurveyURL = url
+	}
+	if msg.Kind == intake.NoticeAck && r.Solved != nil {
+		for i, s := range inc.ReporterSuggestions(r.MinScore) {
+			url, err := r.Solved.SolvedLink(inc.ID, s.ID)
+			if err != nil {
+				return Mail{}, fmt.Errorf("sign solved link: %w", err)
+			}
+			data.Articles = append(data.Articles, offeredArticle{N: i + 1, ID: s.ID, Title: s.Title, SolvedURL: url})
+		}
 	}
 	text, err := r.Texts.Render(lang, string(msg.Kind), data)
 	if err != nil {
