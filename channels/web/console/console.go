@@ -92,7 +92,10 @@ type Deps struct {
 	Groups []string
 	// Categories are the configured categories, for recategorising.
 	Categories []string
-	Secure     bool
+	// MinScore is the score a public article needs to be offered to the
+	// reporter (kb.suggest.min_score): the page marks those.
+	MinScore float64
+	Secure   bool
 	Log        *slog.Logger
 	Now        func() time.Time
 }

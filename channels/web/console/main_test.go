@@ -18,6 +18,7 @@ import (
 	"github.com/intakebot/intakebot/channels/web/console"
 	"github.com/intakebot/intakebot/channels/web/webui"
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/templates"
 	"github.com/intakebot/intakebot/workflow"
@@ -70,6 +71,12 @@ func newFixture(t testing.TB) *fixture {
 	}
 	m := workflow.NewMetrics(prometheus.NewRegistry())
 	engine := workflow.NewEngine(store, rules, m, time.Now)
+	seed, err := kb.Seed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := kb.NewIndex(seed...)
+	engine.UseKB(workflow.Suggestions{Index: ix, MinScore: kb.DefaultMinScore, Counter: store})
 	pages, err := templates.LoadConsole(console.Funcs())
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +104,7 @@ func newFixture(t testing.TB) *fixture {
 		Sessions: webui.NewSessions(rdb, prefix, time.Hour, 12*time.Hour, false, c.Now),
 		Limiter:  webui.NewLimiter(rdb, prefix, 5, 15*time.Minute),
 		Changes:  hub, Timers: timers, Labels: rules, Groups: []string{"service-desk", "networks"},
-		Categories: []string{"network", "general"}, Log: log, Now: time.Now,
+		Categories: []string{"network", "general"}, MinScore: kb.DefaultMinScore, Log: log, Now: time.Now,
 	}))
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
