@@ -93,7 +93,7 @@ type Engine struct {
 	metrics *Metrics
 	now     func() time.Time
 	kb      Suggestions // set by UseKB; no index: no suggestions
-	plans   sync.Map // planKey -> Plan: Decide's answers never change
+	plans   sync.Map    // planKey -> Plan: Decide's answers never change
 }
 
 // planKey is everything about an event that Decide looks at, except the
