@@ -55,7 +55,7 @@ func newConsole(cfg *config.Config, c *core, ch *channels, log *slog.Logger) (ht
 		Sessions: webui.NewSessions(c.rdb, cfg.Redis.Prefix, time.Duration(cfg.Web.Session.Idle), time.Duration(cfg.Web.Session.Absolute), secure, time.Now),
 		Limiter:  webui.NewLimiter(c.rdb, cfg.Redis.Prefix, loginFailures, loginWindow),
 		Changes:  ch.live, Timers: timers, Labels: c.rules, Groups: cfg.Groups, Categories: cats,
-		MinScore: c.engine.MinScore(), Secure: secure, Log: log, Now: time.Now,
+		KB: c.store, KBIndex: c.kb, MinScore: c.engine.MinScore(), Secure: secure, Log: log, Now: time.Now,
 	}), nil
 }
 

@@ -104,7 +104,7 @@ func newFixture(t testing.TB) *fixture {
 		Sessions: webui.NewSessions(rdb, prefix, time.Hour, 12*time.Hour, false, c.Now),
 		Limiter:  webui.NewLimiter(rdb, prefix, 5, 15*time.Minute),
 		Changes:  hub, Timers: timers, Labels: rules, Groups: []string{"service-desk", "networks"},
-		Categories: []string{"network", "general"}, MinScore: kb.DefaultMinScore, Log: log, Now: time.Now,
+		Categories: []string{"network", "general"}, MinScore: kb.DefaultMinScore, KB: store, KBIndex: ix, Log: log, Now: time.Now,
 	}))
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
