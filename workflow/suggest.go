@@ -3,7 +3,6 @@ package workflow
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/intakebot/intakebot/intake"
@@ -32,8 +31,13 @@ type Suggestions struct {
 }
 
 // maxAgentSuggestions is how many entries an agent sees on a new incident:
-// enough to pick from, few enough to read.
-const maxAgentSuggestions = 5
+// enough to pick from, few enough to read. searchDepth is how far one
+// search looks so that the public articles a reporter may be offered are
+// among its results even behind internal articles and known errors.
+const (
+	maxAgentSuggestions = 5
+	searchDepth         = 20
+)
 
 // UseKB makes registration store suggestions on every incident. Call it
 // before the engine is used.
@@ -43,42 +47,33 @@ func (e *Engine) UseKB(s Suggestions) { e.kb = s }
 // offered it.
 func (e *Engine) MinScore() float64 { return e.kb.MinScore }
 
-// suggest searches the index for the report. The agents' list takes the
-// best entries whatever their audience or language; the public articles
-// in the reporter's language that pass the threshold join it, so that
-// what the reporter is offered (Incident.ReporterSuggestions) is exactly
-// what kb.Index.Suggest would give.
+// suggest searches the index for the report, once, in the reporter's
+// language (the language the report was written in): analysing the text
+// (stemming) is most of a search's cost. The agents get the best
+// maxAgentSuggestions entries whatever their audience; the public
+// articles that pass the threshold, up to three, are kept too, so that
+// what the reporter is offered (Incident.ReporterSuggestions) is what
+// kb.Index.Suggest gives, unless more than searchDepth-3 internal entries
+// outrank them.
 func (e *Engine) suggest(inc *intake.Incident) []intake.Suggestion {
 	if e.kb.Index == nil {
 		return nil
 	}
-	text := inc.Subject + "\n" + inc.Description
-	q := kb.Query{Text: text, CI: inc.CI, Category: inc.Category, Limit: maxAgentSuggestions}
-	var out []intake.Suggestion
-	for _, r := range e.kb.Index.Search(q) {
-		out = append(out, suggestionOf(r))
-	}
+	q := kb.Query{Text: inc.Subject + "\n" + inc.Description, CI: inc.CI, Category: inc.Category, Limit: searchDepth}
 	if inc.Reporter.Language.Valid() {
-		q.Lang, q.PublicOnly, q.Limit = inc.Reporter.Language, true, intake.MaxReporterSuggestions
-		for _, r := range e.kb.Index.Search(q) {
-			if r.Score < e.kb.MinScore {
-				continue
-			}
-			// The reporter's language wins over the same article found
-			// in another language: it is the one they are offered.
-			out = slices.DeleteFunc(out, func(s intake.Suggestion) bool { return s.ID == r.ID })
+		q.Lang = inc.Reporter.Language
+	}
+	var out []intake.Suggestion
+	offered := 0
+	for i, r := range e.kb.Index.Search(q) {
+		offer := r.Audience == kb.Public && r.Score >= e.kb.MinScore && !strings.HasPrefix(r.ID, "KE-") && offered < intake.MaxReporterSuggestions
+		if offer {
+			offered++
+		}
+		if i < maxAgentSuggestions || offer {
 			out = append(out, suggestionOf(r))
 		}
 	}
-	slices.SortStableFunc(out, func(x, y intake.Suggestion) int {
-		switch {
-		case x.Score > y.Score:
-			return -1
-		case x.Score < y.Score:
-			return 1
-		}
-		return strings.Compare(x.ID, y.ID)
-	})
 	return out
 }
 
