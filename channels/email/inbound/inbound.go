@@ -656,6 +656,9 @@ func (p *Processor) solved(ctx context.Context, f found, m parsed, inc *intake.I
 		return false, "", nil
 	}
 	offered := inc.ReporterSuggestions(p.d.Incidents.MinScore())
+	if len(offered) == 0 {
+		return false, "", nil // nothing was offered: just words
+	}
 	if n > len(offered) {
 		return false, fmt.Sprintf("solved %d: the acknowledgment offered %d article(s); kept as a comment", n, len(offered)), nil
 	}
