@@ -132,3 +132,34 @@ func TestSolvedByTheReporterMovesToSatisfactionAndCountsOnce(t *testing.T) {
 		t.Fatalf("a refused solved counted: %v", counts)
 	}
 }
+
+// Solved is allowed from solution too, and refused once the reporter is
+// asked to validate (the store applies Decide's answer).
+func TestSolvedFromSolutionAndNotInValidation(t *testing.T) {
+	f := newFixture(t)
+	withKB(t, f)
+	ctx := context.Background()
+	alice := intake.Actor{Kind: intake.ActorAgent, Name: "alice", Via: "api"}
+	rep := intake.Report{Channel: intake.ChannelEmail, Subject: "The printer jams",
+		Description: "The printer jams on every page, paper stuck in the tray",
+		Reporter:    intake.Reporter{Name: "Ann", Email: "ann@example.test", Language: intake.English}}
+	ann := intake.Actor{Kind: intake.ActorReporter, Name: "Ann", Via: "email", Ref: "m1"}
+
+	first := must(t)(f.engine.Register(ctx, rep))
+	done(t)(f.engine.Move(ctx, first.ID, alice, intake.Solution, ""))
+	if ch := done(t)(f.engine.Solved(ctx, first.ID, ann, "printer-jam")); ch.State != intake.Satisfaction {
+		t.Fatalf("from solution: %s", ch.State)
+	}
+
+	second := must(t)(f.engine.Register(ctx, rep))
+	done(t)(f.engine.Move(ctx, second.ID, alice, intake.Solution, ""))
+	done(t)(f.engine.Move(ctx, second.ID, alice, intake.Validation, ""))
+	_, err := f.engine.Solved(ctx, second.ID, ann, "printer-jam")
+	var re *intake.Refusal
+	if !errors.As(err, &re) || re.State != intake.Validation {
+		t.Fatalf("solved in validation: %v, want a refusal", err)
+	}
+	if got := must(t)(f.engine.Get(ctx, second.ID)); got.State != intake.Validation || len(got.Actions) != 0 {
+		t.Fatalf("refused solved changed %s: %+v", got.State, got.Actions)
+	}
+}
