@@ -77,13 +77,27 @@ func (e *Engine) suggest(inc *intake.Incident) []intake.Suggestion {
 	return out
 }
 
+// Bounds on what one suggestion stores. The suggestions are a field of
+// the incident's hash, and Redis keeps a hash compact only while every
+// field stays under hash-max-listpack-value (1024 bytes recommended, see
+// the README's memory figures): a long report matching dozens of words
+// must not double every incident's memory.
+const (
+	maxSuggestionTerms = 6
+	maxSuggestionTitle = 100
+)
+
 func suggestionOf(r kb.Result) intake.Suggestion {
 	kind := intake.SuggestArticle
 	if strings.HasPrefix(r.ID, "KE-") {
 		kind = intake.SuggestKnownError
 	}
-	return intake.Suggestion{Kind: kind, ID: r.ID, Title: r.Title, Lang: r.Lang, Public: r.Audience == kb.Public,
-		Score: float64(int64(r.Score*100+0.5)) / 100, Terms: r.Terms}
+	terms := r.Terms
+	if len(terms) > maxSuggestionTerms {
+		terms = terms[:maxSuggestionTerms]
+	}
+	return intake.Suggestion{Kind: kind, ID: r.ID, Title: intake.Clip(r.Title, maxSuggestionTitle), Lang: r.Lang, Public: r.Audience == kb.Public,
+		Score: float64(int64(r.Score*100+0.5)) / 100, Terms: terms}
 }
 
 // Solved records that a suggested article solved the reporter's problem:
