@@ -13,6 +13,10 @@ type sample struct {
 	Org                                                                                 Org
 	// The agent alert's (smtpout fills them for agent_alert only).
 	Owner, Alert, Group, Reason, ConsoleURL string
+	Articles                                []struct {
+		N                    int
+		ID, Title, SolvedURL string
+	}
 }
 
 func TestEveryTemplateExistsInEveryLanguageAndRenders(t *testing.T) {

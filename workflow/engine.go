@@ -105,7 +105,8 @@ type Engine struct {
 	rules   *intake.Rules
 	metrics *Metrics
 	now     func() time.Time
-	plans   sync.Map // planKey -> Plan: Decide's answers never change
+	kb      Suggestions // set by UseKB; no index: no suggestions
+	plans   sync.Map    // planKey -> Plan: Decide's answers never change
 }
 
 // planKey is everything about an event that Decide looks at, except the
@@ -206,6 +207,7 @@ func (e *Engine) prepare(ctx context.Context, rep intake.Report) (intake.Inciden
 		}
 	}
 	inc.State = intake.Analysis
+	inc.Suggestions = e.suggest(&inc)
 	return inc, nil
 }
 
@@ -331,18 +333,24 @@ func (e *Engine) Comment(ctx context.Context, id string, by intake.Actor, text s
 }
 
 func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (intake.Changed, error) {
+	res, err := e.applied(ctx, id, ev, ch)
+	return res.Changed, err
+}
+
+// applied is apply, telling also whether the change was a duplicate.
+func (e *Engine) applied(ctx context.Context, id string, ev Event, ch Change) (Applied, error) {
 	if _, err := intake.ParseID(id); err != nil {
-		return intake.Changed{}, err
+		return Applied{}, err
 	}
 	if ev.Actor.Kind == "" || ev.Actor.Name == "" {
-		return intake.Changed{}, fmt.Errorf("%w: every change needs an actor", intake.ErrInvalid)
+		return Applied{}, fmt.Errorf("%w: every change needs an actor", intake.ErrInvalid)
 	}
 	// Only known states reach the plan cache, which must stay bounded.
 	if ev.Kind == intake.EventMove && !slices.Contains(intake.States(), ev.To) {
-		return intake.Changed{}, fmt.Errorf("%w: unknown state %q (states: %s)", intake.ErrInvalid, intake.Clip(string(ev.To), 40), list(intake.States()))
+		return Applied{}, fmt.Errorf("%w: unknown state %q (states: %s)", intake.ErrInvalid, intake.Clip(string(ev.To), 40), list(intake.States()))
 	}
 	if err := checkText(ch.Note, MaxTextBytes); err != nil {
-		return intake.Changed{}, err
+		return Applied{}, err
 	}
 	now := e.now().UTC()
 	ch.Plan, ch.Event, ch.Actor, ch.Via, ch.Ref, ch.At = e.plan(ev), ev.Kind, ev.Actor.Name, ev.Actor.Via, ev.Actor.Ref, now
@@ -368,7 +376,7 @@ func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (int
 			}
 		}
 	}
-	return res.Changed, err
+	return res, err
 }
 
 // plan returns PlanFor(ev), computed once per kind of event.

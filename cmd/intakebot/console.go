@@ -69,7 +69,7 @@ func newConsole(cfg *config.Config, c *core, ch *channels, base string, log *slo
 		Sessions: webui.NewSessions(c.rdb, cfg.Redis.Prefix, time.Duration(cfg.Web.Session.Idle), time.Duration(cfg.Web.Session.Absolute), secure, time.Now),
 		Limiter:  webui.NewLimiter(c.rdb, cfg.Redis.Prefix, loginFailures, loginWindow), SSO: sso,
 		Changes: ch.live, Timers: timers, Labels: c.rules, Groups: cfg.Groups, Categories: cats,
-		Secure: secure, Log: log, Now: time.Now,
+		KB: c.store, KBIndex: c.kb, MinScore: c.engine.MinScore(), Secure: secure, Log: log, Now: time.Now,
 	}), nil
 }
 

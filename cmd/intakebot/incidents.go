@@ -544,6 +544,19 @@ func printIncident(w io.Writer, inc *intake.Incident, zone *time.Location) {
 		}
 		return n > 0
 	}
+	if section("Suggestions (score: matching words)", len(inc.Suggestions)) {
+		for _, sg := range inc.Suggestions {
+			kind := ""
+			if sg.Kind == intake.SuggestKnownError {
+				kind = "known error "
+			}
+			audience := "internal"
+			if sg.Public {
+				audience = "public"
+			}
+			fmt.Fprintf(w, "  %s%s  %s (%s, %s)  %.1f: %s\n", kind, sg.ID, sg.Title, sg.Lang, audience, sg.Score, strings.Join(sg.Terms, ", "))
+		}
+	}
 	if section("Actions", len(inc.Actions)) {
 		for _, a := range inc.Actions {
 			told := ""

@@ -69,6 +69,7 @@ type Config struct {
 		Deliver bool `yaml:"deliver"`
 	} `yaml:"outbox"`
 	Retention             Retention              `yaml:"retention"`
+	KB                    KB                     `yaml:"kb"`
 	Email                 Email                  `yaml:"email"`
 	Local                 Local                  `yaml:"local"`
 	Slack                 Slack                  `yaml:"slack"`
@@ -111,6 +112,15 @@ type Templates struct {
 	// (LANG/KIND.tmpl, LANG/KIND.html, LANG/chat/slack.tmpl, ...), or add
 	// a language. Checked at start like the embedded set.
 	Dir string `yaml:"dir"`
+}
+
+// KB is the kb: section: what the knowledge base suggests.
+type KB struct {
+	Suggest struct {
+		// MinScore is the score a public article needs before a reporter
+		// is offered it in the acknowledgment (kb.DefaultMinScore).
+		MinScore float64 `yaml:"min_score"`
+	} `yaml:"suggest"`
 }
 
 // Retention is the retention: section: closed incidents leave Redis for

@@ -29,6 +29,9 @@ func (c *Config) Validate() Problems {
 	v.server(c)
 	v.outbox(c)
 	v.retention(c)
+	if ms := c.KB.Suggest.MinScore; ms <= 0 || ms != ms {
+		v.add("kb.suggest.min_score", "must be above 0, not %v: every article would be offered to reporters", ms)
+	}
 	v.email(c)
 	v.surveys(c)
 	v.slack(c.Slack)

@@ -312,7 +312,23 @@ func hashFields(id string, n int64, inc *intake.Incident) []string {
 		"entered_" + string(inc.State), t(inc.RegisteredAt),
 		"reopen_count", "0", "related_id", inc.RelatedID, "registered_by", inc.RegisteredBy,
 		"mail_ids", strings.Join(inc.MailIDs, " "), "mailbox", inc.Mailbox, "conversation", inc.Conversation,
+		"suggestions", suggestionsField(inc.Suggestions),
 	}
+}
+
+// suggestionsField is the incident's suggestions as one JSON field of its
+// hash, written by the create script with the rest: no extra round trip.
+func suggestionsField(s []intake.Suggestion) string {
+	if len(s) == 0 {
+		return ""
+	}
+	doc, err := json.Marshal(s)
+	if err != nil {
+		// Plain strings and numbers from our own index cannot fail to
+		// encode; an empty field loses only hints, never the report.
+		return ""
+	}
+	return string(doc)
 }
 
 // Apply applies a change in one round trip: the script reads the facts,
@@ -491,6 +507,11 @@ func hashToIncident(d *decoder) (*intake.Incident, error) {
 		MailIDs: strings.Fields(d.str("mail_ids")), Mailbox: d.str("mailbox"), Conversation: d.str("conversation"),
 	}
 	inc.Round = d.int64("round")
+	if doc := d.str("suggestions"); doc != "" {
+		if err := json.Unmarshal([]byte(doc), &inc.Suggestions); err != nil {
+			d.fail("suggestions", "a JSON list of suggestions", err)
+		}
+	}
 	if d.str("closed_at") != "" {
 		t := d.time("closed_at")
 		inc.ClosedAt = &t

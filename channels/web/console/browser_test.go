@@ -295,6 +295,7 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 // README's are made so), otherwise in the test's temporary directory.
 func TestBrowserScreenshots(t *testing.T) {
 	f := newFixture(t)
+	f.seedKB()
 	ctx0 := context.Background()
 	alice := intake.Actor{Kind: intake.ActorAgent, Name: "alice", Via: "api"}
 	for _, s := range []string{"Outlook does not open", "Printer on floor 2 jammed", "VPN drops every few minutes"} {
@@ -314,7 +315,8 @@ func TestBrowserScreenshots(t *testing.T) {
 		run(t, ctx, signIn(f, "alice"))
 		for _, lang := range []string{"en", "es"} {
 			run(t, ctx, chromedp.Navigate(f.srv.URL+"/console/lang?to="+lang+"&back=/console/"), chromedp.WaitVisible(`table.queue`, chromedp.ByQuery))
-			for name, path := range map[string]string{"queue": "/console/", "incident": "/console/incidents/" + inc.ID, "dashboard": "/console/dashboard"} {
+			for name, path := range map[string]string{"queue": "/console/", "incident": "/console/incidents/" + inc.ID, "dashboard": "/console/dashboard",
+				"kb": "/console/kb?q=wifi+slow", "article": "/console/kb/office-wifi"} {
 				var png []byte
 				run(t, ctx, chromedp.Navigate(f.srv.URL+path), chromedp.WaitReady(`main`, chromedp.ByQuery), chromedp.FullScreenshot(&png, 100))
 				file := filepath.Join(dir, fmt.Sprintf("%s-%s-%d.png", name, lang, width))

@@ -17,6 +17,7 @@ import (
 
 	"github.com/intakebot/intakebot/channels/web/webui"
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/workflow"
 )
 
@@ -95,9 +96,15 @@ type Deps struct {
 	Groups []string
 	// Categories are the configured categories, for recategorising.
 	Categories []string
-	Secure     bool
-	Log        *slog.Logger
-	Now        func() time.Time
+	// KB and KBIndex serve the knowledge-base pages; nil: none.
+	KB      KB
+	KBIndex *kb.Index
+	// MinScore is the score a public article needs to be offered to the
+	// reporter (kb.suggest.min_score): the page marks those.
+	MinScore float64
+	Secure   bool
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // MaxFormBytes bounds every form; an action's text is the largest field.
@@ -137,6 +144,7 @@ func New(d Deps) *Server {
 	s.mux.HandleFunc("GET /console/dashboard", s.agent(s.dashboard))
 	s.mux.HandleFunc("GET /console/agents", s.agent(s.admin(s.agents)))
 	s.mux.HandleFunc("POST /console/agents", s.agent(s.admin(s.changeAgents)))
+	s.kbRoutes()
 	s.mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "error.notfound")
 	})

@@ -69,6 +69,8 @@ type incidentView struct {
 	Groups, Categories    []string
 	Images                map[int]bool
 	StateWord, PriorityNo string
+	// Offered marks the suggestions the reporter was offered.
+	Offered map[string]bool
 }
 
 func (s *Server) incident(w http.ResponseWriter, r *http.Request, m me) {
@@ -91,7 +93,10 @@ func (s *Server) showIncident(w http.ResponseWriter, r *http.Request, m me, stat
 	}
 	lang := intake.Lang(m.lang)
 	v := incidentView{Inc: inc, SLA: s.slaOf(inc, s.d.Now()), Can: canOf(inc, m), Nonce: nonce, Form: form,
-		Groups: s.d.Groups, Categories: s.d.Categories, Images: map[int]bool{}}
+		Groups: s.d.Groups, Categories: s.d.Categories, Images: map[int]bool{}, Offered: map[string]bool{}}
+	for _, o := range inc.ReporterSuggestions(s.d.MinScore) {
+		v.Offered[o.ID] = true
+	}
 	if s.d.Labels != nil {
 		v.Category, v.CI = s.d.Labels.Label(inc.Category, lang), s.d.Labels.Label(inc.CI, lang)
 	} else {
