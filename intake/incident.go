@@ -165,6 +165,12 @@ type Incident struct {
 	// again while it was open.
 	Repeats   int    `json:"repeats,omitempty"`
 	RelatedID string `json:"related_id,omitempty"`
+	// ParentID is the incident this one is grouped under (one outage,
+	// many reports): agents work the parent, and its validation and
+	// closure reach this one. Children are the incidents grouped under
+	// this one, oldest first.
+	ParentID string   `json:"parent_id,omitempty"`
+	Children []string `json:"children,omitempty"`
 	// RegisteredBy is the agent who registered the report, if an agent did.
 	RegisteredBy string `json:"registered_by,omitempty"`
 	// Mailbox is the help-desk address the report was sent to, if any.
