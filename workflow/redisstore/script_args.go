@@ -31,6 +31,9 @@ const (
 	// and a delivery to the reporter.
 	eventRegistered = "registered"
 	eventNotified   = "notified"
+	// Outage grouping: an incident joined or left a parent (group.go).
+	eventGrouped   = "grouped"
+	eventUngrouped = "ungrouped"
 )
 
 // watchArgs describes the change notice a change queues for the watchers.
@@ -81,6 +84,7 @@ type createArgs struct {
 	Queue     int          `json:"queue"`
 	Channel   string       `json:"channel"`
 	Watch     *watchArgs   `json:"watch,omitempty"`
+	Parent    string       `json:"parent,omitempty"`
 }
 
 // createCall builds the keys and the argument of create.lua.
@@ -92,7 +96,7 @@ func (s *Store) createCall(n int64, key string, inc *intake.Incident, notify []i
 		ID: id, Seq: strconv.FormatInt(n, 10), At: inc.RegisteredAt.UTC().Format(time.RFC3339Nano),
 		NowMs: strconv.FormatInt(inc.RegisteredAt.UnixMilli(), 10), Registrar: registrar(inc), Via: string(inc.Channel),
 		Event: eventRegistered, State: string(inc.State), SourceKey: key, Fields: hashFields(id, n, inc),
-		Indexes: []int{},
+		Indexes: []int{}, Parent: inc.ParentID,
 	}
 	for _, ix := range [][2]string{{"state", string(inc.State)}, {"priority", string(inc.Priority)}, {"group", inc.Group}, {"owner", inc.Owner}} {
 		if ix[1] != "" {

@@ -1,0 +1,30 @@
+-- Adds a child to a parent incident's children, or removes it (outage
+-- grouping). KEYS: 1 the parent's hash, 2 its history.
+-- ARGV[1] (groupArgs): op (add|remove), other (the child), at, actor, via,
+-- note, states (add only: the states the parent may take children in).
+-- Returns OK (also when there was nothing to do: a retry changes nothing
+-- twice), NOTFOUND, STATE (the parent is in another state), NESTED (the
+-- parent is itself a child).
+local a = cjson.decode(ARGV[1])
+local inc = KEYS[1]
+if redis.call('EXISTS', inc) == 0 then return 'NOTFOUND' end
+local f = redis.call('HMGET', inc, 'children', 'state', 'parent_id')
+local list, found = {}, false
+for c in string.gmatch(f[1] or '', '%S+') do
+  if c == a.other then found = true else table.insert(list, c) end
+end
+if a.op == 'add' then
+  if found then return 'OK' end
+  if (f[3] or '') ~= '' then return 'NESTED' end
+  local ok = false
+  for _, s in ipairs(a.states) do if s == f[2] then ok = true end end
+  if not ok then return 'STATE' end
+  table.insert(list, a.other)
+  history(KEYS[2], a.at, a.actor, 'grouped', '', '', a.note, a.via, 'child: +' .. a.other)
+else
+  if not found then return 'OK' end
+  history(KEYS[2], a.at, a.actor, 'ungrouped', '', '', a.note, a.via, 'child: -' .. a.other)
+end
+redis.call('HSET', inc, 'children', table.concat(list, ' '), 'updated_at', a.at)
+redis.call('HINCRBY', inc, 'ver', 1)
+return 'OK'
