@@ -2,8 +2,10 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,5 +144,150 @@ func TestEventIncidentIsTheParent(t *testing.T) {
 	r.Subject, r.Description = "Cannot reach the intranet from home", "it says timeout"
 	if inc := ok(f.engine.Register(ctx, r)); inc.ParentID != alert.ID {
 		t.Fatalf("a report on the alert's CI: parent %q, want %s", inc.ParentID, alert.ID)
+	}
+}
+
+// byReporter is the reporter of vpnReport(i) answering for their incident.
+func byReporter(i int) intake.Actor {
+	return intake.Actor{Kind: intake.ActorReporter, Name: fmt.Sprintf("User %d", i), Via: "email"}
+}
+
+// The parent's validation asks every child's reporter, with the parent's
+// note; each answers for their own incident; a "no" detaches; the
+// parent's closure closes each child whose reporter answered, and the
+// others when they do.
+func TestParentValidationFansOutAndClosureFollows(t *testing.T) {
+	f := newGroupingFixture(t)
+	f.engine.WithGrouper(f.store)
+	ctx := context.Background()
+	ok, did := must(t), done(t)
+	var ids []string
+	for i := range 4 {
+		ids = append(ids, ok(f.engine.Register(ctx, vpnReport(i))).ID)
+	}
+	parent, no, later, early := ids[0], ids[1], ids[2], ids[3]
+	rec := &recorder{}
+	drain := func() {
+		t.Helper()
+		if _, err := f.dispatcher(intake.RouteEmail, rec).Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drain()
+	for _, m := range rec.mails(t, f)[1:] {
+		if !strings.Contains(m.Text, "known outage") || !strings.Contains(m.Text, parent) {
+			t.Errorf("%s: a child's acknowledgment does not say the outage is known:\n%s", m.IncidentID, m.Text)
+		}
+	}
+	rec.sent, rec.incs = nil, nil
+
+	const note = "We restarted the VPN gateway."
+	did(f.engine.Move(ctx, parent, alice, intake.Solution, ""))
+	did(f.engine.Move(ctx, parent, alice, intake.Validation, note))
+	for _, id := range ids[1:] {
+		if inc := ok(f.engine.Get(ctx, id)); inc.State != intake.Validation {
+			t.Fatalf("%s did not follow its parent into validation: %s", id, inc.State)
+		}
+	}
+	drain()
+	asked := map[string]bool{}
+	for _, m := range rec.mails(t, f) {
+		if m.Kind == intake.NoticeValidation && strings.Contains(m.Text, note) {
+			asked[m.IncidentID] = true
+		}
+	}
+	for _, id := range ids {
+		if !asked[id] {
+			t.Errorf("%s's reporter was not asked with the parent's note (asked: %v)", id, asked)
+		}
+	}
+
+	// "No" detaches that child, back to analysis on its own.
+	did(f.engine.AnswerValidation(ctx, no, byReporter(1), false, "still down here"))
+	inc := ok(f.engine.Get(ctx, no))
+	if inc.State != intake.Analysis || inc.ParentID != "" || !hasHistory(inc, "ungrouped", "parent: "+parent+" -> none") {
+		t.Fatalf("after its no: state %s, parent %q, history %+v", inc.State, inc.ParentID, inc.History)
+	}
+	if p := ok(f.engine.Get(ctx, parent)); slices.Contains(p.Children, no) || p.State != intake.Validation {
+		t.Fatalf("the parent after a child's no: children %v, state %s", p.Children, p.State)
+	}
+
+	// One child answers everything before the parent closes, one after.
+	did(f.engine.AnswerValidation(ctx, early, byReporter(3), true, ""))
+	did(f.engine.Rate(ctx, early, byReporter(3), 5, ""))
+	did(f.engine.AnswerValidation(ctx, later, byReporter(2), true, ""))
+	did(f.engine.AnswerValidation(ctx, parent, byReporter(0), true, ""))
+	did(f.engine.Rate(ctx, parent, byReporter(0), 4, ""))
+	did(f.engine.Move(ctx, parent, alice, intake.Closed, "gateway replaced"))
+	if inc := ok(f.engine.Get(ctx, early)); inc.State != intake.Closed {
+		t.Fatalf("a child whose reporter had answered was not closed with its parent: %s", inc.State)
+	}
+	if inc := ok(f.engine.Get(ctx, later)); inc.State != intake.Satisfaction {
+		t.Fatalf("a child whose reporter had not answered: %s, want satisfaction", inc.State)
+	}
+	did(f.engine.Rate(ctx, later, byReporter(2), 3, ""))
+	if inc := ok(f.engine.Get(ctx, later)); inc.State != intake.Closed {
+		t.Fatalf("a child answering after its parent closed: %s, want closed", inc.State)
+	}
+	if inc := ok(f.engine.Get(ctx, no)); inc.State != intake.Analysis {
+		t.Fatalf("the detached child followed the parent: %s", inc.State)
+	}
+}
+
+// Agents group and ungroup by hand; what cannot be grouped is refused
+// with a reason.
+func TestManualGroupAndUngroup(t *testing.T) {
+	f := newFixture(t) // no automatic grouping
+	f.engine.WithGrouper(f.store)
+	ctx := context.Background()
+	ok := must(t)
+	var ids []string
+	for i := range 4 {
+		ids = append(ids, ok(f.engine.Register(ctx, vpnReport(i))).ID)
+	}
+	if err := f.engine.Group(ctx, ids[0], ids[1:3], alice, "same outage"); err != nil {
+		t.Fatal(err)
+	}
+	if p := ok(f.engine.Get(ctx, ids[0])); !slices.Equal(p.Children, ids[1:3]) {
+		t.Fatalf("children %v, want %v", p.Children, ids[1:3])
+	}
+	// Again: nothing changes twice.
+	if err := f.engine.Group(ctx, ids[0], ids[1:2], alice, "same outage"); err != nil {
+		t.Fatal(err)
+	}
+	if p := ok(f.engine.Get(ctx, ids[0])); len(p.Children) != 2 {
+		t.Fatalf("grouping twice listed a child twice: %v", p.Children)
+	}
+	for name, tc := range map[string]struct {
+		parent string
+		child  []string
+		by     intake.Actor
+		want   error
+	}{
+		"under itself":         {ids[3], []string{ids[3]}, alice, intake.ErrInvalid},
+		"child elsewhere":      {ids[3], []string{ids[1]}, alice, intake.ErrConflict},
+		"parent under a child": {ids[1], []string{ids[3]}, alice, intake.ErrConflict},
+		"a parent as child":    {ids[3], []string{ids[0]}, alice, intake.ErrConflict},
+		"unknown":              {ids[0], []string{"INC-999999"}, alice, intake.ErrNotFound},
+		"bad id":               {ids[0], []string{"nope"}, alice, intake.ErrInvalid},
+		"none":                 {ids[0], nil, alice, intake.ErrInvalid},
+		"a reporter":           {ids[0], []string{ids[3]}, byReporter(3), intake.ErrForbidden},
+	} {
+		if err := f.engine.Group(ctx, tc.parent, tc.child, tc.by, ""); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", name, err, tc.want)
+		}
+	}
+	if c := ok(f.engine.Get(ctx, ids[3])); c.ParentID != "" {
+		t.Fatalf("a refused grouping left a parent: %q", c.ParentID)
+	}
+	if err := f.engine.Ungroup(ctx, ids[1], alice, "not the same"); err != nil {
+		t.Fatal(err)
+	}
+	c, p := ok(f.engine.Get(ctx, ids[1])), ok(f.engine.Get(ctx, ids[0]))
+	if c.ParentID != "" || !slices.Equal(p.Children, ids[2:3]) || !hasHistory(p, "ungrouped", "child: -"+ids[1]) {
+		t.Fatalf("after ungroup: child's parent %q, parent's children %v", c.ParentID, p.Children)
+	}
+	if err := f.engine.Ungroup(ctx, ids[1], alice, ""); !errors.Is(err, intake.ErrInvalid) {
+		t.Fatalf("ungrouping a lone incident: %v", err)
 	}
 }

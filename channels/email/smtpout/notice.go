@@ -68,7 +68,10 @@ type noticeData struct {
 	// Solution is what was done, as the reporter may read it (see
 	// solutionNote).
 	Solution string
-	Org      templates.Org
+	// Outage is the incident this one is grouped under (a known outage
+	// being worked on), or "".
+	Outage string
+	Org    templates.Org
 }
 
 // Render writes the mail for msg about inc, in the language recorded when
@@ -86,6 +89,7 @@ func (r Renderer) Render(msg intake.Outgoing, inc *intake.Incident) (Mail, error
 		ID: inc.ID, Subject: inc.Subject, Category: label(inc.Category), Priority: string(inc.Priority),
 		CI: label(inc.CI), ReporterName: inc.Reporter.Name, Owner: inc.Owner,
 		PriorityID: string(inc.Priority), State: string(inc.State), Solution: solutionNote(inc), Org: r.Org,
+		Outage: inc.ParentID,
 	}
 	if w := r.Texts.Word(lang, "priority_"+string(inc.Priority)); w != "" {
 		data.Priority = w
