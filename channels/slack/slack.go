@@ -229,10 +229,12 @@ func (b *Bot) text(lang intake.Lang, name string, v view) string {
 type view struct {
 	ID, Subject, Priority, State, URL, Org string
 	Rating                                 int
+	// Outage is the incident this one is grouped under, or "".
+	Outage string
 }
 
 func viewOf(inc *intake.Incident) view {
-	return view{ID: inc.ID, Subject: esc(inc.Subject), Priority: string(inc.Priority)}
+	return view{ID: inc.ID, Subject: esc(inc.Subject), Priority: string(inc.Priority), Outage: inc.ParentID}
 }
 
 // esc escapes the three characters Slack's markup gives meaning to.
