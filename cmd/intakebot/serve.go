@@ -184,6 +184,9 @@ func newCore(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slo
 		// The triage channel, Slack prompts and the consoles follow every change.
 		c.store.WatchChanges()
 	}
+	// Outage grouping at registration (grouping.enabled); agents may
+	// group by hand either way.
+	c.store.WithGrouping(cfg.WorkflowGrouping())
 	if err := c.store.Ping(ctx); err != nil {
 		closeRedis()
 		return nil, fmt.Errorf("redis.url: %w", err)
@@ -201,7 +204,7 @@ func newCore(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slo
 	c.reg.MustRegister(newOutboxCollector(c.store))
 	c.ledger = newCountingLedger(c.store, c.reg)
 	c.wake = workflow.NewWakeups(c.store, log)
-	c.engine = workflow.NewEngine(workflow.WakeOnCommit(c.store, c.wake), rules, c.metrics, time.Now)
+	c.engine = workflow.NewEngine(workflow.WakeOnCommit(c.store, c.wake), rules, c.metrics, time.Now).WithGrouper(c.store)
 	if cfg.Redis.URL == "" {
 		token, err := c.store.AddAgent(ctx, "admin", true, time.Now())
 		if err != nil {
