@@ -402,7 +402,7 @@ func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Si
 		return nil, err
 	}
 	api := web.NewServer(web.Deps{
-		Incidents: c.engine, Lister: c.store, Outbox: c.store, Inbound: c.store, Files: c.store, Agents: c.store, AgentAdmin: c.store, Health: c.store,
+		Incidents: c.engine, Groups: c.engine, Lister: c.store, Outbox: c.store, Inbound: c.store, Files: c.store, Agents: c.store, AgentAdmin: c.store, Health: c.store,
 		Components: ch.components, StrictReadiness: cfg.HTTP.ReadyzStrict, Metrics: metricsHandler(c.reg, log),
 		Log: log, Registerer: c.reg, KB: web.KBDeps{Store: c.store, Lister: c.store, Index: kbIndex, Now: time.Now},
 	})
