@@ -69,7 +69,7 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	m := workflow.NewMetrics(prometheus.NewRegistry())
-	engine := workflow.NewEngine(store, rules, m, time.Now)
+	engine := workflow.NewEngine(store, rules, m, time.Now).WithGrouper(store)
 	pages, err := templates.LoadConsole(console.Funcs())
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +93,7 @@ func newFixture(t testing.TB) *fixture {
 	c := &clock{t: time.Now()}
 	timers := workflow.Timers{SLA: map[intake.Priority]workflow.SLATarget{"P3": {Response: 4 * time.Hour, Resolution: 24 * time.Hour}}}
 	srv := httptest.NewServer(console.New(console.Deps{
-		Engine: engine, Lister: store, Files: store, Agents: store, Admin: store, Pages: pages,
+		Engine: engine, Grouping: engine, Lister: store, Files: store, Agents: store, Admin: store, Pages: pages,
 		Sessions: webui.NewSessions(rdb, prefix, time.Hour, 12*time.Hour, false, c.Now),
 		Limiter:  webui.NewLimiter(rdb, prefix, 5, 15*time.Minute),
 		Changes:  hub, Timers: timers, Labels: rules, Groups: []string{"service-desk", "networks"},
