@@ -64,7 +64,7 @@ func TestFiftyConcurrentReportsMakeOneParent(t *testing.T) {
 		}
 		children = append(children, id)
 		byParent[inc.ParentID]++
-		if !hasHistory(inc, "grouped", "parent: "+inc.ParentID) {
+		if !hasHistory(inc, "grouped", "parent:  -> "+inc.ParentID) {
 			t.Errorf("%s has no history of its grouping: %+v", id, inc.History)
 		}
 	}
@@ -78,7 +78,7 @@ func TestFiftyConcurrentReportsMakeOneParent(t *testing.T) {
 	if !slices.Equal(got, children) {
 		t.Fatalf("parent lists %v, want %v", got, children)
 	}
-	if !hasHistory(parent, "grouped", "child: +"+children[0]) {
+	if !hasHistory(parent, "grouped", "child:  -> "+children[0]) {
 		t.Errorf("the parent's history does not name its children: %+v", parent.History)
 	}
 }
@@ -205,7 +205,7 @@ func TestParentValidationFansOutAndClosureFollows(t *testing.T) {
 	// "No" detaches that child, back to analysis on its own.
 	did(f.engine.AnswerValidation(ctx, no, byReporter(1), false, "still down here"))
 	inc := ok(f.engine.Get(ctx, no))
-	if inc.State != intake.Analysis || inc.ParentID != "" || !hasHistory(inc, "ungrouped", "parent: "+parent+" -> none") {
+	if inc.State != intake.Analysis || inc.ParentID != "" || !hasHistory(inc, "ungrouped", "parent: "+parent+" -> –") {
 		t.Fatalf("after its no: state %s, parent %q, history %+v", inc.State, inc.ParentID, inc.History)
 	}
 	if p := ok(f.engine.Get(ctx, parent)); slices.Contains(p.Children, no) || p.State != intake.Validation {
@@ -284,7 +284,7 @@ func TestManualGroupAndUngroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, p := ok(f.engine.Get(ctx, ids[1])), ok(f.engine.Get(ctx, ids[0]))
-	if c.ParentID != "" || !slices.Equal(p.Children, ids[2:3]) || !hasHistory(p, "ungrouped", "child: -"+ids[1]) {
+	if c.ParentID != "" || !slices.Equal(p.Children, ids[2:3]) || !hasHistory(p, "ungrouped", "child: "+ids[1]+" -> –") {
 		t.Fatalf("after ungroup: child's parent %q, parent's children %v", c.ParentID, p.Children)
 	}
 	if err := f.engine.Ungroup(ctx, ids[1], alice, ""); !errors.Is(err, intake.ErrInvalid) {

@@ -292,7 +292,7 @@ func storedAs(id string, inc *intake.Incident) *intake.Incident {
 	stored.History = []intake.HistoryEntry{{At: inc.RegisteredAt, Actor: registrar(inc), Event: eventRegistered, To: inc.State, Via: string(inc.Channel)}}
 	if inc.ParentID != "" {
 		stored.History = append(stored.History, intake.HistoryEntry{At: inc.RegisteredAt, Actor: registrar(inc), Event: eventGrouped,
-			Via: string(inc.Channel), Detail: "parent: " + inc.ParentID})
+			Via: string(inc.Channel), Detail: "parent:  -> " + inc.ParentID})
 	}
 	return &stored
 }

@@ -22,7 +22,7 @@ redis.call('ZADD', KEYS[3], a.seq, a.id)
 for _, i in ipairs(a.indexes) do redis.call('ZADD', KEYS[i], a.seq, a.id) end
 history(KEYS[2], a.at, a.registrar, a.event, '', a.state, '', a.via)
 if a.parent and a.parent ~= '' then
-  history(KEYS[2], a.at, a.registrar, 'grouped', '', '', '', a.via, 'parent: ' .. a.parent)
+  history(KEYS[2], a.at, a.registrar, 'grouped', '', '', '', a.via, 'parent:  -> ' .. a.parent)
 end
 for _, n in ipairs(a.notices or {}) do
   queue(inc, a.id, n.kind, 1, a.at, a.now_ms, KEYS[a.queue], KEYS[n.msg], a.channel)

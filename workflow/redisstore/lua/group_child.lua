@@ -13,11 +13,11 @@ if a.op == 'add' then
   if parent ~= '' then return 'GROUPED' end
   if (f[2] or '') ~= '' then return 'PARENT' end
   redis.call('HSET', inc, 'parent_id', a.other)
-  history(KEYS[2], a.at, a.actor, 'grouped', '', '', a.note, a.via, 'parent: ' .. a.other)
+  history(KEYS[2], a.at, a.actor, 'grouped', '', '', a.note, a.via, 'parent:  -> ' .. a.other)
 else
   if parent ~= a.other then return 'OK' end
   redis.call('HSET', inc, 'parent_id', '')
-  history(KEYS[2], a.at, a.actor, 'ungrouped', '', '', a.note, a.via, 'parent: ' .. a.other .. ' -> none')
+  history(KEYS[2], a.at, a.actor, 'ungrouped', '', '', a.note, a.via, 'parent: ' .. a.other .. ' -> –')
 end
 redis.call('HSET', inc, 'updated_at', a.at)
 redis.call('HINCRBY', inc, 'ver', 1)

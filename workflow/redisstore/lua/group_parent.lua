@@ -20,10 +20,10 @@ if a.op == 'add' then
   for _, s in ipairs(a.states) do if s == f[2] then ok = true end end
   if not ok then return 'STATE' end
   table.insert(list, a.other)
-  history(KEYS[2], a.at, a.actor, 'grouped', '', '', a.note, a.via, 'child: +' .. a.other)
+  history(KEYS[2], a.at, a.actor, 'grouped', '', '', a.note, a.via, 'child:  -> ' .. a.other)
 else
   if not found then return 'OK' end
-  history(KEYS[2], a.at, a.actor, 'ungrouped', '', '', a.note, a.via, 'child: -' .. a.other)
+  history(KEYS[2], a.at, a.actor, 'ungrouped', '', '', a.note, a.via, 'child: ' .. a.other .. ' -> –')
 end
 redis.call('HSET', inc, 'children', table.concat(list, ' '), 'updated_at', a.at)
 redis.call('HINCRBY', inc, 'ver', 1)
