@@ -36,6 +36,10 @@ func groupActor(name string) intake.Actor {
 	return intake.Actor{Kind: intake.ActorAgent, Name: name, Admin: true, Via: "group"}
 }
 
+// MaxGroupAtOnce bounds the incidents one request groups: each is a few
+// round trips.
+const MaxGroupAtOnce = 100
+
 // Group puts each child under parent (an agent grouping by hand).
 func (e *Engine) Group(ctx context.Context, parent string, children []string, by intake.Actor, note string) error {
 	if e.groups == nil {
@@ -46,6 +50,9 @@ func (e *Engine) Group(ctx context.Context, parent string, children []string, by
 	}
 	if len(children) == 0 {
 		return fmt.Errorf("%w: name at least one incident to group under %s", intake.ErrInvalid, parent)
+	}
+	if len(children) > MaxGroupAtOnce {
+		return fmt.Errorf("%w: at most %d incidents at once, not %d", intake.ErrInvalid, MaxGroupAtOnce, len(children))
 	}
 	if err := checkText(note, MaxTextBytes); err != nil {
 		return err

@@ -178,6 +178,11 @@ type groupArgs struct {
 	Via    string         `json:"via"`
 	Note   string         `json:"note"`
 	States []intake.State `json:"states,omitempty"`
+	// The incident changed and its change notice (consoles, Slack).
+	ID    string     `json:"id"`
+	Shard string     `json:"shard"`
+	NowMs string     `json:"now_ms"`
+	Watch *watchArgs `json:"watch,omitempty"`
 }
 
 // staleOutageError: the parent no longer takes children (its state, or it
@@ -192,16 +197,19 @@ func (e *staleOutageError) Error() string {
 }
 
 func (s *Store) runGroup(ctx context.Context, script *redis.Script, id string, a groupArgs) (string, error) {
-	_, key, err := s.keys(id)
+	shard, key, err := s.keys(id)
 	if err != nil {
 		return "", err
 	}
 	a.AtText = a.At.UTC().Format(time.RFC3339Nano)
+	a.ID, a.Shard, a.NowMs = id, shard, strconv.FormatInt(a.At.UnixMilli(), 10)
+	keys := keyList{key, key + ":history"}
+	a.Watch = s.watchArgs(&keys, shard)
 	doc, err := json.Marshal(a)
 	if err != nil {
 		return "", err
 	}
-	res, err := script.Run(ctx, s.rdb, []string{key, key + ":history"}, string(doc)).Text()
+	res, err := script.Run(ctx, s.rdb, keys, string(doc)).Text()
 	if err != nil {
 		return "", fmt.Errorf("%s %s: %w", a.Op, id, err)
 	}

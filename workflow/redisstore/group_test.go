@@ -291,3 +291,31 @@ func TestManualGroupAndUngroup(t *testing.T) {
 		t.Fatalf("ungrouping a lone incident: %v", err)
 	}
 }
+
+// Grouping by hand tells the watchers (consoles, the Slack triage card)
+// about both incidents, as any other change does.
+func TestGroupingTellsTheWatchers(t *testing.T) {
+	f := newFixture(t)
+	f.store.WatchChanges().WithClock(f.clock.Now)
+	f.engine.WithGrouper(f.store)
+	ctx := context.Background()
+	p, c := must(t)(f.engine.Register(ctx, vpnReport(0))), must(t)(f.engine.Register(ctx, vpnReport(1)))
+	rec := &recorder{}
+	if _, err := f.dispatcher(intake.RouteWatch, rec).Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec.sent = nil
+	if err := f.engine.Group(ctx, p.ID, []string{c.ID}, alice, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.dispatcher(intake.RouteWatch, rec).Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	told := map[string]bool{}
+	for _, m := range rec.sent {
+		told[m.IncidentID] = m.Kind == intake.NoticeChange
+	}
+	if !told[p.ID] || !told[c.ID] {
+		t.Fatalf("change notices after grouping: %+v", rec.sent)
+	}
+}

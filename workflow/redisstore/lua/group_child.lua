@@ -1,6 +1,6 @@
 -- Sets or clears a child incident's parent (outage grouping). KEYS: 1 the
 -- child's hash, 2 its history. ARGV[1] (groupArgs): op (add|remove),
--- other (the parent), at, actor, via, note.
+-- other (the parent), at, actor, via, note, id, shard, now_ms, watch.
 -- Returns OK (also when there was nothing to do), NOTFOUND, GROUPED (add:
 -- it has another parent), PARENT (add: it has children of its own).
 local a = cjson.decode(ARGV[1])
@@ -20,5 +20,6 @@ else
   history(KEYS[2], a.at, a.actor, 'ungrouped', '', '', a.note, a.via, 'parent: ' .. a.other .. ' -> –')
 end
 redis.call('HSET', inc, 'updated_at', a.at)
-redis.call('HINCRBY', inc, 'ver', 1)
+local ver = redis.call('HINCRBY', inc, 'ver', 1)
+if a.watch then watch(inc, a.shard, a.id, ver, a.at, a.now_ms, a.watch) end
 return 'OK'

@@ -1,7 +1,9 @@
 -- Adds a child to a parent incident's children, or removes it (outage
 -- grouping). KEYS: 1 the parent's hash, 2 its history.
 -- ARGV[1] (groupArgs): op (add|remove), other (the child), at, actor, via,
--- note, states (add only: the states the parent may take children in).
+-- note, states (add only: the states the parent may take children in),
+-- id (the parent), shard, now_ms, watch (nil, or the change notice for
+-- the watchers: see common.lua).
 -- Returns OK (also when there was nothing to do: a retry changes nothing
 -- twice), NOTFOUND, STATE (the parent is in another state), NESTED (the
 -- parent is itself a child).
@@ -26,5 +28,6 @@ else
   history(KEYS[2], a.at, a.actor, 'ungrouped', '', '', a.note, a.via, 'child: ' .. a.other .. ' -> –')
 end
 redis.call('HSET', inc, 'children', table.concat(list, ' '), 'updated_at', a.at)
-redis.call('HINCRBY', inc, 'ver', 1)
+local ver = redis.call('HINCRBY', inc, 'ver', 1)
+if a.watch then watch(inc, a.shard, a.id, ver, a.at, a.now_ms, a.watch) end
 return 'OK'
