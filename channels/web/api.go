@@ -84,12 +84,12 @@ type Deps struct {
 	Incidents Incidents
 	// Groups serves grouping by hand (/children, /ungroup); nil leaves
 	// those endpoints out.
-	Groups Grouper
-	Lister Lister
-	Outbox    OutboxReader
-	Inbound   InboundReader
-	Files     Files
-	Agents    Agents
+	Groups  Grouper
+	Lister  Lister
+	Outbox  OutboxReader
+	Inbound InboundReader
+	Files   Files
+	Agents  Agents
 	// AgentAdmin serves the admin-only /api/v1/agents endpoints; nil
 	// leaves them out.
 	AgentAdmin AgentAdmin
