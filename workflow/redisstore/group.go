@@ -81,17 +81,33 @@ func (s *Store) outage(ctx context.Context, ci string, a outageArgs) (string, er
 	return res, nil
 }
 
-// outages reads a CI's open outages and the version of what was read.
-func (s *Store) outages(ctx context.Context, ci string, now time.Time) (string, []workflow.Outage, error) {
-	h, err := s.rdb.HGetAll(ctx, s.outageKey(ci)).Result()
+// outages reads a CI's open outages and the version of what was read,
+// and, in the same round trip, whether incident id is stored already (a
+// retry of its registration): then stored is true and parent is the
+// parent it was stored with, and nothing must be decided again.
+func (s *Store) outages(ctx context.Context, ci, id string, now time.Time) (version string, open []workflow.Outage, stored bool, parent string, err error) {
+	_, incKey, err := s.keys(id)
 	if err != nil {
-		return "", nil, fmt.Errorf("read the outages of %s: %w", ci, err)
+		return "", nil, false, "", err
 	}
-	version := h["v"]
+	var all *redis.MapStringStringCmd
+	var inc *redis.SliceCmd
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		all = p.HGetAll(ctx, s.outageKey(ci))
+		inc = p.HMGet(ctx, incKey, "id", "parent_id")
+		return nil
+	}); err != nil {
+		return "", nil, false, "", fmt.Errorf("read the outages of %s: %w", ci, err)
+	}
+	if f := inc.Val(); len(f) == 2 && f[0] != nil {
+		parent, _ := f[1].(string)
+		return "", nil, true, parent, nil
+	}
+	h := all.Val()
+	version = h["v"]
 	if version == "" {
 		version = "0"
 	}
-	var out []workflow.Outage
 	for k, v := range h {
 		id, ok := strings.CutPrefix(k, "o:")
 		if !ok {
@@ -101,10 +117,10 @@ func (s *Store) outages(ctx context.Context, ci string, now time.Time) (string, 
 		last, _ := strconv.ParseInt(h["l:"+id], 10, 64)
 		o := workflow.Outage{Parent: id, Event: kind == "E", Last: time.UnixMilli(last), Terms: strings.Fields(terms)}
 		if s.grouping.Open(o, now) {
-			out = append(out, o)
+			open = append(open, o)
 		}
 	}
-	return version, out, nil
+	return version, open, false, "", nil
 }
 
 // maxGroupRounds bounds how often a report reads the outages again after
@@ -128,11 +144,11 @@ func (s *Store) group(ctx context.Context, n int64, inc *intake.Incident) (strin
 		return "", err
 	}
 	for range maxGroupRounds {
-		version, open, err := s.outages(ctx, inc.CI, now)
-		if err != nil {
-			return "", err
+		version, open, stored, parent, err := s.outages(ctx, inc.CI, id, now)
+		if err != nil || stored {
+			return parent, err
 		}
-		parent := g.Pick(terms, open, now)
+		parent = g.Pick(terms, open, now)
 		if parent == "" {
 			args.Op, args.Version = "claim", version
 			res, err := s.outage(ctx, inc.CI, args)

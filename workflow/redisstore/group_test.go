@@ -319,3 +319,28 @@ func TestGroupingTellsTheWatchers(t *testing.T) {
 		t.Fatalf("change notices after grouping: %+v", rec.sent)
 	}
 }
+
+// A retried registration (the same source key) decides nothing again:
+// the incident keeps the parent it was stored with, and no other outage
+// lists it.
+func TestRetriedRegistrationKeepsItsGroup(t *testing.T) {
+	f := newGroupingFixture(t)
+	ctx := context.Background()
+	ok := must(t)
+	p1 := ok(f.engine.Register(ctx, vpnReport(0)))
+	r := vpnReport(1)
+	r.Key = "<retried@client.test>"
+	child := ok(f.engine.Register(ctx, r))
+	f.clock.Add(time.Hour)
+	p2 := ok(f.engine.Register(ctx, vpnReport(2))) // the old outage ended: a new one
+	again := ok(f.engine.Register(ctx, r))
+	if again.ID != child.ID || again.ParentID != p1.ID {
+		t.Fatalf("retry gave %s under %q, want %s under %s", again.ID, again.ParentID, child.ID, p1.ID)
+	}
+	if got := ok(f.engine.Get(ctx, p2.ID)); len(got.Children) != 0 || got.ParentID != "" {
+		t.Fatalf("the new outage took the retried report: %+v", got.Children)
+	}
+	if got := ok(f.engine.Get(ctx, p1.ID)); !slices.Equal(got.Children, []string{child.ID}) {
+		t.Fatalf("the first outage lists %v", got.Children)
+	}
+}
