@@ -190,3 +190,25 @@ func (e *Engine) childAnswered(ctx context.Context, id string, ch intake.Changed
 	}
 	return e.closeChild(ctx, parent, child, parent.Owner)
 }
+
+// WakeGroups wakes the watch route's drain loops after each grouping
+// change (it queued change notices), as WakeOnCommit does for the
+// Store's changes, so consoles and Slack follow at once.
+func WakeGroups(g Grouper, w *Wakeups) Grouper { return wakingGrouper{g, w} }
+
+type wakingGrouper struct {
+	Grouper
+	wake *Wakeups
+}
+
+func (g wakingGrouper) Group(ctx context.Context, parent, child, actor, via, note string) error {
+	err := g.Grouper.Group(ctx, parent, child, actor, via, note)
+	g.wake.Wake(intake.RouteWatch)
+	return err
+}
+
+func (g wakingGrouper) Ungroup(ctx context.Context, parent, child, actor, via, note string) error {
+	err := g.Grouper.Ungroup(ctx, parent, child, actor, via, note)
+	g.wake.Wake(intake.RouteWatch)
+	return err
+}

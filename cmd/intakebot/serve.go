@@ -204,7 +204,7 @@ func newCore(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slo
 	c.reg.MustRegister(newOutboxCollector(c.store))
 	c.ledger = newCountingLedger(c.store, c.reg)
 	c.wake = workflow.NewWakeups(c.store, log)
-	c.engine = workflow.NewEngine(workflow.WakeOnCommit(c.store, c.wake), rules, c.metrics, time.Now).WithGrouper(c.store)
+	c.engine = workflow.NewEngine(workflow.WakeOnCommit(c.store, c.wake), rules, c.metrics, time.Now).WithGrouper(workflow.WakeGroups(c.store, c.wake))
 	if cfg.Redis.URL == "" {
 		token, err := c.store.AddAgent(ctx, "admin", true, time.Now())
 		if err != nil {

@@ -344,3 +344,23 @@ func TestRetriedRegistrationKeepsItsGroup(t *testing.T) {
 		t.Fatalf("the first outage lists %v", got.Children)
 	}
 }
+
+// Grouping by hand through WakeGroups wakes the watch route's drain loop:
+// the change notices go out at once, with no poll running.
+func TestGroupingWakesTheWatchers(t *testing.T) {
+	f := newFixture(t)
+	f.store.WatchChanges().WithClock(f.clock.Now)
+	ctx := context.Background()
+	p, c := must(t)(f.engine.Register(ctx, vpnReport(0))), must(t)(f.engine.Register(ctx, vpnReport(1)))
+	w := workflow.NewWakeups(nil, quiet())
+	f.engine.WithGrouper(workflow.WakeGroups(f.store, w))
+	g := newGate()
+	close(g.release)
+	finished, _, _ := runLoop(t, w, f.dispatcher(intake.RouteWatch, g), intake.RouteWatch)
+	eventually(t, "the first drain (registrations)", func() bool { return finished.Load() >= 1 })
+	before, _ := g.count()
+	if err := f.engine.Group(ctx, p.ID, []string{c.ID}, alice, ""); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the change notices of the grouping delivered", func() bool { m, _ := g.count(); return m >= before+2 })
+}
