@@ -11,23 +11,30 @@ local a = cjson.decode(ARGV[1])
 local inc = KEYS[1]
 if redis.call('EXISTS', inc) == 0 then return 'NOTFOUND' end
 local f = redis.call('HMGET', inc, 'children', 'state', 'parent_id')
-local list, found = {}, false
-for c in string.gmatch(f[1] or '', '%S+') do
-  if c == a.other then found = true else table.insert(list, c) end
-end
+local children = f[1] or ''
+-- A plain find and an append, not a walk over the list: an outage may
+-- gather thousands of reports, and each join must stay cheap.
+local n = #a.other
+local found = children == a.other or string.sub(children, 1, n + 1) == a.other .. ' ' or
+  string.sub(children, -n - 1) == ' ' .. a.other or string.find(children, ' ' .. a.other .. ' ', 1, true) ~= nil
 if a.op == 'add' then
   if found then return 'OK' end
   if (f[3] or '') ~= '' then return 'NESTED' end
   local ok = false
   for _, s in ipairs(a.states) do if s == f[2] then ok = true end end
   if not ok then return 'STATE' end
-  table.insert(list, a.other)
+  if children == '' then children = a.other else children = children .. ' ' .. a.other end
   history(KEYS[2], a.at, a.actor, 'grouped', '', '', a.note, a.via, 'child:  -> ' .. a.other)
 else
   if not found then return 'OK' end
+  local list = {}
+  for c in string.gmatch(children, '%S+') do
+    if c ~= a.other then table.insert(list, c) end
+  end
+  children = table.concat(list, ' ')
   history(KEYS[2], a.at, a.actor, 'ungrouped', '', '', a.note, a.via, 'child: ' .. a.other .. ' -> –')
 end
-redis.call('HSET', inc, 'children', table.concat(list, ' '), 'updated_at', a.at)
+redis.call('HSET', inc, 'children', children, 'updated_at', a.at)
 local ver = redis.call('HINCRBY', inc, 'ver', 1)
 if a.watch then watch(inc, a.shard, a.id, ver, a.at, a.now_ms, a.watch) end
 return 'OK'
