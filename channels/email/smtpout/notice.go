@@ -68,6 +68,9 @@ type noticeData struct {
 	// Solution is what was done, as the reporter may read it (see
 	// solutionNote).
 	Solution string
+	// Note is the public note a note mail (intake.NoticeNote) tells: an
+	// action the agent marked "tell the reporter", never another one.
+	Note string
 	// Outage is the incident this one is grouped under (a known outage
 	// being worked on), or "".
 	Outage string
@@ -90,6 +93,13 @@ func (r Renderer) Render(msg intake.Outgoing, inc *intake.Incident) (Mail, error
 		CI: label(inc.CI), ReporterName: inc.Reporter.Name, Owner: inc.Owner,
 		PriorityID: string(inc.Priority), State: string(inc.State), Solution: solutionNote(inc), Org: r.Org,
 		Outage: inc.ParentID,
+	}
+	if msg.Kind == intake.NoticeNote {
+		note, err := msg.Note(inc)
+		if err != nil {
+			return Mail{}, err
+		}
+		data.Note = strings.TrimSpace(note.Text)
 	}
 	if w := r.Texts.Word(lang, "priority_"+string(inc.Priority)); w != "" {
 		data.Priority = w

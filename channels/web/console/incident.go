@@ -123,7 +123,12 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, m me) {
 	var err error
 	switch f.Get("op") {
 	case "action":
-		_, err = s.d.Engine.AddAction(ctx, id, by, strings.TrimSpace(f.Get("text")))
+		// "Tell the reporter" ticked: the action is a public note.
+		add := s.d.Engine.AddAction
+		if f.Get("public") != "" {
+			add = s.d.Engine.AddPublicNote
+		}
+		_, err = add(ctx, id, by, strings.TrimSpace(f.Get("text")))
 	case "take":
 		_, err = s.d.Engine.Assign(ctx, id, by, m.Name, note)
 	case "assign":
@@ -170,7 +175,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, m me) {
 		return
 	}
 	form := map[string]string{}
-	for _, k := range []string{"op", "text", "note", "owner", "group", "level", "category", "comment", "children"} {
+	for _, k := range []string{"op", "text", "note", "owner", "group", "level", "category", "comment", "public", "children"} {
 		form[k] = f.Get(k)
 	}
 	s.showIncident(w, r, m, status, text, form)
