@@ -151,6 +151,11 @@ const MaxReporterSuggestions = 3
 // most MaxReporterSuggestions, best first. Nothing below the threshold: a
 // wrong suggestion is worse than none.
 func (inc *Incident) ReporterSuggestions(minScore float64) []Suggestion {
+	if inc.ParentID != "" {
+		// A report of a known outage is told the outage is being worked
+		// on; an article that claims to fix it would contradict that.
+		return nil
+	}
 	var out []Suggestion
 	for _, s := range inc.Suggestions {
 		if s.Kind == SuggestArticle && s.Public && s.Lang == inc.Reporter.Language && s.Score >= minScore {
@@ -213,6 +218,12 @@ type Incident struct {
 	// Suggestions are the knowledge-base articles and known errors that
 	// matched the report when it was registered, best first, with why.
 	Suggestions []Suggestion `json:"suggestions,omitempty"`
+	// ParentID is the incident this one is grouped under (one outage,
+	// many reports): agents work the parent, and its validation and
+	// closure reach this one. Children are the incidents grouped under
+	// this one, oldest first.
+	ParentID string   `json:"parent_id,omitempty"`
+	Children []string `json:"children,omitempty"`
 	// RegisteredBy is the agent who registered the report, if an agent did.
 	RegisteredBy string `json:"registered_by,omitempty"`
 	// Mailbox is the help-desk address the report was sent to, if any.

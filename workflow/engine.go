@@ -107,6 +107,7 @@ type Engine struct {
 	now     func() time.Time
 	kb      Suggestions // set by UseKB; no index: no suggestions
 	plans   sync.Map    // planKey -> Plan: Decide's answers never change
+	groups  Grouper     // nil: grouped incidents are not followed (WithGrouper)
 }
 
 // planKey is everything about an event that Decide looks at, except the
@@ -246,7 +247,14 @@ func (e *Engine) Move(ctx context.Context, id string, by intake.Actor, to intake
 	if err := checkText(note, MaxTextBytes); err != nil {
 		return intake.Changed{}, err
 	}
-	return e.apply(ctx, id, Event{Kind: intake.EventMove, Actor: by, To: to}, Change{Note: note})
+	ch, err := e.apply(ctx, id, Event{Kind: intake.EventMove, Actor: by, To: to}, Change{Note: note})
+	if err != nil {
+		return ch, err
+	}
+	if err := e.followParent(ctx, id, to, by, note); err != nil {
+		return ch, fmt.Errorf("%s moved to %s, but not all its grouped incidents followed: %w", id, to, err)
+	}
+	return ch, nil
 }
 
 // Assign makes owner the incident's owner.
@@ -299,7 +307,21 @@ func (e *Engine) AnswerValidation(ctx context.Context, id string, by intake.Acto
 	if by.Kind == intake.ActorAgent {
 		s.Recorder = by.Name
 	}
-	return e.apply(ctx, id, Event{Kind: kind, Actor: by}, Change{Survey: s, Note: note})
+	return e.answered(ctx, id, by, note)(e.apply(ctx, id, Event{Kind: kind, Actor: by}, Change{Survey: s, Note: note}))
+}
+
+// answered follows a survey answer (or its timeout) of a grouped child
+// (childAnswered); the answer itself stands whatever happens there.
+func (e *Engine) answered(ctx context.Context, id string, by intake.Actor, note string) func(intake.Changed, error) (intake.Changed, error) {
+	return func(ch intake.Changed, err error) (intake.Changed, error) {
+		if err != nil {
+			return ch, err
+		}
+		if err := e.childAnswered(ctx, id, ch, by, note); err != nil {
+			return ch, fmt.Errorf("%s: answer recorded, but its outage group did not follow: %w", id, err)
+		}
+		return ch, nil
+	}
 }
 
 // Rate records the satisfaction rating (1-5); the incident moves to review.
@@ -314,7 +336,7 @@ func (e *Engine) Rate(ctx context.Context, id string, by intake.Actor, rating in
 	if by.Kind == intake.ActorAgent {
 		s.Recorder = by.Name
 	}
-	return e.apply(ctx, id, Event{Kind: intake.EventRating, Actor: by}, Change{Survey: s, Note: comment})
+	return e.answered(ctx, id, by, "")(e.apply(ctx, id, Event{Kind: intake.EventRating, Actor: by}, Change{Survey: s, Note: comment}))
 }
 
 // Reask sends the open survey question again (after an unclear answer).
@@ -438,7 +460,7 @@ func (e *Engine) Remind(ctx context.Context, id string, by intake.Actor, note st
 
 // SkipSurvey ends the satisfaction step without a rating, saying why.
 func (e *Engine) SkipSurvey(ctx context.Context, id string, by intake.Actor, note string) (intake.Changed, error) {
-	return e.apply(ctx, id, Event{Kind: intake.EventSkipSurvey, Actor: by}, Change{Note: note})
+	return e.answered(ctx, id, by, "")(e.apply(ctx, id, Event{Kind: intake.EventSkipSurvey, Actor: by}, Change{Note: note}))
 }
 
 // Flag marks the incident (an SLA warning or breach), saying why.

@@ -88,10 +88,14 @@ func (b *Bot) stateName(s intake.State, lang intake.Lang) string {
 // ackBlocks acknowledge a report: id, category, priority and next steps.
 func (b *Bot) ackBlocks(inc *intake.Incident, lang intake.Lang) (string, []slackapi.Block) {
 	head := b.text(lang, string(intake.NoticeAck), viewOf(inc))
+	next := "ack_next"
+	if inc.ParentID != "" {
+		next = "ack_outage" // a child of an outage: known, being worked on
+	}
 	blocks := []slackapi.Block{
 		section(head),
 		b.fields(lang, "category", b.label(inc.Category, lang), "priority", b.priorityName(inc.Priority, lang), "service", b.label(inc.CI, lang)),
-		slackapi.NewContextBlock("", mrkdwn(b.text(lang, "ack_next", viewOf(inc)))),
+		slackapi.NewContextBlock("", mrkdwn(b.text(lang, next, viewOf(inc)))),
 	}
 	// Public articles in the reporter's language above the threshold,
 	// each with its button: nothing below it, a wrong one is worse.

@@ -236,10 +236,12 @@ type view struct {
 	// Title names an article (offered, or suggested to agents).
 	Title  string
 	Rating int
+	// Outage is the incident this one is grouped under, or "".
+	Outage string
 }
 
 func viewOf(inc *intake.Incident) view {
-	return view{ID: inc.ID, Subject: esc(inc.Subject), Priority: string(inc.Priority)}
+	return view{ID: inc.ID, Subject: esc(inc.Subject), Priority: string(inc.Priority), Outage: inc.ParentID}
 }
 
 // esc escapes the three characters Slack's markup gives meaning to.

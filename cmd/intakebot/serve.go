@@ -190,6 +190,9 @@ func newCore(ctx context.Context, cfg *config.Config, base string, stdout io.Wri
 	}
 	// Agent alerts (notify.*) are queued with the change that raises them.
 	c.store.AlertAgents(cfg.AlertTargets())
+	// Outage grouping at registration (grouping.enabled); agents may
+	// group by hand either way.
+	c.store.WithGrouping(cfg.WorkflowGrouping())
 	if err := c.store.Ping(ctx); err != nil {
 		closeRedis()
 		return nil, fmt.Errorf("redis.url: %w", err)
@@ -207,7 +210,7 @@ func newCore(ctx context.Context, cfg *config.Config, base string, stdout io.Wri
 	c.reg.MustRegister(newOutboxCollector(c.store))
 	c.ledger = newCountingLedger(c.store, c.reg)
 	c.wake = workflow.NewWakeups(c.store, log)
-	c.engine = workflow.NewEngine(workflow.WakeOnCommit(c.store, c.wake), rules, c.metrics, time.Now)
+	c.engine = workflow.NewEngine(workflow.WakeOnCommit(c.store, c.wake), rules, c.metrics, time.Now).WithGrouper(workflow.WakeGroups(c.store, c.wake))
 	c.kb = kb.NewIndex()
 	c.engine.UseKB(workflow.Suggestions{Index: c.kb, MinScore: cfg.KB.Suggest.MinScore, Counter: c.store})
 	if cfg.Redis.URL == "" {
@@ -432,7 +435,7 @@ func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Si
 		return nil, err
 	}
 	api := web.NewServer(web.Deps{
-		Incidents: c.engine, Lister: c.store, Outbox: c.store, Inbound: c.store, Files: c.store, Agents: c.store, AgentAdmin: c.store, Health: c.store,
+		Incidents: c.engine, Groups: c.engine, Lister: c.store, Outbox: c.store, Inbound: c.store, Files: c.store, Agents: c.store, AgentAdmin: c.store, Health: c.store,
 		Components: ch.components, StrictReadiness: cfg.HTTP.ReadyzStrict, Metrics: metricsHandler(c.reg, log),
 		Log: log, Registerer: c.reg, KB: web.KBDeps{Store: c.store, Lister: c.store, Index: kbIndex, Solved: c.store, Now: time.Now},
 	})

@@ -104,6 +104,23 @@ func BenchmarkRegisterWithSuggestions(b *testing.B) {
 	b.ReportMetric(float64(rt.n.Load()-before)/float64(b.N), "roundtrips/op")
 }
 
+// BenchmarkRegisterGrouped registers alike reports on one CI with outage
+// grouping on: every client contends for the same outage hash (the worst
+// case: one outage, every report a child of it).
+func BenchmarkRegisterGrouped(b *testing.B) {
+	f, rt := benchFixture(b)
+	f.store.WithGrouping(workflow.Grouping{Enabled: true, Window: time.Hour, MinScore: 0.5})
+	ctx := context.Background()
+	rep := intake.Report{Channel: intake.ChannelEmail, Subject: "The VPN is down", CI: "vpn", Category: "network",
+		Description: "Hello, since 9:00 the VPN does not connect from home.",
+		Reporter:    intake.Reporter{Name: "Ana", Email: "ana@example.test"}}
+	before := rt.n.Load()
+	clients(b, func() func() error {
+		return func() error { _, err := f.engine.Register(ctx, rep); return err }
+	})
+	b.ReportMetric(float64(rt.n.Load()-before)/float64(b.N), "roundtrips/op")
+}
+
 func BenchmarkTransition(b *testing.B) {
 	f, rt := benchFixture(b)
 	ctx := context.Background()

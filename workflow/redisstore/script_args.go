@@ -33,6 +33,9 @@ const (
 	eventNotified   = "notified"
 	// eventAlerted is a delivered agent alert; its note names the alert.
 	eventAlerted = "alerted"
+	// Outage grouping: an incident joined or left a parent (group.go).
+	eventGrouped   = "grouped"
+	eventUngrouped = "ungrouped"
 )
 
 // watchArgs describes the change notice a change queues for the watchers.
@@ -85,6 +88,7 @@ type createArgs struct {
 	Channel   string       `json:"channel"`
 	Watch     *watchArgs   `json:"watch,omitempty"`
 	Alerts    *alertArgs   `json:"alerts,omitempty"`
+	Parent    string       `json:"parent,omitempty"`
 }
 
 // createCall builds the keys and the argument of create.lua.
@@ -96,7 +100,7 @@ func (s *Store) createCall(n int64, key string, inc *intake.Incident, notify []i
 		Shard: shard, ID: id, Seq: strconv.FormatInt(n, 10), At: inc.RegisteredAt.UTC().Format(time.RFC3339Nano),
 		NowMs: strconv.FormatInt(inc.RegisteredAt.UnixMilli(), 10), Registrar: registrar(inc), Via: string(inc.Channel),
 		Event: eventRegistered, State: string(inc.State), SourceKey: key, Fields: hashFields(id, n, inc),
-		Indexes: []int{},
+		Indexes: []int{}, Parent: inc.ParentID,
 	}
 	for _, ix := range [][2]string{{"state", string(inc.State)}, {"priority", string(inc.Priority)}, {"group", inc.Group}, {"owner", inc.Owner}} {
 		if ix[1] != "" {

@@ -114,6 +114,9 @@ type Store struct {
 	routeList []intake.Route
 	// alerts are the listeners of agent alerts (AlertAgents).
 	alerts []AlertTarget
+	// grouping is the outage-grouping policy (WithGrouping); group3 its scripts.
+	grouping workflow.Grouping
+	group3   groupScripts
 }
 
 type scripts struct {
@@ -129,7 +132,7 @@ type scripts struct {
 // queued where no one reads it.
 func New(rdb redis.UniversalClient, prefix string, routes ...intake.Route) *Store {
 	s := func(body string) *redis.Script { return redis.NewScript(luaCommon + "\n" + body) }
-	st := &Store{rdb: rdb, prefix: prefix, routes: map[intake.Route]bool{}, agents: newAgentScripts(), scripts: scripts{
+	st := &Store{rdb: rdb, prefix: prefix, routes: map[intake.Route]bool{}, agents: newAgentScripts(), group3: newGroupScripts(), scripts: scripts{
 		create: s(luaCreate), apply: s(luaApply), get: s(luaGet), page: s(luaPage),
 		claim: redis.NewScript(luaClaim), delivered: redis.NewScript(luaDelivered), failed: redis.NewScript(luaFailed),
 		dropped:  redis.NewScript(luaDropped),
@@ -216,7 +219,11 @@ func (s *Store) createFrom(ctx context.Context, key string, inc *intake.Incident
 		if err != nil {
 			return nil, fmt.Errorf("allocate incident id: %w", err)
 		}
-		stored, err := s.create(ctx, n, key, inc, notify)
+		grouped := *inc
+		if grouped.ParentID, err = s.group(ctx, n, inc); err != nil {
+			return nil, err
+		}
+		stored, err := s.create(ctx, n, key, &grouped, notify)
 		if !errors.Is(err, errTaken) {
 			return stored, err
 		}
@@ -285,6 +292,10 @@ func storedAs(id string, inc *intake.Incident) *intake.Incident {
 	stored.Actions, stored.Comments, stored.Surveys = []intake.Action{}, []intake.Comment{}, []intake.SurveyResult{}
 	stored.Attachments = []intake.Attachment{}
 	stored.History = []intake.HistoryEntry{{At: inc.RegisteredAt, Actor: registrar(inc), Event: eventRegistered, To: inc.State, Via: string(inc.Channel)}}
+	if inc.ParentID != "" {
+		stored.History = append(stored.History, intake.HistoryEntry{At: inc.RegisteredAt, Actor: registrar(inc), Event: eventGrouped,
+			Via: string(inc.Channel), Detail: "parent:  -> " + inc.ParentID})
+	}
 	return &stored
 }
 
@@ -313,6 +324,7 @@ func hashFields(id string, n int64, inc *intake.Incident) []string {
 		"reopen_count", "0", "related_id", inc.RelatedID, "registered_by", inc.RegisteredBy,
 		"mail_ids", strings.Join(inc.MailIDs, " "), "mailbox", inc.Mailbox, "conversation", inc.Conversation,
 		"suggestions", suggestionsField(inc.Suggestions),
+		"parent_id", inc.ParentID,
 	}
 }
 
@@ -505,6 +517,7 @@ func hashToIncident(d *decoder) (*intake.Incident, error) {
 		Attachments: []intake.Attachment{},
 		Level:       d.int("level"), ReopenCount: d.int("reopen_count"), Version: d.int64("ver"), Repeats: d.int("repeats"),
 		MailIDs: strings.Fields(d.str("mail_ids")), Mailbox: d.str("mailbox"), Conversation: d.str("conversation"),
+		ParentID: d.str("parent_id"), Children: strings.Fields(d.str("children")),
 	}
 	inc.Round = d.int64("round")
 	if doc := d.str("suggestions"); doc != "" {

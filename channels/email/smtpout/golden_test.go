@@ -155,6 +155,17 @@ func everyMail(t *testing.T) map[string]Mail {
 			}
 			out[string(lang)+"/agent_alert_"+string(alert)] = m
 		}
+		// A child of an outage: its acknowledgment says the outage is
+		// known and being worked on, under which incident.
+		inc := goldenIncident(lang, intake.NoticeAck)
+		inc.ParentID = "INC-000041"
+		msg := intake.Outgoing{ID: inc.ID + ":ack:1", IncidentID: inc.ID, Kind: intake.NoticeAck, Lang: lang,
+			Route: intake.RouteEmail, Email: inc.Reporter.Email, Attempt: 1}
+		m, err := r.Render(msg, inc)
+		if err != nil {
+			t.Fatalf("%s/ack of a child: %v", lang, err)
+		}
+		out[string(lang)+"/ack_grouped"] = m
 	}
 	return out
 }
@@ -232,6 +243,8 @@ func TestMailsSpeakPlainly(t *testing.T) {
 	}
 	for _, tc := range []struct{ name, want string }{
 		{"en/ack", "Priority: High"}, {"es/ack", "Prioridad: Alta"},
+		{"en/ack_grouped", "known outage"}, {"es/ack_grouped", "avería general ya conocida"},
+		{"en/ack_grouped", "INC-000041"}, {"es/ack_grouped", "INC-000041"},
 		{"en/validation", "We restarted the VPN gateway"}, {"es/validation", "Hemos reiniciado la pasarela VPN"},
 		{"en/remind_validation", "We restarted the VPN gateway"}, {"es/remind_validation", "Hemos reiniciado la pasarela VPN"},
 		{"en/note", "The new VPN client is ready for you."}, {"es/note", "El nuevo cliente VPN está listo."},

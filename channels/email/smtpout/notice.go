@@ -100,6 +100,9 @@ type noticeData struct {
 	// Articles are offered in the acknowledgment: public, in the
 	// reporter's language, above the threshold; at most three.
 	Articles []offeredArticle
+	// Outage is the incident this one is grouped under (a known outage
+	// being worked on), or "".
+	Outage string
 }
 
 // Render writes the mail for msg about inc, in the language recorded when
@@ -117,6 +120,7 @@ func (r Renderer) Render(msg intake.Outgoing, inc *intake.Incident) (Mail, error
 		ID: inc.ID, Subject: inc.Subject, Category: label(inc.Category), Priority: string(inc.Priority),
 		CI: label(inc.CI), ReporterName: inc.Reporter.Name, Owner: inc.Owner,
 		PriorityID: string(inc.Priority), State: string(inc.State), Solution: solutionNote(inc), Org: r.Org,
+		Outage: inc.ParentID,
 	}
 	if msg.Kind == intake.NoticeNote {
 		note, err := msg.Note(inc)

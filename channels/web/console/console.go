@@ -35,6 +35,13 @@ type Engine interface {
 	Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (intake.Changed, error)
 }
 
+// Grouper groups the incidents of one outage by hand (workflow.Engine
+// does).
+type Grouper interface {
+	Group(ctx context.Context, parent string, children []string, by intake.Actor, note string) error
+	Ungroup(ctx context.Context, child string, by intake.Actor, note string) error
+}
+
 // Lister serves incident lists from the store's indexes.
 type Lister interface {
 	List(ctx context.Context, f intake.ListFilter) (intake.Page, error)
@@ -74,7 +81,9 @@ type Changes interface {
 
 // Deps is what the console needs.
 type Deps struct {
-	Engine   Engine
+	Engine Engine
+	// Grouping serves grouping by hand on the incident page; nil hides it.
+	Grouping Grouper
 	Lister   Lister
 	Files    Files
 	Agents   Agents

@@ -76,7 +76,7 @@ func newFixtureWith(t testing.TB, configure func(d *console.Deps, base string, r
 		t.Fatal(err)
 	}
 	m := workflow.NewMetrics(prometheus.NewRegistry())
-	engine := workflow.NewEngine(store, rules, m, time.Now)
+	engine := workflow.NewEngine(store, rules, m, time.Now).WithGrouper(store)
 	seed, err := kb.Seed()
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func newFixtureWith(t testing.TB, configure func(d *console.Deps, base string, r
 	c := &clock{t: time.Now()}
 	timers := workflow.Timers{SLA: map[intake.Priority]workflow.SLATarget{"P3": {Response: 4 * time.Hour, Resolution: 24 * time.Hour}}}
 	deps := console.Deps{
-		Engine: engine, Lister: store, Files: store, Agents: store, Admin: store, Pages: pages,
+		Engine: engine, Grouping: engine, Lister: store, Files: store, Agents: store, Admin: store, Pages: pages,
 		Sessions: webui.NewSessions(rdb, prefix, time.Hour, 12*time.Hour, false, c.Now),
 		Limiter:  webui.NewLimiter(rdb, prefix, 5, 15*time.Minute),
 		Changes:  hub, Timers: timers, Labels: rules, Groups: []string{"service-desk", "networks"},

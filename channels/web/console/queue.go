@@ -26,12 +26,15 @@ type filter struct {
 	Owner                  string // "me", "none" or "" (anyone)
 	Channel                string
 	SLA                    string // "warning", "breached" or ""
-	Before                 int64
+	// Grouped shows the reports grouped under an outage's parent too;
+	// by default the parent stands for them (one row, with a count).
+	Grouped bool
+	Before  int64
 }
 
 func readFilter(q url.Values) filter {
 	f := filter{State: q.Get("state"), Priority: q.Get("priority"), Group: q.Get("group"), Owner: q.Get("owner"),
-		Channel: q.Get("channel"), SLA: q.Get("sla")}
+		Channel: q.Get("channel"), SLA: q.Get("sla"), Grouped: q.Get("grouped") == "1"}
 	if !intake.State(f.State).Valid() {
 		f.State = ""
 	}
@@ -61,6 +64,9 @@ func (f filter) query() url.Values {
 		if v != "" {
 			q.Set(k, v)
 		}
+	}
+	if f.Grouped {
+		q.Set("grouped", "1")
 	}
 	return q
 }
@@ -138,6 +144,9 @@ type queueView struct {
 // matches checks the filters the indexes do not serve.
 func (s *Server) matches(inc *intake.Incident, f filter, m me, now time.Time) bool {
 	if f.Owner == "none" && inc.Owner != "" {
+		return false
+	}
+	if !f.Grouped && inc.ParentID != "" {
 		return false
 	}
 	if f.Channel != "" && string(inc.Channel) != f.Channel {
