@@ -112,6 +112,8 @@ type Store struct {
 	// registered them (New, WatchChanges).
 	routes    map[intake.Route]bool
 	routeList []intake.Route
+	// pageBudget: see defaultPageBudget (tests lower it).
+	pageBudget int
 }
 
 type scripts struct {
@@ -127,7 +129,7 @@ type scripts struct {
 // queued where no one reads it.
 func New(rdb redis.UniversalClient, prefix string, routes ...intake.Route) *Store {
 	s := func(body string) *redis.Script { return redis.NewScript(luaCommon + "\n" + body) }
-	st := &Store{rdb: rdb, prefix: prefix, routes: map[intake.Route]bool{}, agents: newAgentScripts(), scripts: scripts{
+	st := &Store{rdb: rdb, prefix: prefix, routes: map[intake.Route]bool{}, pageBudget: defaultPageBudget, agents: newAgentScripts(), scripts: scripts{
 		create: s(luaCreate), apply: s(luaApply), get: s(luaGet), page: s(luaPage),
 		claim: redis.NewScript(luaClaim), delivered: redis.NewScript(luaDelivered), failed: redis.NewScript(luaFailed),
 		dropped:  redis.NewScript(luaDropped),

@@ -14,7 +14,10 @@
 -- ["{refused}" or "{path, events, own, reopen, notify, closes, new_round}"]
 -- (0-based; new_round: the path enters a survey step, a new question);
 -- outbox {channel: KEYS index of its queue}; watch (see common.lua), or
--- nothing. The states' entries and the outcomes are JSON texts of their
+-- nothing. Issue 12's queue indexes: unowned_key, sla_warning,
+-- sla_breached (KEYS indexes), closed (the closed state's name), sla (the
+-- SLA status a flag sets, or nothing), search (a comment's terms, see
+-- common.lua's search_index, or nothing). The states' entries and the outcomes are JSON texts of their
 -- own: only the ones this change needs are decoded.
 local a = cjson.decode(ARGV[1])
 for _, k in ipairs({'actor', 'event', 'via', 'note', 'owner', 'group', 'level', 'category',
@@ -69,7 +72,8 @@ if not entry(final) then return {'BADSTATE', final} end
 -- KEYS (newKey); the old one is read above, so its key is built here from
 -- the shard's prefix.
 local function reindex(kind, old, newKey)
-  if old and old ~= '' then redis.call('ZREM', shard .. ':idx:' .. kind .. ':' .. old, id) end
+  if old and old ~= '' then redis.call('ZREM', shard .. ':idx:' .. kind .. ':' .. old, id)
+  elseif kind == 'owner' then redis.call('ZREM', KEYS[a.unowned_key], id) end -- issue 12
   redis.call('ZADD', newKey, seq, id)
 end
 
@@ -122,6 +126,16 @@ if from ~= state then
   set('state', from)
   if o.closes then set('closed_at', at) end
 end
+-- Issue 12, the queue's SLA lists: open incidents only, the worst status.
+if from == a.closed then
+  redis.call('ZREM', KEYS[a.sla_warning], id)
+  redis.call('ZREM', KEYS[a.sla_breached], id)
+elseif a.sla == 'breached' then
+  redis.call('ZADD', KEYS[a.sla_breached], seq, id)
+  redis.call('ZREM', KEYS[a.sla_warning], id)
+elseif a.sla == 'warning' and not redis.call('ZSCORE', KEYS[a.sla_breached], id) then
+  redis.call('ZADD', KEYS[a.sla_warning], seq, id)
+end
 if o.new_round then
   -- A survey step entered: a new question, numbered in the same write, so
   -- that the notices queued below carry it.
@@ -136,6 +150,7 @@ redis.call('HSET', inc, unpack(sets))
 
 if a.action ~= '' then redis.call('RPUSH', KEYS[2], a.action) end
 if a.comment ~= '' then redis.call('RPUSH', KEYS[3], a.comment) end
+search_index(a.search, seq, id) -- issue 12: a comment's words
 if a.survey ~= '' then redis.call('RPUSH', KEYS[4], a.survey) end
 if outbox then
   for _, kind in ipairs(notify) do

@@ -54,3 +54,22 @@ local function watch(inc, shard, id, ver, at, now_ms, w)
   redis.call('ZADD', route, now_ms, mid)
   redis.call('HSET', inc, 'watch_mid', mid)
 end
+
+-- search_index adds an incident's new search terms to the shard's term
+-- indexes (issue 12; searchArgs in search.go): s.set is the KEYS index of
+-- the incident's own term set, s.dict of the shard's term dictionary,
+-- s.keys[i] of the index of s.terms[i]. A term the incident has already
+-- costs one SADD; at most s.max terms per incident.
+local function search_index(s, seq, id)
+  if not s then return end
+  local set = KEYS[s.set]
+  local n = redis.call('SCARD', set)
+  for i, t in ipairs(s.terms) do
+    if n >= s.max then return end
+    if redis.call('SADD', set, t) == 1 then
+      n = n + 1
+      redis.call('ZADD', KEYS[s.keys[i]], seq, id)
+      redis.call('ZADD', KEYS[s.dict], 0, t)
+    end
+  end
+end

@@ -5,7 +5,8 @@
 -- pairs), indexes (KEYS indexes of the index sets to add the incident to),
 -- notices ({kind, msg}: its record's KEYS index), queue (KEYS index of the
 -- reporter's outbox, 0 when there are no notices), channel (its name),
--- watch (nil, or the change notice: see common.lua's watch, plus msg).
+-- watch (nil, or the change notice: see common.lua's watch, plus msg),
+-- search (nil, or the terms to index: see common.lua's search_index).
 -- Returns OK; EXISTS when this very report (same source key) was created
 -- before; TAKEN when another incident holds the number (the counter went
 -- back, as after a failover that lost writes): the caller takes another.
@@ -19,6 +20,7 @@ redis.call('HSET', inc, unpack(a.fields))
 redis.call('HSET', inc, 'source_key', a.source_key)
 redis.call('ZADD', KEYS[3], a.seq, a.id)
 for _, i in ipairs(a.indexes) do redis.call('ZADD', KEYS[i], a.seq, a.id) end
+search_index(a.search, a.seq, a.id) -- issue 12: the search index
 history(KEYS[2], a.at, a.registrar, a.event, '', a.state, '', a.via)
 for _, n in ipairs(a.notices or {}) do
   queue(inc, a.id, n.kind, 1, a.at, a.now_ms, KEYS[a.queue], KEYS[n.msg], a.channel)
