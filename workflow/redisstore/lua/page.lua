@@ -55,7 +55,8 @@ for _, key in ipairs(groups[best]) do
       end
       if keep then
         seen[id] = true
-        found[#found + 1] = {id, tonumber(got[i + 1])}
+        -- The score as Redis gave it: a corrupt one reaches Go as it is.
+        found[#found + 1] = {id, got[i + 1], tonumber(got[i + 1])}
         n = n + 1
         if n >= limit then break end
       end
@@ -68,7 +69,7 @@ end
 
 local out = {}
 if walked then
-  table.sort(found, function(x, y) return x[2] > y[2] end)
+  table.sort(found, function(x, y) return x[3] > y[3] end)
   for i = 1, math.min(limit, #found) do
     out[#out + 1] = found[i][1]; out[#out + 1] = found[i][2]
   end
