@@ -29,10 +29,10 @@ import (
 const maxIncidentTerms = 400
 
 func channelIndex(shard string, c intake.Channel) string { return shard + ":idx:channel:" + string(c) }
-func unownedIndex(shard string) string                    { return shard + ":idx:unowned" }
-func slaIndex(shard, status string) string                { return shard + ":idx:sla:" + status }
-func termIndex(shard, term string) string                 { return shard + ":idx:term:" + term }
-func termDictionary(shard string) string                  { return shard + ":idx:terms" }
+func unownedIndex(shard string) string                   { return shard + ":idx:unowned" }
+func slaIndex(shard, status string) string               { return shard + ":idx:sla:" + status }
+func termIndex(shard, term string) string                { return shard + ":idx:term:" + term }
+func termDictionary(shard string) string                 { return shard + ":idx:terms" }
 
 // searchArgs is what common.lua's search_index needs to index new terms.
 type searchArgs struct {
