@@ -331,6 +331,9 @@ func TestSearchAndFilterKeysShareTheShardsHashTag(t *testing.T) {
 		{Channel: intake.ChannelWeb, Subject: "printer", State: intake.Analysis, RegisteredAt: f.clock.Now()}}, nil); errs[0] != nil || errs[1] != nil {
 		t.Fatal(errs)
 	}
+	if err := f.store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
 	for _, budget := range []int{400, 1} {
 		f.store.SetPageBudget(budget)
 		ids(t, f, intake.ListFilter{Query: "impresora tón", Channel: "email", SLA: intake.SLABreached, Unassigned: true}, 10)
@@ -347,5 +350,64 @@ func TestSearchAndFilterKeysShareTheShardsHashTag(t *testing.T) {
 	}
 	for _, c := range h.crossed {
 		t.Errorf("one script call, keys of several hash tags: %s", c)
+	}
+}
+
+// Incidents stored before the queue's indexes existed get them from
+// Migrate, once: the same pages as if they had been indexed at write time.
+func TestMigrateIndexesIncidentsStoredBefore(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var all []string
+	for i := range 30 {
+		id := report(t, f, []intake.Channel{intake.ChannelEmail, intake.ChannelPhone}[i%2], intake.Spanish,
+			fmt.Sprintf("Impresora %d atascada", i), "")
+		all = append(all, id)
+		switch i % 5 {
+		case 0:
+			done(t)(f.engine.AddAction(ctx, id, alice, "mirando"))
+		case 1:
+			flagger(t, f)(id, workflow.FlagResolutionBreach)
+		case 2:
+			flagger(t, f)(id, workflow.FlagResponseWarning)
+		case 3:
+			done(t)(f.engine.Comment(ctx, id, reporter, "sigue sin tóner"))
+		}
+	}
+	closeIncident(t, f, all[2]) // warned, then closed: in no SLA list
+	filters := []intake.ListFilter{{Query: "impresoras"}, {Query: "toner"}, {Channel: "phone"}, {Unassigned: true},
+		{SLA: intake.SLABreached}, {SLA: intake.SLAWarning}, {Query: "atasc", Channel: "email", Unassigned: true}}
+	want := make([][]string, len(filters))
+	for i, fl := range filters {
+		want[i] = ids(t, f, fl, 7)
+		if len(want[i]) == 0 {
+			t.Fatalf("%+v matches nothing: the test proves little", fl)
+		}
+	}
+	// As a store before this version left them: none of the new indexes.
+	keys, err := redistest.Keys(ctx, f.rdb, f.prefix+":*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if strings.Contains(k, ":idx:channel:") || strings.Contains(k, ":idx:sla:") || strings.Contains(k, ":idx:term") ||
+			strings.HasSuffix(k, ":idx:unowned") || strings.HasSuffix(k, ":terms") {
+			if err := f.rdb.Del(ctx, k).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got := ids(t, f, filters[0], 7); len(got) != 0 {
+		t.Fatalf("indexes not removed: %v", got)
+	}
+	for run := range 2 {
+		if err := f.store.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i, fl := range filters {
+			if got := ids(t, f, fl, 7); !slices.Equal(got, want[i]) {
+				t.Errorf("run %d, %+v: %v, want %v", run, fl, got, want[i])
+			}
+		}
 	}
 }

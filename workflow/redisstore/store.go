@@ -225,10 +225,17 @@ func (s *Store) createFrom(ctx context.Context, key string, inc *intake.Incident
 }
 
 // Migrate brings an older key schema up to date; serve calls it at start.
+// The queue's indexes are built once for the incidents stored before
+// them (reindex: a read of every incident, at start, never at query time).
 // The counter moved from P:seq to P:{keys}:seq: without carrying its value
 // over, every new report would hit numbers already taken. Two commands, as
 // the keys live in different slots; SET NX makes a race harmless.
 func (s *Store) Migrate(ctx context.Context) error {
+	// The queue's filter and search indexes (search.go) for the incidents
+	// stored before them: once.
+	if err := s.reindex(ctx); err != nil {
+		return fmt.Errorf("migrate: build the queue's indexes: %w", err)
+	}
 	old, err := s.rdb.Get(ctx, s.prefix+":seq").Result()
 	if err == redis.Nil {
 		return nil
