@@ -15,9 +15,16 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
+// hit is a page's candidate: an incident and its number.
+type hit struct {
+	id  string
+	seq int64
+}
+
 // List serves a filtered, newest-first page from the indexes: one pipelined
 // round trip asks every shard for its candidates (page.lua intersects the
-// filter's indexes there), a second reads them. A search whose last word
+// filter's indexes there; rarely a second asks some shards for more), a
+// last one reads them. A search whose last word
 // may be a prefix first asks each shard's term dictionary which terms it
 // starts (one more round trip).
 func (s *Store) List(ctx context.Context, f intake.ListFilter) (intake.Page, error) {
@@ -35,10 +42,10 @@ func (s *Store) List(ctx context.Context, f intake.ListFilter) (intake.Page, err
 		return intake.Page{}, fmt.Errorf("list incidents: %w", err)
 	}
 	scratch := rand.Text()
-	shardKeys := func(i int) ([]string, []any) {
+	shardKeys := func(i int, max string, n int) ([]string, []any) {
 		shard := s.shardN(i)
 		var keys []string
-		args := []any{max, f.Limit + 1, s.pageBudget}
+		args := []any{max, n, s.pageBudget}
 		for g, group := range groups {
 			for _, suffix := range group {
 				keys = append(keys, shard+":"+suffix)
@@ -57,25 +64,67 @@ func (s *Store) List(ctx context.Context, f intake.ListFilter) (intake.Page, err
 		}
 		return keys, args
 	}
-	cmds, err := s.pipelineScript(ctx, s.scripts.page, Shards, shardKeys)
-	if err != nil {
-		return intake.Page{}, fmt.Errorf("list incidents: %w", err)
+	// ask runs page.lua on shards, each from its max, for n candidates.
+	ask := func(shards []int, max []string, n int) ([][]hit, error) {
+		cmds, err := s.pipelineScript(ctx, s.scripts.page, len(shards), func(k int) ([]string, []any) {
+			return shardKeys(shards[k], max[k], n)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list incidents: %w", err)
+		}
+		out := make([][]hit, len(shards))
+		for k, c := range cmds {
+			list, _ := c.Val().([]any)
+			for j := 0; j+1 < len(list); j += 2 {
+				id, _ := list[j].(string)
+				seq, err := strconv.ParseInt(fmt.Sprint(list[j+1]), 10, 64)
+				if err != nil {
+					return nil, fmt.Errorf("list incidents: redis keys %s: member %s has score %v, not an incident number",
+						strings.Join(keysOf(shardKeys(shards[k], max[k], n)), ", "), id, list[j+1])
+				}
+				out[k] = append(out[k], hit{id, seq})
+			}
+		}
+		return out, nil
 	}
-	type hit struct {
-		id  string
-		seq int64
+	// Incidents are numbered round the shards, so a page's matches are
+	// spread over them: each shard is asked first for its share and a
+	// little more. A shard that gave all it was asked and whose last
+	// candidate is still newer than the page's last may hold more of the
+	// page: those shards alone are asked again, for a whole page (so the
+	// result is exact, never a guess). Mostly one round.
+	want := f.Limit + 1
+	first := min(want, 2*((want+Shards-1)/Shards)+2)
+	all := make([]int, Shards)
+	from := make([]string, Shards)
+	for i := range all {
+		all[i], from[i] = i, max
+	}
+	perShard, err := ask(all, from, first)
+	if err != nil {
+		return intake.Page{}, err
 	}
 	var hits []hit
-	for i, c := range cmds {
-		list, _ := c.Val().([]any)
-		for j := 0; j+1 < len(list); j += 2 {
-			id, _ := list[j].(string)
-			seq, err := strconv.ParseInt(fmt.Sprint(list[j+1]), 10, 64)
-			if err != nil {
-				return intake.Page{}, fmt.Errorf("list incidents: redis keys %s: member %s has score %v, not an incident number",
-					strings.Join(keysOf(shardKeys(i)), ", "), id, list[j+1])
+	for _, h := range perShard {
+		hits = append(hits, h...)
+	}
+	if first < want {
+		sort.Slice(hits, func(i, j int) bool { return hits[i].seq > hits[j].seq })
+		var again []int
+		var againFrom []string
+		for i, h := range perShard {
+			if len(h) == first && (len(hits) < want || h[len(h)-1].seq > hits[want-1].seq) {
+				again, againFrom = append(again, i), append(againFrom, "("+strconv.FormatInt(h[len(h)-1].seq, 10))
 			}
-			hits = append(hits, hit{id, seq})
+		}
+		if len(again) > 0 {
+			more, err := ask(again, againFrom, want)
+			if err != nil {
+				return intake.Page{}, err
+			}
+			for _, h := range more {
+				hits = append(hits, h...)
+			}
 		}
 	}
 	sort.Slice(hits, func(i, j int) bool { return hits[i].seq > hits[j].seq })

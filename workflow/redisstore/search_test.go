@@ -411,3 +411,38 @@ func TestMigrateIndexesIncidentsStoredBefore(t *testing.T) {
 		}
 	}
 }
+
+// A page whose matches all live in one shard: the first round asks each
+// shard for its share only, so the second must fetch the rest, exactly.
+func TestPageOfOneShardsMatches(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var keys []string
+	var incs []*intake.Incident
+	for i := range 16 * 30 {
+		subject := "printer jam"
+		if i%16 == 4 {
+			subject = "solo printer"
+		}
+		keys = append(keys, fmt.Sprint("one-shard-", i))
+		incs = append(incs, &intake.Incident{Channel: intake.ChannelPhone, Subject: subject, State: intake.Analysis, RegisteredAt: f.clock.Now()})
+	}
+	out, errs := f.store.CreateMany(ctx, keys, incs, nil)
+	var want []string
+	for i := range out {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if incs[i].Subject == "solo printer" {
+			want = append([]string{out[i].ID}, want...)
+		}
+	}
+	for _, per := range []int{20, 50} {
+		if got := ids(t, f, intake.ListFilter{Query: "solo printer"}, per); !slices.Equal(got, want) {
+			t.Errorf("pages of %d: %v, want %v", per, got, want)
+		}
+	}
+	if got := ids(t, f, intake.ListFilter{Query: "printer"}, 20); len(got) != 16*30 {
+		t.Errorf("printer: %d incidents, want %d", len(got), 16*30)
+	}
+}
