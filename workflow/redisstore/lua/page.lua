@@ -48,15 +48,22 @@ for _, key in ipairs(groups[best]) do
     for i = 1, #got, 2 do
       local id = got[i]
       read = read + 1
-      local keep = not seen[id]
-      for g = 1, #groups do
-        if not keep then break end
-        if g ~= best then keep = member(g, id) end
+      -- Found through an earlier set of the group: it counts for this
+      -- set's walk too (a group's sets mostly hold the same ids).
+      local keep = seen[id]
+      if not keep then
+        keep = true
+        for g = 1, #groups do
+          if not keep then break end
+          if g ~= best then keep = member(g, id) end
+        end
+        if keep then
+          seen[id] = true
+          -- The score as Redis gave it: a corrupt one reaches Go as it is.
+          found[#found + 1] = {id, got[i + 1], tonumber(got[i + 1])}
+        end
       end
       if keep then
-        seen[id] = true
-        -- The score as Redis gave it: a corrupt one reaches Go as it is.
-        found[#found + 1] = {id, got[i + 1], tonumber(got[i + 1])}
         n = n + 1
         if n >= limit then break end
       end
