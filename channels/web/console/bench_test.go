@@ -49,7 +49,7 @@ func BenchmarkConsole100k(b *testing.B) {
 	f.rdb.ConfigSet(ctx, "stream-node-max-bytes", "512")
 	start := time.Now()
 	ids := loadIncidents(b, f, n)
-	fmt.Printf("loaded %d incidents in %s\n", n, time.Since(start).Round(time.Second))
+	fmt.Printf("loaded %d incidents in %s; redis %s\n", n, time.Since(start).Round(time.Second), usedMemory(b, f))
 
 	c := f.client()
 	c.login("alice", password)
@@ -196,4 +196,17 @@ func loadIncidents(b *testing.B, f *fixture, n int) []string {
 		}
 	}
 	return ids
+}
+
+func usedMemory(b *testing.B, f *fixture) string {
+	info, err := f.rdb.Info(context.Background(), "memory").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(line, "used_memory_human:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
 }
