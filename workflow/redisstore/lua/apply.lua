@@ -14,11 +14,12 @@
 -- ["{refused}" or "{path, events, own, reopen, notify, closes, new_round}"]
 -- (0-based; new_round: the path enters a survey step, a new question);
 -- outbox {channel: KEYS index of its queue}; watch (see common.lua), or
--- nothing. Issue 12's queue indexes: unowned_key, sla_warning,
--- sla_breached (KEYS indexes), closed (the closed state's name), sla (the
--- SLA status a flag sets, or nothing), search (a comment's terms, see
--- common.lua's search_index, or nothing). The states' entries and the outcomes are JSON texts of their
+-- nothing. The states' entries and the outcomes are JSON texts of their
 -- own: only the ones this change needs are decoded.
+-- Issue 12's queue indexes: unowned_key, sla_warning, sla_breached (KEYS
+-- indexes), closed (the closed state's name), sla (the SLA status a flag
+-- sets, or nothing), search (a comment's terms, see common.lua's
+-- search_index, or nothing).
 local a = cjson.decode(ARGV[1])
 for _, k in ipairs({'actor', 'event', 'via', 'note', 'owner', 'group', 'level', 'category',
     'action', 'comment', 'survey', 'ref', 'flag', 'count'}) do
