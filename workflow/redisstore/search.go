@@ -28,9 +28,9 @@ import (
 //	                               comment holds search term T (kb.Terms)
 //	P:{sNN}:idx:terms              every term of the shard (score 0, by name):
 //	                               the last word of a search as a prefix
-//	P:{sNN}:inc:INC-000123:terms   set: the incident's own terms, so a comment
-//	                               adds only new ones and the archive knows
-//	                               which indexes to leave
+//	field "terms" of the incident's hash: its own terms, space-separated,
+//	so that a comment adds only new ones and the archive knows which
+//	indexes to leave
 
 // maxIncidentTerms bounds the terms one incident adds to the index: a
 // pasted log would otherwise add thousands, each a write on every later
@@ -45,16 +45,19 @@ func termDictionary(shard string) string                 { return shard + ":idx:
 
 // searchArgs is what common.lua's search_index needs to index new terms.
 type searchArgs struct {
-	Set   int      `json:"set"`  // KEYS index of the incident's own term set
-	Dict  int      `json:"dict"` // KEYS index of the shard's term dictionary
+	Field string   `json:"field"` // the hash's field of the incident's own terms
+	Dict  int      `json:"dict"`  // KEYS index of the shard's term dictionary
 	Max   int      `json:"max"`
 	Terms []string `json:"terms"`
 	Keys  []int    `json:"keys"` // KEYS index of each term's index
 }
 
-// searchCall adds the keys indexing text's terms for the incident with key
-// inc, and describes them; nil when text has no term.
-func searchCall(keys *keyList, shard, inc, text string) *searchArgs {
+// termsField is the incident hash's field of its own search terms.
+const termsField = "terms"
+
+// searchCall adds the keys indexing text's terms, and describes them; nil
+// when text has no term.
+func searchCall(keys *keyList, shard, text string) *searchArgs {
 	terms := kb.Terms(text)
 	if len(terms) == 0 {
 		return nil
@@ -62,7 +65,7 @@ func searchCall(keys *keyList, shard, inc, text string) *searchArgs {
 	if len(terms) > maxIncidentTerms {
 		terms = terms[:maxIncidentTerms]
 	}
-	a := &searchArgs{Set: keys.add(inc + ":terms"), Dict: keys.add(termDictionary(shard)), Max: maxIncidentTerms, Terms: terms}
+	a := &searchArgs{Field: termsField, Dict: keys.add(termDictionary(shard)), Max: maxIncidentTerms, Terms: terms}
 	for _, t := range terms {
 		a.Keys = append(a.Keys, keys.add(termIndex(shard, t)))
 	}
@@ -153,7 +156,7 @@ func (s *Store) reindexBatch(ctx context.Context, script *redis.Script, shard st
 			}
 		}
 		a := reindexArgs{Seq: strconv.FormatFloat(z.Score, 'f', -1, 64), ID: id, Closed: string(intake.Closed),
-			Search: searchCall(&keys, shard, inc, strings.Join(text, "\n"))}
+			Search: searchCall(&keys, shard, strings.Join(text, "\n"))}
 		flags := &intake.Incident{Flags: map[string]time.Time{}}
 		for k := range h {
 			if flag, ok := strings.CutPrefix(k, "flag_"); ok {

@@ -391,8 +391,13 @@ func TestMigrateIndexesIncidentsStoredBefore(t *testing.T) {
 	}
 	for _, k := range keys {
 		if strings.Contains(k, ":idx:channel:") || strings.Contains(k, ":idx:sla:") || strings.Contains(k, ":idx:term") ||
-			strings.HasSuffix(k, ":idx:unowned") || strings.HasSuffix(k, ":terms") {
+			strings.HasSuffix(k, ":idx:unowned") {
 			if err := f.rdb.Del(ctx, k).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if strings.Contains(k, ":inc:") && f.rdb.Type(ctx, k).Val() == "hash" {
+			if err := f.rdb.HDel(ctx, k, "terms").Err(); err != nil {
 				t.Fatal(err)
 			}
 		}

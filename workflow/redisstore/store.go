@@ -14,8 +14,8 @@
 //	P:{sNN}:inc:INC-000123:att:N        content of attachment N (up to the limit)
 //	P:{sNN}:idx:all                     zset id -> number, and idx:state:S,
 //	P:{sNN}:idx:priority:P, idx:group:G, idx:owner:O likewise
-//	P:{sNN}:idx:channel:C, idx:unowned, idx:sla:S, idx:term:T, idx:terms,
-//	P:{sNN}:inc:INC-000123:terms    the queue's filter and search indexes (search.go)
+//	P:{sNN}:idx:channel:C, idx:unowned, idx:sla:S, idx:term:T, idx:terms
+//	                                the queue's filter and search indexes (search.go)
 //	P:{sNN}:outbox:CHANNEL              zset message id -> due time (ms)
 //	P:{sNN}:outbox:dead:CHANNEL         zset of messages that ran out of attempts
 //	P:{sNN}:outbox:dropped:CHANNEL      zset of questions dropped as stale (score: when)

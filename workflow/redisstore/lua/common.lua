@@ -56,20 +56,28 @@ local function watch(inc, shard, id, ver, at, now_ms, w)
 end
 
 -- search_index adds an incident's new search terms to the shard's term
--- indexes (issue 12; searchArgs in search.go): s.set is the KEYS index of
--- the incident's own term set, s.dict of the shard's term dictionary,
--- s.keys[i] of the index of s.terms[i]. A term the incident has already
--- costs one SADD; at most s.max terms per incident.
-local function search_index(s, seq, id)
+-- indexes (issue 12; searchArgs in search.go). The incident's own terms
+-- are one space-separated field of its hash (s.field), so a comment adds
+-- only new ones and the archive knows which indexes to leave (a field, not
+-- a set: a set of strings costs far more memory). s.dict is the KEYS
+-- index of the shard's term dictionary, s.keys[i] of the index of
+-- s.terms[i]; at most s.max terms per incident.
+local function search_index(s, inc, seq, id)
   if not s then return end
-  local set = KEYS[s.set]
-  local n = redis.call('SCARD', set)
+  local cur = redis.call('HGET', inc, s.field) or ''
+  local have, n, added = {}, 0, {}
+  for t in string.gmatch(cur, '%S+') do have[t] = true; n = n + 1 end
   for i, t in ipairs(s.terms) do
-    if n >= s.max then return end
-    if redis.call('SADD', set, t) == 1 then
-      n = n + 1
+    if n >= s.max then break end
+    if not have[t] then
+      have[t], n = true, n + 1
+      added[#added + 1] = t
       redis.call('ZADD', KEYS[s.keys[i]], seq, id)
       redis.call('ZADD', KEYS[s.dict], 0, t)
     end
+  end
+  if #added > 0 then
+    if cur ~= '' then cur = cur .. ' ' end
+    redis.call('HSET', inc, s.field, cur .. table.concat(added, ' '))
   end
 end

@@ -20,7 +20,7 @@ redis.call('HSET', inc, unpack(a.fields))
 redis.call('HSET', inc, 'source_key', a.source_key)
 redis.call('ZADD', KEYS[3], a.seq, a.id)
 for _, i in ipairs(a.indexes) do redis.call('ZADD', KEYS[i], a.seq, a.id) end
-search_index(a.search, a.seq, a.id) -- issue 12: the search index
+search_index(a.search, inc, a.seq, a.id) -- issue 12: the search index
 history(KEYS[2], a.at, a.registrar, a.event, '', a.state, '', a.via)
 for _, n in ipairs(a.notices or {}) do
   queue(inc, a.id, n.kind, 1, a.at, a.now_ms, KEYS[a.queue], KEYS[n.msg], a.channel)
