@@ -24,9 +24,8 @@ type hit struct {
 // List serves a filtered, newest-first page from the indexes: one pipelined
 // round trip asks every shard for its candidates (page.lua intersects the
 // filter's indexes there; rarely a second asks some shards for more), a
-// last one reads them. A search whose last word
-// may be a prefix first asks each shard's term dictionary which terms it
-// starts (one more round trip).
+// last one reads them. A search whose last word may be a prefix first asks
+// each shard's term dictionary which terms it starts (one more round trip).
 func (s *Store) List(ctx context.Context, f intake.ListFilter) (intake.Page, error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
@@ -50,14 +49,14 @@ func (s *Store) List(ctx context.Context, f intake.ListFilter) (intake.Page, err
 			for _, suffix := range group {
 				keys = append(keys, shard+":"+suffix)
 			}
-			n := len(group)
-			if prefixes != nil && g == len(groups)-1 {
+			size := len(group)
+			if prefixes != nil && g == len(groups)-1 { // the last word's group
 				for _, t := range prefixes[i] {
 					keys = append(keys, termIndex(shard, t))
 				}
-				n += len(prefixes[i])
+				size += len(prefixes[i])
 			}
-			args = append(args, n)
+			args = append(args, size)
 		}
 		for g := range len(groups) + 1 {
 			keys = append(keys, shard+":tmp:page:"+scratch+":"+strconv.Itoa(g))
