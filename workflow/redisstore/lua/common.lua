@@ -65,7 +65,7 @@ end
 local function search_index(s, inc, seq, id)
   if not s then return end
   local cur = redis.call('HGET', inc, s.field) or ''
-  local have, n, added = {}, 0, {}
+  local have, n, added, dict = {}, 0, {}, {'ZADD', KEYS[s.dict]}
   for t in string.gmatch(cur, '%S+') do have[t] = true; n = n + 1 end
   for i, t in ipairs(s.terms) do
     if n >= s.max then break end
@@ -73,10 +73,12 @@ local function search_index(s, inc, seq, id)
       have[t], n = true, n + 1
       added[#added + 1] = t
       redis.call('ZADD', KEYS[s.keys[i]], seq, id)
-      redis.call('ZADD', KEYS[s.dict], 0, t)
+      dict[#dict + 1] = 0; dict[#dict + 1] = t
     end
   end
   if #added > 0 then
+    -- One call for the dictionary: a registration adds dozens of terms.
+    redis.call(unpack(dict))
     if cur ~= '' then cur = cur .. ' ' end
     redis.call('HSET', inc, s.field, cur .. table.concat(added, ' '))
   end
