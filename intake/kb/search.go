@@ -1,6 +1,10 @@
 package kb
 
-import "github.com/intakebot/intakebot/intake"
+import (
+	"sync"
+
+	"github.com/intakebot/intakebot/intake"
+)
 
 // Incident text search (the queue's search box) indexes a text's terms in
 // Redis when it is written. The text's language is not known well enough
@@ -11,11 +15,13 @@ import "github.com/intakebot/intakebot/intake"
 // Terms are the search terms of text: the English and Spanish stems,
 // folded, of every word neither language calls a stop word, each once, in
 // order of first appearance.
-func Terms(text string) []string {
+func Terms(text string) []string { return searchTerms(text, wordTerms) }
+
+func searchTerms(text string, of func(word string) []string) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, w := range Words(text) {
-		for _, t := range wordTerms(w) {
+		for _, t := range of(w) {
 			if !seen[t] {
 				seen[t] = true
 				out = append(out, t)
@@ -63,4 +69,39 @@ func wordTerms(w string) []string {
 		return []string{en}
 	}
 	return []string{en, es}
+}
+
+// TermCache is Terms with each word's stems remembered: stemming is most
+// of a registration's CPU here (two snowball stemmers per word), and a
+// help desk's words repeat. Safe for concurrent use; when it holds max
+// words it starts again empty.
+type TermCache struct {
+	mu    sync.Mutex
+	words map[string][]string
+	max   int
+}
+
+// NewTermCache remembers up to max words.
+func NewTermCache(max int) *TermCache {
+	return &TermCache{words: map[string][]string{}, max: max}
+}
+
+// Terms is Terms(text).
+func (c *TermCache) Terms(text string) []string {
+	return searchTerms(text, func(w string) []string {
+		c.mu.Lock()
+		ts, ok := c.words[w]
+		c.mu.Unlock()
+		if ok {
+			return ts
+		}
+		ts = wordTerms(w)
+		c.mu.Lock()
+		if len(c.words) >= c.max {
+			clear(c.words)
+		}
+		c.words[w] = ts
+		c.mu.Unlock()
+		return ts
+	})
 }

@@ -38,3 +38,16 @@ func TestSearchTermsMatchAcrossAccentsCaseAndInflection(t *testing.T) {
 		t.Errorf("query words: %+v", got)
 	}
 }
+
+// The cache gives what Terms gives, also once it has started again.
+func TestTermCacheGivesTerms(t *testing.T) {
+	c := NewTermCache(3)
+	for _, text := range []string{"La impresora no imprime", "impresoras y printers", "La impresora no imprime", "VPN caída desde casa"} {
+		if got, want := c.Terms(text), Terms(text); !slices.Equal(got, want) {
+			t.Errorf("%q: %v, want %v", text, got, want)
+		}
+	}
+	if len(c.words) > 3 {
+		t.Errorf("the cache holds %d words, max 3", len(c.words))
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
-	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -37,6 +36,10 @@ import (
 // registration's path. Words past the bound are not searchable.
 const maxIncidentTerms = 400
 
+// termCacheWords is how many words' stems a store remembers (kb.TermCache):
+// a few MB at most.
+const termCacheWords = 50_000
+
 func channelIndex(shard string, c intake.Channel) string { return shard + ":idx:channel:" + string(c) }
 func unownedIndex(shard string) string                   { return shard + ":idx:unowned" }
 func slaIndex(shard, status string) string               { return shard + ":idx:sla:" + status }
@@ -57,8 +60,8 @@ const termsField = "terms"
 
 // searchCall adds the keys indexing text's terms, and describes them; nil
 // when text has no term.
-func searchCall(keys *keyList, shard, text string) *searchArgs {
-	terms := kb.Terms(text)
+func (s *Store) searchCall(keys *keyList, shard, text string) *searchArgs {
+	terms := s.terms.Terms(text)
 	if len(terms) == 0 {
 		return nil
 	}
@@ -156,7 +159,7 @@ func (s *Store) reindexBatch(ctx context.Context, script *redis.Script, shard st
 			}
 		}
 		a := reindexArgs{Seq: strconv.FormatFloat(z.Score, 'f', -1, 64), ID: id, Closed: string(intake.Closed),
-			Search: searchCall(&keys, shard, strings.Join(text, "\n"))}
+			Search: s.searchCall(&keys, shard, strings.Join(text, "\n"))}
 		flags := &intake.Incident{Flags: map[string]time.Time{}}
 		for k := range h {
 			if flag, ok := strings.CutPrefix(k, "flag_"); ok {

@@ -53,6 +53,7 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/workflow"
 	"github.com/redis/go-redis/v9"
 )
@@ -116,6 +117,8 @@ type Store struct {
 	routeList []intake.Route
 	// pageBudget: see defaultPageBudget (tests lower it).
 	pageBudget int
+	// terms gives the search terms of a text (search.go).
+	terms *kb.TermCache
 }
 
 type scripts struct {
@@ -131,7 +134,7 @@ type scripts struct {
 // queued where no one reads it.
 func New(rdb redis.UniversalClient, prefix string, routes ...intake.Route) *Store {
 	s := func(body string) *redis.Script { return redis.NewScript(luaCommon + "\n" + body) }
-	st := &Store{rdb: rdb, prefix: prefix, routes: map[intake.Route]bool{}, pageBudget: defaultPageBudget, agents: newAgentScripts(), scripts: scripts{
+	st := &Store{rdb: rdb, prefix: prefix, routes: map[intake.Route]bool{}, pageBudget: defaultPageBudget, terms: kb.NewTermCache(termCacheWords), agents: newAgentScripts(), scripts: scripts{
 		create: s(luaCreate), apply: s(luaApply), get: s(luaGet), page: s(luaPage),
 		claim: redis.NewScript(luaClaim), delivered: redis.NewScript(luaDelivered), failed: redis.NewScript(luaFailed),
 		dropped:  redis.NewScript(luaDropped),
