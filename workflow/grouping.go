@@ -46,7 +46,7 @@ func (g Grouping) Applies(inc *intake.Incident) bool {
 // Terms is what grouping compares of an incident: its subject and
 // description, analysed in the reporter's language.
 func Terms(inc *intake.Incident) []string {
-	return kb.Terms(inc.Reporter.Language, inc.Subject+"\n"+inc.Description)
+	return kb.ReportTerms(inc.Reporter.Language, inc.Subject+"\n"+inc.Description)
 }
 
 // Open reports whether the outage still takes reports at now.

@@ -339,10 +339,13 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request, by intak
 	s.reply(w, r, http.StatusCreated)(inc, err)
 }
 
+// maxQueryBytes bounds a search: a few words, not a document.
+const maxQueryBytes = 200
+
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ intake.Actor) {
 	q := r.URL.Query()
 	for k := range q {
-		if !slices.Contains([]string{"state", "priority", "group", "owner", "limit", "cursor", "sla"}, k) {
+		if !slices.Contains([]string{"state", "priority", "group", "owner", "limit", "cursor", "sla", "channel", "unassigned", "q"}, k) {
 			writeError(w, http.StatusBadRequest, "invalid", "unknown query parameter "+strconv.Quote(k))
 			return
 		}
@@ -372,18 +375,31 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ intake.
 		}
 		f.Before = n
 	}
-	sla := q.Get("sla")
-	if sla != "" && sla != intake.SLAWarning && sla != intake.SLABreached {
-		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("sla must be %s or %s, not %q", intake.SLAWarning, intake.SLABreached, sla))
+	f.SLA = q.Get("sla")
+	if f.SLA != "" && f.SLA != intake.SLAWarning && f.SLA != intake.SLABreached {
+		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("sla must be %s or %s, not %q", intake.SLAWarning, intake.SLABreached, f.SLA))
 		return
 	}
-	var page intake.Page
-	var err error
-	if sla != "" {
-		page, err = listBySLA(r.Context(), s.d.Lister, f, sla)
-	} else {
-		page, err = s.d.Lister.List(r.Context(), f)
+	f.Channel = q.Get("channel")
+	if f.Channel != "" && !intake.Channel(f.Channel).Valid() {
+		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("unknown channel %q", f.Channel))
+		return
 	}
+	switch v := q.Get("unassigned"); v {
+	case "", "false":
+	case "true":
+		f.Unassigned = true
+	default:
+		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("unassigned must be true or false, not %q", v))
+		return
+	}
+	f.Query = q.Get("q")
+	if len(f.Query) > maxQueryBytes {
+		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("q is longer than %d bytes", maxQueryBytes))
+		return
+	}
+	// Every filter and the search are served by the store's indexes.
+	page, err := s.d.Lister.List(r.Context(), f)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -6,9 +6,9 @@ import (
 	"github.com/intakebot/intakebot/intake"
 )
 
-// Terms is the set of index terms of a text (Analyze's stems), sorted and
+// ReportTerms is the set of index terms of a text (Analyze's stems), sorted and
 // without repeats: what outage grouping compares and keeps of a report.
-func Terms(lang intake.Lang, text string) []string {
+func ReportTerms(lang intake.Lang, text string) []string {
 	toks := Analyze(lang, text)
 	out := make([]string, 0, len(toks))
 	for _, t := range toks {
@@ -22,7 +22,7 @@ func Terms(lang intake.Lang, text string) []string {
 // over the terms of the shorter one (the overlap coefficient). A short
 // report ("VPN down") that says nothing but what a longer one says scores
 // 1; two texts with nothing in common score 0. Both must be sorted sets
-// (Terms).
+// (ReportTerms).
 func Overlap(a, b []string) float64 {
 	if len(a) == 0 || len(b) == 0 {
 		return 0

@@ -7,8 +7,8 @@ import (
 )
 
 func TestOverlapScoresSimilarReports(t *testing.T) {
-	en := func(s string) []string { return Terms(intake.English, s) }
-	es := func(s string) []string { return Terms(intake.Spanish, s) }
+	en := func(s string) []string { return ReportTerms(intake.English, s) }
+	es := func(s string) []string { return ReportTerms(intake.Spanish, s) }
 	for _, tc := range []struct {
 		name     string
 		a, b     []string
@@ -25,7 +25,7 @@ func TestOverlapScoresSimilarReports(t *testing.T) {
 			t.Errorf("%s: Overlap(%v, %v) = %.2f, want %.2f..%.2f", tc.name, tc.a, tc.b, got, tc.min, tc.max)
 		}
 	}
-	if got := Terms(intake.English, "VPN vpn VPN gateway"); len(got) != 2 {
+	if got := ReportTerms(intake.English, "VPN vpn VPN gateway"); len(got) != 2 {
 		t.Errorf("Terms repeats: %v", got)
 	}
 }

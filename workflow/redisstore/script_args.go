@@ -89,6 +89,7 @@ type createArgs struct {
 	Watch     *watchArgs   `json:"watch,omitempty"`
 	Alerts    *alertArgs   `json:"alerts,omitempty"`
 	Parent    string       `json:"parent,omitempty"`
+	Search    *searchArgs  `json:"search,omitempty"` // issue 12: search.go
 }
 
 // createCall builds the keys and the argument of create.lua.
@@ -107,6 +108,14 @@ func (s *Store) createCall(n int64, key string, inc *intake.Incident, notify []i
 			a.Indexes = append(a.Indexes, keys.add(shard+":idx:"+ix[0]+":"+ix[1]))
 		}
 	}
+	// The queue's filter and search indexes (issue 12, search.go).
+	if inc.Channel != "" {
+		a.Indexes = append(a.Indexes, keys.add(channelIndex(shard, inc.Channel)))
+	}
+	if inc.Owner == "" {
+		a.Indexes = append(a.Indexes, keys.add(unownedIndex(shard)))
+	}
+	a.Search = s.searchCall(&keys, shard, inc.Subject+"\n"+inc.Description)
 	if ch := intake.Route(inc.ReplyChannel()); ch != "" && len(notify) > 0 {
 		if !s.routes[ch] {
 			return nil, "", fmt.Errorf("store incident %s: no outbox route for channel %q (routes: %s)", id, ch, s.routeNames())
@@ -164,6 +173,26 @@ func (s *Store) applyCall(id string, ch workflow.Change) ([]string, string, erro
 	}
 	if ch.Group != "" {
 		w.int("group_key", int64(keys.add(shard+":idx:group:"+ch.Group)))
+	}
+	// The queue's filter indexes (issue 12, search.go): leaving the
+	// unowned list when taken, the SLA lists when flagged or closed, and
+	// a comment's words becoming searchable.
+	w.int("unowned_key", int64(keys.add(unownedIndex(shard))))
+	w.int("sla_warning", int64(keys.add(slaIndex(shard, intake.SLAWarning))))
+	w.int("sla_breached", int64(keys.add(slaIndex(shard, intake.SLABreached))))
+	w.str("closed", string(intake.Closed))
+	if st := intake.SLAFlagStatus(ch.Flag); st != intake.SLAOK {
+		w.str("sla", st)
+	}
+	if ch.Comment != nil {
+		if sa := s.searchCall(&keys, shard, ch.Comment.Text); sa != nil {
+			doc, err := json.Marshal(sa)
+			if err != nil {
+				return nil, "", err
+			}
+			w.key("search")
+			w.b = append(append(w.b, doc...), ',')
+		}
 	}
 	for _, v := range []struct {
 		name string

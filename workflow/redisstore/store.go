@@ -14,6 +14,8 @@
 //	P:{sNN}:inc:INC-000123:att:N        content of attachment N (up to the limit)
 //	P:{sNN}:idx:all                     zset id -> number, and idx:state:S,
 //	P:{sNN}:idx:priority:P, idx:group:G, idx:owner:O likewise
+//	P:{sNN}:idx:channel:C, idx:unowned, idx:sla:S, idx:term:T, idx:terms
+//	                                the queue's filter and search indexes (search.go)
 //	P:{sNN}:outbox:CHANNEL              zset message id -> due time (ms)
 //	P:{sNN}:outbox:dead:CHANNEL         zset of messages that ran out of attempts
 //	P:{sNN}:outbox:dropped:CHANNEL      zset of questions dropped as stale (score: when)
@@ -51,6 +53,7 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/workflow"
 	"github.com/redis/go-redis/v9"
 )
@@ -117,6 +120,10 @@ type Store struct {
 	// grouping is the outage-grouping policy (WithGrouping); group3 its scripts.
 	grouping workflow.Grouping
 	group3   groupScripts
+	// pageBudget: see defaultPageBudget (tests lower it).
+	pageBudget int
+	// terms gives the search terms of a text (search.go).
+	terms *kb.TermCache
 }
 
 type scripts struct {
@@ -132,7 +139,7 @@ type scripts struct {
 // queued where no one reads it.
 func New(rdb redis.UniversalClient, prefix string, routes ...intake.Route) *Store {
 	s := func(body string) *redis.Script { return redis.NewScript(luaCommon + "\n" + body) }
-	st := &Store{rdb: rdb, prefix: prefix, routes: map[intake.Route]bool{}, agents: newAgentScripts(), group3: newGroupScripts(), scripts: scripts{
+	st := &Store{rdb: rdb, prefix: prefix, routes: map[intake.Route]bool{}, pageBudget: defaultPageBudget, terms: kb.NewTermCache(termCacheWords), agents: newAgentScripts(), group3: newGroupScripts(), scripts: scripts{
 		create: s(luaCreate), apply: s(luaApply), get: s(luaGet), page: s(luaPage),
 		claim: redis.NewScript(luaClaim), delivered: redis.NewScript(luaDelivered), failed: redis.NewScript(luaFailed),
 		dropped:  redis.NewScript(luaDropped),
@@ -232,10 +239,17 @@ func (s *Store) createFrom(ctx context.Context, key string, inc *intake.Incident
 }
 
 // Migrate brings an older key schema up to date; serve calls it at start.
+// The queue's indexes are built once for the incidents stored before
+// them (reindex: a read of every incident, at start, never at query time).
 // The counter moved from P:seq to P:{keys}:seq: without carrying its value
 // over, every new report would hit numbers already taken. Two commands, as
 // the keys live in different slots; SET NX makes a race harmless.
 func (s *Store) Migrate(ctx context.Context) error {
+	// The queue's filter and search indexes (search.go) for the incidents
+	// stored before them: once.
+	if err := s.reindex(ctx); err != nil {
+		return fmt.Errorf("migrate: build the queue's indexes: %w", err)
+	}
 	old, err := s.rdb.Get(ctx, s.prefix+":seq").Result()
 	if err == redis.Nil {
 		return nil
