@@ -125,6 +125,53 @@ type Attachment struct {
 	Content   []byte    `json:"-"`
 }
 
+// Suggestion kinds: a knowledge-base article, or a known error (an id
+// starting "KE-").
+const (
+	SuggestArticle    = "article"
+	SuggestKnownError = "known_error"
+)
+
+// Suggestion is a knowledge-base entry that matched a report at
+// registration: an agent sees why (Terms, Score); a public article in the
+// reporter's language above the configured score is also offered to the
+// reporter (ReporterSuggestions).
+type Suggestion struct {
+	Kind   string   `json:"kind"`
+	ID     string   `json:"id"`
+	Title  string   `json:"title"`
+	Lang   Lang     `json:"lang"`
+	Public bool     `json:"public"`
+	Score  float64  `json:"score"`
+	Terms  []string `json:"terms,omitempty"`
+}
+
+// MaxReporterSuggestions is how many articles a reporter is offered at
+// most: more would bury the one that helps.
+const MaxReporterSuggestions = 3
+
+// ReporterSuggestions are the suggestions the reporter may be shown: public
+// articles in the reporter's language whose score reaches minScore, at
+// most MaxReporterSuggestions, best first. Nothing below the threshold: a
+// wrong suggestion is worse than none.
+func (inc *Incident) ReporterSuggestions(minScore float64) []Suggestion {
+	if inc.ParentID != "" {
+		// A report of a known outage is told the outage is being worked
+		// on; an article that claims to fix it would contradict that.
+		return nil
+	}
+	var out []Suggestion
+	for _, s := range inc.Suggestions {
+		if s.Kind == SuggestArticle && s.Public && s.Lang == inc.Reporter.Language && s.Score >= minScore {
+			out = append(out, s)
+			if len(out) == MaxReporterSuggestions {
+				break
+			}
+		}
+	}
+	return out
+}
+
 // HistoryEntry is one change of an incident, in order.
 type HistoryEntry struct {
 	At    time.Time `json:"at"`
@@ -172,6 +219,15 @@ type Incident struct {
 	// again while it was open.
 	Repeats   int    `json:"repeats,omitempty"`
 	RelatedID string `json:"related_id,omitempty"`
+	// Suggestions are the knowledge-base articles and known errors that
+	// matched the report when it was registered, best first, with why.
+	Suggestions []Suggestion `json:"suggestions,omitempty"`
+	// ParentID is the incident this one is grouped under (one outage,
+	// many reports): agents work the parent, and its validation and
+	// closure reach this one. Children are the incidents grouped under
+	// this one, oldest first.
+	ParentID string   `json:"parent_id,omitempty"`
+	Children []string `json:"children,omitempty"`
 	// RegisteredBy is the agent who registered the report, if an agent did.
 	RegisteredBy string `json:"registered_by,omitempty"`
 	// Mailbox is the help-desk address the report was sent to, if any.

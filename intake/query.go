@@ -10,6 +10,17 @@ type ListFilter struct {
 	Owner    string
 	// Reporter is the reporter's e-mail address (any case).
 	Reporter string
+	// Channel keeps the incidents reported through one channel.
+	Channel string
+	// SLA keeps the open incidents whose worst SLA status (Incident.SLAStatus)
+	// is SLAWarning or SLABreached; closed ones leave the SLA lists.
+	SLA string
+	// Unassigned keeps the incidents no agent owns (Owner must be empty).
+	Unassigned bool
+	// Query keeps the incidents whose subject, description or comments hold
+	// every word of it (EN/ES stems, accents and case folded; the last word
+	// also as a prefix).
+	Query string
 	// Before is the cursor: only incidents numbered below it (0: newest).
 	Before int64
 	Limit  int

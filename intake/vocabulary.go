@@ -63,6 +63,7 @@ const (
 	EventSLA          EventKind = "sla"          // timer: an SLA target is near or missed
 	EventRepeat       EventKind = "repeat"       // system event: the same alert fired again
 	EventRecovered    EventKind = "recovered"    // system event: the alert resolved
+	EventSolved       EventKind = "solved"       // the reporter says a suggested article solved the problem
 )
 
 // NoticeKind names a message the workflow asks a channel to send; for the

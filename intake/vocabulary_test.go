@@ -14,7 +14,7 @@ func TestVocabularyWireValues(t *testing.T) {
 		{string(Analysis), "analysis"}, {string(Solution), "solution"}, {string(Validation), "validation"},
 		{string(NoSolution), "no_solution"}, {string(Satisfaction), "satisfaction"}, {string(Review), "review"}, {string(Closed), "closed"},
 		{SurveyValidation, "validation"}, {SurveySatisfaction, "satisfaction"},
-		{string(EventAnswerYes), "answer_yes"}, {string(EventSkipSurvey), "skip_survey"}, {string(EventRecovered), "recovered"},
+		{string(EventAnswerYes), "answer_yes"}, {string(EventSkipSurvey), "skip_survey"}, {string(EventRecovered), "recovered"}, {string(EventSolved), "solved"},
 		{string(NoticeAck), "ack"}, {string(NoticeRemindValidation), "remind_validation"}, {string(NoticeChange), "change"},
 		{string(RouteEmail), "email"}, {string(RouteSlack), "slack"}, {string(RouteWatch), "watch"},
 		{string(CodeLocked), "locked_in_validation"}, {string(CodeClosed), "closed"},

@@ -105,7 +105,9 @@ type Engine struct {
 	rules   *intake.Rules
 	metrics *Metrics
 	now     func() time.Time
-	plans   sync.Map // planKey -> Plan: Decide's answers never change
+	kb      Suggestions // set by UseKB; no index: no suggestions
+	plans   sync.Map    // planKey -> Plan: Decide's answers never change
+	groups  Grouper     // nil: grouped incidents are not followed (WithGrouper)
 }
 
 // planKey is everything about an event that Decide looks at, except the
@@ -206,6 +208,7 @@ func (e *Engine) prepare(ctx context.Context, rep intake.Report) (intake.Inciden
 		}
 	}
 	inc.State = intake.Analysis
+	inc.Suggestions = e.suggest(&inc)
 	return inc, nil
 }
 
@@ -244,7 +247,14 @@ func (e *Engine) Move(ctx context.Context, id string, by intake.Actor, to intake
 	if err := checkText(note, MaxTextBytes); err != nil {
 		return intake.Changed{}, err
 	}
-	return e.apply(ctx, id, Event{Kind: intake.EventMove, Actor: by, To: to}, Change{Note: note})
+	ch, err := e.apply(ctx, id, Event{Kind: intake.EventMove, Actor: by, To: to}, Change{Note: note})
+	if err != nil {
+		return ch, err
+	}
+	if err := e.followParent(ctx, id, to, by, note); err != nil {
+		return ch, fmt.Errorf("%s moved to %s, but not all its grouped incidents followed: %w", id, to, err)
+	}
+	return ch, nil
 }
 
 // Assign makes owner the incident's owner.
@@ -297,7 +307,21 @@ func (e *Engine) AnswerValidation(ctx context.Context, id string, by intake.Acto
 	if by.Kind == intake.ActorAgent {
 		s.Recorder = by.Name
 	}
-	return e.apply(ctx, id, Event{Kind: kind, Actor: by}, Change{Survey: s, Note: note})
+	return e.answered(ctx, id, by, note)(e.apply(ctx, id, Event{Kind: kind, Actor: by}, Change{Survey: s, Note: note}))
+}
+
+// answered follows a survey answer (or its timeout) of a grouped child
+// (childAnswered); the answer itself stands whatever happens there.
+func (e *Engine) answered(ctx context.Context, id string, by intake.Actor, note string) func(intake.Changed, error) (intake.Changed, error) {
+	return func(ch intake.Changed, err error) (intake.Changed, error) {
+		if err != nil {
+			return ch, err
+		}
+		if err := e.childAnswered(ctx, id, ch, by, note); err != nil {
+			return ch, fmt.Errorf("%s: answer recorded, but its outage group did not follow: %w", id, err)
+		}
+		return ch, nil
+	}
 }
 
 // Rate records the satisfaction rating (1-5); the incident moves to review.
@@ -312,7 +336,7 @@ func (e *Engine) Rate(ctx context.Context, id string, by intake.Actor, rating in
 	if by.Kind == intake.ActorAgent {
 		s.Recorder = by.Name
 	}
-	return e.apply(ctx, id, Event{Kind: intake.EventRating, Actor: by}, Change{Survey: s, Note: comment})
+	return e.answered(ctx, id, by, "")(e.apply(ctx, id, Event{Kind: intake.EventRating, Actor: by}, Change{Survey: s, Note: comment}))
 }
 
 // Reask sends the open survey question again (after an unclear answer).
@@ -331,18 +355,24 @@ func (e *Engine) Comment(ctx context.Context, id string, by intake.Actor, text s
 }
 
 func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (intake.Changed, error) {
+	res, err := e.applied(ctx, id, ev, ch)
+	return res.Changed, err
+}
+
+// applied is apply, telling also whether the change was a duplicate.
+func (e *Engine) applied(ctx context.Context, id string, ev Event, ch Change) (Applied, error) {
 	if _, err := intake.ParseID(id); err != nil {
-		return intake.Changed{}, err
+		return Applied{}, err
 	}
 	if ev.Actor.Kind == "" || ev.Actor.Name == "" {
-		return intake.Changed{}, fmt.Errorf("%w: every change needs an actor", intake.ErrInvalid)
+		return Applied{}, fmt.Errorf("%w: every change needs an actor", intake.ErrInvalid)
 	}
 	// Only known states reach the plan cache, which must stay bounded.
 	if ev.Kind == intake.EventMove && !slices.Contains(intake.States(), ev.To) {
-		return intake.Changed{}, fmt.Errorf("%w: unknown state %q (states: %s)", intake.ErrInvalid, intake.Clip(string(ev.To), 40), list(intake.States()))
+		return Applied{}, fmt.Errorf("%w: unknown state %q (states: %s)", intake.ErrInvalid, intake.Clip(string(ev.To), 40), list(intake.States()))
 	}
 	if err := checkText(ch.Note, MaxTextBytes); err != nil {
-		return intake.Changed{}, err
+		return Applied{}, err
 	}
 	now := e.now().UTC()
 	ch.Plan, ch.Event, ch.Actor, ch.Via, ch.Ref, ch.At = e.plan(ev), ev.Kind, ev.Actor.Name, ev.Actor.Via, ev.Actor.Ref, now
@@ -368,7 +398,7 @@ func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (int
 			}
 		}
 	}
-	return res.Changed, err
+	return res, err
 }
 
 // plan returns PlanFor(ev), computed once per kind of event.
@@ -430,7 +460,7 @@ func (e *Engine) Remind(ctx context.Context, id string, by intake.Actor, note st
 
 // SkipSurvey ends the satisfaction step without a rating, saying why.
 func (e *Engine) SkipSurvey(ctx context.Context, id string, by intake.Actor, note string) (intake.Changed, error) {
-	return e.apply(ctx, id, Event{Kind: intake.EventSkipSurvey, Actor: by}, Change{Note: note})
+	return e.answered(ctx, id, by, "")(e.apply(ctx, id, Event{Kind: intake.EventSkipSurvey, Actor: by}, Change{Note: note}))
 }
 
 // Flag marks the incident (an SLA warning or breach), saying why.

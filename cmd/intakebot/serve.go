@@ -101,7 +101,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 	if err != nil {
 		return err
 	}
-	kbIndex := kb.NewIndex()
+	kbIndex := core.kb
 	kbPos, err := loadKB(ctx, cfg, core.store, kbIndex, log)
 	if err != nil {
 		return err
@@ -171,6 +171,7 @@ type core struct {
 	reg     *prometheus.Registry
 	metrics *workflow.Metrics
 	wake    *workflow.Wakeups // commits wake the outbox's drain loops
+	kb      *kb.Index         // the knowledge base in memory: registration's suggestions, search
 	ledger  countingLedger    // every channel records its inbound outcomes through this, counted
 	close   func()
 }
@@ -203,6 +204,9 @@ func newCore(ctx context.Context, cfg *config.Config, base string, stdout io.Wri
 	}
 	// Agent alerts (notify.*) are queued with the change that raises them.
 	c.store.AlertAgents(cfg.AlertTargets())
+	// Outage grouping at registration (grouping.enabled); agents may
+	// group by hand either way.
+	c.store.WithGrouping(cfg.WorkflowGrouping())
 	if err := c.store.Ping(ctx); err != nil {
 		closeRedis()
 		return nil, fmt.Errorf("redis.url: %w", err)
@@ -220,7 +224,9 @@ func newCore(ctx context.Context, cfg *config.Config, base string, stdout io.Wri
 	c.reg.MustRegister(newOutboxCollector(c.store))
 	c.ledger = newCountingLedger(c.store, c.reg)
 	c.wake = workflow.NewWakeups(c.store, log)
-	c.engine = workflow.NewEngine(workflow.WakeOnCommit(c.store, c.wake), rules, c.metrics, time.Now)
+	c.engine = workflow.NewEngine(workflow.WakeOnCommit(c.store, c.wake), rules, c.metrics, time.Now).WithGrouper(workflow.WakeGroups(c.store, c.wake))
+	c.kb = kb.NewIndex()
+	c.engine.UseKB(workflow.Suggestions{Index: c.kb, MinScore: cfg.KB.Suggest.MinScore, Counter: c.store})
 	if cfg.Redis.URL == "" {
 		token, err := c.store.AddAgent(ctx, "admin", true, time.Now())
 		if err != nil {
@@ -260,7 +266,7 @@ func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveyl
 	}
 	if email != nil {
 		ch.email = email
-		render := smtpout.Renderer{Texts: c.texts, Links: links, Labels: c.rules,
+		render := smtpout.Renderer{Texts: c.texts, Links: links, Solved: links, MinScore: c.engine.MinScore(), Labels: c.rules,
 			Org: templates.Org{Name: cfg.Org.Name, SupportURL: cfg.Org.SupportURL, LogoURL: cfg.Org.LogoURL}}
 		if portalLinks != nil { // a nil signer must not become a non-nil interface
 			render.Portal = portalLinks
@@ -450,13 +456,16 @@ func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Si
 		return nil, err
 	}
 	api := web.NewServer(web.Deps{
-		Incidents: c.engine, Lister: c.store, Outbox: c.store, Inbound: c.store, Files: c.store, Agents: c.store, AgentAdmin: c.store, Health: c.store,
+		Incidents: c.engine, Groups: c.engine, Lister: c.store, Outbox: c.store, Inbound: c.store, Files: c.store, Agents: c.store, AgentAdmin: c.store, Health: c.store,
 		Components: ch.components, StrictReadiness: cfg.HTTP.ReadyzStrict, Metrics: metricsHandler(c.reg, log),
-		Log: log, Registerer: c.reg, KB: web.KBDeps{Store: c.store, Lister: c.store, Index: kbIndex, Now: time.Now},
+		Log: log, Registerer: c.reg, KB: web.KBDeps{Store: c.store, Lister: c.store, Index: kbIndex, Solved: c.store, Now: time.Now},
 	})
 	root := http.NewServeMux()
-	root.Handle("/s/", surveylink.NewHandler(surveylink.Deps{Signer: signer, Incidents: c.engine, Answerer: c.engine,
-		Spender: c.store, Pages: pages, Log: log}))
+	links := surveylink.NewHandler(surveylink.Deps{Signer: signer, Incidents: c.engine, Answerer: c.engine,
+		Solver: c.engine, Spender: c.store, Pages: pages, Log: log})
+	root.Handle("/s/", links)
+	root.Handle("/k/", links) // "this solved my problem" links
+
 	if ch.slack != nil && ch.slack.cfg.Mode == "http" {
 		root.Handle("/slack/", ch.slack.bot.HTTPHandler(ch.slack.cfg.SigningSecret))
 	}

@@ -33,6 +33,9 @@ const (
 	eventNotified   = "notified"
 	// eventAlerted is a delivered agent alert; its note names the alert.
 	eventAlerted = "alerted"
+	// Outage grouping: an incident joined or left a parent (group.go).
+	eventGrouped   = "grouped"
+	eventUngrouped = "ungrouped"
 )
 
 // watchArgs describes the change notice a change queues for the watchers.
@@ -85,6 +88,8 @@ type createArgs struct {
 	Channel   string       `json:"channel"`
 	Watch     *watchArgs   `json:"watch,omitempty"`
 	Alerts    *alertArgs   `json:"alerts,omitempty"`
+	Parent    string       `json:"parent,omitempty"`
+	Search    *searchArgs  `json:"search,omitempty"` // issue 12: search.go
 }
 
 // createCall builds the keys and the argument of create.lua.
@@ -96,7 +101,7 @@ func (s *Store) createCall(n int64, key string, inc *intake.Incident, notify []i
 		Shard: shard, ID: id, Seq: strconv.FormatInt(n, 10), At: inc.RegisteredAt.UTC().Format(time.RFC3339Nano),
 		NowMs: strconv.FormatInt(inc.RegisteredAt.UnixMilli(), 10), Registrar: registrar(inc), Via: string(inc.Channel),
 		Event: eventRegistered, State: string(inc.State), SourceKey: key, Fields: hashFields(id, n, inc),
-		Indexes: []int{},
+		Indexes: []int{}, Parent: inc.ParentID,
 	}
 	// The reporter index (by a hash of the address, as tombstones keep it)
 	// serves the portal's "my incidents"; the address never changes, so it
@@ -107,6 +112,14 @@ func (s *Store) createCall(n int64, key string, inc *intake.Incident, notify []i
 			a.Indexes = append(a.Indexes, keys.add(shard+":idx:"+ix[0]+":"+ix[1]))
 		}
 	}
+	// The queue's filter and search indexes (issue 12, search.go).
+	if inc.Channel != "" {
+		a.Indexes = append(a.Indexes, keys.add(channelIndex(shard, inc.Channel)))
+	}
+	if inc.Owner == "" {
+		a.Indexes = append(a.Indexes, keys.add(unownedIndex(shard)))
+	}
+	a.Search = s.searchCall(&keys, shard, inc.Subject+"\n"+inc.Description)
 	if ch := intake.Route(inc.ReplyChannel()); ch != "" && len(notify) > 0 {
 		if !s.routes[ch] {
 			return nil, "", fmt.Errorf("store incident %s: no outbox route for channel %q (routes: %s)", id, ch, s.routeNames())
@@ -164,6 +177,26 @@ func (s *Store) applyCall(id string, ch workflow.Change) ([]string, string, erro
 	}
 	if ch.Group != "" {
 		w.int("group_key", int64(keys.add(shard+":idx:group:"+ch.Group)))
+	}
+	// The queue's filter indexes (issue 12, search.go): leaving the
+	// unowned list when taken, the SLA lists when flagged or closed, and
+	// a comment's words becoming searchable.
+	w.int("unowned_key", int64(keys.add(unownedIndex(shard))))
+	w.int("sla_warning", int64(keys.add(slaIndex(shard, intake.SLAWarning))))
+	w.int("sla_breached", int64(keys.add(slaIndex(shard, intake.SLABreached))))
+	w.str("closed", string(intake.Closed))
+	if st := intake.SLAFlagStatus(ch.Flag); st != intake.SLAOK {
+		w.str("sla", st)
+	}
+	if ch.Comment != nil {
+		if sa := s.searchCall(&keys, shard, ch.Comment.Text); sa != nil {
+			doc, err := json.Marshal(sa)
+			if err != nil {
+				return nil, "", err
+			}
+			w.key("search")
+			w.b = append(append(w.b, doc...), ',')
+		}
 	}
 	for _, v := range []struct {
 		name string

@@ -38,6 +38,10 @@ func (fixedPortal) Incident(id, email string) (string, error) {
 	return "https://hd.example.test/portal/i/" + id + "-TOKEN", nil
 }
 
+func (fixedLinks) SolvedLink(id, article string) (string, error) {
+	return "https://hd.example.test/k/" + id + "-" + article + "-TOKEN", nil
+}
+
 type labels map[string]map[intake.Lang]string
 
 func (l labels) Label(name string, lang intake.Lang) string {
@@ -80,15 +84,41 @@ func goldenIncident(lang intake.Lang, kind intake.NoticeKind) *intake.Incident {
 			{At: at, Actor: "bob", Event: "move", From: intake.Analysis, To: intake.Solution},
 			{At: at, Actor: "bob", Event: "move", From: intake.Solution, To: intake.Validation, Note: note},
 		},
-		MailIDs: []string{"first@client.test"},
+		MailIDs:     []string{"first@client.test"},
+		Suggestions: goldenSuggestions(lang),
 	}
 	inc.Actions = append(inc.Actions, intake.Action{Author: "bob", At: at, Text: publicNote[lang], Public: true},
 		intake.Action{Author: "bob", At: at, Text: "INTERNAL: reinstalled for the whole team"})
 	return inc
 }
 
+// goldenSuggestions are what registration found: two public articles in
+// the reporter's language above the threshold (offered), one below it, an
+// internal one, one in the other language and a known error (never
+// offered).
+func goldenSuggestions(lang intake.Lang) []intake.Suggestion {
+	other := intake.Spanish
+	if lang == intake.Spanish {
+		other = intake.English
+	}
+	title := func(en, es string) string {
+		if lang == intake.Spanish {
+			return es
+		}
+		return en
+	}
+	return []intake.Suggestion{
+		{Kind: intake.SuggestKnownError, ID: "KE-000007", Title: "KE: VPN gateway certificate expired", Lang: intake.English, Score: 15, Terms: []string{"vpn"}},
+		{Kind: intake.SuggestArticle, ID: "vpn-internal", Title: "INTERNAL: restart the VPN concentrator", Lang: lang, Score: 14, Terms: []string{"vpn"}},
+		{Kind: intake.SuggestArticle, ID: "vpn-connect", Title: title("The VPN does not connect", "La VPN no conecta"), Lang: lang, Public: true, Score: 12.5, Terms: []string{"vpn", "connect"}},
+		{Kind: intake.SuggestArticle, ID: "vpn-other-lang", Title: "INTERNAL other language", Lang: other, Public: true, Score: 11, Terms: []string{"vpn"}},
+		{Kind: intake.SuggestArticle, ID: "password-reset", Title: title("Reset your password", "Restablecer la contraseña"), Lang: lang, Public: true, Score: 7.2, Terms: []string{"vpn"}},
+		{Kind: intake.SuggestArticle, ID: "office-wifi", Title: "INTERNAL below the threshold", Lang: lang, Public: true, Score: 6.9, Terms: []string{"connect"}},
+	}
+}
+
 func goldenRenderer(t *testing.T) Renderer {
-	return Renderer{Texts: loadTexts(t), Links: fixedLinks{}, Portal: fixedPortal{}, Org: goldenOrg,
+	return Renderer{Texts: loadTexts(t), Links: fixedLinks{}, Solved: fixedLinks{}, Portal: fixedPortal{}, MinScore: 7, Org: goldenOrg,
 		ConsoleURL: func(id string) string { return "https://hd.example.test/console/incidents/" + id }, Labels: labels{
 			"network": {intake.English: "Network", intake.Spanish: "Red"},
 			"vpn":     {intake.English: "VPN access", intake.Spanish: "Acceso VPN"},
@@ -114,11 +144,11 @@ func everyMail(t *testing.T) map[string]Mail {
 			}
 			out[string(lang)+"/"+string(kind)] = m
 		}
-		m, err := r.SignIn("ana@example.test", lang, "https://hd.example.test/portal/login/TOKEN")
+		signin, err := r.SignIn("ana@example.test", lang, "https://hd.example.test/portal/login/TOKEN")
 		if err != nil {
 			t.Fatalf("%s/signin: %v", lang, err)
 		}
-		out[string(lang)+"/signin"] = m
+		out[string(lang)+"/signin"] = signin
 		// The agent alerts (notify.email), one per event.
 		for _, alert := range intake.Alerts() {
 			inc := goldenIncident(lang, intake.NoticeAck)
@@ -138,6 +168,17 @@ func everyMail(t *testing.T) map[string]Mail {
 			}
 			out[string(lang)+"/agent_alert_"+string(alert)] = m
 		}
+		// A child of an outage: its acknowledgment says the outage is
+		// known and being worked on, under which incident.
+		inc := goldenIncident(lang, intake.NoticeAck)
+		inc.ParentID = "INC-000041"
+		msg := intake.Outgoing{ID: inc.ID + ":ack:1", IncidentID: inc.ID, Kind: intake.NoticeAck, Lang: lang,
+			Route: intake.RouteEmail, Email: inc.Reporter.Email, Attempt: 1}
+		m, err := r.Render(msg, inc)
+		if err != nil {
+			t.Fatalf("%s/ack of a child: %v", lang, err)
+		}
+		out[string(lang)+"/ack_grouped"] = m
 	}
 	return out
 }
@@ -215,6 +256,8 @@ func TestMailsSpeakPlainly(t *testing.T) {
 	}
 	for _, tc := range []struct{ name, want string }{
 		{"en/ack", "Priority: High"}, {"es/ack", "Prioridad: Alta"},
+		{"en/ack_grouped", "known outage"}, {"es/ack_grouped", "avería general ya conocida"},
+		{"en/ack_grouped", "INC-000041"}, {"es/ack_grouped", "INC-000041"},
 		{"en/validation", "We restarted the VPN gateway"}, {"es/validation", "Hemos reiniciado la pasarela VPN"},
 		{"en/remind_validation", "We restarted the VPN gateway"}, {"es/remind_validation", "Hemos reiniciado la pasarela VPN"},
 		{"en/note", "The new VPN client is ready for you."}, {"es/note", "El nuevo cliente VPN está listo."},
@@ -385,5 +428,48 @@ func TestNoteMailNeverTellsAnInternalAction(t *testing.T) {
 				t.Errorf("%s: action %d: err %v, mail %q", lang, n, err, m.Text)
 			}
 		}
+	}
+}
+
+// The acknowledgment offers the public articles in the reporter's
+// language that reach the threshold, each with its solved link, and
+// nothing else: not the article below the threshold, not an internal one,
+// not a known error, not another language's (all marked INTERNAL, which
+// TestMailsSpeakPlainly keeps out of every mail).
+func TestAckOffersOnlyPublicArticlesAboveTheThreshold(t *testing.T) {
+	mails := everyMail(t)
+	for _, tc := range []struct{ name, first, second, reply string }{
+		{"en/ack", "1. The VPN does not connect", "2. Reset your password", "reply SOLVED with its number"},
+		{"es/ack", "1. La VPN no conecta", "2. Restablecer la contraseña", "responder RESUELTO con su número"},
+	} {
+		m := mails[tc.name]
+		for _, want := range []string{tc.first, tc.second, tc.reply,
+			"https://hd.example.test/k/INC-000042-vpn-connect-TOKEN", "https://hd.example.test/k/INC-000042-password-reset-TOKEN"} {
+			if !strings.Contains(m.Text, want) || !strings.Contains(m.HTML, strings.TrimPrefix(strings.TrimPrefix(want, "1. "), "2. ")) {
+				t.Errorf("%s lacks %q:\n%s", tc.name, want, m.Text)
+			}
+		}
+		for _, never := range []string{"office-wifi", "vpn-internal", "KE-000007", "vpn-other-lang", "3. "} {
+			if strings.Contains(m.Text, never) || strings.Contains(m.HTML, never) {
+				t.Errorf("%s offers %q", tc.name, never)
+			}
+		}
+	}
+	// Every other mail offers nothing, and neither does an ack whose
+	// suggestions are all below the threshold.
+	for name, m := range mails {
+		if !strings.HasSuffix(name, "/ack") && strings.Contains(m.Text, "/k/") {
+			t.Errorf("%s offers articles", name)
+		}
+	}
+	r := goldenRenderer(t)
+	r.MinScore = 20
+	inc := goldenIncident(intake.Spanish, intake.NoticeAck)
+	m, err := r.Render(intake.Outgoing{ID: "x", IncidentID: inc.ID, Kind: intake.NoticeAck, Lang: intake.Spanish, Email: inc.Reporter.Email}, inc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(m.Text, "/k/") || strings.Contains(m.Text, "RESUELTO") || strings.Contains(m.HTML, "/k/") {
+		t.Fatalf("offered below the threshold:\n%s", m.Text)
 	}
 }

@@ -39,6 +39,12 @@ type SurveyLinks interface {
 	Link(incidentID, step string, round int64) (string, error)
 }
 
+// SolvedLinks signs the "this solved my problem" link of an article
+// offered to a reporter.
+type SolvedLinks interface {
+	SolvedLink(incidentID, articleID string) (string, error)
+}
+
 // Labeler names categories and configuration items in the reporter's
 // language (intake.Rules does).
 type Labeler interface {
@@ -60,12 +66,25 @@ type Renderer struct {
 	// Portal signs the "view your incident" link of every mail; nil
 	// leaves it out.
 	Portal PortalLinks
+	// Solved signs "this solved my problem" links; nil offers no articles.
+	Solved SolvedLinks
+	// MinScore is the score an article needs to be offered to a reporter
+	// (kb.suggest.min_score).
+	MinScore float64
 }
 
 // PortalLinks signs the link that opens an incident on the reporters'
 // portal for its reporter (portallink.Signer).
 type PortalLinks interface {
 	Incident(id, email string) (string, error)
+}
+
+// offeredArticle is a knowledge-base article the acknowledgment offers,
+// with its signed "this solved my problem" link.
+type offeredArticle struct {
+	N         int // its number, for a reply "solved N"
+	ID, Title string
+	SolvedURL string
 }
 
 // noticeData is what templates may use.
@@ -90,6 +109,12 @@ type noticeData struct {
 	// Agent alerts only: the alert (intake.Alert), the incident's group,
 	// the reporter's words with a "no", and the incident's console page.
 	Alert, Group, Reason, ConsoleURL string
+	// Articles are offered in the acknowledgment: public, in the
+	// reporter's language, above the threshold; at most three.
+	Articles []offeredArticle
+	// Outage is the incident this one is grouped under (a known outage
+	// being worked on), or "".
+	Outage string
 }
 
 // Render writes the mail for msg about inc, in the language recorded when
@@ -107,6 +132,7 @@ func (r Renderer) Render(msg intake.Outgoing, inc *intake.Incident) (Mail, error
 		ID: inc.ID, Subject: inc.Subject, Category: label(inc.Category), Priority: string(inc.Priority),
 		CI: label(inc.CI), ReporterName: inc.Reporter.Name, Owner: inc.Owner,
 		PriorityID: string(inc.Priority), State: string(inc.State), Solution: solutionNote(inc), Org: r.Org,
+		Outage: inc.ParentID,
 	}
 	if msg.Kind == intake.NoticeNote {
 		note, err := msg.Note(inc)
@@ -146,6 +172,15 @@ func (r Renderer) Render(msg intake.Outgoing, inc *intake.Incident) (Mail, error
 		}
 		if r.ConsoleURL != nil {
 			data.ConsoleURL = r.ConsoleURL(inc.ID)
+		}
+	}
+	if msg.Kind == intake.NoticeAck && r.Solved != nil {
+		for i, s := range inc.ReporterSuggestions(r.MinScore) {
+			url, err := r.Solved.SolvedLink(inc.ID, s.ID)
+			if err != nil {
+				return Mail{}, fmt.Errorf("sign solved link: %w", err)
+			}
+			data.Articles = append(data.Articles, offeredArticle{N: i + 1, ID: s.ID, Title: s.Title, SolvedURL: url})
 		}
 	}
 	text, err := r.Texts.Render(lang, string(msg.Kind), data)

@@ -19,6 +19,10 @@
 -- nothing; alerts (the agent alert the change raises when it applies: see
 -- common.lua's alert), or nothing. The states' entries and the outcomes are JSON texts of their
 -- own: only the ones this change needs are decoded.
+-- Issue 12's queue indexes: unowned_key, sla_warning, sla_breached (KEYS
+-- indexes), closed (the closed state's name), sla (the SLA status a flag
+-- sets, or nothing), search (a comment's terms, see common.lua's
+-- search_index, or nothing).
 local a = cjson.decode(ARGV[1])
 for _, k in ipairs({'actor', 'event', 'via', 'note', 'owner', 'group', 'level', 'category',
     'action', 'comment', 'survey', 'ref', 'flag', 'count'}) do
@@ -76,7 +80,8 @@ if alerts and a.flag ~= '' and redis.call('HEXISTS', inc, 'flag_' .. a.flag) == 
 -- KEYS (newKey); the old one is read above, so its key is built here from
 -- the shard's prefix.
 local function reindex(kind, old, newKey)
-  if old and old ~= '' then redis.call('ZREM', shard .. ':idx:' .. kind .. ':' .. old, id) end
+  if old and old ~= '' then redis.call('ZREM', shard .. ':idx:' .. kind .. ':' .. old, id)
+  elseif kind == 'owner' then redis.call('ZREM', KEYS[a.unowned_key], id) end -- issue 12
   redis.call('ZADD', newKey, seq, id)
 end
 
@@ -129,6 +134,16 @@ if from ~= state then
   set('state', from)
   if o.closes then set('closed_at', at) end
 end
+-- Issue 12, the queue's SLA lists: open incidents only, the worst status.
+if from == a.closed then
+  redis.call('ZREM', KEYS[a.sla_warning], id)
+  redis.call('ZREM', KEYS[a.sla_breached], id)
+elseif a.sla == 'breached' then
+  redis.call('ZADD', KEYS[a.sla_breached], seq, id)
+  redis.call('ZREM', KEYS[a.sla_warning], id)
+elseif a.sla == 'warning' and not redis.call('ZSCORE', KEYS[a.sla_breached], id) then
+  redis.call('ZADD', KEYS[a.sla_warning], seq, id)
+end
 if o.new_round then
   -- A survey step entered: a new question, numbered in the same write, so
   -- that the notices queued below carry it.
@@ -146,6 +161,7 @@ redis.call('HSET', inc, unpack(sets))
 local actionN
 if a.action ~= '' then actionN = redis.call('RPUSH', KEYS[2], a.action) end
 if a.comment ~= '' then redis.call('RPUSH', KEYS[3], a.comment) end
+search_index(a.search, inc, seq, id) -- issue 12: a comment's words
 if a.survey ~= '' then redis.call('RPUSH', KEYS[4], a.survey) end
 if outbox then
   for _, kind in ipairs(notify) do

@@ -81,3 +81,32 @@ local function alert(shard, id, ver, at, now_ms, al, group)
     end
   end
 end
+
+-- search_index adds an incident's new search terms to the shard's term
+-- indexes (issue 12; searchArgs in search.go). The incident's own terms
+-- are one space-separated field of its hash (s.field), so a comment adds
+-- only new ones and the archive knows which indexes to leave (a field, not
+-- a set: a set of strings costs far more memory). s.dict is the KEYS
+-- index of the shard's term dictionary, s.keys[i] of the index of
+-- s.terms[i]; at most s.max terms per incident.
+local function search_index(s, inc, seq, id)
+  if not s then return end
+  local cur = redis.call('HGET', inc, s.field) or ''
+  local have, n, added, dict = {}, 0, {}, {'ZADD', KEYS[s.dict]}
+  for t in string.gmatch(cur, '%S+') do have[t] = true; n = n + 1 end
+  for i, t in ipairs(s.terms) do
+    if n >= s.max then break end
+    if not have[t] then
+      have[t], n = true, n + 1
+      added[#added + 1] = t
+      redis.call('ZADD', KEYS[s.keys[i]], seq, id)
+      dict[#dict + 1] = 0; dict[#dict + 1] = t
+    end
+  end
+  if #added > 0 then
+    -- One call for the dictionary: a registration adds dozens of terms.
+    redis.call(unpack(dict))
+    if cur ~= '' then cur = cur .. ' ' end
+    redis.call('HSET', inc, s.field, cur .. table.concat(added, ' '))
+  end
+end
