@@ -485,25 +485,47 @@ const sizeChunk = 8
 // groups hands out the messages of uids in groups of at most BatchSize
 // messages and BatchBytes of bodies, in UID order. It fetches their sizes
 // (and flags) sizeChunk batches at a time, so that an oversized message is
-// only partly downloaded and memory stays bounded.
+// only partly downloaded and memory stays bounded, and asks for the next
+// chunk's as soon as one arrives, so the pipeline does not stall on them.
 type groups struct {
-	w    *Watcher
-	c    *imapclient.Client
-	uids []imap.UID
-	msgs []*imapclient.FetchMessageBuffer
+	w     *Watcher
+	c     *imapclient.Client
+	uids  []imap.UID
+	msgs  []*imapclient.FetchMessageBuffer
+	ahead chan fetched // the next chunk's sizes on their way, or nil
+}
+
+// fetchSizes sends the UID FETCH of the next chunk's sizes and returns at
+// once; the answer arrives on the channel (buffered, so the goroutine ends
+// even when nobody waits any more).
+func (g *groups) fetchSizes() chan fetched {
+	n := min(len(g.uids), sizeChunk*g.w.cfg.BatchSize)
+	cmd := g.c.Fetch(imap.UIDSetNum(g.uids[:n]...), &imap.FetchOptions{UID: true, RFC822Size: true, Flags: true})
+	g.uids = g.uids[n:]
+	done := make(chan fetched, 1)
+	go func() {
+		bufs, err := cmd.Collect()
+		done <- fetched{bufs, err}
+	}()
+	return done
 }
 
 // next returns the next group, or none when every message was handed out.
 func (g *groups) next() ([]*imapclient.FetchMessageBuffer, error) {
-	for len(g.msgs) == 0 && len(g.uids) > 0 {
-		n := min(len(g.uids), sizeChunk*g.w.cfg.BatchSize)
-		msgs, err := g.c.Fetch(imap.UIDSetNum(g.uids[:n]...), &imap.FetchOptions{UID: true, RFC822Size: true, Flags: true}).Collect()
-		if err != nil {
-			return nil, fmt.Errorf("imap: fetch sizes: %w", err)
+	for len(g.msgs) == 0 && (g.ahead != nil || len(g.uids) > 0) {
+		if g.ahead == nil {
+			g.ahead = g.fetchSizes()
 		}
-		g.uids = g.uids[n:]
+		f := <-g.ahead
+		g.ahead = nil
+		if f.err != nil {
+			return nil, fmt.Errorf("imap: fetch sizes: %w", f.err)
+		}
+		if len(g.uids) > 0 {
+			g.ahead = g.fetchSizes()
+		}
 		// Another client may have deleted or expunged some since the search.
-		msgs = slices.DeleteFunc(msgs, func(m *imapclient.FetchMessageBuffer) bool {
+		msgs := slices.DeleteFunc(f.bufs, func(m *imapclient.FetchMessageBuffer) bool {
 			return slices.Contains(m.Flags, imap.FlagDeleted)
 		})
 		slices.SortFunc(msgs, func(a, b *imapclient.FetchMessageBuffer) int { return cmp.Compare(a.UID, b.UID) })
