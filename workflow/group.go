@@ -62,12 +62,65 @@ func (e *Engine) Group(ctx context.Context, parent string, children []string, by
 			return err
 		}
 	}
+	if err := e.mayGroup(ctx, parent, children, by); err != nil {
+		return err
+	}
 	for _, child := range children {
 		if err := e.groups.Group(ctx, parent, child, by.Name, by.Via, note); err != nil {
 			return fmt.Errorf("group %s under %s: %w", child, parent, err)
 		}
 	}
 	return nil
+}
+
+// mayGroup applies the service model's rules to grouping by hand, before
+// anything is written. A parent's closure closes its children with the
+// bot's authority (closeChild), so grouping a case is as much as closing
+// it: only its owner or an admin may group a case somebody owns. A case
+// in validation waits for its reporter's answer alone; a child must still
+// be worked (analysis, solution): one resting in review or closed has
+// nothing left to share with an outage. The store checks the states again
+// as it writes (a concurrent move between the two is refused there).
+func (e *Engine) mayGroup(ctx context.Context, parent string, children []string, by intake.Actor) error {
+	p, err := e.store.Get(ctx, parent)
+	if err != nil {
+		return err
+	}
+	switch p.State {
+	case intake.Validation:
+		return lockedForGrouping(p)
+	case intake.Closed:
+		return &intake.Refusal{Code: intake.CodeClosed, State: p.State,
+			Message: fmt.Sprintf("%s is closed: it takes no grouped incidents", p.ID)}
+	}
+	for _, id := range children {
+		c, err := e.store.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		switch c.State {
+		case intake.Analysis, intake.Solution:
+		case intake.Validation:
+			return lockedForGrouping(c)
+		case intake.Closed:
+			return &intake.Refusal{Code: intake.CodeClosed, State: c.State,
+				Message: fmt.Sprintf("%s is closed: it cannot join an outage", c.ID)}
+		default:
+			return &intake.Refusal{Code: intake.CodeNotAllowedInState, State: c.State, Allowed: []intake.State{intake.Analysis, intake.Solution},
+				Message: fmt.Sprintf("%s is in %s: only an incident in analysis or solution may be grouped", c.ID, c.State)}
+		}
+		if !by.Admin && c.Owner != "" && c.Owner != by.Name {
+			return &intake.Refusal{Code: intake.CodeForbidden, State: c.State,
+				Message: fmt.Sprintf("%s belongs to %s: only its owner or an admin may group it", c.ID, c.Owner)}
+		}
+	}
+	return nil
+}
+
+// lockedForGrouping refuses to group or ungroup a case in validation.
+func lockedForGrouping(inc *intake.Incident) error {
+	return &intake.Refusal{Code: intake.CodeLocked, State: inc.State,
+		Message: fmt.Sprintf("%s is in validation: only the reporter's answer may change it now", inc.ID)}
 }
 
 // Ungroup takes child out of its parent's group: it is worked on its own
@@ -88,6 +141,9 @@ func (e *Engine) Ungroup(ctx context.Context, child string, by intake.Actor, not
 	}
 	if inc.ParentID == "" {
 		return fmt.Errorf("%w: %s is not grouped under another incident", intake.ErrInvalid, child)
+	}
+	if inc.State == intake.Validation {
+		return lockedForGrouping(inc)
 	}
 	return e.groups.Ungroup(ctx, inc.ParentID, child, by.Name, by.Via, note)
 }
