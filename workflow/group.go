@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/intakebot/intakebot/intake"
 )
@@ -193,7 +194,7 @@ func (e *Engine) askChild(ctx context.Context, parent, child *intake.Incident, b
 	for _, to := range steps {
 		a := groupActor(by.Name)
 		a.Ref = ref + ":" + string(to)
-		n := fmt.Sprintf("as %s (outage)", parent.ID)
+		n := groupNote(NoteMovedWithOutage, parent.ID)
 		if to == intake.Validation {
 			n = note
 		}
@@ -214,11 +215,11 @@ func (e *Engine) closeChild(ctx context.Context, parent, child *intake.Incident,
 		a := groupActor(closer)
 		a.Ref = "group:" + parent.ID + ":closed"
 		_, err := e.apply(ctx, child.ID, Event{Kind: intake.EventMove, Actor: a, To: intake.Closed},
-			Change{Note: "closed with " + parent.ID})
+			Change{Note: groupNote(NoteClosedWithOutage, parent.ID)})
 		return err
 	case intake.Analysis, intake.Solution:
 		return e.groups.Ungroup(ctx, parent.ID, child.ID, closer, "group",
-			parent.ID+" was closed before this incident was validated: it is worked on its own")
+			groupNote(NoteOutageClosedFirst, parent.ID))
 	}
 	return nil
 }
@@ -236,7 +237,7 @@ func (e *Engine) childAnswered(ctx context.Context, id string, ch intake.Changed
 	}
 	if ch.State == intake.Analysis {
 		if note == "" {
-			note = "the reporter says the service still fails"
+			note = groupNote(NoteStillFails, "")
 		}
 		return e.groups.Ungroup(ctx, child.ParentID, id, by.Name, by.Via, note)
 	}
@@ -267,4 +268,60 @@ func (g wakingGrouper) Ungroup(ctx context.Context, parent, child, actor, via, n
 	err := g.Grouper.Ungroup(ctx, parent, child, actor, via, note)
 	g.wake.Wake(intake.RouteWatch)
 	return err
+}
+
+// The notes the engine writes itself when it follows an outage. They are
+// stored in English like every note (the API and the CLI show them so);
+// the console words them in the agent's language (GroupNote reads them
+// back), so they are kinds with an incident id, not free text.
+const (
+	NoteMovedWithOutage   = "moved_with_outage"
+	NoteClosedWithOutage  = "closed_with_outage"
+	NoteOutageClosedFirst = "outage_closed_first"
+	NoteStillFails        = "still_fails"
+)
+
+// groupNoteText is each kind's English text; %s is the outage's id.
+func groupNoteText(kind string) string {
+	switch kind {
+	case NoteMovedWithOutage:
+		return "as %s (outage)"
+	case NoteClosedWithOutage:
+		return "closed with %s"
+	case NoteOutageClosedFirst:
+		return "%s was closed before this incident was validated: it is worked on its own"
+	case NoteStillFails:
+		return "the reporter says the service still fails"
+	}
+	return kind
+}
+
+func groupNote(kind, id string) string {
+	if text := groupNoteText(kind); strings.Contains(text, "%s") {
+		return fmt.Sprintf(text, id)
+	}
+	return groupNoteText(kind)
+}
+
+// GroupNote tells whether note is one the engine wrote following an
+// outage, and which (kind, and the outage's id where it names one).
+func GroupNote(note string) (kind, id string, ok bool) {
+	for _, k := range []string{NoteMovedWithOutage, NoteClosedWithOutage, NoteOutageClosedFirst, NoteStillFails} {
+		text := groupNoteText(k)
+		prefix, suffix, hasID := strings.Cut(text, "%s")
+		if !hasID {
+			if note == text {
+				return k, "", true
+			}
+			continue
+		}
+		rest, ok1 := strings.CutPrefix(note, prefix)
+		id, ok2 := strings.CutSuffix(rest, suffix)
+		if ok1 && ok2 {
+			if _, err := intake.ParseID(id); err == nil {
+				return k, id, true
+			}
+		}
+	}
+	return "", "", false
 }
