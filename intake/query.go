@@ -1,6 +1,10 @@
 package intake
 
-import "time"
+import (
+	"net/url"
+	"strings"
+	"time"
+)
 
 // ListFilter selects incidents for a list; empty fields match everything.
 type ListFilter struct {
@@ -110,4 +114,28 @@ type InboundRecord struct {
 	Incident  string    `json:"incident,omitempty"`
 	Step      string    `json:"step,omitempty"`
 	Reason    string    `json:"reason,omitempty"`
+}
+
+// Redacted is the notice as an agent may read it in the outbox listing:
+// a webhook's URL often is its credential (a token in the path or query,
+// a user:password), so Target keeps only the scheme and host, and the
+// whole URL is cut out of LastError too.
+func (q Notice) Redacted() Notice {
+	if q.Target == "" {
+		return q
+	}
+	short := RedactURL(q.Target)
+	q.LastError = strings.ReplaceAll(q.LastError, q.Target, short)
+	q.Target = short
+	return q
+}
+
+// RedactURL keeps of raw its scheme and host, an ellipsis standing for
+// whatever followed; text that is no URL becomes an ellipsis.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return "…"
+	}
+	return u.Scheme + "://" + u.Host + "/…"
 }

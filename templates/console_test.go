@@ -13,7 +13,8 @@ func TestConsolePagesAndWordsExistInEveryLanguage(t *testing.T) {
 	// to exist here.
 	c, err := LoadConsole(htmltemplate.FuncMap{"when": func(time.Time) string { return "" }, "iso": func(time.Time) string { return "" },
 		"rows": func(int) int { return 0 }, "y": func(int) int { return 0 }, "px": func(int) int { return 0 }, "px2": func(int) int { return 0 },
-		"changes": func(string) []struct{ Field, Old, New string } { return nil }})
+		"changes": func(string) []struct{ Field, Old, New string } { return nil },
+		"botnote": func(string) *struct{ Kind, ID string } { return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}

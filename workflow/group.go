@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/intakebot/intakebot/intake"
 )
@@ -62,12 +63,65 @@ func (e *Engine) Group(ctx context.Context, parent string, children []string, by
 			return err
 		}
 	}
+	if err := e.mayGroup(ctx, parent, children, by); err != nil {
+		return err
+	}
 	for _, child := range children {
 		if err := e.groups.Group(ctx, parent, child, by.Name, by.Via, note); err != nil {
 			return fmt.Errorf("group %s under %s: %w", child, parent, err)
 		}
 	}
 	return nil
+}
+
+// mayGroup applies the service model's rules to grouping by hand, before
+// anything is written. A parent's closure closes its children with the
+// bot's authority (closeChild), so grouping a case is as much as closing
+// it: only its owner or an admin may group a case somebody owns. A case
+// in validation waits for its reporter's answer alone; a child must still
+// be worked (analysis, solution): one resting in review or closed has
+// nothing left to share with an outage. The store checks the states again
+// as it writes (a concurrent move between the two is refused there).
+func (e *Engine) mayGroup(ctx context.Context, parent string, children []string, by intake.Actor) error {
+	p, err := e.store.Get(ctx, parent)
+	if err != nil {
+		return err
+	}
+	switch p.State {
+	case intake.Validation:
+		return lockedForGrouping(p)
+	case intake.Closed:
+		return &intake.Refusal{Code: intake.CodeClosed, State: p.State,
+			Message: fmt.Sprintf("%s is closed: it takes no grouped incidents", p.ID)}
+	}
+	for _, id := range children {
+		c, err := e.store.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		switch c.State {
+		case intake.Analysis, intake.Solution:
+		case intake.Validation:
+			return lockedForGrouping(c)
+		case intake.Closed:
+			return &intake.Refusal{Code: intake.CodeClosed, State: c.State,
+				Message: fmt.Sprintf("%s is closed: it cannot join an outage", c.ID)}
+		default:
+			return &intake.Refusal{Code: intake.CodeNotAllowedInState, State: c.State, Allowed: []intake.State{intake.Analysis, intake.Solution},
+				Message: fmt.Sprintf("%s is in %s: only an incident in analysis or solution may be grouped", c.ID, c.State)}
+		}
+		if !by.Admin && c.Owner != "" && c.Owner != by.Name {
+			return &intake.Refusal{Code: intake.CodeForbidden, State: c.State,
+				Message: fmt.Sprintf("%s belongs to %s: only its owner or an admin may group it", c.ID, c.Owner)}
+		}
+	}
+	return nil
+}
+
+// lockedForGrouping refuses to group or ungroup a case in validation.
+func lockedForGrouping(inc *intake.Incident) error {
+	return &intake.Refusal{Code: intake.CodeLocked, State: inc.State,
+		Message: fmt.Sprintf("%s is in validation: only the reporter's answer may change it now", inc.ID)}
 }
 
 // Ungroup takes child out of its parent's group: it is worked on its own
@@ -88,6 +142,9 @@ func (e *Engine) Ungroup(ctx context.Context, child string, by intake.Actor, not
 	}
 	if inc.ParentID == "" {
 		return fmt.Errorf("%w: %s is not grouped under another incident", intake.ErrInvalid, child)
+	}
+	if inc.State == intake.Validation {
+		return lockedForGrouping(inc)
 	}
 	return e.groups.Ungroup(ctx, inc.ParentID, child, by.Name, by.Via, note)
 }
@@ -137,7 +194,7 @@ func (e *Engine) askChild(ctx context.Context, parent, child *intake.Incident, b
 	for _, to := range steps {
 		a := groupActor(by.Name)
 		a.Ref = ref + ":" + string(to)
-		n := fmt.Sprintf("as %s (outage)", parent.ID)
+		n := groupNote(NoteMovedWithOutage, parent.ID)
 		if to == intake.Validation {
 			n = note
 		}
@@ -158,11 +215,11 @@ func (e *Engine) closeChild(ctx context.Context, parent, child *intake.Incident,
 		a := groupActor(closer)
 		a.Ref = "group:" + parent.ID + ":closed"
 		_, err := e.apply(ctx, child.ID, Event{Kind: intake.EventMove, Actor: a, To: intake.Closed},
-			Change{Note: "closed with " + parent.ID})
+			Change{Note: groupNote(NoteClosedWithOutage, parent.ID)})
 		return err
 	case intake.Analysis, intake.Solution:
 		return e.groups.Ungroup(ctx, parent.ID, child.ID, closer, "group",
-			parent.ID+" was closed before this incident was validated: it is worked on its own")
+			groupNote(NoteOutageClosedFirst, parent.ID))
 	}
 	return nil
 }
@@ -180,7 +237,7 @@ func (e *Engine) childAnswered(ctx context.Context, id string, ch intake.Changed
 	}
 	if ch.State == intake.Analysis {
 		if note == "" {
-			note = "the reporter says the service still fails"
+			note = groupNote(NoteStillFails, "")
 		}
 		return e.groups.Ungroup(ctx, child.ParentID, id, by.Name, by.Via, note)
 	}
@@ -211,4 +268,60 @@ func (g wakingGrouper) Ungroup(ctx context.Context, parent, child, actor, via, n
 	err := g.Grouper.Ungroup(ctx, parent, child, actor, via, note)
 	g.wake.Wake(intake.RouteWatch)
 	return err
+}
+
+// The notes the engine writes itself when it follows an outage. They are
+// stored in English like every note (the API and the CLI show them so);
+// the console words them in the agent's language (GroupNote reads them
+// back), so they are kinds with an incident id, not free text.
+const (
+	NoteMovedWithOutage   = "moved_with_outage"
+	NoteClosedWithOutage  = "closed_with_outage"
+	NoteOutageClosedFirst = "outage_closed_first"
+	NoteStillFails        = "still_fails"
+)
+
+// groupNoteText is each kind's English text; %s is the outage's id.
+func groupNoteText(kind string) string {
+	switch kind {
+	case NoteMovedWithOutage:
+		return "as %s (outage)"
+	case NoteClosedWithOutage:
+		return "closed with %s"
+	case NoteOutageClosedFirst:
+		return "%s was closed before this incident was validated: it is worked on its own"
+	case NoteStillFails:
+		return "the reporter says the service still fails"
+	}
+	return kind
+}
+
+func groupNote(kind, id string) string {
+	if text := groupNoteText(kind); strings.Contains(text, "%s") {
+		return fmt.Sprintf(text, id)
+	}
+	return groupNoteText(kind)
+}
+
+// GroupNote tells whether note is one the engine wrote following an
+// outage, and which (kind, and the outage's id where it names one).
+func GroupNote(note string) (kind, id string, ok bool) {
+	for _, k := range []string{NoteMovedWithOutage, NoteClosedWithOutage, NoteOutageClosedFirst, NoteStillFails} {
+		text := groupNoteText(k)
+		prefix, suffix, hasID := strings.Cut(text, "%s")
+		if !hasID {
+			if note == text {
+				return k, "", true
+			}
+			continue
+		}
+		rest, ok1 := strings.CutPrefix(note, prefix)
+		id, ok2 := strings.CutSuffix(rest, suffix)
+		if ok1 && ok2 {
+			if _, err := intake.ParseID(id); err == nil {
+				return k, id, true
+			}
+		}
+	}
+	return "", "", false
 }

@@ -565,6 +565,9 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request, _ intake.Actor) 
 		s.fail(w, r, err)
 		return
 	}
+	for i := range msgs {
+		msgs[i] = msgs[i].Redacted()
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
 }
 

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -124,7 +125,7 @@ func (n Notifier) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.
 		}
 	}
 	if hook == nil {
-		return fmt.Errorf("webhook: %s: %w: %q is no longer among notify.webhooks", msg.ID, intake.ErrUndeliverable, msg.Target)
+		return fmt.Errorf("webhook: %s: %w: %s is no longer among notify.webhooks", msg.ID, intake.ErrUndeliverable, intake.RedactURL(msg.Target))
 	}
 	body, err := json.Marshal(n.payload(msg, inc))
 	if err != nil {
@@ -132,7 +133,7 @@ func (n Notifier) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook.URL, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("webhook: %s: %w: %v", msg.ID, intake.ErrUndeliverable, err)
+		return fmt.Errorf("webhook: %s: %w: %v", msg.ID, intake.ErrUndeliverable, withoutURL(err))
 	}
 	ts := strconv.FormatInt(n.Now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
@@ -142,7 +143,7 @@ func (n Notifier) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.
 	req.Header.Set(HeaderDelivery, msg.ID)
 	resp, err := n.client().Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook: post %s: %w", msg.ID, err)
+		return fmt.Errorf("webhook: post %s to %s: %w", msg.ID, intake.RedactURL(hook.URL), withoutURL(err))
 	}
 	defer resp.Body.Close()
 	// A little of the answer says why, in the outbox listing.
@@ -180,6 +181,17 @@ func (n Notifier) client() *http.Client {
 	// A redirect is not followed: a POST turned into a GET elsewhere is
 	// no delivery, and the answer shows in the outbox listing.
 	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// withoutURL drops the URL net/http quotes in its errors: a hook's URL is
+// often its credential, and the error is kept as the notice's last error
+// (listed to every agent) and logged. The cause (timeout, refused) stays.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
 }
 
 // clean keeps an answer's text on one line.

@@ -268,3 +268,25 @@ func TestVerify(t *testing.T) {
 		}
 	}
 }
+
+// A hook's URL is often its credential: no delivery error (kept as the
+// notice's last_error, listed to agents, logged) quotes its path or query.
+func TestDeliveryErrorsDoNotQuoteTheHookURL(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close() // nobody listens there now: the post fails to connect
+	secretURL := closed.URL + "/services/s3cr3tT0ken?key=k3y"
+	inc := &intake.Incident{ID: "INC-000001"}
+	msg := intake.Outgoing{ID: "INC-000001:agent_alert:1:0", Kind: intake.NoticeAgentAlert, Target: secretURL}
+	for name, n := range map[string]webhook.Notifier{
+		"refused connection": {Now: time.Now, Hooks: []webhook.Hook{{URL: secretURL, Secret: []byte("k")}}},
+		"hook removed":       {Now: time.Now},
+	} {
+		err := n.Deliver(context.Background(), msg, inc)
+		if err == nil {
+			t.Fatalf("%s: delivered", name)
+		}
+		if strings.Contains(err.Error(), "s3cr3tT0ken") || strings.Contains(err.Error(), "k3y") {
+			t.Errorf("%s: the error quotes the hook's URL: %v", name, err)
+		}
+	}
+}

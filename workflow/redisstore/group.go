@@ -261,6 +261,9 @@ func (s *Store) Group(ctx context.Context, parent, child, actor, via, note strin
 	// children, before the parent lists it.
 	c := a
 	c.Op, c.Other = "add", parent
+	// Only a case still being worked joins an outage (workflow.Engine
+	// says why); checked here again, atomically with the write.
+	c.States = []intake.State{intake.Analysis, intake.Solution}
 	res, err := s.runGroup(ctx, s.group3.child, child, c)
 	if err != nil {
 		return err
@@ -270,8 +273,11 @@ func (s *Store) Group(ctx context.Context, parent, child, actor, via, note strin
 		return fmt.Errorf("%w: %s is already grouped under another incident: ungroup it first", intake.ErrConflict, child)
 	case "PARENT":
 		return fmt.Errorf("%w: %s has grouped incidents of its own", intake.ErrConflict, child)
+	case "STATE":
+		return fmt.Errorf("%w: %s is no longer in analysis or solution: it cannot be grouped", intake.ErrConflict, child)
 	}
-	open := []intake.State{intake.Analysis, intake.Solution, intake.Validation, intake.Satisfaction, intake.Review}
+	// Not validation: a case there waits for its reporter's answer alone.
+	open := []intake.State{intake.Analysis, intake.Solution, intake.Satisfaction, intake.Review}
 	if err := s.linkParent(ctx, parent, child, a, open); err != nil {
 		// Undo the child's side: it must not point at a parent that
 		// does not list it.

@@ -364,3 +364,20 @@ func TestGroupingWakesTheWatchers(t *testing.T) {
 	}
 	eventually(t, "the change notices of the grouping delivered", func() bool { m, _ := g.count(); return m >= before+2 })
 }
+
+// The store checks the child's state as it writes, whatever the caller
+// read before: a case that went to validation meanwhile is not grouped.
+func TestStoreGroupsOnlyAChildStillWorked(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	ok, did := must(t), done(t)
+	parent, child := ok(f.engine.Register(ctx, vpnReport(0))).ID, ok(f.engine.Register(ctx, vpnReport(1))).ID
+	did(f.engine.Move(ctx, child, alice, intake.Solution, ""))
+	did(f.engine.Move(ctx, child, alice, intake.Validation, ""))
+	if err := f.store.Group(ctx, parent, child, "alice", "api", ""); !errors.Is(err, intake.ErrConflict) {
+		t.Fatalf("grouping a child in validation: %v, want a conflict", err)
+	}
+	if c, p := ok(f.engine.Get(ctx, child)), ok(f.engine.Get(ctx, parent)); c.ParentID != "" || len(p.Children) != 0 {
+		t.Fatalf("grouped all the same: parent %q, children %v", c.ParentID, p.Children)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"html/template"
 	"strings"
 	"time"
+
+	"github.com/intakebot/intakebot/workflow"
 )
 
 // Funcs are the template functions the console's pages use besides T.
@@ -19,6 +21,7 @@ func Funcs() template.FuncMap {
 		},
 		"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"changes": changes,
+		"botnote": botNote,
 		// The dashboard's bar charts: rows of 24 units, bars up to 160
 		// units wide from x=190 (room for the longest Spanish state
 		// name), the count after the bar.
@@ -47,4 +50,18 @@ func changes(detail string) []change {
 		out = append(out, change{Field: field, Old: old, New: new})
 	}
 	return out
+}
+
+// botnote is a note the engine wrote itself following an outage (see
+// workflow.GroupNote): the page words it in the agent's language.
+type botnote struct{ Kind, ID string }
+
+// botNote reads note as a bot-written note, or nil for anything else
+// (shown as it is).
+func botNote(note string) *botnote {
+	kind, id, ok := workflow.GroupNote(note)
+	if !ok {
+		return nil
+	}
+	return &botnote{Kind: kind, ID: id}
 }

@@ -62,3 +62,35 @@ func TestConsoleGroupsAndShowsOutagesAsOneRow(t *testing.T) {
 		t.Fatalf("Spanish child page:\n%s", page)
 	}
 }
+
+// The notes the engine writes on a child as it follows its outage are
+// worded in the agent's language on the child's page, the outage's id
+// kept; an agent's own note is shown as typed.
+func TestBotWrittenOutageNotesAreWordedInEnglishAndSpanish(t *testing.T) {
+	f := newFixture(t)
+	p, child := f.report("VPN down"), f.report("VPN down here too")
+	c := f.client()
+	c.login("alice", password)
+	_, page := c.do("GET", "/console/incidents/"+p.ID, nil)
+	token := csrf(t, page)
+	post := func(id string, form url.Values) {
+		t.Helper()
+		form.Set("csrf", token)
+		if resp, body := c.do("POST", "/console/incidents/"+id, form); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%v: %d\n%s", form, resp.StatusCode, body)
+		}
+	}
+	post(p.ID, url.Values{"op": {"group"}, "children": {child.ID}, "note": {"one outage"}})
+	post(p.ID, url.Values{"op": {"move"}, "to": {"solution"}})
+	post(p.ID, url.Values{"op": {"move"}, "to": {"validation"}, "note": {"router restarted"}})
+	for _, tc := range []struct{ lang, want, not string }{
+		{"en", "Moved along with its outage " + p.ID, "as " + p.ID + " (outage)"},
+		{"es", "Movida junto con su avería general " + p.ID, "as " + p.ID + " (outage)"},
+	} {
+		c.do("GET", "/console/lang?to="+tc.lang+"&back=/console/", nil)
+		_, page := c.do("GET", "/console/incidents/"+child.ID, nil)
+		if !strings.Contains(page, tc.want) || strings.Contains(page, tc.not) || !strings.Contains(page, "router restarted") {
+			t.Errorf("%s: the child's history does not word the engine's note (%q), or lost the agent's:\n%s", tc.lang, tc.want, page)
+		}
+	}
+}

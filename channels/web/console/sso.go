@@ -214,6 +214,14 @@ func (s *SSO) identify(ctx context.Context, code string, fl webui.Flow) (string,
 		return "", nil, fmt.Errorf("ID token claims: %w", err)
 	}
 	name, _ := claims[s.cfg.AgentsClaim].(string)
+	// An address the provider has not verified is whatever the person
+	// typed into their profile: naming agents by it would let anyone
+	// with an account there claim an agent's address. A provider that
+	// says nothing (some never send email_verified) is trusted; some say
+	// it as a string ("false").
+	if v, said := claims["email_verified"]; s.cfg.AgentsClaim == "email" && said && v != true && v != "true" {
+		return "", nil, fmt.Errorf("ID token: the email %q is not verified by the provider", name)
+	}
 	groups := map[string]bool{}
 	switch g := claims["groups"].(type) {
 	case string:

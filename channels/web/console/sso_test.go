@@ -380,4 +380,14 @@ func TestSSOEmailClaimAndNoRedirectAway(t *testing.T) {
 			t.Fatalf("signed in as %q, want dora@example.test by her email", who)
 		}
 	}
+	// An address the provider says it has not verified proves nobody:
+	// whoever typed dora's address into their profile is not dora.
+	idp.SignInAs(map[string]any{"email": "dora@example.test", "email_verified": false})
+	c := f.client()
+	if resp, body := c.ssoSignIn("/console/"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("unverified email: %s\n%s", resp.Status, body)
+	}
+	if who := c.signedInAs(); who != "" {
+		t.Fatalf("signed in as %q by an unverified address", who)
+	}
 }
