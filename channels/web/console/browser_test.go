@@ -72,11 +72,32 @@ func browser(t testing.TB, width int) context.Context {
 	return ctx
 }
 
+// run performs the actions one by one. A live update (live.js) may swap
+// the part of the page an action had just found, as when the outbox's
+// delivery of the agent's own change bumps the incident's version: the
+// browser then answers that the node is gone, and the action is tried
+// again on the fresh page (a failed click or key press changed nothing).
 func run(t testing.TB, ctx context.Context, actions ...chromedp.Action) {
 	t.Helper()
-	if err := chromedp.Run(ctx, actions...); err != nil {
-		t.Fatal(err)
+	for _, a := range actions {
+		var err error
+		for range 5 {
+			if err = chromedp.Run(ctx, a); err == nil || !staleNode(err) {
+				break
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
+}
+
+// staleNode reports whether err says the node an action found left the
+// page before the action was done.
+func staleNode(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "Could not find node with given id") || strings.Contains(msg, "No node with given id found") ||
+		strings.Contains(msg, "Node is detached from document")
 }
 
 // signIn fills the sign-in form as a person would.
