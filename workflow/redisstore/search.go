@@ -30,10 +30,11 @@ import (
 //
 // The incident's hash does not keep its own terms (a few hundred bytes of
 // every incident), and the analyzer is deterministic, so the archive
-// recomputes them (incidentTerms) from the text it has read anyway. A comment adds all of its terms: ZADD of a member already there
-// with the same score (the incident's number) changes nothing. Incidents
-// stored before kept them in a hash field "terms", which the archive
-// still reads (archive_remove.lua).
+// recomputes them (incidentTerms) from the text it has read anyway. A
+// comment adds all of its terms: ZADD of a member already there with the
+// same score (the incident's number) changes nothing. Incidents stored
+// before kept them in a hash field "terms", which the archive still reads
+// (archive_remove.lua).
 
 // maxTextTerms bounds the terms one text (a report's subject and
 // description, or one comment) adds to the index: a pasted log would
