@@ -441,7 +441,12 @@ func (a *Archiver) removeFile(ctx context.Context, file string, res *ArchiveResu
 			for _, suffix := range []string{":actions", ":comments", ":surveys", ":history", ":refs", ":people", ":attachments", ":attrefs"} {
 				keys = append(keys, key+suffix)
 			}
-			args := []any{inc.ID, inc.Version, tombstoneValue(file, inc), string(intake.Closed), shard}
+			comments := make([]string, len(inc.Comments))
+			for j, c := range inc.Comments {
+				comments[j] = c.Text
+			}
+			terms := strings.Join(a.store.incidentTerms(inc.Subject, inc.Description, comments), " ")
+			args := []any{inc.ID, inc.Version, tombstoneValue(file, inc), string(intake.Closed), shard, terms}
 			// Its messages still queued or dead-lettered: they go with it.
 			for _, r := range intake.Routes() {
 				q, dead := a.store.outboxKeys(shard, r)

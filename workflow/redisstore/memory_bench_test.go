@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/intake/kb"
+	"github.com/intakebot/intakebot/workflow"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -56,7 +58,8 @@ func usedMemory(b *testing.B, rdb redis.UniversalClient) int64 {
 
 // BenchmarkMemory registers typical incidents through the real store (a
 // 300-byte description, the reporter's Message-ID remembered, an agent's
-// action, the acknowledgment delivered), closes half of them (validation,
+// action, the acknowledgment delivered, the seed knowledge base's
+// suggestions stored as serve stores them), closes half of them (validation,
 // survey, close, each notice delivered), archives the closed half and
 // reports used_memory per incident at each stage (B/archived with their
 // mail thread keys still there, B/tombstone once those expired). It runs
@@ -74,6 +77,11 @@ func BenchmarkMemory(b *testing.B) {
 	// The fixture's frozen clock: the archive sees the closed half as old
 	// once the clock moves on.
 	f := newFixture(b)
+	seed, err := kb.Seed()
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.engine.UseKB(workflow.Suggestions{Index: kb.NewIndex(seed...), MinScore: kb.DefaultMinScore, Counter: f.store})
 	ctx := context.Background()
 	mail := f.dispatcher(intake.RouteEmail, &discard{})
 	drain := func() {
@@ -91,6 +99,9 @@ func BenchmarkMemory(b *testing.B) {
 			Description: description, Reporter: intake.Reporter{Name: "Ana Pérez", Email: fmt.Sprintf("user%06d@example.test", k)}})
 		if err != nil {
 			return err
+		}
+		if len(inc.Suggestions) == 0 {
+			return fmt.Errorf("%s has no suggestions: the figures would leave them out", inc.ID)
 		}
 		mid := fmt.Sprintf("<%d.%d@mail.example.test>", k, time.Now().UnixNano())
 		if err := f.store.RememberMail(ctx, inc.ID, mid, []string{inc.Reporter.Email}); err != nil {

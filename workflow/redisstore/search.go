@@ -27,14 +27,20 @@ import (
 //	                               comment holds search term T (kb.Terms)
 //	P:{sNN}:idx:terms              every term of the shard (score 0, by name):
 //	                               the last word of a search as a prefix
-//	field "terms" of the incident's hash: its own terms, space-separated,
-//	so that a comment adds only new ones and the archive knows which
-//	indexes to leave
+//
+// The incident's hash does not keep its own terms (a few hundred bytes of
+// every incident), and the analyzer is deterministic, so the archive
+// recomputes them (incidentTerms) from the text it has read anyway. A
+// comment adds all of its terms: ZADD of a member already there with the
+// same score (the incident's number) changes nothing. Incidents stored
+// before kept them in a hash field "terms", which the archive still reads
+// (archive_remove.lua).
 
-// maxIncidentTerms bounds the terms one incident adds to the index: a
-// pasted log would otherwise add thousands, each a write on every later
-// registration's path. Words past the bound are not searchable.
-const maxIncidentTerms = 400
+// maxTextTerms bounds the terms one text (a report's subject and
+// description, or one comment) adds to the index: a pasted log would
+// otherwise add thousands, each a write on every later registration's
+// path. Words past the bound are not searchable.
+const maxTextTerms = 400
 
 // termCacheWords is how many words' stems a store remembers (kb.TermCache):
 // a few MB at most.
@@ -46,29 +52,50 @@ func slaIndex(shard, status string) string               { return shard + ":idx:
 func termIndex(shard, term string) string                { return shard + ":idx:term:" + term }
 func termDictionary(shard string) string                 { return shard + ":idx:terms" }
 
-// searchArgs is what common.lua's search_index needs to index new terms.
+// searchArgs is what common.lua's search_index needs to index terms.
 type searchArgs struct {
-	Field string   `json:"field"` // the hash's field of the incident's own terms
-	Dict  int      `json:"dict"`  // KEYS index of the shard's term dictionary
-	Max   int      `json:"max"`
+	Dict  int      `json:"dict"` // KEYS index of the shard's term dictionary
 	Terms []string `json:"terms"`
 	Keys  []int    `json:"keys"` // KEYS index of each term's index
 }
 
-// termsField is the incident hash's field of its own search terms.
-const termsField = "terms"
-
-// searchCall adds the keys indexing text's terms, and describes them; nil
-// when text has no term.
-func (s *Store) searchCall(keys *keyList, shard, text string) *searchArgs {
+// textTerms is the terms one text adds to the index, at most maxTextTerms.
+func (s *Store) textTerms(text string) []string {
 	terms := s.terms.Terms(text)
+	if len(terms) > maxTextTerms {
+		terms = terms[:maxTextTerms]
+	}
+	return terms
+}
+
+// incidentTerms is every term an incident's texts added to the index, each
+// once: its subject and description (one text), then each comment. The
+// archive removes the incident from these terms' indexes.
+func (s *Store) incidentTerms(subject, description string, comments []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(text string) {
+		for _, t := range s.textTerms(text) {
+			if !seen[t] {
+				seen[t] = true
+				out = append(out, t)
+			}
+		}
+	}
+	add(subject + "\n" + description)
+	for _, c := range comments {
+		add(c)
+	}
+	return out
+}
+
+// searchCall adds the keys indexing terms, and describes them; nil when
+// there is no term.
+func (s *Store) searchCall(keys *keyList, shard string, terms []string) *searchArgs {
 	if len(terms) == 0 {
 		return nil
 	}
-	if len(terms) > maxIncidentTerms {
-		terms = terms[:maxIncidentTerms]
-	}
-	a := &searchArgs{Field: termsField, Dict: keys.add(termDictionary(shard)), Max: maxIncidentTerms, Terms: terms}
+	a := &searchArgs{Dict: keys.add(termDictionary(shard)), Terms: terms}
 	for _, t := range terms {
 		a.Keys = append(a.Keys, keys.add(termIndex(shard, t)))
 	}
@@ -151,15 +178,16 @@ func (s *Store) reindexBatch(ctx context.Context, script *redis.Script, shard st
 		if c := h["channel"]; c != "" {
 			keys[4] = channelIndex(shard, intake.Channel(c))
 		}
-		text := []string{h["subject"], h["description"]}
+		var texts []string
 		for _, raw := range comments[j].Val() {
 			var c intake.Comment
 			if json.Unmarshal([]byte(raw), &c) == nil {
-				text = append(text, c.Text)
+				texts = append(texts, c.Text)
 			}
 		}
+		// The same terms the archive will recompute (incidentTerms).
 		a := reindexArgs{Seq: strconv.FormatFloat(z.Score, 'f', -1, 64), ID: id, Closed: string(intake.Closed),
-			Search: s.searchCall(&keys, shard, strings.Join(text, "\n"))}
+			Search: s.searchCall(&keys, shard, s.incidentTerms(h["subject"], h["description"], texts))}
 		flags := &intake.Incident{Flags: map[string]time.Time{}}
 		for k := range h {
 			if flag, ok := strings.CutPrefix(k, "flag_"); ok {

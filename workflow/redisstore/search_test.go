@@ -451,3 +451,77 @@ func TestPageOfOneShardsMatches(t *testing.T) {
 		t.Errorf("printer: %d incidents, want %d", len(got), 16*30)
 	}
 }
+
+// incidentHash is the key of incident id's hash.
+func incidentHash(t *testing.T, f *fixture, id string) string {
+	t.Helper()
+	keys, err := redistest.Keys(context.Background(), f.rdb, f.prefix+":*:inc:"+id)
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("hash of %s: %v, %v", id, keys, err)
+	}
+	return keys[0]
+}
+
+// The incident's hash keeps no copy of its search terms (a few hundred
+// bytes of every incident): the archive recomputes them.
+func TestIncidentHashKeepsNoSearchTerms(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	id := report(t, f, intake.ChannelEmail, intake.English, "Zebra label printer", "Prints blank labels.")
+	if _, err := f.engine.Comment(ctx, id, reporter, "Xylophone noises from the printer"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := f.rdb.HGetAll(ctx, incidentHash(t, f, id)).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range h {
+		if strings.Contains(v, "xylophon") || strings.Contains(v, "zebra ") || k == "terms" {
+			t.Errorf("hash field %s keeps search terms: %q", k, v)
+		}
+	}
+	if got := ids(t, f, intake.ListFilter{Query: "xylophone zebra"}, 10); fmt.Sprint(got) != fmt.Sprint([]string{id}) {
+		t.Errorf("search: %v, want [%s]", got, id)
+	}
+}
+
+// An incident stored before kept its terms in its hash's "terms" field;
+// the archive leaves those indexes too, even for a term today's analyzer
+// would not give (stored by an older one).
+func TestArchiveLeavesTheTermsAnOlderVersionKept(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	old := report(t, f, intake.ChannelPhone, intake.English, "Zebra label printer", "Prints blank labels.")
+	closeIncident(t, f, old)
+	key := incidentHash(t, f, old)
+	shard := key[:strings.Index(key, ":inc:")]
+	seq, err := f.rdb.HGet(ctx, key, "seq").Float64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As the former version left it, with a term an older analyzer gave.
+	if err := f.rdb.HSet(ctx, key, "terms", "zebra label printer quokkas").Err(); err != nil {
+		t.Fatal(err)
+	}
+	f.rdb.ZAdd(ctx, shard+":idx:term:quokkas", redis.Z{Score: seq, Member: old})
+	f.rdb.ZAdd(ctx, shard+":idx:terms", redis.Z{Score: 0, Member: "quokkas"})
+	if got := ids(t, f, intake.ListFilter{Query: "quokkas"}, 10); fmt.Sprint(got) != fmt.Sprint([]string{old}) {
+		t.Fatalf("before the archive: %v", got)
+	}
+	f.clock.Add(500 * 24 * time.Hour)
+	res, err := f.store.Archiver(t.TempDir(), 400*24*time.Hour, f.clock.Now).Run(ctx)
+	if err != nil || res.Archived != 1 {
+		t.Fatalf("archive: %+v, %v", res, err)
+	}
+	keys, err := redistest.Keys(ctx, f.rdb, f.prefix+":*:idx:term*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if strings.Contains(k, ":idx:term:") {
+			t.Errorf("index %s left after the archive", k)
+		} else if _, err := f.rdb.ZScore(ctx, k, "quokkas").Result(); err != redis.Nil {
+			t.Errorf("dictionary %s still holds quokkas", k)
+		}
+	}
+}

@@ -382,21 +382,6 @@ func hashFields(id string, n int64, inc *intake.Incident) []string {
 	}
 }
 
-// suggestionsField is the incident's suggestions as one JSON field of its
-// hash, written by the create script with the rest: no extra round trip.
-func suggestionsField(s []intake.Suggestion) string {
-	if len(s) == 0 {
-		return ""
-	}
-	doc, err := json.Marshal(s)
-	if err != nil {
-		// Plain strings and numbers from our own index cannot fail to
-		// encode; an empty field loses only hints, never the report.
-		return ""
-	}
-	return string(doc)
-}
-
 // Apply applies a change in one round trip: the script reads the facts,
 // picks the plan's outcome and writes everything, or nothing.
 func (s *Store) Apply(ctx context.Context, id string, ch workflow.Change) (workflow.Applied, error) {
@@ -575,7 +560,8 @@ func hashToIncident(d *decoder) (*intake.Incident, error) {
 	}
 	inc.Round = d.int64("round")
 	if doc := d.str("suggestions"); doc != "" {
-		if err := json.Unmarshal([]byte(doc), &inc.Suggestions); err != nil {
+		var err error
+		if inc.Suggestions, err = decodeSuggestions(doc); err != nil {
 			d.fail("suggestions", "a JSON list of suggestions", err)
 		}
 	}

@@ -161,7 +161,7 @@ redis.call('HSET', inc, unpack(sets))
 local actionN
 if a.action ~= '' then actionN = redis.call('RPUSH', KEYS[2], a.action) end
 if a.comment ~= '' then redis.call('RPUSH', KEYS[3], a.comment) end
-search_index(a.search, inc, seq, id) -- issue 12: a comment's words
+search_index(a.search, seq, id) -- issue 12: a comment's words
 if a.survey ~= '' then redis.call('RPUSH', KEYS[4], a.survey) end
 if outbox then
   for _, kind in ipairs(notify) do

@@ -4,7 +4,9 @@
 -- surveys, history, refs, people, attachments, attrefs), then every
 -- route's outbox queue and dead letters. ARGV: id, the version the archive
 -- file holds, the tombstone, the closed state's name, the shard's prefix,
--- then the ids of its messages still queued or dead-lettered. The index keys and attachment contents are named by
+-- its search terms (space-separated, recomputed from its texts:
+-- incidentTerms in search.go), then the ids of its messages still queued
+-- or dead-lettered. The index keys and attachment contents are named by
 -- values read here, so they are built from the prefix (same hash tag).
 -- Returns DONE when a former call removed it, GONE when it is neither here
 -- nor tombstoned, CHANGED when it changed after it was written (it stays,
@@ -20,7 +22,7 @@ local shard = ARGV[5]
 for i = 0, redis.call('LLEN', inc .. ':attachments') - 1 do redis.call('DEL', inc .. ':att:' .. i) end
 if f[6] then redis.call('DEL', shard .. ':outbox:msg:' .. f[6]) end
 for i = 5, 12 do redis.call('DEL', KEYS[i]) end
-for j = 6, #ARGV do
+for j = 7, #ARGV do
   for i = 13, #KEYS do redis.call('ZREM', KEYS[i], ARGV[j]) end
   redis.call('DEL', shard .. ':outbox:msg:' .. ARGV[j])
 end
@@ -36,8 +38,11 @@ if f[7] and f[7] ~= '' then redis.call('ZREM', shard .. ':idx:channel:' .. f[7],
 redis.call('ZREM', shard .. ':idx:unowned', id)
 redis.call('ZREM', shard .. ':idx:sla:warning', id)
 redis.call('ZREM', shard .. ':idx:sla:breached', id)
--- Its terms: the hash's 'terms' field (termsField in search.go), read above.
-for t in string.gmatch(f[8] or '', '%S+') do
+-- Its terms: those given, and those an incident stored before that
+-- version kept in its hash's 'terms' field, read above.
+local terms = {}
+for t in string.gmatch(ARGV[6] .. ' ' .. (f[8] or ''), '%S+') do terms[t] = true end
+for t in pairs(terms) do
   local ix = shard .. ':idx:term:' .. t
   redis.call('ZREM', ix, id)
   -- A term no incident holds any more leaves the dictionary.

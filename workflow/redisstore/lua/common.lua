@@ -82,31 +82,22 @@ local function alert(shard, id, ver, at, now_ms, al, group)
   end
 end
 
--- search_index adds an incident's new search terms to the shard's term
--- indexes (issue 12; searchArgs in search.go). The incident's own terms
--- are one space-separated field of its hash (s.field), so a comment adds
--- only new ones and the archive knows which indexes to leave (a field, not
--- a set: a set of strings costs far more memory). s.dict is the KEYS
--- index of the shard's term dictionary, s.keys[i] of the index of
--- s.terms[i]; at most s.max terms per incident.
-local function search_index(s, inc, seq, id)
+-- search_index adds an incident's search terms to the shard's term
+-- indexes (issue 12; searchArgs in search.go). The hash does not keep its
+-- terms (the archive recomputes them, search.go): a term indexed before is
+-- added again, which changes nothing (same member, same score). s.dict is
+-- the KEYS index of the shard's term dictionary, s.keys[i] of the index
+-- of s.terms[i].
+local function search_index(s, seq, id)
   if not s then return end
-  local cur = redis.call('HGET', inc, s.field) or ''
-  local have, n, added, dict = {}, 0, {}, {'ZADD', KEYS[s.dict]}
-  for t in string.gmatch(cur, '%S+') do have[t] = true; n = n + 1 end
+  local dict = {'ZADD', KEYS[s.dict]}
   for i, t in ipairs(s.terms) do
-    if n >= s.max then break end
-    if not have[t] then
-      have[t], n = true, n + 1
-      added[#added + 1] = t
-      redis.call('ZADD', KEYS[s.keys[i]], seq, id)
-      dict[#dict + 1] = 0; dict[#dict + 1] = t
-    end
+    redis.call('ZADD', KEYS[s.keys[i]], seq, id)
+    dict[#dict + 1] = 0; dict[#dict + 1] = t
+    -- One call for the dictionary per 500 terms: a registration adds
+    -- dozens, and unpack has a limit (a reindexed incident's comments
+    -- may bring thousands).
+    if #dict > 1000 then redis.call(unpack(dict)); dict = {'ZADD', KEYS[s.dict]} end
   end
-  if #added > 0 then
-    -- One call for the dictionary: a registration adds dozens of terms.
-    redis.call(unpack(dict))
-    if cur ~= '' then cur = cur .. ' ' end
-    redis.call('HSET', inc, s.field, cur .. table.concat(added, ' '))
-  end
+  if #dict > 2 then redis.call(unpack(dict)) end
 end

@@ -23,7 +23,7 @@ redis.call('HSET', inc, unpack(a.fields))
 redis.call('HSET', inc, 'source_key', a.source_key)
 redis.call('ZADD', KEYS[3], a.seq, a.id)
 for _, i in ipairs(a.indexes) do redis.call('ZADD', KEYS[i], a.seq, a.id) end
-search_index(a.search, inc, a.seq, a.id) -- issue 12: the search index
+search_index(a.search, a.seq, a.id) -- issue 12: the search index
 history(KEYS[2], a.at, a.registrar, a.event, '', a.state, '', a.via)
 if a.parent and a.parent ~= '' then
   history(KEYS[2], a.at, a.registrar, 'grouped', '', '', '', a.via, 'parent:  -> ' .. a.parent)

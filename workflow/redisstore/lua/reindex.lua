@@ -20,5 +20,5 @@ if f[1] ~= a.closed then
     redis.call('ZADD', KEYS[3], a.seq, a.id)
   end
 end
-search_index(a.search, KEYS[1], a.seq, a.id)
+search_index(a.search, a.seq, a.id)
 return 'OK'
