@@ -165,6 +165,9 @@ type Incident struct {
 	// again while it was open.
 	Repeats   int    `json:"repeats,omitempty"`
 	RelatedID string `json:"related_id,omitempty"`
+	// KnownError is the id of the known error (KE-000001) the incident is
+	// linked to, if any: its workaround applies here.
+	KnownError string `json:"known_error,omitempty"`
 	// RegisteredBy is the agent who registered the report, if an agent did.
 	RegisteredBy string `json:"registered_by,omitempty"`
 	// Mailbox is the help-desk address the report was sent to, if any.

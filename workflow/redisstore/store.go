@@ -480,7 +480,7 @@ func hashToIncident(d *decoder) (*intake.Incident, error) {
 		Reporter: intake.Reporter{Name: d.str("reporter_name"), Email: d.str("email"), SlackID: d.str("slack_id"), Language: intake.Lang(d.str("lang"))},
 		Subject:  d.str("subject"), Description: d.str("description"), CI: d.str("ci"), Category: d.str("category"),
 		Impact: intake.Level(d.str("impact")), Urgency: intake.Level(d.str("urgency")), Priority: intake.Priority(d.str("priority")),
-		Group: d.str("group"), Owner: d.str("owner"), State: intake.State(d.str("state")), RelatedID: d.str("related_id"), RegisteredBy: d.str("registered_by"),
+		Group: d.str("group"), Owner: d.str("owner"), State: intake.State(d.str("state")), RelatedID: d.str("related_id"), KnownError: d.str("known_error"), RegisteredBy: d.str("registered_by"),
 		ReportedAt: d.time("reported_at"), RegisteredAt: d.time("registered_at"),
 		EnteredAt: map[intake.State]time.Time{},
 		Actions:   []intake.Action{}, Comments: []intake.Comment{}, Surveys: []intake.SurveyResult{}, History: []intake.HistoryEntry{},
