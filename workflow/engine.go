@@ -66,6 +66,10 @@ type Change struct {
 	Survey   *intake.SurveyResult `json:"survey,omitempty"`
 	// Flag marks the incident (an SLA warning or breach) with the time.
 	Flag string `json:"flag,omitempty"`
+	// KnownError links the incident to this known error (KE-000001);
+	// UnlinkKnownError removes its link instead.
+	KnownError       string `json:"known_error,omitempty"`
+	UnlinkKnownError bool   `json:"unlink_known_error,omitempty"`
 	// Round, on a survey answer, is the round the answer was asked in
 	// (intake.Actor.Round): the store refuses it with intake.CodeReplaced
 	// when the incident is in the answer's step with another round open.
@@ -304,18 +308,24 @@ func (e *Engine) Comment(ctx context.Context, id string, by intake.Actor, text s
 }
 
 func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (intake.Changed, error) {
+	res, err := e.applyAll(ctx, id, ev, ch)
+	return res.Changed, err
+}
+
+// applyAll is apply answering everything the store tells about the change.
+func (e *Engine) applyAll(ctx context.Context, id string, ev Event, ch Change) (Applied, error) {
 	if _, err := intake.ParseID(id); err != nil {
-		return intake.Changed{}, err
+		return Applied{}, err
 	}
 	if ev.Actor.Kind == "" || ev.Actor.Name == "" {
-		return intake.Changed{}, fmt.Errorf("%w: every change needs an actor", intake.ErrInvalid)
+		return Applied{}, fmt.Errorf("%w: every change needs an actor", intake.ErrInvalid)
 	}
 	// Only known states reach the plan cache, which must stay bounded.
 	if ev.Kind == intake.EventMove && !slices.Contains(intake.States(), ev.To) {
-		return intake.Changed{}, fmt.Errorf("%w: unknown state %q (states: %s)", intake.ErrInvalid, intake.Clip(string(ev.To), 40), list(intake.States()))
+		return Applied{}, fmt.Errorf("%w: unknown state %q (states: %s)", intake.ErrInvalid, intake.Clip(string(ev.To), 40), list(intake.States()))
 	}
 	if err := checkText(ch.Note, MaxTextBytes); err != nil {
-		return intake.Changed{}, err
+		return Applied{}, err
 	}
 	now := e.now().UTC()
 	ch.Plan, ch.Event, ch.Actor, ch.Via, ch.Ref, ch.At = e.plan(ev), ev.Kind, ev.Actor.Name, ev.Actor.Via, ev.Actor.Ref, now
@@ -341,7 +351,7 @@ func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (int
 			}
 		}
 	}
-	return res.Changed, err
+	return res, err
 }
 
 // plan returns PlanFor(ev), computed once per kind of event.

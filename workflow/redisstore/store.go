@@ -119,6 +119,7 @@ type scripts struct {
 	inboundBegin, inboundRecord, inboundRelease, allow, addAttachments                            *redis.Script
 	dueClaim, dueDone                                                                             *redis.Script
 	leaseRenew, leaseRelease, checkpointSave, unlock                                              *redis.Script
+	keLink                                                                                        *redis.Script
 }
 
 // New returns a store using keys under prefix, with an outbox queue for
@@ -138,6 +139,7 @@ func New(rdb redis.UniversalClient, prefix string, routes ...intake.Route) *Stor
 		dueClaim: redis.NewScript(luaDueClaim), dueDone: redis.NewScript(luaDueDone),
 		leaseRenew: redis.NewScript(luaLeaseRenew), leaseRelease: redis.NewScript(luaLeaseRelease),
 		checkpointSave: redis.NewScript(luaCheckpointSave), unlock: redis.NewScript(luaUnlock),
+		keLink: redis.NewScript(luaKELink),
 	}}
 	for _, r := range routes {
 		st.addRoute(r)

@@ -7,7 +7,8 @@
 -- flag (a name to mark the incident with), bot (the actor of the automatic
 -- steps), count (a counter field this event bumps), answer_step and
 -- answer_round (a survey answer's step and the round it was asked in, when
--- the channel knows it); a string member left out is ''. owner_key, group_key: KEYS indexes of the index sets of the
+-- the channel knows it), known_error (a known error to link) and
+-- unlink_known_error (true: remove the link); a string member left out is ''. owner_key, group_key: KEYS indexes of the index sets of the
 -- new owner (the change's, else the actor, who may take ownership) and the
 -- new group, when there is one. states {state: "[KEYS index of its index set, outcome index
 -- with no owner, with the actor as owner, with another owner]"}; outcomes
@@ -18,11 +19,11 @@
 -- own: only the ones this change needs are decoded.
 local a = cjson.decode(ARGV[1])
 for _, k in ipairs({'actor', 'event', 'via', 'note', 'owner', 'group', 'level', 'category',
-    'action', 'comment', 'survey', 'ref', 'flag', 'count'}) do
+    'action', 'comment', 'survey', 'ref', 'flag', 'count', 'known_error'}) do
   a[k] = a[k] or ''
 end
 local inc, shard, id, at, actor = KEYS[1], a.shard, a.id, a.at, a.actor
-local cur = redis.call('HMGET', inc, 'state', 'owner', 'seq', 'ver', 'group', 'level', 'category', 'reply_via', 'round')
+local cur = redis.call('HMGET', inc, 'state', 'owner', 'seq', 'ver', 'group', 'level', 'category', 'reply_via', 'round', 'known_error')
 if not cur[1] then return {'NOTFOUND'} end
 local state, owner, seq, ver = cur[1], cur[2] or '', cur[3], tonumber(cur[4]) + 1
 -- The survey round: the number of the question asked last (0: none yet).
@@ -98,6 +99,16 @@ end
 if a.category ~= '' and a.category ~= cur[7] then
   set('category', a.category)
   changed('category', cur[7], a.category)
+end
+-- The linked known error; the caller then updates the known error's own
+-- list (another hash tag) with the version this change gets.
+local curKE = cur[10] or ''
+if a.known_error ~= '' and a.known_error ~= curKE then
+  set('known_error', a.known_error)
+  changed('known_error', curKE, a.known_error)
+elseif a.unlink_known_error and curKE ~= '' then
+  set('known_error', '')
+  changed('known_error', curKE, '')
 end
 local detail = table.concat(changes, '; ')
 
