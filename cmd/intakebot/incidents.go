@@ -41,6 +41,9 @@ const incidentsUsage = `Usage: intakebot incidents COMMAND [flags]
   survey ID yes|no [--note TEXT]      record the reporter's validation answer given by phone
   survey ID --rating 1-5 [--comment TEXT]
   close ID [--note TEXT]
+  link ID KE-ID [--note TEXT]         link the incident to a known error (see: intakebot known-errors help)
+  unlink ID                           remove its link
+  apply-workaround ID [KE-ID]         record the known error's workaround as an action (default: the linked one)
 
 Every command takes --url (default $INTAKEBOT_URL or http://127.0.0.1:8080),
 --token (default $INTAKEBOT_TOKEN), --json (print the API's JSON; errors too,
@@ -202,6 +205,7 @@ func incidentCommand(name string) func(*incidentCall) error {
 		"list": incidentsList, "show": incidentsShow, "create": incidentsCreate, "act": incidentsAct,
 		"move": incidentsMove, "close": incidentsClose, "assign": incidentsAssign, "escalate": incidentsEscalate,
 		"recategorize": incidentsRecategorize, "survey": incidentsSurvey, "attachment": incidentsAttachment,
+		"link": incidentsLink, "unlink": incidentsUnlink, "apply-workaround": incidentsApplyWorkaround,
 	}[name]
 }
 
@@ -531,6 +535,9 @@ func printIncident(w io.Writer, inc *intake.Incident, zone *time.Location) {
 	row("Reopened", strconv.Itoa(inc.ReopenCount))
 	if inc.RelatedID != "" {
 		row("Related", inc.RelatedID)
+	}
+	if inc.KnownError != "" {
+		row("Known error", inc.KnownError)
 	}
 	tw.Flush()
 	if inc.Description != "" {
