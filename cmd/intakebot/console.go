@@ -14,6 +14,7 @@ import (
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/internal/config"
 	"github.com/intakebot/intakebot/templates"
+	"github.com/intakebot/intakebot/workflow"
 )
 
 // Sign-in failures allowed per account and per client address in a window.
@@ -55,6 +56,7 @@ func newConsole(cfg *config.Config, c *core, ch *channels, log *slog.Logger) (ht
 		Sessions: webui.NewSessions(c.rdb, cfg.Redis.Prefix, time.Duration(cfg.Web.Session.Idle), time.Duration(cfg.Web.Session.Absolute), secure, time.Now),
 		Limiter:  webui.NewLimiter(c.rdb, cfg.Redis.Prefix, loginFailures, loginWindow),
 		Changes:  ch.live, Timers: timers, Labels: c.rules, Groups: cfg.Groups, Categories: cats,
+		KnownErrors: c.store, KEOps: workflow.NewKnownErrors(c.engine, c.store),
 		Secure: secure, Log: log, Now: time.Now,
 	}), nil
 }

@@ -17,8 +17,9 @@ func Funcs() template.FuncMap {
 			}
 			return t.UTC().Format("2006-01-02 15:04 UTC")
 		},
-		"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"changes": changes,
+		"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"changes":   changes,
+		"firstline": firstLine,
 		// The dashboard's bar charts: rows of 24 units, bars up to 160
 		// units wide from x=190 (room for the longest Spanish state
 		// name), the count after the bar.
@@ -47,4 +48,14 @@ func changes(detail string) []change {
 		out = append(out, change{Field: field, Old: old, New: new})
 	}
 	return out
+}
+
+// firstLine is the first line of a text, cut to 80 characters: a known
+// error's symptom in a list or a menu.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	if r := []rune(line); len(r) > 80 {
+		return string(r[:79]) + "…"
+	}
+	return line
 }

@@ -1,0 +1,197 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/intake/kb"
+)
+
+// KnownErrorStore keeps the known errors (workflow/redisstore).
+type KnownErrorStore interface {
+	KnownErrors(ctx context.Context) ([]kb.KnownError, error)
+	KnownError(ctx context.Context, id string) (kb.KnownError, error)
+	CreateKnownError(ctx context.Context, k kb.KnownError, now time.Time) (kb.KnownError, error)
+	UpdateKnownError(ctx context.Context, k kb.KnownError, now time.Time) (kb.KnownError, error)
+}
+
+// KnownErrorOps links incidents to known errors (workflow.KnownErrors):
+// the same calls the JSON API makes.
+type KnownErrorOps interface {
+	Link(ctx context.Context, id string, by intake.Actor, keID, note string) (intake.Changed, error)
+	Unlink(ctx context.Context, id string, by intake.Actor, note string) (intake.Changed, error)
+	ApplyWorkaround(ctx context.Context, id string, by intake.Actor, keID string) (intake.Changed, error)
+	FromIncident(ctx context.Context, id string, by intake.Actor, rootCause, workaround string) (kb.KnownError, error)
+}
+
+// editor reports whether the agent may write the knowledge base.
+func (m me) editor() bool { return m.Admin || m.Editor }
+
+// keRow is a known error on the list, with how many incidents it touched.
+type keRow struct {
+	kb.KnownError
+	Touched int
+}
+
+type knownErrorsView struct {
+	List   []keRow
+	Editor bool
+	// Status filters the list: "", "open" or "fixed".
+	Status string
+	Form   map[string]string
+	Done   string
+	Nonce  string
+}
+
+func (s *Server) knownErrors(w http.ResponseWriter, r *http.Request, m me) {
+	done := ""
+	if d := r.URL.Query().Get("done"); d == "create" || d == "fix" || d == "reopen" {
+		done = s.d.Pages.Word(m.lang, "ke.done_"+d)
+	}
+	s.showKnownErrors(w, r, m, http.StatusOK, knownErrorsView{Done: done}, "")
+}
+
+func (s *Server) showKnownErrors(w http.ResponseWriter, r *http.Request, m me, status int, v knownErrorsView, errText string) {
+	list, err := s.d.KnownErrors.KnownErrors(r.Context())
+	if err != nil {
+		s.fail(w, r, m.lang, err)
+		return
+	}
+	v.Status = r.URL.Query().Get("status")
+	if v.Status != "" && !kb.KEStatus(v.Status).Valid() {
+		s.errorPage(w, r, http.StatusBadRequest, "error.badform")
+		return
+	}
+	for _, k := range list {
+		if v.Status == "" || string(k.Status) == v.Status {
+			v.List = append(v.List, keRow{k, len(k.Incidents)})
+		}
+	}
+	v.Editor = m.editor()
+	if v.Form == nil {
+		v.Form = map[string]string{}
+	}
+	page := s.view(r, m, "known_errors", v)
+	page.Error = errText
+	s.render(w, r, status, m.lang, "known_errors", page)
+}
+
+// changeKnownErrors creates a known error, or marks one fixed or open
+// again: admins and editors only.
+func (s *Server) changeKnownErrors(w http.ResponseWriter, r *http.Request, m me) {
+	if !m.editor() {
+		s.errorPage(w, r, http.StatusForbidden, "error.editors")
+		return
+	}
+	f := r.PostForm
+	ctx := r.Context()
+	op := f.Get("op")
+	var err error
+	switch op {
+	case "create":
+		k := kb.KnownError{Lang: intake.Lang(f.Get("lang")), Symptom: strings.TrimSpace(f.Get("symptom")),
+			RootCause: strings.TrimSpace(f.Get("root_cause")), Workaround: strings.TrimSpace(f.Get("workaround")),
+			Status: kb.KEOpen, Author: m.Name}
+		for _, ci := range strings.Split(f.Get("cis"), ",") {
+			if ci = strings.TrimSpace(ci); ci != "" {
+				k.CIs = append(k.CIs, ci)
+			}
+		}
+		_, err = s.d.KnownErrors.CreateKnownError(ctx, k, s.d.Now())
+	case "fix", "reopen":
+		var k kb.KnownError
+		if k, err = s.d.KnownErrors.KnownError(ctx, f.Get("id")); err == nil {
+			k.Status = kb.KEFixed
+			if op == "reopen" {
+				k.Status = kb.KEOpen
+			}
+			_, err = s.d.KnownErrors.UpdateKnownError(ctx, k, s.d.Now())
+		}
+	default:
+		err = errBadForm
+	}
+	if err == nil {
+		s.d.Log.Info("console: known error changed", "op", op, "id", f.Get("id"), "by", m.Name)
+		http.Redirect(w, r, "/console/known-errors?done="+op, http.StatusSeeOther)
+		return
+	}
+	status, text := s.refusal(m.lang, err)
+	if status == http.StatusInternalServerError {
+		s.fail(w, r, m.lang, err)
+		return
+	}
+	form := map[string]string{}
+	for _, k := range []string{"lang", "symptom", "root_cause", "workaround", "cis"} {
+		form[k] = f.Get(k)
+	}
+	s.showKnownErrors(w, r, m, status, knownErrorsView{Form: form}, text)
+}
+
+// incidentKnownErrors fills the incident page's known-error card: the
+// linked one, and the open ones it may be linked to.
+func (s *Server) incidentKnownErrors(ctx context.Context, v *incidentView) error {
+	if s.d.KnownErrors == nil {
+		return nil
+	}
+	v.KnownErrors = true
+	if id := v.Inc.KnownError; id != "" {
+		k, err := s.d.KnownErrors.KnownError(ctx, id)
+		switch {
+		case errors.Is(err, intake.ErrNotFound):
+			// Deleted since: the page still names the id.
+		case err != nil:
+			return err
+		default:
+			v.Linked = &k
+		}
+	}
+	if !v.Can.KnownError {
+		return nil
+	}
+	list, err := s.d.KnownErrors.KnownErrors(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range list {
+		if k.Status == kb.KEOpen && k.ID != v.Inc.KnownError {
+			v.Open = append(v.Open, k)
+		}
+	}
+	return nil
+}
+
+// actKnownError applies the incident page's known-error forms; handled
+// reports whether op was one of them.
+func (s *Server) actKnownError(ctx context.Context, id string, by intake.Actor, m me, op string, f map[string][]string) (handled bool, err error) {
+	get := func(k string) string {
+		if vs := f[k]; len(vs) > 0 {
+			return strings.TrimSpace(vs[0])
+		}
+		return ""
+	}
+	if s.d.KEOps == nil {
+		return false, nil
+	}
+	switch op {
+	case "ke_link":
+		_, err = s.d.KEOps.Link(ctx, id, by, get("known_error"), get("note"))
+	case "ke_unlink":
+		_, err = s.d.KEOps.Unlink(ctx, id, by, get("note"))
+	case "ke_apply":
+		_, err = s.d.KEOps.ApplyWorkaround(ctx, id, by, get("known_error"))
+	case "ke_create":
+		if !m.editor() {
+			return true, errNotEditor
+		}
+		_, err = s.d.KEOps.FromIncident(ctx, id, by, get("root_cause"), get("workaround"))
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
+var errNotEditor = errors.New("only admins and editors change the knowledge base")
