@@ -98,6 +98,7 @@ func newFixture(t testing.TB) *fixture {
 		Limiter:  webui.NewLimiter(rdb, prefix, 5, 15*time.Minute),
 		Changes:  hub, Timers: timers, Labels: rules, Groups: []string{"service-desk", "networks"},
 		Categories: []string{"network", "general"}, Log: log, Now: time.Now,
+		KnownErrors: store, KEOps: workflow.NewKnownErrors(engine, store),
 	}))
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
