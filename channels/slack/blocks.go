@@ -21,6 +21,9 @@ const (
 	actionValidate = "agent_validate"
 	actionEscalate = "agent_escalate"
 	actionClose    = "agent_close"
+	// actionWorkaround's value is "INC-000001 KE-000001": the known error
+	// the card showed, so a click applies what the agent saw.
+	actionWorkaround = "agent_workaround"
 
 	viewReport   = "intakebot_report"
 	viewAction   = "intakebot_action"
@@ -166,7 +169,7 @@ func (b *Bot) triageBlocks(inc *intake.Incident) (string, []slackapi.Block) {
 		section(head),
 		b.fields(lang, "state", "*"+b.stateName(inc.State, lang)+"*", "priority", string(inc.Priority),
 			"category", b.label(inc.Category, lang), "service", b.label(inc.CI, lang),
-			"owner", owner, "group", group, "reporter", reporter),
+			"owner", owner, "group", group, "reporter", reporter, "known_error", inc.KnownError),
 	}
 	var marks []string
 	for _, flag := range sortedFlags(inc.Flags) {
@@ -199,6 +202,10 @@ func (b *Bot) triageBlocks(inc *intake.Incident) (string, []slackapi.Block) {
 		add(actionEscalate, "triage_escalate", "")
 	case intake.Review:
 		add(actionClose, "triage_close", slackapi.StylePrimary)
+	}
+	if b.d.Workarounds != nil && inc.KnownError != "" && (inc.State == intake.Analysis || inc.State == intake.Solution) {
+		v.KnownError = inc.KnownError
+		buttons = append(buttons, button(actionWorkaround, b.text(lang, "triage_workaround", v), inc.ID+" "+inc.KnownError, ""))
 	}
 	if len(buttons) > 0 {
 		blocks = append(blocks, actions("triage", buttons...))

@@ -33,6 +33,11 @@ type Surveys interface {
 	Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (intake.Changed, error)
 }
 
+// Workarounds applies known errors' workarounds (workflow.KnownErrors).
+type Workarounds interface {
+	ApplyWorkaround(ctx context.Context, id string, by intake.Actor, keID string) (intake.Changed, error)
+}
+
 // Work is what agents do from the triage channel.
 type Work interface {
 	Assign(ctx context.Context, id string, by intake.Actor, owner, note string) (intake.Changed, error)
@@ -104,15 +109,18 @@ type Deps struct {
 	Incidents Incidents
 	Surveys   Surveys
 	Work      Work
-	Agents    Agents
-	Ledger    Ledger
-	State     State
-	Locks     Locker
-	Links     SurveyLinks
-	Labels    Labeler
-	Phrases   *templates.Phrases
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Workarounds applies a known error's workaround from the triage
+	// card; nil leaves the button out.
+	Workarounds Workarounds
+	Agents      Agents
+	Ledger      Ledger
+	State       State
+	Locks       Locker
+	Links       SurveyLinks
+	Labels      Labeler
+	Phrases     *templates.Phrases
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
 // Bot is the Slack channel.
@@ -228,6 +236,7 @@ func (b *Bot) text(lang intake.Lang, name string, v view) string {
 // Slack's markup: a subject must not mention @channel or fake a link.
 type view struct {
 	ID, Subject, Priority, State, URL, Org string
+	KnownError                             string
 	Rating                                 int
 }
 
