@@ -12,10 +12,10 @@ import (
 	"github.com/intakebot/intakebot/intake/kb"
 )
 
-func (f *fixture) knownError(symptom, workaround string, lang intake.Lang) kb.KnownError {
+func (f *fixture) knownError(symptom, workaround string, lang intake.Lang, cis ...string) kb.KnownError {
 	f.t.Helper()
 	k, err := f.store.CreateKnownError(context.Background(), kb.KnownError{Lang: lang, Status: kb.KEOpen, Author: "root",
-		Symptom: symptom, Workaround: workaround, CIs: []string{"vpn"}}, f.clock.Now())
+		Symptom: symptom, Workaround: workaround, CIs: cis}, f.clock.Now())
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -121,6 +121,9 @@ func newFixture(t testing.TB) *fixture {
 	return f
 }
 
+// kes are the known-error operations, as the console's deps have them.
+func (f *fixture) kes() *workflow.KnownErrors { return workflow.NewKnownErrors(f.engine, f.store) }
+
 // report registers an incident as a reporter would, by mail.
 func (f *fixture) report(subject string) *intake.Incident {
 	f.t.Helper()
