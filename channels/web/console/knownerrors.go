@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,7 +50,7 @@ type knownErrorsView struct {
 
 func (s *Server) knownErrors(w http.ResponseWriter, r *http.Request, m me) {
 	done := ""
-	if d := r.URL.Query().Get("done"); d == "create" || d == "fix" || d == "reopen" {
+	if d := r.URL.Query().Get("done"); d == "create" || d == "edit" || d == "fix" || d == "reopen" {
 		done = s.d.Pages.Word(m.lang, "ke.done_"+d)
 	}
 	s.showKnownErrors(w, r, m, http.StatusOK, knownErrorsView{Done: done}, "")
@@ -91,17 +92,34 @@ func (s *Server) changeKnownErrors(w http.ResponseWriter, r *http.Request, m me)
 	ctx := r.Context()
 	op := f.Get("op")
 	var err error
-	switch op {
-	case "create":
-		k := kb.KnownError{Lang: intake.Lang(f.Get("lang")), Symptom: strings.TrimSpace(f.Get("symptom")),
-			RootCause: strings.TrimSpace(f.Get("root_cause")), Workaround: strings.TrimSpace(f.Get("workaround")),
-			Status: kb.KEOpen, Author: m.Name}
+	// texts sets what the create and edit forms hold.
+	texts := func(k *kb.KnownError) {
+		k.Lang, k.Symptom = intake.Lang(f.Get("lang")), strings.TrimSpace(f.Get("symptom"))
+		k.RootCause, k.Workaround = strings.TrimSpace(f.Get("root_cause")), strings.TrimSpace(f.Get("workaround"))
+		k.CIs = nil
 		for _, ci := range strings.Split(f.Get("cis"), ",") {
 			if ci = strings.TrimSpace(ci); ci != "" {
 				k.CIs = append(k.CIs, ci)
 			}
 		}
+	}
+	switch op {
+	case "create":
+		k := kb.KnownError{Status: kb.KEOpen, Author: m.Name}
+		texts(&k)
 		_, err = s.d.KnownErrors.CreateKnownError(ctx, k, s.d.Now())
+	case "edit":
+		// The form's version must be the stored one: an editor who saw an
+		// older text is told rather than overwriting a colleague's.
+		var k kb.KnownError
+		if k, err = s.d.KnownErrors.KnownError(ctx, f.Get("id")); err == nil {
+			texts(&k)
+			if k.Version, err = strconv.Atoi(f.Get("version")); err != nil || k.Version < 1 {
+				err = errBadForm
+				break
+			}
+			_, err = s.d.KnownErrors.UpdateKnownError(ctx, k, s.d.Now())
+		}
 	case "fix", "reopen":
 		var k kb.KnownError
 		if k, err = s.d.KnownErrors.KnownError(ctx, f.Get("id")); err == nil {
@@ -124,7 +142,12 @@ func (s *Server) changeKnownErrors(w http.ResponseWriter, r *http.Request, m me)
 		s.fail(w, r, m.lang, err)
 		return
 	}
-	form := map[string]string{}
+	if errors.Is(err, intake.ErrConflict) {
+		text = s.d.Pages.Word(m.lang, "ke.conflict")
+	}
+	// A refused edit is shown in its own form; a refused creation in the
+	// new one.
+	form := map[string]string{"op": op, "id": f.Get("id")}
 	for _, k := range []string{"lang", "symptom", "root_cause", "workaround", "cis"} {
 		form[k] = f.Get(k)
 	}

@@ -91,6 +91,20 @@ func TestKnownErrorsPageAdminCreatesAndFixes(t *testing.T) {
 			t.Errorf("Spanish list lacks %q", want)
 		}
 	}
+	// Edit: the form carries the version it was made from.
+	edit := url.Values{"csrf": {csrf(t, page)}, "op": {"edit"}, "id": {"KE-000001"}, "version": {"1"}, "lang": {"es"},
+		"symptom": {"La impresora imprime páginas en blanco"}, "root_cause": {"Tóner defectuoso"}, "workaround": {"Cambiar el cartucho por otro lote"}, "cis": {"printer"}}
+	if resp, _ := c.do("POST", "/console/known-errors", edit); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/known-errors?done=edit" {
+		t.Fatalf("edit: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if k, _ := f.store.KnownError(context.Background(), "KE-000001"); k.Version != 2 || k.Workaround != "Cambiar el cartucho por otro lote" || k.Author != "root" {
+		t.Errorf("after edit %+v", k)
+	}
+	edit.Set("workaround", "an older editor's text")
+	resp, page = c.do("POST", "/console/known-errors", edit) // still version 1: refused, the text kept in its form
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(page, "Someone saved this known error") || !strings.Contains(page, "an older editor&#39;s text</textarea>") || !strings.Contains(page, "<details open><summary>Edit") {
+		t.Fatalf("stale edit: %d\n%s", resp.StatusCode, page)
+	}
 	resp, _ = c.do("POST", "/console/known-errors", url.Values{"csrf": {csrf(t, page)}, "op": {"fix"}, "id": {"KE-000001"}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("fix: %d", resp.StatusCode)
