@@ -46,6 +46,13 @@ func (k *KnownErrors) Link(ctx context.Context, id string, by intake.Actor, keID
 	if _, err := k.store.KnownError(ctx, keID); err != nil {
 		return intake.Changed{}, err
 	}
+	// Linking it again changes nothing, and no history entry says that
+	// nothing happened; the list is made sure of (a retry repairs it).
+	if inc, err := k.engine.Get(ctx, id); err != nil {
+		return intake.Changed{}, err
+	} else if inc.KnownError == keID {
+		return changedOf(inc), k.store.LinkIncident(ctx, id, keID, inc.Version)
+	}
 	res, err := k.engine.applyAll(ctx, id, Event{Kind: intake.EventKnownError, Actor: by}, Change{KnownError: keID, Note: note})
 	if err != nil {
 		return intake.Changed{}, err
@@ -55,6 +62,15 @@ func (k *KnownErrors) Link(ctx context.Context, id string, by intake.Actor, keID
 
 // Unlink removes the incident's link to its known error, if any.
 func (k *KnownErrors) Unlink(ctx context.Context, id string, by intake.Actor, note string) (intake.Changed, error) {
+	// Unlinking what is not linked changes nothing (a second click, a
+	// retry): no history entry.
+	inc, err := k.engine.Get(ctx, id)
+	if err != nil {
+		return intake.Changed{}, err
+	}
+	if inc.KnownError == "" {
+		return changedOf(inc), k.store.LinkIncident(ctx, id, "", inc.Version)
+	}
 	res, err := k.engine.applyAll(ctx, id, Event{Kind: intake.EventKnownError, Actor: by}, Change{UnlinkKnownError: true, Note: note})
 	if err != nil {
 		return intake.Changed{}, err
@@ -83,6 +99,10 @@ func (k *KnownErrors) ApplyWorkaround(ctx context.Context, id string, by intake.
 		return intake.Changed{}, err
 	}
 	return res.Changed, k.store.LinkIncident(ctx, id, keID, res.Version)
+}
+
+func changedOf(inc *intake.Incident) intake.Changed {
+	return intake.Changed{ID: inc.ID, State: inc.State, Owner: inc.Owner, Version: inc.Version}
 }
 
 // workaroundIntro opens the action a workaround is recorded as, in the

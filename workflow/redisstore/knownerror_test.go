@@ -156,6 +156,14 @@ func TestLinkAndUnlinkKnownError(t *testing.T) {
 	if got.KnownError != a.ID || last.Event != string(intake.EventKnownError) || !strings.Contains(last.Detail, "known_error:  -> KE-000001") || last.Note != "same symptom" {
 		t.Errorf("after link: known error %q, last history %+v", got.KnownError, last)
 	}
+	// Linking the same again writes no history entry.
+	before := len(must(t)(f.engine.Get(ctx, inc.ID)).History)
+	if _, err := kes.Link(ctx, inc.ID, agent, a.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	if after := len(must(t)(f.engine.Get(ctx, inc.ID)).History); after != before {
+		t.Errorf("a repeated link wrote %d history entries", after-before)
+	}
 	if _, err := kes.Link(ctx, inc.ID, agent, b.ID, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -176,6 +184,13 @@ func TestLinkAndUnlinkKnownError(t *testing.T) {
 	got = must(t)(f.engine.Get(ctx, inc.ID))
 	if got.KnownError != "" || len(linked(b.ID)) != 0 {
 		t.Errorf("after unlink: incident says %q, %s has %v", got.KnownError, b.ID, linked(b.ID))
+	}
+	before = len(got.History)
+	if _, err := kes.Unlink(ctx, inc.ID, agent, ""); err != nil {
+		t.Fatal(err)
+	}
+	if after := len(must(t)(f.engine.Get(ctx, inc.ID)).History); after != before {
+		t.Errorf("unlinking nothing wrote %d history entries", after-before)
 	}
 	if _, err := kes.Link(ctx, inc.ID, agent, "KE-000042", ""); !errors.Is(err, intake.ErrNotFound) {
 		t.Errorf("link to a missing known error: %v, want not found", err)
