@@ -23,7 +23,7 @@ for _, k in ipairs({'actor', 'event', 'via', 'note', 'owner', 'group', 'level', 
   a[k] = a[k] or ''
 end
 local inc, shard, id, at, actor = KEYS[1], a.shard, a.id, a.at, a.actor
-local cur = redis.call('HMGET', inc, 'state', 'owner', 'seq', 'ver', 'group', 'level', 'category', 'reply_via', 'round', 'known_error')
+local cur = redis.call('HMGET', inc, 'state', 'owner', 'seq', 'ver', 'group', 'level', 'category', 'reply_via', 'round')
 if not cur[1] then return {'NOTFOUND'} end
 local state, owner, seq, ver = cur[1], cur[2] or '', cur[3], tonumber(cur[4]) + 1
 -- The survey round: the number of the question asked last (0: none yet).
@@ -102,7 +102,9 @@ if a.category ~= '' and a.category ~= cur[7] then
 end
 -- The linked known error; the caller then updates the known error's own
 -- list (another hash tag) with the version this change gets.
-local curKE = cur[10] or ''
+-- Read only by the changes that link or unlink: nothing on the hot path.
+local curKE = ''
+if a.known_error ~= '' or a.unlink_known_error then curKE = redis.call('HGET', inc, 'known_error') or '' end
 if a.known_error ~= '' and a.known_error ~= curKE then
   set('known_error', a.known_error)
   changed('known_error', curKE, a.known_error)
