@@ -77,10 +77,13 @@ type Reporter struct {
 }
 
 // Action is an agent's note on the work done: diagnosis, tasks, the solution.
+// Actions are internal unless Public: an action the agent marked "tell the
+// reporter" is sent to the reporter (NoticeNote) and shown to them.
 type Action struct {
 	Author string    `json:"author"`
 	At     time.Time `json:"at"`
 	Text   string    `json:"text"`
+	Public bool      `json:"public,omitempty"`
 }
 
 // Comment is something the reporter (or another participant) said after the
@@ -245,6 +248,24 @@ type Outgoing struct {
 	// (Incident.Round when it was queued; zero for other notices): a link
 	// or a button made for it answers that round and no other.
 	Round int64 `json:"round,omitempty"`
+	// Action, on a note (NoticeNote), is the number (1-based) of the
+	// action in Incident.Actions that the note tells: see Note.
+	Action int `json:"action,omitempty"`
+}
+
+// Note returns the public note a NoticeNote tells the reporter, from the
+// incident it is delivered with. It fails (ErrUndeliverable) when the
+// notice names no public action of inc: an internal action must never
+// reach a reporter, whatever the outbox record says.
+func (m Outgoing) Note(inc *Incident) (Action, error) {
+	if inc == nil || m.Action < 1 || m.Action > len(inc.Actions) {
+		return Action{}, fmt.Errorf("%w: %s names no action of its incident", ErrUndeliverable, m.ID)
+	}
+	a := inc.Actions[m.Action-1]
+	if !a.Public {
+		return Action{}, fmt.Errorf("%w: %s names an internal action", ErrUndeliverable, m.ID)
+	}
+	return a, nil
 }
 
 // Outgoing is the notice as a channel receives it, with the incident as
@@ -254,7 +275,7 @@ type Outgoing struct {
 func (q Notice) Outgoing(inc *Incident) Outgoing {
 	msg := Outgoing{
 		ID: q.ID, IncidentID: q.Incident, Kind: q.Kind, Route: q.Route, Lang: q.Lang,
-		Email: q.Email, SlackID: q.SlackID, Attempt: q.Attempts,
+		Email: q.Email, SlackID: q.SlackID, Attempt: q.Attempts, Action: q.Action,
 	}
 	if q.Kind.SurveyStep() != "" {
 		msg.Round = q.Round

@@ -56,6 +56,9 @@ type Notice struct {
 	// Round is the incident's survey round when the notice was queued (see
 	// Incident.Round); zero for a notice queued before rounds existed.
 	Round int64 `json:"round,omitempty"`
+	// Action is the number (1-based) of the action a note (NoticeNote)
+	// tells, recorded by the change that queued it; zero for other notices.
+	Action int `json:"action,omitempty"`
 	// DueAt, Dead and Dropped are filled when the outbox is listed. A
 	// dropped notice was not delivered on purpose: its question was
 	// answered or replaced before its turn came (DropReason says which).

@@ -80,7 +80,16 @@ const (
 	// Reminders ask the open question again after a while without answer.
 	NoticeRemindValidation   NoticeKind = "remind_validation"
 	NoticeRemindSatisfaction NoticeKind = "remind_satisfaction"
+	// NoticeNote mails (or posts) a public note to the reporter: an action
+	// the agent marked "tell the reporter" (Action.Public).
+	NoticeNote NoticeKind = "note"
 )
+
+// HistoryNote is the history event of a public note: an action
+// (EventAction) marked "tell the reporter". It is no event kind of its
+// own, since the rules of actions apply to it; the history names it so
+// that agents see what the reporter was told.
+const HistoryNote = "note"
 
 // NoticeChange tells the watchers (the Slack triage channel and open Slack
 // prompts) that an incident changed. It goes out on RouteWatch, never to a
@@ -91,7 +100,7 @@ const NoticeChange NoticeKind = "change"
 // language.
 func Notices() []NoticeKind {
 	return []NoticeKind{NoticeAck, NoticeValidation, NoticeSatisfaction, NoticeReopened, NoticeClosed,
-		NoticeRemindValidation, NoticeRemindSatisfaction}
+		NoticeRemindValidation, NoticeRemindSatisfaction, NoticeNote}
 }
 
 // SurveyStep is the survey question the notice asks (SurveyValidation or

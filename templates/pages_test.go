@@ -135,7 +135,7 @@ func TestMailTextsIgnorePages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"ack", "closed", "remind_satisfaction", "remind_validation", "reopened", "satisfaction", "validation"}
+	want := []string{"ack", "closed", "note", "remind_satisfaction", "remind_validation", "reopened", "satisfaction", "validation"}
 	for _, lang := range s.Langs() {
 		if got := s.Kinds(lang); !slices.Equal(got, want) {
 			t.Fatalf("%s mail kinds = %v, want %v", lang, got, want)

@@ -9,8 +9,8 @@ import (
 // sample has every field the mail templates may use (smtpout fills the
 // same fields from an incident).
 type sample struct {
-	ID, Subject, Category, Priority, CI, ReporterName, SurveyURL, State, Solution string
-	Org                                                                           Org
+	ID, Subject, Category, Priority, CI, ReporterName, SurveyURL, State, Solution, Note string
+	Org                                                                                 Org
 }
 
 func TestEveryTemplateExistsInEveryLanguageAndRenders(t *testing.T) {

@@ -107,6 +107,7 @@ type planKey struct {
 	actorKind intake.ActorKind
 	admin     bool
 	via       string
+	public    bool
 }
 
 // NewEngine returns an engine; now is the clock (time.Now in production).
@@ -207,13 +208,26 @@ func (e *Engine) Get(ctx context.Context, id string) (*intake.Incident, error) {
 	return e.store.Get(ctx, id)
 }
 
-// AddAction records an agent's work note.
+// AddAction records an agent's work note. It stays internal: reporters
+// never see it (AddPublicNote writes one they do).
 func (e *Engine) AddAction(ctx context.Context, id string, by intake.Actor, text string) (intake.Changed, error) {
+	return e.addAction(ctx, id, by, text, false)
+}
+
+// AddPublicNote records an action marked "tell the reporter": the same
+// action as AddAction, allowed where actions are, and in the same atomic
+// change a note (intake.NoticeNote) with its text is queued to the
+// reporter on the incident's reply channel.
+func (e *Engine) AddPublicNote(ctx context.Context, id string, by intake.Actor, text string) (intake.Changed, error) {
+	return e.addAction(ctx, id, by, text, true)
+}
+
+func (e *Engine) addAction(ctx context.Context, id string, by intake.Actor, text string, public bool) (intake.Changed, error) {
 	if err := requireText(text); err != nil {
 		return intake.Changed{}, err
 	}
-	ch := Change{Action: &intake.Action{Author: by.Name, Text: text}}
-	return e.apply(ctx, id, Event{Kind: intake.EventAction, Actor: by}, ch)
+	ch := Change{Action: &intake.Action{Author: by.Name, Text: text, Public: public}}
+	return e.apply(ctx, id, Event{Kind: intake.EventAction, Actor: by, Public: public}, ch)
 }
 
 // Move takes the incident to another state (solution, validation, closed).
@@ -356,7 +370,7 @@ func (e *Engine) applyAll(ctx context.Context, id string, ev Event, ch Change) (
 
 // plan returns PlanFor(ev), computed once per kind of event.
 func (e *Engine) plan(ev Event) Plan {
-	key := planKey{ev.Kind, ev.To, ev.Actor.Kind, ev.Actor.Admin, ev.Actor.Via}
+	key := planKey{ev.Kind, ev.To, ev.Actor.Kind, ev.Actor.Admin, ev.Actor.Via, ev.Public}
 	if p, ok := e.plans.Load(key); ok {
 		plan := p.(Plan)
 		plan.Actor = ev.Actor.Name

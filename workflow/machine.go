@@ -106,10 +106,12 @@ type Facts struct {
 }
 
 // Event is one thing that happens to an incident. To is the target of a move.
+// Public marks an action the reporter is told about (a public note).
 type Event struct {
-	Kind  intake.EventKind
-	Actor intake.Actor
-	To    intake.State
+	Kind   intake.EventKind
+	Actor  intake.Actor
+	To     intake.State
+	Public bool
 }
 
 // Decision is what an allowed event does.
@@ -153,6 +155,11 @@ func Decide(f Facts, ev Event) (Decision, error) {
 	}
 	if rule.To == "" && rule.Notify != "" {
 		d.Notify = append(d.Notify, rule.Notify)
+	}
+	// A public note is an action like any other (same states, same
+	// people), and the reporter is sent it.
+	if ev.Kind == intake.EventAction && ev.Public {
+		d.Notify = append(d.Notify, intake.NoticeNote)
 	}
 	for rule.To != "" {
 		d.Path = append(d.Path, rule.To)

@@ -284,3 +284,22 @@ func wantCode(s intake.State, ev Event, allowedFor map[intake.State]map[string][
 	}
 	return intake.CodeNotAllowedInState
 }
+
+// A public note is an action (same states, same people) that also tells
+// the reporter; an internal action tells nobody.
+func TestPublicNoteNotifiesTheReporter(t *testing.T) {
+	agent := intake.Actor{Kind: intake.ActorAgent, Name: "alice"}
+	for _, s := range []intake.State{intake.Analysis, intake.Solution} {
+		d, err := Decide(Facts{State: s}, Event{Kind: intake.EventAction, Actor: agent, Public: true})
+		if err != nil || !slices.Equal(d.Notify, []intake.NoticeKind{intake.NoticeNote}) || d.Final() != "" {
+			t.Fatalf("%s: %+v %v", s, d, err)
+		}
+		d, err = Decide(Facts{State: s}, Event{Kind: intake.EventAction, Actor: agent})
+		if err != nil || len(d.Notify) != 0 {
+			t.Fatalf("%s internal: %+v %v", s, d, err)
+		}
+	}
+	if _, err := Decide(Facts{State: intake.Validation}, Event{Kind: intake.EventAction, Actor: agent, Public: true}); err == nil {
+		t.Fatal("a public note passed the validation lock")
+	}
+}

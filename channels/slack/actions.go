@@ -143,7 +143,11 @@ func (b *Bot) onSubmit(ctx context.Context, cb *slackapi.InteractionCallback) (a
 		// A form submitted twice (or delivered twice) acts once.
 		by.Ref = "slack:view:" + cb.View.ID
 		if cb.View.CallbackID == viewAction {
-			_, err = b.d.Work.AddAction(ctx, id, by, value("text"))
+			add := b.d.Work.AddAction
+			if ticked(values, publicBlock) {
+				add = b.d.Work.AddPublicNote
+			}
+			_, err = add(ctx, id, by, value("text"))
 		} else {
 			level, _ := strconv.Atoi(value("level"))
 			_, err = b.d.Work.Escalate(ctx, id, by, value("group"), level, "")
@@ -374,4 +378,18 @@ func (b *Bot) ephemeralText(ctx context.Context, where thread, user, text string
 	if _, err := b.api.PostEphemeralContext(ctx, where.Channel, user, slackapi.MsgOptionText(text, false)); err != nil {
 		b.d.Log.Warn("slack ephemeral failed", "user", user, "err", err)
 	}
+}
+
+// ticked tells whether the form's checkbox named name (block, element and
+// option alike) was ticked.
+func ticked(state *slackapi.ViewState, name string) bool {
+	if state == nil {
+		return false
+	}
+	for _, o := range state.Values[name][name].SelectedOptions {
+		if o.Value == name {
+			return true
+		}
+	}
+	return false
 }

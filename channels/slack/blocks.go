@@ -243,17 +243,23 @@ func (b *Bot) reportModal(lang intake.Lang, initial string) slackapi.ModalViewRe
 	}
 }
 
-// actionModal asks an agent for an action's text.
+// actionModal asks an agent for an action's text, and whether the
+// reporter is told it (a public note).
 func (b *Bot) actionModal(id string) slackapi.ModalViewRequest {
 	lang, v := b.cfg.TriageLang, view{ID: id}
 	text := slackapi.NewPlainTextInputBlockElement(nil, "text")
 	text.Multiline = true
+	public := slackapi.NewInputBlock(publicBlock, plain(b.text(lang, "action_public_label", v)), nil,
+		slackapi.NewCheckboxGroupsBlockElement(publicBlock,
+			slackapi.NewOptionBlockObject(publicBlock, plain(b.text(lang, "action_public", v)), nil)))
+	public.Optional = true
 	return slackapi.ModalViewRequest{
 		Type: slackapi.VTModal, CallbackID: viewAction, PrivateMetadata: id,
 		Title:  plain(intake.Clip(b.text(lang, "action_title", v), 24)),
 		Submit: plain(b.text(lang, "action_submit", v)),
 		Blocks: slackapi.Blocks{BlockSet: []slackapi.Block{
 			slackapi.NewInputBlock("text", plain(b.text(lang, "action_text", v)), nil, text),
+			public,
 		}},
 	}
 }
@@ -322,4 +328,20 @@ func parseSurveyValue(value string) (id string, round int64, err error) {
 		}
 	}
 	return id, round, nil
+}
+
+// publicBlock is the action form's "tell the reporter" checkbox (block,
+// element and option share the name).
+const publicBlock = "public"
+
+// noteBlocks is a public note as the reporter reads it: which incident,
+// then the agent's words, quoted.
+func (b *Bot) noteBlocks(inc *intake.Incident, note intake.Action, lang intake.Lang) (string, []slackapi.Block) {
+	head := b.text(lang, "note", viewOf(inc))
+	lines := strings.Split(strings.TrimSpace(strings.ReplaceAll(note.Text, "\r\n", "\n")), "\n")
+	for i, l := range lines {
+		lines[i] = "> " + esc(l)
+	}
+	quoted := strings.Join(lines, "\n")
+	return head + "\n" + quoted, []slackapi.Block{section(head), section(quoted)}
 }

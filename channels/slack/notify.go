@@ -44,6 +44,12 @@ func (n Notifier) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.
 		text, blocks = b.promptBlocks(inc, msg.Kind.SurveyStep(), msg.Round, lang)
 		text = b.text(lang, "reminder", viewOf(inc)) + " " + text
 		blocks[0] = section(text)
+	case intake.NoticeNote:
+		note, err := msg.Note(inc)
+		if err != nil {
+			return err
+		}
+		text, blocks = b.noteBlocks(inc, note, lang)
 	case intake.NoticeReopened, intake.NoticeClosed:
 		text = b.text(lang, string(msg.Kind), viewOf(inc))
 		blocks = []slackapi.Block{section(text)}

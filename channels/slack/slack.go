@@ -43,6 +43,7 @@ type Work interface {
 	Assign(ctx context.Context, id string, by intake.Actor, owner, note string) (intake.Changed, error)
 	Move(ctx context.Context, id string, by intake.Actor, to intake.State, note string) (intake.Changed, error)
 	AddAction(ctx context.Context, id string, by intake.Actor, text string) (intake.Changed, error)
+	AddPublicNote(ctx context.Context, id string, by intake.Actor, text string) (intake.Changed, error)
 	Escalate(ctx context.Context, id string, by intake.Actor, group string, level int, note string) (intake.Changed, error)
 }
 

@@ -25,6 +25,7 @@ type Incidents interface {
 	Register(ctx context.Context, rep intake.Report) (*intake.Incident, error)
 	Get(ctx context.Context, id string) (*intake.Incident, error)
 	AddAction(ctx context.Context, id string, by intake.Actor, text string) (intake.Changed, error)
+	AddPublicNote(ctx context.Context, id string, by intake.Actor, text string) (intake.Changed, error)
 	Move(ctx context.Context, id string, by intake.Actor, to intake.State, note string) (intake.Changed, error)
 	Assign(ctx context.Context, id string, by intake.Actor, owner, note string) (intake.Changed, error)
 	Escalate(ctx context.Context, id string, by intake.Actor, group string, level int, note string) (intake.Changed, error)
@@ -391,9 +392,15 @@ func (s *Server) getIncident(w http.ResponseWriter, r *http.Request, _ intake.Ac
 func (s *Server) addAction(w http.ResponseWriter, r *http.Request, by intake.Actor) {
 	var b struct {
 		Text string `json:"text"`
+		// Public: "tell the reporter"; the action is sent to them too.
+		Public bool `json:"public"`
 	}
 	if s.decode(w, r, &b) {
-		s.changed(w, r, http.StatusCreated)(s.d.Incidents.AddAction(r.Context(), r.PathValue("id"), by, b.Text))
+		add := s.d.Incidents.AddAction
+		if b.Public {
+			add = s.d.Incidents.AddPublicNote
+		}
+		s.changed(w, r, http.StatusCreated)(add(r.Context(), r.PathValue("id"), by, b.Text))
 	}
 }
 

@@ -33,8 +33,12 @@ func newLive(cfg *config.Config, c *core, ch *channels, log *slog.Logger) {
 	ch.live = console.NewHub(c.rdb, cfg.Redis.Prefix, log)
 }
 
-// newConsole builds the agents' console (web.console).
-func newConsole(cfg *config.Config, c *core, ch *channels, log *slog.Logger) (http.Handler, error) {
+// ssoFlowTTL is how long a person may take at the identity provider.
+const ssoFlowTTL = 10 * time.Minute
+
+// newConsole builds the agents' console (web.console); base is the bot's
+// address, where the identity provider sends people back.
+func newConsole(cfg *config.Config, c *core, ch *channels, base string, log *slog.Logger) (http.Handler, error) {
 	pages, err := templates.LoadConsole(console.Funcs())
 	if err != nil {
 		return nil, err
@@ -51,19 +55,30 @@ func newConsole(cfg *config.Config, c *core, ch *channels, log *slog.Logger) (ht
 	if cfg.DefaultCategory != "" && len(cats) > 0 {
 		cats = append(cats, cfg.DefaultCategory)
 	}
+	var sso *console.SSO
+	if o := cfg.Web.OIDC; o.Enabled() {
+		clientSecret, err := secret(o.ClientSecret, o.ClientSecretFile)
+		if err != nil {
+			return nil, fmt.Errorf("web.oidc.client_secret_file: %w", err)
+		}
+		sso = console.NewSSO(console.SSOConfig{Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: clientSecret,
+			RedirectURL: strings.TrimSuffix(base, "/") + "/console/login/oidc/callback", AgentsClaim: o.AgentsClaim, AdminGroup: o.AdminGroup,
+			Client: &http.Client{Timeout: 15 * time.Second}}, webui.NewFlows(c.rdb, cfg.Redis.Prefix, ssoFlowTTL))
+	}
 	return console.New(console.Deps{
 		Engine: c.engine, Lister: c.store, Files: c.store, Agents: c.store, Admin: c.store, Pages: pages,
 		Sessions: webui.NewSessions(c.rdb, cfg.Redis.Prefix, time.Duration(cfg.Web.Session.Idle), time.Duration(cfg.Web.Session.Absolute), secure, time.Now),
-		Limiter:  webui.NewLimiter(c.rdb, cfg.Redis.Prefix, loginFailures, loginWindow),
-		Changes:  ch.live, Timers: timers, Labels: c.rules, Groups: cfg.Groups, Categories: cats,
+		Limiter:  webui.NewLimiter(c.rdb, cfg.Redis.Prefix, loginFailures, loginWindow), SSO: sso,
+		Changes: ch.live, Timers: timers, Labels: c.rules, Groups: cfg.Groups, Categories: cats,
 		KnownErrors: c.store, KEOps: workflow.NewKnownErrors(c.engine, c.store),
 		Secure: secure, Log: log, Now: time.Now,
 	}), nil
 }
 
 // printConsoleLogin gives the embedded admin a fresh random password and
-// prints where the console is and how to sign in (local mode only).
-func printConsoleLogin(ctx context.Context, cfg *config.Config, c *core, stdout io.Writer) error {
+// prints where the console is and how to sign in (local mode only). base
+// is the bot's real address: http.listen may name port 0.
+func printConsoleLogin(ctx context.Context, base string, c *core, stdout io.Writer) error {
 	password, err := webui.RandomToken()
 	if err != nil {
 		return err
@@ -71,10 +86,6 @@ func printConsoleLogin(ctx context.Context, cfg *config.Config, c *core, stdout 
 	password = password[:20]
 	if err := c.store.SetPassword(ctx, "admin", password); err != nil {
 		return err
-	}
-	base := cfg.Web.BaseURL
-	if base == "" {
-		base = "http://" + cfg.HTTP.Listen
 	}
 	fmt.Fprintf(stdout, "The console is at %s/console/ (sign in as admin, password %s)\n", strings.TrimSuffix(base, "/"), password)
 	return nil

@@ -47,7 +47,7 @@ func (h imapHandler) HandleBatch(ctx context.Context, ms []imapwatch.Inbound) ([
 	items := make([]inbound.Item, len(ms))
 	for i, m := range ms {
 		items[i] = inbound.Item{Source: inbound.Source{Mailbox: m.Mailbox, UIDValidity: m.UIDValidity, UID: m.UID,
-			Truncated: m.Truncated, Address: h.address}, Raw: m.Raw}
+			Truncated: m.Truncated, NoBody: m.NoBody, Address: h.address}, Raw: m.Raw}
 	}
 	recs, errs := h.p.ProcessBatch(ctx, items, h.workers)
 	results := make([]imapwatch.Result, len(ms))

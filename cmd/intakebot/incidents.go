@@ -33,7 +33,8 @@ const incidentsUsage = `Usage: intakebot incidents COMMAND [flags]
   create --subject TEXT [--description TEXT] [--reporter-name N] [--reporter-email E]
          [--reporter-slack U] [--language en|es] [--channel phone|web|email|slack|event]
          [--ci CI] [--category C] [--impact L] [--urgency L] [--group G]
-  act ID TEXT                         add an action (work note)
+  act ID TEXT [--public]              add an action (work note); --public tells the
+                                      reporter too (sent to them by mail or Slack)
   move ID solution|validation|closed [--note TEXT]
   assign ID OWNER [--note TEXT]
   escalate ID [--group G] [--level 1-3] [--note TEXT]
@@ -134,7 +135,7 @@ type incidentsFlags struct {
 	note, tz             *string
 	f                    map[string]*string // the text flags, by name
 	limit, level, rating *int
-	all                  *bool
+	all, public          *bool
 }
 
 func newIncidentsFlags(fs *flag.FlagSet, env config.Env) incidentsFlags {
@@ -145,6 +146,7 @@ func newIncidentsFlags(fs *flag.FlagSet, env config.Env) incidentsFlags {
 	}
 	fl.tz = fs.String("tz", env["INTAKEBOT_DISPLAY_TIME_ZONE"], "time zone to show times in (default: the machine's)")
 	fl.all = fs.Bool("all", false, "list: follow every page")
+	fl.public = fs.Bool("public", false, "act: tell the reporter (a public note)")
 	fl.limit = fs.Int("limit", 0, "page size")
 	fl.level = fs.Int("level", 0, "support level 1-3")
 	fl.rating = fs.Int("rating", 0, "satisfaction rating 1-5")
@@ -411,9 +413,9 @@ func incidentsCreate(k *incidentCall) error {
 
 func incidentsAct(k *incidentCall) error {
 	if len(k.pos) < 2 {
-		return usageError{"usage: intakebot incidents act ID TEXT"}
+		return usageError{"usage: intakebot incidents act ID TEXT [--public]"}
 	}
-	return k.post("/actions", map[string]string{"text": strings.Join(k.pos[1:], " ")})
+	return k.post("/actions", map[string]any{"text": strings.Join(k.pos[1:], " "), "public": *k.fl.public})
 }
 
 func incidentsMove(k *incidentCall) error {
@@ -551,7 +553,11 @@ func printIncident(w io.Writer, inc *intake.Incident, zone *time.Location) {
 	}
 	if section("Actions", len(inc.Actions)) {
 		for _, a := range inc.Actions {
-			fmt.Fprintf(w, "  %s  %s: %s\n", formatTime(a.At, zone, time.DateTime), a.Author, a.Text)
+			told := ""
+			if a.Public {
+				told = " (to the reporter)"
+			}
+			fmt.Fprintf(w, "  %s  %s%s: %s\n", formatTime(a.At, zone, time.DateTime), a.Author, told, a.Text)
 		}
 	}
 	if section("Comments", len(inc.Comments)) {

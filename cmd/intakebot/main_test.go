@@ -127,6 +127,7 @@ func TestCLIWalksTheServiceModel(t *testing.T) {
 	step("INC-", "incidents", "create", "--subject", "Printer on floor 2 is jammed", "--reporter-name", "Bea", "--reporter-email", "bea@example.test")
 	id := "INC-000001"
 	step("analysis", "incidents", "act", id, "cleared", "the", "tray")
+	step("analysis", "incidents", "act", id, "--public", "Please", "use", "tray", "2", "meanwhile")
 	step("solution", "incidents", "move", id, "solution", "--note", "replaced the roller")
 	step("validation", "incidents", "move", id, "validation")
 	if out, err := cli(env, "incidents", "act", id, "late note"); err == nil || !strings.Contains(err.Error(), "409") {
@@ -139,7 +140,8 @@ func TestCLIWalksTheServiceModel(t *testing.T) {
 	step("review", "incidents", "survey", id, "--rating", "4")
 	step("closed", "incidents", "close", id)
 	out = step("closed", "incidents", "show", id)
-	for _, want := range []string{"answer_no", "reopen", "no_solution -> analysis", "rating", "review -> closed", "4/5", "cleared the tray", "Reopened        1"} {
+	for _, want := range []string{"answer_no", "reopen", "no_solution -> analysis", "rating", "review -> closed", "4/5", "cleared the tray", "Reopened        1",
+		"alice (to the reporter): Please use tray 2 meanwhile", "alice      note  "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show lacks %q:\n%s", want, out)
 		}

@@ -61,7 +61,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 		return err
 	}
 	defer ln.Close()
-	core, err := newCore(ctx, cfg, stdout, log)
+	core, err := newCore(ctx, cfg, baseURL(cfg, ln), stdout, log)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 	if err != nil {
 		return err
 	}
-	handler, err := newHandler(cfg, core, chans, signer, kbIndex, log)
+	handler, err := newHandler(cfg, core, chans, signer, kbIndex, links.BaseURL, log)
 	if err != nil {
 		return err
 	}
@@ -160,7 +160,9 @@ type core struct {
 	close   func()
 }
 
-func newCore(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slog.Logger) (*core, error) {
+// base is where this bot is reached (web.base_url or the listener's
+// address), for the console's address printed in local mode.
+func newCore(ctx context.Context, cfg *config.Config, base string, stdout io.Writer, log *slog.Logger) (*core, error) {
 	rules, err := cfg.Rules()
 	if err != nil {
 		return nil, err
@@ -210,7 +212,7 @@ func newCore(ctx context.Context, cfg *config.Config, stdout io.Writer, log *slo
 		}
 		fmt.Fprintf(stdout, "Embedded mode: agent \"admin\" (an admin) has the API token:\n  export INTAKEBOT_TOKEN=%s\n", token)
 		if cfg.Web.Console.Enabled {
-			if err := printConsoleLogin(ctx, cfg, c, stdout); err != nil {
+			if err := printConsoleLogin(ctx, base, c, stdout); err != nil {
 				closeRedis()
 				return nil, err
 			}
@@ -393,7 +395,7 @@ func stopSchedule(s *cron.Cron, stopWork context.CancelFunc, timeout time.Durati
 
 // newHandler routes the API, the survey pages, Slack's Events API and the
 // events webhook.
-func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Signer, kbIndex *kb.Index, log *slog.Logger) (http.Handler, error) {
+func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Signer, kbIndex *kb.Index, base string, log *slog.Logger) (http.Handler, error) {
 	pages, err := templates.LoadPagesFS(cfg.Templates.FS())
 	if err != nil {
 		return nil, err
@@ -414,7 +416,7 @@ func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Si
 		root.Handle("/api/v1/events", events)
 	}
 	if cfg.Web.Console.Enabled {
-		con, err := newConsole(cfg, c, ch, log)
+		con, err := newConsole(cfg, c, ch, base, log)
 		if err != nil {
 			return nil, err
 		}

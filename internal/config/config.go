@@ -43,6 +43,7 @@ type Config struct {
 			Idle     Duration `yaml:"idle"`
 			Absolute Duration `yaml:"absolute"`
 		} `yaml:"session"`
+		OIDC OIDC `yaml:"oidc"`
 	} `yaml:"web"`
 	Org       Org       `yaml:"org"`
 	Templates Templates `yaml:"templates"`
@@ -251,6 +252,30 @@ type OAuth2 struct {
 	RefreshToken     string   `yaml:"refresh_token"`
 	RefreshTokenFile string   `yaml:"refresh_token_file"`
 	Scopes           []string `yaml:"scopes"`
+}
+
+// OIDC is web.oidc: single sign-on to the console with OpenID Connect
+// (the authorization code flow with PKCE). A person signs in as the
+// existing agent named by the ID token's AgentsClaim.
+type OIDC struct {
+	// Issuer is the provider's issuer URL (https, or http on loopback).
+	Issuer   string `yaml:"issuer"`
+	ClientID string `yaml:"client_id"`
+	// The client secret, or a file holding it (a mounted secret).
+	ClientSecret     string `yaml:"client_secret"`
+	ClientSecretFile string `yaml:"client_secret_file"`
+	// AgentsClaim is the ID token claim whose value is the agent's name
+	// (preferred_username, email, ...).
+	AgentsClaim string `yaml:"agents_claim"`
+	// AdminGroup set: an SSO session is an admin exactly when the groups
+	// claim holds it (the provider decides). Empty: the agent's own flag.
+	AdminGroup string `yaml:"admin_group"`
+}
+
+// Enabled reports whether single sign-on is configured (even partly:
+// Validate then says what is missing).
+func (o OIDC) Enabled() bool {
+	return o.Issuer != "" || o.ClientID != "" || o.ClientSecret != "" || o.ClientSecretFile != ""
 }
 
 // Local is the local: section (the mail server of local mode).

@@ -108,6 +108,7 @@ func (v *validator) server(c *Config) {
 			v.add("web.session.absolute", "(%s) must not be shorter than web.session.idle (%s)", abs, idle)
 		}
 	}
+	v.oidc(c.Web.OIDC)
 	if c.Redis.URL != "" {
 		// Connect only parses and builds a client; it dials on first use.
 		if rdb, err := redisstore.Connect(c.Redis.URL); err != nil {
@@ -136,6 +137,33 @@ func (v *validator) server(c *Config) {
 			v.add("local.domain", "%q is not a mail domain", d)
 		}
 		v.cron("local.poll", c.Local.Poll)
+	}
+}
+
+// oidc: single sign-on is all or nothing, and the provider is reached
+// over https (its answers sign people in) unless it runs on this machine.
+func (v *validator) oidc(o OIDC) {
+	if !o.Enabled() {
+		return
+	}
+	if o.Issuer == "" {
+		v.add("web.oidc.issuer", "is required for single sign-on (the provider's issuer URL, e.g. https://login.example.com/realms/helpdesk)")
+	} else if u, err := url.Parse(o.Issuer); err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && loopback(u.Hostname()))) {
+		v.add("web.oidc.issuer", "%q must be an https URL (http only for a provider on this machine)", o.Issuer)
+	}
+	if o.ClientID == "" {
+		v.add("web.oidc.client_id", "is required for single sign-on (the console's client id at the provider)")
+	}
+	switch {
+	case o.ClientSecret == "" && o.ClientSecretFile == "":
+		v.add("web.oidc.client_secret_file", "is required for single sign-on (a file holding the client secret; or INTAKEBOT_WEB_OIDC_CLIENT_SECRET)")
+	case o.ClientSecretFile != "":
+		if _, err := os.Stat(o.ClientSecretFile); err != nil {
+			v.add("web.oidc.client_secret_file", "%v", err)
+		}
+	}
+	if strings.TrimSpace(o.AgentsClaim) == "" {
+		v.add("web.oidc.agents_claim", "must name the ID token claim that holds the agent's name (e.g. preferred_username or email)")
 	}
 }
 

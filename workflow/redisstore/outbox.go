@@ -56,6 +56,7 @@ func decodeNotice(key string, h map[string]string) (intake.Notice, error) {
 		ID: d.str("id"), Incident: d.str("incident"), Kind: intake.NoticeKind(d.str("kind")), Route: intake.Route(d.str("channel")),
 		Lang: intake.Lang(d.str("lang")), Email: d.str("email"), SlackID: d.str("slack_id"), CreatedAt: d.time("created_at"),
 		Attempts: d.int("attempts"), LastError: d.str("last_error"), Round: d.int64("round"), DropReason: d.str("drop_reason"),
+		Action: d.int("action"),
 	}
 	return q, d.err
 }

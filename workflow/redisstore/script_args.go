@@ -170,6 +170,11 @@ func (s *Store) applyCall(id string, ch workflow.Change) ([]string, string, erro
 		w.str("answer_step", ch.Survey.Step)
 		w.int("answer_round", ch.Round)
 	}
+	if ch.Action != nil && ch.Action.Public {
+		// The history tells a note to the reporter from an internal action;
+		// the plan's event stays "action" (the same rules apply to both).
+		w.str("history_event", intake.HistoryNote)
+	}
 	w.str("ref", ch.Ref)
 	w.str("flag", ch.Flag)
 	w.str("known_error", ch.KnownError)

@@ -58,9 +58,10 @@ import (
 	"github.com/intakebot/intakebot/intake"
 )
 
-// ReasonNoBody is logged when the server returns an empty body for a
-// message whose RFC822.SIZE is not 0. The watcher quarantines such a
-// message itself, without handing it over: see Inbound.Truncated.
+// ReasonNoBody is logged when the server returns an empty body (or none)
+// for a message. The watcher hands such a message over with NoBody set, so
+// that it gets an outcome in the ledger, and always files it in the
+// quarantine folder: see Inbound.NoBody.
 const ReasonNoBody = "server returned no body"
 
 // Defaults for the zero values of Config.
@@ -157,11 +158,14 @@ type Inbound struct {
 	// the ledger. The expected answer is Result{Quarantine: true}, which keeps
 	// the complete original on the server, in the quarantine folder.
 	//
-	// The one exception is a message the server returned with an empty body
-	// although its RFC822.SIZE is not 0: there is nothing to hand over (and
-	// every such message would look like the same empty one), so the watcher
-	// quarantines it under its UID and logs ReasonNoBody.
 	Truncated bool
+	// NoBody says the server returned an empty body for the message, or no
+	// body section at all (seen with broken stores). Raw is empty, so the
+	// handler must record its outcome under Source, not its content (every
+	// such message would look like the same empty one); whatever Result it
+	// gives, the watcher quarantines the message, whole on the server, and
+	// logs ReasonNoBody.
+	NoBody bool
 }
 
 // Source names the message the way RFC 5092 IMAP URLs do, for ledgers and

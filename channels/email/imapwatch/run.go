@@ -539,25 +539,10 @@ func (w *Watcher) group(ctx context.Context, c *imapclient.Client, cur *cursor, 
 
 	// Hand over the whole group, then act on the results in UID order.
 	var ins []Inbound
-	var noBody imap.UIDSet
-	var noBodyHigh imap.UID
 	for _, m := range msgs {
 		raw, ok := bodies[m.UID]
 		if !ok {
 			continue // expunged by another client since the size fetch
-		}
-		if len(raw) == 0 && m.RFC822Size > 0 {
-			// The server lost or withheld the body (seen with broken
-			// stores). Handing over nothing would make every such mail a
-			// duplicate of the first (they all hash the same) and lose the
-			// rest; quarantining keeps the original, under its UID, for a
-			// person to look at. There is no content to put in the ledger.
-			w.log.Warn("imap: quarantined", "uid", m.UID, "uidvalidity", cur.validity,
-				"reason", ReasonNoBody, "size", m.RFC822Size)
-			cur.seen = max(cur.seen, m.UID)
-			noBody.AddNum(m.UID)
-			noBodyHigh = m.UID // msgs is in UID order
-			continue
 		}
 		if m.UID <= cur.checkpoint {
 			// Normal after a stop between Handle and the move, or after a
@@ -568,14 +553,17 @@ func (w *Watcher) group(ctx context.Context, c *imapclient.Client, cur *cursor, 
 		ins = append(ins, Inbound{
 			Mailbox: w.cfg.Name, Folder: w.cfg.Folder, UIDValidity: cur.validity, UID: uint32(m.UID),
 			Size: m.RFC822Size, Raw: raw, Truncated: m.RFC822Size > w.cfg.MaxMessageBytes,
+			// The server lost or withheld the body. It is still handed
+			// over, so that its outcome is recorded (under its UID), and
+			// quarantined below, for a person to look at the original.
+			NoBody: len(raw) == 0,
 		})
 	}
 	results, errs := w.handle(ctx, ins)
 
 	var failures []error
 	var processed, quarantined imap.UIDSet
-	quarantined.AddSet(noBody)
-	high := noBodyHigh
+	var high imap.UID
 	for i, in := range ins {
 		uid := imap.UID(in.UID)
 		log := w.log.With("uid", uid, "uidvalidity", cur.validity)
@@ -598,10 +586,14 @@ func (w *Watcher) group(ctx context.Context, c *imapclient.Client, cur *cursor, 
 			// dedupes), so a shutdown and a crash leave the same state.
 			return failures, context.Cause(ctx)
 		}
-		if res.Quarantine {
+		switch {
+		case in.NoBody:
+			log.Warn("imap: quarantined", "reason", ReasonNoBody, "size", in.Size, "outcome", res.Reason)
+			quarantined.AddNum(uid)
+		case res.Quarantine:
 			log.Warn("imap: quarantined", "reason", res.Reason, "truncated", in.Truncated)
 			quarantined.AddNum(uid)
-		} else {
+		default:
 			log.Debug("imap: processed", "reason", res.Reason)
 			processed.AddNum(uid)
 		}

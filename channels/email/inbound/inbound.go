@@ -128,6 +128,11 @@ type Source struct {
 	// Truncated says the mailbox handed over only the first bytes of a
 	// mail over its size limit: it is quarantined, the original kept there.
 	Truncated bool
+	// NoBody says the mailbox's server returned no content for the mail
+	// (an empty body, or no body section): it is quarantined, the original
+	// kept there, and its outcome is recorded under its source, since
+	// every such mail has the same (empty) content.
+	NoBody bool
 	// Address is the mailbox's help-desk address; answers to a report that
 	// came here go out from it.
 	Address string
@@ -150,7 +155,14 @@ type parsed struct {
 	raw []byte
 }
 
+// ErrNoBody is the quarantine reason of a mail whose content the mailbox's
+// server did not return (Source.NoBody).
+var ErrNoBody = errors.New("empty body: the mail server returned no content for this mail; the original stays in the quarantine folder")
+
 func (p *Processor) parse(src Source, raw []byte) parsed {
+	if src.NoBody {
+		return parsed{nil, ErrNoBody, raw}
+	}
 	msg, err := message.Parse(raw, p.cfg.Limits)
 	if src.Truncated {
 		err = fmt.Errorf("%w: only the first %d bytes were fetched", message.ErrTooLarge, len(raw))
@@ -184,7 +196,7 @@ func (p *Processor) ProcessBatch(ctx context.Context, items []Item, workers int)
 	firstOf := map[string]int{}
 	dupOf := make([]int, n)
 	for i, it := range items {
-		keys[i], recs[i] = messageKey(mails[i].msg, it.Raw), p.base(it.Source, mails[i].msg)
+		keys[i], recs[i] = keyOf(it.Source, mails[i].msg, it.Raw), p.base(it.Source, mails[i].msg)
 		sources[i] = recs[i].Source
 		dupOf[i] = -1
 		if j, ok := firstOf[keys[i]]; ok {
@@ -396,7 +408,7 @@ func each(n, workers int, f func(i int)) {
 }
 
 func (p *Processor) process(ctx context.Context, src Source, raw []byte, m parsed) (intake.InboundRecord, error) {
-	key, rec := messageKey(m.msg, raw), p.base(src, m.msg)
+	key, rec := keyOf(src, m.msg, raw), p.base(src, m.msg)
 	prior, err := p.d.Ledger.Begin(ctx, key, rec.Source, rec.At)
 	if err != nil {
 		return rec, err
@@ -802,6 +814,16 @@ func (p *Processor) keepAttachments(ctx context.Context, rec intake.InboundRecor
 			Truncated: a.Truncated, Via: "email", At: rec.At, Content: a.Content})
 	}
 	return p.d.Files.AddAttachments(ctx, rec.Incident, key, atts)
+}
+
+// keyOf is the key a mail is claimed and recorded under: its messageKey,
+// or, for a mail whose content the server did not return, its source (the
+// hash of nothing would make every such mail a duplicate of the first).
+func keyOf(src Source, msg *message.Message, raw []byte) string {
+	if src.NoBody {
+		return "nobody:" + src.String()
+	}
+	return messageKey(msg, raw)
 }
 
 // messageKey is the Message-ID, or a hash of the raw bytes when there is

@@ -624,3 +624,29 @@ func TestSameMailTwiceInOneBatch(t *testing.T) {
 		t.Fatalf("%d ledger entries after the redelivery", len(list))
 	}
 }
+
+// Mails whose content the server did not return are each quarantined with
+// their own outcome (empty body), in a batch and one by one: not taken
+// for duplicates of each other, and a redelivery records nothing new.
+func TestEmptyBodiesEachGetAnOutcome(t *testing.T) {
+	e := newEnv(t, nil)
+	items := []inbound.Item{
+		{Source: inbound.Source{Mailbox: "helpdesk", UIDValidity: 1, UID: 1, NoBody: true}},
+		{Source: inbound.Source{Mailbox: "helpdesk", UIDValidity: 1, UID: 2, NoBody: true}, Raw: []byte{}},
+	}
+	for round := range 2 {
+		recs, errs := e.proc.ProcessBatch(context.Background(), items, 2)
+		for i, rec := range recs {
+			if errs[i] != nil || rec.Outcome != intake.OutcomeQuarantined || !strings.Contains(rec.Reason, "empty body") {
+				t.Fatalf("round %d, mail %d: %+v %v", round, i, rec, errs[i])
+			}
+		}
+	}
+	one, err := e.proc.Process(context.Background(), inbound.Source{Mailbox: "helpdesk", UIDValidity: 1, UID: 3, NoBody: true}, nil)
+	if err != nil || one.Outcome != intake.OutcomeQuarantined || !strings.Contains(one.Reason, "empty body") {
+		t.Fatalf("one: %+v %v", one, err)
+	}
+	if list, _, _ := e.store.Inbound(context.Background(), intake.ChannelEmail, 10, ""); len(list) != 3 {
+		t.Fatalf("%d ledger entries for 3 empty mails, want 3: %+v", len(list), list)
+	}
+}

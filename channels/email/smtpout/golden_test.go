@@ -45,7 +45,14 @@ var goldenOrg = templates.Org{Name: "Acme IT Service Desk", SupportURL: "https:/
 var stateOf = map[intake.NoticeKind]intake.State{
 	intake.NoticeAck: intake.Analysis, intake.NoticeValidation: intake.Validation, intake.NoticeRemindValidation: intake.Validation,
 	intake.NoticeSatisfaction: intake.Satisfaction, intake.NoticeRemindSatisfaction: intake.Satisfaction,
-	intake.NoticeReopened: intake.Analysis, intake.NoticeClosed: intake.Closed,
+	intake.NoticeReopened: intake.Analysis, intake.NoticeClosed: intake.Closed, intake.NoticeNote: intake.Solution,
+}
+
+// publicNote is the note an agent marked "tell the reporter" in the golden
+// incident: the note mail tells it, and only it.
+var publicNote = map[intake.Lang]string{
+	intake.English: "The new VPN client is ready for you.\nPlease install it from the software centre.",
+	intake.Spanish: "El nuevo cliente VPN está listo.\nInstálelo desde el centro de software.",
 }
 
 // goldenIncident has been solved once with a note for the reporter, and
@@ -57,7 +64,7 @@ func goldenIncident(lang intake.Lang, kind intake.NoticeKind) *intake.Incident {
 		intake.English: "We restarted the VPN gateway and renewed its certificate.\nPlease reconnect once.",
 		intake.Spanish: "Hemos reiniciado la pasarela VPN y renovado su certificado.\nVuelva a conectarse una vez.",
 	}[lang]
-	return &intake.Incident{ID: "INC-000042", Subject: subject, Category: "network", CI: "vpn", Priority: "P2", State: stateOf[kind],
+	inc := &intake.Incident{ID: "INC-000042", Subject: subject, Category: "network", CI: "vpn", Priority: "P2", State: stateOf[kind],
 		Reporter: intake.Reporter{Name: "Ana García", Email: "ana@example.test", Language: lang},
 		Actions:  []intake.Action{{Author: "bob", At: at, Text: "INTERNAL: fw01 admin password reset"}},
 		History: []intake.HistoryEntry{
@@ -67,6 +74,9 @@ func goldenIncident(lang intake.Lang, kind intake.NoticeKind) *intake.Incident {
 		},
 		MailIDs: []string{"first@client.test"},
 	}
+	inc.Actions = append(inc.Actions, intake.Action{Author: "bob", At: at, Text: publicNote[lang], Public: true},
+		intake.Action{Author: "bob", At: at, Text: "INTERNAL: reinstalled for the whole team"})
+	return inc
 }
 
 func goldenRenderer(t *testing.T) Renderer {
@@ -86,6 +96,9 @@ func everyMail(t *testing.T) map[string]Mail {
 			inc := goldenIncident(lang, kind)
 			msg := intake.Outgoing{ID: inc.ID + ":" + string(kind) + ":1", IncidentID: inc.ID, Kind: kind, Lang: lang,
 				Route: intake.RouteEmail, Email: inc.Reporter.Email, Attempt: 1, Round: 2}
+			if kind == intake.NoticeNote {
+				msg.Round, msg.Action = 0, 2
+			}
 			m, err := r.Render(msg, inc)
 			if err != nil {
 				t.Fatalf("%s/%s: %v", lang, kind, err)
@@ -171,6 +184,7 @@ func TestMailsSpeakPlainly(t *testing.T) {
 		{"en/ack", "Priority: High"}, {"es/ack", "Prioridad: Alta"},
 		{"en/validation", "We restarted the VPN gateway"}, {"es/validation", "Hemos reiniciado la pasarela VPN"},
 		{"en/remind_validation", "We restarted the VPN gateway"}, {"es/remind_validation", "Hemos reiniciado la pasarela VPN"},
+		{"en/note", "The new VPN client is ready for you."}, {"es/note", "El nuevo cliente VPN está listo."},
 	} {
 		if m := mails[tc.name]; !strings.Contains(m.Text, tc.want) || !strings.Contains(m.HTML, strings.Split(tc.want, ": ")[len(strings.Split(tc.want, ": "))-1]) {
 			t.Errorf("%s lacks %q:\n%s", tc.name, tc.want, m.Text)
@@ -319,5 +333,23 @@ func TestWellFormedCatchesBrokenHTML(t *testing.T) {
 	}
 	if err := wellFormed("<!DOCTYPE html><html><body><p>x<br></p></body></html>"); err != nil {
 		t.Error(err)
+	}
+}
+
+// A note mail tells the public note it names and nothing else; one that
+// names an internal action (or none) is never written, and the outbox
+// dead-letters it instead of retrying.
+func TestNoteMailNeverTellsAnInternalAction(t *testing.T) {
+	r := goldenRenderer(t)
+	for _, lang := range intake.Langs() {
+		inc := goldenIncident(lang, intake.NoticeNote)
+		for _, n := range []int{0, 1, 3, 4} { // none, internal, internal, past the end
+			msg := intake.Outgoing{ID: "INC-000042:note:7", IncidentID: inc.ID, Kind: intake.NoticeNote, Lang: lang,
+				Route: intake.RouteEmail, Email: inc.Reporter.Email, Action: n}
+			m, err := r.Render(msg, inc)
+			if !errors.Is(err, intake.ErrUndeliverable) {
+				t.Errorf("%s: action %d: err %v, mail %q", lang, n, err, m.Text)
+			}
+		}
 	}
 }

@@ -68,7 +68,10 @@ type noticeData struct {
 	// Solution is what was done, as the reporter may read it (see
 	// solutionNote).
 	Solution string
-	Org      templates.Org
+	// Note is the public note a note mail (intake.NoticeNote) tells: an
+	// action the agent marked "tell the reporter", never another one.
+	Note string
+	Org  templates.Org
 }
 
 // Render writes the mail for msg about inc, in the language recorded when
@@ -86,6 +89,13 @@ func (r Renderer) Render(msg intake.Outgoing, inc *intake.Incident) (Mail, error
 		ID: inc.ID, Subject: inc.Subject, Category: label(inc.Category), Priority: string(inc.Priority),
 		CI: label(inc.CI), ReporterName: inc.Reporter.Name, Owner: inc.Owner,
 		PriorityID: string(inc.Priority), State: string(inc.State), Solution: solutionNote(inc), Org: r.Org,
+	}
+	if msg.Kind == intake.NoticeNote {
+		note, err := msg.Note(inc)
+		if err != nil {
+			return Mail{}, err
+		}
+		data.Note = strings.TrimSpace(note.Text)
 	}
 	if w := r.Texts.Word(lang, "priority_"+string(inc.Priority)); w != "" {
 		data.Priority = w

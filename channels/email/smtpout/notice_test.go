@@ -26,11 +26,11 @@ func loadTexts(t *testing.T) *templates.Set {
 func TestEveryNoticeRendersInEveryLanguage(t *testing.T) {
 	texts := loadTexts(t)
 	inc := &intake.Incident{ID: "INC-000007", Subject: "VPN", Category: "network", Priority: "P2", Reporter: intake.Reporter{Name: "Eva"},
-		MailIDs: []string{"root@x", "last@x"}}
+		MailIDs: []string{"root@x", "last@x"}, Actions: []intake.Action{{Author: "bob", Text: "Fixed.", Public: true}}}
 	for _, lang := range intake.Langs() {
 		for _, kind := range intake.Notices() {
 			q := intake.Notice{ID: "INC-000007:" + string(kind) + ":3", Incident: inc.ID, Kind: kind, Lang: lang,
-				Route: intake.RouteEmail, Email: "eva@example.test", CreatedAt: time.Now(), Attempts: 1}
+				Route: intake.RouteEmail, Email: "eva@example.test", CreatedAt: time.Now(), Attempts: 1, Action: 1}
 			msg, err := Renderer{Texts: texts}.Render(q.Outgoing(inc), inc)
 			if err != nil {
 				t.Fatalf("%s/%s: %v", lang, kind, err)

@@ -64,7 +64,9 @@ func browser(t testing.TB, width int) context.Context {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
-	if err := chromedp.Run(ctx); err != nil {
+	// The window alone cannot be narrower than about 500 px; the viewport
+	// emulation gives the page the phone width it is tested at.
+	if err := chromedp.Run(ctx, chromedp.EmulateViewport(int64(width), 900)); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
 	return ctx
@@ -135,6 +137,13 @@ func TestBrowserPasswordSignInAndWorkAnIncidentToClosed(t *testing.T) {
 	run(t, ctx, chromedp.SendKeys(`#action-text`, "Restarted the VPN concentrator.", chromedp.ByQuery),
 		click(`form:has(input[value=action]) button`))
 	waitFor(t, ctx, "the action", `document.querySelector('.entries').textContent.includes('Restarted the VPN concentrator.')`)
+	// A note for the reporter: the same form, its box ticked.
+	run(t, ctx, chromedp.SendKeys(`#action-text`, "Please reconnect the VPN once.", chromedp.ByQuery),
+		click(`#action-public`), click(`form:has(input[value=action]) button`))
+	waitFor(t, ctx, "the public note", `[...document.querySelectorAll('.entries > div.public')].length === 1 && document.querySelector('.entries > div.public').textContent.includes('Please reconnect the VPN once.')`)
+	if s := text(t, ctx); !strings.Contains(s, "Note to the reporter") {
+		t.Fatalf("the history does not name the note:\n%s", s)
+	}
 	run(t, ctx, click(`button[name=to][value=solution]`))
 	waitFor(t, ctx, "solution", `!!document.querySelector('button[name=to][value=validation]')`)
 	run(t, ctx, click(`button[name=to][value=validation]`))
@@ -149,25 +158,29 @@ func TestBrowserPasswordSignInAndWorkAnIncidentToClosed(t *testing.T) {
 	if forms != 0 {
 		t.Fatalf("%d action or move controls offered in validation", forms)
 	}
-	// The reporter answers (not an agent, so through the engine).
-	reporter := intake.Actor{Kind: intake.ActorReporter, Name: "Ana", Via: "email"}
-	if _, err := f.engine.AnswerValidation(context.Background(), inc.ID, reporter, true, ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.engine.Rate(context.Background(), inc.ID, reporter, 5, "quick"); err != nil {
-		t.Fatal(err)
-	}
-	// The page follows by itself (live) and offers closing.
+	// The reporter phones: alice records the answer and the rating in
+	// the console, so the whole way to closed is the console's.
+	run(t, ctx, chromedp.SendKeys(`#pv-note`, "Ana called back", chromedp.ByQuery), click(`button[name=answer][value=yes]`))
+	waitFor(t, ctx, "the rating form", `!!document.querySelector('#pr-rating')`)
+	run(t, ctx, chromedp.SetValue(`#pr-rating`, "4", chromedp.ByQuery), chromedp.SendKeys(`#pr-comment`, "quick", chromedp.ByQuery),
+		click(`form:has(input[value=phone_rating]) button`))
 	waitFor(t, ctx, "the close button", `!!document.querySelector('button[name=to][value=closed]')`)
 	run(t, ctx, click(`button[name=to][value=closed]`))
 	waitFor(t, ctx, "closed", `document.querySelector('main').textContent.includes('Closed')`)
 	got, err := f.engine.Get(context.Background(), inc.ID)
-	if err != nil || got.State != intake.Closed || got.Owner != "alice" || len(got.Actions) != 1 {
+	if err != nil || got.State != intake.Closed || got.Owner != "alice" || len(got.Actions) != 2 || got.Actions[0].Public || !got.Actions[1].Public {
 		t.Fatalf("incident after the console: %+v %v", got, err)
 	}
-	for _, h := range got.History {
-		if h.Actor == "alice" && h.Via != "console" {
-			t.Errorf("alice's change via %q", h.Via)
+	if n := len(got.Surveys); n != 2 || got.Surveys[0].Answer != "yes" || got.Surveys[1].Rating != 4 ||
+		got.Surveys[1].Via != "phone" || got.Surveys[1].Recorder != "alice" {
+		t.Fatalf("phone answers recorded: %+v", got.Surveys)
+	}
+	// After the report's registration every change is alice's in the
+	// console; the reporter's answers say they came by phone (alice typed
+	// them in).
+	for _, h := range got.History[1:] {
+		if h.Actor != "alice" || (h.Via != "console" && h.Via != "phone") {
+			t.Errorf("a change by %s via %q", h.Actor, h.Via)
 		}
 	}
 }
@@ -181,9 +194,13 @@ func TestBrowserSecondConsoleSeesChangesLive(t *testing.T) {
 	// Both look at the incident; bob takes it; alice sees it without a reload.
 	run(t, a, chromedp.Navigate(f.srv.URL+"/console/incidents/"+inc.ID), chromedp.WaitVisible(`#h-facts`, chromedp.ByQuery))
 	run(t, a, chromedp.Evaluate(`window.notReloaded = true`, nil))
-	run(t, b, chromedp.Navigate(f.srv.URL+"/console/incidents/"+inc.ID), chromedp.WaitVisible(`#h-facts`, chromedp.ByQuery),
-		click(`form:has(input[value=take]) button`))
+	run(t, b, chromedp.Navigate(f.srv.URL+"/console/incidents/"+inc.ID), chromedp.WaitVisible(`#h-facts`, chromedp.ByQuery))
+	clicked := time.Now()
+	run(t, b, click(`form:has(input[value=take]) button`))
 	waitFor(t, a, "bob as the owner on alice's page", `window.notReloaded && document.querySelector('dl.facts').textContent.includes('bob')`)
+	// Reported, not asserted (timing belongs in benchmarks): the issue
+	// asks for under 1 s, this includes bob's own page load and polling.
+	t.Logf("alice saw bob's change %s after bob clicked", time.Since(clicked).Round(time.Millisecond))
 	// A new incident shows on an open queue.
 	run(t, a, chromedp.Navigate(f.srv.URL+"/console/"), chromedp.WaitVisible(`table.queue`, chromedp.ByQuery),
 		chromedp.Evaluate(`window.notReloaded = true`, nil))
@@ -224,32 +241,53 @@ func TestBrowserSpanishUI(t *testing.T) {
 	}
 }
 
-// TestBrowserKeyboardOnly takes an incident with Tab and Enter alone.
+// TestBrowserKeyboardOnly works the incident page with the keyboard
+// alone: Tab to a control, Enter to use it, typing into a focused field.
+// Every control Tab reaches on the way shows its focus.
 func TestBrowserKeyboardOnly(t *testing.T) {
 	f := newFixture(t)
 	inc := f.report("Keyboard test")
 	ctx := browser(t, 1280)
 	run(t, ctx, signIn(f, "alice"), chromedp.Navigate(f.srv.URL+"/console/incidents/"+inc.ID), chromedp.WaitVisible(`#h-facts`, chromedp.ByQuery))
-	found := false
-	for range 80 {
-		run(t, ctx, chromedp.KeyEvent(kb.Tab))
-		var label string
-		run(t, ctx, chromedp.Evaluate(`document.activeElement ? document.activeElement.textContent.trim() : ''`, &label))
-		if label == "Take it" {
-			found = true
-			break
+	// tabTo presses Tab until the focused element matches js (an
+	// expression on el), checking that each one reached shows focus.
+	tabTo := func(what, js string) {
+		t.Helper()
+		for range 120 {
+			run(t, ctx, chromedp.KeyEvent(kb.Tab))
+			var st struct {
+				Match   bool   `json:"match"`
+				Outline string `json:"outline"`
+				Tag     string `json:"tag"`
+				Label   string `json:"label"`
+			}
+			run(t, ctx, chromedp.Evaluate(`(() => { const el = document.activeElement; if (!el || el === document.body) return {match: false, outline: 'body', tag: 'BODY', label: ''};
+				const cs = getComputedStyle(el);
+				return {match: !!(`+js+`), outline: cs.outlineStyle === 'none' || cs.outlineWidth === '0px' ? 'none' : cs.outlineStyle, tag: el.tagName, label: (el.textContent || el.id || '').trim().slice(0, 40)}; })()`, &st))
+			if st.Tag != "BODY" && st.Outline == "none" {
+				t.Errorf("%s %q has focus but shows none", st.Tag, st.Label)
+			}
+			if st.Match {
+				return
+			}
 		}
+		t.Fatalf("Tab never reached %s", what)
 	}
-	if !found {
-		t.Fatal("Tab never reached the Take it button")
-	}
-	var outline string
-	run(t, ctx, chromedp.Evaluate(`getComputedStyle(document.activeElement).outlineStyle`, &outline))
-	if outline == "none" || outline == "" {
-		t.Errorf("the focused button shows no focus outline (%q)", outline)
-	}
+	tabTo("the Take it button", `el.textContent.trim() === 'Take it'`)
 	run(t, ctx, chromedp.KeyEvent(kb.Enter))
-	waitFor(t, ctx, "alice as owner", `document.querySelector('dl.facts') && document.querySelector('dl.facts').textContent.includes('alice')`)
+	waitFor(t, ctx, "alice as owner", `document.querySelector('dl.facts') && document.querySelector('dl.facts').textContent.includes('alice') && !document.querySelector('input[value=take]')`)
+	tabTo("the action field", `el.id === 'action-text'`)
+	run(t, ctx, chromedp.KeyEvent("Reseated the monitor cable."))
+	tabTo("the Add action button", `el.textContent.trim() === 'Add action'`)
+	run(t, ctx, chromedp.KeyEvent(kb.Enter))
+	waitFor(t, ctx, "the action", `document.querySelector('.entries') && document.querySelector('.entries').textContent.includes('Reseated the monitor cable.')`)
+	tabTo("the Solution found button", `el.tagName === 'BUTTON' && el.value === 'solution'`)
+	run(t, ctx, chromedp.KeyEvent(kb.Enter))
+	waitFor(t, ctx, "the solution step", `!!document.querySelector('button[name=to][value=validation]')`)
+	got, err := f.engine.Get(context.Background(), inc.ID)
+	if err != nil || got.State != intake.Solution || got.Owner != "alice" || len(got.Actions) != 1 {
+		t.Fatalf("incident after keyboard use: %+v %v", got, err)
+	}
 }
 
 // TestBrowserScreenshots renders the pages in both languages, wide and at
@@ -265,6 +303,7 @@ func TestBrowserScreenshots(t *testing.T) {
 	inc := f.report("Wi-Fi slow in the meeting rooms")
 	f.engine.Assign(ctx0, inc.ID, alice, "alice", "")
 	f.engine.AddAction(ctx0, inc.ID, alice, "Checked the access points: channel 6 is crowded.")
+	f.engine.AddPublicNote(ctx0, inc.ID, alice, "We are moving the meeting rooms to a quieter channel today. If the Wi-Fi drops once, reconnect.")
 	f.engine.Move(ctx0, inc.ID, alice, intake.Solution, "")
 	dir := os.Getenv("INTAKEBOT_SCREENSHOTS")
 	if dir == "" {

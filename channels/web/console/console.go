@@ -25,6 +25,7 @@ import (
 type Engine interface {
 	Get(ctx context.Context, id string) (*intake.Incident, error)
 	AddAction(ctx context.Context, id string, by intake.Actor, text string) (intake.Changed, error)
+	AddPublicNote(ctx context.Context, id string, by intake.Actor, text string) (intake.Changed, error)
 	Move(ctx context.Context, id string, by intake.Actor, to intake.State, note string) (intake.Changed, error)
 	Assign(ctx context.Context, id string, by intake.Actor, owner, note string) (intake.Changed, error)
 	Escalate(ctx context.Context, id string, by intake.Actor, group string, level int, note string) (intake.Changed, error)
@@ -80,7 +81,9 @@ type Deps struct {
 	Pages    Pages
 	Sessions *webui.Sessions
 	Limiter  *webui.Limiter
-	Changes  Changes
+	// SSO is single sign-on (web.oidc); nil: passwords only.
+	SSO     *SSO
+	Changes Changes
 	// Timers give the SLA targets the badges count down to.
 	Timers workflow.Timers
 	// Labels names categories and CIs in a language; intake.Rules is one.
@@ -125,6 +128,8 @@ func New(d Deps) *Server {
 	s.mux.Handle("GET /console/static/", http.StripPrefix("/console/static/", webui.Static()))
 	s.mux.HandleFunc("GET /console/login", s.loginPage)
 	s.mux.HandleFunc("POST /console/login", s.login)
+	s.mux.HandleFunc("GET "+ssoPath, s.ssoStart)
+	s.mux.HandleFunc("GET "+ssoPath+"/callback", s.ssoCallback)
 	s.mux.HandleFunc("POST /console/logout", s.agent(s.logout))
 	s.mux.HandleFunc("GET /console/lang", s.setLang)
 	s.mux.HandleFunc("GET /console/{$}", s.agent(s.queue))
@@ -190,6 +195,10 @@ func (s *Server) agent(h agentHandler) http.HandlerFunc {
 		if err != nil {
 			s.fail(w, r, lang, err)
 			return
+		}
+		if sess.Admin != nil {
+			// Signed on through the provider, whose admin group decides.
+			a.Admin = *sess.Admin
 		}
 		m := me{Agent: a, session: sess, lang: lang}
 		if r.Method == http.MethodPost {

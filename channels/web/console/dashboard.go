@@ -197,7 +197,8 @@ func summarise(list []*intake.Incident, days int, now time.Time) period {
 // the same acts the SLA counts (workflow's responded).
 func isResponse(h intake.HistoryEntry) bool {
 	switch intake.EventKind(h.Event) {
-	case intake.EventAssign, intake.EventAction, intake.EventMove, intake.EventEscalate, intake.EventRecategorize, intake.EventKnownError:
+	case intake.EventAssign, intake.EventAction, intake.EventMove, intake.EventEscalate, intake.EventRecategorize,
+		intake.HistoryNote, intake.EventKnownError:
 		return true
 	}
 	return false

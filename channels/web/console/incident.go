@@ -139,7 +139,12 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, m me) {
 	switch op := f.Get("op"); {
 	case handled:
 	case op == "action":
-		_, err = s.d.Engine.AddAction(ctx, id, by, strings.TrimSpace(f.Get("text")))
+		// "Tell the reporter" ticked: the action is a public note.
+		add := s.d.Engine.AddAction
+		if f.Get("public") != "" {
+			add = s.d.Engine.AddPublicNote
+		}
+		_, err = add(ctx, id, by, strings.TrimSpace(f.Get("text")))
 	case op == "take":
 		_, err = s.d.Engine.Assign(ctx, id, by, m.Name, note)
 	case op == "assign":
@@ -184,7 +189,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, m me) {
 		return
 	}
 	form := map[string]string{}
-	for _, k := range []string{"op", "text", "note", "owner", "group", "level", "category", "comment", "root_cause", "workaround"} {
+	for _, k := range []string{"op", "text", "note", "owner", "group", "level", "category", "comment", "public", "root_cause", "workaround"} {
 		form[k] = f.Get(k)
 	}
 	s.showIncident(w, r, m, status, text, form)

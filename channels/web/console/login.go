@@ -13,6 +13,8 @@ import (
 type loginView struct {
 	Name string
 	Next string
+	// SSO offers single sign-on (web.oidc is configured).
+	SSO bool
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -20,6 +22,16 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, name, errKey string) {
+	msg := ""
+	if errKey != "" {
+		msg = s.d.Pages.Word(webui.Lang(r), errKey)
+	}
+	s.showLoginMessage(w, r, status, name, msg)
+}
+
+// showLoginMessage shows the sign-in page with msg (in the agent's
+// language already) as its error.
+func (s *Server) showLoginMessage(w http.ResponseWriter, r *http.Request, status int, name, msg string) {
 	lang := webui.Lang(r)
 	token, err := webui.LoginToken(w, r, "/console/login", s.d.Secure)
 	if err != nil {
@@ -27,11 +39,14 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, n
 		return
 	}
 	next := localPath(r.FormValue("next"))
-	v := view{Lang: lang, Other: other(lang), CSRF: token, Here: r.URL.RequestURI(), Nav: "login",
-		Page: loginView{Name: name, Next: next}}
-	if errKey != "" {
-		v.Error = s.d.Pages.Word(lang, errKey)
+	here := r.URL.RequestURI()
+	if strings.HasPrefix(r.URL.Path, ssoPath) {
+		// A single sign-on answer is good once: the language switch comes
+		// back to the sign-in page, not to it.
+		here = "/console/login"
 	}
+	v := view{Lang: lang, Other: other(lang), CSRF: token, Here: here, Nav: "login",
+		Page: loginView{Name: name, Next: next, SSO: s.d.SSO != nil}, Error: msg}
 	s.render(w, r, status, lang, "login", v)
 }
 

@@ -51,11 +51,17 @@ type fixture struct {
 	engine *workflow.Engine
 	srv    *httptest.Server
 	clock  *clock
+	// deps are the console's, for a second bot on the same Redis.
+	deps console.Deps
 }
 
 const password = "correct horse battery staple"
 
-func newFixture(t testing.TB) *fixture {
+func newFixture(t testing.TB) *fixture { t.Helper(); return newFixtureWith(t, nil) }
+
+// newFixtureWith lets configure change the console's deps; base is the
+// console's own address, rdb and prefix its Redis.
+func newFixtureWith(t testing.TB, configure func(d *console.Deps, base string, rdb redis.UniversalClient, prefix string)) *fixture {
 	t.Helper()
 	rdb, prefix := redistest.New(t, redisstore.Connect)
 	store := redisstore.New(rdb, prefix, intake.RouteEmail).WatchChanges()
@@ -92,21 +98,29 @@ func newFixture(t testing.TB) *fixture {
 	}
 	c := &clock{t: time.Now()}
 	timers := workflow.Timers{SLA: map[intake.Priority]workflow.SLATarget{"P3": {Response: 4 * time.Hour, Resolution: 24 * time.Hour}}}
-	srv := httptest.NewServer(console.New(console.Deps{
+	deps := console.Deps{
 		Engine: engine, Lister: store, Files: store, Agents: store, Admin: store, Pages: pages,
 		Sessions: webui.NewSessions(rdb, prefix, time.Hour, 12*time.Hour, false, c.Now),
 		Limiter:  webui.NewLimiter(rdb, prefix, 5, 15*time.Minute),
 		Changes:  hub, Timers: timers, Labels: rules, Groups: []string{"service-desk", "networks"},
 		Categories: []string{"network", "general"}, Log: log, Now: time.Now,
 		KnownErrors: store, KEOps: workflow.NewKnownErrors(engine, store),
-	}))
+	}
+	// Listening before the console exists, so that the console can know
+	// its own address (single sign-on's redirect URI).
+	srv := httptest.NewUnstartedServer(nil)
+	if configure != nil {
+		configure(&deps, "http://"+srv.Listener.Addr().String(), rdb, prefix)
+	}
+	srv.Config.Handler = console.New(deps)
+	srv.Start()
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
 		srv.Close()
 		cancel()
 		<-done
 	})
-	f := &fixture{t: t, rdb: rdb, prefix: prefix, store: store, engine: engine, srv: srv, clock: c}
+	f := &fixture{t: t, rdb: rdb, prefix: prefix, store: store, engine: engine, srv: srv, clock: c, deps: deps}
 	for _, a := range []struct {
 		name  string
 		admin bool

@@ -30,11 +30,16 @@ type Session struct {
 	Agent   string
 	CSRF    string
 	Created time.Time
+	// Admin, when set, is what the identity provider said at single
+	// sign-on (its admin group): it replaces the agent's own admin flag
+	// for this session. Nil: the agent's flag decides.
+	Admin *bool
 }
 
 // Sessions keeps sessions in Redis under P:{web}:session:HASH, a hash of
-// agent, csrf and created (ms). The key's TTL is the idle timeout, renewed
-// on every use; Absolute bounds a session's whole life however busy.
+// agent, csrf, created (ms) and, after single sign-on, admin (true or
+// false). The key's TTL is the idle timeout, renewed on every use;
+// Absolute bounds a session's whole life however busy.
 type Sessions struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -70,6 +75,13 @@ func RandomToken() (string, error) {
 
 // Create starts a session for agent and sets its cookie on w.
 func (s *Sessions) Create(ctx context.Context, w http.ResponseWriter, agent string) (Session, error) {
+	return s.CreateWithAdmin(ctx, w, agent, nil)
+}
+
+// CreateWithAdmin starts a session whose admin role, when admin is not
+// nil, is fixed by the sign-in (single sign-on's admin group) instead of
+// the agent's own flag.
+func (s *Sessions) CreateWithAdmin(ctx context.Context, w http.ResponseWriter, agent string, admin *bool) (Session, error) {
 	id, err := RandomToken()
 	if err != nil {
 		return Session{}, err
@@ -81,13 +93,17 @@ func (s *Sessions) Create(ctx context.Context, w http.ResponseWriter, agent stri
 	now := s.now()
 	key := s.key(id)
 	pipe := s.rdb.TxPipeline()
-	pipe.HSet(ctx, key, "agent", agent, "csrf", csrf, "created", strconv.FormatInt(now.UnixMilli(), 10))
+	fields := []any{"agent", agent, "csrf", csrf, "created", strconv.FormatInt(now.UnixMilli(), 10)}
+	if admin != nil {
+		fields = append(fields, "admin", strconv.FormatBool(*admin))
+	}
+	pipe.HSet(ctx, key, fields...)
 	pipe.PExpire(ctx, key, min(s.Idle, s.Absolute))
 	if _, err := pipe.Exec(ctx); err != nil {
 		return Session{}, fmt.Errorf("create session: %w", err)
 	}
 	http.SetCookie(w, s.cookie(id, int(s.Absolute/time.Second)))
-	return Session{ID: id, Agent: agent, CSRF: csrf, Created: now}, nil
+	return Session{ID: id, Agent: agent, CSRF: csrf, Created: now, Admin: admin}, nil
 }
 
 func (s *Sessions) cookie(value string, maxAge int) *http.Cookie {
@@ -123,7 +139,11 @@ func (s *Sessions) Load(ctx context.Context, r *http.Request) (Session, error) {
 		s.rdb.Del(ctx, key)
 		return Session{}, ErrNoSession
 	}
-	return Session{ID: c.Value, Agent: h["agent"], CSRF: h["csrf"], Created: created}, nil
+	sess := Session{ID: c.Value, Agent: h["agent"], CSRF: h["csrf"], Created: created}
+	if v, err := strconv.ParseBool(h["admin"]); err == nil {
+		sess.Admin = &v
+	}
+	return sess, nil
 }
 
 // Destroy ends the request's session, if any, and clears its cookie.

@@ -7,8 +7,10 @@
 -- flag (a name to mark the incident with), bot (the actor of the automatic
 -- steps), count (a counter field this event bumps), answer_step and
 -- answer_round (a survey answer's step and the round it was asked in, when
--- the channel knows it), known_error (a known error to link) and
--- unlink_known_error (true: remove the link); a string member left out is ''. owner_key, group_key: KEYS indexes of the index sets of the
+-- the channel knows it), history_event (the history's name for the event,
+-- when it is not event: "note" for an action told to the reporter),
+-- known_error (a known error to link) and unlink_known_error (true: remove
+-- the link); a string member left out is ''. owner_key, group_key: KEYS indexes of the index sets of the
 -- new owner (the change's, else the actor, who may take ownership) and the
 -- new group, when there is one. states {state: "[KEYS index of its index set, outcome index
 -- with no owner, with the actor as owner, with another owner]"}; outcomes
@@ -128,7 +130,7 @@ for i, to in ipairs(path) do
   set('entered_' .. to, at)
   from = to
 end
-if #path == 0 then history(KEYS[5], at, actor, a.event, '', '', a.note, a.via, detail) end
+if #path == 0 then history(KEYS[5], at, actor, a.history_event or a.event, '', '', a.note, a.via, detail) end
 if from ~= state then
   redis.call('ZREM', KEYS[entry(state)[1]], id)
   redis.call('ZADD', KEYS[entry(from)[1]], seq, id)
@@ -147,13 +149,16 @@ if a.count ~= '' then redis.call('HINCRBY', inc, a.count, 1) end
 if a.ref ~= '' then redis.call('HSET', KEYS[6], a.ref, a.event) end
 redis.call('HSET', inc, unpack(sets))
 
-if a.action ~= '' then redis.call('RPUSH', KEYS[2], a.action) end
+-- The action's number rides on the notices this change queues: a note
+-- (notice "note") tells the reporter that action.
+local actionN
+if a.action ~= '' then actionN = redis.call('RPUSH', KEYS[2], a.action) end
 if a.comment ~= '' then redis.call('RPUSH', KEYS[3], a.comment) end
 if a.survey ~= '' then redis.call('RPUSH', KEYS[4], a.survey) end
 if outbox then
   for _, kind in ipairs(notify) do
     -- The record's id carries the version assigned above: built here.
-    queue(inc, id, kind, ver, at, a.now_ms, outbox, shard .. ':outbox:msg:' .. id .. ':' .. kind .. ':' .. ver, cur[8], round)
+    queue(inc, id, kind, ver, at, a.now_ms, outbox, shard .. ':outbox:msg:' .. id .. ':' .. kind .. ':' .. ver, cur[8], round, actionN)
   end
 end
 if a.watch then watch(inc, shard, id, ver, at, a.now_ms, a.watch) end

@@ -24,13 +24,15 @@ end
 -- channel; msg its record (built from the version when the script assigns it).
 -- round is the incident's survey round as the change left it: a question
 -- carries it to its delivery, where one whose round was answered or
--- replaced meanwhile is dropped.
-local function queue(inc, id, kind, ver, at, now_ms, queue_key, msg, channel, round)
+-- replaced meanwhile is dropped. action, when the change recorded one, is
+-- its number in the actions list: the one a note tells.
+local function queue(inc, id, kind, ver, at, now_ms, queue_key, msg, channel, round, action)
   local f = redis.call('HMGET', inc, 'lang', 'email', 'slack_id')
   if redis.call('EXISTS', msg) == 1 then return end
   redis.call('HSET', msg, 'id', id .. ':' .. kind .. ':' .. ver, 'incident', id, 'kind', kind, 'channel', channel,
     'lang', f[1] or '', 'email', f[2] or '', 'slack_id', f[3] or '', 'created_at', at, 'attempts', 0, 'last_error', '',
     'round', round or 0)
+  if action then redis.call('HSET', msg, 'action', action) end
   redis.call('ZADD', queue_key, now_ms, id .. ':' .. kind .. ':' .. ver)
 end
 
