@@ -19,7 +19,7 @@ import (
 // undoes a newer one.
 type KnownErrorStore interface {
 	KnownError(ctx context.Context, id string) (kb.KnownError, error)
-	CreateKnownError(ctx context.Context, k kb.KnownError, now time.Time) (kb.KnownError, error)
+	CreateKnownError(ctx context.Context, key string, k kb.KnownError, now time.Time) (kb.KnownError, error)
 	// LinkIncident records that incident links keID ("" for none) as of
 	// its version: it joins keID's list and leaves any other.
 	LinkIncident(ctx context.Context, incident, keID string, version int64) error
@@ -148,7 +148,9 @@ func (k *KnownErrors) FromIncident(ctx context.Context, id string, by intake.Act
 	if _, err := Decide(Facts{State: inc.State, Owner: inc.Owner}, Event{Kind: intake.EventKnownError, Actor: by}); err != nil {
 		return kb.KnownError{}, err
 	}
-	created, err := k.store.CreateKnownError(ctx, ke, k.engine.now())
+	// by.Ref (a console nonce, an API idempotency key) makes a double
+	// submit one known error.
+	created, err := k.store.CreateKnownError(ctx, by.Ref, ke, k.engine.now())
 	if err != nil {
 		return kb.KnownError{}, err
 	}

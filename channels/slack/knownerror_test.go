@@ -19,7 +19,7 @@ func TestTriageCardAppliesTheWorkaround(t *testing.T) {
 		kes = workflow.NewKnownErrors(d.Work.(*workflow.Engine), d.State.(*redisstore.Store))
 		d.Workarounds = kes
 	})
-	k, err := w.store.CreateKnownError(w.ctx, kb.KnownError{Lang: intake.English, Status: kb.KEOpen,
+	k, err := w.store.CreateKnownError(w.ctx, "", kb.KnownError{Lang: intake.English, Status: kb.KEOpen,
 		Symptom: "Shared drive turns read only", Workaround: "Remount the share from the portal"}, w.bot.d.Now())
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 
 // KnownErrorStore keeps the known errors.
 type KnownErrorStore interface {
-	CreateKnownError(ctx context.Context, k kb.KnownError, now time.Time) (kb.KnownError, error)
+	CreateKnownError(ctx context.Context, key string, k kb.KnownError, now time.Time) (kb.KnownError, error)
 	UpdateKnownError(ctx context.Context, k kb.KnownError, now time.Time) (kb.KnownError, error)
 	DeleteKnownError(ctx context.Context, id string) error
 	KnownError(ctx context.Context, id string) (kb.KnownError, error)
@@ -114,7 +114,7 @@ func (s *Server) keCreate(w http.ResponseWriter, r *http.Request, by intake.Acto
 	if b.FromIncident != "" {
 		k, err = s.d.KnownErrors.Ops.FromIncident(r.Context(), b.FromIncident, by, b.RootCause, b.Workaround)
 	} else {
-		k, err = s.d.KnownErrors.Store.CreateKnownError(r.Context(), b.knownError(by), s.d.KnownErrors.Now())
+		k, err = s.d.KnownErrors.Store.CreateKnownError(r.Context(), by.Ref, b.knownError(by), s.d.KnownErrors.Now())
 	}
 	if k.ID != "" {
 		s.d.KnownErrors.Index.PutKnownError(k)

@@ -1,8 +1,10 @@
 package web_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +65,27 @@ func TestKnownErrorsCRUDAndPermissions(t *testing.T) {
 	list := a.expect("bob", "GET", "/api/v1/known-errors?status=fixed", "", http.StatusOK)["known_errors"].([]any)
 	if len(list) != 1 {
 		t.Errorf("fixed list %v", list)
+	}
+	// A client retrying with the same Idempotency-Key makes one known error.
+	var ids []string
+	for range 2 {
+		req, _ := http.NewRequest("POST", a.srv.URL+"/api/v1/known-errors", strings.NewReader(vpnKEJSON))
+		req.Header.Set("Authorization", "Bearer "+a.tokens["eve"])
+		req.Header.Set("Idempotency-Key", "k1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var k map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&k)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("keyed create: %d %v", resp.StatusCode, k)
+		}
+		ids = append(ids, fmt.Sprint(k["id"]))
+	}
+	if ids[0] != "KE-000002" || ids[1] != ids[0] {
+		t.Errorf("keyed creations made %v", ids)
 	}
 	a.expect("eve", "DELETE", "/api/v1/known-errors/KE-000001", "", http.StatusOK)
 	a.expect("eve", "DELETE", "/api/v1/known-errors/KE-000001", "", http.StatusNotFound)

@@ -9,6 +9,8 @@ package redisstore
 //	P:{kb}:known_errors:incidents:ID  set: the incidents linked to it
 //	P:{kb}:known_errors:links         hash: incident -> "KE-id|version" of
 //	                                  its last link recorded (lua/ke_link.lua)
+//	P:{kb}:known_errors:key:KEY       the id a creation with idempotency key
+//	                                  KEY made (24 h)
 //
 // The incidents are a set of their own rather than a list in the JSON, so
 // that linking is one SADD that never races an editor's save.
@@ -33,11 +35,36 @@ var luaKELink string
 
 func (s *Store) keIncidentsKey(id string) string { return s.kbKey("known_errors:incidents:" + id) }
 
+// keKeyTTL is how long a creation's idempotency key is remembered: a
+// retry (a double submit, a client's retry) comes within minutes.
+const keKeyTTL = 24 * time.Hour
+
 // CreateKnownError stores a new known error under the next id and returns
-// it as stored (version 1).
-func (s *Store) CreateKnownError(ctx context.Context, k kb.KnownError, now time.Time) (kb.KnownError, error) {
+// it as stored (version 1). A non-empty key makes it idempotent: creating
+// again with a key used before returns the known error it made.
+func (s *Store) CreateKnownError(ctx context.Context, key string, k kb.KnownError, now time.Time) (kb.KnownError, error) {
 	if err := k.Validate(); err != nil {
 		return kb.KnownError{}, fmt.Errorf("%w: %w", intake.ErrInvalid, err)
+	}
+	keyKey := s.kbKey("known_errors:key:" + key)
+	if key != "" {
+		// Claimed empty; the creation below writes the id into it, in the
+		// same MULTI, so a claim either names its known error or is a
+		// creation in progress (or one that crashed, until it expires).
+		ok, err := s.rdb.SetNX(ctx, keyKey, "", keKeyTTL).Result()
+		if err != nil {
+			return kb.KnownError{}, err
+		}
+		if !ok {
+			id, err := s.rdb.Get(ctx, keyKey).Result()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return kb.KnownError{}, err
+			}
+			if id == "" {
+				return kb.KnownError{}, fmt.Errorf("%w: this known error is being created by an earlier request; look again in a moment", intake.ErrConflict)
+			}
+			return s.KnownError(ctx, id)
+		}
 	}
 	n, err := s.rdb.Incr(ctx, s.kbKey("known_errors:seq")).Result()
 	if err != nil {
@@ -52,6 +79,9 @@ func (s *Store) CreateKnownError(ctx context.Context, k kb.KnownError, now time.
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, s.kbKey("known_errors"), k.ID, doc)
 		s.kbChanged(ctx, p, "put", k.ID, k.Version)
+		if key != "" {
+			p.Set(ctx, keyKey, k.ID, keKeyTTL)
+		}
 		return nil
 	})
 	if err != nil {

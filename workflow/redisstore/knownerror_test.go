@@ -26,20 +26,29 @@ func TestKnownErrorCRUD(t *testing.T) {
 	s := kbStore(t)
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	k1, err := s.CreateKnownError(ctx, vpnKnownError(), t0)
+	k1, err := s.CreateKnownError(ctx, "", vpnKnownError(), t0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if k1.ID != "KE-000001" || k1.Version != 1 || !k1.Created.Equal(t0) {
 		t.Errorf("created %+v", k1)
 	}
-	k2, err := s.CreateKnownError(ctx, vpnKnownError(), t0)
+	k2, err := s.CreateKnownError(ctx, "", vpnKnownError(), t0)
 	if err != nil || k2.ID != "KE-000002" {
 		t.Fatalf("second: %+v %v", k2, err)
 	}
+	// The same idempotency key again (a double submit) makes nothing new.
+	once, err := s.CreateKnownError(ctx, "console:ana:n1", vpnKnownError(), t0)
+	again, err2 := s.CreateKnownError(ctx, "console:ana:n1", vpnKnownError(), t0)
+	if err != nil || err2 != nil || once.ID != "KE-000003" || again.ID != once.ID {
+		t.Fatalf("keyed creations: %s %v, %s %v", once.ID, err, again.ID, err2)
+	}
+	if err := s.DeleteKnownError(ctx, once.ID); err != nil {
+		t.Fatal(err)
+	}
 	bad := vpnKnownError()
 	bad.Workaround = ""
-	if _, err := s.CreateKnownError(ctx, bad, t0); !errors.Is(err, intake.ErrInvalid) {
+	if _, err := s.CreateKnownError(ctx, "", bad, t0); !errors.Is(err, intake.ErrInvalid) {
 		t.Errorf("create without workaround: %v, want invalid", err)
 	}
 	edit := k1
@@ -86,7 +95,7 @@ func TestFollowKBIndexesKnownErrors(t *testing.T) {
 	s := kbStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if _, err := s.CreateKnownError(ctx, vpnKnownError(), time.Now()); err != nil {
+	if _, err := s.CreateKnownError(ctx, "", vpnKnownError(), time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	ix := kb.NewIndex()
@@ -104,7 +113,7 @@ func TestFollowKBIndexesKnownErrors(t *testing.T) {
 	}()
 	es := kb.KnownError{Lang: intake.Spanish, Status: kb.KEOpen, Symptom: "La impresora imprime páginas en blanco",
 		Workaround: "Cambiar el cartucho."}
-	if _, err := s.CreateKnownError(ctx, es, time.Now()); err != nil {
+	if _, err := s.CreateKnownError(ctx, "", es, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	k1, err := s.KnownError(ctx, "KE-000001")
@@ -138,11 +147,11 @@ func TestLinkAndUnlinkKnownError(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	kes := workflow.NewKnownErrors(f.engine, f.store)
-	a, err := f.store.CreateKnownError(ctx, vpnKnownError(), f.clock.Now())
+	a, err := f.store.CreateKnownError(ctx, "", vpnKnownError(), f.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := f.store.CreateKnownError(ctx, vpnKnownError(), f.clock.Now())
+	b, err := f.store.CreateKnownError(ctx, "", vpnKnownError(), f.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +218,7 @@ func TestConcurrentLinksKeepListsConsistent(t *testing.T) {
 	kes := workflow.NewKnownErrors(f.engine, f.store)
 	ids := []string{}
 	for range 2 {
-		k, err := f.store.CreateKnownError(ctx, vpnKnownError(), f.clock.Now())
+		k, err := f.store.CreateKnownError(ctx, "", vpnKnownError(), f.clock.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -272,7 +281,7 @@ func TestApplyWorkaroundRecordsTheAction(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	kes := workflow.NewKnownErrors(f.engine, f.store)
-	k, err := f.store.CreateKnownError(ctx, vpnKnownError(), f.clock.Now())
+	k, err := f.store.CreateKnownError(ctx, "", vpnKnownError(), f.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/intakebot/intakebot/channels/web/webui"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/intake/kb"
 )
@@ -16,7 +17,7 @@ import (
 type KnownErrorStore interface {
 	KnownErrors(ctx context.Context) ([]kb.KnownError, error)
 	KnownError(ctx context.Context, id string) (kb.KnownError, error)
-	CreateKnownError(ctx context.Context, k kb.KnownError, now time.Time) (kb.KnownError, error)
+	CreateKnownError(ctx context.Context, key string, k kb.KnownError, now time.Time) (kb.KnownError, error)
 	UpdateKnownError(ctx context.Context, k kb.KnownError, now time.Time) (kb.KnownError, error)
 }
 
@@ -73,6 +74,10 @@ func (s *Server) showKnownErrors(w http.ResponseWriter, r *http.Request, m me, s
 		}
 	}
 	v.Editor = m.editor()
+	if v.Nonce, err = webui.RandomToken(); err != nil {
+		s.fail(w, r, m.lang, err)
+		return
+	}
 	if v.Form == nil {
 		v.Form = map[string]string{}
 	}
@@ -107,7 +112,11 @@ func (s *Server) changeKnownErrors(w http.ResponseWriter, r *http.Request, m me)
 	case "create":
 		k := kb.KnownError{Status: kb.KEOpen, Author: m.Name}
 		texts(&k)
-		_, err = s.d.KnownErrors.CreateKnownError(ctx, k, s.d.Now())
+		key := ""
+		if n := f.Get("nonce"); n != "" && len(n) <= 100 {
+			key = "console:" + m.Name + ":" + n // a double submit makes one
+		}
+		_, err = s.d.KnownErrors.CreateKnownError(ctx, key, k, s.d.Now())
 	case "edit":
 		// The form's version must be the stored one: an editor who saw an
 		// older text is told rather than overwriting a colleague's.

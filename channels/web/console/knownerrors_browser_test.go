@@ -39,7 +39,7 @@ func TestBrowserKnownErrorsScreenshots(t *testing.T) {
 	ctx0 := context.Background()
 	vpn := f.knownError("VPN disconnects every few minutes since the client update to 5.2", "Reinstall client 5.1 from the software center, then restart.", intake.English, "vpn")
 	es := f.knownError("La impresora de la tercera planta imprime páginas en blanco", "Cambiar el cartucho de tóner por uno de otro lote.", intake.Spanish, "printer")
-	_, err := f.store.CreateKnownError(ctx0, kb.KnownError{Lang: intake.English, Status: kb.KEFixed, Author: "root",
+	_, err := f.store.CreateKnownError(ctx0, "", kb.KnownError{Lang: intake.English, Status: kb.KEFixed, Author: "root",
 		Symptom: "Outlook asks for the password again and again", RootCause: "Token lifetime set to 5 minutes by mistake.",
 		Workaround: "Sign out of Office and in again.", CIs: []string{"exchange"}}, f.clock.Now())
 	if err != nil {

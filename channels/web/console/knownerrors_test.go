@@ -14,7 +14,7 @@ import (
 
 func (f *fixture) knownError(symptom, workaround string, lang intake.Lang, cis ...string) kb.KnownError {
 	f.t.Helper()
-	k, err := f.store.CreateKnownError(context.Background(), kb.KnownError{Lang: lang, Status: kb.KEOpen, Author: "root",
+	k, err := f.store.CreateKnownError(context.Background(), "", kb.KnownError{Lang: lang, Status: kb.KEOpen, Author: "root",
 		Symptom: symptom, Workaround: workaround, CIs: cis}, f.clock.Now())
 	if err != nil {
 		f.t.Fatal(err)
@@ -77,9 +77,15 @@ func TestKnownErrorsPageAdminCreatesAndFixes(t *testing.T) {
 		t.Fatalf("without a workaround: %d\n%s", resp.StatusCode, page)
 	}
 	form.Set("workaround", "Cambiar el cartucho")
-	resp, _ = c.do("POST", "/console/known-errors", form)
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/known-errors?done=create" {
-		t.Fatalf("create: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	form.Set("nonce", "n1")
+	for range 2 { // a double submit: one known error
+		resp, _ = c.do("POST", "/console/known-errors", form)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/known-errors?done=create" {
+			t.Fatalf("create: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	if list, _ := f.store.KnownErrors(context.Background()); len(list) != 1 {
+		t.Fatalf("%d known errors after a double submit", len(list))
 	}
 	k, err := f.store.KnownError(context.Background(), "KE-000001")
 	if err != nil || k.Lang != intake.Spanish || !slices.Equal(k.CIs, []string{"printer", "floor3"}) || k.Author != "root" {
