@@ -121,6 +121,53 @@ type Attachment struct {
 	Content   []byte    `json:"-"`
 }
 
+// Suggestion kinds: a knowledge-base article, or a known error (an id
+// starting "KE-").
+const (
+	SuggestArticle    = "article"
+	SuggestKnownError = "known_error"
+)
+
+// Suggestion is a knowledge-base entry that matched a report at
+// registration: an agent sees why (Terms, Score); a public article in the
+// reporter's language above the configured score is also offered to the
+// reporter (ReporterSuggestions).
+type Suggestion struct {
+	Kind   string   `json:"kind"`
+	ID     string   `json:"id"`
+	Title  string   `json:"title"`
+	Lang   Lang     `json:"lang"`
+	Public bool     `json:"public"`
+	Score  float64  `json:"score"`
+	Terms  []string `json:"terms,omitempty"`
+}
+
+// MaxReporterSuggestions is how many articles a reporter is offered at
+// most: more would bury the one that helps.
+const MaxReporterSuggestions = 3
+
+// ReporterSuggestions are the suggestions the reporter may be shown: public
+// articles in the reporter's language whose score reaches minScore, at
+// most MaxReporterSuggestions, best first. Nothing below the threshold: a
+// wrong suggestion is worse than none.
+func (inc *Incident) ReporterSuggestions(minScore float64) []Suggestion {
+	if inc.ParentID != "" {
+		// A report of a known outage is told the outage is being worked
+		// on; an article that claims to fix it would contradict that.
+		return nil
+	}
+	var out []Suggestion
+	for _, s := range inc.Suggestions {
+		if s.Kind == SuggestArticle && s.Public && s.Lang == inc.Reporter.Language && s.Score >= minScore {
+			out = append(out, s)
+			if len(out) == MaxReporterSuggestions {
+				break
+			}
+		}
+	}
+	return out
+}
+
 // HistoryEntry is one change of an incident, in order.
 type HistoryEntry struct {
 	At    time.Time `json:"at"`
@@ -168,9 +215,18 @@ type Incident struct {
 	// again while it was open.
 	Repeats   int    `json:"repeats,omitempty"`
 	RelatedID string `json:"related_id,omitempty"`
+	// Suggestions are the knowledge-base articles and known errors that
+	// matched the report when it was registered, best first, with why.
+	Suggestions []Suggestion `json:"suggestions,omitempty"`
 	// KnownError is the id of the known error (KE-000001) the incident is
 	// linked to, if any: its workaround applies here.
 	KnownError string `json:"known_error,omitempty"`
+	// ParentID is the incident this one is grouped under (one outage,
+	// many reports): agents work the parent, and its validation and
+	// closure reach this one. Children are the incidents grouped under
+	// this one, oldest first.
+	ParentID string   `json:"parent_id,omitempty"`
+	Children []string `json:"children,omitempty"`
 	// RegisteredBy is the agent who registered the report, if an agent did.
 	RegisteredBy string `json:"registered_by,omitempty"`
 	// Mailbox is the help-desk address the report was sent to, if any.
@@ -251,6 +307,9 @@ type Outgoing struct {
 	// Action, on a note (NoticeNote), is the number (1-based) of the
 	// action in Incident.Actions that the note tells: see Note.
 	Action int `json:"action,omitempty"`
+	// Alert and Target: see Notice.
+	Alert  Alert  `json:"alert,omitempty"`
+	Target string `json:"target,omitempty"`
 }
 
 // Note returns the public note a NoticeNote tells the reporter, from the
@@ -275,7 +334,7 @@ func (m Outgoing) Note(inc *Incident) (Action, error) {
 func (q Notice) Outgoing(inc *Incident) Outgoing {
 	msg := Outgoing{
 		ID: q.ID, IncidentID: q.Incident, Kind: q.Kind, Route: q.Route, Lang: q.Lang,
-		Email: q.Email, SlackID: q.SlackID, Attempt: q.Attempts, Action: q.Action,
+		Email: q.Email, SlackID: q.SlackID, Attempt: q.Attempts, Action: q.Action, Alert: q.Alert, Target: q.Target,
 	}
 	if q.Kind.SurveyStep() != "" {
 		msg.Round = q.Round

@@ -8,6 +8,17 @@ type ListFilter struct {
 	Priority string
 	Group    string
 	Owner    string
+	// Channel keeps the incidents reported through one channel.
+	Channel string
+	// SLA keeps the open incidents whose worst SLA status (Incident.SLAStatus)
+	// is SLAWarning or SLABreached; closed ones leave the SLA lists.
+	SLA string
+	// Unassigned keeps the incidents no agent owns (Owner must be empty).
+	Unassigned bool
+	// Query keeps the incidents whose subject, description or comments hold
+	// every word of it (EN/ES stems, accents and case folded; the last word
+	// also as a prefix).
+	Query string
 	// Before is the cursor: only incidents numbered below it (0: newest).
 	Before int64
 	Limit  int
@@ -59,6 +70,11 @@ type Notice struct {
 	// Action is the number (1-based) of the action a note (NoticeNote)
 	// tells, recorded by the change that queued it; zero for other notices.
 	Action int `json:"action,omitempty"`
+	// Alert and Target, on an agent alert (NoticeAgentAlert): what it is
+	// about, and the webhook URL it is posted to (a mail's recipient is
+	// Email, its language Lang).
+	Alert  Alert  `json:"alert,omitempty"`
+	Target string `json:"target,omitempty"`
 	// DueAt, Dead and Dropped are filled when the outbox is listed. A
 	// dropped notice was not delivered on purpose: its question was
 	// answered or replaced before its turn came (DropReason says which).

@@ -64,6 +64,7 @@ const (
 	EventRepeat       EventKind = "repeat"       // system event: the same alert fired again
 	EventRecovered    EventKind = "recovered"    // system event: the alert resolved
 	EventKnownError   EventKind = "known_error"  // an agent links (or unlinks) a known error
+	EventSolved       EventKind = "solved"       // the reporter says a suggested article solved the problem
 )
 
 // NoticeKind names a message the workflow asks a channel to send; for the
@@ -96,6 +97,47 @@ const HistoryNote = "note"
 // reporter, and has no template: its channel shows the incident as it is.
 const NoticeChange NoticeKind = "change"
 
+// NoticeAgentAlert tells agents (by mail or webhook) that something needs
+// them: an Alert names what. It goes out on RouteAgentMail or RouteWebhook,
+// never to a reporter.
+const NoticeAgentAlert NoticeKind = "agent_alert"
+
+// Alert is the event an agent alert is about; the ids are the ones
+// notify.webhooks[].events lists and a webhook's JSON carries.
+type Alert string
+
+// The alerts.
+const (
+	AlertNew        Alert = "new"         // an incident was registered
+	AlertSLAWarning Alert = "sla_warning" // an SLA target is near
+	AlertSLABreach  Alert = "sla_breach"  // an SLA target was missed
+	AlertRejected   Alert = "rejected"    // the reporter said the solution does not work
+)
+
+// Alerts lists every alert.
+func Alerts() []Alert { return []Alert{AlertNew, AlertSLAWarning, AlertSLABreach, AlertRejected} }
+
+// Valid reports whether a is one of the alerts.
+func (a Alert) Valid() bool {
+	switch a {
+	case AlertNew, AlertSLAWarning, AlertSLABreach, AlertRejected:
+		return true
+	}
+	return false
+}
+
+// AlertOfFlag is the alert an incident flag raises: SLA warnings and
+// breaches do, other flags raise none ("").
+func AlertOfFlag(flag string) Alert {
+	switch SLAFlagStatus(flag) {
+	case SLAWarning:
+		return AlertSLAWarning
+	case SLABreached:
+		return AlertSLABreach
+	}
+	return ""
+}
+
 // Notices lists every notice to a reporter; each has a template in every
 // language.
 func Notices() []NoticeKind {
@@ -127,13 +169,29 @@ const (
 	RouteEmail       = Route(ChannelEmail)
 	RouteSlack       = Route(ChannelSlack)
 	RouteWatch Route = "watch"
+	// Agent alerts: mails to agents and their groups, and signed webhook
+	// posts (see NoticeAgentAlert).
+	RouteAgentMail Route = "agent_mail"
+	RouteWebhook   Route = "webhook"
 )
 
 // Routes lists every outbox route.
-func Routes() []Route { return []Route{RouteEmail, RouteSlack, RouteWatch} }
+func Routes() []Route {
+	return []Route{RouteEmail, RouteSlack, RouteWatch, RouteAgentMail, RouteWebhook}
+}
 
 // Valid reports whether r is one of the routes.
-func (r Route) Valid() bool { return r == RouteEmail || r == RouteSlack || r == RouteWatch }
+func (r Route) Valid() bool {
+	switch r {
+	case RouteEmail, RouteSlack, RouteWatch, RouteAgentMail, RouteWebhook:
+		return true
+	}
+	return false
+}
+
+// Reporter reports whether the route carries notices to reporters (a
+// reply channel), not to agents or watchers.
+func (r Route) Reporter() bool { return r == RouteEmail || r == RouteSlack }
 
 // RefusalCode is the stable code of a refusal, for API clients.
 type RefusalCode string

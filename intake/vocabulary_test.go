@@ -14,7 +14,7 @@ func TestVocabularyWireValues(t *testing.T) {
 		{string(Analysis), "analysis"}, {string(Solution), "solution"}, {string(Validation), "validation"},
 		{string(NoSolution), "no_solution"}, {string(Satisfaction), "satisfaction"}, {string(Review), "review"}, {string(Closed), "closed"},
 		{SurveyValidation, "validation"}, {SurveySatisfaction, "satisfaction"},
-		{string(EventAnswerYes), "answer_yes"}, {string(EventSkipSurvey), "skip_survey"}, {string(EventRecovered), "recovered"},
+		{string(EventAnswerYes), "answer_yes"}, {string(EventSkipSurvey), "skip_survey"}, {string(EventRecovered), "recovered"}, {string(EventSolved), "solved"},
 		{string(NoticeAck), "ack"}, {string(NoticeRemindValidation), "remind_validation"}, {string(NoticeChange), "change"},
 		{string(RouteEmail), "email"}, {string(RouteSlack), "slack"}, {string(RouteWatch), "watch"},
 		{string(CodeLocked), "locked_in_validation"}, {string(CodeClosed), "closed"},
@@ -156,5 +156,25 @@ func TestNoticeStale(t *testing.T) {
 	}
 	if got := (Notice{Kind: NoticeValidation, Round: 1}).Stale(nil); got != "" {
 		t.Errorf("without the incident: %q", got)
+	}
+}
+
+// SLA flags raise the alert of their kind; other flags raise none.
+func TestAlertOfFlag(t *testing.T) {
+	for flag, want := range map[string]Alert{
+		"sla_response_warning": AlertSLAWarning, "sla_resolution_breach": AlertSLABreach,
+		"sla_response_breach": AlertSLABreach, "vip": "", "sla_other": "",
+	} {
+		if got := AlertOfFlag(flag); got != want {
+			t.Errorf("AlertOfFlag(%q) = %q, want %q", flag, got, want)
+		}
+	}
+	for _, a := range Alerts() {
+		if !a.Valid() {
+			t.Errorf("alert %q is not valid", a)
+		}
+	}
+	if Alert("breach").Valid() || RouteAgentMail.Reporter() || RouteWebhook.Reporter() || !RouteEmail.Reporter() {
+		t.Error("an agent route is taken for a reporter's, or a wrong alert is valid")
 	}
 }

@@ -20,10 +20,10 @@ func TestConsolePagesAndWordsExistInEveryLanguage(t *testing.T) {
 	if got := strings.Join(c.Langs(), ","); got != "en,es" {
 		t.Fatalf("languages = %s", got)
 	}
-	if got := strings.Join(c.Names("es"), ","); got != "agents,dashboard,error,incident,known_errors,login,queue" {
+	if got := strings.Join(c.Names("es"), ","); got != "agents,article,articleform,dashboard,error,incident,kb,known_errors,login,queue" {
 		t.Fatalf("pages = %s", got)
 	}
-	for _, key := range []string{"state.analysis", "priority.P1", "refusal.locked_in_validation", "refusal.forbidden"} {
+	for _, key := range []string{"state.analysis", "priority.P1", "refusal.locked_in_validation", "refusal.forbidden", "nav.kb", "error.editors", "event.solved"} {
 		if c.Word("en", key) == c.Word("es", key) || !c.HasWord("es", key) {
 			t.Errorf("%s: en %q, es %q", key, c.Word("en", key), c.Word("es", key))
 		}

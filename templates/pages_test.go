@@ -13,6 +13,7 @@ import (
 // every page through HTTP as well.
 type pageSample struct {
 	ID, Subject, ReporterName, Step, Answer, Chosen string
+	ArticleID, ArticleTitle                         string
 	Rating                                          int
 	TooLarge                                        bool
 }
@@ -25,7 +26,7 @@ func TestEveryPageExistsInEveryLanguageAndRenders(t *testing.T) {
 	if got := strings.Join(p.Langs(), ","); got != "en,es" {
 		t.Fatalf("languages = %s, want en,es", got)
 	}
-	want := []string{"answered", "badanswer", "error", "expired", "invalid", "notfound", "replaced", "satisfaction", "thanks", "unavailable", "validation"}
+	want := []string{"answered", "badanswer", "error", "expired", "invalid", "notfound", "replaced", "satisfaction", "solved", "thanks", "unavailable", "validation"}
 	if got := p.Names("en"); !slices.Equal(got, want) {
 		t.Fatalf("pages = %v, want %v", got, want)
 	}
@@ -135,7 +136,7 @@ func TestMailTextsIgnorePages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"ack", "closed", "note", "remind_satisfaction", "remind_validation", "reopened", "satisfaction", "validation"}
+	want := []string{"ack", "agent_alert", "closed", "note", "remind_satisfaction", "remind_validation", "reopened", "satisfaction", "validation"}
 	for _, lang := range s.Langs() {
 		if got := s.Kinds(lang); !slices.Equal(got, want) {
 			t.Fatalf("%s mail kinds = %v, want %v", lang, got, want)

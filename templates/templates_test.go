@@ -9,8 +9,14 @@ import (
 // sample has every field the mail templates may use (smtpout fills the
 // same fields from an incident).
 type sample struct {
-	ID, Subject, Category, Priority, CI, ReporterName, SurveyURL, State, Solution, Note string
-	Org                                                                                 Org
+	ID, Subject, Category, Priority, CI, ReporterName, SurveyURL, State, Solution, Note, Outage string
+	Org                                                                                         Org
+	// The agent alert's (smtpout fills them for agent_alert only).
+	Owner, Alert, Group, Reason, ConsoleURL string
+	Articles                                []struct {
+		N                    int
+		ID, Title, SolvedURL string
+	}
 }
 
 func TestEveryTemplateExistsInEveryLanguageAndRenders(t *testing.T) {
@@ -155,7 +161,8 @@ func TestChatPhrasesExistInEveryLanguageAndRender(t *testing.T) {
 		ID, Subject, State, URL, Priority, Org string
 		KnownError                             string
 		Rating                                 int
-	}{"INC-000042", "VPN down", "Analysis", "https://x.test/s/abc", "P2", "Acme IT", "KE-000007", 4}
+		Outage                                 string
+	}{"INC-000042", "VPN down", "Analysis", "https://x.test/s/abc", "P2", "Acme IT", "KE-000007", 4, "INC-000041"}
 	for _, lang := range []string{"en", "es"} {
 		for _, name := range p.Names(lang) {
 			text, err := p.Text(lang, name, data)

@@ -77,6 +77,19 @@ type Change struct {
 	Round int64 `json:"round,omitempty"`
 }
 
+// AlertOf is the agent alert a change raises when it applies: an SLA
+// flag's, or the reporter's "no" (intake.AlertRejected); "" for none. The
+// store queues it with the change (see redisstore.AlertTarget).
+func AlertOf(ch Change) intake.Alert {
+	if ch.Flag != "" {
+		return intake.AlertOfFlag(ch.Flag)
+	}
+	if ch.Event == intake.EventAnswerNo {
+		return intake.AlertRejected
+	}
+	return ""
+}
+
 // Replaced is the refusal of a survey answer whose round was replaced by
 // a newer one (the store returns it; see Change.Round).
 func Replaced(step string, asked, open int64) *intake.Refusal {
@@ -96,7 +109,9 @@ type Engine struct {
 	rules   *intake.Rules
 	metrics *Metrics
 	now     func() time.Time
-	plans   sync.Map // planKey -> Plan: Decide's answers never change
+	kb      Suggestions // set by UseKB; no index: no suggestions
+	plans   sync.Map    // planKey -> Plan: Decide's answers never change
+	groups  Grouper     // nil: grouped incidents are not followed (WithGrouper)
 }
 
 // planKey is everything about an event that Decide looks at, except the
@@ -197,6 +212,7 @@ func (e *Engine) prepare(ctx context.Context, rep intake.Report) (intake.Inciden
 		}
 	}
 	inc.State = intake.Analysis
+	inc.Suggestions = e.suggest(&inc)
 	return inc, nil
 }
 
@@ -235,7 +251,14 @@ func (e *Engine) Move(ctx context.Context, id string, by intake.Actor, to intake
 	if err := checkText(note, MaxTextBytes); err != nil {
 		return intake.Changed{}, err
 	}
-	return e.apply(ctx, id, Event{Kind: intake.EventMove, Actor: by, To: to}, Change{Note: note})
+	ch, err := e.apply(ctx, id, Event{Kind: intake.EventMove, Actor: by, To: to}, Change{Note: note})
+	if err != nil {
+		return ch, err
+	}
+	if err := e.followParent(ctx, id, to, by, note); err != nil {
+		return ch, fmt.Errorf("%s moved to %s, but not all its grouped incidents followed: %w", id, to, err)
+	}
+	return ch, nil
 }
 
 // Assign makes owner the incident's owner.
@@ -288,7 +311,21 @@ func (e *Engine) AnswerValidation(ctx context.Context, id string, by intake.Acto
 	if by.Kind == intake.ActorAgent {
 		s.Recorder = by.Name
 	}
-	return e.apply(ctx, id, Event{Kind: kind, Actor: by}, Change{Survey: s, Note: note})
+	return e.answered(ctx, id, by, note)(e.apply(ctx, id, Event{Kind: kind, Actor: by}, Change{Survey: s, Note: note}))
+}
+
+// answered follows a survey answer (or its timeout) of a grouped child
+// (childAnswered); the answer itself stands whatever happens there.
+func (e *Engine) answered(ctx context.Context, id string, by intake.Actor, note string) func(intake.Changed, error) (intake.Changed, error) {
+	return func(ch intake.Changed, err error) (intake.Changed, error) {
+		if err != nil {
+			return ch, err
+		}
+		if err := e.childAnswered(ctx, id, ch, by, note); err != nil {
+			return ch, fmt.Errorf("%s: answer recorded, but its outage group did not follow: %w", id, err)
+		}
+		return ch, nil
+	}
 }
 
 // Rate records the satisfaction rating (1-5); the incident moves to review.
@@ -303,7 +340,7 @@ func (e *Engine) Rate(ctx context.Context, id string, by intake.Actor, rating in
 	if by.Kind == intake.ActorAgent {
 		s.Recorder = by.Name
 	}
-	return e.apply(ctx, id, Event{Kind: intake.EventRating, Actor: by}, Change{Survey: s, Note: comment})
+	return e.answered(ctx, id, by, "")(e.apply(ctx, id, Event{Kind: intake.EventRating, Actor: by}, Change{Survey: s, Note: comment}))
 }
 
 // Reask sends the open survey question again (after an unclear answer).
@@ -322,12 +359,12 @@ func (e *Engine) Comment(ctx context.Context, id string, by intake.Actor, text s
 }
 
 func (e *Engine) apply(ctx context.Context, id string, ev Event, ch Change) (intake.Changed, error) {
-	res, err := e.applyAll(ctx, id, ev, ch)
+	res, err := e.applied(ctx, id, ev, ch)
 	return res.Changed, err
 }
 
-// applyAll is apply answering everything the store tells about the change.
-func (e *Engine) applyAll(ctx context.Context, id string, ev Event, ch Change) (Applied, error) {
+// applied is apply, telling also whether the change was a duplicate.
+func (e *Engine) applied(ctx context.Context, id string, ev Event, ch Change) (Applied, error) {
 	if _, err := intake.ParseID(id); err != nil {
 		return Applied{}, err
 	}
@@ -427,7 +464,7 @@ func (e *Engine) Remind(ctx context.Context, id string, by intake.Actor, note st
 
 // SkipSurvey ends the satisfaction step without a rating, saying why.
 func (e *Engine) SkipSurvey(ctx context.Context, id string, by intake.Actor, note string) (intake.Changed, error) {
-	return e.apply(ctx, id, Event{Kind: intake.EventSkipSurvey, Actor: by}, Change{Note: note})
+	return e.answered(ctx, id, by, "")(e.apply(ctx, id, Event{Kind: intake.EventSkipSurvey, Actor: by}, Change{Note: note}))
 }
 
 // Flag marks the incident (an SLA warning or breach), saying why.

@@ -53,7 +53,7 @@ func (k *KnownErrors) Link(ctx context.Context, id string, by intake.Actor, keID
 	} else if inc.KnownError == keID {
 		return changedOf(inc), k.store.LinkIncident(ctx, id, keID, inc.Version)
 	}
-	res, err := k.engine.applyAll(ctx, id, Event{Kind: intake.EventKnownError, Actor: by}, Change{KnownError: keID, Note: note})
+	res, err := k.engine.applied(ctx, id, Event{Kind: intake.EventKnownError, Actor: by}, Change{KnownError: keID, Note: note})
 	if err != nil {
 		return intake.Changed{}, err
 	}
@@ -71,7 +71,7 @@ func (k *KnownErrors) Unlink(ctx context.Context, id string, by intake.Actor, no
 	if inc.KnownError == "" {
 		return changedOf(inc), k.store.LinkIncident(ctx, id, "", inc.Version)
 	}
-	res, err := k.engine.applyAll(ctx, id, Event{Kind: intake.EventKnownError, Actor: by}, Change{UnlinkKnownError: true, Note: note})
+	res, err := k.engine.applied(ctx, id, Event{Kind: intake.EventKnownError, Actor: by}, Change{UnlinkKnownError: true, Note: note})
 	if err != nil {
 		return intake.Changed{}, err
 	}
@@ -94,7 +94,7 @@ func (k *KnownErrors) ApplyWorkaround(ctx context.Context, id string, by intake.
 		return intake.Changed{}, err
 	}
 	ch := Change{Action: &intake.Action{Author: by.Name, Text: text}, KnownError: keID}
-	res, err := k.engine.applyAll(ctx, id, Event{Kind: intake.EventAction, Actor: by}, ch)
+	res, err := k.engine.applied(ctx, id, Event{Kind: intake.EventAction, Actor: by}, ch)
 	if err != nil {
 		return intake.Changed{}, err
 	}

@@ -58,6 +58,10 @@ func Table() []Rule {
 		{From: intake.NoSolution, Event: intake.EventReopen, To: intake.Analysis, Who: System, Notify: intake.NoticeReopened},
 		{From: intake.Satisfaction, Event: intake.EventRating, To: intake.Review, Who: Answerer},
 		{From: intake.Review, Event: intake.EventMove, To: intake.Closed, Who: OwnerOrAdmin, Notify: intake.NoticeClosed},
+		// The reporter says an article we suggested solved it: nothing is
+		// left to validate, so the case goes straight to the rating.
+		{From: intake.Analysis, Event: intake.EventSolved, To: intake.Satisfaction, Who: Answerer, Notify: intake.NoticeSatisfaction},
+		{From: intake.Solution, Event: intake.EventSolved, To: intake.Satisfaction, Who: Answerer, Notify: intake.NoticeSatisfaction},
 
 		{From: intake.Analysis, Event: intake.EventAction, Who: AnyAgent},
 		{From: intake.Solution, Event: intake.EventAction, Who: AnyAgent},

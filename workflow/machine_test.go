@@ -24,7 +24,7 @@ func allEvents() []Event {
 	for _, to := range intake.States() {
 		evs = append(evs, Event{Kind: intake.EventMove, To: to})
 	}
-	for _, k := range []intake.EventKind{intake.EventAction, intake.EventAssign, intake.EventEscalate, intake.EventRecategorize, intake.EventAnswerYes, intake.EventAnswerNo, intake.EventRating, intake.EventComment, intake.EventReopen, intake.EventReask} {
+	for _, k := range []intake.EventKind{intake.EventAction, intake.EventAssign, intake.EventEscalate, intake.EventRecategorize, intake.EventAnswerYes, intake.EventAnswerNo, intake.EventRating, intake.EventComment, intake.EventReopen, intake.EventReask, intake.EventSolved} {
 		evs = append(evs, Event{Kind: k})
 	}
 	return evs
@@ -47,9 +47,10 @@ var expected = map[intake.State]map[string][]intake.State{
 var expectedAnswers = map[intake.State]map[string][]intake.State{
 	intake.Validation:   {"answer_yes": {intake.Satisfaction}, "answer_no": {intake.NoSolution, intake.Analysis}, "comment": nil, "reask": nil},
 	intake.Satisfaction: {"rating": {intake.Review}, "comment": nil, "reask": nil},
-	intake.Analysis:     {"comment": nil},
-	intake.Solution:     {"comment": nil},
-	intake.Review:       {"comment": nil},
+	// "This solved my problem" on a suggested article skips validation.
+	intake.Analysis: {"comment": nil, "solved": {intake.Satisfaction}},
+	intake.Solution: {"comment": nil, "solved": {intake.Satisfaction}},
+	intake.Review:   {"comment": nil},
 }
 
 func key(ev Event) string {

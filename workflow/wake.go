@@ -211,7 +211,8 @@ func (s wakingStore) Create(ctx context.Context, key string, inc *intake.Inciden
 	if err == nil {
 		// The watchers hear of every change; a route without a loop is
 		// ignored.
-		routes := []intake.Route{intake.RouteWatch}
+		// A new incident raises the agent alert "new".
+		routes := []intake.Route{intake.RouteWatch, intake.RouteAgentMail, intake.RouteWebhook}
 		if len(notify) > 0 {
 			routes = append(routes, intake.Route(stored.ReplyChannel()))
 		}
@@ -234,6 +235,9 @@ func (s wakingStore) Apply(ctx context.Context, id string, ch Change) (Applied, 
 				routes = append(routes, intake.RouteEmail, intake.RouteSlack)
 				break
 			}
+		}
+		if AlertOf(ch) != "" {
+			routes = append(routes, intake.RouteAgentMail, intake.RouteWebhook)
 		}
 		s.wake.Wake(routes...)
 	}

@@ -169,6 +169,12 @@ func (b *Bot) onAction(ctx context.Context, cb *slackapi.InteractionCallback, a 
 			return fmt.Errorf("%w: button %s carries no incident id and round: %v", ErrBadPayload, a.ActionID, err)
 		}
 		return b.onSurvey(ctx, cb, a, id, round)
+	case strings.HasPrefix(a.ActionID, actionSolved):
+		id, article, ok := strings.Cut(a.Value, " ")
+		if _, err := intake.ParseID(id); err != nil || !ok || article == "" {
+			return fmt.Errorf("%w: button %s carries no incident and article", ErrBadPayload, a.ActionID)
+		}
+		return b.onSolved(ctx, cb, a, id, article)
 	}
 	if a.ActionID == actionWorkaround {
 		id, ke, _ := strings.Cut(a.Value, " ")
@@ -267,6 +273,46 @@ func (b *Bot) onSurvey(ctx context.Context, cb *slackapi.InteractionCallback, a 
 			b.d.Log.Warn("slack prompt update failed", "incident", id, "err", err)
 		}
 	})
+	return nil
+}
+
+// onSolved records the reporter's "this solved my problem" on an article
+// the acknowledgment offered. Anyone else is told privately that only the
+// reporter answers; a click after an agent asked to validate changes
+// nothing and says the question is no longer open.
+func (b *Bot) onSolved(ctx context.Context, cb *slackapi.InteractionCallback, a *slackapi.BlockAction, id, article string) error {
+	user := cb.User.ID
+	where := thread{firstOf(cb.Container.ChannelID, cb.Channel.ID), firstOf(cb.Container.MessageTs, cb.Message.Timestamp)}
+	inc, err := b.d.Incidents.Get(ctx, id)
+	if errors.Is(err, intake.ErrNotFound) {
+		return fmt.Errorf("%w: no incident %s", ErrBadPayload, id)
+	}
+	if err != nil {
+		return err
+	}
+	lang := inc.Reporter.Language
+	reporter, err := b.isReporter(ctx, inc, user)
+	if err != nil {
+		return err
+	}
+	if !reporter {
+		b.afterAck(func(ctx context.Context) {
+			b.ephemeral(ctx, where, user, b.langOfUser(ctx, user, lang), "not_reporter", viewOf(inc))
+		})
+		return nil
+	}
+	by := intake.Actor{Kind: intake.ActorReporter, Name: firstOf(inc.Reporter.Name, inc.Reporter.Email, user), Via: "slack",
+		Ref: "slack:click:" + where.TS + ":" + a.ActionID}
+	_, err = b.d.Surveys.Solved(ctx, id, by, article)
+	phrase := "solved_done"
+	switch {
+	case errors.Is(err, intake.ErrConflict), errors.Is(err, intake.ErrForbidden), errors.Is(err, intake.ErrInvalid):
+		b.d.Log.Info("slack solved click changed nothing", "incident", id, "user", user, "err", err)
+		phrase = "not_open"
+	case err != nil:
+		return err
+	}
+	b.afterAck(func(ctx context.Context) { b.ephemeral(ctx, where, user, lang, phrase, viewOf(inc)) })
 	return nil
 }
 

@@ -24,6 +24,9 @@ const (
 	// actionWorkaround's value is "INC-000001 KE-000001": the known error
 	// the card showed, so a click applies what the agent saw.
 	actionWorkaround = "agent_workaround"
+	// actionSolved + N is the reporter's "this solved my problem" on the
+	// N-th article the acknowledgment offered; its value is "ID ARTICLE".
+	actionSolved = "reporter_solved_"
 
 	viewReport   = "intakebot_report"
 	viewAction   = "intakebot_action"
@@ -88,11 +91,27 @@ func (b *Bot) stateName(s intake.State, lang intake.Lang) string {
 // ackBlocks acknowledge a report: id, category, priority and next steps.
 func (b *Bot) ackBlocks(inc *intake.Incident, lang intake.Lang) (string, []slackapi.Block) {
 	head := b.text(lang, string(intake.NoticeAck), viewOf(inc))
-	return head, []slackapi.Block{
+	next := "ack_next"
+	if inc.ParentID != "" {
+		next = "ack_outage" // a child of an outage: known, being worked on
+	}
+	blocks := []slackapi.Block{
 		section(head),
 		b.fields(lang, "category", b.label(inc.Category, lang), "priority", b.priorityName(inc.Priority, lang), "service", b.label(inc.CI, lang)),
-		slackapi.NewContextBlock("", mrkdwn(b.text(lang, "ack_next", viewOf(inc)))),
+		slackapi.NewContextBlock("", mrkdwn(b.text(lang, next, viewOf(inc)))),
 	}
+	// Public articles in the reporter's language above the threshold,
+	// each with its button: nothing below it, a wrong one is worse.
+	if offered := inc.ReporterSuggestions(b.d.Surveys.MinScore()); len(offered) > 0 {
+		blocks = append(blocks, section(b.text(lang, "offer_articles", viewOf(inc))))
+		for i, s := range offered {
+			v := viewOf(inc)
+			v.Title = esc(s.Title)
+			blocks = append(blocks, slackapi.NewSectionBlock(mrkdwn("*"+v.Title+"*"), nil,
+				slackapi.NewAccessory(button(actionSolved+strconv.Itoa(i+1), b.text(lang, "solved_button", v), inc.ID+" "+s.ID, slackapi.StylePrimary))))
+		}
+	}
+	return head, blocks
 }
 
 // priorityName is the priority in the reporter's words ("High"), as in
@@ -184,6 +203,15 @@ func (b *Bot) triageBlocks(inc *intake.Incident) (string, []slackapi.Block) {
 	}
 	if desc := intake.Clip(inc.Description, 500); desc != "" && desc != inc.Subject {
 		blocks = append(blocks, slackapi.NewContextBlock("", plainText(desc, 2000)))
+	}
+	// What the knowledge base found at registration, and why (score,
+	// matching words), so the agent can start from it.
+	if len(inc.Suggestions) > 0 {
+		lines := []string{"*" + b.text(lang, "suggested", v) + "*"}
+		for _, s := range inc.Suggestions {
+			lines = append(lines, fmt.Sprintf("• %s `%s` · %.1f · %s", esc(s.Title), esc(s.ID), s.Score, esc(strings.Join(s.Terms, ", "))))
+		}
+		blocks = append(blocks, slackapi.NewContextBlock("", mrkdwn(strings.Join(lines, "\n"))))
 	}
 	var buttons []slackapi.BlockElement
 	add := func(id, phrase string, style slackapi.Style) {

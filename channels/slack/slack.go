@@ -31,6 +31,10 @@ type Incidents interface {
 type Surveys interface {
 	AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (intake.Changed, error)
 	Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (intake.Changed, error)
+	// Solved records that an article offered in the acknowledgment solved
+	// the problem; MinScore is the score an offered article reached.
+	Solved(ctx context.Context, id string, by intake.Actor, articleID string) (intake.Changed, error)
+	MinScore() float64
 }
 
 // Workarounds applies known errors' workarounds (workflow.KnownErrors).
@@ -238,11 +242,15 @@ func (b *Bot) text(lang intake.Lang, name string, v view) string {
 type view struct {
 	ID, Subject, Priority, State, URL, Org string
 	KnownError                             string
-	Rating                                 int
+	// Title names an article (offered, or suggested to agents).
+	Title  string
+	Rating int
+	// Outage is the incident this one is grouped under, or "".
+	Outage string
 }
 
 func viewOf(inc *intake.Incident) view {
-	return view{ID: inc.ID, Subject: esc(inc.Subject), Priority: string(inc.Priority)}
+	return view{ID: inc.ID, Subject: esc(inc.Subject), Priority: string(inc.Priority), Outage: inc.ParentID}
 }
 
 // esc escapes the three characters Slack's markup gives meaning to.

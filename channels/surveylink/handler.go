@@ -44,7 +44,9 @@ type Deps struct {
 	Incidents Incidents
 	Answerer  Answerer
 	Spender   Spender
-	Pages     Pages
+	// Solver records "this solved my problem"; nil serves no solved links.
+	Solver Solver
+	Pages  Pages
 	// Log receives failures and recorded votes; nil discards them.
 	Log *slog.Logger
 }
@@ -75,6 +77,10 @@ func NewHandler(d Deps) http.Handler {
 	h := &handler{d: d, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /s/{token}", h.show)
 	h.mux.HandleFunc("POST /s/{token}", h.vote)
+	if d.Solver != nil {
+		h.mux.HandleFunc("GET /k/{token}", h.showSolved)
+		h.mux.HandleFunc("POST /k/{token}", h.confirmSolved)
+	}
 	return h
 }
 
@@ -91,6 +97,8 @@ type pageData struct {
 	// Chosen is the answer the mail's link named ("yes", "no", "1".."5"):
 	// the page offers it first, and the reporter still has to confirm.
 	Chosen string
+	// ArticleID and ArticleTitle name the article of a solved link.
+	ArticleID, ArticleTitle string
 }
 
 // show answers GET. It never changes anything: mail scanners and link

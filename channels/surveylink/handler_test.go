@@ -15,6 +15,7 @@ import (
 
 	"github.com/intakebot/intakebot/channels/surveylink"
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/templates"
 	"github.com/intakebot/intakebot/workflow"
@@ -65,6 +66,11 @@ func newFixtureOn(t *testing.T, rdb redis.UniversalClient, prefix string, wrap f
 	c := newClock()
 	store := redisstore.New(rdb, prefix, intake.RouteEmail, intake.RouteSlack)
 	engine := workflow.NewEngine(store, rules, workflow.NewMetrics(prometheus.NewRegistry()), c.Now)
+	seed, err := kb.Seed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine.UseKB(workflow.Suggestions{Index: kb.NewIndex(seed...), MinScore: kb.DefaultMinScore, Counter: store})
 	var answerer surveylink.Answerer = engine
 	if wrap != nil {
 		answerer = wrap(engine)
@@ -75,7 +81,7 @@ func newFixtureOn(t *testing.T, rdb redis.UniversalClient, prefix string, wrap f
 	}
 	f := &fixture{t: t, rdb: rdb, prefix: prefix, store: store, engine: engine, clock: c, signer: newSigner(t, c)}
 	f.srv = httptest.NewServer(surveylink.NewHandler(surveylink.Deps{
-		Signer: f.signer, Incidents: engine, Answerer: answerer, Spender: spender, Pages: pages,
+		Signer: f.signer, Incidents: engine, Answerer: answerer, Solver: engine, Spender: spender, Pages: pages,
 		Log: slog.New(slog.DiscardHandler),
 	}))
 	t.Cleanup(f.srv.Close)

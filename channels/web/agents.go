@@ -16,6 +16,8 @@ type AgentAdmin interface {
 	RotateToken(ctx context.Context, name string, lifetime time.Duration) (intake.Agent, string, error)
 	RevokeAgent(ctx context.Context, name string) error
 	SetPassword(ctx context.Context, name, password string) error
+	// SetEditor lets a non-admin agent change the knowledge base, or not.
+	SetEditor(ctx context.Context, name string, on bool) (intake.Agent, error)
 }
 
 // agentRoutes registers the admin-only agent endpoints.
@@ -28,6 +30,7 @@ func (s *Server) agentRoutes() {
 	s.route("DELETE /api/v1/agents/{name}", s.admin(s.revokeAgent))
 	s.route("POST /api/v1/agents/{name}/rotate", s.admin(s.rotateToken))
 	s.route("POST /api/v1/agents/{name}/password", s.admin(s.setPassword))
+	s.route("PUT /api/v1/agents/{name}/editor", s.admin(s.setEditor))
 }
 
 // admin lets only admin agents through; any other agent gets 403.
@@ -74,6 +77,7 @@ func (s *Server) createAgent(w http.ResponseWriter, r *http.Request, by intake.A
 	var b struct {
 		Name    string `json:"name"`
 		Admin   bool   `json:"admin"`
+		Editor  bool   `json:"editor"`
 		Expires string `json:"expires"`
 	}
 	if !s.decode(w, r, &b) {
@@ -88,6 +92,17 @@ func (s *Server) createAgent(w http.ResponseWriter, r *http.Request, by intake.A
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if b.Editor {
+		// A second write: should it fail, the agent exists without the
+		// flag, and the error says so; the token is not lost with it.
+		if a, err = s.d.AgentAdmin.SetEditor(r.Context(), a.Name, true); err != nil {
+			s.d.Log.Error("agent added but not made an editor", "agent", b.Name, "err", err)
+			w.Header().Set("Cache-Control", "no-store")
+			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": "the agent was created but could not be made an editor; set it with PUT /api/v1/agents/NAME/editor",
+				"code": "partial", "agent": b.Name, "token": token})
+			return
+		}
 	}
 	s.d.Log.Info("agent added", "agent", a.Name, "admin", a.Admin, "by", by.Name)
 	writeToken(w, http.StatusCreated, a, token)
@@ -139,4 +154,24 @@ func (s *Server) setPassword(w http.ResponseWriter, r *http.Request, by intake.A
 	}
 	s.d.Log.Info("agent password set", "agent", name, "by", by.Name)
 	writeJSON(w, http.StatusOK, map[string]any{"name": name, "has_password": true})
+}
+
+func (s *Server) setEditor(w http.ResponseWriter, r *http.Request, by intake.Actor) {
+	var b struct {
+		Editor *bool `json:"editor"`
+	}
+	if !s.decode(w, r, &b) {
+		return
+	}
+	if b.Editor == nil {
+		writeError(w, http.StatusBadRequest, "invalid", `the body must say {"editor": true} or {"editor": false}`)
+		return
+	}
+	a, err := s.d.AgentAdmin.SetEditor(r.Context(), r.PathValue("name"), *b.Editor)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.d.Log.Info("agent editor flag set", "agent", a.Name, "editor", a.Editor, "by", by.Name)
+	writeJSON(w, http.StatusOK, a)
 }

@@ -34,6 +34,12 @@ type Incidents interface {
 	Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (intake.Changed, error)
 }
 
+// Grouper groups incidents of one outage by hand (workflow.Engine does).
+type Grouper interface {
+	Group(ctx context.Context, parent string, children []string, by intake.Actor, note string) error
+	Ungroup(ctx context.Context, child string, by intake.Actor, note string) error
+}
+
 // Lister serves incident lists from the store's indexes.
 type Lister interface {
 	List(ctx context.Context, f intake.ListFilter) (intake.Page, error)
@@ -77,11 +83,14 @@ type Component interface {
 // Deps is what the API needs.
 type Deps struct {
 	Incidents Incidents
-	Lister    Lister
-	Outbox    OutboxReader
-	Inbound   InboundReader
-	Files     Files
-	Agents    Agents
+	// Groups serves grouping by hand (/children, /ungroup); nil leaves
+	// those endpoints out.
+	Groups  Grouper
+	Lister  Lister
+	Outbox  OutboxReader
+	Inbound InboundReader
+	Files   Files
+	Agents  Agents
 	// AgentAdmin serves the admin-only /api/v1/agents endpoints; nil
 	// leaves them out.
 	AgentAdmin AgentAdmin
@@ -143,6 +152,10 @@ func NewServer(d Deps) *Server {
 	s.route("POST /api/v1/incidents/{id}/recategorize", s.agent(s.recategorize))
 	s.route("POST /api/v1/incidents/{id}/survey", s.agent(s.survey))
 	s.route("GET /api/v1/incidents/{id}/attachments/{n}", s.agent(s.attachment))
+	if d.Groups != nil {
+		s.route("POST /api/v1/incidents/{id}/children", s.agent(s.group))
+		s.route("POST /api/v1/incidents/{id}/ungroup", s.agent(s.ungroup))
+	}
 	s.route("GET /api/v1/outbox", s.agent(s.outbox))
 	s.route("GET /api/v1/inbound", s.agent(s.inbound))
 	s.route("POST /api/v1/inbound/release", s.agent(s.release))
@@ -329,10 +342,13 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request, by intak
 	s.reply(w, r, http.StatusCreated)(inc, err)
 }
 
+// maxQueryBytes bounds a search: a few words, not a document.
+const maxQueryBytes = 200
+
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ intake.Actor) {
 	q := r.URL.Query()
 	for k := range q {
-		if !slices.Contains([]string{"state", "priority", "group", "owner", "limit", "cursor", "sla"}, k) {
+		if !slices.Contains([]string{"state", "priority", "group", "owner", "limit", "cursor", "sla", "channel", "unassigned", "q"}, k) {
 			writeError(w, http.StatusBadRequest, "invalid", "unknown query parameter "+strconv.Quote(k))
 			return
 		}
@@ -362,18 +378,31 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request, _ intake.
 		}
 		f.Before = n
 	}
-	sla := q.Get("sla")
-	if sla != "" && sla != intake.SLAWarning && sla != intake.SLABreached {
-		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("sla must be %s or %s, not %q", intake.SLAWarning, intake.SLABreached, sla))
+	f.SLA = q.Get("sla")
+	if f.SLA != "" && f.SLA != intake.SLAWarning && f.SLA != intake.SLABreached {
+		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("sla must be %s or %s, not %q", intake.SLAWarning, intake.SLABreached, f.SLA))
 		return
 	}
-	var page intake.Page
-	var err error
-	if sla != "" {
-		page, err = listBySLA(r.Context(), s.d.Lister, f, sla)
-	} else {
-		page, err = s.d.Lister.List(r.Context(), f)
+	f.Channel = q.Get("channel")
+	if f.Channel != "" && !intake.Channel(f.Channel).Valid() {
+		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("unknown channel %q", f.Channel))
+		return
 	}
+	switch v := q.Get("unassigned"); v {
+	case "", "false":
+	case "true":
+		f.Unassigned = true
+	default:
+		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("unassigned must be true or false, not %q", v))
+		return
+	}
+	f.Query = q.Get("q")
+	if len(f.Query) > maxQueryBytes {
+		writeError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("q is longer than %d bytes", maxQueryBytes))
+		return
+	}
+	// Every filter and the search are served by the store's indexes.
+	page, err := s.d.Lister.List(r.Context(), f)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -483,6 +512,45 @@ func (s *Server) survey(w http.ResponseWriter, r *http.Request, by intake.Actor)
 			`send {"step":%q,"answer":"yes"|"no","note":"..."} or {"step":%q,"rating":1-5,"comment":"..."}`,
 			intake.SurveyValidation, intake.SurveySatisfaction))
 	}
+}
+
+// group puts incidents under {id} (one outage): {"children": [...], "note": ""}.
+// The answer is the parent as it is then.
+func (s *Server) group(w http.ResponseWriter, r *http.Request, by intake.Actor) {
+	var b struct {
+		Children []string `json:"children"`
+		Note     string   `json:"note"`
+	}
+	if !s.decode(w, r, &b) {
+		return
+	}
+	id := r.PathValue("id")
+	if err := s.d.Groups.Group(r.Context(), id, b.Children, by, b.Note); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.current(w, r, id)
+}
+
+// ungroup takes {id} out of its parent's group: {"note": ""}. The answer
+// is the incident as it is then.
+func (s *Server) ungroup(w http.ResponseWriter, r *http.Request, by intake.Actor) {
+	var b struct {
+		Note string `json:"note"`
+	}
+	if !s.decode(w, r, &b) {
+		return
+	}
+	id := r.PathValue("id")
+	if err := s.d.Groups.Ungroup(r.Context(), id, by, b.Note); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.current(w, r, id)
+}
+
+func (s *Server) current(w http.ResponseWriter, r *http.Request, id string) {
+	s.reply(w, r, http.StatusOK)(s.d.Incidents.Get(r.Context(), id))
 }
 
 func (s *Server) outbox(w http.ResponseWriter, r *http.Request, _ intake.Actor) {

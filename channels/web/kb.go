@@ -24,6 +24,11 @@ type KBLister interface {
 	Articles(ctx context.Context) ([]kb.Article, error)
 }
 
+// KBSolved reads how often each article solved a reporter's problem.
+type KBSolved interface {
+	SolvedCounts(ctx context.Context) (map[string]int64, error)
+}
+
 // KBDeps is what the knowledge-base endpoints need. With no Store they are
 // not served.
 type KBDeps struct {
@@ -33,7 +38,18 @@ type KBDeps struct {
 	// change stream, and the API updates it at once after its own writes
 	// so an editor finds what they just saved.
 	Index *kb.Index
-	Now   func() time.Time
+	// Solved gives each article's "this solved my problem" count; nil
+	// shows none.
+	Solved KBSolved
+	Now    func() time.Time
+}
+
+// solvedCounts is every article's solved count, empty without a source.
+func (s *Server) solvedCounts(ctx context.Context) (map[string]int64, error) {
+	if s.d.KB.Solved == nil {
+		return map[string]int64{}, nil
+	}
+	return s.d.KB.Solved.SolvedCounts(ctx)
 }
 
 // kbRoutes registers /api/v1/kb/*: any agent reads and searches; admins
@@ -97,7 +113,12 @@ func (s *Server) kbList(w http.ResponseWriter, r *http.Request, _ intake.Actor) 
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"articles": list})
+	solved, err := s.solvedCounts(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"articles": list, "solved": solved})
 }
 
 func (s *Server) kbCreate(w http.ResponseWriter, r *http.Request, by intake.Actor) {
@@ -158,7 +179,12 @@ func (s *Server) kbGet(w http.ResponseWriter, r *http.Request, render *kb.Render
 			return
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"article": a, "html": html})
+	solved, err := s.solvedCounts(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"article": a, "html": html, "solved": solved[a.ID]})
 }
 
 // kbSearch answers GET /api/v1/kb/search?q=&lang=&ci=&category=&limit=.

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/channels/web"
-	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/workflow/redisstore"
@@ -18,33 +17,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// editorAgents is the real agent store with an editor flag on some names:
-// setting the flag belongs to agent management, which is not in this
-// package's reach.
-type editorAgents struct {
-	*redisstore.Store
-	editors map[string]bool
-}
-
-func (e editorAgents) Agent(ctx context.Context, name string) (intake.Agent, error) {
-	a, err := e.Store.Agent(ctx, name)
-	a.Editor = a.Editor || e.editors[name]
-	return a, err
-}
-
 func newKBAPI(t *testing.T) (*api, *kb.Index) {
 	rdb, prefix := redistest.New(t, redisstore.Connect)
 	store := redisstore.New(rdb, prefix)
 	reg := prometheus.NewRegistry()
 	ix := kb.NewIndex()
-	s := web.NewServer(web.Deps{Agents: editorAgents{store, map[string]bool{"eve": true}}, Health: store,
+	s := web.NewServer(web.Deps{Agents: store, Health: store,
 		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), Log: slog.New(slog.DiscardHandler), Registerer: reg,
-		KB: web.KBDeps{Store: store, Lister: store, Index: ix, Now: time.Now}})
+		KB: web.KBDeps{Store: store, Lister: store, Index: ix, Solved: store, Now: time.Now}})
 	a := &api{t: t, srv: httptest.NewServer(s), store: store, tokens: map[string]string{}}
 	t.Cleanup(a.srv.Close)
 	a.agent("root", true)
 	a.agent("eve", false)
 	a.agent("bob", false)
+	if _, err := store.SetEditor(context.Background(), "eve", true); err != nil {
+		t.Fatal(err)
+	}
 	return a, ix
 }
 
@@ -64,6 +52,18 @@ func TestKBArticlesCRUD(t *testing.T) {
 	code, body = a.call("bob", "GET", "/api/v1/kb/articles/printer-jam", "")
 	if code != http.StatusOK {
 		t.Fatalf("get: %d %v", code, body)
+	}
+	if body["solved"] != 0.0 {
+		t.Errorf("solved count of a new article: %v", body["solved"])
+	}
+	if _, err := a.store.CountSolved(context.Background(), "printer-jam"); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := a.call("bob", "GET", "/api/v1/kb/articles/printer-jam", ""); code != http.StatusOK || body["solved"] != 1.0 {
+		t.Errorf("solved count after a reporter's solved: %d %v", code, body["solved"])
+	}
+	if code, body := a.call("bob", "GET", "/api/v1/kb/articles", ""); code != http.StatusOK || body["solved"].(map[string]any)["printer-jam"] != 1.0 {
+		t.Errorf("list's solved counts: %d %v", code, body["solved"])
 	}
 	html := body["html"].(map[string]any)["es"].(string)
 	if !strings.Contains(html, "<strong>bandeja</strong>") || strings.Contains(html, "<script") {

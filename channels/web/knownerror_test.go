@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -21,13 +22,15 @@ func newKnownErrorAPI(t *testing.T) (*api, *kb.Index) {
 	store := redisstore.New(rdb, prefix, intake.RouteEmail, intake.RouteSlack)
 	ix := kb.NewIndex()
 	a := newAPIOn(t, store, func(d *web.Deps) {
-		d.Agents = editorAgents{store, map[string]bool{"eve": true}}
 		engine := d.Incidents.(*workflow.Engine)
 		d.KnownErrors = web.KnownErrorDeps{Store: store, Ops: workflow.NewKnownErrors(engine, store), Index: ix, Now: time.Now}
 	})
 	a.agent("root", true)
 	a.agent("eve", false)
 	a.agent("bob", false)
+	if _, err := store.SetEditor(context.Background(), "eve", true); err != nil {
+		t.Fatal(err)
+	}
 	return a, ix
 }
 

@@ -22,7 +22,10 @@ import (
 
 const agentsUsage = `Usage: intakebot agents COMMAND [flags]
 
-  add NAME [--admin] [--expires 90d]   create an agent; prints its API token last (shown once)
+  add NAME [--admin] [--editor] [--expires 90d]
+                                       create an agent; prints its API token last (shown once).
+                                       --editor: it may change the knowledge base (admins always may)
+  editor NAME on|off                   let an agent change the knowledge base, or stop it
   list [--json]                        every agent: admin, expiry, last use, password set
   revoke NAME                          remove the agent: its token and password stop working at once
   rotate NAME [--expires 90d]          a new token (printed last); the old one stops working at once.
@@ -41,12 +44,14 @@ same through the API (/api/v1/agents).
 func agentsCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env config.Env) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, agentsUsage)
-		return usageError{"usage: intakebot agents add|list|revoke|rotate|passwd ..."}
+		return usageError{"usage: intakebot agents add|list|revoke|rotate|passwd|editor ..."}
 	}
 	cmd, form, npos := args[0], "", 1
 	switch cmd {
 	case "add":
-		form = "add NAME [--admin] [--expires 90d]"
+		form = "add NAME [--admin] [--editor] [--expires 90d]"
+	case "editor":
+		form, npos = "editor NAME on|off", 2
 	case "list":
 		form, npos = "list [--json]", 0
 	case "revoke":
@@ -65,6 +70,7 @@ func agentsCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	fs := newFlags("agents "+cmd, stderr)
 	configPath := fs.String("config", "", "YAML configuration file")
 	admin := fs.Bool("admin", false, "the agent may close any incident and administer agents")
+	editor := fs.Bool("editor", false, "the agent may change the knowledge base")
 	expires := fs.String("expires", "", "the agent's access ends after this long: 90d, 12w, 36h")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parse(fs, args[1:])
@@ -76,7 +82,7 @@ func agentsCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	flagged := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { flagged[f.Name] = true })
-	allowed := map[string][]string{"add": {"admin", "expires"}, "list": {"json"}, "rotate": {"expires"}}[cmd]
+	allowed := map[string][]string{"add": {"admin", "editor", "expires"}, "list": {"json"}, "rotate": {"expires"}}[cmd]
 	for name := range flagged {
 		if name != "config" && !slices.Contains(allowed, name) {
 			return usageError{fmt.Sprintf("agents %s does not take --%s; usage: intakebot agents %s", cmd, name, form)}
@@ -86,6 +92,16 @@ func agentsCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if *expires != "" {
 		if life, err = intake.ParseLifetime(*expires); err != nil {
 			return usageError{err.Error()}
+		}
+	}
+	on := false
+	if cmd == "editor" {
+		switch pos[1] {
+		case "on":
+			on = true
+		case "off":
+		default:
+			return usageError{fmt.Sprintf("agents editor: %q is not on or off; usage: intakebot agents %s", pos[1], form)}
 		}
 	}
 	var password string
@@ -108,9 +124,17 @@ func agentsCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		if err != nil {
 			return err
 		}
+		if *editor {
+			if a, err = store.SetEditor(ctx, a.Name, true); err != nil {
+				fmt.Fprintf(stdout, "Created agent %q, but could not make it an editor (run: intakebot agents editor %s on). Its API token (shown once):\n%s\n", pos[0], pos[0], token)
+				return err
+			}
+		}
 		role := "agent"
 		if a.Admin {
 			role = "admin agent"
+		} else if a.Editor {
+			role = "agent (editor)"
 		}
 		fmt.Fprintf(stdout, "Created %s %q%s. Its API token (shown once; only its hash is stored):\n%s\n", role, a.Name, expiryNote(a), token)
 	case "list":
@@ -133,6 +157,16 @@ func agentsCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			return err
 		}
 		fmt.Fprintf(stdout, "New API token for %q%s; the old one no longer works (shown once; only its hash is stored):\n%s\n", a.Name, expiryNote(a), token)
+	case "editor":
+		a, err := store.SetEditor(ctx, pos[0], on)
+		if err != nil {
+			return err
+		}
+		if a.Editor {
+			fmt.Fprintf(stdout, "Agent %q may now change the knowledge base.\n", a.Name)
+		} else {
+			fmt.Fprintf(stdout, "Agent %q may no longer change the knowledge base%s.\n", a.Name, map[bool]string{true: " (as an admin it still may)"}[a.Admin])
+		}
 	case "passwd":
 		if err := store.SetPassword(ctx, pos[0], password); err != nil {
 			return err
@@ -180,8 +214,11 @@ func printAgents(w io.Writer, list []intake.Agent) {
 	}
 	for _, a := range list {
 		role, pw := "agent", "no"
-		if a.Admin {
+		switch {
+		case a.Admin:
 			role = "admin"
+		case a.Editor:
+			role = "editor"
 		}
 		if a.HasPassword {
 			pw = "yes"

@@ -66,12 +66,12 @@ func newConsole(cfg *config.Config, c *core, ch *channels, base string, log *slo
 			Client: &http.Client{Timeout: 15 * time.Second}}, webui.NewFlows(c.rdb, cfg.Redis.Prefix, ssoFlowTTL))
 	}
 	return console.New(console.Deps{
-		Engine: c.engine, Lister: c.store, Files: c.store, Agents: c.store, Admin: c.store, Pages: pages,
+		Engine: c.engine, Grouping: c.engine, Lister: c.store, Files: c.store, Agents: c.store, Admin: c.store, Pages: pages,
 		Sessions: webui.NewSessions(c.rdb, cfg.Redis.Prefix, time.Duration(cfg.Web.Session.Idle), time.Duration(cfg.Web.Session.Absolute), secure, time.Now),
 		Limiter:  webui.NewLimiter(c.rdb, cfg.Redis.Prefix, loginFailures, loginWindow), SSO: sso,
 		Changes: ch.live, Timers: timers, Labels: c.rules, Groups: cfg.Groups, Categories: cats,
 		KnownErrors: c.store, KEOps: workflow.NewKnownErrors(c.engine, c.store),
-		Secure: secure, Log: log, Now: time.Now,
+		KB: c.store, KBIndex: c.kb, MinScore: c.engine.MinScore(), Secure: secure, Log: log, Now: time.Now,
 	}), nil
 }
 

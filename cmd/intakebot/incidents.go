@@ -45,6 +45,8 @@ const incidentsUsage = `Usage: intakebot incidents COMMAND [flags]
   link ID KE-ID [--note TEXT]         link the incident to a known error (see: intakebot known-errors help)
   unlink ID                           remove its link
   apply-workaround ID [KE-ID]         record the known error's workaround as an action (default: the linked one)
+  group PARENT CHILD... [--note TEXT] group incidents of one outage under PARENT
+  ungroup CHILD [--note TEXT]         take CHILD out of its outage group
 
 Every command takes --url (default $INTAKEBOT_URL or http://127.0.0.1:8080),
 --token (default $INTAKEBOT_TOKEN), --json (print the API's JSON; errors too,
@@ -208,6 +210,7 @@ func incidentCommand(name string) func(*incidentCall) error {
 		"move": incidentsMove, "close": incidentsClose, "assign": incidentsAssign, "escalate": incidentsEscalate,
 		"recategorize": incidentsRecategorize, "survey": incidentsSurvey, "attachment": incidentsAttachment,
 		"link": incidentsLink, "unlink": incidentsUnlink, "apply-workaround": incidentsApplyWorkaround,
+		"group": incidentsGroup, "ungroup": incidentsUngroup,
 	}[name]
 }
 
@@ -453,6 +456,20 @@ func incidentsRecategorize(k *incidentCall) error {
 	return k.post("/recategorize", map[string]string{"category": k.pos[1], "note": *k.fl.note})
 }
 
+func incidentsGroup(k *incidentCall) error {
+	if len(k.pos) < 2 {
+		return usageError{"usage: intakebot incidents group PARENT CHILD... [--note TEXT]"}
+	}
+	return k.post("/children", map[string]any{"children": k.pos[1:], "note": *k.fl.note})
+}
+
+func incidentsUngroup(k *incidentCall) error {
+	if err := k.need(1, "ungroup CHILD [--note TEXT]"); err != nil {
+		return err
+	}
+	return k.post("/ungroup", map[string]string{"note": *k.fl.note})
+}
+
 func incidentsSurvey(k *incidentCall) error {
 	rating := *k.fl.rating
 	switch {
@@ -541,6 +558,12 @@ func printIncident(w io.Writer, inc *intake.Incident, zone *time.Location) {
 	if inc.KnownError != "" {
 		row("Known error", inc.KnownError)
 	}
+	if inc.ParentID != "" {
+		row("Outage", "grouped under "+inc.ParentID)
+	}
+	if len(inc.Children) > 0 {
+		row("Outage", fmt.Sprintf("parent of %d: %s", len(inc.Children), strings.Join(inc.Children, " ")))
+	}
 	tw.Flush()
 	if inc.Description != "" {
 		fmt.Fprintf(w, "\n%s\n", inc.Description)
@@ -550,6 +573,19 @@ func printIncident(w io.Writer, inc *intake.Incident, zone *time.Location) {
 			fmt.Fprintf(w, "\n%s:\n", title)
 		}
 		return n > 0
+	}
+	if section("Suggestions (score: matching words)", len(inc.Suggestions)) {
+		for _, sg := range inc.Suggestions {
+			kind := ""
+			if sg.Kind == intake.SuggestKnownError {
+				kind = "known error "
+			}
+			audience := "internal"
+			if sg.Public {
+				audience = "public"
+			}
+			fmt.Fprintf(w, "  %s%s  %s (%s, %s)  %.1f: %s\n", kind, sg.ID, sg.Title, sg.Lang, audience, sg.Score, strings.Join(sg.Terms, ", "))
+		}
 	}
 	if section("Actions", len(inc.Actions)) {
 		for _, a := range inc.Actions {

@@ -20,6 +20,7 @@ import (
 	"github.com/intakebot/intakebot/channels/surveylink"
 	"github.com/intakebot/intakebot/channels/web"
 	"github.com/intakebot/intakebot/channels/web/console"
+	"github.com/intakebot/intakebot/channels/webhook"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/internal/config"
@@ -89,7 +90,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, env con
 	if err != nil {
 		return err
 	}
-	kbIndex := kb.NewIndex()
+	kbIndex := core.kb
 	kbPos, err := loadKB(ctx, cfg, core.store, kbIndex, log)
 	if err != nil {
 		return err
@@ -156,6 +157,7 @@ type core struct {
 	reg     *prometheus.Registry
 	metrics *workflow.Metrics
 	wake    *workflow.Wakeups // commits wake the outbox's drain loops
+	kb      *kb.Index         // the knowledge base in memory: registration's suggestions, search
 	ledger  countingLedger    // every channel records its inbound outcomes through this, counted
 	close   func()
 }
@@ -186,6 +188,11 @@ func newCore(ctx context.Context, cfg *config.Config, base string, stdout io.Wri
 		// The triage channel, Slack prompts and the consoles follow every change.
 		c.store.WatchChanges()
 	}
+	// Agent alerts (notify.*) are queued with the change that raises them.
+	c.store.AlertAgents(cfg.AlertTargets())
+	// Outage grouping at registration (grouping.enabled); agents may
+	// group by hand either way.
+	c.store.WithGrouping(cfg.WorkflowGrouping())
 	if err := c.store.Ping(ctx); err != nil {
 		closeRedis()
 		return nil, fmt.Errorf("redis.url: %w", err)
@@ -203,7 +210,9 @@ func newCore(ctx context.Context, cfg *config.Config, base string, stdout io.Wri
 	c.reg.MustRegister(newOutboxCollector(c.store))
 	c.ledger = newCountingLedger(c.store, c.reg)
 	c.wake = workflow.NewWakeups(c.store, log)
-	c.engine = workflow.NewEngine(workflow.WakeOnCommit(c.store, c.wake), rules, c.metrics, time.Now)
+	c.engine = workflow.NewEngine(workflow.WakeOnCommit(c.store, c.wake), rules, c.metrics, time.Now).WithGrouper(workflow.WakeGroups(c.store, c.wake))
+	c.kb = kb.NewIndex()
+	c.engine.UseKB(workflow.Suggestions{Index: c.kb, MinScore: cfg.KB.Suggest.MinScore, Counter: c.store})
 	if cfg.Redis.URL == "" {
 		token, err := c.store.AddAgent(ctx, "admin", true, time.Now())
 		if err != nil {
@@ -241,8 +250,13 @@ func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveyl
 	}
 	if email != nil {
 		ch.email = email
-		ch.notifiers[intake.RouteEmail] = smtpout.Notifier{Sender: email.sender, Render: smtpout.Renderer{Texts: c.texts, Links: links, Labels: c.rules,
+		ch.notifiers[intake.RouteEmail] = smtpout.Notifier{Sender: email.sender, Render: smtpout.Renderer{Texts: c.texts, Links: links, Solved: links, MinScore: c.engine.MinScore(), Labels: c.rules,
 			Org: templates.Org{Name: cfg.Org.Name, SupportURL: cfg.Org.SupportURL, LogoURL: cfg.Org.LogoURL}}}
+		if cfg.Notify.MailsAlerts() {
+			ch.notifiers[intake.RouteAgentMail] = smtpout.Notifier{Sender: email.sender, Render: smtpout.Renderer{Texts: c.texts,
+				Labels: c.rules, ConsoleURL: consoleURL(cfg),
+				Org: templates.Org{Name: cfg.Org.Name, SupportURL: cfg.Org.SupportURL, LogoURL: cfg.Org.LogoURL}}}
+		}
 		ch.components = append(ch.components, email.sender)
 		registerSMTPMetrics(c.reg, email.sender)
 		for _, w := range email.watchers {
@@ -260,10 +274,30 @@ func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveyl
 		ch.notifiers[intake.RouteWatch] = slack.bot.Watcher()
 		ch.components = append(ch.components, slack.bot)
 	}
+	if len(cfg.Notify.Webhooks) > 0 {
+		n := webhook.Notifier{BaseURL: cfg.Web.BaseURL, Now: time.Now}
+		for i, w := range cfg.Notify.Webhooks {
+			secret, err := w.Secret()
+			if err != nil {
+				return nil, fmt.Errorf("notify.webhooks[%d].secret_file: %w", i, err)
+			}
+			n.Hooks = append(n.Hooks, webhook.Hook{URL: w.URL, Secret: secret})
+		}
+		ch.notifiers[intake.RouteWebhook] = n
+	}
 	if cfg.Web.Console.Enabled {
 		newLive(cfg, c, ch, log)
 	}
 	return ch, nil
+}
+
+// consoleURL links an agent alert to the incident's console page, or is
+// nil without web.base_url (no link is better than a relative one).
+func consoleURL(cfg *config.Config) func(string) string {
+	if cfg.Web.BaseURL == "" {
+		return nil
+	}
+	return func(id string) string { return webhook.ConsoleURL(cfg.Web.BaseURL, id) }
 }
 
 // smtpStartCheck bounds the start-up check of the SMTP server: a server
@@ -401,14 +435,17 @@ func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Si
 		return nil, err
 	}
 	api := web.NewServer(web.Deps{
-		Incidents: c.engine, Lister: c.store, Outbox: c.store, Inbound: c.store, Files: c.store, Agents: c.store, AgentAdmin: c.store, Health: c.store,
+		Incidents: c.engine, Groups: c.engine, Lister: c.store, Outbox: c.store, Inbound: c.store, Files: c.store, Agents: c.store, AgentAdmin: c.store, Health: c.store,
 		Components: ch.components, StrictReadiness: cfg.HTTP.ReadyzStrict, Metrics: metricsHandler(c.reg, log),
-		Log: log, Registerer: c.reg, KB: web.KBDeps{Store: c.store, Lister: c.store, Index: kbIndex, Now: time.Now},
+		Log: log, Registerer: c.reg, KB: web.KBDeps{Store: c.store, Lister: c.store, Index: kbIndex, Solved: c.store, Now: time.Now},
 		KnownErrors: web.KnownErrorDeps{Store: c.store, Ops: workflow.NewKnownErrors(c.engine, c.store), Index: kbIndex, Now: time.Now},
 	})
 	root := http.NewServeMux()
-	root.Handle("/s/", surveylink.NewHandler(surveylink.Deps{Signer: signer, Incidents: c.engine, Answerer: c.engine,
-		Spender: c.store, Pages: pages, Log: log}))
+	links := surveylink.NewHandler(surveylink.Deps{Signer: signer, Incidents: c.engine, Answerer: c.engine,
+		Solver: c.engine, Spender: c.store, Pages: pages, Log: log})
+	root.Handle("/s/", links)
+	root.Handle("/k/", links) // "this solved my problem" links
+
 	if ch.slack != nil && ch.slack.cfg.Mode == "http" {
 		root.Handle("/slack/", ch.slack.bot.HTTPHandler(ch.slack.cfg.SigningSecret))
 	}

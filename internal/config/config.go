@@ -14,6 +14,7 @@ import (
 	"github.com/intakebot/intakebot/channels/email/mailtls"
 	"github.com/intakebot/intakebot/channels/events"
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/workflow"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -69,11 +70,14 @@ type Config struct {
 		Deliver bool `yaml:"deliver"`
 	} `yaml:"outbox"`
 	Retention             Retention              `yaml:"retention"`
+	KB                    KB                     `yaml:"kb"`
 	Email                 Email                  `yaml:"email"`
 	Local                 Local                  `yaml:"local"`
 	Slack                 Slack                  `yaml:"slack"`
 	Timers                Timers                 `yaml:"timers"`
 	Events                Events                 `yaml:"events"`
+	Notify                Notify                 `yaml:"notify"`
+	Grouping              Grouping               `yaml:"grouping"`
 	SLA                   SLA                    `yaml:"sla"`
 	Groups                []string               `yaml:"groups"`
 	DefaultGroup          string                 `yaml:"default_group"`
@@ -110,6 +114,15 @@ type Templates struct {
 	// (LANG/KIND.tmpl, LANG/KIND.html, LANG/chat/slack.tmpl, ...), or add
 	// a language. Checked at start like the embedded set.
 	Dir string `yaml:"dir"`
+}
+
+// KB is the kb: section: what the knowledge base suggests.
+type KB struct {
+	Suggest struct {
+		// MinScore is the score a public article needs before a reporter
+		// is offered it in the acknowledgment (kb.DefaultMinScore).
+		MinScore float64 `yaml:"min_score"`
+	} `yaml:"suggest"`
 }
 
 // Retention is the retention: section: closed incidents leave Redis for
@@ -338,6 +351,25 @@ type SLA struct {
 		Response   Duration `yaml:"response"`
 		Resolution Duration `yaml:"resolution"`
 	} `yaml:"targets"`
+}
+
+// Grouping is the grouping: section: outage grouping (major incidents).
+type Grouping struct {
+	Enabled bool `yaml:"enabled"`
+	// Window: a report joins an outage whose last report came at most
+	// this long before it.
+	Window Duration `yaml:"window"`
+	// MinScore is how alike (0-1, shared terms over the shorter
+	// report's) a report must be to an outage's first report to join it.
+	MinScore float64 `yaml:"min_score"`
+	// NeverCategories are never grouped.
+	NeverCategories []string `yaml:"never_categories"`
+}
+
+// WorkflowGrouping is the grouping section as the workflow's policy.
+func (c *Config) WorkflowGrouping() workflow.Grouping {
+	g := c.Grouping
+	return workflow.Grouping{Enabled: g.Enabled, Window: time.Duration(g.Window), MinScore: g.MinScore, Never: g.NeverCategories}
 }
 
 // Events is the events: section (system events and alerts).

@@ -151,6 +151,14 @@ func TestValidateChecksFieldsTogether(t *testing.T) {
 		want string // "" for a valid configuration
 	}{
 		{name: "defaults", env: Env{}},
+		{name: "grouping score zero", env: Env{"INTAKEBOT_GROUPING_MIN_SCORE": "0"},
+			want: "grouping.min_score: must be above 0 and at most 1, not 0"},
+		{name: "grouping score above one", env: Env{"INTAKEBOT_GROUPING_MIN_SCORE": "1.5"},
+			want: "grouping.min_score: must be above 0 and at most 1, not 1.5"},
+		{name: "grouping window zero", env: Env{"INTAKEBOT_GROUPING_WINDOW": "0s"},
+			want: "grouping.window: must be above 0, not 0s"},
+		{name: "grouping by env", env: Env{"INTAKEBOT_GROUPING_WINDOW": "30m", "INTAKEBOT_GROUPING_MIN_SCORE": "0.7",
+			"INTAKEBOT_GROUPING_NEVER_CATEGORIES": "[security]"}},
 		{name: "outbox lease below the delivery timeout", env: Env{"INTAKEBOT_OUTBOX_LEASE": "10s"},
 			want: "outbox.lease: (10s) must be longer than outbox.delivery_timeout (25s)"},
 		{name: "outbox lease equal to the delivery timeout", env: Env{"INTAKEBOT_OUTBOX_LEASE": "1m", "INTAKEBOT_OUTBOX_DELIVERY_TIMEOUT": "1m"},
@@ -288,5 +296,24 @@ func TestNearest(t *testing.T) {
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("nearest(%q) = %q %v, want %q %v", tc.s, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+func TestGroupingConfig(t *testing.T) {
+	c, warnings, err := Load("", Env{"INTAKEBOT_GROUPING_WINDOW": "30m", "INTAKEBOT_GROUPING_MIN_SCORE": "0.7",
+		"INTAKEBOT_GROUPING_NEVER_CATEGORIES": "[security, hardware]"})
+	if err != nil || len(warnings) > 0 {
+		t.Fatal(err, warnings)
+	}
+	g := c.WorkflowGrouping()
+	if !g.Enabled || g.Window != 30*time.Minute || g.MinScore != 0.7 || strings.Join(g.Never, ",") != "security,hardware" {
+		t.Fatalf("grouping %+v", g)
+	}
+	d, _, err := Load("", Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := d.WorkflowGrouping(); !g.Enabled || g.Window != 15*time.Minute || g.MinScore != 0.5 || len(g.Never) != 0 {
+		t.Fatalf("default grouping %+v", g)
 	}
 }

@@ -96,6 +96,7 @@ func Load(path string, env Env) (*Config, Problems, error) {
 		}
 	}
 	probs = append(probs, applyEnv(reflect.ValueOf(&c).Elem(), EnvPrefix, "", env)...)
+	c.Notify.readEnvSecrets(env)
 	warnings := unknownVars(env)
 	if len(probs) > 0 {
 		return nil, warnings, probs

@@ -29,10 +29,15 @@ func (c *Config) Validate() Problems {
 	v.server(c)
 	v.outbox(c)
 	v.retention(c)
+	if ms := c.KB.Suggest.MinScore; ms <= 0 || ms != ms {
+		v.add("kb.suggest.min_score", "must be above 0, not %v: every article would be offered to reporters", ms)
+	}
 	v.email(c)
 	v.surveys(c)
 	v.slack(c.Slack)
 	v.events(c.Events)
+	v.notify(c)
+	v.grouping(c.Grouping)
 	v.org(c.Org)
 	v.templates(c.Templates)
 	if _, err := c.Rules(); err != nil {
@@ -336,6 +341,16 @@ func (v *validator) slack(s Slack) {
 	}
 	if !intake.Lang(s.TriageLanguage).Valid() {
 		v.add("slack.triage_language", "must be en or es, not %q", s.TriageLanguage)
+	}
+}
+
+// grouping: a score of 0 would group every report on a CI, alike or not.
+func (v *validator) grouping(g Grouping) {
+	if g.MinScore <= 0 || g.MinScore > 1 {
+		v.add("grouping.min_score", "must be above 0 and at most 1, not %v (0.5: half the shorter report's words shared)", g.MinScore)
+	}
+	if g.Window <= 0 {
+		v.add("grouping.window", "must be above 0, not %s (e.g. 15m)", time.Duration(g.Window))
 	}
 }
 

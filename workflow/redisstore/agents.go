@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -333,4 +334,46 @@ func decodeAgent(byName, name, doc, lastUsed string) (intake.Agent, error) {
 		a.LastUsedAt = time.UnixMilli(ms).UTC()
 	}
 	return a, nil
+}
+
+// SetEditor turns an agent's editor flag (may change the knowledge base)
+// on or off and returns the agent. It rewrites the agent's record under
+// WATCH, so a token rotation at the same moment is never undone.
+func (s *Store) SetEditor(ctx context.Context, name string, on bool) (intake.Agent, error) {
+	k := s.agentKeys()
+	var out intake.Agent
+	txf := func(tx *redis.Tx) error {
+		doc, err := tx.HGet(ctx, k.byName, name).Result()
+		if err == redis.Nil {
+			return fmt.Errorf("%w: agent %q", intake.ErrNotFound, name)
+		}
+		if err != nil {
+			return err
+		}
+		a, err := decodeAgent(k.byName, name, doc, "")
+		if err != nil {
+			return err
+		}
+		a.Editor = on
+		raw, err := json.Marshal(stored(a))
+		if err != nil {
+			return err
+		}
+		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.HSet(ctx, k.byName, name, raw)
+			return nil
+		})
+		out = a
+		return err
+	}
+	for range 20 {
+		err := s.rdb.Watch(ctx, txf, k.byName)
+		if !errors.Is(err, redis.TxFailedErr) {
+			if err != nil {
+				return intake.Agent{}, err
+			}
+			return out, nil
+		}
+	}
+	return intake.Agent{}, fmt.Errorf("%w: agents are changing too fast; try again", intake.ErrConflict)
 }

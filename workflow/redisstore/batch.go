@@ -51,6 +51,14 @@ func (s *Store) CreateMany(ctx context.Context, keys []string, incs []*intake.In
 			continue
 		}
 		ids[i] = intake.FormatID(num)
+		// Outage grouping decides per report, before its incident is
+		// stored (a few round trips each, only for reports it applies to).
+		grouped := *incs[i]
+		if grouped.ParentID, err = s.group(ctx, num, incs[i]); err != nil {
+			errs[i] = err
+			continue
+		}
+		incs[i] = &grouped
 		k, arg, err := s.createCall(num, keys[i], incs[i], notify)
 		if err != nil {
 			errs[i] = err

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/workflow"
 	"github.com/intakebot/intakebot/workflow/redisstore"
@@ -71,6 +72,47 @@ func BenchmarkRegister(b *testing.B) {
 	ctx := context.Background()
 	rep := intake.Report{Channel: intake.ChannelEmail, Subject: "Outlook does not open since this morning",
 		Description: "Hello, since 9:00 Outlook shows a spinning wheel and nothing else. Colleagues are fine.",
+		Reporter:    intake.Reporter{Name: "Ana", Email: "ana@example.test"}}
+	before := rt.n.Load()
+	clients(b, func() func() error {
+		return func() error { _, err := f.engine.Register(ctx, rep); return err }
+	})
+	b.ReportMetric(float64(rt.n.Load()-before)/float64(b.N), "roundtrips/op")
+}
+
+// BenchmarkRegisterWithSuggestions is BenchmarkRegister with the seed
+// knowledge base in memory: the suggestions are searched in Go and ride
+// the same create call (roundtrips/op must stay that of BenchmarkRegister).
+func BenchmarkRegisterWithSuggestions(b *testing.B) {
+	f, rt := benchFixture(b)
+	seed, err := kb.Seed()
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.engine.UseKB(workflow.Suggestions{Index: kb.NewIndex(seed...), MinScore: kb.DefaultMinScore, Counter: f.store})
+	ctx := context.Background()
+	rep := intake.Report{Channel: intake.ChannelEmail, Subject: "Outlook does not open since this morning",
+		Description: "Hello, since 9:00 Outlook shows a spinning wheel and nothing else. Colleagues are fine.",
+		Reporter:    intake.Reporter{Name: "Ana", Email: "ana@example.test"}}
+	if inc, err := f.engine.Register(ctx, rep); err != nil || len(inc.Suggestions) == 0 {
+		b.Fatalf("no suggestions for the benchmark's report: %v", err)
+	}
+	before := rt.n.Load()
+	clients(b, func() func() error {
+		return func() error { _, err := f.engine.Register(ctx, rep); return err }
+	})
+	b.ReportMetric(float64(rt.n.Load()-before)/float64(b.N), "roundtrips/op")
+}
+
+// BenchmarkRegisterGrouped registers alike reports on one CI with outage
+// grouping on: every client contends for the same outage hash (the worst
+// case: one outage, every report a child of it).
+func BenchmarkRegisterGrouped(b *testing.B) {
+	f, rt := benchFixture(b)
+	f.store.WithGrouping(workflow.Grouping{Enabled: true, Window: time.Hour, MinScore: 0.5})
+	ctx := context.Background()
+	rep := intake.Report{Channel: intake.ChannelEmail, Subject: "The VPN is down", CI: "vpn", Category: "network",
+		Description: "Hello, since 9:00 the VPN does not connect from home.",
 		Reporter:    intake.Reporter{Name: "Ana", Email: "ana@example.test"}}
 	before := rt.n.Load()
 	clients(b, func() func() error {

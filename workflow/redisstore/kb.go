@@ -9,6 +9,7 @@ package redisstore
 //	                     follows it to keep its in-memory index fresh
 //	                     (known errors too: their ids start with KE-,
 //	                     see knownerror.go)
+//	P:{kb}:solved        hash: article id -> times it solved a reporter's problem
 //
 // Changes use WATCH + MULTI rather than a Lua script: they touch one
 // article, conflicts are rare (editors), and it keeps the KB out of the
@@ -305,4 +306,29 @@ func (s *Store) applyKBChange(ctx context.Context, ix *kb.Index, c KBChange) err
 	}
 	ix.Put(*a)
 	return nil
+}
+
+// CountSolved adds one to the times an article solved a reporter's
+// problem (P:{kb}:solved, a hash: article id -> count) and returns the
+// new count.
+func (s *Store) CountSolved(ctx context.Context, articleID string) (int64, error) {
+	return s.rdb.HIncrBy(ctx, s.kbKey("solved"), articleID, 1).Result()
+}
+
+// SolvedCounts returns how often each article solved a reporter's
+// problem; an article never chosen is absent.
+func (s *Store) SolvedCounts(ctx context.Context) (map[string]int64, error) {
+	all, err := s.rdb.HGetAll(ctx, s.kbKey("solved")).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(all))
+	for id, v := range all {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("redis key %s, field %s: %q is not a count", s.kbKey("solved"), id, v)
+		}
+		out[id] = n
+	}
+	return out, nil
 }

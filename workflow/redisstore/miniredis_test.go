@@ -44,4 +44,15 @@ func TestEmbeddedStoreRunsTheScripts(t *testing.T) {
 	if inc.Round != 3 {
 		t.Fatalf("round %d after three questions", inc.Round)
 	}
+	// The search and the filter indexes, on both of page.lua's ways.
+	ok(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "Impresora atascada", Reporter: intake.Reporter{Email: "a@example.test"}}))
+	for _, budget := range []int{400, 1} {
+		f.store.SetPageBudget(budget)
+		for _, fl := range []intake.ListFilter{{Query: "vpn caida", State: "closed", Channel: "email"}, {Query: "caíd"}} {
+			page, err := f.store.List(ctx, fl)
+			if err != nil || len(page.Incidents) != 1 || page.Incidents[0].ID != id {
+				t.Fatalf("budget %d, %+v: %v %v", budget, fl, page, err)
+			}
+		}
+	}
 }

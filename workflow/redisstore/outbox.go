@@ -56,7 +56,7 @@ func decodeNotice(key string, h map[string]string) (intake.Notice, error) {
 		ID: d.str("id"), Incident: d.str("incident"), Kind: intake.NoticeKind(d.str("kind")), Route: intake.Route(d.str("channel")),
 		Lang: intake.Lang(d.str("lang")), Email: d.str("email"), SlackID: d.str("slack_id"), CreatedAt: d.time("created_at"),
 		Attempts: d.int("attempts"), LastError: d.str("last_error"), Round: d.int64("round"), DropReason: d.str("drop_reason"),
-		Action: d.int("action"),
+		Action: d.int("action"), Alert: intake.Alert(d.str("alert")), Target: d.str("target"),
 	}
 	return q, d.err
 }
@@ -80,7 +80,12 @@ func (s *Store) Delivered(ctx context.Context, q intake.Notice, at time.Time) er
 	if q.Kind != intake.NoticeChange {
 		// A message to the reporter belongs in the incident's history;
 		// change notices go to agents and do not.
-		args = append(args, at.UTC().Format(time.RFC3339Nano), botActor, eventNotified, string(q.Kind), string(q.Route))
+		event, note := eventNotified, string(q.Kind)
+		if q.Kind == intake.NoticeAgentAlert {
+			// The agents, not the reporter, were told; what about.
+			event, note = eventAlerted, string(q.Alert)
+		}
+		args = append(args, at.UTC().Format(time.RFC3339Nano), botActor, event, note, string(q.Route))
 	}
 	return s.scripts.delivered.Run(ctx, s.rdb, []string{queue, msg, inc + ":history"}, args...).Err()
 }

@@ -31,6 +31,11 @@ const (
 	// and a delivery to the reporter.
 	eventRegistered = "registered"
 	eventNotified   = "notified"
+	// eventAlerted is a delivered agent alert; its note names the alert.
+	eventAlerted = "alerted"
+	// Outage grouping: an incident joined or left a parent (group.go).
+	eventGrouped   = "grouped"
+	eventUngrouped = "ungrouped"
 )
 
 // watchArgs describes the change notice a change queues for the watchers.
@@ -66,6 +71,7 @@ type noticeArgs struct {
 }
 
 type createArgs struct {
+	Shard     string       `json:"shard"`
 	ID        string       `json:"id"`
 	Seq       string       `json:"seq"`
 	At        string       `json:"at"`
@@ -81,6 +87,9 @@ type createArgs struct {
 	Queue     int          `json:"queue"`
 	Channel   string       `json:"channel"`
 	Watch     *watchArgs   `json:"watch,omitempty"`
+	Alerts    *alertArgs   `json:"alerts,omitempty"`
+	Parent    string       `json:"parent,omitempty"`
+	Search    *searchArgs  `json:"search,omitempty"` // issue 12: search.go
 }
 
 // createCall builds the keys and the argument of create.lua.
@@ -89,16 +98,24 @@ func (s *Store) createCall(n int64, key string, inc *intake.Incident, notify []i
 	shard, incKey, _ := s.keys(id)
 	keys := keyList{incKey, incKey + ":history", shard + ":idx:all", s.dueKey(shard)}
 	a := createArgs{
-		ID: id, Seq: strconv.FormatInt(n, 10), At: inc.RegisteredAt.UTC().Format(time.RFC3339Nano),
+		Shard: shard, ID: id, Seq: strconv.FormatInt(n, 10), At: inc.RegisteredAt.UTC().Format(time.RFC3339Nano),
 		NowMs: strconv.FormatInt(inc.RegisteredAt.UnixMilli(), 10), Registrar: registrar(inc), Via: string(inc.Channel),
 		Event: eventRegistered, State: string(inc.State), SourceKey: key, Fields: hashFields(id, n, inc),
-		Indexes: []int{},
+		Indexes: []int{}, Parent: inc.ParentID,
 	}
 	for _, ix := range [][2]string{{"state", string(inc.State)}, {"priority", string(inc.Priority)}, {"group", inc.Group}, {"owner", inc.Owner}} {
 		if ix[1] != "" {
 			a.Indexes = append(a.Indexes, keys.add(shard+":idx:"+ix[0]+":"+ix[1]))
 		}
 	}
+	// The queue's filter and search indexes (issue 12, search.go).
+	if inc.Channel != "" {
+		a.Indexes = append(a.Indexes, keys.add(channelIndex(shard, inc.Channel)))
+	}
+	if inc.Owner == "" {
+		a.Indexes = append(a.Indexes, keys.add(unownedIndex(shard)))
+	}
+	a.Search = s.searchCall(&keys, shard, inc.Subject+"\n"+inc.Description)
 	if ch := intake.Route(inc.ReplyChannel()); ch != "" && len(notify) > 0 {
 		if !s.routes[ch] {
 			return nil, "", fmt.Errorf("store incident %s: no outbox route for channel %q (routes: %s)", id, ch, s.routeNames())
@@ -112,6 +129,7 @@ func (s *Store) createCall(n int64, key string, inc *intake.Incident, notify []i
 	if a.Watch = s.watchArgs(&keys, shard); a.Watch != nil {
 		a.Watch.Msg = keys.add(messageKey(shard, id+":"+a.Watch.Kind+":1"))
 	}
+	a.Alerts = s.alertArgs(&keys, shard, intake.AlertNew)
 	doc, err := json.Marshal(a)
 	return keys, string(doc), err
 }
@@ -155,6 +173,26 @@ func (s *Store) applyCall(id string, ch workflow.Change) ([]string, string, erro
 	}
 	if ch.Group != "" {
 		w.int("group_key", int64(keys.add(shard+":idx:group:"+ch.Group)))
+	}
+	// The queue's filter indexes (issue 12, search.go): leaving the
+	// unowned list when taken, the SLA lists when flagged or closed, and
+	// a comment's words becoming searchable.
+	w.int("unowned_key", int64(keys.add(unownedIndex(shard))))
+	w.int("sla_warning", int64(keys.add(slaIndex(shard, intake.SLAWarning))))
+	w.int("sla_breached", int64(keys.add(slaIndex(shard, intake.SLABreached))))
+	w.str("closed", string(intake.Closed))
+	if st := intake.SLAFlagStatus(ch.Flag); st != intake.SLAOK {
+		w.str("sla", st)
+	}
+	if ch.Comment != nil {
+		if sa := s.searchCall(&keys, shard, ch.Comment.Text); sa != nil {
+			doc, err := json.Marshal(sa)
+			if err != nil {
+				return nil, "", err
+			}
+			w.key("search")
+			w.b = append(append(w.b, doc...), ',')
+		}
 	}
 	for _, v := range []struct {
 		name string
@@ -228,8 +266,8 @@ func (s *Store) applyCall(id string, ch workflow.Change) ([]string, string, erro
 	w.key("outbox")
 	w.open()
 	for _, route := range s.routeList {
-		if route == intake.RouteWatch {
-			continue // change notices go through watch, never to a reporter
+		if !route.Reporter() {
+			continue // change notices and agent alerts never go to a reporter
 		}
 		q, _ := s.outboxKeys(shard, route)
 		w.int(string(route), int64(keys.add(q)))
@@ -243,6 +281,15 @@ func (s *Store) applyCall(id string, ch workflow.Change) ([]string, string, erro
 		w.int("queue", int64(wa.Queue))
 		w.int("dead", int64(wa.Dead))
 		w.close()
+	}
+	if al := s.alertArgs(&keys, shard, workflow.AlertOf(ch)); al != nil {
+		// Rare (one change in many), so encoding/json's cost does not matter.
+		doc, err := json.Marshal(al)
+		if err != nil {
+			return nil, "", err
+		}
+		w.key("alerts")
+		w.b = append(append(w.b, doc...), ',')
 	}
 	w.close()
 	return keys, string(w.b[:len(w.b)-1]), nil

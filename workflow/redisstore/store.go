@@ -14,6 +14,8 @@
 //	P:{sNN}:inc:INC-000123:att:N        content of attachment N (up to the limit)
 //	P:{sNN}:idx:all                     zset id -> number, and idx:state:S,
 //	P:{sNN}:idx:priority:P, idx:group:G, idx:owner:O likewise
+//	P:{sNN}:idx:channel:C, idx:unowned, idx:sla:S, idx:term:T, idx:terms
+//	                                the queue's filter and search indexes (search.go)
 //	P:{sNN}:outbox:CHANNEL              zset message id -> due time (ms)
 //	P:{sNN}:outbox:dead:CHANNEL         zset of messages that ran out of attempts
 //	P:{sNN}:outbox:dropped:CHANNEL      zset of questions dropped as stale (score: when)
@@ -51,6 +53,7 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/workflow"
 	"github.com/redis/go-redis/v9"
 )
@@ -112,6 +115,15 @@ type Store struct {
 	// registered them (New, WatchChanges).
 	routes    map[intake.Route]bool
 	routeList []intake.Route
+	// alerts are the listeners of agent alerts (AlertAgents).
+	alerts []AlertTarget
+	// grouping is the outage-grouping policy (WithGrouping); group3 its scripts.
+	grouping workflow.Grouping
+	group3   groupScripts
+	// pageBudget: see defaultPageBudget (tests lower it).
+	pageBudget int
+	// terms gives the search terms of a text (search.go).
+	terms *kb.TermCache
 }
 
 type scripts struct {
@@ -128,7 +140,7 @@ type scripts struct {
 // queued where no one reads it.
 func New(rdb redis.UniversalClient, prefix string, routes ...intake.Route) *Store {
 	s := func(body string) *redis.Script { return redis.NewScript(luaCommon + "\n" + body) }
-	st := &Store{rdb: rdb, prefix: prefix, routes: map[intake.Route]bool{}, agents: newAgentScripts(), scripts: scripts{
+	st := &Store{rdb: rdb, prefix: prefix, routes: map[intake.Route]bool{}, pageBudget: defaultPageBudget, terms: kb.NewTermCache(termCacheWords), agents: newAgentScripts(), group3: newGroupScripts(), scripts: scripts{
 		create: s(luaCreate), apply: s(luaApply), get: s(luaGet), page: s(luaPage),
 		claim: redis.NewScript(luaClaim), delivered: redis.NewScript(luaDelivered), failed: redis.NewScript(luaFailed),
 		dropped:  redis.NewScript(luaDropped),
@@ -216,7 +228,11 @@ func (s *Store) createFrom(ctx context.Context, key string, inc *intake.Incident
 		if err != nil {
 			return nil, fmt.Errorf("allocate incident id: %w", err)
 		}
-		stored, err := s.create(ctx, n, key, inc, notify)
+		grouped := *inc
+		if grouped.ParentID, err = s.group(ctx, n, inc); err != nil {
+			return nil, err
+		}
+		stored, err := s.create(ctx, n, key, &grouped, notify)
 		if !errors.Is(err, errTaken) {
 			return stored, err
 		}
@@ -225,10 +241,17 @@ func (s *Store) createFrom(ctx context.Context, key string, inc *intake.Incident
 }
 
 // Migrate brings an older key schema up to date; serve calls it at start.
+// The queue's indexes are built once for the incidents stored before
+// them (reindex: a read of every incident, at start, never at query time).
 // The counter moved from P:seq to P:{keys}:seq: without carrying its value
 // over, every new report would hit numbers already taken. Two commands, as
 // the keys live in different slots; SET NX makes a race harmless.
 func (s *Store) Migrate(ctx context.Context) error {
+	// The queue's filter and search indexes (search.go) for the incidents
+	// stored before them: once.
+	if err := s.reindex(ctx); err != nil {
+		return fmt.Errorf("migrate: build the queue's indexes: %w", err)
+	}
 	old, err := s.rdb.Get(ctx, s.prefix+":seq").Result()
 	if err == redis.Nil {
 		return nil
@@ -285,6 +308,10 @@ func storedAs(id string, inc *intake.Incident) *intake.Incident {
 	stored.Actions, stored.Comments, stored.Surveys = []intake.Action{}, []intake.Comment{}, []intake.SurveyResult{}
 	stored.Attachments = []intake.Attachment{}
 	stored.History = []intake.HistoryEntry{{At: inc.RegisteredAt, Actor: registrar(inc), Event: eventRegistered, To: inc.State, Via: string(inc.Channel)}}
+	if inc.ParentID != "" {
+		stored.History = append(stored.History, intake.HistoryEntry{At: inc.RegisteredAt, Actor: registrar(inc), Event: eventGrouped,
+			Via: string(inc.Channel), Detail: "parent:  -> " + inc.ParentID})
+	}
 	return &stored
 }
 
@@ -312,7 +339,24 @@ func hashFields(id string, n int64, inc *intake.Incident) []string {
 		"entered_" + string(inc.State), t(inc.RegisteredAt),
 		"reopen_count", "0", "related_id", inc.RelatedID, "registered_by", inc.RegisteredBy,
 		"mail_ids", strings.Join(inc.MailIDs, " "), "mailbox", inc.Mailbox, "conversation", inc.Conversation,
+		"suggestions", suggestionsField(inc.Suggestions),
+		"parent_id", inc.ParentID,
 	}
+}
+
+// suggestionsField is the incident's suggestions as one JSON field of its
+// hash, written by the create script with the rest: no extra round trip.
+func suggestionsField(s []intake.Suggestion) string {
+	if len(s) == 0 {
+		return ""
+	}
+	doc, err := json.Marshal(s)
+	if err != nil {
+		// Plain strings and numbers from our own index cannot fail to
+		// encode; an empty field loses only hints, never the report.
+		return ""
+	}
+	return string(doc)
 }
 
 // Apply applies a change in one round trip: the script reads the facts,
@@ -489,8 +533,14 @@ func hashToIncident(d *decoder) (*intake.Incident, error) {
 		Attachments: []intake.Attachment{},
 		Level:       d.int("level"), ReopenCount: d.int("reopen_count"), Version: d.int64("ver"), Repeats: d.int("repeats"),
 		MailIDs: strings.Fields(d.str("mail_ids")), Mailbox: d.str("mailbox"), Conversation: d.str("conversation"),
+		ParentID: d.str("parent_id"), Children: strings.Fields(d.str("children")),
 	}
 	inc.Round = d.int64("round")
+	if doc := d.str("suggestions"); doc != "" {
+		if err := json.Unmarshal([]byte(doc), &inc.Suggestions); err != nil {
+			d.fail("suggestions", "a JSON list of suggestions", err)
+		}
+	}
 	if d.str("closed_at") != "" {
 		t := d.time("closed_at")
 		inc.ClosedAt = &t

@@ -442,12 +442,10 @@ func (w *Watcher) drain(ctx context.Context, c *imapclient.Client, cur *cursor, 
 		if len(uids) == 0 {
 			break
 		}
-		for batch := range slices.Chunk(uids, w.cfg.BatchSize) {
-			fs, err := w.batch(ctx, c, cur, batch)
-			failures = append(failures, fs...)
-			if err != nil {
-				return err
-			}
+		fs, err := w.pipeline(ctx, c, cur, uids)
+		failures = append(failures, fs...)
+		if err != nil {
+			return err
 		}
 		// Only mail that arrived while we worked is left to look at.
 		from = uids[len(uids)-1] + 1
@@ -479,45 +477,90 @@ func search(c *imapclient.Client, from imap.UID) ([]imap.UID, error) {
 	return uids, nil
 }
 
-// batch handles up to BatchSize messages: their sizes first (one UID
-// FETCH), then their bodies in groups of at most BatchBytes (one UID FETCH
-// each), so that memory stays bounded and an oversized message is only
-// partly downloaded.
-func (w *Watcher) batch(ctx context.Context, c *imapclient.Client, cur *cursor, uids []imap.UID) ([]error, error) {
-	msgs, err := c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, RFC822Size: true, Flags: true}).Collect()
-	if err != nil {
-		return nil, fmt.Errorf("imap: fetch sizes: %w", err)
-	}
-	// Another client may have deleted or expunged some since the search.
-	msgs = slices.DeleteFunc(msgs, func(m *imapclient.FetchMessageBuffer) bool {
-		return slices.Contains(m.Flags, imap.FlagDeleted)
-	})
-	slices.SortFunc(msgs, func(a, b *imapclient.FetchMessageBuffer) int { return cmp.Compare(a.UID, b.UID) })
+// sizeChunk is how many batches' sizes one UID FETCH asks for: enough
+// that the pipeline seldom waits for it, few enough that the sizes of a
+// large backlog are not all held at once.
+const sizeChunk = 8
 
-	var failures []error
-	for len(msgs) > 0 {
-		n, total := 0, int64(0)
-		for n < len(msgs) {
-			size := min(msgs[n].RFC822Size, w.cfg.MaxMessageBytes)
-			if n > 0 && total+size > w.cfg.BatchBytes {
-				break
-			}
-			total += size
-			n++
-		}
-		fs, err := w.group(ctx, c, cur, msgs[:n])
-		failures = append(failures, fs...)
-		if err != nil {
-			return failures, err
-		}
-		msgs = msgs[n:]
-	}
-	return failures, nil
+// groups hands out the messages of uids in groups of at most BatchSize
+// messages and BatchBytes of bodies, in UID order. It fetches their sizes
+// (and flags) sizeChunk batches at a time, so that an oversized message is
+// only partly downloaded and memory stays bounded, and asks for the next
+// chunk's as soon as one arrives, so the pipeline does not stall on them.
+type groups struct {
+	w     *Watcher
+	c     *imapclient.Client
+	uids  []imap.UID
+	msgs  []*imapclient.FetchMessageBuffer
+	ahead chan fetched // the next chunk's sizes on their way, or nil
 }
 
-// group fetches the bodies of msgs, hands each over in UID order and files
-// away those whose outcome the handler stored.
-func (w *Watcher) group(ctx context.Context, c *imapclient.Client, cur *cursor, msgs []*imapclient.FetchMessageBuffer) ([]error, error) {
+// fetchSizes sends the UID FETCH of the next chunk's sizes and returns at
+// once; the answer arrives on the channel (buffered, so the goroutine ends
+// even when nobody waits any more).
+func (g *groups) fetchSizes() chan fetched {
+	n := min(len(g.uids), sizeChunk*g.w.cfg.BatchSize)
+	cmd := g.c.Fetch(imap.UIDSetNum(g.uids[:n]...), &imap.FetchOptions{UID: true, RFC822Size: true, Flags: true})
+	g.uids = g.uids[n:]
+	done := make(chan fetched, 1)
+	go func() {
+		bufs, err := cmd.Collect()
+		done <- fetched{bufs, err}
+	}()
+	return done
+}
+
+// next returns the next group, or none when every message was handed out.
+func (g *groups) next() ([]*imapclient.FetchMessageBuffer, error) {
+	for len(g.msgs) == 0 && (g.ahead != nil || len(g.uids) > 0) {
+		if g.ahead == nil {
+			g.ahead = g.fetchSizes()
+		}
+		f := <-g.ahead
+		g.ahead = nil
+		if f.err != nil {
+			return nil, fmt.Errorf("imap: fetch sizes: %w", f.err)
+		}
+		if len(g.uids) > 0 {
+			g.ahead = g.fetchSizes()
+		}
+		// Another client may have deleted or expunged some since the search.
+		msgs := slices.DeleteFunc(f.bufs, func(m *imapclient.FetchMessageBuffer) bool {
+			return slices.Contains(m.Flags, imap.FlagDeleted)
+		})
+		slices.SortFunc(msgs, func(a, b *imapclient.FetchMessageBuffer) int { return cmp.Compare(a.UID, b.UID) })
+		g.msgs = msgs
+	}
+	n, total := 0, int64(0)
+	for n < len(g.msgs) && n < g.w.cfg.BatchSize {
+		size := min(g.msgs[n].RFC822Size, g.w.cfg.MaxMessageBytes)
+		if n > 0 && total+size > g.w.cfg.BatchBytes {
+			break
+		}
+		total += size
+		n++
+	}
+	out := g.msgs[:n:n]
+	g.msgs = g.msgs[n:]
+	return out, nil
+}
+
+// bodies is a UID FETCH of a group's bodies on its way: the client reads
+// the answer on a goroutine of its own, so that the server can send it
+// while the previous group is handled.
+type bodies struct {
+	msgs    []*imapclient.FetchMessageBuffer
+	section *imap.FetchItemBodySection
+	done    chan fetched
+}
+
+type fetched struct {
+	bufs []*imapclient.FetchMessageBuffer
+	err  error
+}
+
+// fetchBodies sends the UID FETCH of msgs' bodies and returns at once.
+func (w *Watcher) fetchBodies(c *imapclient.Client, msgs []*imapclient.FetchMessageBuffer) *bodies {
 	var set imap.UIDSet
 	for _, m := range msgs {
 		set.AddNum(m.UID)
@@ -526,17 +569,103 @@ func (w *Watcher) group(ctx context.Context, c *imapclient.Client, cur *cursor, 
 	// stored; <0.N> so an oversized one costs at most N bytes. A message
 	// smaller than N comes whole.
 	section := &imap.FetchItemBodySection{Peek: true, Partial: &imap.SectionPartial{Offset: 0, Size: w.cfg.MaxMessageBytes}}
-	bufs, err := c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
-	if err != nil {
-		return nil, fmt.Errorf("imap: fetch bodies: %w", err)
-	}
-	// A message the server answered for is in bodies even when its body
-	// came back empty (or NIL); one it did not answer for was expunged.
-	bodies := make(map[imap.UID][]byte, len(bufs))
-	for _, b := range bufs {
-		bodies[b.UID] = b.FindBodySection(section)
-	}
+	cmd := c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}})
+	// Buffered, so the goroutine ends even when nobody waits any more
+	// (the session failed); closing the connection ends Collect.
+	b := &bodies{msgs: msgs, section: section, done: make(chan fetched, 1)}
+	go func() {
+		bufs, err := cmd.Collect()
+		b.done <- fetched{bufs, err}
+	}()
+	return b
+}
 
+// wait returns the bodies by UID. A message the server answered for is in
+// the map even when its body came back empty (or NIL); one it did not
+// answer for was expunged.
+func (b *bodies) wait() (map[imap.UID][]byte, error) {
+	f := <-b.done
+	if f.err != nil {
+		return nil, fmt.Errorf("imap: fetch bodies: %w", f.err)
+	}
+	out := make(map[imap.UID][]byte, len(f.bufs))
+	for _, buf := range f.bufs {
+		out[buf.UID] = buf.FindBodySection(b.section)
+	}
+	return out, nil
+}
+
+// pipeline hands over the messages uids group by group, and overlaps the
+// three costs of a group, which used to follow each other: while the
+// handler works on group N, the server already sends the bodies of group
+// N+1 and files away group N-1 (STORE \Seen, MOVE), all on the one
+// connection as pipelined commands. At most two groups' bodies are held
+// at once.
+//
+// The crash-safety story is unchanged: a group is filed only after the
+// handler stored the outcomes of its messages, and the checkpoint moves
+// only after the filing is confirmed, in UID order. A crash (or a stop)
+// between the two leaves messages in the folder whose outcome is stored;
+// the next drain hands them over again and the handler dedupes them.
+func (w *Watcher) pipeline(ctx context.Context, c *imapclient.Client, cur *cursor, uids []imap.UID) (failures []error, err error) {
+	gs := &groups{w: w, c: c, uids: uids}
+	var filing *filing
+	defer func() {
+		// The filing already sent is waited for on every way out, so that
+		// the checkpoint follows what is filed; after a failure or a stop
+		// its own error only matters when there was none before.
+		if ferr := w.settle(ctx, cur, filing); err == nil {
+			err = ferr
+		}
+	}()
+	first, err := gs.next()
+	if err != nil || len(first) == 0 {
+		return nil, err
+	}
+	next := w.fetchBodies(c, first)
+	for next != nil {
+		current := next
+		raws, err := current.wait()
+		if err != nil {
+			return failures, err
+		}
+		next = nil
+		more, err := gs.next()
+		if err != nil {
+			return failures, err
+		}
+		if len(more) > 0 {
+			next = w.fetchBodies(c, more)
+		}
+		done, fs, err := w.group(ctx, cur, current.msgs, raws)
+		failures = append(failures, fs...)
+		if err != nil {
+			return failures, err
+		}
+		// Group N-1's filing ran on the server while group N was handled.
+		prev := filing
+		filing = nil
+		if err := w.settle(ctx, cur, prev); err != nil {
+			return failures, err
+		}
+		if done.high != 0 {
+			filing = w.file(c, done)
+		}
+	}
+	return failures, nil
+}
+
+// handled is what a group's handling left to file away.
+type handled struct {
+	processed, quarantined imap.UIDSet
+	high                   imap.UID
+}
+
+// group hands the messages of one group over in UID order and sorts the
+// results: which to move where, which failed. err is set when the session
+// must stop (ctx ended); the group's stored outcomes then wait for the next
+// drain, like after a crash.
+func (w *Watcher) group(ctx context.Context, cur *cursor, msgs []*imapclient.FetchMessageBuffer, bodies map[imap.UID][]byte) (handled, []error, error) {
 	// Hand over the whole group, then act on the results in UID order.
 	var ins []Inbound
 	for _, m := range msgs {
@@ -562,8 +691,7 @@ func (w *Watcher) group(ctx context.Context, c *imapclient.Client, cur *cursor, 
 	results, errs := w.handle(ctx, ins)
 
 	var failures []error
-	var processed, quarantined imap.UIDSet
-	var high imap.UID
+	var h handled
 	for i, in := range ins {
 		uid := imap.UID(in.UID)
 		log := w.log.With("uid", uid, "uidvalidity", cur.validity)
@@ -571,7 +699,7 @@ func (w *Watcher) group(ctx context.Context, c *imapclient.Client, cur *cursor, 
 		if err != nil && ctx.Err() != nil {
 			// The handler gave up because we are stopping (or lost the
 			// lease); the message simply waits for the next drain.
-			return failures, context.Cause(ctx)
+			return handled{}, failures, context.Cause(ctx)
 		}
 		if err != nil {
 			log.Error("imap: handler failed; message left in the folder for a retry", "err", err)
@@ -584,35 +712,22 @@ func (w *Watcher) group(ctx context.Context, c *imapclient.Client, cur *cursor, 
 			// between Handle and the move, and it is covered the same way
 			// (the next drain hands the message over again; the handler
 			// dedupes), so a shutdown and a crash leave the same state.
-			return failures, context.Cause(ctx)
+			return handled{}, failures, context.Cause(ctx)
 		}
 		switch {
 		case in.NoBody:
 			log.Warn("imap: quarantined", "reason", ReasonNoBody, "size", in.Size, "outcome", res.Reason)
-			quarantined.AddNum(uid)
+			h.quarantined.AddNum(uid)
 		case res.Quarantine:
 			log.Warn("imap: quarantined", "reason", res.Reason, "truncated", in.Truncated)
-			quarantined.AddNum(uid)
+			h.quarantined.AddNum(uid)
 		default:
 			log.Debug("imap: processed", "reason", res.Reason)
-			processed.AddNum(uid)
+			h.processed.AddNum(uid)
 		}
-		high = max(high, uid)
+		h.high = max(h.high, uid)
 	}
-	if high == 0 {
-		return failures, nil
-	}
-	if err := w.file(c, processed, quarantined); err != nil {
-		return failures, err
-	}
-	if high > cur.checkpoint {
-		cp := Checkpoint{UIDValidity: cur.validity, UID: uint32(high), At: time.Now()}
-		if err := w.saveCheckpoint(ctx, cp); err != nil {
-			return failures, fmt.Errorf("imap: save checkpoint: %w", err)
-		}
-		cur.checkpoint = high
-	}
-	return failures, nil
+	return h, failures, nil
 }
 
 // handle hands the messages over: all at once to a BatchHandler (which
@@ -633,29 +748,66 @@ func (w *Watcher) handle(ctx context.Context, ins []Inbound) ([]Result, []error)
 	return results, errs
 }
 
-// file marks the handled messages \Seen and moves them to their folders.
-// Both are batch commands on UID sets. \Seen goes first because MOVE (and
-// the COPY fallback) carries the flags along.
-func (w *Watcher) file(c *imapclient.Client, processed, quarantined imap.UIDSet) error {
+// filing is a group's STORE and MOVEs on their way.
+type filing struct {
+	high  imap.UID
+	store *imapclient.FetchCommand
+	moves []*imapclient.MoveCommand
+	where []string
+}
+
+// file sends the commands that mark the handled messages \Seen and move
+// them to their folders, and returns without waiting: settle waits. Both
+// are batch commands on UID sets. \Seen goes first because MOVE (and the
+// COPY fallback) carries the flags along; the server runs pipelined
+// commands in order.
+func (w *Watcher) file(c *imapclient.Client, h handled) *filing {
 	var all imap.UIDSet
-	all.AddSet(processed)
-	all.AddSet(quarantined)
+	all.AddSet(h.processed)
+	all.AddSet(h.quarantined)
 	seen := &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}
-	if err := c.Store(all, seen, nil).Close(); err != nil {
-		return fmt.Errorf("imap: store \\Seen: %w", err)
-	}
+	f := &filing{high: h.high, store: c.Store(all, seen, nil)}
 	// Move uses UID MOVE, or UID COPY + UID STORE \Deleted + UID EXPUNGE on
 	// servers without MOVE (plain EXPUNGE when they lack UIDPLUS too).
 	for _, m := range []struct {
 		set    imap.UIDSet
 		folder string
-	}{{processed, w.cfg.ProcessedFolder}, {quarantined, w.cfg.QuarantineFolder}} {
+	}{{h.processed, w.cfg.ProcessedFolder}, {h.quarantined, w.cfg.QuarantineFolder}} {
 		if len(m.set) == 0 {
 			continue
 		}
-		if _, err := c.Move(m.set, m.folder).Wait(); err != nil {
-			return fmt.Errorf("imap: move to %q: %w", m.folder, err)
+		f.moves = append(f.moves, c.Move(m.set, m.folder))
+		f.where = append(f.where, m.folder)
+	}
+	return f
+}
+
+// settle waits for a filing (nil: nothing to wait for) and then moves the
+// checkpoint up to its highest UID.
+func (w *Watcher) settle(ctx context.Context, cur *cursor, f *filing) error {
+	if f == nil {
+		return nil
+	}
+	// Every command is waited for, even after a failure, so that none is
+	// left for the next reader of the connection.
+	var errs []error
+	if err := f.store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("imap: store \\Seen: %w", err))
+	}
+	for i, m := range f.moves {
+		if _, err := m.Wait(); err != nil {
+			errs = append(errs, fmt.Errorf("imap: move to %q: %w", f.where[i], err))
 		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if f.high > cur.checkpoint {
+		cp := Checkpoint{UIDValidity: cur.validity, UID: uint32(f.high), At: time.Now()}
+		if err := w.saveCheckpoint(ctx, cp); err != nil {
+			return fmt.Errorf("imap: save checkpoint: %w", err)
+		}
+		cur.checkpoint = f.high
 	}
 	return nil
 }

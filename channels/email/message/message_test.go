@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	netmail "net/mail"
 	"os"
 	"path/filepath"
 	"sort"
@@ -491,5 +492,34 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		detector.Automated(m)
+	})
+}
+
+// The fast path of parseDate must read every Date exactly as net/mail does,
+// and refuse what it refuses.
+func TestParseDateMatchesNetMail(t *testing.T) {
+	for _, v := range []string{
+		"Wed, 25 Nov 2026 09:00:00 +0100", "Wed, 25 Nov 2026 09:00:00 -0000", "Mon, 02 Jan 2006 15:04:05 +0000",
+		"Thu, 01 Feb 2024 23:59:59 -0930", "Wed, 5 Nov 2026 09:00:00 +0100", "25 Nov 2026 09:00:00 +0100",
+		"Wed, 25 Nov 2026 09:00:00 +0100 (CET)", "Wed, 25 Nov 2026 09:00 +0100", "Wed, 25 Nov 2026 09:00:00 GMT",
+		"Wed, 25 Nov 2026 09:00:00 +01", "Wed, 31 Feb 2026 09:00:00 +0100", "Wed, 25 Nov 2026 25:00:00 +0100",
+		"Wed, 25 Nov 2026 09:00:00 +0100 ", " Wed, 25 Nov 2026 09:00:00 +0100", "yesterday", "",
+	} {
+		got, gerr := parseDate(v)
+		want, werr := netmail.ParseDate(v)
+		if (gerr != nil) != (werr != nil) || !got.Equal(want) || got.Format(time.RFC3339) != want.Format(time.RFC3339) {
+			t.Errorf("parseDate(%q) = %v, %v; net/mail: %v, %v", v, got, gerr, want, werr)
+		}
+	}
+}
+
+func FuzzParseDate(f *testing.F) {
+	f.Add("Wed, 25 Nov 2026 09:00:00 +0100")
+	f.Fuzz(func(t *testing.T, v string) {
+		got, gerr := parseDate(v)
+		want, werr := netmail.ParseDate(v)
+		if (gerr != nil) != (werr != nil) || !got.Equal(want) {
+			t.Errorf("parseDate(%q) = %v, %v; net/mail: %v, %v", v, got, gerr, want, werr)
+		}
 	})
 }

@@ -30,6 +30,10 @@ func (fixedLinks) Link(id, step string, _ int64) (string, error) {
 	return "https://hd.example.test/s/" + id + "-" + step + "-TOKEN", nil
 }
 
+func (fixedLinks) SolvedLink(id, article string) (string, error) {
+	return "https://hd.example.test/k/" + id + "-" + article + "-TOKEN", nil
+}
+
 type labels map[string]map[intake.Lang]string
 
 func (l labels) Label(name string, lang intake.Lang) string {
@@ -72,18 +76,45 @@ func goldenIncident(lang intake.Lang, kind intake.NoticeKind) *intake.Incident {
 			{At: at, Actor: "bob", Event: "move", From: intake.Analysis, To: intake.Solution},
 			{At: at, Actor: "bob", Event: "move", From: intake.Solution, To: intake.Validation, Note: note},
 		},
-		MailIDs: []string{"first@client.test"},
+		MailIDs:     []string{"first@client.test"},
+		Suggestions: goldenSuggestions(lang),
 	}
 	inc.Actions = append(inc.Actions, intake.Action{Author: "bob", At: at, Text: publicNote[lang], Public: true},
 		intake.Action{Author: "bob", At: at, Text: "INTERNAL: reinstalled for the whole team"})
 	return inc
 }
 
+// goldenSuggestions are what registration found: two public articles in
+// the reporter's language above the threshold (offered), one below it, an
+// internal one, one in the other language and a known error (never
+// offered).
+func goldenSuggestions(lang intake.Lang) []intake.Suggestion {
+	other := intake.Spanish
+	if lang == intake.Spanish {
+		other = intake.English
+	}
+	title := func(en, es string) string {
+		if lang == intake.Spanish {
+			return es
+		}
+		return en
+	}
+	return []intake.Suggestion{
+		{Kind: intake.SuggestKnownError, ID: "KE-000007", Title: "KE: VPN gateway certificate expired", Lang: intake.English, Score: 15, Terms: []string{"vpn"}},
+		{Kind: intake.SuggestArticle, ID: "vpn-internal", Title: "INTERNAL: restart the VPN concentrator", Lang: lang, Score: 14, Terms: []string{"vpn"}},
+		{Kind: intake.SuggestArticle, ID: "vpn-connect", Title: title("The VPN does not connect", "La VPN no conecta"), Lang: lang, Public: true, Score: 12.5, Terms: []string{"vpn", "connect"}},
+		{Kind: intake.SuggestArticle, ID: "vpn-other-lang", Title: "INTERNAL other language", Lang: other, Public: true, Score: 11, Terms: []string{"vpn"}},
+		{Kind: intake.SuggestArticle, ID: "password-reset", Title: title("Reset your password", "Restablecer la contraseña"), Lang: lang, Public: true, Score: 7.2, Terms: []string{"vpn"}},
+		{Kind: intake.SuggestArticle, ID: "office-wifi", Title: "INTERNAL below the threshold", Lang: lang, Public: true, Score: 6.9, Terms: []string{"connect"}},
+	}
+}
+
 func goldenRenderer(t *testing.T) Renderer {
-	return Renderer{Texts: loadTexts(t), Links: fixedLinks{}, Org: goldenOrg, Labels: labels{
-		"network": {intake.English: "Network", intake.Spanish: "Red"},
-		"vpn":     {intake.English: "VPN access", intake.Spanish: "Acceso VPN"},
-	}}
+	return Renderer{Texts: loadTexts(t), Links: fixedLinks{}, Solved: fixedLinks{}, MinScore: 7, Org: goldenOrg,
+		ConsoleURL: func(id string) string { return "https://hd.example.test/console/incidents/" + id }, Labels: labels{
+			"network": {intake.English: "Network", intake.Spanish: "Red"},
+			"vpn":     {intake.English: "VPN access", intake.Spanish: "Acceso VPN"},
+		}}
 }
 
 // everyMail renders every notice in every language.
@@ -105,6 +136,36 @@ func everyMail(t *testing.T) map[string]Mail {
 			}
 			out[string(lang)+"/"+string(kind)] = m
 		}
+		// The agent alerts (notify.email), one per event.
+		for _, alert := range intake.Alerts() {
+			inc := goldenIncident(lang, intake.NoticeAck)
+			inc.Group = "networks"
+			if alert != intake.AlertNew {
+				inc.Owner = "bob"
+			}
+			if alert == intake.AlertRejected {
+				words := map[intake.Lang]string{intake.English: "It still drops after a minute.", intake.Spanish: "Se sigue cortando al minuto."}[lang]
+				inc.Surveys = []intake.SurveyResult{{Step: intake.SurveyValidation, Answer: "no", Comment: words}}
+			}
+			msg := intake.Outgoing{ID: inc.ID + ":agent_alert:3:0", IncidentID: inc.ID, Kind: intake.NoticeAgentAlert, Lang: lang,
+				Route: intake.RouteAgentMail, Email: "redes@example.test", Attempt: 1, Alert: alert}
+			m, err := r.Render(msg, inc)
+			if err != nil {
+				t.Fatalf("%s/alert %s: %v", lang, alert, err)
+			}
+			out[string(lang)+"/agent_alert_"+string(alert)] = m
+		}
+		// A child of an outage: its acknowledgment says the outage is
+		// known and being worked on, under which incident.
+		inc := goldenIncident(lang, intake.NoticeAck)
+		inc.ParentID = "INC-000041"
+		msg := intake.Outgoing{ID: inc.ID + ":ack:1", IncidentID: inc.ID, Kind: intake.NoticeAck, Lang: lang,
+			Route: intake.RouteEmail, Email: inc.Reporter.Email, Attempt: 1}
+		m, err := r.Render(msg, inc)
+		if err != nil {
+			t.Fatalf("%s/ack of a child: %v", lang, err)
+		}
+		out[string(lang)+"/ack_grouped"] = m
 	}
 	return out
 }
@@ -182,6 +243,8 @@ func TestMailsSpeakPlainly(t *testing.T) {
 	}
 	for _, tc := range []struct{ name, want string }{
 		{"en/ack", "Priority: High"}, {"es/ack", "Prioridad: Alta"},
+		{"en/ack_grouped", "known outage"}, {"es/ack_grouped", "avería general ya conocida"},
+		{"en/ack_grouped", "INC-000041"}, {"es/ack_grouped", "INC-000041"},
 		{"en/validation", "We restarted the VPN gateway"}, {"es/validation", "Hemos reiniciado la pasarela VPN"},
 		{"en/remind_validation", "We restarted the VPN gateway"}, {"es/remind_validation", "Hemos reiniciado la pasarela VPN"},
 		{"en/note", "The new VPN client is ready for you."}, {"es/note", "El nuevo cliente VPN está listo."},
@@ -218,9 +281,10 @@ func TestValidationWithoutNoteShowsNoAction(t *testing.T) {
 // No line breaks right after an incident number: in the text part the
 // number is followed by a no-break space or punctuation, never a plain
 // space or a line end; in the HTML part every number sits in a span that
-// does not wrap (browsers may break at its hyphen otherwise).
+// does not wrap (browsers may break at its hyphen otherwise). The end of
+// a link (an agent alert's console page) is no number standing alone.
 func TestIncidentNumberIsNeverLeftAtALineEnd(t *testing.T) {
-	bad := regexp.MustCompile(`INC-000042[ \t\r\n]`)
+	bad := regexp.MustCompile(`(^|[^/])INC-000042[ \t\r\n]`)
 	for name, m := range everyMail(t) {
 		if loc := bad.FindStringIndex(m.Text); loc != nil {
 			t.Errorf("%s.txt breaks after the number: %q", name, m.Text[max(0, loc[0]-30):loc[1]])
@@ -351,5 +415,48 @@ func TestNoteMailNeverTellsAnInternalAction(t *testing.T) {
 				t.Errorf("%s: action %d: err %v, mail %q", lang, n, err, m.Text)
 			}
 		}
+	}
+}
+
+// The acknowledgment offers the public articles in the reporter's
+// language that reach the threshold, each with its solved link, and
+// nothing else: not the article below the threshold, not an internal one,
+// not a known error, not another language's (all marked INTERNAL, which
+// TestMailsSpeakPlainly keeps out of every mail).
+func TestAckOffersOnlyPublicArticlesAboveTheThreshold(t *testing.T) {
+	mails := everyMail(t)
+	for _, tc := range []struct{ name, first, second, reply string }{
+		{"en/ack", "1. The VPN does not connect", "2. Reset your password", "reply SOLVED with its number"},
+		{"es/ack", "1. La VPN no conecta", "2. Restablecer la contraseña", "responder RESUELTO con su número"},
+	} {
+		m := mails[tc.name]
+		for _, want := range []string{tc.first, tc.second, tc.reply,
+			"https://hd.example.test/k/INC-000042-vpn-connect-TOKEN", "https://hd.example.test/k/INC-000042-password-reset-TOKEN"} {
+			if !strings.Contains(m.Text, want) || !strings.Contains(m.HTML, strings.TrimPrefix(strings.TrimPrefix(want, "1. "), "2. ")) {
+				t.Errorf("%s lacks %q:\n%s", tc.name, want, m.Text)
+			}
+		}
+		for _, never := range []string{"office-wifi", "vpn-internal", "KE-000007", "vpn-other-lang", "3. "} {
+			if strings.Contains(m.Text, never) || strings.Contains(m.HTML, never) {
+				t.Errorf("%s offers %q", tc.name, never)
+			}
+		}
+	}
+	// Every other mail offers nothing, and neither does an ack whose
+	// suggestions are all below the threshold.
+	for name, m := range mails {
+		if !strings.HasSuffix(name, "/ack") && strings.Contains(m.Text, "/k/") {
+			t.Errorf("%s offers articles", name)
+		}
+	}
+	r := goldenRenderer(t)
+	r.MinScore = 20
+	inc := goldenIncident(intake.Spanish, intake.NoticeAck)
+	m, err := r.Render(intake.Outgoing{ID: "x", IncidentID: inc.ID, Kind: intake.NoticeAck, Lang: intake.Spanish, Email: inc.Reporter.Email}, inc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(m.Text, "/k/") || strings.Contains(m.Text, "RESUELTO") || strings.Contains(m.HTML, "/k/") {
+		t.Fatalf("offered below the threshold:\n%s", m.Text)
 	}
 }

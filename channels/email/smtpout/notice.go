@@ -39,6 +39,12 @@ type SurveyLinks interface {
 	Link(incidentID, step string, round int64) (string, error)
 }
 
+// SolvedLinks signs the "this solved my problem" link of an article
+// offered to a reporter.
+type SolvedLinks interface {
+	SolvedLink(incidentID, articleID string) (string, error)
+}
+
 // Labeler names categories and configuration items in the reporter's
 // language (intake.Rules does).
 type Labeler interface {
@@ -54,6 +60,22 @@ type Renderer struct {
 	Labels Labeler
 	// Org is the organisation that signs every mail.
 	Org templates.Org
+	// ConsoleURL links an agent alert to the incident's console page
+	// (web.base_url + /console/incidents/ID); nil: no link.
+	ConsoleURL func(id string) string
+	// Solved signs "this solved my problem" links; nil offers no articles.
+	Solved SolvedLinks
+	// MinScore is the score an article needs to be offered to a reporter
+	// (kb.suggest.min_score).
+	MinScore float64
+}
+
+// offeredArticle is a knowledge-base article the acknowledgment offers,
+// with its signed "this solved my problem" link.
+type offeredArticle struct {
+	N         int // its number, for a reply "solved N"
+	ID, Title string
+	SolvedURL string
 }
 
 // noticeData is what templates may use.
@@ -72,6 +94,15 @@ type noticeData struct {
 	// action the agent marked "tell the reporter", never another one.
 	Note string
 	Org  templates.Org
+	// Agent alerts only: the alert (intake.Alert), the incident's group,
+	// the reporter's words with a "no", and the incident's console page.
+	Alert, Group, Reason, ConsoleURL string
+	// Articles are offered in the acknowledgment: public, in the
+	// reporter's language, above the threshold; at most three.
+	Articles []offeredArticle
+	// Outage is the incident this one is grouped under (a known outage
+	// being worked on), or "".
+	Outage string
 }
 
 // Render writes the mail for msg about inc, in the language recorded when
@@ -89,6 +120,7 @@ func (r Renderer) Render(msg intake.Outgoing, inc *intake.Incident) (Mail, error
 		ID: inc.ID, Subject: inc.Subject, Category: label(inc.Category), Priority: string(inc.Priority),
 		CI: label(inc.CI), ReporterName: inc.Reporter.Name, Owner: inc.Owner,
 		PriorityID: string(inc.Priority), State: string(inc.State), Solution: solutionNote(inc), Org: r.Org,
+		Outage: inc.ParentID,
 	}
 	if msg.Kind == intake.NoticeNote {
 		note, err := msg.Note(inc)
@@ -113,9 +145,33 @@ func (r Renderer) Render(msg intake.Outgoing, inc *intake.Incident) (Mail, error
 		}
 		data.SurveyURL = url
 	}
+	if msg.Kind == intake.NoticeAgentAlert {
+		data.Alert, data.Group = string(msg.Alert), inc.Group
+		if msg.Alert == intake.AlertRejected {
+			data.Reason = rejection(inc)
+		}
+		if r.ConsoleURL != nil {
+			data.ConsoleURL = r.ConsoleURL(inc.ID)
+		}
+	}
+	if msg.Kind == intake.NoticeAck && r.Solved != nil {
+		for i, s := range inc.ReporterSuggestions(r.MinScore) {
+			url, err := r.Solved.SolvedLink(inc.ID, s.ID)
+			if err != nil {
+				return Mail{}, fmt.Errorf("sign solved link: %w", err)
+			}
+			data.Articles = append(data.Articles, offeredArticle{N: i + 1, ID: s.ID, Title: s.Title, SolvedURL: url})
+		}
+	}
 	text, err := r.Texts.Render(lang, string(msg.Kind), data)
 	if err != nil {
 		return Mail{}, fmt.Errorf("render %s/%s: %w", msg.Lang, msg.Kind, err)
+	}
+	if msg.Kind == intake.NoticeAgentAlert {
+		// To an agent: not addressed by the reporter's name, nor threaded
+		// under the reporter's mails.
+		return Mail{ID: msg.ID, IncidentID: msg.IncidentID, Kind: msg.Kind, Lang: msg.Lang, Email: msg.Email,
+			Subject: text.Subject, Text: text.Text, HTML: text.HTML, From: inc.Mailbox}, nil
 	}
 	return Mail{
 		ID: msg.ID, IncidentID: msg.IncidentID, Kind: msg.Kind, Lang: msg.Lang,
@@ -134,6 +190,16 @@ func solutionNote(inc *intake.Incident) string {
 	for i := len(inc.History) - 1; i >= 0; i-- {
 		if h := inc.History[i]; h.To == intake.Validation {
 			return strings.TrimSpace(h.Note)
+		}
+	}
+	return ""
+}
+
+// rejection is what the reporter said with their latest "no".
+func rejection(inc *intake.Incident) string {
+	for i := len(inc.Surveys) - 1; i >= 0; i-- {
+		if s := inc.Surveys[i]; s.Step == intake.SurveyValidation && s.Answer == "no" {
+			return strings.TrimSpace(s.Comment)
 		}
 	}
 	return ""

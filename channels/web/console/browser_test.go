@@ -300,6 +300,7 @@ func TestBrowserKeyboardOnly(t *testing.T) {
 // README's are made so), otherwise in the test's temporary directory.
 func TestBrowserScreenshots(t *testing.T) {
 	f := newFixture(t)
+	f.seedKB()
 	ctx0 := context.Background()
 	alice := intake.Actor{Kind: intake.ActorAgent, Name: "alice", Via: "api"}
 	for _, s := range []string{"Outlook does not open", "Printer on floor 2 jammed", "VPN drops every few minutes"} {
@@ -319,7 +320,8 @@ func TestBrowserScreenshots(t *testing.T) {
 		run(t, ctx, signIn(f, "alice"))
 		for _, lang := range []string{"en", "es"} {
 			run(t, ctx, chromedp.Navigate(f.srv.URL+"/console/lang?to="+lang+"&back=/console/"), chromedp.WaitVisible(`table.queue`, chromedp.ByQuery))
-			for name, path := range map[string]string{"queue": "/console/", "incident": "/console/incidents/" + inc.ID, "dashboard": "/console/dashboard"} {
+			for name, path := range map[string]string{"queue": "/console/", "incident": "/console/incidents/" + inc.ID, "dashboard": "/console/dashboard",
+				"kb": "/console/kb?q=wifi+slow", "article": "/console/kb/office-wifi"} {
 				var png []byte
 				run(t, ctx, chromedp.Navigate(f.srv.URL+path), chromedp.WaitReady(`main`, chromedp.ByQuery), chromedp.FullScreenshot(&png, 100))
 				file := filepath.Join(dir, fmt.Sprintf("%s-%s-%d.png", name, lang, width))
@@ -327,6 +329,48 @@ func TestBrowserScreenshots(t *testing.T) {
 					t.Fatal(err)
 				}
 				// The page fits its width: nothing scrolls sideways.
+				var wide bool
+				run(t, ctx, chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &wide))
+				if wide {
+					t.Errorf("%s (%s) is wider than %d px", name, lang, width)
+				}
+			}
+		}
+	}
+}
+
+// TestBrowserOutage groups two reports under a third with the incident
+// page's form in a real browser, then renders the outage (queue and
+// parent page) in both languages, wide and at 360 px: nothing scrolls
+// sideways. With INTAKEBOT_SCREENSHOTS=DIR the PNGs are kept there.
+func TestBrowserOutage(t *testing.T) {
+	f := newFixture(t)
+	parent := f.report("VPN down for the whole floor")
+	a, b := f.report("VPN does not connect"), f.report("No VPN since 9:00")
+	f.report("Printer on floor 2 jammed")
+	dir := os.Getenv("INTAKEBOT_SCREENSHOTS")
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	for i, width := range []int{1280, 360} {
+		ctx := browser(t, width)
+		run(t, ctx, signIn(f, "alice"))
+		if i == 0 {
+			run(t, ctx, chromedp.Navigate(f.srv.URL+"/console/incidents/"+parent.ID), chromedp.WaitVisible(`#grp-children`, chromedp.ByQuery),
+				chromedp.SendKeys(`#grp-children`, a.ID+" "+b.ID, chromedp.ByQuery), click(`form:has(input[value=group]) button`))
+			waitFor(t, ctx, "the children listed", `!!document.querySelector('ul.children') && document.querySelectorAll('ul.children li').length == 2`)
+		}
+		for _, lang := range []string{"en", "es"} {
+			run(t, ctx, chromedp.Navigate(f.srv.URL+"/console/lang?to="+lang+"&back=/console/"), chromedp.WaitVisible(`table.queue`, chromedp.ByQuery))
+			if s := text(t, ctx); strings.Contains(s, a.ID) || !strings.Contains(s, map[string]string{"en": "2 more reports", "es": "2 avisos más"}[lang]) {
+				t.Errorf("%s queue at %d px does not show the outage as one row:\n%s", lang, width, s)
+			}
+			for name, path := range map[string]string{"outage-queue": "/console/", "outage-incident": "/console/incidents/" + parent.ID} {
+				var png []byte
+				run(t, ctx, chromedp.Navigate(f.srv.URL+path), chromedp.WaitReady(`main`, chromedp.ByQuery), chromedp.FullScreenshot(&png, 100))
+				if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-%s-%d.png", name, lang, width)), png, 0o644); err != nil {
+					t.Fatal(err)
+				}
 				var wide bool
 				run(t, ctx, chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &wide))
 				if wide {

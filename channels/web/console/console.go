@@ -17,6 +17,7 @@ import (
 
 	"github.com/intakebot/intakebot/channels/web/webui"
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/workflow"
 )
 
@@ -32,6 +33,13 @@ type Engine interface {
 	Recategorize(ctx context.Context, id string, by intake.Actor, category, note string) (intake.Changed, error)
 	AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (intake.Changed, error)
 	Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (intake.Changed, error)
+}
+
+// Grouper groups the incidents of one outage by hand (workflow.Engine
+// does).
+type Grouper interface {
+	Group(ctx context.Context, parent string, children []string, by intake.Actor, note string) error
+	Ungroup(ctx context.Context, child string, by intake.Actor, note string) error
 }
 
 // Lister serves incident lists from the store's indexes.
@@ -73,7 +81,9 @@ type Changes interface {
 
 // Deps is what the console needs.
 type Deps struct {
-	Engine   Engine
+	Engine Engine
+	// Grouping serves grouping by hand on the incident page; nil hides it.
+	Grouping Grouper
 	Lister   Lister
 	Files    Files
 	Agents   Agents
@@ -99,9 +109,15 @@ type Deps struct {
 	// page's known-error card; nil leaves both out.
 	KnownErrors KnownErrorStore
 	KEOps       KnownErrorOps
-	Secure      bool
-	Log         *slog.Logger
-	Now         func() time.Time
+	// KB and KBIndex serve the knowledge-base pages; nil: none.
+	KB      KB
+	KBIndex *kb.Index
+	// MinScore is the score a public article needs to be offered to the
+	// reporter (kb.suggest.min_score): the page marks those.
+	MinScore float64
+	Secure   bool
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // MaxFormBytes bounds every form; an action's text is the largest field.
@@ -145,6 +161,7 @@ func New(d Deps) *Server {
 	}
 	s.mux.HandleFunc("GET /console/agents", s.agent(s.admin(s.agents)))
 	s.mux.HandleFunc("POST /console/agents", s.agent(s.admin(s.changeAgents)))
+	s.kbRoutes()
 	s.mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "error.notfound")
 	})

@@ -4,10 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/csv"
+	"fmt"
+	"html"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -214,6 +217,10 @@ func TestQueueFiltersAndWords(t *testing.T) {
 		"state=solution":     {false, false},
 		"priority=P3":        {true, true},
 		"state=bogus&sla=no": {true, true}, // unknown values filter nothing
+		"q=printers":         {false, true},
+		"q=vpn&owner=me":     {true, false},
+		"q=printer&owner=me": {false, false},
+		"q=jam":              {false, true}, // the last word as a prefix
 	} {
 		_, page := c.do("GET", "/console/?"+q, nil)
 		if strings.Contains(page, a.ID) != want[0] || strings.Contains(page, b.ID) != want[1] {
@@ -232,6 +239,39 @@ func TestQueueFiltersAndWords(t *testing.T) {
 	// The switch never leads off the console.
 	if resp, _ := c.do("GET", "/console/lang?to=en&back=https://evil.example/", nil); resp.Header.Get("Location") != "/console/" {
 		t.Fatalf("open redirect: %q", resp.Header.Get("Location"))
+	}
+}
+
+// The search box finds words in Spanish and English, keeps what was typed,
+// and its pages go on with the search.
+func TestQueueSearchBox(t *testing.T) {
+	f := newFixture(t)
+	var want []string
+	for i := range 110 {
+		if i%2 == 0 {
+			want = append(want, f.report(fmt.Sprintf("La impresora %d no imprime", i)).ID)
+		} else {
+			f.report(fmt.Sprintf("VPN caída %d", i))
+		}
+	}
+	c := f.client()
+	c.login("alice", password)
+	_, page := c.do("GET", "/console/?q=IMPRESORAS", nil)
+	if !strings.Contains(page, `value="IMPRESORAS"`) || !strings.Contains(page, want[54]) || strings.Contains(page, "VPN caída") {
+		t.Fatalf("search page:\n%s", page)
+	}
+	older := regexp.MustCompile(`href="([^"]*)" rel="next"`).FindStringSubmatch(page)
+	if older == nil || !strings.Contains(older[1], "q=IMPRESORAS") {
+		t.Fatalf("the next page forgets the search: %v", older)
+	}
+	_, page = c.do("GET", html.UnescapeString(older[1]), nil)
+	if !strings.Contains(page, want[0]+"<") || strings.Contains(page, "VPN caída") {
+		t.Fatalf("second page:\n%s", page)
+	}
+	c.do("GET", "/console/lang?to=es&back=/console/", nil)
+	_, page = c.do("GET", "/console/?q=ca%C3%ADda+vpn", nil)
+	if !strings.Contains(page, ">Buscar<") || !strings.Contains(page, "VPN caída 109<") || strings.Contains(page, "impresora") {
+		t.Fatalf("Spanish search page:\n%s", page)
 	}
 }
 

@@ -82,6 +82,10 @@ type incidentView struct {
 	KnownErrors bool
 	Linked      *kb.KnownError
 	Open        []kb.KnownError
+	// Offered marks the suggestions the reporter was offered.
+	Offered map[string]bool
+	// Grouping: the page offers grouping by hand.
+	Grouping bool
 }
 
 func (s *Server) incident(w http.ResponseWriter, r *http.Request, m me) {
@@ -104,7 +108,10 @@ func (s *Server) showIncident(w http.ResponseWriter, r *http.Request, m me, stat
 	}
 	lang := intake.Lang(m.lang)
 	v := incidentView{Inc: inc, SLA: s.slaOf(inc, s.d.Now()), Can: canOf(inc, m), Nonce: nonce, Form: form,
-		Groups: s.d.Groups, Categories: s.d.Categories, Images: map[int]bool{}}
+		Groups: s.d.Groups, Categories: s.d.Categories, Images: map[int]bool{}, Offered: map[string]bool{}, Grouping: s.d.Grouping != nil}
+	for _, o := range inc.ReporterSuggestions(s.d.MinScore) {
+		v.Offered[o.ID] = true
+	}
 	if s.d.Labels != nil {
 		v.Category, v.CI = s.d.Labels.Label(inc.Category, lang), s.d.Labels.Label(inc.CI, lang)
 	} else {
@@ -172,6 +179,8 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, m me) {
 		default:
 			err = errBadForm
 		}
+	case op == "group" || op == "ungroup":
+		err = s.group(r, id, by, op, f.Get("children"), note)
 	case op == "phone_rating":
 		by.Via = "phone"
 		rating, _ := strconv.Atoi(f.Get("rating"))
@@ -189,10 +198,25 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, m me) {
 		return
 	}
 	form := map[string]string{}
-	for _, k := range []string{"op", "text", "note", "owner", "group", "level", "category", "comment", "public", "root_cause", "workaround"} {
+	for _, k := range []string{"op", "text", "note", "owner", "group", "level", "category", "comment", "public", "children", "root_cause", "workaround"} {
 		form[k] = f.Get(k)
 	}
 	s.showIncident(w, r, m, status, text, form)
+}
+
+// group applies the grouping forms: op "group" puts the incidents named
+// in children (ids separated by spaces or commas) under id; "ungroup"
+// takes id out of its parent's group.
+func (s *Server) group(r *http.Request, id string, by intake.Actor, op, children, note string) error {
+	if s.d.Grouping == nil {
+		return errBadForm
+	}
+	by.Ref = "" // grouping is idempotent by itself
+	if op == "ungroup" {
+		return s.d.Grouping.Ungroup(r.Context(), id, by, note)
+	}
+	ids := strings.FieldsFunc(strings.ToUpper(children), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\t' || r == '\r' })
+	return s.d.Grouping.Group(r.Context(), id, ids, by, note)
 }
 
 var (

@@ -30,9 +30,6 @@ type KnownErrorOps interface {
 	FromIncident(ctx context.Context, id string, by intake.Actor, rootCause, workaround string) (kb.KnownError, error)
 }
 
-// editor reports whether the agent may write the knowledge base.
-func (m me) editor() bool { return m.Admin || m.Editor }
-
 // keRow is a known error on the list, with how many incidents it touched.
 type keRow struct {
 	kb.KnownError

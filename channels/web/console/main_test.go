@@ -18,6 +18,7 @@ import (
 	"github.com/intakebot/intakebot/channels/web/console"
 	"github.com/intakebot/intakebot/channels/web/webui"
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/templates"
 	"github.com/intakebot/intakebot/workflow"
@@ -75,7 +76,13 @@ func newFixtureWith(t testing.TB, configure func(d *console.Deps, base string, r
 		t.Fatal(err)
 	}
 	m := workflow.NewMetrics(prometheus.NewRegistry())
-	engine := workflow.NewEngine(store, rules, m, time.Now)
+	engine := workflow.NewEngine(store, rules, m, time.Now).WithGrouper(store)
+	seed, err := kb.Seed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := kb.NewIndex(seed...)
+	engine.UseKB(workflow.Suggestions{Index: ix, MinScore: kb.DefaultMinScore, Counter: store})
 	pages, err := templates.LoadConsole(console.Funcs())
 	if err != nil {
 		t.Fatal(err)
@@ -99,12 +106,12 @@ func newFixtureWith(t testing.TB, configure func(d *console.Deps, base string, r
 	c := &clock{t: time.Now()}
 	timers := workflow.Timers{SLA: map[intake.Priority]workflow.SLATarget{"P3": {Response: 4 * time.Hour, Resolution: 24 * time.Hour}}}
 	deps := console.Deps{
-		Engine: engine, Lister: store, Files: store, Agents: store, Admin: store, Pages: pages,
+		Engine: engine, Grouping: engine, Lister: store, Files: store, Agents: store, Admin: store, Pages: pages,
 		Sessions: webui.NewSessions(rdb, prefix, time.Hour, 12*time.Hour, false, c.Now),
 		Limiter:  webui.NewLimiter(rdb, prefix, 5, 15*time.Minute),
 		Changes:  hub, Timers: timers, Labels: rules, Groups: []string{"service-desk", "networks"},
-		Categories: []string{"network", "general"}, Log: log, Now: time.Now,
 		KnownErrors: store, KEOps: workflow.NewKnownErrors(engine, store),
+		Categories: []string{"network", "general"}, MinScore: kb.DefaultMinScore, KB: store, KBIndex: ix, Log: log, Now: time.Now,
 	}
 	// Listening before the console exists, so that the console can know
 	// its own address (single sign-on's redirect URI).

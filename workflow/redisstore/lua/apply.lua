@@ -17,8 +17,13 @@
 -- ["{refused}" or "{path, events, own, reopen, notify, closes, new_round}"]
 -- (0-based; new_round: the path enters a survey step, a new question);
 -- outbox {channel: KEYS index of its queue}; watch (see common.lua), or
--- nothing. The states' entries and the outcomes are JSON texts of their
+-- nothing; alerts (the agent alert the change raises when it applies: see
+-- common.lua's alert), or nothing. The states' entries and the outcomes are JSON texts of their
 -- own: only the ones this change needs are decoded.
+-- Issue 12's queue indexes: unowned_key, sla_warning, sla_breached (KEYS
+-- indexes), closed (the closed state's name), sla (the SLA status a flag
+-- sets, or nothing), search (a comment's terms, see common.lua's
+-- search_index, or nothing).
 local a = cjson.decode(ARGV[1])
 for _, k in ipairs({'actor', 'event', 'via', 'note', 'owner', 'group', 'level', 'category',
     'action', 'comment', 'survey', 'ref', 'flag', 'count', 'known_error'}) do
@@ -67,12 +72,17 @@ if #notify > 0 and cur[8] and cur[8] ~= '' then
 end
 local final = path[#path] or state
 if not entry(final) then return {'BADSTATE', final} end
+-- An agent alert goes out once per event: a flag set before (a warning
+-- raised again) raises none.
+local alerts = a.alerts
+if alerts and a.flag ~= '' and redis.call('HEXISTS', inc, 'flag_' .. a.flag) == 1 then alerts = nil end
 
 -- The owner and group indexes are named by values. The new one comes in
 -- KEYS (newKey); the old one is read above, so its key is built here from
 -- the shard's prefix.
 local function reindex(kind, old, newKey)
-  if old and old ~= '' then redis.call('ZREM', shard .. ':idx:' .. kind .. ':' .. old, id) end
+  if old and old ~= '' then redis.call('ZREM', shard .. ':idx:' .. kind .. ':' .. old, id)
+  elseif kind == 'owner' then redis.call('ZREM', KEYS[a.unowned_key], id) end -- issue 12
   redis.call('ZADD', newKey, seq, id)
 end
 
@@ -137,6 +147,16 @@ if from ~= state then
   set('state', from)
   if o.closes then set('closed_at', at) end
 end
+-- Issue 12, the queue's SLA lists: open incidents only, the worst status.
+if from == a.closed then
+  redis.call('ZREM', KEYS[a.sla_warning], id)
+  redis.call('ZREM', KEYS[a.sla_breached], id)
+elseif a.sla == 'breached' then
+  redis.call('ZADD', KEYS[a.sla_breached], seq, id)
+  redis.call('ZREM', KEYS[a.sla_warning], id)
+elseif a.sla == 'warning' and not redis.call('ZSCORE', KEYS[a.sla_breached], id) then
+  redis.call('ZADD', KEYS[a.sla_warning], seq, id)
+end
 if o.new_round then
   -- A survey step entered: a new question, numbered in the same write, so
   -- that the notices queued below carry it.
@@ -154,6 +174,7 @@ redis.call('HSET', inc, unpack(sets))
 local actionN
 if a.action ~= '' then actionN = redis.call('RPUSH', KEYS[2], a.action) end
 if a.comment ~= '' then redis.call('RPUSH', KEYS[3], a.comment) end
+search_index(a.search, inc, seq, id) -- issue 12: a comment's words
 if a.survey ~= '' then redis.call('RPUSH', KEYS[4], a.survey) end
 if outbox then
   for _, kind in ipairs(notify) do
@@ -162,6 +183,11 @@ if outbox then
   end
 end
 if a.watch then watch(inc, shard, id, ver, at, a.now_ms, a.watch) end
+if alerts then
+  local group = cur[5] or ''
+  if a.group ~= '' then group = a.group end
+  alert(shard, id, ver, at, a.now_ms, alerts, group)
+end
 -- The timers look at every changed incident again (see workflow.Timers).
 redis.call('ZADD', KEYS[7], a.now_ms, id)
 -- Only what changed: reading the incident back here would cost a quarter

@@ -14,7 +14,7 @@ if redis.call('EXISTS', inc) == 0 then
   if redis.call('HEXISTS', KEYS[2], id) == 1 then return 'DONE' end
   return 'GONE'
 end
-local f = redis.call('HMGET', inc, 'ver', 'state', 'priority', 'group', 'owner', 'watch_mid')
+local f = redis.call('HMGET', inc, 'ver', 'state', 'priority', 'group', 'owner', 'watch_mid', 'channel', 'terms')
 if f[1] ~= ARGV[2] or f[2] ~= ARGV[4] then return 'CHANGED' end
 local shard = ARGV[5]
 for i = 0, redis.call('LLEN', inc .. ':attachments') - 1 do redis.call('DEL', inc .. ':att:' .. i) end
@@ -31,5 +31,17 @@ redis.call('ZREM', shard .. ':idx:state:' .. f[2], id)
 if f[3] and f[3] ~= '' then redis.call('ZREM', shard .. ':idx:priority:' .. f[3], id) end
 if f[4] and f[4] ~= '' then redis.call('ZREM', shard .. ':idx:group:' .. f[4], id) end
 if f[5] and f[5] ~= '' then redis.call('ZREM', shard .. ':idx:owner:' .. f[5], id) end
+-- Issue 12: the queue's filter and search indexes (search.go).
+if f[7] and f[7] ~= '' then redis.call('ZREM', shard .. ':idx:channel:' .. f[7], id) end
+redis.call('ZREM', shard .. ':idx:unowned', id)
+redis.call('ZREM', shard .. ':idx:sla:warning', id)
+redis.call('ZREM', shard .. ':idx:sla:breached', id)
+-- Its terms: the hash's 'terms' field (termsField in search.go), read above.
+for t in string.gmatch(f[8] or '', '%S+') do
+  local ix = shard .. ':idx:term:' .. t
+  redis.call('ZREM', ix, id)
+  -- A term no incident holds any more leaves the dictionary.
+  if redis.call('EXISTS', ix) == 0 then redis.call('ZREM', shard .. ':idx:terms', t) end
+end
 redis.call('HSET', KEYS[2], id, ARGV[3])
 return 'OK'

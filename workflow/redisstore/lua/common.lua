@@ -56,3 +56,57 @@ local function watch(inc, shard, id, ver, at, now_ms, w)
   redis.call('ZADD', route, now_ms, mid)
   redis.call('HSET', inc, 'watch_mid', mid)
 end
+
+-- alert queues an agent alert (a mail to an agent or group, a webhook
+-- post) for each target that takes the incident's group: a message of its
+-- own per target, so each retries and dead-letters alone. Its id
+-- (incident, kind, version, target's place) makes it idempotent like a
+-- notice. al: kind, alert, targets ({queue: KEYS index, channel, email,
+-- lang, target, groups (nil: every group)}). group is the incident's
+-- group as the change leaves it.
+local function alert(shard, id, ver, at, now_ms, al, group)
+  for i, t in ipairs(al.targets) do
+    local takes = not t.groups
+    for _, g in ipairs(t.groups or {}) do
+      if g == group then takes = true end
+    end
+    local mid = id .. ':' .. al.kind .. ':' .. ver .. ':' .. (i - 1)
+    -- Named by the version this call assigns: built from the shard's prefix.
+    local msg = shard .. ':outbox:msg:' .. mid
+    if takes and redis.call('EXISTS', msg) == 0 then
+      redis.call('HSET', msg, 'id', mid, 'incident', id, 'kind', al.kind, 'channel', t.channel, 'lang', t.lang or '',
+        'email', t.email or '', 'slack_id', '', 'created_at', at, 'attempts', 0, 'last_error', '',
+        'alert', al.alert, 'target', t.target or '')
+      redis.call('ZADD', KEYS[t.queue], now_ms, mid)
+    end
+  end
+end
+
+-- search_index adds an incident's new search terms to the shard's term
+-- indexes (issue 12; searchArgs in search.go). The incident's own terms
+-- are one space-separated field of its hash (s.field), so a comment adds
+-- only new ones and the archive knows which indexes to leave (a field, not
+-- a set: a set of strings costs far more memory). s.dict is the KEYS
+-- index of the shard's term dictionary, s.keys[i] of the index of
+-- s.terms[i]; at most s.max terms per incident.
+local function search_index(s, inc, seq, id)
+  if not s then return end
+  local cur = redis.call('HGET', inc, s.field) or ''
+  local have, n, added, dict = {}, 0, {}, {'ZADD', KEYS[s.dict]}
+  for t in string.gmatch(cur, '%S+') do have[t] = true; n = n + 1 end
+  for i, t in ipairs(s.terms) do
+    if n >= s.max then break end
+    if not have[t] then
+      have[t], n = true, n + 1
+      added[#added + 1] = t
+      redis.call('ZADD', KEYS[s.keys[i]], seq, id)
+      dict[#dict + 1] = 0; dict[#dict + 1] = t
+    end
+  end
+  if #added > 0 then
+    -- One call for the dictionary: a registration adds dozens of terms.
+    redis.call(unpack(dict))
+    if cur ~= '' then cur = cur .. ' ' end
+    redis.call('HSET', inc, s.field, cur .. table.concat(added, ' '))
+  end
+end

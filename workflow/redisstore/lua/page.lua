@@ -1,34 +1,108 @@
--- KEYS: the index sorted sets to intersect (same shard). ARGV: max score
--- ('+inf' or '(N'), limit. Walks the smallest index newest first and keeps
--- the ids present in all others: work is bounded by that index, never by
--- the number of incidents.
-local limit = tonumber(ARGV[2])
-local primary, rest = KEYS[1], {}
-local best = redis.call('ZCARD', primary)
-for i = 2, #KEYS do
-  local n = redis.call('ZCARD', KEYS[i])
-  if n < best then
-    rest[#rest + 1] = primary
-    primary, best = KEYS[i], n
+-- One shard's part of a filtered page, newest first (list.go). KEYS: the
+-- index sorted sets of the filter, group after group (an incident matches
+-- a group when it is in any of the group's sets: a search word's stems
+-- and, for the last word, the terms it starts), then one scratch key per
+-- group and one for the result (same shard). ARGV: max score ('+inf' or
+-- '(N'), limit, budget, then the number of sets in each group.
+--
+-- The cheap way first: walk the smallest group newest first and keep the
+-- ids present in every other group; the work is bounded by the page, not
+-- by the number of incidents. When budget candidates were read without
+-- filling the page (filters that rarely meet), Redis intersects the sets
+-- instead (ZUNIONSTORE/ZINTERSTORE into the scratch keys, removed at the
+-- end), which costs the smallest group's size, never a full read.
+local max, limit, budget = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local groups, k = {}, 1
+for g = 4, #ARGV do
+  local keys = {}
+  for _ = 1, tonumber(ARGV[g]) do keys[#keys + 1] = KEYS[k]; k = k + 1 end
+  groups[#groups + 1] = keys
+end
+local scratch = k
+
+local best, bestCard
+for g, keys in ipairs(groups) do
+  local n = 0
+  for _, key in ipairs(keys) do n = n + redis.call('ZCARD', key) end
+  if n == 0 then return {} end
+  if not bestCard or n < bestCard then best, bestCard = g, n end
+end
+
+local function member(g, id)
+  for _, key in ipairs(groups[g]) do
+    if redis.call('ZSCORE', key, id) then return true end
+  end
+  return false
+end
+
+-- Each set of the smallest group gives its newest matches; the page is
+-- the newest of them all. Each batch starts below the last score seen
+-- (numbers are unique), so the walk costs what it reads.
+local found, seen, read, batch = {}, {}, 0, math.max(limit * 2, 64)
+local walked = true
+for _, key in ipairs(groups[best]) do
+  local from, n = max, 0
+  while n < limit do
+    local got = redis.call('ZREVRANGEBYSCORE', key, from, '-inf', 'WITHSCORES', 'LIMIT', 0, batch)
+    if #got == 0 then break end
+    for i = 1, #got, 2 do
+      local id = got[i]
+      read = read + 1
+      -- Found through an earlier set of the group: it counts for this
+      -- set's walk too (a group's sets mostly hold the same ids).
+      local keep = seen[id]
+      if not keep then
+        keep = true
+        for g = 1, #groups do
+          if not keep then break end
+          if g ~= best then keep = member(g, id) end
+        end
+        if keep then
+          seen[id] = true
+          -- The score as Redis gave it: a corrupt one reaches Go as it is.
+          found[#found + 1] = {id, got[i + 1], tonumber(got[i + 1])}
+        end
+      end
+      if keep then
+        n = n + 1
+        if n >= limit then break end
+      end
+    end
+    if n < limit and read >= budget then walked = false; break end
+    from = '(' .. got[#got]
+  end
+  if not walked then break end
+end
+
+local out = {}
+if walked then
+  table.sort(found, function(x, y) return x[3] > y[3] end)
+  for i = 1, math.min(limit, #found) do
+    out[#out + 1] = found[i][1]; out[#out + 1] = found[i][2]
+  end
+  return out
+end
+
+-- (unpack spreads only as the last argument: each call's list is built.)
+local function store(cmd, dest, keys)
+  local args = {cmd, dest, #keys}
+  for _, key in ipairs(keys) do args[#args + 1] = key end
+  -- MAX: an id's score is its number in every set.
+  args[#args + 1] = 'AGGREGATE'; args[#args + 1] = 'MAX'
+  redis.call(unpack(args))
+end
+local sets = {}
+for g, keys in ipairs(groups) do
+  if #keys == 1 then
+    sets[#sets + 1] = keys[1]
   else
-    rest[#rest + 1] = KEYS[i]
+    local tmp = KEYS[scratch + g - 1]
+    store('ZUNIONSTORE', tmp, keys)
+    sets[#sets + 1] = tmp
   end
 end
--- Each batch starts below the last score seen (numbers are unique), so the
--- walk costs what it reads, never a growing offset.
-local out, max, batch = {}, ARGV[1], math.max(limit * 2, 64)
-while true do
-  local got = redis.call('ZREVRANGEBYSCORE', primary, max, '-inf', 'WITHSCORES', 'LIMIT', 0, batch)
-  if #got == 0 then return out end
-  for i = 1, #got, 2 do
-    local keep = true
-    for _, k in ipairs(rest) do
-      if not redis.call('ZSCORE', k, got[i]) then keep = false; break end
-    end
-    if keep then
-      out[#out + 1] = got[i]; out[#out + 1] = got[i + 1]
-      if #out >= limit * 2 then return out end
-    end
-  end
-  max = '(' .. got[#got]
-end
+local result = KEYS[scratch + #groups]
+store('ZINTERSTORE', result, sets)
+out = redis.call('ZREVRANGEBYSCORE', result, max, '-inf', 'WITHSCORES', 'LIMIT', 0, limit)
+for i = scratch, #KEYS do redis.call('DEL', KEYS[i]) end
+return out

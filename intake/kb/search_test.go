@@ -1,0 +1,53 @@
+package kb
+
+import (
+	"slices"
+	"testing"
+)
+
+// A word stands for its English and its Spanish stem, folded; a query word
+// matches a text when they share one.
+func TestSearchTermsMatchAcrossAccentsCaseAndInflection(t *testing.T) {
+	for _, c := range []struct{ text, query string }{
+		{"Error de impresion", "impresión"},
+		{"Error de impresión", "IMPRESION"},
+		{"La impresora no imprime", "impresoras"},
+		{"Every printer is offline", "printers"},
+		{"VPN caída", "caida"},
+		{"Se atascó el papel", "atascado"},
+	} {
+		terms := Terms(c.text)
+		words := SearchQuery(c.query)
+		if len(words) != 1 {
+			t.Fatalf("%q: %d query words", c.query, len(words))
+		}
+		if !slices.ContainsFunc(words[0].Terms, func(q string) bool { return slices.Contains(terms, q) }) {
+			t.Errorf("%q (%v) does not match %q (%v)", c.query, words[0].Terms, c.text, terms)
+		}
+	}
+	for _, c := range []struct{ text, query string }{{"printer", "impresora"}, {"vpn", "wifi"}} {
+		if slices.ContainsFunc(SearchQuery(c.query)[0].Terms, func(q string) bool { return slices.Contains(Terms(c.text), q) }) {
+			t.Errorf("%q matches %q", c.query, c.text)
+		}
+	}
+	// Stop words of either language and one-letter words are no terms.
+	if got := Terms("the de la y a no"); len(got) != 0 {
+		t.Errorf("stop words indexed: %v", got)
+	}
+	if got := SearchQuery("the  impresora"); len(got) != 1 || got[0].Prefix != "impresora" {
+		t.Errorf("query words: %+v", got)
+	}
+}
+
+// The cache gives what Terms gives, also once it has started again.
+func TestTermCacheGivesTerms(t *testing.T) {
+	c := NewTermCache(3)
+	for _, text := range []string{"La impresora no imprime", "impresoras y printers", "La impresora no imprime", "VPN caída desde casa"} {
+		if got, want := c.Terms(text), Terms(text); !slices.Equal(got, want) {
+			t.Errorf("%q: %v, want %v", text, got, want)
+		}
+	}
+	if len(c.words) > 3 {
+		t.Errorf("the cache holds %d words, max 3", len(c.words))
+	}
+}

@@ -1,0 +1,40 @@
+-- Adds a child to a parent incident's children, or removes it (outage
+-- grouping). KEYS: 1 the parent's hash, 2 its history.
+-- ARGV[1] (groupArgs): op (add|remove), other (the child), at, actor, via,
+-- note, states (add only: the states the parent may take children in),
+-- id (the parent), shard, now_ms, watch (nil, or the change notice for
+-- the watchers: see common.lua).
+-- Returns OK (also when there was nothing to do: a retry changes nothing
+-- twice), NOTFOUND, STATE (the parent is in another state), NESTED (the
+-- parent is itself a child).
+local a = cjson.decode(ARGV[1])
+local inc = KEYS[1]
+if redis.call('EXISTS', inc) == 0 then return 'NOTFOUND' end
+local f = redis.call('HMGET', inc, 'children', 'state', 'parent_id')
+local children = f[1] or ''
+-- A plain find and an append, not a walk over the list: an outage may
+-- gather thousands of reports, and each join must stay cheap.
+local n = #a.other
+local found = children == a.other or string.sub(children, 1, n + 1) == a.other .. ' ' or
+  string.sub(children, -n - 1) == ' ' .. a.other or string.find(children, ' ' .. a.other .. ' ', 1, true) ~= nil
+if a.op == 'add' then
+  if found then return 'OK' end
+  if (f[3] or '') ~= '' then return 'NESTED' end
+  local ok = false
+  for _, s in ipairs(a.states) do if s == f[2] then ok = true end end
+  if not ok then return 'STATE' end
+  if children == '' then children = a.other else children = children .. ' ' .. a.other end
+  history(KEYS[2], a.at, a.actor, 'grouped', '', '', a.note, a.via, 'child:  -> ' .. a.other)
+else
+  if not found then return 'OK' end
+  local list = {}
+  for c in string.gmatch(children, '%S+') do
+    if c ~= a.other then table.insert(list, c) end
+  end
+  children = table.concat(list, ' ')
+  history(KEYS[2], a.at, a.actor, 'ungrouped', '', '', a.note, a.via, 'child: ' .. a.other .. ' -> –')
+end
+redis.call('HSET', inc, 'children', children, 'updated_at', a.at)
+local ver = redis.call('HINCRBY', inc, 'ver', 1)
+if a.watch then watch(inc, a.shard, a.id, ver, a.at, a.now_ms, a.watch) end
+return 'OK'
