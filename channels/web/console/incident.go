@@ -246,7 +246,7 @@ func (s *Server) refusal(lang string, err error) (int, string) {
 	case errors.Is(err, errNoAgent):
 		return http.StatusBadRequest, w("error.noagent")
 	case errors.Is(err, errNotEditor):
-		return http.StatusForbidden, w("error.editors")
+		return http.StatusForbidden, w("ke.editors")
 	case errors.Is(err, errBadForm):
 		return http.StatusBadRequest, w("error.badform")
 	case errors.Is(err, intake.ErrInvalid):

@@ -87,7 +87,7 @@ func (s *Server) showKnownErrors(w http.ResponseWriter, r *http.Request, m me, s
 // again: admins and editors only.
 func (s *Server) changeKnownErrors(w http.ResponseWriter, r *http.Request, m me) {
 	if !m.editor() {
-		s.errorPage(w, r, http.StatusForbidden, "error.editors")
+		s.errorPage(w, r, http.StatusForbidden, "ke.editors")
 		return
 	}
 	f := r.PostForm
