@@ -335,3 +335,60 @@ func TestKnownErrorFromIncident(t *testing.T) {
 		t.Errorf("without a workaround: %v, want invalid", err)
 	}
 }
+
+// End to end: known errors saved in Redis reach a bot's index through the
+// KB's change stream and become suggestions (kind known_error) on incidents
+// registered with the same symptom, in English and Spanish; a fixed one is
+// suggested no more; the reporter is never offered one.
+func TestRegisteredIncidentsGetKnownErrorSuggestions(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ix := kb.NewIndex()
+	pos, err := f.store.LoadKB(ctx, ix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := f.store.FollowKB(ctx, ix, pos); done <- err }()
+	f.engine.UseKB(workflow.Suggestions{Index: ix, MinScore: kb.DefaultMinScore, Counter: f.store})
+	en, err := f.store.CreateKnownError(ctx, "", vpnKnownError(), f.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := f.store.CreateKnownError(ctx, "", kb.KnownError{Lang: intake.Spanish, Status: kb.KEOpen,
+		Symptom: "La impresora de la tercera planta imprime páginas en blanco", Workaround: "Cambiar el cartucho."}, f.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitForKB(t, func() bool { return ix.Len() == 2 })
+	suggested := func(subject, want string) bool {
+		t.Helper()
+		inc := registerKE(t, f, subject)
+		for _, s := range inc.Suggestions {
+			if s.ID == want {
+				if s.Kind != "known_error" || s.Public {
+					t.Errorf("%s suggested as %+v", want, s)
+				}
+				return true
+			}
+		}
+		return false
+	}
+	if !suggested("VPN disconnects every few minutes since the update", en.ID) {
+		t.Errorf("English report: %s not suggested", en.ID)
+	}
+	if !suggested("La impresora imprime páginas en blanco", es.ID) {
+		t.Errorf("Spanish report: %s not suggested", es.ID)
+	}
+	en.Status = kb.KEFixed
+	if _, err := f.store.UpdateKnownError(ctx, en, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	waitForKB(t, func() bool { return ix.Len() == 1 })
+	if suggested("VPN disconnects every few minutes since the update", en.ID) {
+		t.Errorf("fixed %s still suggested", en.ID)
+	}
+	cancel()
+	<-done
+}
