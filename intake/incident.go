@@ -222,6 +222,9 @@ type Incident struct {
 	// Suggestions are the knowledge-base articles and known errors that
 	// matched the report when it was registered, best first, with why.
 	Suggestions []Suggestion `json:"suggestions,omitempty"`
+	// KnownError is the id of the known error (KE-000001) the incident is
+	// linked to, if any: its workaround applies here.
+	KnownError string `json:"known_error,omitempty"`
 	// ParentID is the incident this one is grouped under (one outage,
 	// many reports): agents work the parent, and its validation and
 	// closure reach this one. Children are the incidents grouped under

@@ -63,6 +63,7 @@ const (
 	EventSLA          EventKind = "sla"          // timer: an SLA target is near or missed
 	EventRepeat       EventKind = "repeat"       // system event: the same alert fired again
 	EventRecovered    EventKind = "recovered"    // system event: the alert resolved
+	EventKnownError   EventKind = "known_error"  // an agent links (or unlinks) a known error
 	EventSolved       EventKind = "solved"       // the reporter says a suggested article solved the problem
 )
 

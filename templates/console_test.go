@@ -13,15 +13,16 @@ func TestConsolePagesAndWordsExistInEveryLanguage(t *testing.T) {
 	// to exist here.
 	c, err := LoadConsole(htmltemplate.FuncMap{"when": func(time.Time) string { return "" }, "iso": func(time.Time) string { return "" },
 		"rows": func(int) int { return 0 }, "y": func(int) int { return 0 }, "px": func(int) int { return 0 }, "px2": func(int) int { return 0 },
-		"changes": func(string) []struct{ Field, Old, New string } { return nil },
-		"botnote": func(string) *struct{ Kind, ID string } { return nil }})
+		"changes":   func(string) []struct{ Field, Old, New string } { return nil },
+		"botnote":   func(string) *struct{ Kind, ID string } { return nil },
+		"firstline": func(string) string { return "" }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(c.Langs(), ","); got != "en,es" {
 		t.Fatalf("languages = %s", got)
 	}
-	if got := strings.Join(c.Names("es"), ","); got != "agents,article,articleform,dashboard,error,incident,kb,login,queue" {
+	if got := strings.Join(c.Names("es"), ","); got != "agents,article,articleform,dashboard,error,incident,kb,known_errors,login,queue" {
 		t.Fatalf("pages = %s", got)
 	}
 	for _, key := range []string{"state.analysis", "priority.P1", "refusal.locked_in_validation", "refusal.forbidden", "nav.kb", "error.editors", "event.solved"} {

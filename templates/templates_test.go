@@ -163,9 +163,10 @@ func TestChatPhrasesExistInEveryLanguageAndRender(t *testing.T) {
 	}
 	data := struct {
 		ID, Subject, State, URL, Priority, Org string
+		KnownError                             string
 		Rating                                 int
 		Outage                                 string
-	}{"INC-000042", "VPN down", "Analysis", "https://x.test/s/abc", "P2", "Acme IT", 4, "INC-000041"}
+	}{"INC-000042", "VPN down", "Analysis", "https://x.test/s/abc", "P2", "Acme IT", "KE-000007", 4, "INC-000041"}
 	for _, lang := range []string{"en", "es"} {
 		for _, name := range p.Names(lang) {
 			text, err := p.Text(lang, name, data)

@@ -66,6 +66,10 @@ type Change struct {
 	Survey   *intake.SurveyResult `json:"survey,omitempty"`
 	// Flag marks the incident (an SLA warning or breach) with the time.
 	Flag string `json:"flag,omitempty"`
+	// KnownError links the incident to this known error (KE-000001);
+	// UnlinkKnownError removes its link instead.
+	KnownError       string `json:"known_error,omitempty"`
+	UnlinkKnownError bool   `json:"unlink_known_error,omitempty"`
 	// Round, on a survey answer, is the round the answer was asked in
 	// (intake.Actor.Round): the store refuses it with intake.CodeReplaced
 	// when the incident is in the answer's step with another round open.

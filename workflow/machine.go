@@ -69,6 +69,11 @@ func Table() []Rule {
 		{From: intake.Solution, Event: intake.EventEscalate, Who: AnyAgent},
 		{From: intake.Analysis, Event: intake.EventRecategorize, Who: AnyAgent},
 		{From: intake.Solution, Event: intake.EventRecategorize, Who: AnyAgent},
+		// Linking a known error is diagnosis (analysis, solution) or the
+		// owner's final check (review); never while the reporter validates.
+		{From: intake.Analysis, Event: intake.EventKnownError, Who: AnyAgent},
+		{From: intake.Solution, Event: intake.EventKnownError, Who: AnyAgent},
+		{From: intake.Review, Event: intake.EventKnownError, Who: OwnerOrAdmin},
 		{From: intake.Analysis, Event: intake.EventAssign, Who: OwnerOrUnowned},
 		{From: intake.Solution, Event: intake.EventAssign, Who: OwnerOrUnowned},
 		{From: intake.Satisfaction, Event: intake.EventAssign, Who: OwnerOrUnowned},

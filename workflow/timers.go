@@ -151,7 +151,7 @@ func responded(inc *intake.Incident) bool {
 	for _, h := range inc.History {
 		switch intake.EventKind(h.Event) {
 		case intake.EventAssign, intake.EventAction, intake.EventMove, intake.EventEscalate, intake.EventRecategorize,
-			intake.HistoryNote:
+			intake.HistoryNote, intake.EventKnownError:
 			return true
 		}
 	}

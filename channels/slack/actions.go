@@ -176,12 +176,19 @@ func (b *Bot) onAction(ctx context.Context, cb *slackapi.InteractionCallback, a 
 		}
 		return b.onSolved(ctx, cb, a, id, article)
 	}
+	if a.ActionID == actionWorkaround {
+		id, ke, _ := strings.Cut(a.Value, " ")
+		if _, err := intake.ParseID(id); err != nil || ke == "" {
+			return fmt.Errorf("%w: button %s carries no incident and known error ids", ErrBadPayload, a.ActionID)
+		}
+		return b.onAgentButton(ctx, cb, a, id, ke)
+	}
 	if _, err := intake.ParseID(a.Value); err != nil {
 		return fmt.Errorf("%w: button %s carries no incident id", ErrBadPayload, a.ActionID)
 	}
 	switch {
 	case strings.HasPrefix(a.ActionID, "agent_"):
-		return b.onAgentButton(ctx, cb, a)
+		return b.onAgentButton(ctx, cb, a, a.Value, "")
 	}
 	return nil
 }
@@ -334,8 +341,9 @@ func (b *Bot) langOfUser(ctx context.Context, user string, fallback intake.Lang)
 
 // onAgentButton applies an agent's button through the workflow rules; a
 // refusal is explained privately. Buttons that need more open a form.
-func (b *Bot) onAgentButton(ctx context.Context, cb *slackapi.InteractionCallback, a *slackapi.BlockAction) error {
-	id, user := a.Value, cb.User.ID
+// ke is the known error a workaround button names.
+func (b *Bot) onAgentButton(ctx context.Context, cb *slackapi.InteractionCallback, a *slackapi.BlockAction, id, ke string) error {
+	user := cb.User.ID
 	where := thread{firstOf(cb.Container.ChannelID, cb.Channel.ID), ""}
 	lang := b.cfg.TriageLang
 	by, ok, err := b.agent(ctx, user)
@@ -367,6 +375,11 @@ func (b *Bot) onAgentButton(ctx context.Context, cb *slackapi.InteractionCallbac
 		_, err = b.d.Work.Move(ctx, id, by, intake.Validation, "")
 	case actionClose:
 		_, err = b.d.Work.Move(ctx, id, by, intake.Closed, "")
+	case actionWorkaround:
+		if b.d.Workarounds == nil {
+			return nil
+		}
+		_, err = b.d.Workarounds.ApplyWorkaround(ctx, id, by, ke)
 	default:
 		return nil
 	}

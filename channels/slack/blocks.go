@@ -21,6 +21,9 @@ const (
 	actionValidate = "agent_validate"
 	actionEscalate = "agent_escalate"
 	actionClose    = "agent_close"
+	// actionWorkaround's value is "INC-000001 KE-000001": the known error
+	// the card showed, so a click applies what the agent saw.
+	actionWorkaround = "agent_workaround"
 	// actionSolved + N is the reporter's "this solved my problem" on the
 	// N-th article the acknowledgment offered; its value is "ID ARTICLE".
 	actionSolved = "reporter_solved_"
@@ -185,7 +188,7 @@ func (b *Bot) triageBlocks(inc *intake.Incident) (string, []slackapi.Block) {
 		section(head),
 		b.fields(lang, "state", "*"+b.stateName(inc.State, lang)+"*", "priority", string(inc.Priority),
 			"category", b.label(inc.Category, lang), "service", b.label(inc.CI, lang),
-			"owner", owner, "group", group, "reporter", reporter),
+			"owner", owner, "group", group, "reporter", reporter, "known_error", inc.KnownError),
 	}
 	var marks []string
 	for _, flag := range sortedFlags(inc.Flags) {
@@ -227,6 +230,10 @@ func (b *Bot) triageBlocks(inc *intake.Incident) (string, []slackapi.Block) {
 		add(actionEscalate, "triage_escalate", "")
 	case intake.Review:
 		add(actionClose, "triage_close", slackapi.StylePrimary)
+	}
+	if b.d.Workarounds != nil && inc.KnownError != "" && (inc.State == intake.Analysis || inc.State == intake.Solution) {
+		v.KnownError = inc.KnownError
+		buttons = append(buttons, button(actionWorkaround, b.text(lang, "triage_workaround", v), inc.ID+" "+inc.KnownError, ""))
 	}
 	if len(buttons) > 0 {
 		blocks = append(blocks, actions("triage", buttons...))

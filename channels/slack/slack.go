@@ -37,6 +37,11 @@ type Surveys interface {
 	MinScore() float64
 }
 
+// Workarounds applies known errors' workarounds (workflow.KnownErrors).
+type Workarounds interface {
+	ApplyWorkaround(ctx context.Context, id string, by intake.Actor, keID string) (intake.Changed, error)
+}
+
 // Work is what agents do from the triage channel.
 type Work interface {
 	Assign(ctx context.Context, id string, by intake.Actor, owner, note string) (intake.Changed, error)
@@ -109,15 +114,18 @@ type Deps struct {
 	Incidents Incidents
 	Surveys   Surveys
 	Work      Work
-	Agents    Agents
-	Ledger    Ledger
-	State     State
-	Locks     Locker
-	Links     SurveyLinks
-	Labels    Labeler
-	Phrases   *templates.Phrases
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Workarounds applies a known error's workaround from the triage
+	// card; nil leaves the button out.
+	Workarounds Workarounds
+	Agents      Agents
+	Ledger      Ledger
+	State       State
+	Locks       Locker
+	Links       SurveyLinks
+	Labels      Labeler
+	Phrases     *templates.Phrases
+	Log         *slog.Logger
+	Now         func() time.Time
 }
 
 // Bot is the Slack channel.
@@ -233,6 +241,7 @@ func (b *Bot) text(lang intake.Lang, name string, v view) string {
 // Slack's markup: a subject must not mention @channel or fake a link.
 type view struct {
 	ID, Subject, Priority, State, URL, Org string
+	KnownError                             string
 	// Title names an article (offered, or suggested to agents).
 	Title  string
 	Rating int

@@ -96,6 +96,8 @@ type Deps struct {
 	AgentAdmin AgentAdmin
 	Health     Pinger
 	KB         KBDeps
+	// KnownErrors serves /api/v1/known-errors; with no Store it is not served.
+	KnownErrors KnownErrorDeps
 	// Components are reported in /readyz detail; one failing makes the
 	// bot "degraded", which is still ready unless StrictReadiness is set.
 	Components []Component
@@ -159,6 +161,7 @@ func NewServer(d Deps) *Server {
 	s.route("POST /api/v1/inbound/release", s.agent(s.release))
 	s.agentRoutes()
 	s.kbRoutes()
+	s.knownErrorRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.URL.Path)
 	})

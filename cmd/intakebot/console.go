@@ -14,6 +14,7 @@ import (
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/internal/config"
 	"github.com/intakebot/intakebot/templates"
+	"github.com/intakebot/intakebot/workflow"
 )
 
 // Sign-in failures allowed per account and per client address in a window.
@@ -69,6 +70,7 @@ func newConsole(cfg *config.Config, c *core, ch *channels, base string, log *slo
 		Sessions: webui.NewSessions(c.rdb, cfg.Redis.Prefix, time.Duration(cfg.Web.Session.Idle), time.Duration(cfg.Web.Session.Absolute), secure, time.Now),
 		Limiter:  webui.NewLimiter(c.rdb, cfg.Redis.Prefix, loginFailures, loginWindow), SSO: sso,
 		Changes: ch.live, Timers: timers, Labels: c.rules, Groups: cfg.Groups, Categories: cats,
+		KnownErrors: c.store, KEOps: workflow.NewKnownErrors(c.engine, c.store),
 		KB: c.store, KBIndex: c.kb, MinScore: c.engine.MinScore(), Secure: secure, Log: log, Now: time.Now,
 	}), nil
 }

@@ -42,6 +42,9 @@ const incidentsUsage = `Usage: intakebot incidents COMMAND [flags]
   survey ID yes|no [--note TEXT]      record the reporter's validation answer given by phone
   survey ID --rating 1-5 [--comment TEXT]
   close ID [--note TEXT]
+  link ID KE-ID [--note TEXT]         link the incident to a known error (see: intakebot known-errors help)
+  unlink ID                           remove its link
+  apply-workaround ID [KE-ID]         record the known error's workaround as an action (default: the linked one)
   group PARENT CHILD... [--note TEXT] group incidents of one outage under PARENT
   ungroup CHILD [--note TEXT]         take CHILD out of its outage group
 
@@ -206,6 +209,7 @@ func incidentCommand(name string) func(*incidentCall) error {
 		"list": incidentsList, "show": incidentsShow, "create": incidentsCreate, "act": incidentsAct,
 		"move": incidentsMove, "close": incidentsClose, "assign": incidentsAssign, "escalate": incidentsEscalate,
 		"recategorize": incidentsRecategorize, "survey": incidentsSurvey, "attachment": incidentsAttachment,
+		"link": incidentsLink, "unlink": incidentsUnlink, "apply-workaround": incidentsApplyWorkaround,
 		"group": incidentsGroup, "ungroup": incidentsUngroup,
 	}[name]
 }
@@ -550,6 +554,9 @@ func printIncident(w io.Writer, inc *intake.Incident, zone *time.Location) {
 	row("Reopened", strconv.Itoa(inc.ReopenCount))
 	if inc.RelatedID != "" {
 		row("Related", inc.RelatedID)
+	}
+	if inc.KnownError != "" {
+		row("Known error", inc.KnownError)
 	}
 	if inc.ParentID != "" {
 		row("Outage", "grouped under "+inc.ParentID)

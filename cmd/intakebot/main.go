@@ -27,6 +27,7 @@ Usage:
   intakebot local send --subject S --body B  report as the demo user to a local-mode serve (see: intakebot local help)
   intakebot local inbox                      the demo user's mails from the help desk, newest first, with their links
   intakebot kb list|show|add|edit|rm|import DIR|export DIR|seed   the knowledge base (see: intakebot kb help)
+  intakebot known-errors list|show|add|edit|fix|rm ...   known errors through the API (see: intakebot known-errors help)
   intakebot inbound list [--channel email]   what became of each inbound message, newest first
   intakebot archive [--dry-run]              move incidents closed longer than retention.closed_after to archive files
   intakebot config example                   print a commented example configuration
@@ -77,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env confi
 		return localCmd(ctx, args[1:], stdout, stderr, env)
 	case "kb":
 		return kbCmd(ctx, args[1:], stdout, stderr, env)
+	case "known-errors":
+		return knownErrorsCmd(ctx, args[1:], stdout, stderr, env)
 	case "inbound":
 		return inboundCmd(ctx, args[1:], stdout, stderr, env)
 	case "archive":

@@ -459,6 +459,7 @@ func newHandler(cfg *config.Config, c *core, ch *channels, signer *surveylink.Si
 		Incidents: c.engine, Groups: c.engine, Lister: c.store, Outbox: c.store, Inbound: c.store, Files: c.store, Agents: c.store, AgentAdmin: c.store, Health: c.store,
 		Components: ch.components, StrictReadiness: cfg.HTTP.ReadyzStrict, Metrics: metricsHandler(c.reg, log),
 		Log: log, Registerer: c.reg, KB: web.KBDeps{Store: c.store, Lister: c.store, Index: kbIndex, Solved: c.store, Now: time.Now},
+		KnownErrors: web.KnownErrorDeps{Store: c.store, Ops: workflow.NewKnownErrors(c.engine, c.store), Index: kbIndex, Now: time.Now},
 	})
 	root := http.NewServeMux()
 	links := surveylink.NewHandler(surveylink.Deps{Signer: signer, Incidents: c.engine, Answerer: c.engine,

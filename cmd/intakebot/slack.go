@@ -45,6 +45,7 @@ func newSlackChannel(ctx context.Context, cfg *config.Config, engine *workflow.E
 	}, api, slackchannel.Deps{
 		Incidents: engine, Surveys: engine, Work: engine, Agents: store, Ledger: ledger, State: store, Locks: store,
 		Links: links, Labels: rules, Phrases: phrases, Log: log.With("channel", "slack"), Now: time.Now,
+		Workarounds: workflow.NewKnownErrors(engine, store),
 	})
 	// Connecting waits for the first event: Slack being down at start
 	// must not keep the rest of the bot from running.

@@ -7,6 +7,8 @@ package redisstore
 //	P:{kb}:history:ID    list: JSON of every saved version, oldest first
 //	P:{kb}:changes       stream: op (put|delete), id, version; each bot
 //	                     follows it to keep its in-memory index fresh
+//	                     (known errors too: their ids start with KE-,
+//	                     see knownerror.go)
 //	P:{kb}:solved        hash: article id -> times it solved a reporter's problem
 //
 // Changes use WATCH + MULTI rather than a Lua script: they touch one
@@ -230,6 +232,9 @@ func (s *Store) LoadKB(ctx context.Context, ix *kb.Index) (string, error) {
 	for _, a := range all {
 		ix.Put(a)
 	}
+	if err := s.loadKnownErrors(ctx, ix); err != nil {
+		return "", err
+	}
 	return last, nil
 }
 
@@ -288,6 +293,9 @@ func (s *Store) FollowKB(ctx context.Context, ix *kb.Index, pos string) (string,
 // applyKBChange reads the article as it is now rather than the version in
 // the change: a later change may already have replaced or removed it.
 func (s *Store) applyKBChange(ctx context.Context, ix *kb.Index, c KBChange) error {
+	if kb.IsKnownError(c.ID) {
+		return s.applyKnownErrorChange(ctx, ix, c.ID)
+	}
 	a, err := s.readArticle(ctx, s.rdb, c.ID)
 	switch {
 	case errors.Is(err, intake.ErrNotFound):

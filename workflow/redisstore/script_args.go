@@ -219,6 +219,8 @@ func (s *Store) applyCall(id string, ch workflow.Change) ([]string, string, erro
 	}
 	w.str("ref", ch.Ref)
 	w.str("flag", ch.Flag)
+	w.str("known_error", ch.KnownError)
+	w.bool("unlink_known_error", ch.UnlinkKnownError)
 	w.str("bot", botActor)
 	if ch.Event == intake.EventRepeat {
 		w.str("count", repeatsField)

@@ -131,6 +131,7 @@ type scripts struct {
 	inboundBegin, inboundRecord, inboundRelease, allow, addAttachments                            *redis.Script
 	dueClaim, dueDone                                                                             *redis.Script
 	leaseRenew, leaseRelease, checkpointSave, unlock                                              *redis.Script
+	keLink                                                                                        *redis.Script
 }
 
 // New returns a store using keys under prefix, with an outbox queue for
@@ -150,6 +151,7 @@ func New(rdb redis.UniversalClient, prefix string, routes ...intake.Route) *Stor
 		dueClaim: redis.NewScript(luaDueClaim), dueDone: redis.NewScript(luaDueDone),
 		leaseRenew: redis.NewScript(luaLeaseRenew), leaseRelease: redis.NewScript(luaLeaseRelease),
 		checkpointSave: redis.NewScript(luaCheckpointSave), unlock: redis.NewScript(luaUnlock),
+		keLink: redis.NewScript(luaKELink),
 	}}
 	for _, r := range routes {
 		st.addRoute(r)
@@ -549,7 +551,7 @@ func hashToIncident(d *decoder) (*intake.Incident, error) {
 		Reporter: intake.Reporter{Name: d.str("reporter_name"), Email: d.str("email"), SlackID: d.str("slack_id"), Language: intake.Lang(d.str("lang"))},
 		Subject:  d.str("subject"), Description: d.str("description"), CI: d.str("ci"), Category: d.str("category"),
 		Impact: intake.Level(d.str("impact")), Urgency: intake.Level(d.str("urgency")), Priority: intake.Priority(d.str("priority")),
-		Group: d.str("group"), Owner: d.str("owner"), State: intake.State(d.str("state")), RelatedID: d.str("related_id"), RegisteredBy: d.str("registered_by"),
+		Group: d.str("group"), Owner: d.str("owner"), State: intake.State(d.str("state")), RelatedID: d.str("related_id"), KnownError: d.str("known_error"), RegisteredBy: d.str("registered_by"),
 		ReportedAt: d.time("reported_at"), RegisteredAt: d.time("registered_at"),
 		EnteredAt: map[intake.State]time.Time{},
 		Actions:   []intake.Action{}, Comments: []intake.Comment{}, Surveys: []intake.SurveyResult{}, History: []intake.HistoryEntry{},

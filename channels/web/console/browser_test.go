@@ -109,6 +109,8 @@ func signIn(f *fixture, name string) chromedp.Tasks {
 		chromedp.SendKeys(`#password`, password, chromedp.ByQuery),
 		chromedp.Click(`button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`table.queue`, chromedp.ByQuery),
+		// The queue finished loading, so what a test reads next stays.
+		chromedp.Poll(`document.readyState === "complete"`, nil),
 	}
 }
 
@@ -128,7 +130,10 @@ func waitFor(t testing.TB, ctx context.Context, what, js string) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		var ok bool
-		if err := chromedp.Run(ctx, chromedp.Evaluate(js, &ok)); err == nil && ok {
+		// Only a page that finished loading: while it still loads, the
+		// browser may renew its document and a node found now be gone
+		// when the next action reaches for it.
+		if err := chromedp.Run(ctx, chromedp.Evaluate(`document.readyState === "complete" && (`+js+`)`, &ok)); err == nil && ok {
 			return
 		}
 		if time.Now().After(deadline) {

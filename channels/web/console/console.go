@@ -105,6 +105,10 @@ type Deps struct {
 	Groups []string
 	// Categories are the configured categories, for recategorising.
 	Categories []string
+	// KnownErrors and KEOps serve the known errors' page and the incident
+	// page's known-error card; nil leaves both out.
+	KnownErrors KnownErrorStore
+	KEOps       KnownErrorOps
 	// KB and KBIndex serve the knowledge-base pages; nil: none.
 	KB      KB
 	KBIndex *kb.Index
@@ -151,6 +155,10 @@ func New(d Deps) *Server {
 	s.mux.HandleFunc("GET /console/events", s.agent(s.events))
 	s.mux.HandleFunc("GET /console/export.csv", s.agent(s.export))
 	s.mux.HandleFunc("GET /console/dashboard", s.agent(s.dashboard))
+	if d.KnownErrors != nil && d.KEOps != nil {
+		s.mux.HandleFunc("GET /console/known-errors", s.agent(s.knownErrors))
+		s.mux.HandleFunc("POST /console/known-errors", s.agent(s.changeKnownErrors))
+	}
 	s.mux.HandleFunc("GET /console/agents", s.agent(s.admin(s.agents)))
 	s.mux.HandleFunc("POST /console/agents", s.agent(s.admin(s.changeAgents)))
 	s.kbRoutes()
@@ -232,14 +240,17 @@ type view struct {
 	Agent intake.Agent
 	CSRF  string
 	// Here is the page's address, for the language switch to come back to.
-	Here  string
-	Nav   string
-	Error string
-	Page  any
+	Here string
+	Nav  string
+	// KnownErrors: the known errors' page is served (for the menu).
+	KnownErrors bool
+	Error       string
+	Page        any
 }
 
 func (s *Server) view(r *http.Request, m me, nav string, page any) view {
-	return view{Lang: m.lang, Other: other(m.lang), Agent: m.Agent, CSRF: m.session.CSRF, Here: r.URL.RequestURI(), Nav: nav, Page: page}
+	return view{Lang: m.lang, Other: other(m.lang), Agent: m.Agent, CSRF: m.session.CSRF, Here: r.URL.RequestURI(), Nav: nav, Page: page,
+		KnownErrors: s.d.KnownErrors != nil && s.d.KEOps != nil}
 }
 
 func other(lang string) string {

@@ -198,7 +198,7 @@ func summarise(list []*intake.Incident, days int, now time.Time) period {
 func isResponse(h intake.HistoryEntry) bool {
 	switch intake.EventKind(h.Event) {
 	case intake.EventAssign, intake.EventAction, intake.EventMove, intake.EventEscalate, intake.EventRecategorize,
-		intake.HistoryNote:
+		intake.HistoryNote, intake.EventKnownError:
 		return true
 	}
 	return false

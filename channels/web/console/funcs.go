@@ -19,9 +19,10 @@ func Funcs() template.FuncMap {
 			}
 			return t.UTC().Format("2006-01-02 15:04 UTC")
 		},
-		"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"changes": changes,
-		"botnote": botNote,
+		"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"changes":   changes,
+		"botnote":   botNote,
+		"firstline": firstLine,
 		// The dashboard's bar charts: rows of 24 units, bars up to 160
 		// units wide from x=190 (room for the longest Spanish state
 		// name), the count after the bar.
@@ -64,4 +65,14 @@ func botNote(note string) *botnote {
 		return nil
 	}
 	return &botnote{Kind: kind, ID: id}
+}
+
+// firstLine is the first line of a text, cut to 80 characters: a known
+// error's symptom in a list or a menu.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
+	if r := []rune(line); len(r) > 80 {
+		return string(r[:79]) + "…"
+	}
+	return line
 }

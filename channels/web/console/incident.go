@@ -10,6 +10,7 @@ import (
 
 	"github.com/intakebot/intakebot/channels/web/webui"
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/workflow"
 )
 
@@ -17,15 +18,19 @@ import (
 // says: the page offers a button or a form only for these.
 type can struct {
 	Action, Take, Assign, Escalate, Recategorize bool
-	PhoneValidation, PhoneRating                 bool
-	Moves                                        []intake.State // agents' moves, closing included
+	// KnownError: link or unlink a known error; MakeKnownError: make one
+	// from this incident (that also needs an editor).
+	KnownError, MakeKnownError   bool
+	PhoneValidation, PhoneRating bool
+	Moves                        []intake.State // agents' moves, closing included
 	// Locked is set in validation: only the reporter's answer may change
 	// the incident now.
 	Locked bool
 }
 
 func (c can) Any() bool {
-	return c.Action || c.Take || c.Assign || c.Escalate || c.Recategorize || c.PhoneValidation || c.PhoneRating || len(c.Moves) > 0
+	return c.Action || c.Take || c.Assign || c.Escalate || c.Recategorize || c.PhoneValidation || c.PhoneRating || len(c.Moves) > 0 ||
+		c.KnownError
 }
 
 func allows(inc *intake.Incident, kind intake.EventKind, by intake.Actor, to intake.State) bool {
@@ -45,6 +50,8 @@ func canOf(inc *intake.Incident, m me) can {
 		PhoneValidation: allows(inc, intake.EventAnswerYes, phone, ""),
 		PhoneRating:     allows(inc, intake.EventRating, phone, ""),
 	}
+	c.KnownError = allows(inc, intake.EventKnownError, by, "")
+	c.MakeKnownError = c.KnownError && m.editor()
 	c.Take = c.Assign && inc.Owner != m.Name
 	for _, rule := range workflow.Table() {
 		if rule.From == inc.State && rule.Event == intake.EventMove && allows(inc, intake.EventMove, by, rule.To) {
@@ -69,6 +76,12 @@ type incidentView struct {
 	Groups, Categories    []string
 	Images                map[int]bool
 	StateWord, PriorityNo string
+	// KnownErrors: the known-error card is shown. Linked is the incident's
+	// known error (nil when none, or deleted since); Open are the open
+	// ones it may be linked to.
+	KnownErrors bool
+	Linked      *kb.KnownError
+	Open        []kb.KnownError
 	// Offered marks the suggestions the reporter was offered.
 	Offered map[string]bool
 	// Grouping: the page offers grouping by hand.
@@ -107,6 +120,10 @@ func (s *Server) showIncident(w http.ResponseWriter, r *http.Request, m me, stat
 	for _, a := range inc.Attachments {
 		v.Images[a.Index] = previewable(a.Type)
 	}
+	if err := s.incidentKnownErrors(r.Context(), &v); err != nil {
+		s.fail(w, r, m.lang, err)
+		return
+	}
 	page := s.view(r, m, "queue", v)
 	page.Error = errText
 	s.render(w, r, status, m.lang, "incident", page)
@@ -125,18 +142,19 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, m me) {
 	}
 	ctx := r.Context()
 	note := strings.TrimSpace(f.Get("note"))
-	var err error
-	switch f.Get("op") {
-	case "action":
+	handled, err := s.actKnownError(ctx, id, by, m, f.Get("op"), f)
+	switch op := f.Get("op"); {
+	case handled:
+	case op == "action":
 		// "Tell the reporter" ticked: the action is a public note.
 		add := s.d.Engine.AddAction
 		if f.Get("public") != "" {
 			add = s.d.Engine.AddPublicNote
 		}
 		_, err = add(ctx, id, by, strings.TrimSpace(f.Get("text")))
-	case "take":
+	case op == "take":
 		_, err = s.d.Engine.Assign(ctx, id, by, m.Name, note)
-	case "assign":
+	case op == "assign":
 		owner := strings.TrimSpace(f.Get("owner"))
 		if _, aerr := s.d.Agents.Agent(ctx, owner); aerr != nil {
 			err = aerr
@@ -146,14 +164,14 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, m me) {
 			break
 		}
 		_, err = s.d.Engine.Assign(ctx, id, by, owner, note)
-	case "escalate":
+	case op == "escalate":
 		level, _ := strconv.Atoi(f.Get("level"))
 		_, err = s.d.Engine.Escalate(ctx, id, by, strings.TrimSpace(f.Get("group")), level, note)
-	case "recategorize":
+	case op == "recategorize":
 		_, err = s.d.Engine.Recategorize(ctx, id, by, strings.TrimSpace(f.Get("category")), note)
-	case "move":
+	case op == "move":
 		_, err = s.d.Engine.Move(ctx, id, by, intake.State(f.Get("to")), note)
-	case "phone_validation":
+	case op == "phone_validation":
 		by.Via = "phone"
 		switch f.Get("answer") {
 		case "yes", "no":
@@ -161,9 +179,9 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, m me) {
 		default:
 			err = errBadForm
 		}
-	case "group", "ungroup":
-		err = s.group(r, id, by, f.Get("op"), f.Get("children"), note)
-	case "phone_rating":
+	case op == "group" || op == "ungroup":
+		err = s.group(r, id, by, op, f.Get("children"), note)
+	case op == "phone_rating":
 		by.Via = "phone"
 		rating, _ := strconv.Atoi(f.Get("rating"))
 		_, err = s.d.Engine.Rate(ctx, id, by, rating, strings.TrimSpace(f.Get("comment")))
@@ -180,7 +198,7 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, m me) {
 		return
 	}
 	form := map[string]string{}
-	for _, k := range []string{"op", "text", "note", "owner", "group", "level", "category", "comment", "public", "children"} {
+	for _, k := range []string{"op", "text", "note", "owner", "group", "level", "category", "comment", "public", "children", "root_cause", "workaround"} {
 		form[k] = f.Get(k)
 	}
 	s.showIncident(w, r, m, status, text, form)
@@ -227,6 +245,8 @@ func (s *Server) refusal(lang string, err error) (int, string) {
 		return http.StatusConflict, text
 	case errors.Is(err, errNoAgent):
 		return http.StatusBadRequest, w("error.noagent")
+	case errors.Is(err, errNotEditor):
+		return http.StatusForbidden, w("ke.editors")
 	case errors.Is(err, errBadForm):
 		return http.StatusBadRequest, w("error.badform")
 	case errors.Is(err, intake.ErrInvalid):

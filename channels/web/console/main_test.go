@@ -110,6 +110,7 @@ func newFixtureWith(t testing.TB, configure func(d *console.Deps, base string, r
 		Sessions: webui.NewSessions(rdb, prefix, time.Hour, 12*time.Hour, false, c.Now),
 		Limiter:  webui.NewLimiter(rdb, prefix, 5, 15*time.Minute),
 		Changes:  hub, Timers: timers, Labels: rules, Groups: []string{"service-desk", "networks"},
+		KnownErrors: store, KEOps: workflow.NewKnownErrors(engine, store),
 		Categories: []string{"network", "general"}, MinScore: kb.DefaultMinScore, KB: store, KBIndex: ix, Log: log, Now: time.Now,
 	}
 	// Listening before the console exists, so that the console can know
@@ -140,6 +141,9 @@ func newFixtureWith(t testing.TB, configure func(d *console.Deps, base string, r
 	}
 	return f
 }
+
+// kes are the known-error operations, as the console's deps have them.
+func (f *fixture) kes() *workflow.KnownErrors { return workflow.NewKnownErrors(f.engine, f.store) }
 
 // report registers an incident as a reporter would, by mail.
 func (f *fixture) report(subject string) *intake.Incident {

@@ -8,8 +8,9 @@
 -- steps), count (a counter field this event bumps), answer_step and
 -- answer_round (a survey answer's step and the round it was asked in, when
 -- the channel knows it), history_event (the history's name for the event,
--- when it is not event: "note" for an action told to the reporter); a
--- string member left out is ''. owner_key, group_key: KEYS indexes of the index sets of the
+-- when it is not event: "note" for an action told to the reporter),
+-- known_error (a known error to link) and unlink_known_error (true: remove
+-- the link); a string member left out is ''. owner_key, group_key: KEYS indexes of the index sets of the
 -- new owner (the change's, else the actor, who may take ownership) and the
 -- new group, when there is one. states {state: "[KEYS index of its index set, outcome index
 -- with no owner, with the actor as owner, with another owner]"}; outcomes
@@ -25,7 +26,7 @@
 -- search_index, or nothing).
 local a = cjson.decode(ARGV[1])
 for _, k in ipairs({'actor', 'event', 'via', 'note', 'owner', 'group', 'level', 'category',
-    'action', 'comment', 'survey', 'ref', 'flag', 'count'}) do
+    'action', 'comment', 'survey', 'ref', 'flag', 'count', 'known_error'}) do
   a[k] = a[k] or ''
 end
 local inc, shard, id, at, actor = KEYS[1], a.shard, a.id, a.at, a.actor
@@ -110,6 +111,18 @@ end
 if a.category ~= '' and a.category ~= cur[7] then
   set('category', a.category)
   changed('category', cur[7], a.category)
+end
+-- The linked known error; the caller then updates the known error's own
+-- list (another hash tag) with the version this change gets.
+-- Read only by the changes that link or unlink: nothing on the hot path.
+local curKE = ''
+if a.known_error ~= '' or a.unlink_known_error then curKE = redis.call('HGET', inc, 'known_error') or '' end
+if a.known_error ~= '' and a.known_error ~= curKE then
+  set('known_error', a.known_error)
+  changed('known_error', curKE, a.known_error)
+elseif a.unlink_known_error and curKE ~= '' then
+  set('known_error', '')
+  changed('known_error', curKE, '')
 end
 local detail = table.concat(changes, '; ')
 
