@@ -163,6 +163,8 @@ func (b *Bot) onSubmit(ctx context.Context, cb *slackapi.InteractionCallback) (a
 // onAction handles one button.
 func (b *Bot) onAction(ctx context.Context, cb *slackapi.InteractionCallback, a *slackapi.BlockAction) error {
 	switch {
+	case a.ActionID == actionPortal:
+		return nil // a URL button: Slack opened the link
 	case a.ActionID == actionYes || a.ActionID == actionNo || strings.HasPrefix(a.ActionID, actionRate):
 		id, round, err := parseSurveyValue(a.Value)
 		if err != nil {

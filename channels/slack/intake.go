@@ -93,6 +93,9 @@ type said struct {
 // onSaid makes a message in an incident's thread a comment on it, and
 // any other message addressed to the bot a new report.
 func (b *Bot) onSaid(ctx context.Context, key string, s said) error {
+	if b.d.Portal != nil && (s.reports || s.mentioned) && asksForPortal(s.text) {
+		return b.givePortalLink(ctx, key, s)
+	}
 	if s.threadTS != "" {
 		id, err := b.d.State.IncidentOfThread(ctx, s.channel, s.threadTS)
 		if err != nil {

@@ -71,6 +71,21 @@ func (n Notifier) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.
 			return err
 		}
 	}
+	// The acknowledgment's portal button goes with it in a DM; in a
+	// channel's thread it goes to the reporter alone, afterwards.
+	var portal slackapi.Block
+	if msg.Kind == intake.NoticeAck {
+		if portal = b.portalButton(inc, lang); portal != nil {
+			private, err := b.privateTo(ctx, at, inc.Reporter.SlackID)
+			if err != nil {
+				return err
+			}
+			if private {
+				blocks = append(blocks[:len(blocks)-1:len(blocks)-1], portal, blocks[len(blocks)-1])
+				portal = nil
+			}
+		}
+	}
 	posted, err := b.postOnce(ctx, msg.ID, msg.Attempt > 1, at, text, blocks)
 	if user := firstOf(msg.SlackID, inc.Reporter.SlackID); errors.Is(err, intake.ErrUndeliverable) && at.TS != "" && user != "" {
 		// The report's channel is closed to the bot (archived, the bot
@@ -90,6 +105,9 @@ func (n Notifier) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.
 		if err := b.d.State.LinkThread(ctx, inc.ID, posted.Channel, posted.TS); err != nil {
 			return err
 		}
+	}
+	if portal != nil && at.TS != "" {
+		b.portalEphemeral(ctx, inc, lang, at, portal)
 	}
 	if step := msg.Kind.SurveyStep(); step != "" {
 		return b.notePrompt(ctx, inc.ID, step, posted)

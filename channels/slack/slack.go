@@ -109,7 +109,7 @@ type Config struct {
 	OrgName string
 }
 
-// Deps are the channel's collaborators. Links and Labels may be nil.
+// Deps are the channel's collaborators. Links, Portal and Labels may be nil.
 type Deps struct {
 	Incidents Incidents
 	Surveys   Surveys
@@ -122,10 +122,12 @@ type Deps struct {
 	State       State
 	Locks       Locker
 	Links       SurveyLinks
-	Labels      Labeler
-	Phrases     *templates.Phrases
-	Log         *slog.Logger
-	Now         func() time.Time
+	// Portal signs the reporters' portal links; nil when the portal is off.
+	Portal  PortalLinks
+	Labels  Labeler
+	Phrases *templates.Phrases
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // Bot is the Slack channel.

@@ -285,7 +285,7 @@ func newChannels(ctx context.Context, cfg *config.Config, c *core, links surveyl
 			registerMailboxMetrics(c.reg, w)
 		}
 	}
-	slack, err := newSlackChannel(ctx, cfg, c.engine, c.store, c.ledger, links, c.rules, log)
+	slack, err := newSlackChannel(ctx, cfg, c.engine, c.store, c.ledger, links, portalLinks, c.rules, log)
 	if err != nil {
 		return nil, err
 	}

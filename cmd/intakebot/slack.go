@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/intakebot/intakebot/channels/portallink"
 	slackchannel "github.com/intakebot/intakebot/channels/slack"
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/internal/config"
@@ -24,7 +25,7 @@ type slackChannel struct {
 }
 
 func newSlackChannel(ctx context.Context, cfg *config.Config, engine *workflow.Engine, store *redisstore.Store, ledger slackchannel.Ledger, links slackchannel.SurveyLinks,
-	rules *intake.Rules, log *slog.Logger) (*slackChannel, error) {
+	portalLinks *portallink.Signer, rules *intake.Rules, log *slog.Logger) (*slackChannel, error) {
 	sc := cfg.Slack
 	if !sc.Enabled() { // Validate checked the tokens and the mode
 		return nil, nil
@@ -39,14 +40,18 @@ func newSlackChannel(ctx context.Context, cfg *config.Config, engine *workflow.E
 		opts = append(opts, slackapi.OptionAPIURL(sc.APIURL))
 	}
 	api := slackapi.New(sc.BotToken, opts...)
-	bot := slackchannel.New(slackchannel.Config{
-		TriageChannel: sc.TriageChannel, TriageLang: intake.Lang(sc.TriageLanguage), Agents: sc.Agents,
-		Groups: cfg.Groups, SurveyEmailReporters: sc.SurveyEmailReporters, OrgName: cfg.Org.Name,
-	}, api, slackchannel.Deps{
+	deps := slackchannel.Deps{
 		Incidents: engine, Surveys: engine, Work: engine, Agents: store, Ledger: ledger, State: store, Locks: store,
 		Links: links, Labels: rules, Phrases: phrases, Log: log.With("channel", "slack"), Now: time.Now,
 		Workarounds: workflow.NewKnownErrors(engine, store),
-	})
+	}
+	if portalLinks != nil { // a nil signer must not become a non-nil interface
+		deps.Portal = portalLinks
+	}
+	bot := slackchannel.New(slackchannel.Config{
+		TriageChannel: sc.TriageChannel, TriageLang: intake.Lang(sc.TriageLanguage), Agents: sc.Agents,
+		Groups: cfg.Groups, SurveyEmailReporters: sc.SurveyEmailReporters, OrgName: cfg.Org.Name,
+	}, api, deps)
 	// Connecting waits for the first event: Slack being down at start
 	// must not keep the rest of the bot from running.
 	return &slackChannel{bot: bot, api: api, cfg: sc}, nil

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +39,27 @@ func TestServeRunsTheSlackChannel(t *testing.T) {
 	}
 	if !slack.WaitUntil(20*time.Second, answered) {
 		t.Fatalf("no Spanish answer in the thread and triage card; DM: %+v, triage: %+v", slack.Messages(m.Channel), slack.Messages("CTRIAGE"))
+	}
+	// The portal is on (local mode): the acknowledgment in ana's DM has
+	// her "Ver en el portal" button, and following it opens her incident.
+	var link string
+	for _, msg := range slack.Messages(m.Channel) {
+		if u := regexp.MustCompile(`"url":"([^"]+/portal/i/[^"]+)"`).FindStringSubmatch(string(msg.Blocks)); msg.BotID != "" && u != nil {
+			link = u[1]
+		}
+	}
+	if link == "" || !strings.HasPrefix(link, strings.TrimSuffix(s.url, "/")+"/portal/i/") {
+		t.Fatalf("no portal button to %s in the DM: %+v", s.url, slack.Messages(m.Channel))
+	}
+	jar, _ := cookiejar.New(nil)
+	page, err := (&http.Client{Jar: jar}).Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	if page.StatusCode != http.StatusOK || !strings.HasSuffix(page.Request.URL.Path, "/portal/incidents/INC-000001") || !strings.Contains(string(body), "No me funciona el correo") {
+		t.Fatalf("the portal button opened %s (%d), not ana's incident:\n%s", page.Request.URL, page.StatusCode, body)
 	}
 	out, err := cli(map[string]string{"INTAKEBOT_URL": s.url, "INTAKEBOT_TOKEN": s.token}, "incidents", "show", "--json", "INC-000001")
 	if err != nil {
