@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,86 +17,19 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/internal/browsertest"
 )
 
-// chromiumPath finds the browser or fails the test saying how to get it.
-func chromiumPath(t testing.TB) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("chromium is not installed: the console's browser tests need it. Install it with `apt-get install -y chromium` " +
-		"(.ci/test does so through .ci/chromium.sh)")
-	return ""
-}
-
-// browser starts a fresh headless chromium (its own profile, so its own
-// cookies) with a window of width x 900, and returns its context.
+// browser starts a fresh headless chromium (its own cookies) showing
+// pages width px wide.
 func browser(t testing.TB, width int) context.Context {
 	t.Helper()
-	// Not t.TempDir: chromium's helper processes may still write to the
-	// profile for a moment after it exits, and that would fail the test.
-	profile, err := os.MkdirTemp("", "intakebot-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(profile), chromedp.WindowSize(width, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	// The guard against a hung browser, not a timing assertion.
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() {
-		cancelTimeout()
-		cancelCtx()
-		cancelAlloc()
-		for range 50 {
-			if os.RemoveAll(profile) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	// The window alone cannot be narrower than about 500 px; the viewport
-	// emulation gives the page the phone width it is tested at.
-	if err := chromedp.Run(ctx, chromedp.EmulateViewport(int64(width), 900)); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
+	return browsertest.Start(t, width, "")
 }
 
-// run performs the actions one by one. A live update (live.js) may swap
-// the part of the page an action had just found, as when the outbox's
-// delivery of the agent's own change bumps the incident's version: the
-// browser then answers that the node is gone, and the action is tried
-// again on the fresh page (a failed click or key press changed nothing).
 func run(t testing.TB, ctx context.Context, actions ...chromedp.Action) {
 	t.Helper()
-	for _, a := range actions {
-		var err error
-		for range 5 {
-			if err = chromedp.Run(ctx, a); err == nil || !staleNode(err) {
-				break
-			}
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// staleNode reports whether err says the node an action found left the
-// page before the action was done.
-func staleNode(err error) bool {
-	msg := err.Error()
-	return strings.Contains(msg, "Could not find node with given id") || strings.Contains(msg, "No node with given id found") ||
-		strings.Contains(msg, "Node is detached from document")
+	browsertest.Run(t, ctx, actions...)
 }
 
 // signIn fills the sign-in form as a person would.
@@ -114,38 +46,17 @@ func signIn(f *fixture, name string) chromedp.Tasks {
 	}
 }
 
-// text is the visible text of the page's main part.
 func text(t testing.TB, ctx context.Context) string {
 	t.Helper()
-	var s string
-	run(t, ctx, chromedp.Text(`main`, &s, chromedp.ByQuery))
-	return s
+	return browsertest.Text(t, ctx)
 }
 
-// waitFor polls a JavaScript condition until it holds; the context's
-// deadline is the failure guard.
 func waitFor(t testing.TB, ctx context.Context, what, js string) {
 	t.Helper()
-	// A page that is navigating answers nothing for a moment: ask again.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var ok bool
-		// Only a page that finished loading: while it still loads, the
-		// browser may renew its document and a node found now be gone
-		// when the next action reaches for it.
-		if err := chromedp.Run(ctx, chromedp.Evaluate(`document.readyState === "complete" && (`+js+`)`, &ok)); err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			var page string
-			_ = chromedp.Run(ctx, chromedp.Text(`body`, &page, chromedp.ByQuery))
-			t.Fatalf("waiting for %s: not so after 15 s\npage:\n%s", what, page)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	browsertest.WaitFor(t, ctx, what, js)
 }
 
-func click(sel string) chromedp.Action { return chromedp.Click(sel, chromedp.ByQuery) }
+func click(sel string) chromedp.Action { return browsertest.Click(sel) }
 
 func TestBrowserPasswordSignInAndWorkAnIncidentToClosed(t *testing.T) {
 	f := newFixture(t)

@@ -304,11 +304,5 @@ func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, localPath(r.URL.Query().Get("back")), http.StatusSeeOther)
 }
 
-// localPath is p when it is a console address, else the queue: a redirect
-// target from a request must never lead to another site.
-func localPath(p string) string {
-	if strings.HasPrefix(p, "/console/") && !strings.HasPrefix(p, "//") && !strings.ContainsAny(p, "\\\r\n") {
-		return p
-	}
-	return "/console/"
-}
+// localPath is p when it is a console address, else the queue.
+func localPath(p string) string { return webui.LocalPath(p, "/console/") }

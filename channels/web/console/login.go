@@ -2,7 +2,6 @@ package console
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"strings"
 
@@ -113,10 +112,4 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, m me) {
 
 // clientAddr is the client's IP address as this server sees it. Behind a
 // proxy that is the proxy's: the per-account limit still holds.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+func clientAddr(r *http.Request) string { return webui.ClientAddr(r) }

@@ -1,8 +1,10 @@
 package webui
 
 import (
+	"net"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // CSP allows nothing from elsewhere: the pages load only their own style
@@ -64,4 +66,24 @@ func CheckLoginPost(r *http.Request) bool {
 		return false
 	}
 	return CheckPost(r, c.Value)
+}
+
+// LocalPath is p when it is an address under root ("/console/"), else
+// root: a redirect target taken from a request must never lead to another
+// site ("//evil.example", "/\evil.example") nor split a header.
+func LocalPath(p, root string) string {
+	if strings.HasPrefix(p, root) && !strings.HasPrefix(p, "//") && !strings.ContainsAny(p, "\\\r\n") {
+		return p
+	}
+	return root
+}
+
+// ClientAddr is the client's IP address as this server sees it (behind a
+// proxy: the proxy's).
+func ClientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
