@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/intakebot/intakebot/channels/web/webui"
@@ -25,7 +26,8 @@ type SSOConfig struct {
 	// AdminGroup set: the session is an admin exactly when the "groups"
 	// claim holds it. Empty: the agent's own admin flag decides.
 	AdminGroup string
-	// Client talks to the provider; nil: http.DefaultClient.
+	// Client talks to the provider; nil: a client that gives up after 15 s
+	// (a provider that hangs must not hang every sign-in with it).
 	Client *http.Client
 }
 
@@ -45,7 +47,7 @@ type SSO struct {
 // NewSSO returns single sign-on with cfg, its flows kept in flows.
 func NewSSO(cfg SSOConfig, flows *webui.Flows) *SSO {
 	if cfg.Client == nil {
-		cfg.Client = http.DefaultClient
+		cfg.Client = &http.Client{Timeout: 15 * time.Second}
 	}
 	return &SSO{cfg: cfg, flows: flows}
 }
