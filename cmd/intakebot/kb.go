@@ -196,8 +196,9 @@ func kbRun(ctx context.Context, s *redisstore.Store, sub string, pos []string, h
 	return usageError{kbUsage}
 }
 
-// seedKB adds the shipped example articles that are not there yet; it
-// never overwrites an article a team has edited.
+// seedKB adds the shipped example articles that are not there yet, and
+// the example known errors to a store without any; it never overwrites
+// what a team has edited.
 func seedKB(ctx context.Context, s *redisstore.Store, now time.Time) (int, error) {
 	seed, err := kb.Seed()
 	if err != nil {
@@ -212,6 +213,18 @@ func seedKB(ctx context.Context, s *redisstore.Store, now time.Time) (int, error
 		case !errors.Is(err, intake.ErrConflict):
 			return added, err
 		}
+	}
+	// Known errors have no ids of their own to collide on: they are
+	// seeded only into a store that has none yet.
+	known, err := s.KnownErrors(ctx)
+	if err != nil || len(known) > 0 {
+		return added, err
+	}
+	for i, k := range kb.SeedKnownErrors() {
+		if _, err := s.CreateKnownError(ctx, fmt.Sprintf("seed-%d", i), k, now); err != nil {
+			return added, err
+		}
+		added++
 	}
 	return added, nil
 }

@@ -42,3 +42,19 @@ func TestIncidentsShowAndAPIGiveTheSuggestions(t *testing.T) {
 		t.Fatalf("API suggestions %+v", inc.Suggestions)
 	}
 }
+
+// Local mode ships two example known errors, and a report about the VPN
+// is shown the English one among its suggestions (agents only: a known
+// error is never offered to the reporter).
+func TestLocalModeSeedsKnownErrors(t *testing.T) {
+	s := startServe(t, map[string]string{})
+	env := map[string]string{"INTAKEBOT_URL": s.url, "INTAKEBOT_TOKEN": s.token}
+	if out := mustCLI(t, env, "known-errors", "list"); !strings.Contains(out, "KE-000001") || !strings.Contains(out, "KE-000002") {
+		t.Fatalf("known-errors list in local mode:\n%s", out)
+	}
+	mustCLI(t, env, "incidents", "create", "--subject", "VPN disconnects every few minutes since the update",
+		"--reporter-name", "Bea", "--reporter-email", "bea@example.test")
+	if out := mustCLI(t, env, "incidents", "show", "INC-000001"); !strings.Contains(out, "KE-000001") {
+		t.Fatalf("incidents show lacks the seeded known error:\n%s", out)
+	}
+}

@@ -99,3 +99,32 @@ func TestKnownErrorValidateAndIDs(t *testing.T) {
 		}
 	}
 }
+
+// The known errors shipped with local mode are valid and found by a report
+// in their own language.
+func TestSeedKnownErrorsAreValidAndFound(t *testing.T) {
+	seed, err := Seed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix := NewIndex(seed...)
+	for i, k := range SeedKnownErrors() {
+		k.ID = FormatKEID(int64(i + 1))
+		if err := k.Validate(); err != nil {
+			t.Fatalf("seed known error %d: %v", i, err)
+		}
+		ix.PutKnownError(k)
+	}
+	for _, c := range []struct {
+		lang       intake.Lang
+		text, want string
+	}{
+		{intake.English, "the VPN disconnects every few minutes since the update", "KE-000001"},
+		{intake.Spanish, "Outlook se queda cargando el perfil y no abre", "KE-000002"},
+	} {
+		res := ix.Search(Query{Text: c.text, Lang: c.lang, Limit: 3})
+		if len(res) == 0 || res[0].ID != c.want {
+			t.Errorf("%s %q: got %+v, want %s first", c.lang, c.text, res, c.want)
+		}
+	}
+}
