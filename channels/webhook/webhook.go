@@ -153,9 +153,37 @@ func (n Notifier) Deliver(ctx context.Context, msg intake.Outgoing, inc *intake.
 		return nil
 	case code >= 400 && code < 500 && code != http.StatusRequestTimeout && code != http.StatusTooManyRequests:
 		return fmt.Errorf("webhook: post %s: %w: %s %s", msg.ID, intake.ErrUndeliverable, resp.Status, clean(snippet))
+	case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
+		// A listener that says when to come back is asked then, like Slack;
+		// without a usable Retry-After the usual backoff applies.
+		err := fmt.Errorf("webhook: post %s: %s %s", msg.ID, resp.Status, clean(snippet))
+		if after, ok := retryAfter(resp.Header.Get("Retry-After"), n.Now()); ok {
+			return &intake.RetryLater{After: after, Err: err}
+		}
+		return err
 	default:
 		return fmt.Errorf("webhook: post %s: %s %s", msg.ID, resp.Status, clean(snippet))
 	}
+}
+
+// maxRetryAfter bounds how long a listener's Retry-After holds the
+// webhook route: an hour's wait asked by mistake must not silence alerts.
+const maxRetryAfter = 10 * time.Minute
+
+// retryAfter reads a Retry-After header: seconds, or an HTTP date.
+func retryAfter(h string, now time.Time) (time.Duration, bool) {
+	var d time.Duration
+	if secs, err := strconv.Atoi(strings.TrimSpace(h)); err == nil {
+		d = time.Duration(secs) * time.Second
+	} else if at, err := http.ParseTime(h); err == nil {
+		d = at.Sub(now)
+	} else {
+		return 0, false
+	}
+	if d <= 0 {
+		return 0, false
+	}
+	return min(d, maxRetryAfter), true
 }
 
 func (n Notifier) payload(msg intake.Outgoing, inc *intake.Incident) Payload {

@@ -290,3 +290,39 @@ func TestDeliveryErrorsDoNotQuoteTheHookURL(t *testing.T) {
 		}
 	}
 }
+
+// A listener that answers 429 with Retry-After is asked again after that
+// long, not before and not as a failed attempt; one without the header,
+// or with one of hours, gets the usual backoff or at most ten minutes.
+func TestA429WithRetryAfterHoldsTheRoute(t *testing.T) {
+	for _, c := range []struct {
+		header string
+		want   time.Duration // 0: the usual backoff (an attempt counted)
+	}{{"30", 30 * time.Second}, {"86400", 10 * time.Minute}, {"", 0}, {"soon", 0}} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if c.header != "" {
+				w.Header().Set("Retry-After", c.header)
+			}
+			w.WriteHeader(http.StatusTooManyRequests)
+		}))
+		f := newFixture(t, webhook.Hook{URL: srv.URL, Secret: []byte("x")})
+		f.register(t)
+		if _, err := f.d.Drain(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		srv.Close()
+		q := f.alert(t)
+		if q.Dead || !strings.Contains(q.LastError, "429") {
+			t.Fatalf("Retry-After %q: %+v", c.header, q)
+		}
+		if c.want == 0 {
+			if q.Attempts != 1 {
+				t.Errorf("Retry-After %q: %d attempts, want 1 (the usual backoff)", c.header, q.Attempts)
+			}
+			continue
+		}
+		if got := q.DueAt.Sub(f.clock.Now()); q.Attempts != 0 || got < c.want-time.Second || got > c.want+time.Second {
+			t.Errorf("Retry-After %q: due in %s after %d attempts, want %s and none", c.header, got, q.Attempts, c.want)
+		}
+	}
+}
