@@ -56,7 +56,7 @@ func newPortal(cfg *config.Config, c *core, ch *channels, signer *portallink.Sig
 	sessions := webui.NewSessions(c.rdb, cfg.Redis.Prefix, time.Duration(cfg.Web.Session.Idle), time.Duration(cfg.Web.Session.Absolute), secure, time.Now)
 	sessions.Path, sessions.Cookie, sessions.Space = "/portal/", "intakebot_portal", "portal"
 	return portal.New(portal.Deps{
-		Engine: c.engine, Lister: c.store, Files: c.store, Links: c.store, Mailer: ch.signIn, Pages: pages, Signer: signer,
+		Engine: c.engine, Lister: c.store, Files: c.store, Articles: c.store, Links: c.store, Mailer: ch.signIn, Pages: pages, Signer: signer,
 		Sessions:  sessions,
 		MailLimit: webui.NewLimiter(c.rdb, cfg.Redis.Prefix, portalMailsPerAddress, portalWindow),
 		AddrLimit: webui.NewLimiter(c.rdb, cfg.Redis.Prefix, portalAsksPerClient, portalWindow),

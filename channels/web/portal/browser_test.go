@@ -291,3 +291,39 @@ func TestBrowserScreenshots(t *testing.T) {
 		}
 	}
 }
+
+// A Spanish reporter reads the article the acknowledgment offered and
+// says it solved the problem, at 1280 and 360 px, without the page's
+// script doing anything special: the rating question follows.
+func TestBrowserReporterSolvesByArticleInSpanish(t *testing.T) {
+	for _, width := range []int{1280, 360} {
+		t.Run(fmt.Sprint(width), func(t *testing.T) {
+			f := newFixture(t)
+			inc := f.jam(intake.Spanish)
+			link, err := f.signer.Incident(inc.ID, f.demo().Address)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := browser(t, width, "es-ES")
+			run(t, ctx, chromedp.Navigate(link), chromedp.WaitVisible(`#offered`, chromedp.ByQuery))
+			if s := text(t, ctx); !strings.Contains(s, "Estos artículos pueden resolverlo") || !strings.Contains(s, "Atascos de impresora") {
+				t.Fatalf("incident page:\n%s", s)
+			}
+			shoot(t, ctx, "solved-es", width)
+			run(t, ctx, click(`#offered a`), chromedp.WaitVisible(`article.kbtext`, chromedp.ByQuery))
+			if s := text(t, ctx); !strings.Contains(s, "atasco de papel") || !strings.Contains(s, "Volver a la incidencia") {
+				t.Fatalf("article page:\n%s", s)
+			}
+			shoot(t, ctx, "article-es", width)
+			run(t, ctx, click(`#solved-printer-jam`))
+			waitFor(t, ctx, "the rating question", mainHas("Nos alegra que esté resuelto"))
+			if s := text(t, ctx); !strings.Contains(s, "¿Qué tal lo hicimos?") || strings.Contains(s, "Estos artículos pueden resolverlo") {
+				t.Fatalf("after solved:\n%s", s)
+			}
+			got, _ := f.engine.Get(context.Background(), inc.ID)
+			if got.State != intake.Satisfaction || f.solvedCount("printer-jam") != 1 {
+				t.Fatalf("after solved: %s, count %d", got.State, f.solvedCount("printer-jam"))
+			}
+		})
+	}
+}

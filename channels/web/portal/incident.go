@@ -139,6 +139,9 @@ type incidentView struct {
 	Round    int64
 	// CanComment: the incident takes comments (it is not closed).
 	CanComment bool
+	// Offered are the articles the reporter may say solved the problem:
+	// those the acknowledgment offered, while no solution is proposed yet.
+	Offered []intake.Suggestion
 }
 
 func (s *Server) incident(w http.ResponseWriter, r *http.Request, m me) {
@@ -160,6 +163,9 @@ func (s *Server) showIncident(w http.ResponseWriter, r *http.Request, m me, inc 
 	}
 	_, err := workflow.Decide(workflow.Facts{State: inc.State, Owner: inc.Owner}, workflow.Event{Kind: intake.EventComment, Actor: by})
 	v.CanComment = err == nil
+	if solvable(inc) {
+		v.Offered = inc.ReporterSuggestions(s.d.Engine.MinScore())
+	}
 	page := s.view(r, m, "incident", v)
 	if errKey != "" {
 		page.Error = s.d.Pages.Word(m.lang, errKey)
@@ -171,7 +177,7 @@ func (s *Server) showIncident(w http.ResponseWriter, r *http.Request, m me, inc 
 // notice is the confirmation a redirect after a change asks for (?done=).
 func (s *Server) notice(r *http.Request, lang string) string {
 	switch k := r.URL.Query().Get("done"); k {
-	case "comment", "file", "yes", "no", "rating", "reported":
+	case "comment", "file", "yes", "no", "rating", "reported", "solved":
 		return s.d.Pages.Word(lang, "done."+k)
 	}
 	return ""
@@ -268,6 +274,18 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, m me) {
 			s.showIncident(w, r, m, inc, http.StatusConflict, "error.answered")
 			return
 		}
+	case "solved":
+		// The engine refuses both cases too; asking first gives the
+		// reporter words for each rather than "not valid".
+		if !solvable(inc) {
+			s.showIncident(w, r, m, inc, http.StatusConflict, "error.answered")
+			return
+		}
+		if _, ok := offered(inc, s.d.Engine.MinScore(), f.Get("article")); !ok {
+			s.showIncident(w, r, m, inc, http.StatusBadRequest, "error.not_offered")
+			return
+		}
+		_, err = s.d.Engine.Solved(ctx, inc.ID, by, f.Get("article"))
 	default:
 		s.errorIn(w, r, m.lang, http.StatusBadRequest, "error.badform")
 		return
@@ -291,6 +309,23 @@ func (s *Server) act(w http.ResponseWriter, r *http.Request, m me) {
 	default:
 		s.fail(w, r, err)
 	}
+}
+
+// solvable reports whether the reporter may still say an offered article
+// solved the problem: only before an agent proposes a solution (the same
+// rule as the acknowledgment's link; the engine enforces it).
+func solvable(inc *intake.Incident) bool {
+	return inc.State == intake.Analysis || inc.State == intake.Solution
+}
+
+// offered is the article id if the incident offered it to its reporter.
+func offered(inc *intake.Incident, minScore float64, articleID string) (intake.Suggestion, bool) {
+	for _, sg := range inc.ReporterSuggestions(minScore) {
+		if sg.ID == articleID {
+			return sg, true
+		}
+	}
+	return intake.Suggestion{}, false
 }
 
 // fileStatus is the status of a refused file: 413 when it is too big.

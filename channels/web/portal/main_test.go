@@ -26,6 +26,7 @@ import (
 	"github.com/intakebot/intakebot/channels/web/portal"
 	"github.com/intakebot/intakebot/channels/web/webui"
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/internal/localmail"
 	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/templates"
@@ -83,6 +84,20 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	engine := workflow.NewEngine(store, rules, workflow.NewMetrics(prometheus.NewRegistry()), time.Now)
+	// The seed knowledge base, in the index the engine suggests from and
+	// in the store the portal reads articles from, as serve loads it; an
+	// internal article besides, which a reporter must never read.
+	seed, err := kb.Seed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed = append(seed, internalArticle)
+	for _, a := range seed {
+		if _, err := store.PutArticle(context.Background(), a, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	engine.UseKB(workflow.Suggestions{Index: kb.NewIndex(seed...), MinScore: kb.DefaultMinScore, Counter: store})
 	log := slog.New(slog.DiscardHandler)
 	m, err := localmail.Start(localmail.Config{IMAPListen: "127.0.0.1:0", SMTPListen: "127.0.0.1:0", Domain: "desk.test"}, log)
 	if err != nil {
@@ -124,7 +139,7 @@ func newFixture(t testing.TB) *fixture {
 	sessions := webui.NewSessions(rdb, prefix, time.Hour, 12*time.Hour, false, c.Now)
 	sessions.Path, sessions.Cookie, sessions.Space = "/portal/", "intakebot_portal", "portal"
 	srv.Config.Handler = portal.New(portal.Deps{
-		Engine: engine, Lister: store, Files: store, Links: store, Pages: pages, Signer: f.signer,
+		Engine: engine, Lister: store, Files: store, Articles: store, Links: store, Pages: pages, Signer: f.signer,
 		Mailer:    smtpout.SignInMailer{Sender: sender, Render: smtpout.Renderer{Texts: texts}},
 		Sessions:  sessions,
 		MailLimit: webui.NewLimiter(rdb, prefix, 3, 15*time.Minute),

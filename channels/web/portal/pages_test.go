@@ -16,7 +16,7 @@ func TestPortalPagesExistInEveryLanguage(t *testing.T) {
 		t.Fatalf("languages %v", got)
 	}
 	for _, lang := range p.Langs() {
-		if got := p.Names(lang); len(got) != 6 {
+		if got := p.Names(lang); len(got) != 7 {
 			t.Errorf("%s pages %v", lang, got)
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/intakebot/intakebot/channels/portallink"
 	"github.com/intakebot/intakebot/channels/web/webui"
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/intake/kb"
 )
 
 // Engine is the workflow engine as the portal drives it.
@@ -32,6 +33,16 @@ type Engine interface {
 	Comment(ctx context.Context, id string, by intake.Actor, text string) (intake.Changed, error)
 	AnswerValidation(ctx context.Context, id string, by intake.Actor, yes bool, note string) (intake.Changed, error)
 	Rate(ctx context.Context, id string, by intake.Actor, rating int, comment string) (intake.Changed, error)
+	// Solved records that an article the reporter was offered solved the
+	// problem; MinScore is the score an offered article reaches.
+	Solved(ctx context.Context, id string, by intake.Actor, articleID string) (intake.Changed, error)
+	MinScore() float64
+}
+
+// Articles reads knowledge-base articles (the store); the portal shows
+// only public ones.
+type Articles interface {
+	Article(ctx context.Context, id string) (kb.Article, error)
 }
 
 // Lister lists a reporter's incidents (the store's reporter index).
@@ -68,6 +79,7 @@ type Deps struct {
 	Engine   Engine
 	Lister   Lister
 	Files    Files
+	Articles Articles
 	Links    Links
 	Mailer   Mailer
 	Pages    Pages
@@ -102,6 +114,9 @@ const maxFormBytes = intake.MaxTextBytes + 16<<10
 type Server struct {
 	d   Deps
 	mux *http.ServeMux
+	// markdown renders articles to sanitised HTML; built once, it is
+	// safe for concurrent use.
+	markdown *kb.Renderer
 }
 
 // New builds the portal's routes under /portal/.
@@ -115,7 +130,7 @@ func New(d Deps) *Server {
 	if d.MaxFileBytes <= 0 {
 		d.MaxFileBytes = DefaultMaxFileBytes
 	}
-	s := &Server{d: d, mux: http.NewServeMux()}
+	s := &Server{d: d, mux: http.NewServeMux(), markdown: kb.NewRenderer()}
 	s.mux.Handle("GET /portal/static/", http.StripPrefix("/portal/static/", webui.Static()))
 	s.mux.HandleFunc("GET /portal/login", s.loginPage)
 	s.mux.HandleFunc("POST /portal/login", s.askLink)
@@ -130,6 +145,7 @@ func New(d Deps) *Server {
 	s.mux.HandleFunc("GET /portal/incidents/{id}", s.reporter(s.incident))
 	s.mux.HandleFunc("POST /portal/incidents/{id}", s.reporter(s.act))
 	s.mux.HandleFunc("GET /portal/incidents/{id}/attachments/{n}", s.reporter(s.attachment))
+	s.mux.HandleFunc("GET /portal/kb/{id}", s.reporter(s.article))
 	s.mux.HandleFunc("/portal/", func(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusNotFound, "error.notfound")
 	})
