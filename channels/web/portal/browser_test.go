@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,94 +15,36 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/internal/browsertest"
 )
 
-func chromiumPath(t testing.TB) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("chromium is not installed: the portal's browser tests need it. Install it with `apt-get install -y chromium`")
-	return ""
-}
-
 // browser starts a fresh headless chromium (its own profile and cookies)
-// with a window width x 900 and the given Accept-Language.
+// showing pages width px wide, with the given Accept-Language.
 func browser(t testing.TB, width int, lang string) context.Context {
 	t.Helper()
-	profile, err := os.MkdirTemp("", "intakebot-chromium-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("lang", lang), chromedp.Flag("accept-lang", lang),
-		chromedp.UserDataDir(profile), chromedp.WindowSize(width, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	// The guard against a hung browser, not a timing assertion.
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() {
-		cancelTimeout()
-		cancelCtx()
-		cancelAlloc()
-		for range 50 {
-			if os.RemoveAll(profile) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	})
-	// A headless window cannot be narrower than about 500 px: the viewport
-	// emulation gives the page the phone width it is tested at.
-	if err := chromedp.Run(ctx, chromedp.EmulateViewport(int64(width), 900)); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
+	return browsertest.Start(t, width, lang)
 }
 
 func run(t testing.TB, ctx context.Context, actions ...chromedp.Action) {
 	t.Helper()
-	if err := chromedp.Run(ctx, actions...); err != nil {
-		t.Fatal(err)
-	}
+	browsertest.Run(t, ctx, actions...)
 }
 
 func text(t testing.TB, ctx context.Context) string {
 	t.Helper()
-	var s string
-	run(t, ctx, chromedp.Text(`main`, &s, chromedp.ByQuery))
-	return s
+	return browsertest.Text(t, ctx)
 }
 
-// waitFor polls a JavaScript condition until it holds.
 func waitFor(t testing.TB, ctx context.Context, what, js string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		var ok bool
-		if err := chromedp.Run(ctx, chromedp.Evaluate(js, &ok)); err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			var page string
-			_ = chromedp.Run(ctx, chromedp.Text(`body`, &page, chromedp.ByQuery))
-			t.Fatalf("waiting for %s: not so after 15 s\npage:\n%s", what, page)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	browsertest.WaitFor(t, ctx, what, js)
 }
 
 func mainHas(s string) string {
 	return fmt.Sprintf(`!!document.querySelector('main') && document.querySelector('main').textContent.includes(%q)`, s)
 }
 
-func click(sel string) chromedp.Action { return chromedp.Click(sel, chromedp.ByQuery) }
+func click(sel string) chromedp.Action { return browsertest.Click(sel) }
 
 // signInByMail asks for a link on the sign-in page as a person would,
 // reads it from the mailbox over IMAP, follows it and continues.

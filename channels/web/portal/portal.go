@@ -14,7 +14,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -291,21 +290,10 @@ func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
 }
 
 // localPath is p when it is a portal address, else the portal's home.
-func localPath(p string) string {
-	if strings.HasPrefix(p, "/portal/") && !strings.HasPrefix(p, "//") && !strings.ContainsAny(p, "\\\r\n") {
-		return p
-	}
-	return "/portal/"
-}
+func localPath(p string) string { return webui.LocalPath(p, "/portal/") }
 
 // clientAddr is the client's IP address as this server sees it.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+func clientAddr(r *http.Request) string { return webui.ClientAddr(r) }
 
 // langOf is the language of a reporter's record as a page language.
 func langOf(l intake.Lang) string {
