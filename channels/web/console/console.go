@@ -295,13 +295,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, lang string, err e
 // setLang remembers the language the agent picked and goes back to the
 // page it was picked on (only a console page: never another site).
 func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
-	lang := r.URL.Query().Get("to")
-	if lang != "en" && lang != "es" {
+	if !webui.SwitchLang(w, r, "/console/", s.d.Secure) {
 		s.errorPage(w, r, http.StatusBadRequest, "error.badform")
-		return
 	}
-	webui.SetLang(w, lang, "/console/", s.d.Secure)
-	http.Redirect(w, r, localPath(r.URL.Query().Get("back")), http.StatusSeeOther)
 }
 
 // localPath is p when it is a console address, else the queue.

@@ -280,17 +280,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // setLang remembers the language picked and goes back to the page it was
 // picked on (only a portal page: never another site).
 func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
-	lang := r.URL.Query().Get("to")
-	if lang != "en" && lang != "es" {
+	if !webui.SwitchLang(w, r, "/portal/", s.d.Secure) {
 		s.errorPage(w, r, http.StatusBadRequest, "error.badform")
-		return
 	}
-	webui.SetLang(w, lang, "/portal/", s.d.Secure)
-	http.Redirect(w, r, localPath(r.URL.Query().Get("back")), http.StatusSeeOther)
 }
-
-// localPath is p when it is a portal address, else the portal's home.
-func localPath(p string) string { return webui.LocalPath(p, "/portal/") }
 
 // clientAddr is the client's IP address as this server sees it.
 func clientAddr(r *http.Request) string { return webui.ClientAddr(r) }

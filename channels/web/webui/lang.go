@@ -35,3 +35,17 @@ func SetLang(w http.ResponseWriter, lang, path string, secure bool) {
 	http.SetCookie(w, &http.Cookie{Name: LangCookie, Value: lang, Path: path, MaxAge: 365 * 24 * 3600,
 		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
 }
+
+// SwitchLang answers a language switch (?to=en|es&back=PATH): it
+// remembers the choice for the pages under root and goes back to the page
+// it was made on (under root, never another site). It reports false, and
+// writes nothing, when to names no language: the caller answers 400.
+func SwitchLang(w http.ResponseWriter, r *http.Request, root string, secure bool) bool {
+	lang := r.URL.Query().Get("to")
+	if lang != "en" && lang != "es" {
+		return false
+	}
+	SetLang(w, lang, root, secure)
+	http.Redirect(w, r, LocalPath(r.URL.Query().Get("back"), root), http.StatusSeeOther)
+	return true
+}
