@@ -27,7 +27,7 @@ const kbUsage = `usage:
   intakebot kb rm ID                     delete an article (its history stays)
   intakebot kb import DIR                create or replace every article of DIR/*.md
   intakebot kb export DIR                write every article to DIR as ID.LANG.md files
-  intakebot kb seed                      add the shipped example articles that are missing
+  intakebot kb seed                      add the shipped example articles that are missing (and the example known errors to a KB with none)
 All take [--config FILE]. They work on Redis directly, like agents add: running bots
 follow the changes.`
 
@@ -186,11 +186,11 @@ func kbRun(ctx context.Context, s *redisstore.Store, sub string, pos []string, h
 		fmt.Fprintf(stdout, "Exported %d articles (%d files) to %s.\n", len(list), n, pos[0])
 		return nil
 	case "seed":
-		added, err := seedKB(ctx, s, now)
+		articles, known, err := seedKB(ctx, s, now)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "Added %d example articles.\n", added)
+		fmt.Fprintf(stdout, "Added %d example articles and %d example known errors.\n", articles, known)
 		return nil
 	}
 	return usageError{kbUsage}
@@ -199,34 +199,33 @@ func kbRun(ctx context.Context, s *redisstore.Store, sub string, pos []string, h
 // seedKB adds the shipped example articles that are not there yet, and
 // the example known errors to a store without any; it never overwrites
 // what a team has edited.
-func seedKB(ctx context.Context, s *redisstore.Store, now time.Time) (int, error) {
+func seedKB(ctx context.Context, s *redisstore.Store, now time.Time) (articles, knownErrors int, err error) {
 	seed, err := kb.Seed()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	added := 0
 	for _, a := range seed {
 		_, err := s.CreateArticle(ctx, a, now)
 		switch {
 		case err == nil:
-			added++
+			articles++
 		case !errors.Is(err, intake.ErrConflict):
-			return added, err
+			return articles, 0, err
 		}
 	}
 	// Known errors have no ids of their own to collide on: they are
 	// seeded only into a store that has none yet.
 	known, err := s.KnownErrors(ctx)
 	if err != nil || len(known) > 0 {
-		return added, err
+		return articles, 0, err
 	}
 	for i, k := range kb.SeedKnownErrors() {
 		if _, err := s.CreateKnownError(ctx, fmt.Sprintf("seed-%d", i), k, now); err != nil {
-			return added, err
+			return articles, knownErrors, err
 		}
-		added++
+		knownErrors++
 	}
-	return added, nil
+	return articles, knownErrors, nil
 }
 
 func sortedKeys(m map[string][]byte) []string {
@@ -246,11 +245,11 @@ func sortedKeys(m map[string][]byte) []string {
 // says false.
 func loadKB(ctx context.Context, cfg *config.Config, s *redisstore.Store, ix *kb.Index, log *slog.Logger) (string, error) {
 	if cfg.Redis.URL == "" {
-		n, err := seedKB(ctx, s, time.Now())
+		articles, known, err := seedKB(ctx, s, time.Now())
 		if err != nil {
 			return "", fmt.Errorf("seeding the knowledge base: %w", err)
 		}
-		log.Info("knowledge base seeded with example articles", "added", n)
+		log.Info("knowledge base seeded with examples", "articles", articles, "known_errors", known)
 	}
 	pos, err := s.LoadKB(ctx, ix)
 	if err != nil {

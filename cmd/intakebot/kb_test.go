@@ -28,10 +28,10 @@ func kbEnv(t *testing.T) map[string]string {
 // and the KB holds what the seed says.
 func TestKBCLIImportExportRoundTrip(t *testing.T) {
 	env := kbEnv(t)
-	if out := mustCLI(t, env, "kb", "seed"); !strings.Contains(out, "Added 12 ") {
+	if out := mustCLI(t, env, "kb", "seed"); !strings.Contains(out, "Added 12 example articles and 2 example known errors") {
 		t.Fatalf("seed: %s", out)
 	}
-	if out := mustCLI(t, env, "kb", "seed"); !strings.Contains(out, "Added 0 ") {
+	if out := mustCLI(t, env, "kb", "seed"); !strings.Contains(out, "Added 0 example articles and 0 example known errors") {
 		t.Errorf("second seed must add nothing: %s", out)
 	}
 	first := t.TempDir()

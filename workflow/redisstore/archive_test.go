@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/workflow/redisstore"
 	"github.com/redis/go-redis/v9"
 )
@@ -119,12 +120,12 @@ func TestArchiveMovesOldClosedIncidentsToAFileAndLeavesATombstone(t *testing.T) 
 		t.Fatalf("stub %+v", stub)
 	}
 	// Nothing of it is left but the tombstone: no key, no index member.
-	keys, err := f.rdb.Keys(ctx, f.prefix+":*"+old+"*").Result()
+	keys, err := redistest.Keys(ctx, f.rdb, f.prefix+":*"+old+"*")
 	if err != nil || len(keys) != 0 {
 		t.Fatalf("keys left: %v %v", keys, err)
 	}
 	// Nor in the reporter index (named by the hash the tombstone keeps).
-	idx, err := f.rdb.Keys(ctx, f.prefix+":*:idx:reporter:"+intake.ReporterHash("ana@example.test")).Result()
+	idx, err := redistest.Keys(ctx, f.rdb, f.prefix+":*:idx:reporter:"+intake.ReporterHash("ana@example.test"))
 	if err != nil || len(idx) == 0 {
 		t.Fatalf("no reporter index: %v %v", idx, err)
 	}

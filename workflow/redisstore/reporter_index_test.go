@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/internal/redistest"
 )
 
 // The portal lists a reporter's incidents from the reporter index: only
@@ -40,11 +41,13 @@ func TestListByReporterIsTheirsNewestFirst(t *testing.T) {
 		t.Fatalf("ana's incidents %v, want %v", got, anas)
 	}
 	// An index lost (as before it existed) comes back with Migrate.
-	keys, err := f.rdb.Keys(ctx, f.prefix+":*:idx:reporter:*").Result()
+	keys, err := redistest.Keys(ctx, f.rdb, f.prefix+":*:idx:reporter:*")
 	if err != nil || len(keys) == 0 {
 		t.Fatalf("no reporter index keys: %v", err)
 	}
-	f.rdb.Del(ctx, keys...)
+	for _, k := range keys { // one at a time: on a Cluster they sit in several slots
+		f.rdb.Del(ctx, k)
+	}
 	if got := list(); len(got) != 0 {
 		t.Fatalf("after deleting the index: %v", got)
 	}
