@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func testRules(t *testing.T) *Rules {
+func testRules(t testing.TB) *Rules {
 	t.Helper()
 	r, err := NewRules(RulesConfig{
 		DefaultLanguage: English,
