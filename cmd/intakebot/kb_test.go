@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/intake/kb"
+	"github.com/intakebot/intakebot/internal/poll"
 	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/workflow/redisstore"
 )
@@ -192,18 +193,11 @@ func TestServeFollowsKBChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustCLI(t, env, "kb", "add", p)
-	deadline := time.Now().Add(10 * time.Second)
-	for len(kbSearch(t, s.url, token, "no conecto con la vpn")) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the running bot never saw the new article")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.Until(t, "the running bot to see the new article", 10*time.Second, func() bool {
+		return len(kbSearch(t, s.url, token, "no conecto con la vpn")) > 0
+	})
 	mustCLI(t, env, "kb", "rm", "vpn")
-	for len(kbSearch(t, s.url, token, "vpn")) != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the running bot never saw the deletion")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.Until(t, "the running bot to see the deletion", 10*time.Second, func() bool {
+		return len(kbSearch(t, s.url, token, "vpn")) == 0
+	})
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/intakebot/intakebot/internal/poll"
 )
 
 // chromiumPath finds the browser or fails the test saying how to get it.
@@ -58,12 +59,7 @@ func Start(t testing.TB, width int, lang string) context.Context {
 		cancelTimeout()
 		cancelCtx()
 		cancelAlloc()
-		for range 50 {
-			if os.RemoveAll(profile) == nil {
-				return
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		poll.Within(5*time.Second, func() bool { return os.RemoveAll(profile) == nil })
 	})
 	// The window alone cannot be narrower than about 500 px; the viewport
 	// emulation gives the page the phone width it is tested at.
@@ -113,22 +109,19 @@ func Text(t testing.TB, ctx context.Context) string {
 // until it holds; after 15 s the test fails showing the page.
 func WaitFor(t testing.TB, ctx context.Context, what, js string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	// Only a page that finished loading: while it still loads, the
+	// browser may renew its document and a node found now be gone when
+	// the next action reaches for it. A page that is navigating answers
+	// nothing for a moment: ask again.
+	holds := func() bool {
 		var ok bool
-		// Only a page that finished loading: while it still loads, the
-		// browser may renew its document and a node found now be gone
-		// when the next action reaches for it. A page that is navigating
-		// answers nothing for a moment: ask again.
-		if err := chromedp.Run(ctx, chromedp.Evaluate(`document.readyState === "complete" && (`+js+`)`, &ok)); err == nil && ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			var page string
-			_ = chromedp.Run(ctx, chromedp.Text(`body`, &page, chromedp.ByQuery))
-			t.Fatalf("waiting for %s: not so after 15 s\npage:\n%s", what, page)
-		}
-		time.Sleep(50 * time.Millisecond)
+		err := chromedp.Run(ctx, chromedp.Evaluate(`document.readyState === "complete" && (`+js+`)`, &ok))
+		return err == nil && ok
+	}
+	if !poll.Within(15*time.Second, holds) {
+		var page string
+		_ = chromedp.Run(ctx, chromedp.Text(`body`, &page, chromedp.ByQuery))
+		t.Fatalf("waiting for %s: not so after 15 s\npage:\n%s", what, page)
 	}
 }
 

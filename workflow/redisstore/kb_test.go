@@ -10,6 +10,7 @@ import (
 
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/intake/kb"
+	"github.com/intakebot/intakebot/internal/poll"
 	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/workflow/redisstore"
 )
@@ -164,11 +165,5 @@ func TestFollowKBKeepsTheIndexFresh(t *testing.T) {
 
 func waitForKB(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 10s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Until(t, "the index to follow the change stream", 10*time.Second, cond)
 }

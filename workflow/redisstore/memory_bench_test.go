@@ -13,6 +13,7 @@ import (
 
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/intake/kb"
+	"github.com/intakebot/intakebot/internal/poll"
 	"github.com/intakebot/intakebot/workflow"
 	"github.com/redis/go-redis/v9"
 )
@@ -29,16 +30,15 @@ func (d *discard) Deliver(context.Context, intake.Outgoing, *intake.Incident) er
 func usedMemory(b *testing.B, rdb redis.UniversalClient) int64 {
 	b.Helper()
 	ctx := context.Background()
-	for range 50 { // lazyfree: UNLINKed values leave in the background
+	// lazyfree: UNLINKed values leave in the background; measure once they
+	// are gone (or after a second, as they are then).
+	poll.Within(time.Second, func() bool {
 		info, err := rdb.Info(ctx, "memory").Result()
 		if err != nil {
 			b.Fatal(err)
 		}
-		if strings.Contains(info, "lazyfree_pending_objects:0") {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return strings.Contains(info, "lazyfree_pending_objects:0")
+	})
 	info, err := rdb.Info(ctx, "memory").Result()
 	if err != nil {
 		b.Fatal(err)

@@ -3,6 +3,7 @@ package portal_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -28,6 +29,7 @@ import (
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/intake/kb"
 	"github.com/intakebot/intakebot/internal/localmail"
+	"github.com/intakebot/intakebot/internal/poll"
 	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/templates"
 	"github.com/intakebot/intakebot/workflow"
@@ -196,32 +198,36 @@ func (f *fixture) publicNote(id, text string) {
 // (over IMAP) after n earlier ones, and returns it with its link.
 func (f *fixture) signInLink(earlier int) (localmail.Mail, string) {
 	f.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	var mail localmail.Mail
+	var link string
+	poll.Until(f.t, fmt.Sprintf("sign-in mail number %d in %s's mailbox", earlier+1, f.demo().Address), 15*time.Second, func() bool {
 		mails, err := localmail.Inbox(context.Background(), f.mail.IMAPAddr(), f.demo(), 0)
 		if err != nil {
 			f.t.Fatal(err)
 		}
 		var found []localmail.Mail
 		for _, m := range mails {
-			for _, l := range m.Links {
-				if strings.Contains(l, "/portal/login/") {
-					found = append(found, m)
-				}
+			if l := signInURL(m); l != "" {
+				found = append(found, m)
 			}
 		}
-		if len(found) > earlier {
-			for _, l := range found[0].Links {
-				if strings.Contains(l, "/portal/login/") {
-					return found[0], l
-				}
-			}
+		if len(found) <= earlier {
+			return false
 		}
-		if time.Now().After(deadline) {
-			f.t.Fatalf("no sign-in mail number %d in %s's mailbox after 15 s (%d mails)", earlier+1, f.demo().Address, len(mails))
+		mail, link = found[0], signInURL(found[0])
+		return true
+	})
+	return mail, link
+}
+
+// signInURL is the sign-in link of a mail, or "".
+func signInURL(m localmail.Mail) string {
+	for _, l := range m.Links {
+		if strings.Contains(l, "/portal/login/") {
+			return l
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
+	return ""
 }
 
 // client is a browser without JavaScript.
