@@ -68,7 +68,7 @@ func TestBrowserSSOScreenshots(t *testing.T) {
 					t.Fatal(err)
 				}
 				var wide bool
-				run(t, ctx, chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &wide))
+				run(t, ctx, chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth`, &wide))
 				if wide {
 					t.Errorf("%s (%s) is wider than %d px", name, lang, width)
 				}

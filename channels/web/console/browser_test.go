@@ -262,7 +262,7 @@ func TestBrowserScreenshots(t *testing.T) {
 				}
 				// The page fits its width: nothing scrolls sideways.
 				var wide bool
-				run(t, ctx, chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &wide))
+				run(t, ctx, chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth`, &wide))
 				if wide {
 					t.Errorf("%s (%s) is wider than %d px", name, lang, width)
 				}
@@ -304,7 +304,7 @@ func TestBrowserOutage(t *testing.T) {
 					t.Fatal(err)
 				}
 				var wide bool
-				run(t, ctx, chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &wide))
+				run(t, ctx, chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth`, &wide))
 				if wide {
 					t.Errorf("%s (%s) is wider than %d px", name, lang, width)
 				}

@@ -192,7 +192,7 @@ func shoot(t *testing.T, ctx context.Context, name string, width int) {
 		t.Fatal(err)
 	}
 	var wide bool
-	run(t, ctx, chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth + 1`, &wide))
+	run(t, ctx, chromedp.Evaluate(`document.documentElement.scrollWidth > window.innerWidth`, &wide))
 	if wide {
 		t.Errorf("%s is wider than %d px", name, width)
 	}
