@@ -24,7 +24,7 @@ import (
 
 // Retention: closed incidents older than a cut-off are written to a gzip
 // JSON Lines file (one ArchivedIncident a line) and then removed from
-// Redis, leaving a tombstone in their shard's P:{sNN}:archived hash
+// Redis, leaving a tombstone in their shard's P:{sNN}:archived:B hash
 // (id -> "STAMP CLOSED-UNIX REPORTER-HASH", FILE = incidents-STAMP.jsonl.gz).
 //
 // A run is two steps with a marker around them, so that a crash anywhere
@@ -101,9 +101,16 @@ func (s *Store) Archiver(dir string, closedAfter time.Duration, now func() time.
 	return &Archiver{store: s, dir: dir, closedAfter: closedAfter, now: now, remove: redis.NewScript(luaArchiveRemove)}
 }
 
-func (s *Store) tombstonesKey(shard string) string { return shard + ":archived" }
-func (a *Archiver) lockKey() string                { return a.store.prefix + ":{archive}:lock" }
-func (a *Archiver) pendingKey() string             { return a.store.prefix + ":{archive}:pending" }
+// tombstonesKey is the hash that holds incident number n's tombstone: the
+// shard's tombstones are cut in buckets (bucketSpan) so that each stays a
+// listpack. Tombstones left by a former version are in one hash per shard,
+// formerTombstonesKey.
+func (s *Store) tombstonesKey(shard string, n int64) string {
+	return shard + ":archived:" + strconv.FormatInt(n/bucketSpan, 10)
+}
+func formerTombstonesKey(shard string) string { return shard + ":archived" }
+func (a *Archiver) lockKey() string           { return a.store.prefix + ":{archive}:lock" }
+func (a *Archiver) pendingKey() string        { return a.store.prefix + ":{archive}:pending" }
 
 // Tombstone returns what is left of an archived incident, or nil when the
 // id was never archived.
@@ -112,20 +119,27 @@ func (s *Store) Tombstone(ctx context.Context, id string) (*intake.Tombstone, er
 	if err != nil {
 		return nil, err
 	}
-	v, err := s.rdb.HGet(ctx, s.tombstonesKey(shard), id).Result()
-	if err == redis.Nil {
-		return nil, nil
-	}
-	if err != nil {
+	n, _ := intake.ParseID(id) // parsed by s.keys
+	pipe := s.rdb.Pipeline()
+	key := s.tombstonesKey(shard, n)
+	now, former := pipe.HGet(ctx, key, id), pipe.HGet(ctx, formerTombstonesKey(shard), id)
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
 		return nil, fmt.Errorf("read tombstone of %s: %w", id, err)
+	}
+	v := now.Val()
+	if now.Err() == redis.Nil {
+		if former.Err() == redis.Nil {
+			return nil, nil
+		}
+		key, v = formerTombstonesKey(shard), former.Val()
 	}
 	f := strings.Fields(v)
 	if len(f) < 2 {
-		return nil, fmt.Errorf("redis key %s, field %s: malformed tombstone %q", s.tombstonesKey(shard), id, intake.Clip(v, 80))
+		return nil, fmt.Errorf("redis key %s, field %s: malformed tombstone %q", key, id, intake.Clip(v, 80))
 	}
 	sec, err := strconv.ParseInt(f[1], 10, 64)
 	if err != nil {
-		return nil, fmt.Errorf("redis key %s, field %s: malformed tombstone %q", s.tombstonesKey(shard), id, intake.Clip(v, 80))
+		return nil, fmt.Errorf("redis key %s, field %s: malformed tombstone %q", key, id, intake.Clip(v, 80))
 	}
 	t := &intake.Tombstone{ID: id, Archive: archiveName(f[0]), ClosedAt: time.Unix(sec, 0).UTC()}
 	if len(f) > 2 {
@@ -437,7 +451,8 @@ func (a *Archiver) removeFile(ctx context.Context, file string, res *ArchiveResu
 		cmds, err := a.store.pipelineScript(ctx, a.remove, len(chunk), func(i int) ([]string, []any) {
 			inc := chunk[i]
 			shard, key, _ := a.store.keys(inc.ID)
-			keys := []string{key, a.store.tombstonesKey(shard), shard + ":idx:all", a.store.dueKey(shard)}
+			n, _ := intake.ParseID(inc.ID) // parsed by a.store.keys
+			keys := []string{key, a.store.tombstonesKey(shard, n), shard + ":idx:all", a.store.dueKey(shard)}
 			for _, suffix := range []string{":actions", ":comments", ":surveys", ":history", ":refs", ":people", ":attachments", ":attrefs"} {
 				keys = append(keys, key+suffix)
 			}
@@ -446,11 +461,12 @@ func (a *Archiver) removeFile(ctx context.Context, file string, res *ArchiveResu
 				comments[j] = c.Text
 			}
 			terms := strings.Join(a.store.incidentTerms(inc.Subject, inc.Description, comments), " ")
-			args := []any{inc.ID, inc.Version, tombstoneValue(file, inc), string(intake.Closed), shard, terms}
-			// Its messages still queued or dead-lettered: they go with it.
+			args := []any{inc.ID, inc.Version, tombstoneValue(file, inc), string(intake.Closed), shard, terms, n, bucketSpan}
+			// Its messages still queued, dead-lettered or kept as dropped:
+			// they go with it.
 			for _, r := range intake.Routes() {
 				q, dead := a.store.outboxKeys(shard, r)
-				keys = append(keys, q, dead)
+				keys = append(keys, q, dead, droppedKey(shard, r))
 			}
 			for _, mid := range queued[inc.ID] {
 				args = append(args, mid)
@@ -483,8 +499,9 @@ func (a *Archiver) removeFile(ctx context.Context, file string, res *ArchiveResu
 	return a.store.rdb.Del(ctx, a.pendingKey()).Err()
 }
 
-// queued maps incidents to their messages still in an outbox queue or its
-// dead letters, read once per run: few, as delivered messages leave them.
+// queued maps incidents to their messages still in an outbox queue, its
+// dead letters or its dropped questions, read once per run: few, as
+// delivered messages leave them and the dropped are bounded (keepDropped).
 func (a *Archiver) queued(ctx context.Context) (map[string][]string, error) {
 	out := map[string][]string{}
 	for i := range Shards {
@@ -492,7 +509,8 @@ func (a *Archiver) queued(ctx context.Context) (map[string][]string, error) {
 		var cmds []*redis.StringSliceCmd
 		for _, r := range intake.Routes() {
 			q, dead := a.store.outboxKeys(a.store.shardN(i), r)
-			cmds = append(cmds, pipe.ZRange(ctx, q, 0, -1), pipe.ZRange(ctx, dead, 0, -1))
+			cmds = append(cmds, pipe.ZRange(ctx, q, 0, -1), pipe.ZRange(ctx, dead, 0, -1),
+				pipe.ZRange(ctx, droppedKey(a.store.shardN(i), r), 0, -1))
 		}
 		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
 			return nil, fmt.Errorf("read outbox queues: %w", err)

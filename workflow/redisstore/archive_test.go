@@ -160,6 +160,43 @@ func TestArchiveMovesOldClosedIncidentsToAFileAndLeavesATombstone(t *testing.T) 
 	}
 }
 
+// Tombstones are kept in buckets of incident numbers, each a listpack; a
+// tombstone a former version left in the shard's one hash still answers.
+func TestTombstonesInBucketsAndInTheFormerHash(t *testing.T) {
+	f, old, _, _, a, _ := archiveFixture(t)
+	ctx := context.Background()
+	res, err := a.Run(ctx)
+	if err != nil || res.Archived != 1 {
+		t.Fatalf("archive: %+v %v", res, err)
+	}
+	buckets, err := redistest.Keys(ctx, f.rdb, f.prefix+":*:archived:*")
+	if err != nil || len(buckets) != 1 {
+		t.Fatalf("tombstone buckets %v %v", buckets, err)
+	}
+	if enc := f.rdb.ObjectEncoding(ctx, buckets[0]).Val(); enc != "listpack" {
+		t.Errorf("%s is a %s", buckets[0], enc)
+	}
+	// Moved to the former hash, as a former version left it.
+	v := f.rdb.HGet(ctx, buckets[0], old).Val()
+	former := buckets[0][:strings.LastIndex(buckets[0], ":")]
+	if err := f.rdb.HSet(ctx, former, old, v).Err(); err != nil {
+		t.Fatal(err)
+	}
+	f.rdb.HDel(ctx, buckets[0], old)
+	stone, err := f.store.Tombstone(ctx, old)
+	if err != nil || stone == nil || stone.Archive != res.File {
+		t.Fatalf("tombstone in the former hash: %+v %v", stone, err)
+	}
+	// A malformed one names the key it is in.
+	f.rdb.HSet(ctx, former, old, "garbage")
+	if _, err := f.store.Tombstone(ctx, old); err == nil || !strings.Contains(err.Error(), former+", field "+old) {
+		t.Errorf("malformed tombstone: %v", err)
+	}
+	if stone, err := f.store.Tombstone(ctx, "INC-999999"); stone != nil || err != nil {
+		t.Errorf("never archived: %+v %v", stone, err)
+	}
+}
+
 func TestArchiveDryRunWritesNothing(t *testing.T) {
 	f, old, _, _, a, dir := archiveFixture(t)
 	ctx := context.Background()

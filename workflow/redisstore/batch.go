@@ -114,17 +114,17 @@ func (s *Store) RememberMails(ctx context.Context, incidents, messageIDs []strin
 			if errs[i] != nil {
 				continue
 			}
-			if mid := messageIDs[i]; mid != "" {
-				cmds[i] = append(cmds[i],
-					s.scripts.rememberMail.EvalSha(ctx, pipe, []string{incKeys[i]}, mid, maxMailIDs),
-					pipe.Set(ctx, s.threadKey(mid), id, threadTTL))
+			mid := messageIDs[i]
+			if mid == "" && len(people[i]) == 0 {
+				continue
 			}
-			if len(people[i]) > 0 {
-				members := make([]any, len(people[i]))
-				for j, p := range people[i] {
-					members[j] = strings.ToLower(p)
-				}
-				cmds[i] = append(cmds[i], pipe.SAdd(ctx, incKeys[i]+":people", members...))
+			args := []any{mid, maxMailIDs}
+			for _, p := range people[i] {
+				args = append(args, strings.ToLower(p))
+			}
+			cmds[i] = append(cmds[i], s.scripts.rememberMail.EvalSha(ctx, pipe, []string{incKeys[i]}, args...))
+			if mid != "" {
+				cmds[i] = append(cmds[i], pipe.Set(ctx, s.threadKey(mid), id, threadTTL))
 			}
 		}
 		if pipe.Len() == 0 {

@@ -76,12 +76,67 @@ func TestCorruptListAndStreamEntriesAreErrorsNamingTheKey(t *testing.T) {
 	wantNamed(t, "action", err, key+":actions", "entry 0")
 
 	f.rdb.Del(ctx, key+":actions")
+	if err := f.rdb.RPush(ctx, key+":history", `["noon","x","created","","analysis","","email",""]`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	n := f.rdb.LLen(ctx, key+":history").Val() - 1
+	_, err = f.store.Get(ctx, id)
+	wantNamed(t, "history", err, key+":history", fmt.Sprintf("entry %d", n), "field at", "noon")
+
+	f.rdb.LSet(ctx, key+":history", n, `{"at":"noon"}`)
+	_, err = f.store.Get(ctx, id)
+	wantNamed(t, "history", err, key+":history", fmt.Sprintf("entry %d", n), "not a history entry")
+
+	// An incident stored before keeps its history in a stream.
+	f.rdb.Del(ctx, key+":history")
 	entry, err := f.rdb.XAdd(ctx, &redis.XAddArgs{Stream: key + ":history", Values: []string{"at", "noon", "event", "x"}}).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.store.Get(ctx, id)
 	wantNamed(t, "history", err, key+":history", entry, "field at", "noon")
+}
+
+// An incident stored before keeps its history in a stream: it is read as
+// before, and a change appends to it, in order.
+func TestHistoryOfAnIncidentStoredBeforeStaysAStream(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	id := reach(t, f, intake.Analysis)
+	key := incKey(f, id)
+	f.rdb.Del(ctx, key+":history")
+	if err := f.rdb.XAdd(ctx, &redis.XAddArgs{Stream: key + ":history", Values: []string{"at", "2026-01-02T03:04:05Z", "actor", "system:email",
+		"event", "registered", "from", "", "to", "analysis", "note", "", "via", "email", "detail", ""}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.engine.AddAction(ctx, id, alice, "Restarted the spooler."); err != nil {
+		t.Fatal(err)
+	}
+	inc, err := f.store.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inc.History) != 2 || inc.History[0].Event != "registered" || !inc.History[0].At.Equal(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) ||
+		inc.History[1].Actor != "alice" || inc.History[1].At.IsZero() {
+		t.Fatalf("history %+v", inc.History)
+	}
+	if typ := f.rdb.Type(ctx, key+":history").Val(); typ != "stream" {
+		t.Errorf("the history became a %s", typ)
+	}
+}
+
+// A new incident's history is a list: a stream cost ~1 KB of each.
+func TestHistoryIsAList(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	id := reach(t, f, intake.Analysis)
+	if typ := f.rdb.Type(ctx, incKey(f, id)+":history").Val(); typ != "list" {
+		t.Errorf("history is a %s", typ)
+	}
+	inc, err := f.store.Get(ctx, id)
+	if err != nil || len(inc.History) == 0 || inc.History[0].To != intake.Analysis || inc.History[0].At.IsZero() {
+		t.Fatalf("history %+v, %v", inc, err)
+	}
 }
 
 func TestCorruptOutboxRecordIsAnErrorNamingKeyAndField(t *testing.T) {

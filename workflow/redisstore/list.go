@@ -44,7 +44,7 @@ func (s *Store) List(ctx context.Context, f intake.ListFilter) (intake.Page, err
 	shardKeys := func(i int, max string, n int) ([]string, []any) {
 		shard := s.shardN(i)
 		var keys []string
-		args := []any{max, n, s.pageBudget}
+		args := []any{max, n, s.pageBudget, bucketSpan}
 		for g, group := range groups {
 			for _, suffix := range group {
 				keys = append(keys, shard+":"+suffix)
@@ -56,7 +56,8 @@ func (s *Store) List(ctx context.Context, f intake.ListFilter) (intake.Page, err
 				}
 				size += len(prefixes[i])
 			}
-			args = append(args, size)
+			// A search's words are the last groups: term indexes.
+			args = append(args, size, boolArg(g >= len(groups)-len(words)))
 		}
 		for g := range len(groups) + 1 {
 			keys = append(keys, shard+":tmp:page:"+scratch+":"+strconv.Itoa(g))
@@ -186,7 +187,7 @@ func filterGroups(f intake.ListFilter) [][]string {
 	for _, w := range kb.SearchQuery(f.Query) {
 		var g []string
 		for _, t := range w.Terms {
-			g = append(g, "idx:term:"+t)
+			g = append(g, "idx:tb:"+t) // termIndex
 		}
 		groups = append(groups, g)
 	}
@@ -244,3 +245,11 @@ func (s *Store) loadEverywhere(ctx context.Context, script *redis.Script) error 
 }
 
 func keysOf(keys []string, _ []any) []string { return keys }
+
+// boolArg is a script's argument for b: 1 or 0.
+func boolArg(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

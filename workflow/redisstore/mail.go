@@ -22,40 +22,7 @@ func (s *Store) threadKey(messageID string) string { return s.prefix + ":{mail}:
 // answers) and the thread index (so replies to it find the incident). Both
 // writes are idempotent, so a retry after a crash between them is harmless.
 func (s *Store) RememberMail(ctx context.Context, incidentID, messageID string, people []string) error {
-	_, key, err := s.keys(incidentID)
-	if err != nil {
-		return err
-	}
-	// One round trip: the script and the index write are independent.
-	for attempt := 0; ; attempt++ {
-		pipe := s.rdb.Pipeline()
-		script := redis.NewCmd(ctx)
-		if messageID != "" {
-			script = s.scripts.rememberMail.EvalSha(ctx, pipe, []string{key}, messageID, maxMailIDs)
-			pipe.Set(ctx, s.threadKey(messageID), incidentID, threadTTL)
-		}
-		if len(people) > 0 {
-			members := make([]any, len(people))
-			for i, p := range people {
-				members[i] = strings.ToLower(p)
-			}
-			pipe.SAdd(ctx, key+":people", members...)
-		}
-		if messageID == "" && len(people) == 0 {
-			return nil
-		}
-		_, err := pipe.Exec(ctx)
-		if errNoScript(script.Err()) && attempt == 0 {
-			if err := s.loadEverywhere(ctx, s.scripts.rememberMail); err != nil {
-				return fmt.Errorf("remember mail of %s: %w", incidentID, err)
-			}
-			continue
-		}
-		if err != nil && err != redis.Nil {
-			return fmt.Errorf("remember mail of %s: %w", incidentID, err)
-		}
-		return nil
-	}
+	return s.RememberMails(ctx, []string{incidentID}, []string{messageID}, [][]string{people})[0]
 }
 
 // IsParticipant tells whether an address was on a mail of the incident.
@@ -64,7 +31,15 @@ func (s *Store) IsParticipant(ctx context.Context, incidentID, address string) (
 	if err != nil {
 		return false, err
 	}
-	return s.rdb.SIsMember(ctx, key+":people", strings.ToLower(address)).Result()
+	// A field of its hash; an incident stored before kept a set of them.
+	address = strings.ToLower(address)
+	pipe := s.rdb.Pipeline()
+	field := pipe.HExists(ctx, key, "p:"+address)
+	former := pipe.SIsMember(ctx, key+":people", address)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return false, fmt.Errorf("participants of %s: %w", incidentID, err)
+	}
+	return field.Val() || former.Val(), nil
 }
 
 // ThreadOf returns the incident the first known Message-ID belongs to, or

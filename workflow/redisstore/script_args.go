@@ -119,7 +119,7 @@ func (s *Store) createCall(n int64, key string, inc *intake.Incident, notify []i
 	if inc.Owner == "" {
 		a.Indexes = append(a.Indexes, keys.add(unownedIndex(shard)))
 	}
-	a.Search = s.searchCall(&keys, shard, s.textTerms(inc.Subject+"\n"+inc.Description))
+	a.Search = s.searchCall(&keys, shard, n, s.textTerms(inc.Subject+"\n"+inc.Description))
 	if ch := intake.Route(inc.ReplyChannel()); ch != "" && len(notify) > 0 {
 		if !s.routes[ch] {
 			return nil, "", fmt.Errorf("store incident %s: no outbox route for channel %q (routes: %s)", id, ch, s.routeNames())
@@ -189,7 +189,8 @@ func (s *Store) applyCall(id string, ch workflow.Change) ([]string, string, erro
 		w.str("sla", st)
 	}
 	if ch.Comment != nil {
-		if sa := s.searchCall(&keys, shard, s.textTerms(ch.Comment.Text)); sa != nil {
+		n, _ := intake.ParseID(id) // parsed by s.keys above
+		if sa := s.searchCall(&keys, shard, n, s.textTerms(ch.Comment.Text)); sa != nil {
 			doc, err := json.Marshal(sa)
 			if err != nil {
 				return nil, "", err

@@ -23,10 +23,23 @@ import (
 //	P:{sNN}:idx:unowned            incidents no agent owns
 //	P:{sNN}:idx:sla:warning        open incidents whose worst SLA status is warning
 //	P:{sNN}:idx:sla:breached       open incidents with a missed SLA target
-//	P:{sNN}:idx:term:T             incidents whose subject, description or a
-//	                               comment holds search term T (kb.Terms)
+//	P:{sNN}:idx:tb:T:B             bucket B of the incidents whose subject,
+//	                               description or a comment holds search
+//	                               term T (kb.Terms): numbers B*bucketSpan
+//	                               up to the next bucket's
+//	P:{sNN}:idx:tb:T               the buckets of term T that hold any
+//	                               (member and score: B)
 //	P:{sNN}:idx:terms              every term of the shard (score 0, by name):
 //	                               the last word of a search as a prefix
+//
+// A term's index is cut in buckets (issue 11) because a common word is in
+// thousands of incidents: one sorted set of them is a skiplist at ~120
+// bytes an entry, the search index's largest cost; a bucket holds at most
+// 128 of a shard's incidents, so it stays a listpack (Redis's default
+// zset-max-listpack-entries) at ~16 bytes an entry. page.lua walks the
+// buckets newest first. Indexes of the former layout, one sorted set
+// P:{sNN}:idx:term:T, are moved into buckets once by Migrate
+// (bucketTerms).
 //
 // The incident's hash does not keep its own terms (a few hundred bytes of
 // every incident), and the analyzer is deterministic, so the archive
@@ -49,14 +62,22 @@ const termCacheWords = 50_000
 func channelIndex(shard string, c intake.Channel) string { return shard + ":idx:channel:" + string(c) }
 func unownedIndex(shard string) string                   { return shard + ":idx:unowned" }
 func slaIndex(shard, status string) string               { return shard + ":idx:sla:" + status }
-func termIndex(shard, term string) string                { return shard + ":idx:term:" + term }
 func termDictionary(shard string) string                 { return shard + ":idx:terms" }
+
+// termIndex is the set of term's buckets (see above); termBucket the
+// bucket of term's index that holds incident number n.
+func termIndex(shard, term string) string { return shard + ":idx:tb:" + term }
+func termBucket(shard, term string, n int64) string {
+	return termIndex(shard, term) + ":" + strconv.FormatInt(n/bucketSpan, 10)
+}
 
 // searchArgs is what common.lua's search_index needs to index terms.
 type searchArgs struct {
-	Dict  int      `json:"dict"` // KEYS index of the shard's term dictionary
-	Terms []string `json:"terms"`
-	Keys  []int    `json:"keys"` // KEYS index of each term's index
+	Dict    int      `json:"dict"` // KEYS index of the shard's term dictionary
+	Terms   []string `json:"terms"`
+	Keys    []int    `json:"keys"`    // KEYS index of each term's bucket of the incident
+	Buckets []int    `json:"buckets"` // KEYS index of each term's set of buckets
+	Bucket  int64    `json:"bucket"`  // the bucket's number
 }
 
 // textTerms is the terms one text adds to the index, at most maxTextTerms.
@@ -89,17 +110,58 @@ func (s *Store) incidentTerms(subject, description string, comments []string) []
 	return out
 }
 
-// searchCall adds the keys indexing terms, and describes them; nil when
-// there is no term.
-func (s *Store) searchCall(keys *keyList, shard string, terms []string) *searchArgs {
+// searchCall adds the keys indexing terms for incident number n, and
+// describes them; nil when there is no term.
+func (s *Store) searchCall(keys *keyList, shard string, n int64, terms []string) *searchArgs {
 	if len(terms) == 0 {
 		return nil
 	}
-	a := &searchArgs{Dict: keys.add(termDictionary(shard)), Terms: terms}
+	a := &searchArgs{Dict: keys.add(termDictionary(shard)), Terms: terms, Bucket: n / bucketSpan}
 	for _, t := range terms {
-		a.Keys = append(a.Keys, keys.add(termIndex(shard, t)))
+		a.Keys = append(a.Keys, keys.add(termBucket(shard, t, n)))
+		a.Buckets = append(a.Buckets, keys.add(termIndex(shard, t)))
 	}
 	return a
+}
+
+//go:embed lua/term_buckets.lua
+var luaTermBuckets string
+
+// bucketedKey marks the term indexes of the former layout (one sorted set
+// per term) as moved into buckets.
+func (s *Store) bucketedKey() string { return s.prefix + ":{keys}:migrated:term-buckets" }
+
+// bucketTerms moves each term index of the former layout into buckets,
+// once (Migrate). Each term moves atomically (term_buckets.lua) and a
+// term already moved has nothing left to move, so a crash, a second run
+// or two bots at once change nothing more.
+func (s *Store) bucketTerms(ctx context.Context) error {
+	if n, err := s.rdb.Exists(ctx, s.bucketedKey()).Result(); err != nil || n == 1 {
+		return err
+	}
+	script := redis.NewScript(luaTermBuckets)
+	for i := range Shards {
+		shard := s.shardN(i)
+		terms, err := s.rdb.ZRange(ctx, termDictionary(shard), 0, -1).Result()
+		if err != nil {
+			return fmt.Errorf("move term indexes of %s into buckets: %w", shard, err)
+		}
+		for start := 0; start < len(terms); start += reindexBatch {
+			batch := terms[start:min(start+reindexBatch, len(terms))]
+			cmds, err := s.pipelineEach(ctx, script, len(batch), func(k int) ([]string, []any) {
+				return []string{shard + ":idx:term:" + batch[k], termIndex(shard, batch[k])}, []any{bucketSpan}
+			})
+			if err != nil {
+				return fmt.Errorf("move term indexes of %s into buckets: %w", shard, err)
+			}
+			for k, c := range cmds {
+				if err := c.Err(); err != nil {
+					return fmt.Errorf("move term index %s into buckets: %w", batch[k], err)
+				}
+			}
+		}
+	}
+	return s.rdb.Set(ctx, s.bucketedKey(), "1", 0).Err()
 }
 
 //go:embed lua/reindex.lua
@@ -187,7 +249,7 @@ func (s *Store) reindexBatch(ctx context.Context, script *redis.Script, shard st
 		}
 		// The same terms the archive will recompute (incidentTerms).
 		a := reindexArgs{Seq: strconv.FormatFloat(z.Score, 'f', -1, 64), ID: id, Closed: string(intake.Closed),
-			Search: s.searchCall(&keys, shard, s.incidentTerms(h["subject"], h["description"], texts))}
+			Search: s.searchCall(&keys, shard, int64(z.Score), s.incidentTerms(h["subject"], h["description"], texts))}
 		flags := &intake.Incident{Flags: map[string]time.Time{}}
 		for k := range h {
 			if flag, ok := strings.CutPrefix(k, "flag_"); ok {

@@ -12,6 +12,7 @@ import (
 	"github.com/intakebot/intakebot/intake"
 	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/workflow"
+	"github.com/intakebot/intakebot/workflow/redisstore"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -390,7 +391,7 @@ func TestMigrateIndexesIncidentsStoredBefore(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range keys {
-		if strings.Contains(k, ":idx:channel:") || strings.Contains(k, ":idx:sla:") || strings.Contains(k, ":idx:term") ||
+		if strings.Contains(k, ":idx:channel:") || strings.Contains(k, ":idx:sla:") || strings.Contains(k, ":idx:term") || strings.Contains(k, ":idx:tb:") ||
 			strings.HasSuffix(k, ":idx:unowned") {
 			if err := f.rdb.Del(ctx, k).Err(); err != nil {
 				t.Fatal(err)
@@ -499,12 +500,17 @@ func TestArchiveLeavesTheTermsAnOlderVersionKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// As the former version left it, with a term an older analyzer gave.
+	// As the former version left it, with a term an older analyzer gave,
+	// in the index layout before buckets: Migrate moves it.
 	if err := f.rdb.HSet(ctx, key, "terms", "zebra label printer quokkas").Err(); err != nil {
 		t.Fatal(err)
 	}
 	f.rdb.ZAdd(ctx, shard+":idx:term:quokkas", redis.Z{Score: seq, Member: old})
 	f.rdb.ZAdd(ctx, shard+":idx:terms", redis.Z{Score: 0, Member: "quokkas"})
+	f.rdb.Del(ctx, f.prefix+":{keys}:migrated:term-buckets")
+	if err := f.store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if got := ids(t, f, intake.ListFilter{Query: "quokkas"}, 10); fmt.Sprint(got) != fmt.Sprint([]string{old}) {
 		t.Fatalf("before the archive: %v", got)
 	}
@@ -513,15 +519,144 @@ func TestArchiveLeavesTheTermsAnOlderVersionKept(t *testing.T) {
 	if err != nil || res.Archived != 1 {
 		t.Fatalf("archive: %+v, %v", res, err)
 	}
-	keys, err := redistest.Keys(ctx, f.rdb, f.prefix+":*:idx:term*")
+	keys, err := redistest.Keys(ctx, f.rdb, f.prefix+":*:idx:t*")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range keys {
-		if strings.Contains(k, ":idx:term:") {
+		if strings.Contains(k, ":idx:term:") || strings.Contains(k, ":idx:tb:") {
 			t.Errorf("index %s left after the archive", k)
 		} else if _, err := f.rdb.ZScore(ctx, k, "quokkas").Result(); err != redis.Nil {
 			t.Errorf("dictionary %s still holds quokkas", k)
 		}
+	}
+}
+
+// A term's index is cut in buckets of incident numbers (search.go): pages
+// of a search, the walk and the intersection in Redis both, cross bucket
+// boundaries newest first and miss nothing; each bucket stays a listpack;
+// the archive leaves no empty bucket behind.
+func TestSearchAcrossTermBuckets(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	// Numbers from just below the third bucket boundary of the span.
+	span := int64(redisstore.Shards * 128)
+	if err := f.rdb.Set(ctx, f.prefix+":{keys}:seq", 3*span-40, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var printers, toners []string
+	for i := range 80 {
+		subject, description := "Printer jam", "The printer on floor 2 jams."
+		if i%8 == 3 {
+			description += " Toner is low."
+		}
+		id := report(t, f, intake.ChannelEmail, intake.English, subject, description)
+		printers = append([]string{id}, printers...)
+		if i%8 == 3 {
+			toners = append([]string{id}, toners...)
+		}
+	}
+	for _, budget := range []int{0, 1} {
+		if budget > 0 {
+			f.store.SetPageBudget(budget) // the intersection in Redis answers
+		}
+		if got := ids(t, f, intake.ListFilter{Query: "printer"}, 7); !slices.Equal(got, printers) {
+			t.Errorf("budget %d, printer: %v, want %v", budget, got, printers)
+		}
+		if got := ids(t, f, intake.ListFilter{Query: "toner printer"}, 3); !slices.Equal(got, toners) {
+			t.Errorf("budget %d, toner printer: %v, want %v", budget, got, toners)
+		}
+		if got := ids(t, f, intake.ListFilter{Query: "printer ton"}, 4); !slices.Equal(got, toners) {
+			t.Errorf("budget %d, printer ton (a prefix): %v, want %v", budget, got, toners)
+		}
+	}
+	buckets, err := redistest.Keys(ctx, f.rdb, f.prefix+":*:idx:tb:printer:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(buckets) < 2*redisstore.Shards {
+		t.Fatalf("printer's buckets %v: the incidents do not cross a boundary, the test proves little", buckets)
+	}
+	for _, k := range buckets {
+		if enc := f.rdb.ObjectEncoding(ctx, k).Val(); enc != "listpack" {
+			t.Errorf("%s is a %s, want a listpack", k, enc)
+		}
+	}
+	for _, id := range printers {
+		closeIncident(t, f, id)
+	}
+	f.clock.Add(500 * 24 * time.Hour)
+	res, err := f.store.Archiver(t.TempDir(), 400*24*time.Hour, f.clock.Now).Run(ctx)
+	if err != nil || res.Archived != len(printers) {
+		t.Fatalf("archive: %+v, %v", res, err)
+	}
+	left, err := redistest.Keys(ctx, f.rdb, f.prefix+":*:idx:tb:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) > 0 {
+		t.Errorf("term indexes left after archiving every incident: %v", left)
+	}
+}
+
+// A store of the former layout (one sorted set per term) is moved into
+// buckets by Migrate, once: the same searches find the same incidents,
+// and nothing of the former layout is left.
+func TestMigrateMovesTermIndexesIntoBuckets(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for i := range 40 {
+		report(t, f, intake.ChannelEmail, intake.Spanish, fmt.Sprintf("Impresora %d atascada", i%3), "La impresora no imprime.")
+	}
+	queries := []string{"impresora", "atascada", "impr", "impresora 2"}
+	want := make([][]string, len(queries))
+	for i, q := range queries {
+		if want[i] = ids(t, f, intake.ListFilter{Query: q}, 9); len(want[i]) == 0 {
+			t.Fatalf("%q finds nothing: the test proves little", q)
+		}
+	}
+	// Back to the former layout: each term's buckets as one sorted set.
+	dirs, err := redistest.Keys(ctx, f.rdb, f.prefix+":*:idx:tb:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range dirs {
+		if f.rdb.Type(ctx, dir).Val() != "zset" || strings.Count(dir[strings.Index(dir, ":idx:tb:"):], ":") != 3 {
+			continue // a bucket: moved with its term
+		}
+		term := dir[strings.Index(dir, ":idx:tb:")+len(":idx:tb:"):]
+		former := strings.Replace(dir, ":idx:tb:", ":idx:term:", 1)
+		for _, b := range f.rdb.ZRange(ctx, dir, 0, -1).Val() {
+			entries := f.rdb.ZRangeWithScores(ctx, dir+":"+b, 0, -1).Val()
+			if err := f.rdb.ZAdd(ctx, former, entries...).Err(); err != nil {
+				t.Fatal(err)
+			}
+			f.rdb.Del(ctx, dir+":"+b)
+		}
+		f.rdb.Del(ctx, dir)
+		if term == "" {
+			t.Fatalf("no term in %s", dir)
+		}
+	}
+	f.rdb.Del(ctx, f.prefix+":{keys}:migrated:term-buckets")
+	if got := ids(t, f, intake.ListFilter{Query: queries[0]}, 9); len(got) != 0 {
+		t.Fatalf("the buckets were not removed: %v", got)
+	}
+	for run := range 2 {
+		if err := f.store.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i, q := range queries {
+			if got := ids(t, f, intake.ListFilter{Query: q}, 9); !slices.Equal(got, want[i]) {
+				t.Errorf("run %d, %q: %v, want %v", run, q, got, want[i])
+			}
+		}
+	}
+	former, err := redistest.Keys(ctx, f.rdb, f.prefix+":*:idx:term:*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(former) > 0 {
+		t.Errorf("former term indexes left: %v", former)
 	}
 }

@@ -7,21 +7,22 @@
 //	P:{sNN}:inc:INC-000123:actions      list of JSON actions
 //	P:{sNN}:inc:INC-000123:comments     list of JSON comments
 //	P:{sNN}:inc:INC-000123:surveys      list of JSON survey results
-//	P:{sNN}:inc:INC-000123:history      stream: at, actor, event, from, to, note, via
+//	P:{sNN}:inc:INC-000123:history      list of JSON [at, actor, event, from, to, note, via, detail]
+//	                                    (a stream of those fields for incidents stored before)
 //	P:{sNN}:inc:INC-000123:refs         hash: source message id -> the event it applied
 //	P:{sNN}:inc:INC-000123:people       set of addresses on its mails (participants)
 //	P:{sNN}:inc:INC-000123:attachments  list of JSON attachment descriptions
 //	P:{sNN}:inc:INC-000123:att:N        content of attachment N (up to the limit)
 //	P:{sNN}:idx:all                     zset id -> number, and idx:state:S,
 //	P:{sNN}:idx:priority:P, idx:group:G, idx:owner:O likewise
-//	P:{sNN}:idx:channel:C, idx:unowned, idx:sla:S, idx:term:T, idx:terms
+//	P:{sNN}:idx:channel:C, idx:unowned, idx:sla:S, idx:tb:T[:B], idx:terms
 //	                                the queue's filter and search indexes (search.go)
 //	P:{sNN}:outbox:CHANNEL              zset message id -> due time (ms)
 //	P:{sNN}:outbox:dead:CHANNEL         zset of messages that ran out of attempts
 //	P:{sNN}:outbox:dropped:CHANNEL      zset of questions dropped as stale (score: when)
 //	P:{sNN}:outbox:msg:ID               hash: one queued message (id, incident, kind,
 //	                                    channel, lang, email, slack_id, attempts, round, ...)
-//	P:{sNN}:archived                    hash: archived id -> tombstone (archive.go)
+//	P:{sNN}:archived:B                  hash: archived id -> tombstone, bucket B (archive.go)
 //	P:{archive}:lock, P:{archive}:pending   an archive run's lock and marker
 //	P:{agents}:byname, P:{agents}:bytoken   agents and hashes of their tokens
 //	P:{agents}:lastused, P:{agents}:passwords  last use (ms), Argon2id hashes
@@ -61,6 +62,14 @@ import (
 // Shards is the number of hash-tag shards incidents are spread over. It is
 // part of the key schema: changing it needs a migration.
 const Shards = 16
+
+// bucketSpan is how many incident numbers one bucket spans, where a large
+// collection is cut in buckets (a search term's index, the tombstones):
+// incidents are numbered round the shards, so a shard's bucket holds at
+// most 128 of them and stays a listpack (Redis's default
+// zset-max-listpack-entries and hash-max-listpack-entries), a few times
+// smaller than a skiplist or hash table entry. Part of the key schema.
+const bucketSpan = Shards * 128
 
 var (
 	//go:embed lua/common.lua
@@ -142,7 +151,7 @@ func New(rdb redis.UniversalClient, prefix string, routes ...intake.Route) *Stor
 	s := func(body string) *redis.Script { return redis.NewScript(luaCommon + "\n" + body) }
 	st := &Store{rdb: rdb, prefix: prefix, routes: map[intake.Route]bool{}, pageBudget: defaultPageBudget, terms: kb.NewTermCache(termCacheWords), agents: newAgentScripts(), group3: newGroupScripts(), scripts: scripts{
 		create: s(luaCreate), apply: s(luaApply), get: s(luaGet), page: s(luaPage),
-		claim: redis.NewScript(luaClaim), delivered: redis.NewScript(luaDelivered), failed: redis.NewScript(luaFailed),
+		claim: redis.NewScript(luaClaim), delivered: s(luaDelivered), failed: redis.NewScript(luaFailed),
 		dropped:  redis.NewScript(luaDropped),
 		addAgent: redis.NewScript(luaAddAgent), rememberMail: redis.NewScript(luaRememberMail), allocate: redis.NewScript(luaAllocate),
 		inboundBegin: redis.NewScript(luaInboundBegin), inboundRecord: redis.NewScript(luaInboundRecord),
@@ -248,7 +257,11 @@ func (s *Store) createFrom(ctx context.Context, key string, inc *intake.Incident
 // the keys live in different slots; SET NX makes a race harmless.
 func (s *Store) Migrate(ctx context.Context) error {
 	// The queue's filter and search indexes (search.go) for the incidents
-	// stored before them: once.
+	// stored before them, and term indexes of the former layout moved into
+	// buckets: once each.
+	if err := s.bucketTerms(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
 	if err := s.reindex(ctx); err != nil {
 		return fmt.Errorf("migrate: build the queue's indexes: %w", err)
 	}
@@ -527,22 +540,50 @@ func decodeSnapshot(key string, parts []any) (*intake.Incident, error) {
 	}
 	entries, _ := parts[4].([]any)
 	inc.History = make([]intake.HistoryEntry, 0, len(entries))
-	for _, e := range entries {
-		kv, _ := e.([]any)
-		if len(kv) != 2 {
-			return nil, fmt.Errorf("redis key %s: malformed stream entry %v", key+":history", e)
+	for i, e := range entries {
+		h, err := decodeHistoryEntry(key+":history", i, e)
+		if err != nil {
+			return nil, err
 		}
-		entryID, _ := kv[0].(string)
-		d := newDecoder(key+":history, entry "+entryID, pairs(kv[1]))
-		inc.History = append(inc.History, intake.HistoryEntry{
-			At: d.time("at"), Actor: d.str("actor"), Event: d.str("event"), From: intake.State(d.str("from")),
-			To: intake.State(d.str("to")), Note: d.str("note"), Via: d.str("via"), Detail: d.str("detail"),
-		})
-		if d.err != nil {
-			return nil, d.err
-		}
+		inc.History = append(inc.History, h)
 	}
 	return inc, nil
+}
+
+// historyFields is the order of a history entry's fields in its JSON array.
+var historyFields = [...]string{"at", "actor", "event", "from", "to", "note", "via", "detail"}
+
+// decodeHistoryEntry decodes entry i of an incident's history (key): a
+// JSON array (common.lua's history), or an entry of the stream that
+// incidents stored before keep ({id, {field, value, ...}}).
+func decodeHistoryEntry(key string, i int, e any) (intake.HistoryEntry, error) {
+	var d *decoder
+	switch e := e.(type) {
+	case string:
+		var values []string
+		if err := json.Unmarshal([]byte(e), &values); err != nil || len(values) != len(historyFields) {
+			return intake.HistoryEntry{}, fmt.Errorf("redis key %s, entry %d: %q is not a history entry (a JSON array of %d strings)",
+				key, i, intake.Clip(e, 80), len(historyFields))
+		}
+		fields := make(map[string]string, len(values))
+		for j, v := range values {
+			fields[historyFields[j]] = v
+		}
+		d = newDecoder(fmt.Sprintf("%s, entry %d", key, i), fields)
+	case []any:
+		if len(e) != 2 {
+			return intake.HistoryEntry{}, fmt.Errorf("redis key %s: malformed stream entry %v", key, e)
+		}
+		entryID, _ := e[0].(string)
+		d = newDecoder(key+", entry "+entryID, pairs(e[1]))
+	default:
+		return intake.HistoryEntry{}, fmt.Errorf("redis key %s: malformed history entry %v", key, e)
+	}
+	h := intake.HistoryEntry{
+		At: d.time("at"), Actor: d.str("actor"), Event: d.str("event"), From: intake.State(d.str("from")),
+		To: intake.State(d.str("to")), Note: d.str("note"), Via: d.str("via"), Detail: d.str("detail"),
+	}
+	return h, d.err
 }
 
 func hashToIncident(d *decoder) (*intake.Incident, error) {

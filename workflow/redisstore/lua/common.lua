@@ -13,9 +13,24 @@
 --   kinds) and rules (which state stamps closed_at, which event bumps a
 --   counter) come in the arguments, computed by Go from the workflow plan.
 
+-- history appends an entry to an incident's history: a list of JSON
+-- arrays [at, actor, event, from, to, note, via, detail] (issue 11: the
+-- stream it was before cost ~1 KB of every incident, a list of two
+-- entries ~300 bytes). An incident stored before keeps its stream.
 local function history(key, at, actor, event, from, to, note, via, detail)
-  redis.call('XADD', key, '*', 'at', at, 'actor', actor, 'event', event,
-    'from', from, 'to', to, 'note', note, 'via', via, 'detail', detail or '')
+  if redis.call('TYPE', key).ok == 'stream' then
+    redis.call('XADD', key, '*', 'at', at, 'actor', actor, 'event', event,
+      'from', from, 'to', to, 'note', note, 'via', via, 'detail', detail or '')
+    return
+  end
+  redis.call('RPUSH', key, cjson.encode({at, actor, event, from, to, note, via, detail or ''}))
+end
+
+-- history_entries is an incident's history: a list's JSON entries, or an
+-- older incident's stream entries ({id, {field, value, ...}}).
+local function history_entries(key)
+  if redis.call('TYPE', key).ok == 'stream' then return redis.call('XRANGE', key, '-', '+') end
+  return redis.call('LRANGE', key, 0, -1)
 end
 
 -- queue writes a message to the reporter into its channel's outbox. Its id
@@ -86,13 +101,16 @@ end
 -- indexes (issue 12; searchArgs in search.go). The hash does not keep its
 -- terms (the archive recomputes them, search.go): a term indexed before is
 -- added again, which changes nothing (same member, same score). s.dict is
--- the KEYS index of the shard's term dictionary, s.keys[i] of the index
--- of s.terms[i].
+-- the KEYS index of the shard's term dictionary, s.keys[i] of s.terms[i]'s
+-- bucket of this incident (number s.bucket), s.buckets[i] of the set of
+-- that term's buckets.
 local function search_index(s, seq, id)
   if not s then return end
   local dict = {'ZADD', KEYS[s.dict]}
   for i, t in ipairs(s.terms) do
-    redis.call('ZADD', KEYS[s.keys[i]], seq, id)
+    local bucket = KEYS[s.keys[i]]
+    if redis.call('EXISTS', bucket) == 0 then redis.call('ZADD', KEYS[s.buckets[i]], s.bucket, s.bucket) end
+    redis.call('ZADD', bucket, seq, id)
     dict[#dict + 1] = 0; dict[#dict + 1] = t
     -- One call for the dictionary per 500 terms: a registration adds
     -- dozens, and unpack has a limit (a reindexed incident's comments

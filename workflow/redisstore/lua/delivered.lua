@@ -5,9 +5,6 @@
 -- first call records the delivery.
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
   redis.call('DEL', KEYS[2])
-  if #ARGV > 1 then
-    redis.call('XADD', KEYS[3], '*', 'at', ARGV[2], 'actor', ARGV[3], 'event', ARGV[4],
-      'from', '', 'to', '', 'note', ARGV[5], 'via', ARGV[6], 'detail', '')
-  end
+  if #ARGV > 1 then history(KEYS[3], ARGV[2], ARGV[3], ARGV[4], '', '', ARGV[5], ARGV[6]) end
 end
 return 1

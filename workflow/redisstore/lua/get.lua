@@ -6,6 +6,6 @@ return {'OK', {
   redis.call('LRANGE', KEYS[2], 0, -1),
   redis.call('LRANGE', KEYS[3], 0, -1),
   redis.call('LRANGE', KEYS[4], 0, -1),
-  redis.call('XRANGE', KEYS[5], '-', '+'),
+  history_entries(KEYS[5]),
   redis.call('LRANGE', KEYS[6], 0, -1),
 }}

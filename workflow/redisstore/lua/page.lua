@@ -3,7 +3,11 @@
 -- a group when it is in any of the group's sets: a search word's stems
 -- and, for the last word, the terms it starts), then one scratch key per
 -- group and one for the result (same shard). ARGV: max score ('+inf' or
--- '(N'), limit, budget, then the number of sets in each group.
+-- '(N'), limit, budget, the numbers one bucket of a term's index spans,
+-- then for each group the number of its sets and whether they are term
+-- indexes (1) or plain sorted sets (0). A term's index is the set of its
+-- buckets, each bucket KEY:B a sorted set like the others (search.go):
+-- its keys are named from the term's (same hash tag, same slot).
 --
 -- The cheap way first: walk the smallest group newest first and keep the
 -- ids present in every other group; the work is bounded by the page, not
@@ -11,25 +15,54 @@
 -- filling the page (filters that rarely meet), Redis intersects the sets
 -- instead (ZUNIONSTORE/ZINTERSTORE into the scratch keys, removed at the
 -- end), which costs the smallest group's size, never a full read.
-local max, limit, budget = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local groups, k = {}, 1
-for g = 4, #ARGV do
+local max, limit, budget, span = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local groups, bucketed, k = {}, {}, 1
+for g = 5, #ARGV, 2 do
   local keys = {}
   for _ = 1, tonumber(ARGV[g]) do keys[#keys + 1] = KEYS[k]; k = k + 1 end
   groups[#groups + 1] = keys
+  bucketed[#groups] = ARGV[g + 1] == '1'
 end
 local scratch = k
 
+-- sets is a group's sorted sets: its keys, or their buckets.
+local function sets(g)
+  if not bucketed[g] then return groups[g] end
+  local out = {}
+  for _, key in ipairs(groups[g]) do
+    for _, b in ipairs(redis.call('ZRANGE', key, 0, -1)) do out[#out + 1] = key .. ':' .. b end
+  end
+  return out
+end
+
+-- range is up to n entries of one set of group g below from ('+inf' or
+-- '(N'), newest first, with their scores; a term's buckets are read from
+-- the one that holds from down.
+local function range(g, key, from, n)
+  if not bucketed[g] then return redis.call('ZREVRANGEBYSCORE', key, from, '-inf', 'WITHSCORES', 'LIMIT', 0, n) end
+  local top = '+inf'
+  if from ~= '+inf' then top = math.floor(tonumber(string.sub(from, 2)) / span) end
+  local out = {}
+  for _, b in ipairs(redis.call('ZREVRANGEBYSCORE', key, top, '-inf')) do
+    local got = redis.call('ZREVRANGEBYSCORE', key .. ':' .. b, from, '-inf', 'WITHSCORES', 'LIMIT', 0, n - #out / 2)
+    for _, v in ipairs(got) do out[#out + 1] = v end
+    if #out >= 2 * n then break end
+  end
+  return out
+end
+
 local best, bestCard
-for g, keys in ipairs(groups) do
+for g in ipairs(groups) do
   local n = 0
-  for _, key in ipairs(keys) do n = n + redis.call('ZCARD', key) end
+  for _, key in ipairs(sets(g)) do n = n + redis.call('ZCARD', key) end
   if n == 0 then return {} end
   if not bestCard or n < bestCard then best, bestCard = g, n end
 end
 
-local function member(g, id)
+-- member: is id (number seq) in a set of group g?
+local function member(g, id, seq)
   for _, key in ipairs(groups[g]) do
+    if bucketed[g] then key = key .. ':' .. math.floor(seq / span) end
     if redis.call('ZSCORE', key, id) then return true end
   end
   return false
@@ -43,7 +76,7 @@ local walked = true
 for _, key in ipairs(groups[best]) do
   local from, n = max, 0
   while n < limit do
-    local got = redis.call('ZREVRANGEBYSCORE', key, from, '-inf', 'WITHSCORES', 'LIMIT', 0, batch)
+    local got = range(best, key, from, batch)
     if #got == 0 then break end
     for i = 1, #got, 2 do
       local id = got[i]
@@ -55,7 +88,7 @@ for _, key in ipairs(groups[best]) do
         keep = true
         for g = 1, #groups do
           if not keep then break end
-          if g ~= best then keep = member(g, id) end
+          if g ~= best then keep = member(g, id, tonumber(got[i + 1])) end
         end
         if keep then
           seen[id] = true
@@ -83,26 +116,32 @@ if walked then
   return out
 end
 
--- (unpack spreads only as the last argument: each call's list is built.)
+-- (unpack spreads only as the last argument: each call's list is built;
+-- a union of many buckets is made 500 sets at a time, unpack has a limit.)
 local function store(cmd, dest, keys)
-  local args = {cmd, dest, #keys}
-  for _, key in ipairs(keys) do args[#args + 1] = key end
-  -- MAX: an id's score is its number in every set.
-  args[#args + 1] = 'AGGREGATE'; args[#args + 1] = 'MAX'
-  redis.call(unpack(args))
+  for from = 1, #keys, 500 do
+    local args = {cmd, dest, 0}
+    if from > 1 then args[#args + 1] = dest end
+    for i = from, math.min(from + 499, #keys) do args[#args + 1] = keys[i] end
+    args[3] = #args - 3
+    -- MAX: an id's score is its number in every set.
+    args[#args + 1] = 'AGGREGATE'; args[#args + 1] = 'MAX'
+    redis.call(unpack(args))
+  end
 end
-local sets = {}
-for g, keys in ipairs(groups) do
+local inputs = {}
+for g in ipairs(groups) do
+  local keys = sets(g)
   if #keys == 1 then
-    sets[#sets + 1] = keys[1]
+    inputs[#inputs + 1] = keys[1]
   else
     local tmp = KEYS[scratch + g - 1]
     store('ZUNIONSTORE', tmp, keys)
-    sets[#sets + 1] = tmp
+    inputs[#inputs + 1] = tmp
   end
 end
 local result = KEYS[scratch + #groups]
-store('ZINTERSTORE', result, sets)
+store('ZINTERSTORE', result, inputs)
 out = redis.call('ZREVRANGEBYSCORE', result, max, '-inf', 'WITHSCORES', 'LIMIT', 0, limit)
 for i = scratch, #KEYS do redis.call('DEL', KEYS[i]) end
 return out
