@@ -43,12 +43,6 @@ func (g Grouping) Applies(inc *intake.Incident) bool {
 	return g.Enabled && strings.TrimSpace(inc.CI) != "" && !slices.Contains(g.Never, inc.Category)
 }
 
-// Terms is what grouping compares of an incident: its subject and
-// description, analysed in the reporter's language.
-func Terms(inc *intake.Incident) []string {
-	return kb.ReportTerms(inc.Reporter.Language, inc.Subject+"\n"+inc.Description)
-}
-
 // Open reports whether the outage still takes reports at now.
 func (g Grouping) Open(o Outage, now time.Time) bool {
 	return o.Event || now.Sub(o.Last) <= g.Window

@@ -1,6 +1,7 @@
 package kb
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/intakebot/intakebot/intake"
@@ -104,4 +105,31 @@ func (c *TermCache) Terms(text string) []string {
 		c.mu.Unlock()
 		return ts
 	})
+}
+
+// ReportTerms is ReportTerms(lang, text) with each word's analysis
+// remembered, as Terms.
+func (c *TermCache) ReportTerms(lang intake.Lang, text string) []string {
+	out := []string{}
+	for _, w := range Words(text) {
+		key := string(lang) + "\x00" + w
+		c.mu.Lock()
+		ts, ok := c.words[key]
+		c.mu.Unlock()
+		if !ok {
+			ts = nil
+			if toks := Analyze(lang, w); len(toks) == 1 {
+				ts = []string{toks[0].Term}
+			}
+			c.mu.Lock()
+			if len(c.words) >= c.max {
+				clear(c.words)
+			}
+			c.words[key] = ts
+			c.mu.Unlock()
+		}
+		out = append(out, ts...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }

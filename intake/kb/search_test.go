@@ -1,6 +1,7 @@
 package kb
 
 import (
+	"github.com/intakebot/intakebot/intake"
 	"slices"
 	"testing"
 )
@@ -49,5 +50,28 @@ func TestTermCacheGivesTerms(t *testing.T) {
 	}
 	if len(c.words) > 3 {
 		t.Errorf("the cache holds %d words, max 3", len(c.words))
+	}
+}
+
+// The cached analysis of a report (outage grouping) gives what ReportTerms
+// gives, in each language, stop words and accents included; search terms
+// and report terms of the same word do not mix in one cache.
+func TestTermCacheGivesReportTerms(t *testing.T) {
+	c := NewTermCache(50)
+	for _, tc := range []struct {
+		lang intake.Lang
+		text string
+	}{
+		{intake.Spanish, "La impresora no imprime desde ayer; la impresora está atascada."},
+		{intake.English, "The printers are not printing since yesterday"},
+		{intake.Spanish, "VPN caída desde casa"},
+		{intake.English, "VPN caída desde casa"},
+	} {
+		for range 2 { // cold, then from the cache
+			c.Terms(tc.text)
+			if got, want := c.ReportTerms(tc.lang, tc.text), ReportTerms(tc.lang, tc.text); !slices.Equal(got, want) {
+				t.Errorf("%s %q: %v, want %v", tc.lang, tc.text, got, want)
+			}
+		}
 	}
 }

@@ -43,7 +43,14 @@ func (s *Store) CreateMany(ctx context.Context, keys []string, incs []*intake.In
 	}
 	calls := make([]call, n)
 	ids := make([]string, n)
+	unstored := map[string]bool{} // numbered here, stored below
+	for _, c := range nums {
+		if num, err := c.Int64(); err == nil {
+			unstored[intake.FormatID(num)] = true
+		}
+	}
 	var todo []int
+	later := map[int]bool{} // children to list on a parent of this batch, once stored
 	for i, c := range nums {
 		num, err := c.Int64()
 		if err != nil {
@@ -54,10 +61,12 @@ func (s *Store) CreateMany(ctx context.Context, keys []string, incs []*intake.In
 		// Outage grouping decides per report, before its incident is
 		// stored (a few round trips each, only for reports it applies to).
 		grouped := *incs[i]
-		if grouped.ParentID, err = s.group(ctx, num, incs[i]); err != nil {
+		var link bool
+		if grouped.ParentID, link, err = s.group(ctx, num, incs[i], unstored); err != nil {
 			errs[i] = err
 			continue
 		}
+		later[i] = link
 		incs[i] = &grouped
 		k, arg, err := s.createCall(num, keys[i], incs[i], notify)
 		if err != nil {
@@ -93,6 +102,17 @@ func (s *Store) CreateMany(ctx context.Context, keys []string, incs []*intake.In
 			out[i], errs[i] = s.createFrom(ctx, keys[i], incs[i], notify, 1)
 		default:
 			errs[i] = fmt.Errorf("store incident %s: unexpected reply %q", ids[i], res)
+		}
+	}
+	// Reports that joined an outage opened by a report of this batch: the
+	// parent lists them now that both are stored. A failure is the child's
+	// error, and its retry (stored by then) lists it again.
+	for i := range later {
+		if !later[i] || errs[i] != nil {
+			continue
+		}
+		if err := s.linkJoined(ctx, out[i].ParentID, ids[i], incs[i]); err != nil {
+			out[i], errs[i] = nil, fmt.Errorf("list %s under its outage %s: %w", ids[i], out[i].ParentID, err)
 		}
 	}
 	return out, errs

@@ -130,59 +130,87 @@ const maxGroupRounds = 200
 // group decides, at registration of incident number n, which outage it
 // joins: it returns the parent's id, after recording the child on the
 // parent's side, or "" (it opened an outage of its own, or takes no part).
-func (s *Store) group(ctx context.Context, n int64, inc *intake.Incident) (string, error) {
+// A parent in unstored (numbered in the same batch, stored after the
+// decisions: CreateMany) cannot record its child yet: then later is true
+// and the caller links them (linkJoined) once both are stored.
+func (s *Store) group(ctx context.Context, n int64, inc *intake.Incident, unstored map[string]bool) (parent string, later bool, err error) {
 	g := s.grouping
 	if !g.Applies(inc) || inc.ParentID != "" {
-		return inc.ParentID, nil
+		return inc.ParentID, false, nil
 	}
 	id, now := intake.FormatID(n), inc.RegisteredAt
-	terms := workflow.Terms(inc)
+	terms := s.terms.ReportTerms(inc.Reporter.Language, inc.Subject+"\n"+inc.Description)
 	args := outageArgs{ID: id, NowMs: strconv.FormatInt(now.UnixMilli(), 10), Terms: strings.Join(terms, " ")}
 	if inc.Channel == intake.ChannelEvent {
 		args.Op = "event"
 		_, err := s.outage(ctx, inc.CI, args)
-		return "", err
+		return "", false, err
 	}
 	for range maxGroupRounds {
 		version, open, stored, parent, err := s.outages(ctx, inc.CI, id, now)
-		if err != nil || stored {
-			return parent, err
+		if err != nil {
+			return "", false, err
+		}
+		if stored {
+			// A retry of this registration: the parent may not list it
+			// yet (a crash between storing it and linkJoined).
+			if parent != "" {
+				err = s.linkJoined(ctx, parent, id, inc)
+				var stale *staleOutageError
+				if errors.As(err, &stale) {
+					err = nil // the parent moved on meanwhile: nothing to list
+				}
+			}
+			return parent, false, err
 		}
 		parent = g.Pick(terms, open, now)
 		if parent == "" {
 			args.Op, args.Version = "claim", version
 			res, err := s.outage(ctx, inc.CI, args)
 			if err != nil || res == "OK" {
-				return "", err
+				return "", false, err
 			}
 			continue // another report changed the outages: decide again
 		}
 		if parent == id { // a retry of this very registration
-			return "", nil
+			return "", false, nil
 		}
 		res, err := s.outage(ctx, inc.CI, outageArgs{Op: "join", ID: parent, NowMs: args.NowMs})
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		if res != "OK" {
 			continue
 		}
-		err = s.linkParent(ctx, parent, id, groupArgs{Actor: registrar(inc), Via: string(inc.Channel), At: now},
-			[]intake.State{intake.Analysis, intake.Solution})
+		if unstored[parent] {
+			return parent, true, nil
+		}
+		err = s.linkJoined(ctx, parent, id, inc)
 		var stale *staleOutageError
 		if errors.As(err, &stale) {
 			// The parent moved on (solved, closed): its outage ended.
 			if _, err := s.outage(ctx, inc.CI, outageArgs{Op: "drop", ID: parent, NowMs: args.NowMs}); err != nil {
-				return "", err
+				return "", false, err
 			}
 			continue
 		}
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
-		return parent, nil
+		return parent, false, nil
 	}
-	return "", fmt.Errorf("group %s: the outages of %s kept changing; try again", id, inc.CI)
+	return "", false, fmt.Errorf("group %s: the outages of %s kept changing; try again", id, inc.CI)
+}
+
+// linkJoined lists child, a report that joined parent's outage at its
+// registration, on the parent's side. Quiet: an outage may gather
+// thousands of reports in minutes; a history entry and a change notice
+// on the parent for each would make every read of the parent, and so
+// every join, cost more than the one before (each child's own history
+// tells its grouping). Doing it again changes nothing.
+func (s *Store) linkJoined(ctx context.Context, parent, child string, inc *intake.Incident) error {
+	return s.linkParent(ctx, parent, child, groupArgs{Actor: registrar(inc), Via: string(inc.Channel), At: inc.RegisteredAt, Quiet: true},
+		[]intake.State{intake.Analysis, intake.Solution})
 }
 
 type groupArgs struct {
@@ -194,6 +222,9 @@ type groupArgs struct {
 	Via    string         `json:"via"`
 	Note   string         `json:"note"`
 	States []intake.State `json:"states,omitempty"`
+	// Quiet: no history entry and no change notice (a report joining an
+	// outage at its registration).
+	Quiet bool `json:"quiet,omitempty"`
 	// The incident changed and its change notice (consoles, Slack).
 	ID    string     `json:"id"`
 	Shard string     `json:"shard"`
@@ -220,7 +251,9 @@ func (s *Store) runGroup(ctx context.Context, script *redis.Script, id string, a
 	a.AtText = a.At.UTC().Format(time.RFC3339Nano)
 	a.ID, a.Shard, a.NowMs = id, shard, strconv.FormatInt(a.At.UnixMilli(), 10)
 	keys := keyList{key, key + ":history"}
-	a.Watch = s.watchArgs(&keys, shard)
+	if !a.Quiet {
+		a.Watch = s.watchArgs(&keys, shard)
+	}
 	doc, err := json.Marshal(a)
 	if err != nil {
 		return "", err

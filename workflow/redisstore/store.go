@@ -238,7 +238,7 @@ func (s *Store) createFrom(ctx context.Context, key string, inc *intake.Incident
 			return nil, fmt.Errorf("allocate incident id: %w", err)
 		}
 		grouped := *inc
-		if grouped.ParentID, err = s.group(ctx, n, inc); err != nil {
+		if grouped.ParentID, _, err = s.group(ctx, n, inc, nil); err != nil {
 			return nil, err
 		}
 		stored, err := s.create(ctx, n, key, &grouped, notify)

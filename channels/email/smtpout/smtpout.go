@@ -39,6 +39,18 @@ import (
 // intake.ErrUndeliverable, which the outbox dead-letters at once.
 var ErrPermanent = fmt.Errorf("permanent delivery failure: %w", intake.ErrUndeliverable)
 
+// UnavailableHold is how long the mail route waits, for every bot, when the
+// mail server cannot be reached or will not let us in (connect, TLS, EHLO,
+// AUTH): that says nothing about the message, and every message would fail
+// the same way. Each is attempted again after the hold without counting
+// an attempt, so a server that is down for hours dead-letters nothing and
+// costs one connection attempt per hold, not one per queued message.
+const UnavailableHold = 30 * time.Second
+
+// errUnavailable marks a session that failed before any message was sent:
+// see UnavailableHold.
+var errUnavailable = errors.New("mail server unavailable")
+
 // Defaults applied by New when the corresponding Config field is zero.
 const (
 	DefaultLoopHeader = "X-Intakebot-Loop"
@@ -290,7 +302,11 @@ func (s *Sender) Send(ctx context.Context, msg Mail) error {
 	err = s.send(ctx, rcpt, raw)
 	s.record(ctx, err)
 	if err != nil {
-		return fmt.Errorf("smtpout: %s to %s: %w", msg.ID, rcpt, err)
+		err = fmt.Errorf("smtpout: %s to %s: %w", msg.ID, rcpt, err)
+		if errors.Is(err, errUnavailable) {
+			return &intake.RetryLater{After: UnavailableHold, Err: err}
+		}
+		return err
 	}
 	return nil
 }
@@ -376,8 +392,22 @@ func (s *Sender) send(ctx context.Context, rcpt string, raw []byte) error {
 
 // session opens a fresh connection, greets and signs in, and runs fn on
 // it, all within the delivery timeout. fn ends the session (QUIT); on an
-// error the connection is closed.
-func (s *Sender) session(ctx context.Context, fn func(context.Context, *smtp.Client) error) (err error) {
+// error the connection is closed. A failure before fn wraps
+// errUnavailable.
+func (s *Sender) session(ctx context.Context, fn func(context.Context, *smtp.Client) error) error {
+	signedIn := false
+	err := s.open(ctx, func(ctx context.Context, c *smtp.Client) error {
+		signedIn = true
+		return fn(ctx, c)
+	})
+	if err != nil && !signedIn {
+		return fmt.Errorf("%w: %w", errUnavailable, err)
+	}
+	return err
+}
+
+// open is session without telling setup failures apart.
+func (s *Sender) open(ctx context.Context, fn func(context.Context, *smtp.Client) error) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	conn, err := s.dial(ctx)

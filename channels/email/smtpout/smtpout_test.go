@@ -452,9 +452,13 @@ func TestAuth(t *testing.T) {
 				t.Fatalf("Deliver = %v, want the server's 535", err)
 			}
 			// Bad credentials are our configuration's fault, not this
-			// message's: retry (and alert), never dead-letter at once.
+			// message's: the route waits (and alerts), never dead-letters.
 			if errors.Is(err, ErrPermanent) {
 				t.Errorf("auth failure marked permanent: %v", err)
+			}
+			var later *intake.RetryLater
+			if !errors.As(err, &later) || later.After != UnavailableHold {
+				t.Errorf("Deliver = %v, want the route held for %s", err, UnavailableHold)
 			}
 			if n := len(ts.be.messages()); n != 0 {
 				t.Errorf("server received %d messages", n)
@@ -607,6 +611,24 @@ func TestServerDown(t *testing.T) {
 	var oe *net.OpError
 	if !errors.As(err, &oe) {
 		t.Errorf("Deliver = %v, want the network error kept in the chain", err)
+	}
+	// Every message would fail the same way: the route waits, no attempt
+	// of this message is spent.
+	var later *intake.RetryLater
+	if !errors.As(err, &later) || later.After != UnavailableHold {
+		t.Errorf("Deliver = %v, want the route held for %s", err, UnavailableHold)
+	}
+}
+
+// A refusal after sign-in judges the message or its recipient, not the
+// server: an ordinary failure (retried with backoff), never a hold.
+func TestRefusalAfterSignInIsNoHold(t *testing.T) {
+	ts := startServer(t, &backend{dataErr: &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 2, 0}, Message: "try later"}}, serverOpts{})
+	s := newSender(t, ts, nil)
+	err := s.Send(t.Context(), ackEN())
+	var later *intake.RetryLater
+	if err == nil || errors.As(err, &later) || errors.Is(err, ErrPermanent) {
+		t.Fatalf("Deliver = %v, want an ordinary temporary failure", err)
 	}
 }
 

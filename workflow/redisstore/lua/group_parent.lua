@@ -2,6 +2,7 @@
 -- grouping). KEYS: 1 the parent's hash, 2 its history.
 -- ARGV[1] (groupArgs): op (add|remove), other (the child), at, actor, via,
 -- note, states (add only: the states the parent may take children in),
+-- quiet (add only: no history entry; a report joining at registration),
 -- id (the parent), shard, now_ms, watch (nil, or the change notice for
 -- the watchers: see common.lua).
 -- Returns OK (also when there was nothing to do: a retry changes nothing
@@ -24,7 +25,7 @@ if a.op == 'add' then
   for _, s in ipairs(a.states) do if s == f[2] then ok = true end end
   if not ok then return 'STATE' end
   if children == '' then children = a.other else children = children .. ' ' .. a.other end
-  history(KEYS[2], a.at, a.actor, 'grouped', '', '', a.note, a.via, 'child:  -> ' .. a.other)
+  if not a.quiet then history(KEYS[2], a.at, a.actor, 'grouped', '', '', a.note, a.via, 'child:  -> ' .. a.other) end
 else
   if not found then return 'OK' end
   local list = {}
@@ -33,6 +34,13 @@ else
   end
   children = table.concat(list, ' ')
   history(KEYS[2], a.at, a.actor, 'ungrouped', '', '', a.note, a.via, 'child: ' .. a.other .. ' -> –')
+end
+-- A quiet join changes the list alone: no new version, so that an agent
+-- working the parent during an outage is not told again and again that
+-- it changed meanwhile.
+if a.quiet then
+  redis.call('HSET', inc, 'children', children)
+  return 'OK'
 end
 redis.call('HSET', inc, 'children', children, 'updated_at', a.at)
 local ver = redis.call('HINCRBY', inc, 'ver', 1)
