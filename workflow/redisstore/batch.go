@@ -43,14 +43,20 @@ func (s *Store) CreateMany(ctx context.Context, keys []string, incs []*intake.In
 	}
 	calls := make([]call, n)
 	ids := make([]string, n)
+	numbers := make([]int64, n)   // 0: none (its error below)
 	unstored := map[string]bool{} // numbered here, stored below
-	for _, c := range nums {
+	for i, c := range nums {
 		if num, err := c.Int64(); err == nil {
-			unstored[intake.FormatID(num)] = true
+			numbers[i], unstored[intake.FormatID(num)] = num, true
 		}
 	}
+	// Outage grouping decides before the incidents are stored: for the
+	// whole batch at once, and what that leaves one report at a time.
+	parents, later, decided, err := s.groupMany(ctx, numbers, incs, unstored)
+	if err != nil {
+		return out, fill(errs, err)
+	}
 	var todo []int
-	later := map[int]bool{} // children to list on a parent of this batch, once stored
 	for i, c := range nums {
 		num, err := c.Int64()
 		if err != nil {
@@ -58,15 +64,14 @@ func (s *Store) CreateMany(ctx context.Context, keys []string, incs []*intake.In
 			continue
 		}
 		ids[i] = intake.FormatID(num)
-		// Outage grouping decides per report, before its incident is
-		// stored (a few round trips each, only for reports it applies to).
 		grouped := *incs[i]
-		var link bool
-		if grouped.ParentID, link, err = s.group(ctx, num, incs[i], unstored); err != nil {
-			errs[i] = err
-			continue
+		grouped.ParentID = parents[i]
+		if !decided[i] {
+			if grouped.ParentID, later[i], err = s.group(ctx, num, incs[i], unstored); err != nil {
+				errs[i] = err
+				continue
+			}
 		}
-		later[i] = link
 		incs[i] = &grouped
 		k, arg, err := s.createCall(num, keys[i], incs[i], notify)
 		if err != nil {
@@ -107,12 +112,17 @@ func (s *Store) CreateMany(ctx context.Context, keys []string, incs []*intake.In
 	// Reports that joined an outage opened by a report of this batch: the
 	// parent lists them now that both are stored. A failure is the child's
 	// error, and its retry (stored by then) lists it again.
+	var kids []int
+	var ps, cs []string
+	var ks []*intake.Incident
 	for i := range later {
-		if !later[i] || errs[i] != nil {
-			continue
+		if later[i] && errs[i] == nil {
+			kids, ps, cs, ks = append(kids, i), append(ps, out[i].ParentID), append(cs, ids[i]), append(ks, incs[i])
 		}
-		if err := s.linkJoined(ctx, out[i].ParentID, ids[i], incs[i]); err != nil {
-			out[i], errs[i] = nil, fmt.Errorf("list %s under its outage %s: %w", ids[i], out[i].ParentID, err)
+	}
+	for k, err := range s.linkJoinedMany(ctx, ps, cs, ks) {
+		if i := kids[k]; err != nil {
+			out[i], errs[i] = nil, fmt.Errorf("list %s under its outage %s: %w", ids[i], ps[k], err)
 		}
 	}
 	return out, errs

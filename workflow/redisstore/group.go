@@ -60,12 +60,21 @@ func (s *Store) outageKey(ci string) string {
 }
 
 type outageArgs struct {
-	Op       string `json:"op"`
-	ID       string `json:"id"`
-	Version  string `json:"version"`
-	NowMs    string `json:"now_ms"`
-	WindowMs string `json:"window_ms"`
-	Terms    string `json:"terms"`
+	Op       string     `json:"op"`
+	ID       string     `json:"id"`
+	Version  string     `json:"version"`
+	NowMs    string     `json:"now_ms"`
+	WindowMs string     `json:"window_ms"`
+	Terms    string     `json:"terms"`
+	Ops      []outageOp `json:"ops,omitempty"` // op batch
+}
+
+// outageOp is one report's decision in a batch: claim (it opens outage
+// ID) or join (it joins outage ID).
+type outageOp struct {
+	Op    string `json:"op"`
+	ID    string `json:"id"`
+	Terms string `json:"terms,omitempty"`
 }
 
 func (s *Store) outage(ctx context.Context, ci string, a outageArgs) (string, error) {
@@ -79,6 +88,28 @@ func (s *Store) outage(ctx context.Context, ci string, a outageArgs) (string, er
 		return "", fmt.Errorf("outage %s of %s: %w", a.Op, ci, err)
 	}
 	return res, nil
+}
+
+// parseOutages is the open outages at now in a CI's outage hash h, and
+// the version of what was read.
+func (s *Store) parseOutages(h map[string]string, now time.Time) (version string, open []workflow.Outage) {
+	version = h["v"]
+	if version == "" {
+		version = "0"
+	}
+	for k, v := range h {
+		id, ok := strings.CutPrefix(k, "o:")
+		if !ok {
+			continue
+		}
+		kind, terms, _ := strings.Cut(v, " ")
+		last, _ := strconv.ParseInt(h["l:"+id], 10, 64)
+		o := workflow.Outage{Parent: id, Event: kind == "E", Last: time.UnixMilli(last), Terms: strings.Fields(terms)}
+		if s.grouping.Open(o, now) {
+			open = append(open, o)
+		}
+	}
+	return version, open
 }
 
 // outages reads a CI's open outages and the version of what was read,
@@ -103,23 +134,7 @@ func (s *Store) outages(ctx context.Context, ci, id string, now time.Time) (vers
 		parent, _ := f[1].(string)
 		return "", nil, true, parent, nil
 	}
-	h := all.Val()
-	version = h["v"]
-	if version == "" {
-		version = "0"
-	}
-	for k, v := range h {
-		id, ok := strings.CutPrefix(k, "o:")
-		if !ok {
-			continue
-		}
-		kind, terms, _ := strings.Cut(v, " ")
-		last, _ := strconv.ParseInt(h["l:"+id], 10, 64)
-		o := workflow.Outage{Parent: id, Event: kind == "E", Last: time.UnixMilli(last), Terms: strings.Fields(terms)}
-		if s.grouping.Open(o, now) {
-			open = append(open, o)
-		}
-	}
+	version, open = s.parseOutages(all.Val(), now)
 	return version, open, false, "", nil
 }
 
@@ -186,9 +201,14 @@ func (s *Store) group(ctx context.Context, n int64, inc *intake.Incident, unstor
 			return parent, true, nil
 		}
 		err = s.linkJoined(ctx, parent, id, inc)
+		if errors.Is(err, intake.ErrNotFound) && s.awaitIncident(ctx, parent) {
+			// Claimed by a report another bot (or batch) was still storing.
+			err = s.linkJoined(ctx, parent, id, inc)
+		}
 		var stale *staleOutageError
-		if errors.As(err, &stale) {
-			// The parent moved on (solved, closed): its outage ended.
+		if errors.As(err, &stale) || errors.Is(err, intake.ErrNotFound) {
+			// The parent moved on (solved, closed), or never came (its bot
+			// stopped between claiming and storing it): its outage ended.
 			if _, err := s.outage(ctx, inc.CI, outageArgs{Op: "drop", ID: parent, NowMs: args.NowMs}); err != nil {
 				return "", false, err
 			}
@@ -202,15 +222,186 @@ func (s *Store) group(ctx context.Context, n int64, inc *intake.Incident, unstor
 	return "", false, fmt.Errorf("group %s: the outages of %s kept changing; try again", id, inc.CI)
 }
 
+// groupMany decides, as group would for each, which outage the reports
+// of a batch join (incs[i] numbered nums[i], 0 when it has none), with one
+// read of every CI's outages and one write of each CI's decisions (all or
+// none: outage.lua's batch) for the whole batch instead of two or three
+// round trips a report. Reports are decided in order, so one may join the
+// outage an earlier one of the batch opens. done[i] says report i is
+// decided: parents[i] is its parent, already listing it unless later[i]
+// (its parent is numbered in this batch, unstored, and the caller lists
+// it once stored). Reports not done go through group one by one: events,
+// retries, reports whose CI's outages another bot changed meanwhile, and
+// children whose parent moved on.
+func (s *Store) groupMany(ctx context.Context, nums []int64, incs []*intake.Incident, unstored map[string]bool) (parents []string, later, done []bool, err error) {
+	n := len(incs)
+	parents, later, done = make([]string, n), make([]bool, n), make([]bool, n)
+	byCI := map[string][]int{}
+	var cis []string
+	for i, inc := range incs {
+		switch {
+		case nums[i] == 0:
+		case !s.grouping.Applies(inc) || inc.ParentID != "":
+			parents[i], done[i] = inc.ParentID, true
+		case inc.Channel != intake.ChannelEvent:
+			if byCI[inc.CI] == nil {
+				cis = append(cis, inc.CI)
+			}
+			byCI[inc.CI] = append(byCI[inc.CI], i)
+		}
+	}
+	if len(cis) == 0 {
+		return parents, later, done, nil
+	}
+	pipe := s.rdb.Pipeline()
+	reads := make([]*redis.MapStringStringCmd, len(cis))
+	stored := make([]*redis.IntCmd, n)
+	for c, ci := range cis {
+		reads[c] = pipe.HGetAll(ctx, s.outageKey(ci))
+		for _, i := range byCI[ci] {
+			_, key, _ := s.keys(intake.FormatID(nums[i]))
+			stored[i] = pipe.Exists(ctx, key)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, nil, nil, fmt.Errorf("read the outages: %w", err)
+	}
+	var writes []outageWrite
+	for c, ci := range cis {
+		w := outageWrite{ci: ci}
+		first := incs[byCI[ci][0]].RegisteredAt
+		version, open := s.parseOutages(reads[c].Val(), first)
+		w.args = outageArgs{Op: "batch", Version: version, NowMs: strconv.FormatInt(first.UnixMilli(), 10)}
+		for _, i := range byCI[ci] {
+			inc, id := incs[i], intake.FormatID(nums[i])
+			if stored[i].Val() == 1 {
+				continue // a retry: group knows it
+			}
+			terms := s.terms.ReportTerms(inc.Reporter.Language, inc.Subject+"\n"+inc.Description)
+			switch parent := s.grouping.Pick(terms, open, inc.RegisteredAt); parent {
+			case "":
+				w.args.Ops = append(w.args.Ops, outageOp{Op: "claim", ID: id, Terms: strings.Join(terms, " ")})
+				open = append(open, workflow.Outage{Parent: id, Last: inc.RegisteredAt, Terms: terms})
+			case id:
+				// A retry whose claim was written: it is the parent.
+			default:
+				w.args.Ops = append(w.args.Ops, outageOp{Op: "join", ID: parent})
+				for k := range open {
+					if open[k].Parent == parent {
+						open[k].Last = inc.RegisteredAt
+					}
+				}
+				parents[i] = parent
+			}
+			w.reports = append(w.reports, i)
+		}
+		if len(w.reports) > 0 {
+			writes = append(writes, w)
+		}
+	}
+	if err := s.writeOutages(ctx, writes); err != nil {
+		return nil, nil, nil, err
+	}
+	// The children of parents stored before this batch are listed now, as
+	// group does before the child is stored.
+	var kids []int
+	var ps, cs []string
+	var ks []*intake.Incident
+	for _, w := range writes {
+		if !w.ok {
+			continue
+		}
+		for _, i := range w.reports {
+			done[i] = true
+			if p := parents[i]; p != "" {
+				if unstored[p] {
+					later[i] = true
+				} else {
+					kids, ps, cs, ks = append(kids, i), append(ps, p), append(cs, intake.FormatID(nums[i])), append(ks, incs[i])
+				}
+			}
+		}
+	}
+	for k, err := range s.linkJoinedMany(ctx, ps, cs, ks) {
+		if err != nil {
+			// A parent that moved on: group drops its outage and decides
+			// again; another error is the report's, there too.
+			done[kids[k]], parents[kids[k]] = false, ""
+		}
+	}
+	return parents, later, done, nil
+}
+
+// outageWrite is one CI's decisions in groupMany, and whether they were
+// written.
+type outageWrite struct {
+	ci      string
+	args    outageArgs
+	reports []int
+	ok      bool
+}
+
+// writeOutages writes each CI's decisions in one round trip; a CI whose
+// outages changed since they were read keeps ok false.
+func (s *Store) writeOutages(ctx context.Context, writes []outageWrite) error {
+	docs := make([]string, len(writes))
+	for k := range writes {
+		writes[k].args.WindowMs = strconv.FormatInt(s.grouping.Window.Milliseconds(), 10)
+		doc, err := json.Marshal(writes[k].args)
+		if err != nil {
+			return err
+		}
+		docs[k] = string(doc)
+	}
+	cmds, err := s.pipelineEach(ctx, s.group3.outage, len(writes), func(k int) ([]string, []any) {
+		return []string{s.outageKey(writes[k].ci)}, []any{docs[k]}
+	})
+	if err != nil {
+		return fmt.Errorf("write the outages: %w", err)
+	}
+	for k, c := range cmds {
+		res, err := c.Text()
+		if err != nil {
+			return fmt.Errorf("write the outages of %s: %w", writes[k].ci, err)
+		}
+		writes[k].ok = res == "OK"
+	}
+	return nil
+}
+
+// defaultParentWait is how long a report that joined an outage waits for
+// its parent to be stored: the report that claimed it stores it a moment
+// later (at the end of its batch, on another bot perhaps).
+const defaultParentWait = 2 * time.Second
+
+// awaitIncident waits up to s.parentWait for incident id to be stored, and
+// says whether it is.
+func (s *Store) awaitIncident(ctx context.Context, id string) bool {
+	_, key, err := s.keys(id)
+	if err != nil {
+		return false
+	}
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(s.parentWait)
+	for {
+		if n, err := s.rdb.Exists(ctx, key).Result(); err != nil || n == 1 {
+			return n == 1
+		}
+		select {
+		case <-tick.C:
+		case <-deadline:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
 // linkJoined lists child, a report that joined parent's outage at its
-// registration, on the parent's side. Quiet: an outage may gather
-// thousands of reports in minutes; a history entry and a change notice
-// on the parent for each would make every read of the parent, and so
-// every join, cost more than the one before (each child's own history
-// tells its grouping). Doing it again changes nothing.
+// registration, on the parent's side (linkJoinedMany).
 func (s *Store) linkJoined(ctx context.Context, parent, child string, inc *intake.Incident) error {
-	return s.linkParent(ctx, parent, child, groupArgs{Actor: registrar(inc), Via: string(inc.Channel), At: inc.RegisteredAt, Quiet: true},
-		[]intake.State{intake.Analysis, intake.Solution})
+	return s.linkJoinedMany(ctx, []string{parent}, []string{child}, []*intake.Incident{inc})[0]
 }
 
 type groupArgs struct {
@@ -222,9 +413,8 @@ type groupArgs struct {
 	Via    string         `json:"via"`
 	Note   string         `json:"note"`
 	States []intake.State `json:"states,omitempty"`
-	// Quiet: no history entry and no change notice (a report joining an
-	// outage at its registration).
-	Quiet bool `json:"quiet,omitempty"`
+	// Others: the reports that joined the outage at registration (op join).
+	Others []string `json:"others,omitempty"`
 	// The incident changed and its change notice (consoles, Slack).
 	ID    string     `json:"id"`
 	Shard string     `json:"shard"`
@@ -244,28 +434,99 @@ func (e *staleOutageError) Error() string {
 }
 
 func (s *Store) runGroup(ctx context.Context, script *redis.Script, id string, a groupArgs) (string, error) {
-	shard, key, err := s.keys(id)
+	keys, doc, err := s.groupCall(id, a)
 	if err != nil {
 		return "", err
+	}
+	return groupResult(id, a.Op, script.Run(ctx, s.rdb, keys, doc))
+}
+
+// groupCall builds the keys and the argument of group_parent.lua or
+// group_child.lua run on incident id.
+func (s *Store) groupCall(id string, a groupArgs) ([]string, string, error) {
+	shard, key, err := s.keys(id)
+	if err != nil {
+		return nil, "", err
 	}
 	a.AtText = a.At.UTC().Format(time.RFC3339Nano)
 	a.ID, a.Shard, a.NowMs = id, shard, strconv.FormatInt(a.At.UnixMilli(), 10)
 	keys := keyList{key, key + ":history"}
-	if !a.Quiet {
+	if a.Op != "join" { // a join changes no version: nothing to tell
 		a.Watch = s.watchArgs(&keys, shard)
 	}
 	doc, err := json.Marshal(a)
+	return keys, string(doc), err
+}
+
+func groupResult(id, op string, c *redis.Cmd) (string, error) {
+	res, err := c.Text()
 	if err != nil {
-		return "", err
-	}
-	res, err := script.Run(ctx, s.rdb, keys, string(doc)).Text()
-	if err != nil {
-		return "", fmt.Errorf("%s %s: %w", a.Op, id, err)
+		return "", fmt.Errorf("%s %s: %w", op, id, err)
 	}
 	if res == "NOTFOUND" {
 		return "", fmt.Errorf("%w: incident %s", intake.ErrNotFound, id)
 	}
 	return res, nil
+}
+
+// linkJoinedMany lists children (child i joined parents[i]'s outage at
+// its registration, incs[i] its report) on their parents' sides: one call
+// per parent, all in one round trip. It returns one error per child (a
+// *staleOutageError when its parent moved on). Doing it again changes
+// nothing.
+func (s *Store) linkJoinedMany(ctx context.Context, parents, children []string, incs []*intake.Incident) []error {
+	errs := make([]error, len(children))
+	type call struct {
+		parent string
+		kids   []int
+		keys   []string
+		doc    string
+	}
+	var calls []*call
+	byParent := map[string]*call{}
+	for i, p := range parents {
+		c := byParent[p]
+		if c == nil {
+			c = &call{parent: p}
+			byParent[p] = c
+			calls = append(calls, c)
+		}
+		c.kids = append(c.kids, i)
+	}
+	var todo []*call
+	for _, c := range calls {
+		a := groupArgs{Op: "join", States: []intake.State{intake.Analysis, intake.Solution}}
+		for _, i := range c.kids {
+			a.Others = append(a.Others, children[i])
+		}
+		first := incs[c.kids[0]]
+		a.Actor, a.Via, a.At = registrar(first), string(first.Channel), first.RegisteredAt
+		var err error
+		if c.keys, c.doc, err = s.groupCall(c.parent, a); err != nil {
+			for _, i := range c.kids {
+				errs[i] = err
+			}
+			continue
+		}
+		todo = append(todo, c)
+	}
+	cmds, err := s.pipelineEach(ctx, s.group3.parent, len(todo), func(k int) ([]string, []any) {
+		return todo[k].keys, []any{todo[k].doc}
+	})
+	if err != nil {
+		return fill(errs, err)
+	}
+	for k, cmd := range cmds {
+		c := todo[k]
+		res, err := groupResult(c.parent, "join", cmd)
+		if err == nil && (res == "STATE" || res == "NESTED") {
+			err = &staleOutageError{parent: c.parent, res: res}
+		}
+		for _, i := range c.kids {
+			errs[i] = err
+		}
+	}
+	return errs
 }
 
 // linkParent records child among parent's children (states: those the

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/intakebot/intakebot/workflow/redisstore"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"sync"
@@ -94,18 +96,31 @@ func TestOneBatchOfAlikeReportsMakesOneParent(t *testing.T) {
 	f := newGroupingFixture(t)
 	ctx := context.Background()
 	var ids []string
+	var apart []string
 	for round := range 2 {
 		reps := make([]intake.Report, 40)
 		for i := range reps {
 			reps[i] = vpnReport(round*40 + i)
 		}
+		// Unlike text, same CI: an outage of its own.
+		reps = append(reps, intake.Report{Channel: intake.ChannelEmail, CI: "vpn", Category: "network",
+			Subject: "Request a new VPN certificate", Description: "My certificate expires next month, please renew it.",
+			Reporter: intake.Reporter{Name: "Bo", Email: fmt.Sprintf("bo%d@example.test", round)}})
 		incs, errs := f.engine.RegisterMany(ctx, reps)
 		for i, err := range errs {
 			if err != nil {
 				t.Fatalf("round %d, report %d: %v", round, i, err)
 			}
+			if i == len(reps)-1 {
+				apart = append(apart, incs[i].ID)
+				continue
+			}
 			ids = append(ids, incs[i].ID)
 		}
+	}
+	// The unlike ones: the first opened its own outage, the second joined it.
+	if first, second := must(t)(f.engine.Get(ctx, apart[0])), must(t)(f.engine.Get(ctx, apart[1])); first.ParentID != "" || second.ParentID != first.ID {
+		t.Errorf("unlike reports: %s parent %q, %s parent %q", first.ID, first.ParentID, second.ID, second.ParentID)
 	}
 	parent := must(t)(f.engine.Get(ctx, ids[0]))
 	if parent.ParentID != "" || len(parent.Children) != len(ids)-1 {
@@ -116,6 +131,103 @@ func TestOneBatchOfAlikeReportsMakesOneParent(t *testing.T) {
 			t.Errorf("%s: parent %q, listed %v", id, inc.ParentID, slices.Contains(parent.Children, id))
 		}
 	}
+}
+
+// Batches registered at the same time by two bots on the same outage: the
+// second batch's decisions, made on outages the first changed meanwhile,
+// are refused as a whole and made again one by one, so there is still
+// exactly one parent, listing every other report; reports on another CI,
+// or unlike, stay apart.
+func TestConcurrentBatchesMakeOneParent(t *testing.T) {
+	f := newGroupingFixture(t)
+	ctx := context.Background()
+	const bots, per = 4, 30
+	ids := make([][]string, bots)
+	var wg sync.WaitGroup
+	errs := make(chan error, bots*per)
+	for b := range bots {
+		wg.Go(func() {
+			reps := make([]intake.Report, per)
+			for i := range reps {
+				reps[i] = vpnReport(b*per + i)
+			}
+			reps[per-1].CI = "printer-floor-2" // another CI: its own outage
+			incs, rerrs := f.engine.RegisterMany(ctx, reps)
+			for i, err := range rerrs {
+				if err != nil {
+					errs <- err
+					continue
+				}
+				ids[b] = append(ids[b], incs[i].ID)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	byCI := map[string][]*intake.Incident{}
+	for _, list := range ids {
+		for _, id := range list {
+			inc := must(t)(f.engine.Get(ctx, id))
+			byCI[inc.CI] = append(byCI[inc.CI], inc)
+		}
+	}
+	for ci, incs := range byCI {
+		var parents []*intake.Incident
+		for _, inc := range incs {
+			if inc.ParentID == "" {
+				parents = append(parents, inc)
+			}
+		}
+		if len(parents) != 1 || len(parents[0].Children) != len(incs)-1 {
+			t.Fatalf("%s: %d parents (want 1) over %d reports", ci, len(parents), len(incs))
+		}
+		for _, inc := range incs {
+			if inc != parents[0] && (inc.ParentID != parents[0].ID || !slices.Contains(parents[0].Children, inc.ID)) {
+				t.Errorf("%s: %s has parent %q, listed %v", ci, inc.ID, inc.ParentID, slices.Contains(parents[0].Children, inc.ID))
+			}
+		}
+	}
+}
+
+// An outage whose parent was claimed but never stored (its bot stopped in
+// between): a report that picks it waits a moment, then ends that outage
+// and opens its own. One whose parent is stored a moment later joins it.
+func TestOutageWhoseParentNeverCameEnds(t *testing.T) {
+	f := newGroupingFixture(t)
+	f.store.SetParentWait(50 * time.Millisecond)
+	ctx := context.Background()
+	ghost := "INC-900001"
+	key := outageKeyOf(t, f, "vpn")
+	now := f.clock.Now().UnixMilli()
+	if err := f.rdb.HSet(ctx, key, "o:"+ghost, "R connect down vpn", "l:"+ghost, now, "v", 1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	inc := must(t)(f.engine.Register(ctx, vpnReport(1)))
+	if inc.ParentID != "" {
+		t.Fatalf("%s joined %s, which never came", inc.ID, inc.ParentID)
+	}
+	if f.rdb.HExists(ctx, key, "o:"+ghost).Val() {
+		t.Error("the ghost's outage is still open")
+	}
+	if child := must(t)(f.engine.Register(ctx, vpnReport(2))); child.ParentID != inc.ID {
+		t.Errorf("the next report's parent is %q, want %s", child.ParentID, inc.ID)
+	}
+}
+
+// outageKeyOf is the outage hash of a CI (its shard named by a hash of
+// the CI, as the store does).
+func outageKeyOf(t *testing.T, f *fixture, ci string) string {
+	t.Helper()
+	return fmt.Sprintf("%s:{s%02d}:outage:%s", f.prefix, fnv32(ci)%redisstore.Shards, ci)
+}
+
+func fnv32(s string) uint32 {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return h.Sum32()
 }
 
 func hasHistory(inc *intake.Incident, event, detail string) bool {

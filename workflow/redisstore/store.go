@@ -131,6 +131,8 @@ type Store struct {
 	group3   groupScripts
 	// pageBudget: see defaultPageBudget (tests lower it).
 	pageBudget int
+	// parentWait: see defaultParentWait (tests lower it).
+	parentWait time.Duration
 	// terms gives the search terms of a text (search.go).
 	terms *kb.TermCache
 }
@@ -149,7 +151,7 @@ type scripts struct {
 // queued where no one reads it.
 func New(rdb redis.UniversalClient, prefix string, routes ...intake.Route) *Store {
 	s := func(body string) *redis.Script { return redis.NewScript(luaCommon + "\n" + body) }
-	st := &Store{rdb: rdb, prefix: prefix, routes: map[intake.Route]bool{}, pageBudget: defaultPageBudget, terms: kb.NewTermCache(termCacheWords), agents: newAgentScripts(), group3: newGroupScripts(), scripts: scripts{
+	st := &Store{rdb: rdb, prefix: prefix, routes: map[intake.Route]bool{}, pageBudget: defaultPageBudget, parentWait: defaultParentWait, terms: kb.NewTermCache(termCacheWords), agents: newAgentScripts(), group3: newGroupScripts(), scripts: scripts{
 		create: s(luaCreate), apply: s(luaApply), get: s(luaGet), page: s(luaPage),
 		claim: redis.NewScript(luaClaim), delivered: s(luaDelivered), failed: redis.NewScript(luaFailed),
 		dropped:  redis.NewScript(luaDropped),

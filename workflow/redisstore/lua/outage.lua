@@ -9,6 +9,9 @@
 -- * event: an alert's incident opens an outage, whatever is there.
 -- * join: a report joins outage id (its last report time moves on);
 --   CONFLICT when that outage is gone meanwhile.
+-- * batch: the decisions of several reports made on one read, in order
+--   (ops: {op claim|join, id, terms}): applied all together, unless the
+--   outages changed since version (CONFLICT: nothing applied).
 -- * drop: outage id ended (its parent closed or left analysis).
 -- Outages of reports (not events) whose last report is older than the
 -- window are dropped on the way. Returns OK or CONFLICT.
@@ -36,6 +39,17 @@ elseif a.op == 'event' then
 elseif a.op == 'join' then
   if redis.call('HEXISTS', key, 'o:' .. a.id) == 0 then return 'CONFLICT' end
   redis.call('HSET', key, 'l:' .. a.id, now)
+elseif a.op == 'batch' then
+  -- Several reports' decisions made on one read (groupMany): all or none.
+  if tostring(redis.call('HGET', key, 'v') or '0') ~= a.version then return 'CONFLICT' end
+  for _, o in ipairs(a.ops) do
+    if o.op == 'claim' then
+      redis.call('HSET', key, 'o:' .. o.id, 'R ' .. o.terms, 'l:' .. o.id, now)
+      redis.call('HINCRBY', key, 'v', 1)
+    else
+      redis.call('HSET', key, 'l:' .. o.id, now)
+    end
+  end
 elseif a.op == 'drop' then
   if redis.call('HDEL', key, 'o:' .. a.id, 'l:' .. a.id) > 0 then redis.call('HINCRBY', key, 'v', 1) end
 else
