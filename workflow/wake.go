@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -198,7 +199,8 @@ func (w *Wakeups) announce(ctx context.Context) {
 }
 
 // WakeOnCommit returns s that wakes the drain loops after each commit that
-// can have queued a message. Only Create and Apply queue messages.
+// can have queued a message. Only Create, CreateMany and Apply queue
+// messages.
 func WakeOnCommit(s Store, w *Wakeups) Store { return wakingStore{s, w} }
 
 type wakingStore struct {
@@ -219,6 +221,27 @@ func (s wakingStore) Create(ctx context.Context, key string, inc *intake.Inciden
 		s.wake.Wake(routes...)
 	}
 	return stored, err
+}
+
+// CreateMany wakes once for the batch: the routes of every incident it
+// stored (a mail batch's acknowledgments, mostly).
+func (s wakingStore) CreateMany(ctx context.Context, keys []string, incs []*intake.Incident, notify []intake.NoticeKind) ([]*intake.Incident, []error) {
+	stored, errs := s.Store.CreateMany(ctx, keys, incs, notify)
+	routes := []intake.Route{intake.RouteWatch, intake.RouteAgentMail, intake.RouteWebhook}
+	any := false
+	for i, inc := range stored {
+		if errs[i] != nil || inc == nil {
+			continue
+		}
+		any = true
+		if r := intake.Route(inc.ReplyChannel()); len(notify) > 0 && !slices.Contains(routes, r) {
+			routes = append(routes, r)
+		}
+	}
+	if any {
+		s.wake.Wake(routes...)
+	}
+	return stored, errs
 }
 
 func (s wakingStore) Apply(ctx context.Context, id string, ch Change) (Applied, error) {

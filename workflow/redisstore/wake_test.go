@@ -115,6 +115,28 @@ func TestBurstOfCommitsCoalescesIntoFewDrains(t *testing.T) {
 	}
 }
 
+// A batch of reports registered together (a fetched mail batch) wakes the
+// delivery like one report does: with no poll running, every
+// acknowledgment goes out at once.
+func TestBatchRegistrationWakesTheRoute(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	w := workflow.NewWakeups(nil, quiet())
+	engine := workflow.NewEngine(workflow.WakeOnCommit(f.store, w), f.rules, f.m, f.clock.Now)
+	g := newGate()
+	close(g.release)
+	finished, _, _ := runLoop(t, w, f.dispatcher(intake.RouteEmail, g), intake.RouteEmail)
+	eventually(t, "the loop's first drain", func() bool { return finished.Load() >= 1 })
+	reps := make([]intake.Report, 20)
+	for i := range reps {
+		reps[i] = intake.Report{Channel: intake.ChannelEmail, Subject: "batch", Reporter: intake.Reporter{Email: "u@example.com"}}
+	}
+	if _, errs := engine.RegisterMany(ctx, reps); errors.Join(errs...) != nil {
+		t.Fatal(errors.Join(errs...))
+	}
+	eventually(t, "every acknowledgment delivered", func() bool { m, _ := g.count(); return m == len(reps) })
+}
+
 // A wake-up published by one bot makes another deliver at once, with no
 // poll running anywhere.
 func TestWakeUpFromAnotherBotDelivers(t *testing.T) {
