@@ -178,13 +178,16 @@ func BenchmarkLatency(b *testing.B) {
 	reportLatency(b, "move-to-question", questions)
 }
 
-var incidentID = regexp.MustCompile(`INC-\d+`)
+var (
+	incidentID     = regexp.MustCompile(`INC-\d+`)
+	surveyYesValue = regexp.MustCompile(`"action_id":"survey_yes"[^}]*?"value":"([^"]+)"`)
+)
 
 // BenchmarkSlackLatency has INTAKEBOT_BENCH_MAILS (default 200) reporters
 // write to the bot in a local Slack peer, one at a time; an agent moves
 // each incident to validation through the API, and the reporter clicks
 // "yes" on the prompt. It measures the time from the click to the prompt
-// updated (its buttons gone) at the peer. The outbox poll is an hour.
+// updated (its answer buttons gone) at the peer. The outbox poll is an hour.
 func BenchmarkSlackLatency(b *testing.B) {
 	n := 200
 	if v := os.Getenv("INTAKEBOT_BENCH_MAILS"); v != "" {
@@ -241,19 +244,26 @@ func BenchmarkSlackLatency(b *testing.B) {
 			}
 		}
 		prompt := find(user, "validation prompt", func(m slackserver.Message) bool { return strings.Contains(string(m.Blocks), "survey_yes") })
+		// The button's value names the incident and the question's round,
+		// as Slack sends it back.
+		value := surveyYesValue.FindSubmatch(prompt.Blocks)
+		if value == nil {
+			b.Fatalf("%s: no value on the yes button: %s", id, prompt.Blocks)
+		}
 		start := time.Now()
 		slack.Push("interactive", map[string]any{
 			"type": "block_actions", "user": map[string]any{"id": user}, "trigger_id": "trig" + user,
 			"action_ts": fmt.Sprintf("%d.000100", start.Unix()),
 			"container": map[string]any{"type": "message", "message_ts": prompt.TS, "channel_id": prompt.Channel},
 			"channel":   map[string]any{"id": prompt.Channel}, "message": map[string]any{"ts": prompt.TS},
-			"actions": []any{map[string]any{"action_id": "survey_yes", "block_id": "b", "value": id, "type": "button"}},
+			"actions": []any{map[string]any{"action_id": "survey_yes", "block_id": "b", "value": string(value[1]), "type": "button"}},
 		}, 0)
 		if !slack.WaitUntil(time.Minute, func() bool {
 			m, ok := slack.Message(prompt.Channel, prompt.TS)
-			return ok && !strings.Contains(string(m.Blocks), "button")
+			// Its answer buttons gone (a link button, to the portal, stays).
+			return ok && !strings.Contains(string(m.Blocks), "survey_yes")
 		}) {
-			b.Fatalf("%s: the prompt kept its buttons for a minute", id)
+			b.Fatalf("%s: the prompt kept its answer buttons for a minute", id)
 		}
 		clicks = append(clicks, time.Since(start))
 	}

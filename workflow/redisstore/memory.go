@@ -9,9 +9,9 @@ import (
 // Redis settings that keep an incident small (scripts/bench-memory
 // measures them): an incident's hash holds a 300-byte description, so with
 // the default hash-max-listpack-value (64) it is a hashtable of twice the
-// size; and each history stream preallocates a listpack of
-// stream-node-max-bytes (default 4096), most of it unused by a history of
-// a few entries.
+// size; and each history stream (incidents stored before histories became
+// lists, 2026-12) preallocates a listpack of stream-node-max-bytes
+// (default 4096), most of it unused by a history of a few entries.
 var memorySettings = []struct {
 	name      string
 	want      int64
@@ -19,7 +19,7 @@ var memorySettings = []struct {
 	rationale string
 }{
 	{"hash-max-listpack-value", 1024, true, "incident hashes with a description stay listpack-encoded (about half the size)"},
-	{"stream-node-max-bytes", 512, false, "each history stream preallocates this much (4 KB by default)"},
+	{"stream-node-max-bytes", 512, false, "each history stream of an incident stored before 2026-12 preallocates this much (4 KB by default)"},
 }
 
 // MemoryAdvice compares the Redis memory settings with the ones the README
