@@ -192,6 +192,27 @@ func TestConcurrentBatchesMakeOneParent(t *testing.T) {
 	}
 }
 
+// An outage that expired (its last report older than the window) is still
+// in the CI's hash until a write drops it: a batch read with it opens a
+// new outage together, and the write drops the expired one.
+func TestBatchAfterAnExpiredOutage(t *testing.T) {
+	f := newGroupingFixture(t)
+	ctx := context.Background()
+	old := must(t)(f.engine.Register(ctx, vpnReport(0)))
+	f.clock.Add(grouping.Window + time.Minute)
+	reps := []intake.Report{vpnReport(1), vpnReport(2), vpnReport(3)}
+	incs, errs := f.engine.RegisterMany(ctx, reps)
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if incs[0].ParentID != "" || incs[1].ParentID != incs[0].ID || incs[2].ParentID != incs[0].ID {
+		t.Fatalf("parents %q %q %q, want none, then %s twice", incs[0].ParentID, incs[1].ParentID, incs[2].ParentID, incs[0].ID)
+	}
+	if f.rdb.HExists(ctx, outageKeyOf(t, f, "vpn"), "o:"+old.ID).Val() {
+		t.Error("the expired outage is still in the hash")
+	}
+}
+
 // An outage whose parent was claimed but never stored (its bot stopped in
 // between): a report that picks it waits a moment, then ends that outage
 // and opens its own. One whose parent is stored a moment later joins it.

@@ -18,6 +18,10 @@
 local a = cjson.decode(ARGV[1])
 local key = KEYS[1]
 local now = tonumber(a.now_ms)
+-- A batch's decisions were made on the outages as read, expired ones
+-- already left out: the version is checked before those are dropped,
+-- which changes no decision.
+if a.op == 'batch' and tostring(redis.call('HGET', key, 'v') or '0') ~= a.version then return 'CONFLICT' end
 local h = redis.call('HGETALL', key)
 for i = 1, #h, 2 do
   local id = string.match(h[i], '^o:(.+)$')
@@ -40,8 +44,8 @@ elseif a.op == 'join' then
   if redis.call('HEXISTS', key, 'o:' .. a.id) == 0 then return 'CONFLICT' end
   redis.call('HSET', key, 'l:' .. a.id, now)
 elseif a.op == 'batch' then
-  -- Several reports' decisions made on one read (groupMany): all or none.
-  if tostring(redis.call('HGET', key, 'v') or '0') ~= a.version then return 'CONFLICT' end
+  -- Several reports' decisions made on one read (groupMany), checked
+  -- above: all of them.
   for _, o in ipairs(a.ops) do
     if o.op == 'claim' then
       redis.call('HSET', key, 'o:' .. o.id, 'R ' .. o.terms, 'l:' .. o.id, now)
