@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/intakebot/intakebot/internal/poll"
 	"io"
 	"log/slog"
 	"net"
@@ -88,12 +89,7 @@ func TestServeShowsAFailingTokenEndpoint(t *testing.T) {
 			Error string `json:"error"`
 		} `json:"components"`
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for ready.Components["m365"].Error == "" {
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz never showed the token failure: %+v", ready)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !poll.Within(20*time.Second, func() bool {
 		res, err := http.Get(s.url + "/readyz")
 		if err != nil {
 			t.Fatal(err)
@@ -103,6 +99,9 @@ func TestServeShowsAFailingTokenEndpoint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		return ready.Components["m365"].Error != ""
+	}) {
+		t.Fatalf("/readyz never showed the token failure: %+v", ready)
 	}
 	m := ready.Components["m365"]
 	for _, want := range []string{"token endpoint", "401 Unauthorized", "invalid_client", "AADSTS7000215"} {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/intakebot/intakebot/internal/poll"
 	"io"
 	"log/slog"
 	"net"
@@ -50,17 +51,11 @@ func getReadyz(t *testing.T, base string) readiness {
 // the background).
 func waitReadyz(t *testing.T, base string, done func(readiness) bool) readiness {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		r := getReadyz(t, base)
-		if done(r) {
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz never got there: %+v", r)
-		}
-		time.Sleep(20 * time.Millisecond)
+	var r readiness
+	if !poll.Within(30*time.Second, func() bool { r = getReadyz(t, base); return done(r) }) {
+		t.Fatalf("/readyz never got there: %+v", r)
 	}
+	return r
 }
 
 func getBody(t *testing.T, u string) (int, string) {
@@ -245,17 +240,16 @@ func TestRedisOutage(t *testing.T) {
 	}
 
 	o.Start()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var status int
+	var statusText string
+	poll.Until(t, "the API to answer after Redis came back", 30*time.Second, func() bool {
 		res := api(token)
-		if res.StatusCode == http.StatusOK {
-			break
+		status, statusText = res.StatusCode, res.Status
+		if status != http.StatusOK && status != http.StatusServiceUnavailable {
+			t.Fatalf("after Redis came back: %s", statusText)
 		}
-		if res.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
-			t.Fatalf("after Redis came back: %s", res.Status)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return status == http.StatusOK
+	})
 	if res := api("ibt_bogus"); res.StatusCode != http.StatusUnauthorized {
 		t.Errorf("bogus token after the outage: %s", res.Status)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
+	"github.com/intakebot/intakebot/internal/poll"
 	"github.com/intakebot/intakebot/workflow"
 	"github.com/intakebot/intakebot/workflow/redisstore"
 	"github.com/robfig/cron/v3"
@@ -52,13 +53,7 @@ func (g *gate) count() (messages, deliveries int) {
 // deadline; it bounds a wait, it does not time anything.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("still waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	poll.Until(t, what, 20*time.Second, cond)
 }
 
 // runLoop runs the route's drain loop of w with d, counting the drains
