@@ -116,13 +116,14 @@ func (s *Store) CreateMany(ctx context.Context, keys []string, incs []*intake.In
 	var ps, cs []string
 	var ks []*intake.Incident
 	for i := range later {
+		// Its stored id: a number found taken meanwhile gave it another.
 		if later[i] && errs[i] == nil {
-			kids, ps, cs, ks = append(kids, i), append(ps, out[i].ParentID), append(cs, ids[i]), append(ks, incs[i])
+			kids, ps, cs, ks = append(kids, i), append(ps, out[i].ParentID), append(cs, out[i].ID), append(ks, incs[i])
 		}
 	}
 	for k, err := range s.linkJoinedMany(ctx, ps, cs, ks) {
 		if i := kids[k]; err != nil {
-			out[i], errs[i] = nil, fmt.Errorf("list %s under its outage %s: %w", ids[i], ps[k], err)
+			out[i], errs[i] = nil, fmt.Errorf("list %s under its outage %s: %w", cs[k], ps[k], err)
 		}
 	}
 	return out, errs
