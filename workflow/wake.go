@@ -211,37 +211,39 @@ type wakingStore struct {
 func (s wakingStore) Create(ctx context.Context, key string, inc *intake.Incident, notify []intake.NoticeKind) (*intake.Incident, error) {
 	stored, err := s.Store.Create(ctx, key, inc, notify)
 	if err == nil {
-		// The watchers hear of every change; a route without a loop is
-		// ignored.
-		// A new incident raises the agent alert "new".
-		routes := []intake.Route{intake.RouteWatch, intake.RouteAgentMail, intake.RouteWebhook}
-		if len(notify) > 0 {
-			routes = append(routes, intake.Route(stored.ReplyChannel()))
-		}
-		s.wake.Wake(routes...)
+		s.wakeCreated([]*intake.Incident{stored}, notify)
 	}
 	return stored, err
 }
 
-// CreateMany wakes once for the batch: the routes of every incident it
-// stored (a mail batch's acknowledgments, mostly).
+// CreateMany wakes once for the batch (a mail batch's acknowledgments,
+// mostly).
 func (s wakingStore) CreateMany(ctx context.Context, keys []string, incs []*intake.Incident, notify []intake.NoticeKind) ([]*intake.Incident, []error) {
 	stored, errs := s.Store.CreateMany(ctx, keys, incs, notify)
-	routes := []intake.Route{intake.RouteWatch, intake.RouteAgentMail, intake.RouteWebhook}
-	any := false
+	var created []*intake.Incident
 	for i, inc := range stored {
-		if errs[i] != nil || inc == nil {
-			continue
+		if errs[i] == nil && inc != nil {
+			created = append(created, inc)
 		}
-		any = true
+	}
+	if len(created) > 0 {
+		s.wakeCreated(created, notify)
+	}
+	return stored, errs
+}
+
+// wakeCreated wakes the routes new incidents may have queued on: the
+// watchers hear of every change, a new incident raises the agent alert
+// "new", and with notices each reporter's route. A route without a loop
+// in this bot is ignored.
+func (s wakingStore) wakeCreated(created []*intake.Incident, notify []intake.NoticeKind) {
+	routes := []intake.Route{intake.RouteWatch, intake.RouteAgentMail, intake.RouteWebhook}
+	for _, inc := range created {
 		if r := intake.Route(inc.ReplyChannel()); len(notify) > 0 && !slices.Contains(routes, r) {
 			routes = append(routes, r)
 		}
 	}
-	if any {
-		s.wake.Wake(routes...)
-	}
-	return stored, errs
+	s.wake.Wake(routes...)
 }
 
 func (s wakingStore) Apply(ctx context.Context, id string, ch Change) (Applied, error) {
