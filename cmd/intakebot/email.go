@@ -143,6 +143,7 @@ func newEmailChannel(cfg config.Email, org config.Org, incidents inbound.Inciden
 			Username: mb.IMAP.Username, Password: password, Folder: mb.IMAP.Folder,
 			ProcessedFolder: cmp.Or(mb.ProcessedFolder, "Processed"), QuarantineFolder: cmp.Or(mb.QuarantineFolder, "Quarantine"),
 			MaxMessageBytes: cfg.MaxMessageBytes, BatchSize: mb.BatchSize, LeaseTTL: time.Duration(cfg.MailboxLease),
+			CheckInterval: time.Duration(mb.CheckEvery),
 		}
 		imapAuth, err := mailAuth(mb.IMAP.Server, password)
 		if err != nil {

@@ -236,6 +236,10 @@ type Mailbox struct {
 	ProcessedFolder  string `yaml:"processed_folder"`
 	QuarantineFolder string `yaml:"quarantine_folder"`
 	Poll             string `yaml:"poll"`
+	// CheckEvery, when set, replaces IDLE with a NOOP this often (e.g.
+	// 100ms): for servers that hold IDLE notices back, as Dovecot does for
+	// 500 ms. Unset: IDLE.
+	CheckEvery Duration `yaml:"check_every"`
 }
 
 // Server is how to reach an IMAP or SMTP server.

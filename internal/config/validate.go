@@ -239,6 +239,9 @@ func (v *validator) email(c *Config) {
 		if mb.Poll != "" {
 			v.cron(key+".poll", mb.Poll)
 		}
+		if every := time.Duration(mb.CheckEvery); every != 0 && (every < 10*time.Millisecond || every > time.Minute) {
+			v.add(key+".check_every", "(%s) must be between 10ms and 1m, or unset to use IDLE", every)
+		}
 	}
 	if e.Workers < 1 {
 		v.add("email.workers", "must be at least 1, not %d", e.Workers)

@@ -123,6 +123,12 @@ type Config struct {
 	// or whose IDLE misses mail that arrived just before it started (as
 	// Cyrus did until 3.4).
 	PollInterval time.Duration
+	// CheckInterval, when above zero, replaces IDLE: the watcher asks the
+	// server for news with NOOP this often instead. For servers that hold
+	// IDLE notices back (Dovecot tells an IDLE client of new mail 500 ms
+	// after the change; a NOOP sees it at once), where the reporter's
+	// acknowledgment must come sooner than that. Zero (default): IDLE.
+	CheckInterval time.Duration
 	// BackoffMin and BackoffMax bound the exponential backoff between failed
 	// connections (defaults 1s and 5m); it resets after a good connection.
 	BackoffMin, BackoffMax time.Duration

@@ -333,13 +333,21 @@ func (w *Watcher) work(ctx context.Context, c *imapclient.Client, newMail <-chan
 	}
 	cur.checkpoint = imap.UID(cp.UID)
 
+	// With CheckInterval the NOOPs keep their pace across drains, so that
+	// mail arriving at any moment is seen within one interval.
+	var checks <-chan time.Time
+	if w.cfg.CheckInterval > 0 {
+		tick := time.NewTicker(w.cfg.CheckInterval)
+		defer tick.Stop()
+		checks = tick.C
+	}
 	full := true
 	for {
 		if err := w.drain(ctx, c, cur, full); err != nil {
 			return err
 		}
 		w.countQuarantine(c)
-		if full, err = w.wait(ctx, c, newMail); err != nil {
+		if full, err = w.wait(ctx, c, newMail, checks); err != nil {
 			return err
 		}
 	}
@@ -382,10 +390,14 @@ func ensureFolder(c *imapclient.Client, name string) error {
 
 // wait blocks until there is reason to drain again and says whether that
 // drain must cover the whole folder (poll, timer) or only new UIDs (IDLE
-// notification).
-func (w *Watcher) wait(ctx context.Context, c *imapclient.Client, newMail <-chan struct{}) (full bool, err error) {
+// notification). With checks (CheckInterval's ticks) it asks with NOOP
+// on each tick instead of idling.
+func (w *Watcher) wait(ctx context.Context, c *imapclient.Client, newMail <-chan struct{}, checks <-chan time.Time) (full bool, err error) {
 	timer := time.NewTimer(w.cfg.PollInterval)
 	defer timer.Stop()
+	if checks != nil {
+		return w.check(ctx, c, newMail, checks, timer)
+	}
 	if !c.Caps().Has(imap.CapIdle) {
 		select {
 		case <-ctx.Done():
@@ -422,6 +434,31 @@ func (w *Watcher) wait(ctx context.Context, c *imapclient.Client, newMail <-chan
 		return false, fmt.Errorf("imap: idle: %w", werr)
 	}
 	return full, nil
+}
+
+// check waits as wait does, but asks the server with NOOP on each tick
+// of checks instead of idling. A NOOP's untagged EXISTS reaches newMail on
+// the client's reader goroutine before the NOOP's own OK, so new mail is
+// seen by the select after the NOOP that found it.
+func (w *Watcher) check(ctx context.Context, c *imapclient.Client, newMail <-chan struct{}, checks <-chan time.Time, timer *time.Timer) (full bool, err error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return false, context.Cause(ctx)
+		case <-newMail:
+			return false, nil
+		case <-w.poll:
+			return true, nil
+		case <-timer.C:
+			return true, nil
+		case <-c.Closed():
+			return false, errors.New("imap: connection closed")
+		case <-checks:
+			if err := c.Noop().Wait(); err != nil {
+				return false, fmt.Errorf("imap: noop: %w", err)
+			}
+		}
+	}
 }
 
 // drain hands over every undeleted message in the folder (full) or those

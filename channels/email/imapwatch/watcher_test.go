@@ -422,6 +422,29 @@ func TestIdleHandsOverNewMail(t *testing.T) {
 	s.waitFolders(t, map[string][]string{"INBOX": nil, "Processed": want})
 }
 
+// With CheckInterval set the watcher never IDLEs: it asks with NOOP, and
+// the mail a NOOP finds is handed over without any poll (PollInterval is
+// an hour), again and again.
+func TestCheckIntervalAsksWithNoopInsteadOfIdle(t *testing.T) {
+	s := startServer(t, serverOpts{})
+	f := newFixture(t)
+	h := newRecorder(nil)
+	cfg := s.config("support")
+	cfg.CheckInterval = 10 * time.Millisecond
+	start(t, f.watcher(t, cfg, h))
+	want, raws := ids("check", 2)
+	for i := range raws {
+		noops := s.wire.count(" NOOP\r\n")
+		s.wire.waitCount(t, " NOOP\r\n", noops+1) // waiting, not draining
+		s.deliver(t, "INBOX", raws[i])
+		h.wait(t, i+1)
+	}
+	s.waitFolders(t, map[string][]string{"INBOX": nil, "Processed": want})
+	if n := s.wire.count(" IDLE\r\n"); n != 0 {
+		t.Errorf("the watcher sent IDLE %d times; with CheckInterval it must only NOOP", n)
+	}
+}
+
 // A wrong password shows in Status and is retried with backoff until the
 // context ends; a good mailbox on the same server is not held up.
 func TestWrongPasswordKeepsRetryingAndSparesOthers(t *testing.T) {
