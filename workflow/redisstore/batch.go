@@ -73,7 +73,7 @@ func (s *Store) CreateMany(ctx context.Context, keys []string, incs []*intake.In
 			}
 		}
 		incs[i] = &grouped
-		k, arg, err := s.createCall(num, keys[i], incs[i], notify)
+		k, arg, err := s.createCall(num, keys[i], incs[i], notify, false)
 		if err != nil {
 			errs[i] = err
 			continue
@@ -92,21 +92,37 @@ func (s *Store) CreateMany(ctx context.Context, keys []string, incs []*intake.In
 		}
 		return out, errs
 	}
+	var stored []int // under numbers[i]: their terms are indexed below
 	for k, i := range todo {
 		res, err := created[k].Text()
 		switch {
 		case err != nil:
 			errs[i] = fmt.Errorf("store incident %s: %w", ids[i], err)
 		case res == "OK":
-			out[i] = storedAs(ids[i], incs[i])
+			out[i], stored = storedAs(ids[i], incs[i]), append(stored, i)
 		case res == "EXISTS":
-			// Numbered and stored before (a retry after a crash).
+			// Numbered and stored before (a retry after a crash, which
+			// may have come before its terms were indexed).
 			out[i], errs[i] = s.Get(ctx, ids[i])
+			stored = append(stored, i)
 		case res == "TAKEN":
-			// Rare (the counter went back): the next numbers, one by one.
+			// Rare (the counter went back): the next numbers, one by one,
+			// each indexed by its own create call.
 			out[i], errs[i] = s.createFrom(ctx, keys[i], incs[i], notify, 1)
 		default:
 			errs[i] = fmt.Errorf("store incident %s: unexpected reply %q", ids[i], res)
+		}
+	}
+	// The batch's search terms, together: alike reports share their term
+	// buckets' writes. A failure is the report's error; its retry finds
+	// the incident stored (EXISTS) and indexes it again.
+	storedNums, reps := make([]int64, len(stored)), make([]*intake.Incident, len(stored))
+	for k, i := range stored {
+		storedNums[k], reps[k] = numbers[i], incs[i]
+	}
+	for k, err := range s.indexMany(ctx, storedNums, reps) {
+		if i := stored[k]; err != nil && errs[i] == nil {
+			out[i], errs[i] = nil, fmt.Errorf("index incident %s for search: %w", ids[i], err)
 		}
 	}
 	// Reports that joined an outage opened by a report of this batch: the

@@ -92,8 +92,10 @@ type createArgs struct {
 	Search    *searchArgs  `json:"search,omitempty"` // issue 12: search.go
 }
 
-// createCall builds the keys and the argument of create.lua.
-func (s *Store) createCall(n int64, key string, inc *intake.Incident, notify []intake.NoticeKind) ([]string, string, error) {
+// createCall builds the keys and the argument of create.lua. With search
+// the incident's terms are indexed by the same call; CreateMany leaves
+// them out and indexes a whole batch's together (indexMany).
+func (s *Store) createCall(n int64, key string, inc *intake.Incident, notify []intake.NoticeKind, search bool) ([]string, string, error) {
 	id := intake.FormatID(n)
 	shard, incKey, _ := s.keys(id)
 	keys := keyList{incKey, incKey + ":history", shard + ":idx:all", s.dueKey(shard)}
@@ -119,7 +121,9 @@ func (s *Store) createCall(n int64, key string, inc *intake.Incident, notify []i
 	if inc.Owner == "" {
 		a.Indexes = append(a.Indexes, keys.add(unownedIndex(shard)))
 	}
-	a.Search = s.searchCall(&keys, shard, n, s.textTerms(inc.Subject+"\n"+inc.Description))
+	if search {
+		a.Search = s.searchCall(&keys, shard, n, s.textTerms(reportText(inc)))
+	}
 	if ch := intake.Route(inc.ReplyChannel()); ch != "" && len(notify) > 0 {
 		if !s.routes[ch] {
 			return nil, "", fmt.Errorf("store incident %s: no outbox route for channel %q (routes: %s)", id, ch, s.routeNames())

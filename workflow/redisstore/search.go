@@ -80,7 +80,90 @@ type searchArgs struct {
 	Bucket  int64    `json:"bucket"`  // the bucket's number
 }
 
-// textTerms is the terms one text adds to the index, at most maxTextTerms.
+// reportText is the text of a new incident that the index holds: its
+// subject and description.
+func reportText(inc *intake.Incident) string { return inc.Subject + "\n" + inc.Description }
+
+// termGroup is one term bucket's share of an index_terms.lua call.
+type termGroup struct {
+	Key     int      `json:"key"`     // KEYS index of the bucket
+	List    int      `json:"list"`    // KEYS index of the term's set of buckets
+	Bucket  int64    `json:"bucket"`  // the bucket's number
+	Members []string `json:"members"` // seq, id, seq, id, ...
+}
+
+// indexMany adds the search terms of new incidents (numbers[i] holds
+// incs[i]) to the index: one index_terms.lua call per shard, one ZADD per
+// term bucket, which a batch of alike reports shares. A bucket holds at
+// most 128 of a shard's incidents (bucketSpan), so a group's members stay
+// far below what Lua's unpack takes. It returns one error per incident.
+func (s *Store) indexMany(ctx context.Context, numbers []int64, incs []*intake.Incident) []error {
+	errs := make([]error, len(numbers))
+	type call struct {
+		keys   keyList
+		terms  []string
+		seen   map[string]bool
+		group  map[string]int // bucket key → index in groups
+		groups []termGroup
+		incs   []int
+	}
+	calls := map[string]*call{}
+	var shards []string
+	for i, n := range numbers {
+		shard, _, err := s.keys(intake.FormatID(n))
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		c := calls[shard]
+		if c == nil {
+			c = &call{keys: keyList{termDictionary(shard)}, seen: map[string]bool{}, group: map[string]int{}}
+			calls[shard], shards = c, append(shards, shard)
+		}
+		c.incs = append(c.incs, i)
+		seq, id := strconv.FormatInt(n, 10), intake.FormatID(n)
+		for _, t := range s.textTerms(reportText(incs[i])) {
+			if !c.seen[t] {
+				c.seen[t], c.terms = true, append(c.terms, t)
+			}
+			key := termBucket(shard, t, n)
+			g, ok := c.group[key]
+			if !ok {
+				g = len(c.groups)
+				c.group[key] = g
+				c.groups = append(c.groups, termGroup{Key: c.keys.add(key), List: c.keys.add(termIndex(shard, t)), Bucket: n / bucketSpan})
+			}
+			c.groups[g].Members = append(c.groups[g].Members, seq, id)
+		}
+	}
+	args := make([]string, len(shards))
+	for k, shard := range shards {
+		c := calls[shard]
+		doc, err := json.Marshal(struct {
+			Terms  []string    `json:"terms"`
+			Groups []termGroup `json:"groups"`
+		}{c.terms, c.groups})
+		if err != nil {
+			return fill(errs, err)
+		}
+		args[k] = string(doc)
+	}
+	cmds, err := s.pipelineEach(ctx, s.scripts.indexTerms, len(shards), func(k int) ([]string, []any) {
+		return calls[shards[k]].keys, []any{args[k]}
+	})
+	if err != nil {
+		return fill(errs, err)
+	}
+	for k, shard := range shards {
+		if err := cmds[k].Err(); err != nil {
+			for _, i := range calls[shard].incs {
+				errs[i] = err
+			}
+		}
+	}
+	return errs
+}
+
 func (s *Store) textTerms(text string) []string {
 	terms := s.terms.Terms(text)
 	if len(terms) > maxTextTerms {

@@ -453,7 +453,86 @@ func TestPageOfOneShardsMatches(t *testing.T) {
 	}
 }
 
-// incidentHash is the key of incident id's hash.
+// A batch's registrations index their terms together (one write per term
+// bucket): across shards and a bucket boundary they are found as one by
+// one registrations are. A crash after the incidents were stored but
+// before their terms were indexed is mended by the retry, which finds
+// them stored.
+func TestBatchRegistrationIndexesTermsTogether(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	span := int64(redisstore.Shards * 128)
+	if err := f.rdb.Set(ctx, f.prefix+":{keys}:seq", 2*span-100, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	var incs []*intake.Incident
+	for i := range 300 {
+		description := "The printer on floor 2 jams."
+		if i%10 == 7 {
+			description = "La impresora no tiene tóner."
+		}
+		keys = append(keys, fmt.Sprint("batch-terms-", i))
+		incs = append(incs, &intake.Incident{Channel: intake.ChannelEmail, Subject: "Printer", Description: description,
+			State: intake.Analysis, RegisteredAt: f.clock.Now()})
+	}
+	register := func() (printers, toners []string) {
+		t.Helper()
+		batch := make([]*intake.Incident, len(incs))
+		for i, inc := range incs {
+			c := *inc
+			batch[i] = &c
+		}
+		out, errs := f.store.CreateMany(ctx, keys, batch, nil)
+		for i := range out {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			printers = append([]string{out[i].ID}, printers...)
+			if i%10 == 7 {
+				toners = append([]string{out[i].ID}, toners...)
+			}
+		}
+		return printers, toners
+	}
+	check := func(when string, printers, toners []string) {
+		t.Helper()
+		if got := ids(t, f, intake.ListFilter{Query: "printer"}, 50); !slices.Equal(got, printers) {
+			t.Errorf("%s, printer: %d incidents %v, want %d", when, len(got), got, len(printers))
+		}
+		if got := ids(t, f, intake.ListFilter{Query: "toner impresora"}, 7); !slices.Equal(got, toners) {
+			t.Errorf("%s, toner impresora: %v, want %v", when, got, toners)
+		}
+	}
+	printers, toners := register()
+	lo, _ := intake.ParseID(printers[len(printers)-1])
+	hi, _ := intake.ParseID(printers[0])
+	if lo/span == hi/span {
+		t.Fatalf("the batch %d..%d does not cross a bucket boundary; the test proves little", lo, hi)
+	}
+	check("one batch", printers, toners)
+
+	// The crash: the terms were never written.
+	indexes, err := redistest.Keys(ctx, f.rdb, f.prefix+":*:idx:t*")
+	if err != nil || len(indexes) == 0 {
+		t.Fatalf("term index keys %v, %v", indexes, err)
+	}
+	for _, k := range indexes {
+		if err := f.rdb.Del(ctx, k).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := ids(t, f, intake.ListFilter{Query: "printer"}, 50); len(got) != 0 {
+		t.Fatalf("found %d after the index was dropped", len(got))
+	}
+	again, againToners := register()
+	if !slices.Equal(again, printers) || !slices.Equal(againToners, toners) {
+		t.Fatalf("the retry registered %v, want the stored %v", again, printers)
+	}
+	check("after the retry", printers, toners)
+}
+
+
 func incidentHash(t *testing.T, f *fixture, id string) string {
 	t.Helper()
 	keys, err := redistest.Keys(context.Background(), f.rdb, f.prefix+":*:inc:"+id)

@@ -76,6 +76,8 @@ var (
 	luaCommon string
 	//go:embed lua/create.lua
 	luaCreate string
+	//go:embed lua/index_terms.lua
+	luaIndexTerms string
 	//go:embed lua/apply.lua
 	luaApply string
 	//go:embed lua/get.lua
@@ -138,11 +140,12 @@ type Store struct {
 }
 
 type scripts struct {
-	create, apply, get, page, claim, delivered, failed, dropped, addAgent, rememberMail, allocate *redis.Script
-	inboundBegin, inboundRecord, inboundRelease, allow, addAttachments                            *redis.Script
-	dueClaim, dueDone                                                                             *redis.Script
-	leaseRenew, leaseRelease, checkpointSave, unlock                                              *redis.Script
-	keLink                                                                                        *redis.Script
+	create, indexTerms, apply, get, page, claim, delivered, failed, dropped, addAgent, rememberMail *redis.Script
+	allocate                                                                                        *redis.Script
+	inboundBegin, inboundRecord, inboundRelease, allow, addAttachments                              *redis.Script
+	dueClaim, dueDone                                                                               *redis.Script
+	leaseRenew, leaseRelease, checkpointSave, unlock                                                *redis.Script
+	keLink                                                                                          *redis.Script
 }
 
 // New returns a store using keys under prefix, with an outbox queue for
@@ -152,7 +155,7 @@ type scripts struct {
 func New(rdb redis.UniversalClient, prefix string, routes ...intake.Route) *Store {
 	s := func(body string) *redis.Script { return redis.NewScript(luaCommon + "\n" + body) }
 	st := &Store{rdb: rdb, prefix: prefix, routes: map[intake.Route]bool{}, pageBudget: defaultPageBudget, parentWait: defaultParentWait, terms: kb.NewTermCache(termCacheWords), agents: newAgentScripts(), group3: newGroupScripts(), scripts: scripts{
-		create: s(luaCreate), apply: s(luaApply), get: s(luaGet), page: s(luaPage),
+		create: s(luaCreate), indexTerms: redis.NewScript(luaIndexTerms), apply: s(luaApply), get: s(luaGet), page: s(luaPage),
 		claim: redis.NewScript(luaClaim), delivered: s(luaDelivered), failed: redis.NewScript(luaFailed),
 		dropped:  redis.NewScript(luaDropped),
 		addAgent: redis.NewScript(luaAddAgent), rememberMail: redis.NewScript(luaRememberMail), allocate: redis.NewScript(luaAllocate),
@@ -337,7 +340,7 @@ func (s *Store) keyClaim(key string) string {
 
 func (s *Store) create(ctx context.Context, n int64, key string, inc *intake.Incident, notify []intake.NoticeKind) (*intake.Incident, error) {
 	id := intake.FormatID(n)
-	keys, args, err := s.createCall(n, key, inc, notify)
+	keys, args, err := s.createCall(n, key, inc, notify, true)
 	if err != nil {
 		return nil, err
 	}
