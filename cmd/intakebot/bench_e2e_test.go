@@ -3,11 +3,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,6 +19,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/intakebot/intakebot/internal/redistest"
 	"github.com/intakebot/intakebot/workflow/redisstore"
+	"github.com/redis/go-redis/v9"
 )
 
 // supportMail is a typical 3 KB report: headers of a real client, a few
@@ -94,6 +99,7 @@ func BenchmarkEmailIngest(b *testing.B) {
 	if g := os.Getenv("INTAKEBOT_BENCH_GROUPING"); g != "" {
 		env["INTAKEBOT_GROUPING_ENABLED"] = g
 	}
+	cpu0 := cpuTimes(b, rdb)
 	startServe(b, env)
 	// The end-to-end rate counts from the bot's start; the steady rate from
 	// the first stored outcomes (start-up and the first batch's fetch left
@@ -115,6 +121,14 @@ func BenchmarkEmailIngest(b *testing.B) {
 	elapsed := time.Since(start)
 	b.ReportMetric(float64(n)/elapsed.Seconds(), "ingest-mails/s")
 	b.ReportMetric(first.Sub(start).Seconds(), "first-outcome-s")
+	// Where the machine's time went, per mail: the bot (this process),
+	// Redis, Dovecot; and the two cores' capacity over the same time.
+	cpu1 := cpuTimes(b, rdb)
+	perMail := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(n) }
+	b.ReportMetric(perMail(cpu1.bot-cpu0.bot), "bot-cpu-µs/mail")
+	b.ReportMetric(perMail(cpu1.redis-cpu0.redis), "redis-cpu-µs/mail")
+	b.ReportMetric(perMail(cpu1.dovecot-cpu0.dovecot), "dovecot-cpu-µs/mail")
+	b.ReportMetric(perMail(time.Duration(runtime.NumCPU())*elapsed), "cores-µs/mail")
 	if firstDone < int64(n) {
 		b.ReportMetric(float64(int64(n)-firstDone)/time.Since(first).Seconds(), "steady-mails/s")
 	}
@@ -126,4 +140,51 @@ func BenchmarkEmailIngest(b *testing.B) {
 		queued += int(k)
 	}
 	b.ReportMetric(float64(queued), "acks-queued")
+}
+
+// cpuUse is the processor time used so far by the bot (this process, which
+// runs it), by Redis (its INFO) and by Dovecot's processes (their own and
+// their ended children's, from /proc).
+type cpuUse struct{ bot, redis, dovecot time.Duration }
+
+func cpuTimes(b *testing.B, rdb redis.UniversalClient) cpuUse {
+	var u cpuUse
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	u.bot = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	info, err := rdb.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\r\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			sec, _ := strconv.ParseFloat(v, 64)
+			u.redis += time.Duration(sec * float64(time.Second))
+		}
+	}
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, p := range stats {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			continue // ended meanwhile
+		}
+		// pid (comm) state ppid ...: utime, stime, cutime, cstime are the
+		// 14th to 17th fields, in clock ticks (100 per second on Linux).
+		open, end := bytes.IndexByte(raw, '('), bytes.LastIndexByte(raw, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		comm := string(raw[open+1 : end])
+		if comm != "dovecot" && comm != "imap" && comm != "auth" && comm != "anvil" && comm != "log" && comm != "config" && comm != "imap-login" {
+			continue
+		}
+		f := strings.Fields(string(raw[end+1:]))
+		for _, i := range []int{11, 12, 13, 14} { // after "state" (f[0])
+			ticks, _ := strconv.ParseInt(f[i], 10, 64)
+			u.dovecot += time.Duration(ticks) * 10 * time.Millisecond
+		}
+	}
+	return u
 }

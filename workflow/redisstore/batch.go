@@ -83,28 +83,39 @@ func (s *Store) CreateMany(ctx context.Context, keys []string, incs []*intake.In
 	if len(todo) == 0 {
 		return out, errs
 	}
+	// The search terms are CPU work: worked out while Redis stores the
+	// incidents.
+	termsDone := make(chan [][]string, 1)
+	go func() {
+		reps := make([]*intake.Incident, len(todo))
+		for k, i := range todo {
+			reps[k] = incs[i]
+		}
+		termsDone <- s.reportTerms(reps)
+	}()
 	created, err := s.pipelineEach(ctx, s.scripts.create, len(todo), func(k int) ([]string, []any) {
 		return calls[todo[k]].keys, []any{calls[todo[k]].arg}
 	})
+	terms := <-termsDone // by todo's order
 	if err != nil {
 		for _, i := range todo {
 			errs[i] = fmt.Errorf("store incident %s: %w", ids[i], err)
 		}
 		return out, errs
 	}
-	var stored []int // under numbers[i]: their terms are indexed below
+	var stored, storedAt []int // under numbers[i], todo[storedAt[k]]: their terms are indexed below
 	for k, i := range todo {
 		res, err := created[k].Text()
 		switch {
 		case err != nil:
 			errs[i] = fmt.Errorf("store incident %s: %w", ids[i], err)
 		case res == "OK":
-			out[i], stored = storedAs(ids[i], incs[i]), append(stored, i)
+			out[i], stored, storedAt = storedAs(ids[i], incs[i]), append(stored, i), append(storedAt, k)
 		case res == "EXISTS":
 			// Numbered and stored before (a retry after a crash, which
 			// may have come before its terms were indexed).
 			out[i], errs[i] = s.Get(ctx, ids[i])
-			stored = append(stored, i)
+			stored, storedAt = append(stored, i), append(storedAt, k)
 		case res == "TAKEN":
 			// Rare (the counter went back): the next numbers, one by one,
 			// each indexed by its own create call.
@@ -116,11 +127,11 @@ func (s *Store) CreateMany(ctx context.Context, keys []string, incs []*intake.In
 	// The batch's search terms, together: alike reports share their term
 	// buckets' writes. A failure is the report's error; its retry finds
 	// the incident stored (EXISTS) and indexes it again.
-	storedNums, reps := make([]int64, len(stored)), make([]*intake.Incident, len(stored))
+	storedNums, storedTerms := make([]int64, len(stored)), make([][]string, len(stored))
 	for k, i := range stored {
-		storedNums[k], reps[k] = numbers[i], incs[i]
+		storedNums[k], storedTerms[k] = numbers[i], terms[storedAt[k]]
 	}
-	for k, err := range s.indexMany(ctx, storedNums, reps) {
+	for k, err := range s.indexMany(ctx, storedNums, storedTerms) {
 		if i := stored[k]; err != nil && errs[i] == nil {
 			out[i], errs[i] = nil, fmt.Errorf("index incident %s for search: %w", ids[i], err)
 		}

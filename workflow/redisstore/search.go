@@ -5,8 +5,10 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/intakebot/intakebot/intake"
@@ -84,6 +86,23 @@ type searchArgs struct {
 // subject and description.
 func reportText(inc *intake.Incident) string { return inc.Subject + "\n" + inc.Description }
 
+// reportTerms works out the terms of incs on every core (stemming is a
+// registration's main CPU work) and returns them by index.
+func (s *Store) reportTerms(incs []*intake.Incident) [][]string {
+	out := make([][]string, len(incs))
+	workers := min(runtime.GOMAXPROCS(0), len(incs))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(incs); i += workers {
+				out[i] = s.textTerms(reportText(incs[i]))
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
 // termGroup is one term bucket's share of an index_terms.lua call.
 type termGroup struct {
 	Key     int      `json:"key"`     // KEYS index of the bucket
@@ -92,12 +111,12 @@ type termGroup struct {
 	Members []string `json:"members"` // seq, id, seq, id, ...
 }
 
-// indexMany adds the search terms of new incidents (numbers[i] holds
-// incs[i]) to the index: one index_terms.lua call per shard, one ZADD per
+// indexMany adds the search terms of new incidents (number numbers[i] has
+// the terms terms[i]) to the index: one index_terms.lua call per shard, one ZADD per
 // term bucket, which a batch of alike reports shares. A bucket holds at
 // most 128 of a shard's incidents (bucketSpan), so a group's members stay
 // far below what Lua's unpack takes. It returns one error per incident.
-func (s *Store) indexMany(ctx context.Context, numbers []int64, incs []*intake.Incident) []error {
+func (s *Store) indexMany(ctx context.Context, numbers []int64, terms [][]string) []error {
 	errs := make([]error, len(numbers))
 	type call struct {
 		keys   keyList
@@ -122,7 +141,7 @@ func (s *Store) indexMany(ctx context.Context, numbers []int64, incs []*intake.I
 		}
 		c.incs = append(c.incs, i)
 		seq, id := strconv.FormatInt(n, 10), intake.FormatID(n)
-		for _, t := range s.textTerms(reportText(incs[i])) {
+		for _, t := range terms[i] {
 			if !c.seen[t] {
 				c.seen[t], c.terms = true, append(c.terms, t)
 			}

@@ -532,7 +532,7 @@ func TestBatchRegistrationIndexesTermsTogether(t *testing.T) {
 	check("after the retry", printers, toners)
 }
 
-
+// incidentHash is the key of incident id's hash.
 func incidentHash(t *testing.T, f *fixture, id string) string {
 	t.Helper()
 	keys, err := redistest.Keys(context.Background(), f.rdb, f.prefix+":*:inc:"+id)
