@@ -154,7 +154,7 @@ func (s *Store) group(ctx context.Context, n int64, inc *intake.Incident, unstor
 		return inc.ParentID, false, nil
 	}
 	id, now := intake.FormatID(n), inc.RegisteredAt
-	terms := s.terms.ReportTerms(inc.Reporter.Language, inc.Subject+"\n"+inc.Description)
+	terms := s.terms.ReportTerms(inc.Reporter.Language, reportText(inc))
 	args := outageArgs{ID: id, NowMs: strconv.FormatInt(now.UnixMilli(), 10), Terms: strings.Join(terms, " ")}
 	if inc.Channel == intake.ChannelEvent {
 		args.Op = "event"
@@ -253,6 +253,21 @@ func (s *Store) groupMany(ctx context.Context, nums []int64, incs []*intake.Inci
 	if len(cis) == 0 {
 		return parents, later, done, nil
 	}
+	// The reports' analysis is CPU work: on every core, while Redis
+	// answers the reads.
+	var todo []int
+	for _, ci := range cis {
+		todo = append(todo, byCI[ci]...)
+	}
+	terms := make([][]string, n)
+	analysed := make(chan struct{})
+	go func() {
+		defer close(analysed)
+		onEveryCore(len(todo), func(k int) {
+			i := todo[k]
+			terms[i] = s.terms.ReportTerms(incs[i].Reporter.Language, reportText(incs[i]))
+		})
+	}()
 	pipe := s.rdb.Pipeline()
 	reads := make([]*redis.MapStringStringCmd, len(cis))
 	stored := make([]*redis.IntCmd, n)
@@ -263,7 +278,9 @@ func (s *Store) groupMany(ctx context.Context, nums []int64, incs []*intake.Inci
 			stored[i] = pipe.Exists(ctx, key)
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
+	_, err = pipe.Exec(ctx)
+	<-analysed
+	if err != nil {
 		return nil, nil, nil, fmt.Errorf("read the outages: %w", err)
 	}
 	var writes []outageWrite
@@ -277,11 +294,10 @@ func (s *Store) groupMany(ctx context.Context, nums []int64, incs []*intake.Inci
 			if stored[i].Val() == 1 {
 				continue // a retry: group knows it
 			}
-			terms := s.terms.ReportTerms(inc.Reporter.Language, inc.Subject+"\n"+inc.Description)
-			switch parent := s.grouping.Pick(terms, open, inc.RegisteredAt); parent {
+			switch parent := s.grouping.Pick(terms[i], open, inc.RegisteredAt); parent {
 			case "":
-				w.args.Ops = append(w.args.Ops, outageOp{Op: "claim", ID: id, Terms: strings.Join(terms, " ")})
-				open = append(open, workflow.Outage{Parent: id, Last: inc.RegisteredAt, Terms: terms})
+				w.args.Ops = append(w.args.Ops, outageOp{Op: "claim", ID: id, Terms: strings.Join(terms[i], " ")})
+				open = append(open, workflow.Outage{Parent: id, Last: inc.RegisteredAt, Terms: terms[i]})
 			case id:
 				// A retry whose claim was written: it is the parent.
 			default:

@@ -90,17 +90,22 @@ func reportText(inc *intake.Incident) string { return inc.Subject + "\n" + inc.D
 // registration's main CPU work) and returns them by index.
 func (s *Store) reportTerms(incs []*intake.Incident) [][]string {
 	out := make([][]string, len(incs))
-	workers := min(runtime.GOMAXPROCS(0), len(incs))
+	onEveryCore(len(incs), func(i int) { out[i] = s.textTerms(reportText(incs[i])) })
+	return out
+}
+
+// onEveryCore runs f(0), ..., f(n-1) on GOMAXPROCS goroutines and waits.
+func onEveryCore(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			for i := w; i < len(incs); i += workers {
-				out[i] = s.textTerms(reportText(incs[i]))
+			for i := w; i < n; i += workers {
+				f(i)
 			}
 		})
 	}
 	wg.Wait()
-	return out
 }
 
 // termGroup is one term bucket's share of an index_terms.lua call.
