@@ -330,3 +330,65 @@ Content-Type: text/plain; charset=utf-8
 		}
 	}
 }
+
+// A mailbox with check_every asks Dovecot with NOOP instead of idling
+// (Dovecot holds IDLE notices back 500 ms): with the poll at an hour, only
+// the NOOPs can bring in a mail that arrives after a drain, and they do,
+// to an acknowledgment in the reporter's language.
+func TestE2ECheckEveryOnDovecot(t *testing.T) {
+	port := os.Getenv("INTAKEBOT_E2E_IMAP_PORT")
+	root := os.Getenv("INTAKEBOT_E2E_MAILDIR")
+	uid, err := strconv.Atoi(os.Getenv("INTAKEBOT_E2E_MAIL_UID"))
+	if port == "" || root == "" || err != nil {
+		t.Fatal("INTAKEBOT_E2E_IMAP_PORT, INTAKEBOT_E2E_MAILDIR and INTAKEBOT_E2E_MAIL_UID must name a running Dovecot (.ci/dovecot.sh)")
+	}
+	md := &maildirs{root: root, uid: uid}
+	for _, folder := range []string{"ana@example.test", "helpdesk@example.test", filepath.Join("helpdesk@example.test", ".Processed")} {
+		md.clear(t, folder)
+	}
+	smtpPort := startSink(t, md)
+	_, prefix := redistest.New(t, redisstore.Connect)
+	redisURL := os.Getenv(redistest.EnvURL)
+	s := startServe(t, map[string]string{
+		"INTAKEBOT_REDIS_URL": redisURL, "INTAKEBOT_REDIS_PREFIX": prefix, "INTAKEBOT_OUTBOX_POLL": "@every 1h",
+		"INTAKEBOT_EMAIL_MAILBOXES": fmt.Sprintf(`[{name: helpdesk, address: helpdesk@example.test, poll: "@every 1h", check_every: 50ms,
+			imap: {host: 127.0.0.1, port: %s, tls: none, username: helpdesk@example.test, password: secret}}]`, port),
+		"INTAKEBOT_EMAIL_SMTP": fmt.Sprintf(`{host: 127.0.0.1, port: %d, tls: none}`, smtpPort),
+	})
+	out, err := cli(map[string]string{"INTAKEBOT_REDIS_URL": redisURL, "INTAKEBOT_REDIS_PREFIX": prefix}, "agents", "add", "alice")
+	if err != nil {
+		t.Fatal(err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	env := map[string]string{"INTAKEBOT_URL": s.url, "INTAKEBOT_TOKEN": lines[len(lines)-1]}
+	for i, lang := range []string{"en", "es"} {
+		id := fmt.Sprintf("INC-%06d", i+1)
+		subject, body := "Printer jammed", "The printer on floor 2 is jammed."
+		if lang == "es" {
+			subject, body = "Impresora atascada", "La impresora de la planta 2 está atascada."
+		}
+		// The second mail comes once the first is registered, so after a
+		// drain: only a NOOP can bring it in.
+		md.deliver(t, "helpdesk@example.test", fmt.Sprintf(`From: Ana Pérez <ana@example.test>
+To: helpdesk@example.test
+Subject: %s
+Message-ID: <e2e-check-%d@example.test>
+Date: Wed, 25 Nov 2026 09:00:00 +0100
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+%s
+`, subject, i, body))
+		eventually(t, id+"'s "+lang+" acknowledgment in Ana's mailbox", func() bool {
+			for _, m := range md.received("ana@example.test") {
+				if strings.Contains(m, id) && strings.Contains(m, "Content-Language: "+lang) {
+					return true
+				}
+			}
+			return false
+		})
+		if out, _ := cli(env, "incidents", "show", id, "--json"); !strings.Contains(out, `"state": "analysis"`) {
+			t.Fatalf("%s: %s", id, out)
+		}
+	}
+}
