@@ -117,10 +117,11 @@ type termGroup struct {
 }
 
 // indexMany adds the search terms of new incidents (number numbers[i] has
-// the terms terms[i]) to the index: one index_terms.lua call per shard, one ZADD per
-// term bucket, which a batch of alike reports shares. A bucket holds at
-// most 128 of a shard's incidents (bucketSpan), so a group's members stay
-// far below what Lua's unpack takes. It returns one error per incident.
+// the terms terms[i]) to the index: one index_terms.lua call per shard,
+// one ZADD per term bucket, which a batch of alike reports shares. A
+// bucket holds at most 128 of a shard's incidents (bucketSpan), so a
+// group's members stay far below what Lua's unpack takes. It returns one
+// error per incident.
 func (s *Store) indexMany(ctx context.Context, numbers []int64, terms [][]string) []error {
 	errs := make([]error, len(numbers))
 	type call struct {
@@ -188,6 +189,7 @@ func (s *Store) indexMany(ctx context.Context, numbers []int64, terms [][]string
 	return errs
 }
 
+// textTerms is the terms one text adds to the index, at most maxTextTerms.
 func (s *Store) textTerms(text string) []string {
 	terms := s.terms.Terms(text)
 	if len(terms) > maxTextTerms {
