@@ -149,7 +149,13 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func TestE2EMailThroughDovecot(t *testing.T) {
+// dovecotDesk starts a bot on the help-desk mailbox of the running Dovecot
+// (.ci/dovecot.sh), with the mailbox settings mailbox (YAML, besides its
+// name, address and IMAP server) and the outbox poll outboxPoll; the
+// mailboxes are emptied first and the bot's mail lands in the reporters'
+// maildirs. It returns those and the CLI environment of an agent.
+func dovecotDesk(t *testing.T, mailbox, outboxPoll string) (*maildirs, map[string]string) {
+	t.Helper()
 	port := os.Getenv("INTAKEBOT_E2E_IMAP_PORT")
 	root := os.Getenv("INTAKEBOT_E2E_MAILDIR")
 	uid, err := strconv.Atoi(os.Getenv("INTAKEBOT_E2E_MAIL_UID"))
@@ -164,9 +170,9 @@ func TestE2EMailThroughDovecot(t *testing.T) {
 	_, prefix := redistest.New(t, redisstore.Connect)
 	redisURL := os.Getenv(redistest.EnvURL)
 	s := startServe(t, map[string]string{
-		"INTAKEBOT_REDIS_URL": redisURL, "INTAKEBOT_REDIS_PREFIX": prefix, "INTAKEBOT_OUTBOX_POLL": "@every 1s",
-		"INTAKEBOT_EMAIL_MAILBOXES": fmt.Sprintf(`[{name: helpdesk, address: helpdesk@example.test, poll: "@every 1s",
-			imap: {host: 127.0.0.1, port: %s, tls: none, username: helpdesk@example.test, password: secret}}]`, port),
+		"INTAKEBOT_REDIS_URL": redisURL, "INTAKEBOT_REDIS_PREFIX": prefix, "INTAKEBOT_OUTBOX_POLL": outboxPoll,
+		"INTAKEBOT_EMAIL_MAILBOXES": fmt.Sprintf(`[{name: helpdesk, address: helpdesk@example.test, %s,
+			imap: {host: 127.0.0.1, port: %s, tls: none, username: helpdesk@example.test, password: secret}}]`, mailbox, port),
 		"INTAKEBOT_EMAIL_SMTP": fmt.Sprintf(`{host: 127.0.0.1, port: %d, tls: none}`, smtpPort),
 	})
 	out, err := cli(map[string]string{"INTAKEBOT_REDIS_URL": redisURL, "INTAKEBOT_REDIS_PREFIX": prefix}, "agents", "add", "alice")
@@ -174,7 +180,11 @@ func TestE2EMailThroughDovecot(t *testing.T) {
 		t.Fatal(err, out)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	env := map[string]string{"INTAKEBOT_URL": s.url, "INTAKEBOT_TOKEN": lines[len(lines)-1]}
+	return md, map[string]string{"INTAKEBOT_URL": s.url, "INTAKEBOT_TOKEN": lines[len(lines)-1]}
+}
+
+func TestE2EMailThroughDovecot(t *testing.T) {
+	md, env := dovecotDesk(t, `poll: "@every 1s"`, "@every 1s")
 	show := func(id string) string { out, _ := cli(env, "incidents", "show", id, "--json"); return out }
 
 	// Ana writes to the help desk in Spanish.
@@ -336,31 +346,7 @@ Content-Type: text/plain; charset=utf-8
 // the NOOPs can bring in a mail that arrives after a drain, and they do,
 // to an acknowledgment in the reporter's language.
 func TestE2ECheckEveryOnDovecot(t *testing.T) {
-	port := os.Getenv("INTAKEBOT_E2E_IMAP_PORT")
-	root := os.Getenv("INTAKEBOT_E2E_MAILDIR")
-	uid, err := strconv.Atoi(os.Getenv("INTAKEBOT_E2E_MAIL_UID"))
-	if port == "" || root == "" || err != nil {
-		t.Fatal("INTAKEBOT_E2E_IMAP_PORT, INTAKEBOT_E2E_MAILDIR and INTAKEBOT_E2E_MAIL_UID must name a running Dovecot (.ci/dovecot.sh)")
-	}
-	md := &maildirs{root: root, uid: uid}
-	for _, folder := range []string{"ana@example.test", "helpdesk@example.test", filepath.Join("helpdesk@example.test", ".Processed")} {
-		md.clear(t, folder)
-	}
-	smtpPort := startSink(t, md)
-	_, prefix := redistest.New(t, redisstore.Connect)
-	redisURL := os.Getenv(redistest.EnvURL)
-	s := startServe(t, map[string]string{
-		"INTAKEBOT_REDIS_URL": redisURL, "INTAKEBOT_REDIS_PREFIX": prefix, "INTAKEBOT_OUTBOX_POLL": "@every 1h",
-		"INTAKEBOT_EMAIL_MAILBOXES": fmt.Sprintf(`[{name: helpdesk, address: helpdesk@example.test, poll: "@every 1h", check_every: 50ms,
-			imap: {host: 127.0.0.1, port: %s, tls: none, username: helpdesk@example.test, password: secret}}]`, port),
-		"INTAKEBOT_EMAIL_SMTP": fmt.Sprintf(`{host: 127.0.0.1, port: %d, tls: none}`, smtpPort),
-	})
-	out, err := cli(map[string]string{"INTAKEBOT_REDIS_URL": redisURL, "INTAKEBOT_REDIS_PREFIX": prefix}, "agents", "add", "alice")
-	if err != nil {
-		t.Fatal(err, out)
-	}
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	env := map[string]string{"INTAKEBOT_URL": s.url, "INTAKEBOT_TOKEN": lines[len(lines)-1]}
+	md, env := dovecotDesk(t, `poll: "@every 1h", check_every: 50ms`, "@every 1h")
 	for i, lang := range []string{"en", "es"} {
 		id := fmt.Sprintf("INC-%06d", i+1)
 		subject, body := "Printer jammed", "The printer on floor 2 is jammed."
