@@ -80,13 +80,18 @@ func runLoop(t *testing.T, w *workflow.Wakeups, d *workflow.Dispatcher, route in
 
 func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
+// wakingEngine is an engine on f's store whose commits wake w's loops.
+func wakingEngine(f *fixture) (*workflow.Wakeups, *workflow.Engine) {
+	w := workflow.NewWakeups(nil, quiet())
+	return w, workflow.NewEngine(workflow.WakeOnCommit(f.store, w), f.rules, f.m, f.clock.Now)
+}
+
 // A burst of commits while a drain is busy leaves one pending wake-up: the
 // busy drain delivers everything, and at most one more drain finds nothing.
 func TestBurstOfCommitsCoalescesIntoFewDrains(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	w := workflow.NewWakeups(nil, quiet())
-	engine := workflow.NewEngine(workflow.WakeOnCommit(f.store, w), f.rules, f.m, f.clock.Now)
+	w, engine := wakingEngine(f)
 	g := newGate()
 	finished, done, cancel := runLoop(t, w, f.dispatcher(intake.RouteEmail, g), intake.RouteEmail)
 	const n = 300
@@ -116,8 +121,7 @@ func TestBurstOfCommitsCoalescesIntoFewDrains(t *testing.T) {
 func TestBatchRegistrationWakesTheRoute(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	w := workflow.NewWakeups(nil, quiet())
-	engine := workflow.NewEngine(workflow.WakeOnCommit(f.store, w), f.rules, f.m, f.clock.Now)
+	w, engine := wakingEngine(f)
 	g := newGate()
 	close(g.release)
 	finished, _, _ := runLoop(t, w, f.dispatcher(intake.RouteEmail, g), intake.RouteEmail)
@@ -205,8 +209,7 @@ func TestPollCoversAMissedWakeUp(t *testing.T) {
 func TestShutdownWaitsForTheDrainLoop(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	w := workflow.NewWakeups(nil, quiet())
-	engine := workflow.NewEngine(workflow.WakeOnCommit(f.store, w), f.rules, f.m, f.clock.Now)
+	w, engine := wakingEngine(f)
 	g := newGate()
 	_, done, cancel := runLoop(t, w, f.dispatcher(intake.RouteEmail, g), intake.RouteEmail)
 	must(t)(engine.Register(ctx, intake.Report{Channel: intake.ChannelEmail, Subject: "in flight", Reporter: intake.Reporter{Email: "u@example.com"}}))
@@ -233,8 +236,7 @@ func TestShutdownWaitsForTheDrainLoop(t *testing.T) {
 func TestRateLimitPauseHoldsAWokenLoop(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	w := workflow.NewWakeups(nil, quiet())
-	engine := workflow.NewEngine(workflow.WakeOnCommit(f.store, w), f.rules, f.m, f.clock.Now)
+	w, engine := wakingEngine(f)
 	// Queued before the loop starts, without a wake-up: the drain at
 	// start is the only one it causes.
 	must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelSlack, Subject: "one", Reporter: intake.Reporter{SlackID: "U1"}}))
