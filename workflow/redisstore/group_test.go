@@ -549,3 +549,50 @@ func TestStoreGroupsOnlyAChildStillWorked(t *testing.T) {
 		t.Fatalf("grouped all the same: parent %q, children %v", c.ParentID, p.Children)
 	}
 }
+
+// A batch whose first number turns out taken (the counter went back, as
+// after a failover that lost writes): grouping must not make the
+// unrelated incident holding that number an outage parent, nor list the
+// batch's reports under it, now or for later reports. (groupMany finds the
+// number's incident stored and leaves that report to the one-by-one path;
+// the store gives it another number.)
+func TestBatchParentWhoseNumberWasTaken(t *testing.T) {
+	f := newGroupingFixture(t)
+	ctx := context.Background()
+	seq := f.prefix + ":{keys}:seq"
+	if err := f.rdb.Set(ctx, seq, 4, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	other := must(t)(f.engine.Register(ctx, intake.Report{Channel: intake.ChannelPhone, Subject: "Printer jam",
+		Description: "The printer on floor 2 jams.", Reporter: intake.Reporter{Name: "Eve", Email: "eve@example.test"}}))
+	if other.ID != "INC-000005" {
+		t.Fatalf("the unrelated incident is %s, want INC-000005", other.ID)
+	}
+	if err := f.rdb.Set(ctx, seq, 4, 0).Err(); err != nil { // the counter goes back
+		t.Fatal(err)
+	}
+	incs, errs := f.engine.RegisterMany(ctx, []intake.Report{vpnReport(0), vpnReport(1), vpnReport(2)})
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("report %d: %v", i, err)
+		}
+		if incs[i].ID == other.ID {
+			t.Fatalf("report %d answered with the unrelated %s", i, other.ID)
+		}
+	}
+	if got := must(t)(f.engine.Get(ctx, other.ID)); len(got.Children) != 0 || got.ParentID != "" {
+		t.Fatalf("the unrelated %s gained children %v (parent %q)", other.ID, got.Children, got.ParentID)
+	}
+	for _, inc := range incs[1:] {
+		if got := must(t)(f.engine.Get(ctx, inc.ID)); got.ParentID == other.ID {
+			t.Errorf("%s is grouped under the unrelated %s", inc.ID, other.ID)
+		}
+	}
+	later := must(t)(f.engine.Register(ctx, vpnReport(3)))
+	if later.ParentID == other.ID {
+		t.Errorf("a later report joined the unrelated %s", other.ID)
+	}
+	if got := must(t)(f.engine.Get(ctx, other.ID)); len(got.Children) != 0 {
+		t.Errorf("the unrelated %s gained children %v", other.ID, got.Children)
+	}
+}
