@@ -393,14 +393,16 @@ func (s *Sender) send(ctx context.Context, rcpt string, raw []byte) error {
 // session opens a fresh connection, greets and signs in, and runs fn on
 // it, all within the delivery timeout. fn ends the session (QUIT); on an
 // error the connection is closed. A failure before fn wraps
-// errUnavailable.
+// errUnavailable, unless ctx ended.
 func (s *Sender) session(ctx context.Context, fn func(context.Context, *smtp.Client) error) error {
 	signedIn := false
 	err := s.open(ctx, func(ctx context.Context, c *smtp.Client) error {
 		signedIn = true
 		return fn(ctx, c)
 	})
-	if err != nil && !signedIn {
+	if err != nil && !signedIn && ctx.Err() == nil {
+		// Our own stop (or the delivery's timeout) says nothing of the
+		// server: no hold for the route.
 		return fmt.Errorf("%w: %w", errUnavailable, err)
 	}
 	return err

@@ -620,6 +620,26 @@ func TestServerDown(t *testing.T) {
 	}
 }
 
+// A delivery cut by our own stop says nothing of the server: an ordinary
+// failure, no hold for the route (which would be asked for with the
+// stopped context, for every bot).
+func TestStopWhileConnectingIsNoHold(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	s := newSender(t, &testServer{port: port}, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err = s.Send(ctx, ackEN())
+	var later *intake.RetryLater
+	if err == nil || errors.As(err, &later) || errors.Is(err, ErrPermanent) {
+		t.Fatalf("Deliver after the stop = %v, want an ordinary failure", err)
+	}
+}
+
 // A refusal after sign-in judges the message or its recipient, not the
 // server: an ordinary failure (retried with backoff), never a hold.
 func TestRefusalAfterSignInIsNoHold(t *testing.T) {
