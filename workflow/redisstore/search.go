@@ -135,11 +135,7 @@ func (s *Store) indexMany(ctx context.Context, numbers []int64, terms [][]string
 	calls := map[string]*call{}
 	var shards []string
 	for i, n := range numbers {
-		shard, _, err := s.keys(intake.FormatID(n))
-		if err != nil {
-			errs[i] = err
-			continue
-		}
+		shard := s.shard(n)
 		c := calls[shard]
 		if c == nil {
 			c = &call{keys: keyList{termDictionary(shard)}, seen: map[string]bool{}, group: map[string]int{}}

@@ -23,11 +23,19 @@ if a.op == 'join' then
   local ok = false
   for _, s in ipairs(a.states) do if s == f[2] then ok = true end end
   if not ok then return 'STATE' end
+  -- Whether each is listed: a plain find in the list for a few (one
+  -- report at a time is the common case, and the list may hold
+  -- thousands), a set of the list for a batch's many.
+  local padded = ' ' .. children .. ' '
   local listed = {}
-  for c in string.gmatch(children, '%S+') do listed[c] = true end
+  if #a.others > 8 then
+    for c in string.gmatch(children, '%S+') do listed[c] = true end
+  end
   local add = {}
   for _, c in ipairs(a.others) do
-    if not listed[c] then listed[c] = true; add[#add + 1] = c end
+    if not listed[c] and (#a.others > 8 or not string.find(padded, ' ' .. c .. ' ', 1, true)) then
+      listed[c] = true; add[#add + 1] = c
+    end
   end
   if #add == 0 then return 'OK' end
   if children ~= '' then table.insert(add, 1, children) end
