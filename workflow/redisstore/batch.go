@@ -141,14 +141,13 @@ func (s *Store) CreateMany(ctx context.Context, keys []string, incs []*intake.In
 	// error, and its retry (stored by then) lists it again.
 	var kids []int
 	var ps, cs []string
-	var ks []*intake.Incident
 	for i := range later {
 		// Its stored id: a number found taken meanwhile gave it another.
 		if later[i] && errs[i] == nil {
-			kids, ps, cs, ks = append(kids, i), append(ps, out[i].ParentID), append(cs, out[i].ID), append(ks, incs[i])
+			kids, ps, cs = append(kids, i), append(ps, out[i].ParentID), append(cs, out[i].ID)
 		}
 	}
-	for k, err := range s.linkJoinedMany(ctx, ps, cs, ks) {
+	for k, err := range s.linkJoinedMany(ctx, ps, cs) {
 		if i := kids[k]; err != nil {
 			out[i], errs[i] = nil, fmt.Errorf("list %s under its outage %s: %w", cs[k], ps[k], err)
 		}

@@ -170,7 +170,7 @@ func (s *Store) group(ctx context.Context, n int64, inc *intake.Incident, unstor
 			// A retry of this registration: the parent may not list it
 			// yet (a crash between storing it and linkJoined).
 			if parent != "" {
-				err = s.linkJoined(ctx, parent, id, inc)
+				err = s.linkJoined(ctx, parent, id)
 				var stale *staleOutageError
 				if errors.As(err, &stale) {
 					err = nil // the parent moved on meanwhile: nothing to list
@@ -200,10 +200,10 @@ func (s *Store) group(ctx context.Context, n int64, inc *intake.Incident, unstor
 		if unstored[parent] {
 			return parent, true, nil
 		}
-		err = s.linkJoined(ctx, parent, id, inc)
+		err = s.linkJoined(ctx, parent, id)
 		if errors.Is(err, intake.ErrNotFound) && s.awaitIncident(ctx, parent) {
 			// Claimed by a report another bot (or batch) was still storing.
-			err = s.linkJoined(ctx, parent, id, inc)
+			err = s.linkJoined(ctx, parent, id)
 		}
 		var stale *staleOutageError
 		if errors.As(err, &stale) || errors.Is(err, intake.ErrNotFound) {
@@ -322,7 +322,6 @@ func (s *Store) groupMany(ctx context.Context, nums []int64, incs []*intake.Inci
 	// group does before the child is stored.
 	var kids []int
 	var ps, cs []string
-	var ks []*intake.Incident
 	for _, w := range writes {
 		if !w.ok {
 			continue
@@ -333,12 +332,12 @@ func (s *Store) groupMany(ctx context.Context, nums []int64, incs []*intake.Inci
 				if unstored[p] {
 					later[i] = true
 				} else {
-					kids, ps, cs, ks = append(kids, i), append(ps, p), append(cs, intake.FormatID(nums[i])), append(ks, incs[i])
+					kids, ps, cs = append(kids, i), append(ps, p), append(cs, intake.FormatID(nums[i]))
 				}
 			}
 		}
 	}
-	for k, err := range s.linkJoinedMany(ctx, ps, cs, ks) {
+	for k, err := range s.linkJoinedMany(ctx, ps, cs) {
 		if err != nil {
 			// A parent that moved on: group drops its outage and decides
 			// again; another error is the report's, there too.
@@ -416,8 +415,8 @@ func (s *Store) awaitIncident(ctx context.Context, id string) bool {
 
 // linkJoined lists child, a report that joined parent's outage at its
 // registration, on the parent's side (linkJoinedMany).
-func (s *Store) linkJoined(ctx context.Context, parent, child string, inc *intake.Incident) error {
-	return s.linkJoinedMany(ctx, []string{parent}, []string{child}, []*intake.Incident{inc})[0]
+func (s *Store) linkJoined(ctx context.Context, parent, child string) error {
+	return s.linkJoinedMany(ctx, []string{parent}, []string{child})[0]
 }
 
 type groupArgs struct {
@@ -486,11 +485,11 @@ func groupResult(id, op string, c *redis.Cmd) (string, error) {
 }
 
 // linkJoinedMany lists children (child i joined parents[i]'s outage at
-// its registration, incs[i] its report) on their parents' sides: one call
+// its registration) on their parents' sides: one call
 // per parent, all in one round trip. It returns one error per child (a
 // *staleOutageError when its parent moved on). Doing it again changes
 // nothing.
-func (s *Store) linkJoinedMany(ctx context.Context, parents, children []string, incs []*intake.Incident) []error {
+func (s *Store) linkJoinedMany(ctx context.Context, parents, children []string) []error {
 	errs := make([]error, len(children))
 	type call struct {
 		parent string
@@ -515,8 +514,6 @@ func (s *Store) linkJoinedMany(ctx context.Context, parents, children []string, 
 		for _, i := range c.kids {
 			a.Others = append(a.Others, children[i])
 		}
-		first := incs[c.kids[0]]
-		a.Actor, a.Via, a.At = registrar(first), string(first.Channel), first.RegisteredAt
 		var err error
 		if c.keys, c.doc, err = s.groupCall(c.parent, a); err != nil {
 			for _, i := range c.kids {

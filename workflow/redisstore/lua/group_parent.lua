@@ -2,7 +2,7 @@
 -- grouping). KEYS: 1 the parent's hash, 2 its history.
 -- ARGV[1] (groupArgs): op (add|remove|join: others, the reports that
 -- joined its outage at registration), other (the child), at, actor, via,
--- note, states (add only: the states the parent may take children in),
+-- note, states (add and join: the states the parent may take children in),
 -- id (the parent), shard, now_ms, watch (nil, or the change notice for
 -- the watchers: see common.lua).
 -- Returns OK (also when there was nothing to do: a retry changes nothing
