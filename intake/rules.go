@@ -260,7 +260,7 @@ func (r *Rules) Register(rep Report, now time.Time) (Incident, error) {
 	// or other control characters get through.
 	rep.Subject, rep.CI, rep.Group = oneLine(rep.Subject), oneLine(rep.CI), oneLine(rep.Group)
 	rep.Reporter.Name, rep.Reporter.SlackID = oneLine(rep.Reporter.Name), oneLine(rep.Reporter.SlackID)
-	text := words(rep.Subject + "\n" + rep.Description)
+	text := indexWords(words(rep.Subject + "\n" + rep.Description))
 
 	inc := Incident{
 		Channel:      rep.Channel,
@@ -305,12 +305,12 @@ func (r *Rules) Register(rep Report, now time.Time) (Incident, error) {
 
 // classify picks the category with the most keyword hits; ties go to the
 // one configured first, and no hit at all to the default.
-func (r *Rules) classify(text string) string {
+func (r *Rules) classify(text wordIndex) string {
 	best, bestHits := r.defaultCategory, 0
 	for _, c := range r.categories {
 		hits := 0
 		for _, kw := range c.Keywords {
-			if containsWord(text, kw) {
+			if text.has(kw) {
 				hits++
 			}
 		}
@@ -332,11 +332,11 @@ func (r *Rules) groupOf(category string) string {
 
 // detectCI returns the catalogue item named earliest in the text, so that
 // "the VPN drops when I open Outlook" is about the VPN.
-func (r *Rules) detectCI(text string) string {
-	best, bestAt := "", len(text)+1
+func (r *Rules) detectCI(text wordIndex) string {
+	best, bestAt := "", len(text.text)+1
 	for _, ci := range r.cis {
 		for _, alias := range ci.Aliases {
-			if at := wordIndex(text, alias); at >= 0 && at < bestAt {
+			if at := text.index(alias); at >= 0 && at < bestAt {
 				best, bestAt = ci.Name, at
 			}
 		}
@@ -346,13 +346,13 @@ func (r *Rules) detectCI(text string) string {
 
 // pick returns the explicit level when given, else the highest level whose
 // keywords appear in the text, else the default.
-func pick(explicit Level, table map[Level][]string, text string, def Level) Level {
+func pick(explicit Level, table map[Level][]string, text wordIndex, def Level) Level {
 	if explicit != "" {
 		return explicit
 	}
 	for _, l := range []Level{High, Medium, Low} {
 		for _, kw := range table[l] {
-			if containsWord(text, kw) {
+			if text.has(kw) {
 				return l
 			}
 		}
@@ -403,26 +403,32 @@ func isASCII(s string) bool {
 // spaces, so that a keyword is found as a whole word with a plain substring
 // search for " keyword ".
 func words(s string) string {
-	s = fold(s)
-	if isASCII(s) {
-		// The same as below, byte by byte: registration's hottest loop.
-		b := make([]byte, 1, len(s)+2)
-		b[0] = ' '
-		gap := false
-		for i := 0; i < len(s); i++ {
-			if c := s[i]; 'a' <= c && c <= 'z' || '0' <= c && c <= '9' {
-				if gap && len(b) > 1 {
-					b = append(b, ' ')
-				}
-				b, gap = append(b, c), false
-			} else {
-				gap = true
-			}
+	if !isASCII(s) {
+		if s = fold(s); !isASCII(s) {
+			f := strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+			return " " + strings.Join(f, " ") + " "
 		}
-		return string(append(b, ' '))
 	}
-	f := strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
-	return " " + strings.Join(f, " ") + " "
+	// The same as above, byte by byte, lowercasing as it goes (fold is
+	// strings.ToLower for ASCII): registration's hottest loop.
+	b := make([]byte, 1, len(s)+2)
+	b[0] = ' '
+	gap := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' {
+			if gap && len(b) > 1 {
+				b = append(b, ' ')
+			}
+			b, gap = append(b, c), false
+		} else {
+			gap = true
+		}
+	}
+	return string(append(b, ' '))
 }
 
 func foldAll(list []string) []string {
@@ -443,16 +449,86 @@ func foldLevelWords(m map[Level][]string) map[Level][]string {
 	return out
 }
 
-func containsWord(text, kw string) bool { return wordIndex(text, kw) >= 0 }
+// wordIndex is a text's words (as words returns them) with where each
+// first appears and how often, so that a keyword is looked up instead of
+// searched for: a desk's rules hold hundreds of keywords and a mail runs to
+// kilobytes, and scanning the text once per keyword was most of
+// registration's CPU.
+type wordIndex struct {
+	text  string
+	words map[string]int // word -> its place in seen
+	seen  []wordSeen
+}
 
-func wordIndex(text, kw string) int { return strings.Index(text, " "+kw+" ") }
+type wordSeen struct {
+	at int // offset of the space before the word's first appearance
+	n  int // appearances
+}
+
+func indexWords(text string) wordIndex {
+	x := wordIndex{text: text, words: make(map[string]int, 64)}
+	// text is " w1 w2 ... wn ": each word follows the space at i.
+	for i := 0; i+1 < len(text); {
+		end := i + 1 + strings.IndexByte(text[i+1:], ' ')
+		if end == i {
+			break
+		}
+		if w := text[i+1 : end]; w != "" {
+			if k, ok := x.words[w]; ok {
+				x.seen[k].n++
+			} else {
+				x.words[w] = len(x.seen)
+				x.seen = append(x.seen, wordSeen{at: i, n: 1})
+			}
+		}
+		i = end
+	}
+	return x
+}
+
+// count is how often word appears.
+func (x wordIndex) count(word string) int {
+	if k, ok := x.words[word]; ok {
+		return x.seen[k].n
+	}
+	return 0
+}
+
+// index is where " kw " first appears in the text (kw: folded words, one
+// space apart), -1 when it does not.
+func (x wordIndex) index(kw string) int {
+	head, rest, phrase := strings.Cut(kw, " ")
+	k, ok := x.words[head]
+	if !ok {
+		return -1
+	}
+	at := x.seen[k].at
+	if !phrase {
+		return at
+	}
+	for _, w := range strings.Split(rest, " ") {
+		if _, ok := x.words[w]; !ok {
+			return -1
+		}
+	}
+	// The phrase cannot start before its first word's first appearance.
+	if i := strings.Index(x.text[at:], " "+kw+" "); i >= 0 {
+		return at + i
+	}
+	return -1
+}
+
+func (x wordIndex) has(kw string) bool { return x.index(kw) >= 0 }
 
 // DetectLanguage guesses English or Spanish from common words and Spanish
 // spelling; when the text gives no clear sign it returns def.
-func DetectLanguage(text string, def Lang) Lang { return detectLanguage(text, words(text), def) }
+func DetectLanguage(text string, def Lang) Lang {
+	return detectLanguage(text, indexWords(words(text)), def)
+}
 
-// detectLanguage is DetectLanguage with text's words already folded.
-func detectLanguage(text, folded string, def Lang) Lang {
+// detectLanguage is DetectLanguage with text's words already folded and
+// indexed.
+func detectLanguage(text string, folded wordIndex, def Lang) Lang {
 	es, en := 0, 0
 	for _, r := range text {
 		switch r {
@@ -460,13 +536,11 @@ func detectLanguage(text, folded string, def Lang) Lang {
 			es++
 		}
 	}
-	for _, w := range strings.Fields(folded) {
-		if spanishWords[w] {
-			es++
-		}
-		if englishWords[w] {
-			en++
-		}
+	for w := range spanishWords {
+		es += folded.count(w)
+	}
+	for w := range englishWords {
+		en += folded.count(w)
 	}
 	switch {
 	case es > en:
