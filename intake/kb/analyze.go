@@ -3,6 +3,7 @@ package kb
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/kljensen/snowball/english"
 	"github.com/kljensen/snowball/spanish"
@@ -27,9 +28,32 @@ func Fold(s string) string {
 // Words splits s into lowercase words (letters and digits), keeping accents:
 // the Spanish stemmer needs them.
 func Words(s string) []string {
-	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+				return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+			})
+		}
+	}
+	// ASCII, most mail: the same, byte by byte, each word a piece of one
+	// lowercased copy of the text.
+	lower := strings.ToLower(s)
+	out := make([]string, 0, len(lower)/6)
+	start := -1
+	for i := 0; i < len(lower); i++ {
+		if c := lower[i]; 'a' <= c && c <= 'z' || '0' <= c && c <= '9' {
+			if start < 0 {
+				start = i
+			}
+		} else if start >= 0 {
+			out = append(out, lower[start:i])
+			start = -1
+		}
+	}
+	if start >= 0 {
+		out = append(out, lower[start:])
+	}
+	return out
 }
 
 // Token is a word of a text after analysis.

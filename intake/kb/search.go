@@ -72,64 +72,135 @@ func wordTerms(w string) []string {
 	return []string{en, es}
 }
 
-// TermCache is Terms with each word's stems remembered: stemming is most
-// of a registration's CPU here (two snowball stemmers per word), and a
-// help desk's words repeat. Safe for concurrent use; when it holds max
-// words it starts again empty.
+// TermCache is Terms and ReportTerms with each word's analysis
+// remembered: stemming is most of a registration's CPU here (two snowball
+// stemmers per word), and a help desk's words repeat. Each text's distinct
+// words are looked up together, under one read lock. Safe for concurrent
+// use; when it holds max words it starts again empty.
 type TermCache struct {
-	mu    sync.Mutex
-	words map[string][]string
-	max   int
+	mu     sync.RWMutex
+	search map[string][]string               // word -> wordTerms(word)
+	report map[intake.Lang]map[string]string // word -> its Analyze term, "" for none
+	size   int
+	max    int
 }
 
 // NewTermCache remembers up to max words.
 func NewTermCache(max int) *TermCache {
-	return &TermCache{words: map[string][]string{}, max: max}
+	c := &TermCache{max: max}
+	c.reset()
+	return c
+}
+
+func (c *TermCache) reset() {
+	c.search = map[string][]string{}
+	c.report = map[intake.Lang]map[string]string{}
+	c.size = 0
+}
+
+// distinct is text's words, each once, in order of first appearance.
+func distinct(text string) []string {
+	ws := Words(text)
+	seen := make(map[string]struct{}, len(ws)/2)
+	out := ws[:0]
+	for _, w := range ws {
+		if _, ok := seen[w]; !ok {
+			seen[w] = struct{}{}
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // Terms is Terms(text).
 func (c *TermCache) Terms(text string) []string {
-	return searchTerms(text, func(w string) []string {
-		c.mu.Lock()
-		ts, ok := c.words[w]
-		c.mu.Unlock()
-		if ok {
-			return ts
+	words := distinct(text)
+	found := make([][]string, len(words))
+	var missing []int
+	c.mu.RLock()
+	for i, w := range words {
+		ts, ok := c.search[w]
+		if !ok {
+			missing = append(missing, i)
 		}
-		ts = wordTerms(w)
-		c.mu.Lock()
-		if len(c.words) >= c.max {
-			clear(c.words)
+		found[i] = ts
+	}
+	c.mu.RUnlock()
+	if len(missing) > 0 {
+		for _, i := range missing {
+			found[i] = wordTerms(words[i])
 		}
-		c.words[w] = ts
+		c.mu.Lock()
+		if c.room(len(missing)) {
+			for _, i := range missing {
+				c.search[words[i]] = found[i]
+			}
+			c.size += len(missing)
+		}
 		c.mu.Unlock()
-		return ts
-	})
+	}
+	var out []string
+	seen := make(map[string]struct{}, len(words))
+	for _, ts := range found {
+		for _, t := range ts {
+			if _, ok := seen[t]; !ok {
+				seen[t] = struct{}{}
+				out = append(out, t)
+			}
+		}
+	}
+	return out
 }
 
-// ReportTerms is ReportTerms(lang, text) with each word's analysis
-// remembered, as Terms.
+// ReportTerms is ReportTerms(lang, text).
 func (c *TermCache) ReportTerms(lang intake.Lang, text string) []string {
-	out := []string{}
-	for _, w := range Words(text) {
-		key := string(lang) + "\x00" + w
-		c.mu.Lock()
-		ts, ok := c.words[key]
-		c.mu.Unlock()
-		if !ok {
-			ts = nil
-			if toks := Analyze(lang, w); len(toks) == 1 {
-				ts = []string{toks[0].Term}
-			}
-			c.mu.Lock()
-			if len(c.words) >= c.max {
-				clear(c.words)
-			}
-			c.words[key] = ts
-			c.mu.Unlock()
+	words := distinct(text)
+	out := make([]string, 0, len(words))
+	var missing []string
+	c.mu.RLock()
+	known := c.report[lang]
+	for _, w := range words {
+		t, ok := known[w]
+		switch {
+		case !ok:
+			missing = append(missing, w)
+		case t != "":
+			out = append(out, t)
 		}
-		out = append(out, ts...)
+	}
+	c.mu.RUnlock()
+	if len(missing) > 0 {
+		terms := make([]string, len(missing))
+		for i, w := range missing {
+			if toks := Analyze(lang, w); len(toks) == 1 {
+				terms[i] = toks[0].Term
+				out = append(out, terms[i])
+			}
+		}
+		c.mu.Lock()
+		if c.room(len(missing)) {
+			if c.report[lang] == nil {
+				c.report[lang] = map[string]string{}
+			}
+			for i, w := range missing {
+				c.report[lang][w] = terms[i]
+			}
+			c.size += len(missing)
+		}
+		c.mu.Unlock()
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// room makes room for n more words, emptying the cache when they would not
+// fit; false when n alone is more than it holds. Callers hold mu.
+func (c *TermCache) room(n int) bool {
+	if n > c.max {
+		return false
+	}
+	if c.size+n > c.max {
+		c.reset()
+	}
+	return true
 }

@@ -1,9 +1,13 @@
 package kb
 
 import (
-	"github.com/intakebot/intakebot/intake"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
+	"unicode"
+
+	"github.com/intakebot/intakebot/intake"
 )
 
 // A word stands for its English and its Spanish stem, folded; a query word
@@ -48,8 +52,8 @@ func TestTermCacheGivesTerms(t *testing.T) {
 			t.Errorf("%q: %v, want %v", text, got, want)
 		}
 	}
-	if len(c.words) > 3 {
-		t.Errorf("the cache holds %d words, max 3", len(c.words))
+	if c.size > 3 || len(c.search) > 3 {
+		t.Errorf("the cache holds %d words (%d search), max 3", c.size, len(c.search))
 	}
 }
 
@@ -74,4 +78,39 @@ func TestTermCacheGivesReportTerms(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Words' ASCII path splits as its Unicode path does.
+func FuzzWords(f *testing.F) {
+	f.Add("Outlook asks for my PASSWORD (42) again.")
+	f.Fuzz(func(t *testing.T, s string) {
+		want := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+		if got := Words(s); !slices.Equal(got, want) {
+			t.Errorf("Words(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+// Texts analysed at once, with a cache small enough to start again while
+// they run, each get their own terms (run with -race).
+func TestTermCacheConcurrentUse(t *testing.T) {
+	c := NewTermCache(8)
+	texts := []string{"La impresora no imprime desde ayer", "The VPN drops every hour", "Outlook asks for my password again"}
+	var wg sync.WaitGroup
+	for i := range 12 {
+		wg.Go(func() {
+			text := texts[i%len(texts)]
+			for range 50 {
+				if got, want := c.Terms(text), Terms(text); !slices.Equal(got, want) {
+					t.Errorf("%q: %v, want %v", text, got, want)
+					return
+				}
+				if got, want := c.ReportTerms(intake.Spanish, text), ReportTerms(intake.Spanish, text); !slices.Equal(got, want) {
+					t.Errorf("%q: %v, want %v", text, got, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
